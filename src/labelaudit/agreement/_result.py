@@ -1,0 +1,76 @@
+"""Typed results of agreement coefficients; ``to_dict()`` is the stable JSON contract."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["MetricResult", "clean_number"]
+
+
+def clean_number(value: Any) -> Any:
+    """Python float for numpy scalars; ``None`` for NaN/inf (JSON has no NaN)."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return [clean_number(v) for v in value]
+    if isinstance(value, dict):
+        return {k: clean_number(v) for k, v in value.items()}
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return value
+    if hasattr(value, "dtype") and getattr(value.dtype, "kind", "f") in "iu":
+        return int(value)
+    return number if math.isfinite(number) else None
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """One coefficient with its uncertainty.
+
+    Attributes
+    ----------
+    value : float or None
+        The coefficient; ``None`` when undefined (then ``reason`` says why).
+    se : float or None
+        Standard error (analytic or bootstrap SD, per ``ci_method``).
+    ci95 : (float, float) or None
+        95% confidence interval.
+    ci_method : str
+        ``"analytic"``, ``"bootstrap"``, ``"f-test"`` or ``"none"``.
+    reason : str or None
+        Why the value (or its SE) is missing, in plain words.
+    extra : dict
+        Coefficient-specific fields added to the JSON (e.g. ``se_h0``, ``z``, ``p``,
+        ``p_e``).
+    """
+
+    value: float | None
+    se: float | None = None
+    ci95: tuple[float, float] | None = None
+    ci_method: str = "none"
+    reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def undefined(cls, reason: str, **extra: Any) -> MetricResult:
+        """A null coefficient with the reason it is undefined."""
+        return cls(value=None, reason=reason, extra=extra)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"value", "se", "ci95", "ci_method", "reason", **extra}``, NaN as null."""
+        out: dict[str, Any] = {
+            "value": clean_number(self.value),
+            "se": clean_number(self.se),
+            "ci95": clean_number(list(self.ci95)) if self.ci95 is not None else None,
+            "ci_method": self.ci_method,
+            "reason": self.reason,
+        }
+        out.update({k: clean_number(v) for k, v in self.extra.items()})
+        return out

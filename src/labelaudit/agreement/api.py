@@ -1,0 +1,326 @@
+"""The one entry point of the agreement analysis: :func:`agreement`.
+
+It chooses the coefficients that apply to the table (level, number of annotators,
+continuous or categorical ratings), attaches analytic or bootstrap uncertainty, runs the
+diagnostics and returns an :class:`AgreementReport` whose ``to_dict()`` is the stable JSON
+contract documented in the README.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from labelaudit import __version__
+from labelaudit._typing import CI_METHODS
+from labelaudit.agreement import alpha as alpha_mod
+from labelaudit.agreement import diagnostics
+from labelaudit.agreement._inference import bootstrap_item_weights
+from labelaudit.agreement._result import MetricResult
+from labelaudit.agreement.chance import chance_corrected, family_values
+from labelaudit.agreement.cohen import cohen_kappa, cohen_values, pair_table, scott_pi
+from labelaudit.agreement.conger import conger_kappa, conger_values
+from labelaudit.agreement.icc import icc
+from labelaudit.agreement.weights import weight_matrix
+from labelaudit.exceptions import UsageError
+from labelaudit.table.table import AnnotationTable
+
+__all__ = ["METRIC_ORDER", "AgreementReport", "agreement"]
+
+METRIC_ORDER = (
+    "percent_agreement",
+    "krippendorff_alpha",
+    "fleiss_kappa",
+    "gwet_ac",
+    "conger_kappa",
+    "brennan_prediger",
+    "cohen_kappa",
+    "scott_pi",
+)
+_CONTINUOUS = "continuous ratings: the kappa family needs categories (declare --categories)"
+
+
+@dataclass(frozen=True)
+class AgreementReport:
+    """Result of :func:`agreement`. ``to_dict()`` is the documented JSON contract."""
+
+    n_items: int
+    n_annotators: int
+    n_ratings: int
+    level: str
+    weights: str
+    categories: list[str]
+    metrics: dict[str, MetricResult]
+    icc: Any = None
+    pairwise: list[dict[str, Any]] = field(default_factory=list)
+    per_category: list[dict[str, Any]] = field(default_factory=list)
+    confusions: list[dict[str, Any]] = field(default_factory=list)
+    top_disagreements: list[dict[str, Any]] = field(default_factory=list)
+    input: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; see the README section "JSON output" for every key."""
+        metrics = {name: result.to_dict() for name, result in self.metrics.items()}
+        if self.icc is not None:
+            metrics["icc"] = self.icc.to_dict()
+        return {
+            "tool": {"name": "labelaudit", "version": __version__},
+            "input": self.input,
+            "config": self.config,
+            "n_items": self.n_items,
+            "n_annotators": self.n_annotators,
+            "n_ratings": self.n_ratings,
+            "level": self.level,
+            "weights": self.weights,
+            "categories": self.categories,
+            "metrics": metrics,
+            "pairwise": self.pairwise,
+            "per_category": self.per_category,
+            "confusions": self.confusions,
+            "top_disagreements": self.top_disagreements,
+        }
+
+
+def agreement(
+    table: AnnotationTable,
+    *,
+    weights: str = "identity",
+    weights_matrix: np.ndarray | None = None,
+    ci: str = "analytic",
+    n_boot: int = 1000,
+    seed: int = 0,
+    diagnose: bool = True,
+    top: int = 20,
+) -> AgreementReport:
+    """Inter-annotator agreement of a table, with uncertainty and diagnostics.
+
+    Parameters
+    ----------
+    table : AnnotationTable
+        Validated annotations (see :func:`labelaudit.read_annotations`).
+    weights : str
+        Weight scheme for the kappa family (``identity`` = unweighted; see
+        :func:`labelaudit.agreement.weights.weight_matrix`). Krippendorff's alpha ignores
+        it and uses the table's level instead.
+    weights_matrix : ndarray (q, q), optional
+        A user weight matrix (overrides ``weights``; reported as ``"custom"``).
+    ci : {"none", "analytic", "bootstrap"}
+        Analytic: Fleiss-Cohen-Everitt for Cohen's kappa, Gwet (2014) linearisation with
+        t-based CI for the rest. Bootstrap: ``n_boot`` replicates resampling items, SE =
+        bootstrap SD, CI = percentile interval.
+    n_boot, seed : int
+        Bootstrap replicates and random seed.
+    diagnose : bool
+        Compute pairwise, per-category, confusion and worst-item diagnostics.
+    top : int
+        Length of the confusion and worst-item lists.
+
+    Returns
+    -------
+    AgreementReport
+    """
+    if ci not in CI_METHODS:
+        raise UsageError(f"ci must be one of {', '.join(CI_METHODS)}; got {ci!r}")
+    if n_boot < 2:
+        raise UsageError(f"n_boot must be at least 2; got {n_boot}")
+    w, weights_name = _weights(table, weights, weights_matrix)
+    metrics = _analytic_metrics(table, w)
+    if ci == "bootstrap":
+        metrics = _bootstrap(table, w, metrics, n_boot, seed)
+    elif ci == "none":
+        metrics = {k: replace(m, se=None, ci95=None, ci_method="none") for k, m in metrics.items()}
+    report = AgreementReport(
+        n_items=table.n_items,
+        n_annotators=table.n_annotators,
+        n_ratings=table.n_ratings,
+        level=table.level,
+        weights=weights_name,
+        categories=[str(c) for c in table.categories],
+        metrics=metrics,
+        icc=icc(table.to_units_by_raters()) if table.schema.is_quantitative else None,
+        input={"source": table.source, "sha256": content_sha256(table)},
+        config={
+            "level": table.level,
+            "weights": weights_name,
+            "ci": ci,
+            "n_boot": n_boot,
+            "seed": seed,
+            "categories": table.schema.categories is not None,
+        },
+    )
+    if diagnose and not table.is_continuous:
+        report = replace(
+            report,
+            pairwise=diagnostics.pairwise_agreement(table, w),
+            per_category=diagnostics.per_category_agreement(table),
+            confusions=diagnostics.confusions(table, top=top),
+            top_disagreements=diagnostics.top_disagreements(table, top=top),
+        )
+    return report
+
+
+def _weights(
+    table: AnnotationTable, name: str, matrix: np.ndarray | None
+) -> tuple[np.ndarray, str]:
+    if table.is_continuous:
+        return np.eye(0), name
+    if matrix is not None:
+        q = table.n_categories
+        if matrix.shape != (q, q):
+            raise UsageError(f"weights matrix must be {q} x {q}; got {matrix.shape}")
+        return matrix, "custom"
+    return weight_matrix(name, table.category_values), name
+
+
+def _analytic_metrics(table: AnnotationTable, w: np.ndarray) -> dict[str, MetricResult]:
+    metrics: dict[str, MetricResult] = {}
+    single = table.n_annotators < 2
+    if table.is_continuous:
+        metrics.update({name: MetricResult.undefined(_CONTINUOUS) for name in METRIC_ORDER})
+        metrics["krippendorff_alpha"] = alpha_mod.krippendorff_alpha_continuous(
+            table.item_codes, table.values, table.n_items, level=table.level
+        )
+    else:
+        counts = table.to_item_category_counts()
+        metrics.update(chance_corrected(counts, w))
+        metrics["krippendorff_alpha"] = alpha_mod.krippendorff_alpha(
+            counts, table.category_values, level=table.level
+        )
+        metrics["conger_kappa"] = conger_kappa(
+            counts,
+            table.item_codes,
+            table.annotator_codes,
+            table.label_codes,
+            table.n_annotators,
+            w,
+        )
+        if table.n_annotators == 2:
+            pair = pair_table(
+                table.item_codes,
+                table.annotator_codes,
+                table.label_codes,
+                0,
+                1,
+                table.n_items,
+                table.n_categories,
+            )
+            metrics["cohen_kappa"] = cohen_kappa(pair, w)
+            metrics["scott_pi"] = scott_pi(pair, w)
+    if single:
+        reason = "a single annotator: nothing to compare"
+        metrics = {name: MetricResult.undefined(reason) for name in metrics}
+    if table.n_annotators != 2:
+        metrics.pop("cohen_kappa", None)
+        metrics.pop("scott_pi", None)
+    return {name: metrics[name] for name in METRIC_ORDER if name in metrics}
+
+
+def _bootstrap_values(
+    table: AnnotationTable, w: np.ndarray, item_weights: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Every defined coefficient for a chunk of replicates (B, n_items)."""
+    if table.is_continuous:
+        return {
+            "krippendorff_alpha": np.atleast_1d(
+                alpha_mod.alpha_continuous(
+                    table.item_codes,
+                    table.values,
+                    table.n_items,
+                    level=table.level,
+                    item_weights=item_weights,
+                )
+            )
+        }
+    counts = table.to_item_category_counts()
+    values = family_values(counts, w, item_weights)
+    values["krippendorff_alpha"] = np.atleast_1d(
+        alpha_mod.alpha_from_counts(
+            counts, table.category_values, level=table.level, item_weights=item_weights
+        )
+    )
+    values["conger_kappa"] = conger_values(
+        counts,
+        table.item_codes,
+        table.annotator_codes,
+        table.label_codes,
+        table.n_annotators,
+        w,
+        item_weights,
+    )
+    if table.n_annotators == 2:
+        pairs = np.full(table.n_items, -1)
+        q = table.n_categories
+        first = table.annotator_codes == 0
+        label_a = np.full(table.n_items, -1)
+        label_a[table.item_codes[first]] = table.label_codes[first]
+        second = (table.annotator_codes == 1) & (label_a[table.item_codes] >= 0)
+        pairs[table.item_codes[second]] = (
+            label_a[table.item_codes[second]] * q + table.label_codes[second]
+        )
+        values.update(cohen_values(pairs, q, w, item_weights))
+    return values
+
+
+def _bootstrap(
+    table: AnnotationTable,
+    w: np.ndarray,
+    metrics: dict[str, MetricResult],
+    n_boot: int,
+    seed: int,
+) -> dict[str, MetricResult]:
+    """Replace analytic SEs/CIs by bootstrap ones (Hayes & Krippendorff 2007: resample items)."""
+    chunks: dict[str, list[np.ndarray]] = {}
+    for item_weights in bootstrap_item_weights(table.n_items, n_boot, seed):
+        for name, values in _bootstrap_values(table, w, item_weights).items():
+            chunks.setdefault(name, []).append(values)
+    out = {}
+    for name, metric in metrics.items():
+        if metric.value is None or name not in chunks:
+            out[name] = replace(metric, se=None, ci95=None, ci_method="bootstrap")
+            continue
+        draws = np.concatenate(chunks[name])
+        finite = draws[np.isfinite(draws)]
+        if finite.size < 2:
+            out[name] = replace(
+                metric,
+                se=None,
+                ci95=None,
+                ci_method="bootstrap",
+                reason="bootstrap replicates were undefined",
+            )
+            continue
+        low, high = np.percentile(finite, [2.5, 97.5])
+        extra = {k: v for k, v in metric.extra.items() if k not in ("p_value", "se_h0", "z", "p")}
+        extra["n_boot_defined"] = int(finite.size)
+        out[name] = replace(
+            metric,
+            se=float(finite.std(ddof=1)),
+            ci95=(float(low), float(high)),
+            ci_method="bootstrap",
+            extra=extra,
+        )
+    return out
+
+
+def content_sha256(table: AnnotationTable) -> str:
+    """SHA-256 of the canonical rows sorted by (item, annotator): same content, same hash."""
+    import hashlib
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    order = np.lexsort((table.annotator_codes, table.item_codes))
+    joined = pc.binary_join_element_wise(
+        pa.array(table.items[table.item_codes[order]], type=pa.string()),
+        pa.array(table.annotators[table.annotator_codes[order]], type=pa.string()),
+        pa.array(table.categories[table.label_codes[order]], type=pa.string()),
+        "\t",
+    )
+    digest = hashlib.sha256()
+    for buffer in joined.buffers()[1:]:
+        if buffer is not None:
+            digest.update(memoryview(buffer))
+    return digest.hexdigest()

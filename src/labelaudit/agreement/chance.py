@@ -1,0 +1,198 @@
+"""Multi-rater chance-corrected coefficients from the item x category count matrix.
+
+Percent agreement, Fleiss' kappa, Gwet's AC1/AC2 and Brennan-Prediger, with Gwet's (2014)
+raw-ratings linearisation standard errors, exactly as R irrCAC (``pa.coeff.raw``,
+``fleiss.kappa.raw``, ``gwet.ac1.raw``, ``bp.coeff.raw``) and Python irrCAC 0.4.4 compute
+them.
+
+Missing-data convention (Gwet 2014, ch. 5): observed agreement ``p_a`` is averaged over
+the items with two or more ratings; category prevalence ``pi_k`` is averaged over all
+items with at least one rating. Weights ``W`` (q, q) generalise every coefficient (AC1
+with identity weights, AC2 otherwise).
+
+Every ``*_value`` function also accepts ``item_weights`` of shape (B, n_items) - bootstrap
+multiplicities - and then returns B values at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from labelaudit.agreement._inference import t_interval
+from labelaudit.agreement._result import MetricResult
+
+__all__ = ["GwetFamily", "chance_corrected", "family_values"]
+
+_PE_ONE = 1e-12
+
+
+@dataclass(frozen=True)
+class ItemStats:
+    """Per-item sufficient statistics shared by the coefficients.
+
+    Shapes: ``r`` (n,) ratings per item; ``pa_i`` (n,) weighted observed agreement of the
+    item (0 when r < 2); ``pairable`` (n,) bool r >= 2; ``share`` (n, q) r_ik / r_i.
+    """
+
+    r: np.ndarray
+    pa_i: np.ndarray
+    pairable: np.ndarray
+    share: np.ndarray
+
+
+def item_stats(counts: np.ndarray, weights: np.ndarray) -> ItemStats:
+    """Per-item statistics from counts (n, q) and weights (q, q); items need r_i >= 1."""
+    counts = np.asarray(counts, dtype=np.float64)
+    r = counts.sum(axis=1)
+    weighted = counts @ weights.T  # r*_ik = sum_l w_kl r_il
+    agreeing = (counts * (weighted - 1.0)).sum(axis=1)
+    pairable = r >= 2
+    denominator = np.where(pairable, r * (r - 1.0), 1.0)
+    pa_i = np.where(pairable, agreeing / denominator, 0.0)
+    return ItemStats(r=r, pa_i=pa_i, pairable=pairable, share=counts / r[:, None])
+
+
+def _weighted_means(
+    stats: ItemStats, item_weights: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(p_a, pi) for each replicate: shapes (B,), (B, q); B = 1 without weights."""
+    w = np.ones((1, stats.r.size)) if item_weights is None else np.atleast_2d(item_weights)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pa = (w @ stats.pa_i) / (w @ stats.pairable.astype(np.float64))
+        pi = (w @ stats.share) / w.sum(axis=1)[:, None]
+    return pa, pi
+
+
+def _chance(name: str, pi: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Chance agreement p_e per replicate, pi of shape (B, q)."""
+    q = weights.shape[0]
+    if name == "percent_agreement":
+        return np.zeros(pi.shape[0])
+    if name == "fleiss_kappa":
+        return np.einsum("bk,kl,bl->b", pi, weights, pi)
+    if name == "gwet_ac":
+        if q < 2:
+            return np.full(pi.shape[0], np.nan)
+        return weights.sum() * (pi * (1.0 - pi)).sum(axis=1) / (q * (q - 1.0))
+    return np.full(pi.shape[0], weights.sum() / q**2)  # brennan_prediger
+
+
+def family_values(
+    counts: np.ndarray, weights: np.ndarray, item_weights: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Point values of the four coefficients, one per replicate.
+
+    Returns ``{name: ndarray (B,)}`` for percent_agreement, fleiss_kappa, gwet_ac and
+    brennan_prediger (NaN where undefined). B = 1 without ``item_weights``.
+    """
+    stats = item_stats(counts, weights)
+    pa, pi = _weighted_means(stats, item_weights)
+    out = {}
+    for name in GwetFamily.NAMES:
+        pe = _chance(name, pi, weights)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = np.where(np.abs(1.0 - pe) > _PE_ONE, (pa - pe) / (1.0 - pe), np.nan)
+            value[~np.isfinite(pe)] = np.nan
+        out[name] = value
+    return out
+
+
+class GwetFamily:
+    """Names and references of the raw-ratings family computed here."""
+
+    NAMES = ("percent_agreement", "fleiss_kappa", "gwet_ac", "brennan_prediger")
+
+
+def _linearised_terms(
+    name: str,
+    stats: ItemStats,
+    counts: np.ndarray,
+    weights: np.ndarray,
+    pi: np.ndarray,
+    pe: float,
+    value: float,
+) -> np.ndarray:
+    """Gwet's per-item linearised terms whose spread gives the variance (irrCAC raw)."""
+    n, n2 = stats.r.size, stats.pairable.sum()
+    q = weights.shape[0]
+    if name == "percent_agreement":
+        return (n / n2) * stats.pa_i
+    base = (n / n2) * (stats.pa_i - pe * stats.pairable) / (1.0 - pe)
+    if name == "brennan_prediger":
+        return base
+    if name == "fleiss_kappa":
+        pi_w = (weights @ pi + weights.T @ pi) / 2.0
+        pe_i = (counts @ pi_w) / stats.r
+    else:  # gwet_ac
+        pe_i = weights.sum() / (q * (q - 1.0)) * (counts @ (1.0 - pi)) / stats.r
+    return base - 2.0 * (1.0 - value) * (pe_i - pe) / (1.0 - pe)
+
+
+def chance_corrected(
+    counts: np.ndarray, weights: np.ndarray, *, n_population: float = np.inf
+) -> dict[str, MetricResult]:
+    """Percent agreement, Fleiss' kappa, Gwet's AC1/AC2, Brennan-Prediger with Gwet SEs.
+
+    Parameters
+    ----------
+    counts : ndarray, shape (n_items, q)
+        Ratings per item and category; every item has at least one rating.
+    weights : ndarray, shape (q, q)
+        Agreement weights (identity = unweighted).
+    n_population : float
+        Size of the item population for the finite-population correction (1 - n/N);
+        infinite by default, as in irrCAC.
+
+    Returns
+    -------
+    dict of MetricResult
+        ``value``, ``se`` (linearisation), ``ci95`` (t with n-1 df, upper end clipped at
+        1), ``extra`` with ``p_a``, ``p_e`` and ``p_value``. Undefined coefficients are
+        null with a reason: no item with two ratings, or chance agreement equal to 1.
+
+    References
+    ----------
+    Gwet, K. L. (2014). Handbook of Inter-Rater Reliability, 4th ed., ch. 5.
+    Fleiss, J. L. (1971). Psychol. Bull. 76(5). Gwet, K. L. (2008). Br. J. Math. Stat.
+    Psychol. 61. Brennan, R. L. & Prediger, D. J. (1981). Educ. Psychol. Meas. 41.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    n, q = counts.shape
+    stats = item_stats(counts, weights)
+    if not stats.pairable.any():
+        reason = "nothing pairable: no item has two or more ratings"
+        return {name: MetricResult.undefined(reason) for name in GwetFamily.NAMES}
+    pa_arr, pi_arr = _weighted_means(stats, None)
+    pa, pi = float(pa_arr[0]), pi_arr[0]
+    out: dict[str, MetricResult] = {}
+    for name in GwetFamily.NAMES:
+        if name == "gwet_ac" and q < 2:
+            out[name] = MetricResult.undefined("only one category: Gwet's AC needs q >= 2")
+            continue
+        pe = float(_chance(name, pi_arr, weights)[0])
+        if abs(1.0 - pe) <= _PE_ONE:
+            out[name] = MetricResult.undefined(
+                "only one category used: chance agreement is 1", p_a=pa, p_e=pe
+            )
+            continue
+        value = (pa - pe) / (1.0 - pe)
+        terms = _linearised_terms(name, stats, counts, weights, pi, pe, value)
+        out[name] = _with_se(value, terms, n, n_population, pa, pe)
+    return out
+
+
+def _with_se(
+    value: float, terms: np.ndarray, n: int, n_population: float, pa: float, pe: float
+) -> MetricResult:
+    if n < 2:
+        return MetricResult(
+            value, reason="one item: no standard error", extra={"p_a": pa, "p_e": pe}
+        )
+    f = n / n_population
+    se = float(np.sqrt((1.0 - f) / (n * (n - 1.0)) * ((terms - value) ** 2).sum()))
+    ci, p = t_interval(value, se, n - 1)
+    return MetricResult(
+        value, se=se, ci95=ci, ci_method="analytic", extra={"p_a": pa, "p_e": pe, "p_value": p}
+    )

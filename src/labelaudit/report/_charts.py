@@ -1,0 +1,308 @@
+"""Inline SVG charts of the agreement report, drawn with matplotlib (imported lazily).
+
+Charts plot numbers the report dict already holds. User strings (categories, annotator
+names) reach the SVG only as matplotlib text, which the SVG backend escapes; every chart is
+also checked by :func:`is_inert_svg` before it is embedded, and dropped if the check fails.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import re
+import unicodedata
+import warnings
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from labelaudit.report._format import DASH, as_float, text
+from labelaudit.report._model import metric_label, metric_names
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["MAX_HEATMAP_ANNOTATORS", "Chart", "is_inert_svg", "render_charts"]
+
+logger = logging.getLogger(__name__)
+
+MAX_HEATMAP_ANNOTATORS = 40
+MAX_CATEGORY_BARS = 40
+_LABEL_CHARS = 32
+_WIDTH_IN = 7.0
+_QUIET = (r"Glyph .* missing from font", r"Matplotlib currently does not support")
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_FORBIDDEN_TAGS = frozenset({"script", "foreignobject", "iframe", "object", "embed", "a"})
+_SAFE_HREF = ("#", "data:image/png;base64,")
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One rendered chart: a stable key, a caption and the inline ``<svg>`` markup."""
+
+    key: str
+    title: str
+    svg: str
+
+
+def chart_label(value: Any) -> str:
+    """User text made fit for a tick label: no control characters, at most 32 characters."""
+    raw = "".join(" " if unicodedata.category(ch) in {"Cc", "Cs"} else ch for ch in text(value))
+    raw = _BIDI_CONTROLS.sub("", raw)
+    return raw if len(raw) <= _LABEL_CHARS else raw[: _LABEL_CHARS - 1] + "…"
+
+
+def is_inert_svg(svg: str) -> bool:
+    """Whether an SVG document can carry no script, event handler or external reference.
+
+    Parameters
+    ----------
+    svg : str
+        An ``<svg>`` element as text.
+
+    Returns
+    -------
+    bool
+        ``False`` when it does not parse, holds a ``script``/``foreignObject``/``a``-like
+        element, an ``on*`` attribute, an ``href`` other than a fragment or an inline PNG,
+        or a CSS ``url(...)`` other than a fragment.
+    """
+    try:
+        root = ET.fromstring(svg)
+    except ET.ParseError:
+        return False
+    for element in root.iter():
+        if element.tag.rsplit("}", 1)[-1].lower() in _FORBIDDEN_TAGS:
+            return False
+        for name, value in element.attrib.items():
+            local = name.rsplit("}", 1)[-1].lower()
+            if local.startswith("on"):
+                return False
+            if local == "href" and not value.startswith(_SAFE_HREF):
+                return False
+            if re.search(r"url\(\s*(?!['\"]?#)", value, flags=re.IGNORECASE):
+                return False
+    return True
+
+
+def render_charts(report: Mapping[str, Any]) -> list[Chart]:
+    """Draw every chart the report has data for.
+
+    Parameters
+    ----------
+    report : Mapping
+        The agreement report dict.
+
+    Returns
+    -------
+    list of Chart
+        Coefficients with CIs, per-category specific agreement and the pairwise Cohen's κ
+        heatmap (skipped above 40 annotators), each as inline SVG.
+    """
+    import matplotlib as mpl
+
+    drawers = (
+        ("coefficients", "Coefficients with 95% confidence intervals", _coefficient_chart),
+        ("categories", "Specific agreement per category", _category_chart),
+        ("pairwise", "Pairwise Cohen's κ between annotators", _heatmap_chart),
+    )
+    charts = []
+    rc = mpl.rc_context(
+        {
+            "svg.fonttype": "none",
+            "text.parse_math": False,
+            "font.family": "sans-serif",
+            "font.size": 9.0,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    )
+    with rc, warnings.catch_warnings():
+        for message in _QUIET:
+            warnings.filterwarnings("ignore", message=message, category=UserWarning)
+        for key, caption, draw in drawers:
+            figure = draw(report)
+            if figure is None:
+                continue
+            svg = _to_svg(figure, salt=f"labelaudit-{key}")
+            if is_inert_svg(svg):
+                charts.append(Chart(key=key, title=caption, svg=svg))
+            else:
+                logger.warning("chart %r dropped: its SVG failed the safety check", key)
+    return charts
+
+
+def _figure(height_in: float, width_in: float = _WIDTH_IN) -> Figure:
+    """A new figure on an Agg canvas (no pyplot, no global state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width_in, height_in), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _to_svg(figure: Figure, salt: str) -> str:
+    """The figure as a bare ``<svg>`` element (no XML prolog, no date: reproducible)."""
+    import matplotlib as mpl
+
+    buffer = io.StringIO()
+    with mpl.rc_context({"svg.hashsalt": salt}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    svg = buffer.getvalue()
+    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.DOTALL)
+    return svg[svg.index("<svg") :].strip()
+
+
+def _set_labels(axes: Axes, axis: str, positions: Sequence[float], labels: Sequence[Any]) -> None:
+    """Tick labels from user text, with mathtext parsing off (``$`` stays literal)."""
+    setter = axes.set_yticks if axis == "y" else axes.set_xticks
+    setter(list(positions), [chart_label(label) for label in labels], parse_math=False)
+
+
+def _coefficient_points(report: Mapping[str, Any]) -> list[tuple[str, float, Any]]:
+    """(label, value, ci95) of every defined coefficient, ICC forms last."""
+    metrics = report.get("metrics")
+    if not isinstance(metrics, Mapping):
+        return []
+    names = metric_names(metrics)
+    entries = [(metric_label(n, report), metrics[n]) for n in names]
+    forms = metrics.get("icc", {}).get("forms") if isinstance(metrics.get("icc"), Mapping) else None
+    if isinstance(forms, Mapping):
+        entries += [(str(form), values) for form, values in forms.items()]
+    return [
+        (label, value, entry.get("ci95"))
+        for label, entry in entries
+        if isinstance(entry, Mapping) and (value := as_float(entry.get("value"))) is not None
+    ]
+
+
+def _undefined_count(report: Mapping[str, Any]) -> int:
+    """How many coefficients (ICC forms included) have no value."""
+    metrics = report.get("metrics")
+    if not isinstance(metrics, Mapping):
+        return 0
+    entries = [m for n, m in metrics.items() if n != "icc"]
+    icc = metrics.get("icc")
+    if isinstance(icc, Mapping) and isinstance(icc.get("forms"), Mapping):
+        entries += list(icc["forms"].values())
+    return sum(isinstance(e, Mapping) and as_float(e.get("value")) is None for e in entries)
+
+
+def _ci_bounds(ci: Any, value: float) -> tuple[float, float] | None:
+    """Finite (lo, hi) of a CI that contains ``value``, else ``None``."""
+    if not isinstance(ci, Sequence) or isinstance(ci, str) or len(ci) != 2:
+        return None
+    lo, hi = as_float(ci[0]), as_float(ci[1])
+    if lo is None or hi is None:
+        return None
+    return min(lo, value), max(hi, value)
+
+
+def _coefficient_chart(report: Mapping[str, Any]) -> Figure | None:
+    """Dot-and-whisker plot of the coefficients with their 95% CIs."""
+    points = _coefficient_points(report)
+    if not points:
+        return None
+    figure = _figure(height_in=0.9 + 0.34 * len(points))
+    axes = figure.add_subplot()
+    lows = []
+    for row, (_, value, ci) in enumerate(points):
+        bounds = _ci_bounds(ci, value)
+        if bounds is not None:
+            axes.hlines(row, bounds[0], bounds[1], color="#4c72b0", linewidth=2)
+            lows.append(bounds[0])
+        axes.plot([value], [row], "o", color="#1f3b73", markersize=6)
+    axes.axvline(0.0, color="#999999", linewidth=0.8)
+    axes.set_xlim(min(0.0, *lows, *(v for _, v, _ in points)) - 0.05, 1.02)
+    _set_labels(axes, "y", range(len(points)), [label for label, _, _ in points])
+    axes.set_ylim(len(points) - 0.5, -0.5)
+    skipped = _undefined_count(report)
+    note = f"; {skipped} undefined, not plotted" if skipped else ""
+    axes.set_xlabel(f"coefficient value (dot) and 95% CI (line){note}")
+    axes.grid(axis="x", color="#e5e5e5")
+    return figure
+
+
+def _category_chart(report: Mapping[str, Any]) -> Figure | None:
+    """Horizontal bars of the specific agreement of each category (first 40)."""
+    rows = report.get("per_category")
+    if not isinstance(rows, Sequence) or isinstance(rows, str) or not rows:
+        return None
+    shown = [row for row in rows if isinstance(row, Mapping)][:MAX_CATEGORY_BARS]
+    values = [as_float(row.get("specific_agreement")) for row in shown]
+    figure = _figure(height_in=0.9 + 0.3 * len(shown))
+    axes = figure.add_subplot()
+    positions = range(len(shown))
+    axes.barh(positions, [v if v is not None else 0.0 for v in values], color="#55a868")
+    for row, value in zip(positions, values, strict=True):
+        label = DASH if value is None else f"{value:.3f}"
+        axes.text((value or 0.0) + 0.01, row, label, va="center", fontsize=8)
+    _set_labels(axes, "y", positions, [row.get("category") for row in shown])
+    axes.set_xlim(0.0, 1.12)
+    axes.set_ylim(len(shown) - 0.5, -0.5)
+    note = f" (first {MAX_CATEGORY_BARS} of {len(rows)})" if len(rows) > len(shown) else ""
+    axes.set_xlabel("specific agreement" + note)
+    return figure
+
+
+def _kappa_matrix(report: Mapping[str, Any]) -> tuple[list[str], list[list[float]]] | None:
+    """Annotators in order of appearance and the symmetric matrix of pairwise κ (NaN = none)."""
+    rows = report.get("pairwise")
+    if not isinstance(rows, Sequence) or isinstance(rows, str):
+        return None
+    pairs = [row for row in rows if isinstance(row, Mapping)]
+    names = list(dict.fromkeys(str(row.get(side)) for row in pairs for side in ("a", "b")))
+    if not 2 <= len(names) <= MAX_HEATMAP_ANNOTATORS:
+        return None
+    index = {name: i for i, name in enumerate(names)}
+    matrix = [[math.nan] * len(names) for _ in names]
+    for row in pairs:
+        kappa = as_float(row.get("cohen_kappa"))
+        i, j = index[str(row.get("a"))], index[str(row.get("b"))]
+        matrix[i][j] = matrix[j][i] = math.nan if kappa is None else kappa
+    return names, matrix
+
+
+def _heatmap_chart(report: Mapping[str, Any]) -> Figure | None:
+    """Heatmap of pairwise Cohen's κ; cells annotated up to 12 annotators."""
+    found = _kappa_matrix(report)
+    if found is None:
+        return None
+    import numpy as np
+
+    names, matrix = found
+    data = np.ma.masked_invalid(np.array(matrix, dtype=float))
+    if not data.count():
+        return None  # no pair has a defined κ: nothing to draw
+    side = min(_WIDTH_IN, 2.4 + 0.3 * len(names))
+    figure = _figure(height_in=side, width_in=side + 1.2)
+    axes = figure.add_subplot()
+    low = min(0.0, float(data.min()))
+    mesh = axes.pcolormesh(data, cmap="viridis", vmin=low, vmax=1.0, edgecolors="white")
+    axes.set_facecolor("#eeeeee")
+    figure.colorbar(mesh, ax=axes, label="Cohen's κ")
+    ticks = [i + 0.5 for i in range(len(names))]
+    size = 8 if len(names) <= 20 else 6
+    labels = [chart_label(n) for n in names]
+    axes.set_xticks(ticks, labels, parse_math=False, fontsize=size, rotation=45, ha="right")
+    axes.set_yticks(ticks, labels, parse_math=False, fontsize=size)
+    axes.invert_yaxis()
+    axes.set_aspect("equal")
+    if len(names) <= 12:
+        for (i, j), value in np.ndenumerate(data.filled(np.nan)):
+            if not math.isnan(value):
+                color = "black" if value > low + 0.6 * (1.0 - low) else "white"
+                axes.text(
+                    j + 0.5,
+                    i + 0.5,
+                    f"{value:.2f}",
+                    ha="center",
+                    va="center",
+                    color=color,
+                    fontsize=7,
+                )
+    return figure

@@ -1,0 +1,91 @@
+"""Write the HTML, Markdown and JSON reports atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from labelaudit.report._html import render_html
+from labelaudit.report._markdown import render_markdown
+
+__all__ = ["atomic_write_text", "write_reports"]
+
+
+def atomic_write_text(path: Path, content: str) -> None:
+    """Replace ``path`` with ``content`` (UTF-8) so readers see the old or the new file only.
+
+    The text goes to a temporary file in the same folder, is flushed to disk, then moved
+    over ``path`` with :func:`os.replace`. On any error the temporary file is removed and
+    ``path`` is left as it was. Lone surrogates are written as ``\\udXXX`` escapes.
+
+    Parameters
+    ----------
+    path : Path
+        Destination file; its folder must exist.
+    content : str
+        Text to write.
+    """
+    data = content.encode("utf-8", errors="backslashreplace")
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+        raise
+
+
+def write_reports(report: Mapping[str, Any], out_dir: Path, stem: str = "pilot") -> dict[str, Path]:
+    """Write ``{stem}.html``, ``{stem}.md`` and ``{stem}.json`` into ``out_dir``.
+
+    All three are rendered before anything is written, so a report that cannot be rendered
+    or serialised (e.g. a NaN, which JSON forbids) leaves ``out_dir`` untouched; each file is
+    then replaced atomically.
+
+    Parameters
+    ----------
+    report : Mapping
+        The agreement report dict (the stable JSON contract).
+    out_dir : Path
+        Output folder, created if missing.
+    stem : str, default "pilot"
+        File name without extension.
+
+    Returns
+    -------
+    dict of str to Path
+        ``{"html": ..., "markdown": ..., "json": ...}``, the paths written.
+
+    Raises
+    ------
+    ValueError
+        If ``stem`` is empty or holds a path separator, or the report holds NaN or infinity.
+    """
+    if not stem or Path(stem).name != stem or stem in {".", ".."}:
+        msg = f"`stem` must be a plain file name without a folder, got {stem!r}"
+        raise ValueError(msg)
+    contents = {
+        "html": (f"{stem}.html", render_html(report)),
+        "markdown": (f"{stem}.md", render_markdown(report)),
+        "json": (
+            f"{stem}.json",
+            json.dumps(dict(report), indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+        ),
+    }
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    for kind, (name, content) in contents.items():
+        paths[kind] = out_dir / name
+        atomic_write_text(paths[kind], content)
+    return paths

@@ -1,0 +1,32 @@
+"""Shared fixtures: the bundled canonical vectors and the optional ../shared folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TESTS = Path(__file__).parent
+ROOT = TESTS.parent
+SHARED = ROOT.parent / "shared"
+
+
+def load_vectors() -> dict[str, dict[str, Any]]:
+    """Published agreement examples (../shared/reference/iaa_canonical.json, bundled)."""
+    document = json.loads((TESTS / "data" / "iaa_canonical.json").read_text())
+    return {vector["id"]: vector for vector in document["vectors"]}
+
+
+@pytest.fixture(scope="session")
+def vectors() -> dict[str, dict[str, Any]]:
+    return load_vectors()
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The research folder beside the project; tests using it skip in a user's clone."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared is absent (a user's clone): shared-data test skipped")
+    return SHARED

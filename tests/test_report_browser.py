@@ -1,0 +1,133 @@
+"""The HTML report in a real headless Chromium (Debian's, driven by Playwright).
+
+Skipped when no Chromium can be found or installed (see ``tests/browser.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from browser import browser  # noqa: F401  (session fixture)
+from labelaudit.report import write_reports
+from test_report import SCRIPT, hostile_report, interval_report
+
+pytestmark = pytest.mark.browser
+
+EXPECTED_METRICS = [
+    "Percent agreement",
+    "Krippendorff's α",
+    "Fleiss' κ",
+    "Conger's κ",
+    "Gwet's AC1",
+    "Brennan–Prediger",
+]
+
+
+class PageLog:
+    """Everything a page did that a self-contained, script-free report must not do."""
+
+    def __init__(self) -> None:
+        self.dialogs: list[str] = []
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        self.failed_requests: list[str] = []
+        self.requests: list[str] = []
+
+    def attach(self, page: Any) -> None:
+        page.on("dialog", self._on_dialog)
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+        page.on("requestfailed", lambda request: self.failed_requests.append(request.url))
+        page.on("request", lambda request: self.requests.append(request.url))
+
+    def _on_dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _on_console(self, message: Any) -> None:
+        if message.type == "error":
+            self.console_errors.append(message.text)
+
+
+@pytest.fixture
+def report_page(
+    browser: Any,  # noqa: F811
+    tmp_path: Path,
+) -> Iterator[tuple[Any, PageLog, Path]]:
+    """The hostile three-annotator report opened in a fresh page, with its event log."""
+    report = hostile_report()
+    report["input"]["source"] = "testset-v1.json"
+    paths = write_reports(report, tmp_path, stem="hostile")
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    log = PageLog()
+    log.attach(page)
+    page.goto(paths["html"].as_uri(), wait_until="load")
+    try:
+        yield page, log, paths["html"]
+    finally:
+        context.close()
+
+
+def test_page_renders_tables_and_charts(
+    report_page: tuple[Any, PageLog, Path], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    page, log, html_path = report_page
+    assert page.title() == "Agreement report: testset-v1.json"
+    names = page.locator("#metrics-table tbody tr td:first-child").all_inner_texts()
+    assert names == EXPECTED_METRICS
+    assert page.locator("#metrics-table tbody tr").nth(2).inner_text().split("\t")[:3] == [
+        "Fleiss' κ",
+        "0.857",
+        "[0.835, 0.879]",
+    ]
+    charts = page.locator("figure.chart svg")
+    assert charts.count() == 3
+    for index in range(3):
+        box = charts.nth(index).bounding_box()
+        assert box is not None and box["width"] > 100 and box["height"] > 50
+    shots = tmp_path_factory.mktemp("screenshots")
+    page.screenshot(path=str(shots / "report-desktop.png"), full_page=True)
+    assert (shots / "report-desktop.png").stat().st_size > 10_000
+    assert log.requests == [html_path.as_uri()]
+    assert not (log.dialogs or log.console_errors or log.page_errors or log.failed_requests)
+
+
+def test_hostile_content_is_inert_text(report_page: tuple[Any, PageLog, Path]) -> None:
+    page, log, _ = report_page
+    page.wait_for_timeout(300)  # give any injected handler (there must be none) time to fire
+    assert log.dialogs == []
+    assert page.evaluate("document.querySelectorAll('script, img, iframe, object').length") == 0
+    pairwise = page.locator("#pairwise-table").inner_text()
+    assert SCRIPT in pairwise
+    assert '"><img src=x onerror=alert(1)>' in pairwise
+    assert "[bold]loud[/bold]" in page.locator("#per-category-table").inner_text()
+    heatmap_text = page.locator("#chart-pairwise svg").text_content()
+    assert heatmap_text is not None and SCRIPT in heatmap_text
+    assert not (log.console_errors or log.page_errors or log.failed_requests)
+
+
+def test_mobile_layout_has_no_page_overflow(
+    browser: Any,  # noqa: F811
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    paths = write_reports(interval_report(), tmp_path)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    try:
+        page = context.new_page()
+        page.goto(paths["html"].as_uri(), wait_until="load")
+        assert page.locator("#icc-table tbody tr").count() == 6
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0
+        for svg in page.locator("figure.chart svg").all():
+            box = svg.bounding_box()
+            assert box is not None and 0 < box["width"] <= 390
+        shots = tmp_path_factory.mktemp("screenshots")
+        page.screenshot(path=str(shots / "report-mobile.png"), full_page=True)
+    finally:
+        context.close()
