@@ -12,13 +12,23 @@ figure is the peak RSS increase over the loaded-data baseline, over warm-up and 
 from __future__ import annotations
 
 import gc
+import os
+import resource
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["Measurement", "kb_to_mb", "measure", "peak_rss_kb", "reset_peak_rss"]
+__all__ = [
+    "Measurement",
+    "children_cpu_s",
+    "cpu_busy_s",
+    "kb_to_mb",
+    "measure",
+    "peak_rss_kb",
+    "reset_peak_rss",
+]
 
 _STATUS = "/proc/self/status"
 
@@ -64,12 +74,13 @@ def kb_to_mb(kb: float) -> float:
 
 
 def measure(
-    run: Callable[[], Any], *, n_warm: int = 1, n_timed: int = 5
+    run: Callable[[], Any], *, n_warm: int = 1, n_timed: int = 5, slow_s: float | None = None
 ) -> tuple[Measurement, Any]:
     """Time ``run`` ``n_timed`` times after ``n_warm`` warm-up calls; return the last result.
 
-    The previous result is released before each call so that it does not count towards the
-    next call's peak.
+    With ``slow_s``, a warm-up call slower than that many seconds leaves a single timed
+    call. The previous result is released before each call so that it does not count
+    towards the next call's peak.
     """
     gc.collect()
     reset_peak_rss()
@@ -77,7 +88,10 @@ def measure(
     result: Any = None
     for _ in range(n_warm):
         result = None
+        start = time.perf_counter()
         result = run()
+        if slow_s is not None and time.perf_counter() - start > slow_s:
+            n_timed = 1
     times: list[float] = []
     for _ in range(n_timed):
         result = None
@@ -94,3 +108,17 @@ def measure(
         peak_increase_mb=kb_to_mb(increase),
     )
     return measurement, result
+
+
+def cpu_busy_s() -> float:
+    """CPU seconds spent busy by the whole machine since boot, all cores (``/proc/stat``)."""
+    with open("/proc/stat", encoding="ascii") as handle:
+        fields = [int(x) for x in handle.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_s() -> float:
+    """User + system CPU seconds of this process's finished children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

@@ -28,7 +28,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def run_bench(bench: Bench) -> dict[str, Any]:
     """Measure ``bench`` and collect its check values."""
-    measurement, result = measure(bench.run, n_warm=bench.n_warm, n_timed=bench.n_timed)
+    measurement, result = measure(
+        bench.run, n_warm=bench.n_warm, n_timed=bench.n_timed, slow_s=bench.slow_s
+    )
     values = bench.check(result)
     payload: dict[str, Any] = {
         "measurement": measurement.to_dict(),

@@ -316,7 +316,7 @@ def test_markdown_two_annotators() -> None:
     assert "0.852 | [0.829, 0.875] | 0.0118" in cohen
     assert r"se\_h0 = 0.0187; z = 45.5700; p &lt; 0.0001" in cohen
     assert any(row.startswith("| Scott's π | 0.852 |") for row in rows)
-    assert any(row.startswith("| Gwet's AC1 | 0.893 |") and r"p\_e = 0.3512" in row for row in rows)
+    assert any(row.startswith("| Gwet's AC1 | 0.893 |") for row in rows)
     assert table_rows(markdown, "Pairwise agreement") == [
         "| annotator1 | annotator2 | 999 | 0.931 | 0.852 |"
     ]

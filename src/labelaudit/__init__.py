@@ -16,7 +16,7 @@ _EXPORTS = {
     "TaskSchema": "labelaudit.table",
     "read_annotations": "labelaudit.table",
     "from_dataframe": "labelaudit.table",
-    "agreement": "labelaudit.agreement",
+    "agreement_report": "labelaudit.agreement",
     "AgreementReport": "labelaudit.agreement",
     "MetricResult": "labelaudit.agreement",
     "InputError": "labelaudit.exceptions",

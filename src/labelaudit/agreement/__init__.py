@@ -1,6 +1,6 @@
 """Inter-annotator agreement: coefficients, uncertainty and diagnostics.
 
-``agreement()`` is the entry point; the coefficient modules (``chance``, ``cohen``,
+``agreement_report()`` is the entry point; the coefficient modules (``chance``, ``cohen``,
 ``conger``, ``alpha``, ``icc``) are pure functions over numpy arrays.
 """
 
@@ -11,10 +11,10 @@ from typing import Any
 
 from labelaudit.agreement._result import MetricResult
 
-__all__ = ["METRIC_ORDER", "AgreementReport", "MetricResult", "agreement"]
+__all__ = ["METRIC_ORDER", "AgreementReport", "MetricResult", "agreement_report"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("METRIC_ORDER", "AgreementReport", "agreement"):
+    if name in ("METRIC_ORDER", "AgreementReport", "agreement_report"):
         return getattr(import_module("labelaudit.agreement.api"), name)
     raise AttributeError(f"module 'labelaudit.agreement' has no attribute {name!r}")

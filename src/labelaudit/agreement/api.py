@@ -1,4 +1,4 @@
-"""The one entry point of the agreement analysis: :func:`agreement`.
+"""The one entry point of the agreement analysis: :func:`agreement_report`.
 
 It chooses the coefficients that apply to the table (level, number of annotators,
 continuous or categorical ratings), attaches analytic or bootstrap uncertainty, runs the
@@ -27,7 +27,7 @@ from labelaudit.agreement.weights import weight_matrix
 from labelaudit.exceptions import UsageError
 from labelaudit.table.table import AnnotationTable
 
-__all__ = ["METRIC_ORDER", "AgreementReport", "agreement"]
+__all__ = ["METRIC_ORDER", "AgreementReport", "agreement_report"]
 
 METRIC_ORDER = (
     "percent_agreement",
@@ -44,7 +44,7 @@ _CONTINUOUS = "continuous ratings: the kappa family needs categories (declare --
 
 @dataclass(frozen=True)
 class AgreementReport:
-    """Result of :func:`agreement`. ``to_dict()`` is the documented JSON contract."""
+    """Result of :func:`agreement_report`. ``to_dict()`` is the documented JSON contract."""
 
     n_items: int
     n_annotators: int
@@ -84,7 +84,7 @@ class AgreementReport:
         }
 
 
-def agreement(
+def agreement_report(
     table: AnnotationTable,
     *,
     weights: str = "identity",

@@ -198,7 +198,7 @@ def _run_agreement(
     on_duplicate: str,
     top: int,
 ) -> dict[str, Any]:
-    from labelaudit.agreement import agreement
+    from labelaudit.agreement import agreement_report
     from labelaudit.agreement.weights import read_weights_file
     from labelaudit.table import read_annotations
 
@@ -215,7 +215,7 @@ def _run_agreement(
         on_duplicate=on_duplicate,
     )
     matrix = read_weights_file(weights_file, table.n_categories) if weights_file else None
-    result = agreement(
+    result = agreement_report(
         table, weights=weights, weights_matrix=matrix, ci=ci, n_boot=n_boot, seed=seed, top=top
     )
     return result.to_dict()
@@ -252,11 +252,11 @@ def demo_command(
     """Run the pilot study on bundled real data (PandaLM test set: 999 items, 3 annotators)."""
     from rich.console import Console
 
-    from labelaudit.agreement import agreement
+    from labelaudit.agreement import agreement_report
     from labelaudit.datasets import load_pandalm
     from labelaudit.report import render_terminal, write_reports
 
-    result = agreement(load_pandalm(), ci="analytic").to_dict()
+    result = agreement_report(load_pandalm(), ci="analytic").to_dict()
     render_terminal(result, Console())
     paths = write_reports(result, out_dir, stem="pilot")
     typer.echo("")

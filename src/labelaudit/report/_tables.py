@@ -15,7 +15,6 @@ from labelaudit.report._model import Column, Table, get_path, metric_label, metr
 
 __all__ = ["build_tables"]
 
-_STANDARD_KEYS = frozenset({"value", "se", "ci95", "ci_method", "reason"})
 _MAX_EXAMPLES = 5
 
 
@@ -51,6 +50,10 @@ def _records(report: Mapping[str, Any], key: str) -> list[Mapping[str, Any]] | N
     return [row for row in rows if isinstance(row, Mapping)]
 
 
+#: Coefficient-specific fields worth a note in the table (the JSON keeps all of them).
+_NOTE_KEYS = ("n_items", "se_h0", "z", "p")
+
+
 def _extra_note(name: str, value: Any) -> str:
     """One coefficient-specific extra field, e.g. ``"z = 40.1200"`` or ``"p < 0.0001"``."""
     if name == "p":
@@ -58,6 +61,8 @@ def _extra_note(name: str, value: Any) -> str:
         return f"p < {shown[1:]}" if shown.startswith("<") else f"p = {shown}"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return f"{name} = {text(value)}"
+    if isinstance(value, int):
+        return f"{name} = {value:,}"
     return f"{name} = {fmt_value(value, 4)}"
 
 
@@ -65,9 +70,9 @@ def _metric_row(name: str, metric: Mapping[str, Any], report: Mapping[str, Any])
     """One formatted row of the coefficients table."""
     notes = [text(metric["reason"])] if metric.get("reason") else []
     notes += [
-        _extra_note(key, value)
-        for key, value in metric.items()
-        if key not in _STANDARD_KEYS and value is not None and not isinstance(value, Mapping | list)
+        _extra_note(key, metric[key])
+        for key in _NOTE_KEYS
+        if metric.get(key) is not None and not isinstance(metric[key], Mapping | list)
     ]
     return (
         metric_label(name, report),
