@@ -92,7 +92,8 @@ def _machine(meta: dict[str, Any]) -> str:
             f"- Date: {meta['date']}",
             f"- Machine: {meta['cpu']}, {meta['cores']} cores, {meta['ram']} RAM, {meta['os']}",
             f"- Python {meta['python']} (project venv): {versions}",
-            f"- BLAS in the benchmark processes: {meta['blas']}",
+            f"- BLAS in the benchmark processes: {meta['blas']}; "
+            f"OPENBLAS_NUM_THREADS: {meta.get('blas_threads') or 'not set (default)'}",
             f"- irrCAC venv (`benchmarks/.venv-irrcac`, Python 3.11): {irr_line}",
             f"- Command: `{meta['command']}` (`make bench` runs the same without arguments)",
         ]

@@ -10,6 +10,8 @@ from cases import Case
 
 TOLERANCE = 1e-9
 EM_DASH = "—"
+BUSY_LOAD = 0.2  # share of all cores used by other processes that flags a measurement
+BUSY_MARK = " †"
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ def _time_cell(job: JobResult | None) -> str:
         cell += f" ({m['n_warm']} warm + {m['n_timed']} timed)"
     if job.payload["scale"] != 1.0:
         cell += f" (extrapolated x{job.payload['scale']:g} from {fmt_seconds(m['median_s'])})"
+    if (job.payload.get("other_load") or 0.0) > BUSY_LOAD:
+        cell += BUSY_MARK
     return cell
 
 
@@ -285,7 +289,10 @@ def render_tables(cases: Sequence[Case], results: dict[str, CaseResults], quick:
     checks = [c for case in cases for c in comparisons(case, results.get(case.key, {}))]
     return "\n\n".join(
         [
-            "### Time and memory\n\n" + md_table(MAIN_HEADER, main_rows(cases, results, quick)),
+            "### Time and memory\n\n"
+            + md_table(MAIN_HEADER, main_rows(cases, results, quick))
+            + f"\n\n{BUSY_MARK.strip()} = other processes used more than {BUSY_LOAD:.0%} of"
+            " the machine's CPU time while this measurement ran.",
             "### Values: labelaudit against the peer\n\n"
             + md_table(CHECK_HEADER, check_rows(checks)),
             "### Targets\n\n" + md_table(TARGET_HEADER, target_rows(cases, results)),

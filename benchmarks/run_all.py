@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from cases import CASES, Case, Options, irrcac_matrix
+from measure import children_cpu_s, cpu_busy_s
 from page import collect_meta, render_page
 from report import CaseResults, JobResult, render_tables
 
@@ -37,11 +39,33 @@ IRRCAC_VENV = BENCH / ".venv-irrcac"
 IRRCAC_REQUIREMENTS = ("irrCAC==0.4.4", "numpy<2", "pandas<2.3", "threadpoolctl")
 BLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 TIMEOUT_S = 1800.0
+QUIET_LOAD = 0.25  # share of all cores used by other processes below which we start a job
 
 
-def bench_env() -> dict[str, str]:
+def bench_env(blas_threads: int | None = None) -> dict[str, str]:
     """This environment without the OpenBLAS overrides (both unset together)."""
-    return {k: v for k, v in os.environ.items() if k not in BLAS_VARIABLES}
+    env = {k: v for k, v in os.environ.items() if k not in BLAS_VARIABLES}
+    if blas_threads is not None:
+        env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = str(blas_threads)
+    return env
+
+
+def machine_load(seconds: float) -> float:
+    """Share of all cores busy over the next ``seconds`` (this runner sleeps meanwhile)."""
+    before = cpu_busy_s()
+    time.sleep(seconds)
+    return (cpu_busy_s() - before) / (seconds * (os.cpu_count() or 1))
+
+
+def wait_for_quiet(max_wait: float) -> float:
+    """Wait (up to ``max_wait`` s) until other processes use < QUIET_LOAD of the CPUs."""
+    deadline = time.monotonic() + max_wait
+    load = machine_load(2.0)
+    while load > QUIET_LOAD and time.monotonic() < deadline:
+        print(f" (machine busy: {load:.0%}, waiting)", end="", file=sys.stderr, flush=True)
+        time.sleep(10.0)
+        load = machine_load(2.0)
+    return load
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -68,6 +92,18 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="re-render the report from a --json dump instead of running",
     )
     parser.add_argument("--timeout", type=float, default=TIMEOUT_S, help="seconds per process")
+    parser.add_argument(
+        "--max-wait",
+        type=float,
+        default=180.0,
+        help="seconds to wait for other processes to calm down before a job",
+    )
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=None,
+        help="set OPENBLAS_NUM_THREADS / OMP_NUM_THREADS in the workers",
+    )
     return parser.parse_args(argv)  # fmt: skip
 
 
@@ -110,17 +146,26 @@ def ensure_irrcac(env: dict[str, str]) -> tuple[Path | None, str]:
 
 # --------------------------------------------------------------------------- jobs
 def run_job(command: list[str], env: dict[str, str], timeout: float) -> tuple[Any, str | None]:
-    """(payload, None) from the last stdout line, or (None, error)."""
+    """(payload, None) from the last stdout line, or (None, error).
+
+    The payload gains ``other_load``: the share of all cores that other processes used
+    while the job ran (machine busy time minus the job's own CPU time).
+    """
+    busy, own, start = cpu_busy_s(), children_cpu_s(), time.monotonic()
     try:
         done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT,
                               timeout=timeout, check=False)  # fmt: skip
     except subprocess.TimeoutExpired:
         return None, f"timed out after {timeout:.0f} s"
+    foreign = (cpu_busy_s() - busy) - (children_cpu_s() - own)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         errors = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
         return None, errors[-1]
-    return json.loads(lines[-1]), None
+    payload = json.loads(lines[-1])
+    wall = max(time.monotonic() - start, 1e-9)
+    payload["other_load"] = max(0.0, foreign) / (wall * (os.cpu_count() or 1))
+    return payload, None
 
 
 def _command(case: Case, tool: str, factory: bool, opts: Options, irrcac: Path | None) -> list[str]:
@@ -132,8 +177,11 @@ def _command(case: Case, tool: str, factory: bool, opts: Options, irrcac: Path |
 
 
 def run_case(case: Case, opts: Options, env: dict[str, str], irrcac: tuple[Path | None, str],
-             timeout: float) -> CaseResults:  # fmt: skip
-    """Every tool of ``case``, each in its own process, one after the other."""
+             limits: tuple[float, float]) -> CaseResults:  # fmt: skip
+    """Every tool of ``case``, each in its own process, one after the other.
+
+    ``limits`` = (timeout per process, longest wait for a quiet machine), in seconds.
+    """
     out: CaseResults = {}
     error: str | None
     for tool in case.tools:
@@ -141,15 +189,18 @@ def run_case(case: Case, opts: Options, env: dict[str, str], irrcac: tuple[Path 
         if tool.factory is None and irrcac[0] is None:
             payload, error = None, f"irrCAC unavailable: {irrcac[1]}"
         else:
+            load_before = wait_for_quiet(limits[1]) if limits[1] > 0 else None
             command = _command(case, tool.key, tool.factory is not None, opts, irrcac[0])
-            payload, error = run_job(command, env, timeout)
+            payload, error = run_job(command, env, limits[0])
+            if payload is not None:
+                payload["load_before"] = load_before
         out[tool.key] = JobResult(case.key, tool.key, tool.label, tool.side, payload, error)
         shown = f"{payload['time_s']:.3g} s" if payload else f"FAILED: {error}"
         print(f" {shown}", file=sys.stderr, flush=True)
     return out
 
 
-def run_all(cases: list[Case], quick: bool, env: dict[str, str], timeout: float,
+def run_all(cases: list[Case], quick: bool, env: dict[str, str], limits: tuple[float, float],
             irrcac: tuple[Path | None, str]) -> dict[str, CaseResults]:  # fmt: skip
     """Run the cases; case 8's ratings go to a temporary .npy shared by both venvs."""
     results: dict[str, CaseResults] = {}
@@ -161,7 +212,7 @@ def run_all(cases: list[Case], quick: bool, env: dict[str, str], timeout: float,
                 np.save(path, irrcac_matrix(opts))
                 opts = Options(quick=quick, data=path)
             print(f"case {case.number}: {case.title} ({case.describe(quick)})", file=sys.stderr)
-            results[case.key] = run_case(case, opts, env, irrcac, timeout)
+            results[case.key] = run_case(case, opts, env, irrcac, limits)
     return results
 
 
@@ -187,14 +238,16 @@ def _command_line(argv: list[str] | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     cases = select_cases(args.only)
-    env = bench_env()
+    env = bench_env(args.blas_threads)
     if args.render is not None:
         meta, results = _load(args.render)
         cases = [c for c in CASES if c.key in results]
     else:
         irrcac = ensure_irrcac(env) if any(c.key == "irrcac" for c in cases) else (None, "")
-        results = run_all(cases, args.quick, env, args.timeout, irrcac)
+        limits = (args.timeout, args.max_wait)
+        results = run_all(cases, args.quick, env, limits, irrcac)
         meta = collect_meta(env, irrcac, _command_line(argv), args.quick, results)
+        meta["blas_threads"] = args.blas_threads
     tables = render_tables(cases, results, bool(meta["quick"]))
     print(tables)
     if args.json is not None:

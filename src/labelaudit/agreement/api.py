@@ -25,7 +25,7 @@ from labelaudit.agreement.conger import conger_kappa, conger_values
 from labelaudit.agreement.icc import icc
 from labelaudit.agreement.weights import weight_matrix
 from labelaudit.exceptions import UsageError
-from labelaudit.table.table import AnnotationTable
+from labelaudit.table.table import CONTINUOUS_LIMIT, AnnotationTable
 
 __all__ = ["METRIC_ORDER", "AgreementReport", "agreement_report"]
 
@@ -39,7 +39,10 @@ METRIC_ORDER = (
     "cohen_kappa",
     "scott_pi",
 )
-_CONTINUOUS = "continuous ratings: the kappa family needs categories (declare --categories)"
+_CONTINUOUS = (
+    "continuous ratings: the kappa family needs a declared scale of at most 100 categories "
+    "(--categories)"
+)
 
 
 @dataclass(frozen=True)
@@ -151,10 +154,12 @@ def agreement_report(
             "categories": table.schema.categories is not None,
         },
     )
-    if diagnose and not table.is_continuous:
+    if diagnose and table.n_categories <= CONTINUOUS_LIMIT:
         report = replace(
             report,
-            pairwise=diagnostics.pairwise_agreement(table, w),
+            pairwise=diagnostics.pairwise_agreement(
+                table, np.eye(table.n_categories) if table.is_continuous else w
+            ),
             per_category=diagnostics.per_category_agreement(table),
             confusions=diagnostics.confusions(table, top=top),
             top_disagreements=diagnostics.top_disagreements(table, top=top),

@@ -12,7 +12,7 @@ from labelaudit.table.schema import TaskSchema
 
 __all__ = ["CONTINUOUS_LIMIT", "AnnotationTable"]
 
-#: Above this many distinct values (with no declared categories) interval/ratio ratings
+#: Interval/ratio ratings with no declared categories, or more distinct values than this,
 #: are "continuous": the kappa family is undefined and alpha uses closed forms.
 CONTINUOUS_LIMIT = 100
 
@@ -91,11 +91,14 @@ class AnnotationTable:
 
     @property
     def is_continuous(self) -> bool:
-        """True for interval/ratio ratings with no declared categories and many values."""
-        return (
-            self.schema.is_quantitative
-            and self.schema.categories is None
-            and self.n_categories > CONTINUOUS_LIMIT
+        """True for interval/ratio ratings without a usable category list.
+
+        That is: no declared categories, or more than ``CONTINUOUS_LIMIT`` distinct values.
+        The kappa family is then undefined (its chance terms need the declared scale);
+        alpha and the ICC still apply.
+        """
+        return self.schema.is_quantitative and (
+            self.schema.categories is None or self.n_categories > CONTINUOUS_LIMIT
         )
 
     # ------------------------------------------------------------- converters
