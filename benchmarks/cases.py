@@ -542,7 +542,7 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "alpha_interval_small", "2b", "Krippendorff's alpha, interval, continuous",
-        "{n} x 5 floats, no ties (V = 5 x {n} distinct values)",
+        "{n} x 5 floats, no ties, V = 5 x {n} distinct values",
         _pair("krippendorff.alpha", alpha_interval_small_peer, alpha_interval_small_ours,
               "alpha_continuous"),
         (("peer", "ours"),),

@@ -129,9 +129,10 @@ NOTES = """\
   timed call; statsmodels returns Fleiss' kappa only.
 - Cohen (case 4): `cohen_kappa` also computes the large-sample SE, the SE under H0, z, p
   and the CI; sklearn returns the point value only.
-- ICC (case 5): pingouin takes about a minute per call at this size, so it is timed with 1
-  warm-up + 1 timed call; labelaudit keeps the median of 5. Both return the six forms
-  with F tests and CIs; the six values and F statistics are compared.
+- ICC (case 5): when pingouin's warm-up call takes more than 10 s (pingouin 0.6.x needs
+  about a minute at this size), it gets 1 timed call instead of 5, and the cell says so;
+  labelaudit always gets the median of 5. Both return the six forms with F tests and
+  CIs. The six values and F statistics are compared.
 - Bootstrap (case 6): no peer offers a bootstrap of alpha. The peer row is a naive loop
   of `krippendorff.alpha` over resampled units: 20 replicates timed, multiplied by
   (replicates / 20) - an extrapolation. The value check recomputes labelaudit's first
@@ -140,8 +141,11 @@ NOTES = """\
   up to 5e-13 are rounding. Each irrCAC call includes the `CAC` constructor; labelaudit's
   `chance_corrected` row is one call that yields AC1, Fleiss and Brennan-Prediger (and
   percent agreement) together, so the same time appears in three rows.
-- The machine is shared (2 cores); memory-bound peers varied up to ~3x between runs in the
-  research notes, so compare ratios within one run rather than absolute seconds.
+- The machine is shared (2 cores). Before each process the runner waits, up to
+  `--max-wait` seconds, until other processes use less than 25% of the CPUs. It marks a
+  time with † if they used more than 20% while it ran. Multi-threaded OpenBLAS calls on
+  skinny matrices (n x q @ q x q) slow down by 10-25x when another process holds a core,
+  so a † time may be far off. Compare ratios within one run rather than absolute seconds.
 """
 
 

@@ -14,7 +14,7 @@ def test_all_is_sorted_and_importable() -> None:
 
 def test_entry_point_survives_subpackage_import() -> None:
     """``labelaudit.agreement`` is a subpackage; the function has its own name."""
-    import labelaudit.agreement  # noqa: F401
+    import labelaudit.agreement
 
     assert callable(labelaudit.agreement_report)
 

@@ -185,9 +185,7 @@ def _analytic_metrics(table: AnnotationTable, w: np.ndarray) -> dict[str, Metric
     single = table.n_annotators < 2
     if table.is_continuous:
         metrics.update({name: MetricResult.undefined(_CONTINUOUS) for name in METRIC_ORDER})
-        metrics["krippendorff_alpha"] = alpha_mod.krippendorff_alpha_continuous(
-            table.item_codes, table.values, table.n_items, level=table.level
-        )
+        metrics["krippendorff_alpha"] = _continuous_alpha(table)
     else:
         counts = table.to_item_category_counts()
         metrics.update(chance_corrected(counts, w))
@@ -223,10 +221,25 @@ def _analytic_metrics(table: AnnotationTable, w: np.ndarray) -> dict[str, Metric
     return {name: metrics[name] for name in METRIC_ORDER if name in metrics}
 
 
+#: Ratio alpha on continuous values costs O(V^2) in the V distinct values (~1e9 pairs/s).
+RATIO_DISTINCT_LIMIT = 100_000
+
+
+def _continuous_alpha(table: AnnotationTable) -> MetricResult:
+    if table.level == "ratio" and table.n_categories > RATIO_DISTINCT_LIMIT:
+        return MetricResult.undefined(
+            f"ratio alpha on {table.n_categories:,} distinct values would take minutes "
+            f"(O(V^2)); round or bin the values to at most {RATIO_DISTINCT_LIMIT:,}"
+        )
+    return alpha_mod.krippendorff_alpha_continuous(
+        table.item_codes, table.values, table.n_items, level=table.level
+    )
+
+
 def _bootstrap_values(
     table: AnnotationTable, w: np.ndarray, item_weights: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Every defined coefficient for a chunk of replicates (B, n_items)."""
+    """Every coefficient for a chunk of replicates (B, n_items)."""
     if table.is_continuous:
         return {
             "krippendorff_alpha": np.atleast_1d(
@@ -277,6 +290,8 @@ def _bootstrap(
     seed: int,
 ) -> dict[str, MetricResult]:
     """Replace analytic SEs/CIs by bootstrap ones (Hayes & Krippendorff 2007: resample items)."""
+    if all(metric.value is None for metric in metrics.values()):
+        return {k: replace(m, ci_method="bootstrap") for k, m in metrics.items()}
     chunks: dict[str, list[np.ndarray]] = {}
     for item_weights in bootstrap_item_weights(table.n_items, n_boot, seed):
         for name, values in _bootstrap_values(table, w, item_weights).items():
