@@ -384,7 +384,7 @@ def test_markdown_escapes_hostile_content() -> None:
         rows = table_rows(markdown, heading)
         assert rows, heading
         assert {cell_count(row) for row in rows} == {widths.get(heading, 5)}, heading
-    assert markdown.startswith("# Agreement report: &lt;script&gt;")
+    assert markdown.startswith("# Agreement report: script&gt;&amp;left")  # file name only
 
 
 def test_renderers_accept_a_minimal_report() -> None:

@@ -135,7 +135,10 @@ def metric_names(metrics: Mapping[str, Any]) -> list[str]:
 def title(report: Mapping[str, Any]) -> str:
     """The report title, naming the input source when known."""
     source = get_path(report, "input", "source")
-    return f"Agreement report: {text(source)}" if source else "Agreement report"
+    if not source:
+        return "Agreement report"
+    name = str(source).replace("\\", "/").rsplit("/", 1)[-1] or str(source)
+    return f"Agreement report: {text(name)}"
 
 
 def summary(report: Mapping[str, Any]) -> list[tuple[str, str]]:
