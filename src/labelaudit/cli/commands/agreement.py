@@ -1,0 +1,117 @@
+"""``labelaudit agreement``: coefficients, CIs and disagreement diagnostics of one file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from labelaudit.cli.app import app
+from labelaudit.cli.common import (
+    CI,
+    AnnotatorColOpt,
+    AnnotatorColsOpt,
+    CategoriesOpt,
+    DebugOpt,
+    FileArg,
+    FormatOpt,
+    FromOpt,
+    ItemColOpt,
+    LabelColOpt,
+    LayoutOpt,
+    Level,
+    LevelOpt,
+    OnDuplicateOpt,
+    OutputFormat,
+    Weights,
+    fail,
+    read_table,
+)
+
+
+@app.command("agreement")
+def agreement_command(
+    file: FileArg,
+    output: FormatOpt = OutputFormat.table,
+    input_format: FromOpt = None,
+    layout: LayoutOpt = "long",
+    item_col: ItemColOpt = None,
+    annotator_col: AnnotatorColOpt = None,
+    label_col: LabelColOpt = None,
+    annotator_cols: AnnotatorColsOpt = None,
+    level: LevelOpt = Level.nominal,
+    categories: CategoriesOpt = None,
+    on_duplicate: OnDuplicateOpt = "error",
+    weights: Annotated[Weights, typer.Option(help="Weights for the kappa family.")] = (
+        Weights.identity
+    ),
+    weights_file: Annotated[
+        Path | None, typer.Option(help="q x q weight matrix file (overrides --weights).")
+    ] = None,
+    ci: Annotated[CI, typer.Option(help="Standard errors and 95% CIs.")] = CI.analytic,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap replicates.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed (bootstrap).")] = 0,
+    top: Annotated[int, typer.Option(help="Rows in the confusion and worst-item lists.")] = 10,
+    report: Annotated[
+        Path | None, typer.Option(help="Also write PREFIX.html, PREFIX.md and PREFIX.json.")
+    ] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Agreement coefficients with CIs, and the annotators and categories behind disagreement.
+
+    Example: labelaudit agreement labels.csv --categories pos,neg,neutral --format json
+    """
+    from labelaudit.agreement import agreement_report
+    from labelaudit.agreement.weights import read_weights_file
+    from labelaudit.exceptions import LabelAuditError
+
+    try:
+        table = read_table(
+            file,
+            input_format,
+            layout,
+            item_col,
+            annotator_col,
+            label_col,
+            annotator_cols,
+            level,
+            categories,
+            on_duplicate,
+        )
+        matrix = read_weights_file(weights_file, table.n_categories) if weights_file else None
+        result = agreement_report(
+            table,
+            weights=weights.value,
+            weights_matrix=matrix,
+            ci=ci.value,
+            n_boot=n_boot,
+            seed=seed,
+            top=top,
+        ).to_dict()
+    except LabelAuditError as error:
+        raise fail(error, debug) from None
+    emit(result, output.value, report)
+
+
+def emit(result: dict[str, Any], output: str, report: Path | None) -> None:
+    """Print the agreement report dict as json/markdown/table; optionally write the files."""
+    if report is not None:
+        from labelaudit.report import write_reports
+
+        paths = write_reports(result, report.parent, stem=report.name)
+        typer.echo("reports: " + ", ".join(str(p) for p in paths.values()), err=True)
+    if output == "json":
+        import json
+
+        typer.echo(json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False))
+    elif output == "markdown":
+        from labelaudit.report import render_markdown
+
+        typer.echo(render_markdown(result))
+    else:
+        from rich.console import Console
+
+        from labelaudit.report import render_terminal
+
+        render_terminal(result, Console())

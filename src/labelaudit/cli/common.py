@@ -1,0 +1,151 @@
+"""Options, choices and error handling shared by the CLI commands."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from labelaudit.table import AnnotationTable
+
+__all__ = [
+    "CI",
+    "AnnotatorColOpt",
+    "AnnotatorColsOpt",
+    "CategoriesOpt",
+    "DebugOpt",
+    "FileArg",
+    "FormatOpt",
+    "FromOpt",
+    "InputFormat",
+    "ItemColOpt",
+    "LabelColOpt",
+    "LayoutOpt",
+    "Level",
+    "LevelOpt",
+    "OnDuplicateOpt",
+    "OutputFormat",
+    "Weights",
+    "fail",
+    "read_table",
+]
+
+
+class OutputFormat(StrEnum):
+    """How a command prints its result."""
+
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+
+
+class Level(StrEnum):
+    """Measurement level of the labels."""
+
+    nominal = "nominal"
+    ordinal = "ordinal"
+    interval = "interval"
+    ratio = "ratio"
+
+
+class Weights(StrEnum):
+    """Agreement weights of the kappa family."""
+
+    identity = "identity"
+    linear = "linear"
+    quadratic = "quadratic"
+    ordinal = "ordinal"
+    ratio = "ratio"
+    radical = "radical"
+    circular = "circular"
+    bipolar = "bipolar"
+
+
+class CI(StrEnum):
+    """Kind of standard errors and confidence intervals."""
+
+    none = "none"
+    analytic = "analytic"
+    bootstrap = "bootstrap"
+
+
+class InputFormat(StrEnum):
+    """Input file format."""
+
+    csv = "csv"
+    tsv = "tsv"
+    jsonl = "jsonl"
+    json = "json"
+    parquet = "parquet"
+
+
+def fail(error: Exception, debug: bool) -> typer.Exit:
+    """Print a one-line error (the traceback too with ``--debug``) and exit with code 2."""
+    if debug:
+        import traceback
+
+        traceback.print_exception(error)
+    typer.echo(f"error: {error}", err=True)
+    return typer.Exit(code=2)
+
+
+# --------------------------------------------------------------- shared table options
+# Commands that read an annotation file declare these parameters with the aliases below
+# and pass them to :func:`read_table`, so every command reads files the same way.
+FileArg = Annotated[Path, typer.Argument(help="Annotations: CSV, TSV, JSONL, JSON or Parquet.")]
+FromOpt = Annotated[
+    InputFormat | None,
+    typer.Option("--from", help="Input format (default: from the file extension)."),
+]
+LayoutOpt = Annotated[str, typer.Option(help="long (item, annotator, label rows) or wide.")]
+ItemColOpt = Annotated[str | None, typer.Option(help="Item column [item|item_id|task].")]
+AnnotatorColOpt = Annotated[
+    str | None, typer.Option(help="Annotator column [annotator|annotator_id|worker|rater].")
+]
+LabelColOpt = Annotated[str | None, typer.Option(help="Label column [label].")]
+AnnotatorColsOpt = Annotated[
+    str | None,
+    typer.Option(help="Wide layout: comma-separated annotator columns (default: all but item)."),
+]
+LevelOpt = Annotated[Level, typer.Option(help="Measurement level.")]
+CategoriesOpt = Annotated[
+    str | None,
+    typer.Option(help="Declared categories in order, comma-separated (may include unused ones)."),
+]
+OnDuplicateOpt = Annotated[
+    str, typer.Option(help="error or keep-last for a repeated (item, annotator).")
+]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+DebugOpt = Annotated[bool, typer.Option(help="Show tracebacks.")]
+
+
+def read_table(
+    file: Path,
+    input_format: InputFormat | None,
+    layout: str,
+    item_col: str | None,
+    annotator_col: str | None,
+    label_col: str | None,
+    annotator_cols: str | None,
+    level: Level,
+    categories: str | None,
+    on_duplicate: str,
+) -> AnnotationTable:
+    """Read and validate an annotation file from the shared options (raises InputError)."""
+    from labelaudit.table import read_annotations
+
+    return read_annotations(
+        file,
+        format=input_format.value if input_format else None,
+        layout=layout,
+        item_col=item_col,
+        annotator_col=annotator_col,
+        label_col=label_col,
+        annotator_cols=annotator_cols,
+        level=level.value,
+        categories=categories,
+        on_duplicate=on_duplicate,
+    )
