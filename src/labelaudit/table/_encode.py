@@ -141,7 +141,13 @@ def _number_names(values: np.ndarray) -> np.ndarray:
 def _encode_labels(
     label: pa.ChunkedArray, schema: TaskSchema, raw: RawColumns, locator: Locator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return (categories, category_values, label_codes) after the label checks."""
+    """Return (categories, category_values, label_codes) after the label checks.
+
+    Structured tasks carry canonical JSON strings in ``label``: they are coded as strings
+    and checked against nothing here (their readers validate the payload).
+    """
+    if schema.is_structured:
+        return _string_codes(label)
     text = label.to_numpy(zero_copy_only=False).astype(object)
     is_number = pc.match_substring_regex(label, _NUMBER).to_numpy(zero_copy_only=False)
     declared = np.asarray(schema.categories, dtype=object) if schema.categories else None
@@ -289,7 +295,9 @@ def encode(
     columns = {
         "item": item,
         "annotator": annotator,
-        "label": pa.chunked_array([pa.array(categories[label_codes], type=pa.string())]),
+        "label": pa.DictionaryArray.from_arrays(
+            pa.array(label_codes), pa.array(categories, type=pa.string())
+        ).cast(pa.string()),
     }
     columns.update(raw.extra)
     data = pa.table(columns)

@@ -54,6 +54,7 @@ def read_annotations(
     level: str = "nominal",
     categories: Sequence[Any] | str | None = None,
     on_duplicate: str = "error",
+    task: str = "categorical",
 ) -> AnnotationTable:
     """Read annotations from a file or a DataFrame into a validated :class:`AnnotationTable`.
 
@@ -77,6 +78,9 @@ def read_annotations(
         Declared categories in order (may include unused ones).
     on_duplicate : {"error", "keep-last"}
         What a second label for the same (item, annotator) does.
+    task : str
+        Task type (see :data:`labelaudit.table.schema.TASKS`); structured tasks are normally
+        set by the platform readers, which also fill the ``payload`` column.
 
     Returns
     -------
@@ -92,7 +96,7 @@ def read_annotations(
         raise UsageError(f"on_duplicate must be 'error' or 'keep-last'; got {on_duplicate!r}")
     if layout not in ("long", "wide"):
         raise UsageError(f"layout must be 'long' or 'wide'; got {layout!r}")
-    schema = TaskSchema.create(level, categories)
+    schema = TaskSchema.create(level, categories, task)
     table, locator = _load(source, format)
     if layout == "wide":
         raw = _wide_columns(table, locator, item_col, annotator_cols)

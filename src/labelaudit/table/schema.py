@@ -8,7 +8,12 @@ from typing import Any
 from labelaudit._typing import LEVELS, Level
 from labelaudit.exceptions import UsageError
 
-__all__ = ["TaskSchema"]
+__all__ = ["TASKS", "TaskSchema"]
+
+#: Task types. ``categorical`` labels live in the ``label`` column; every other task keeps
+#: its structured label in the table's ``payload`` column (see :class:`AnnotationTable`)
+#: and a canonical JSON string of it in ``label`` (so exact-match agreement still works).
+TASKS = ("categorical", "multilabel", "spans", "boxes", "ranking", "text", "pairwise")
 
 
 @dataclass(frozen=True)
@@ -24,13 +29,20 @@ class TaskSchema:
         The declared categories, in order. They may include categories nobody used
         (Brennan-Prediger, Gwet's AC1/AC2 and weighted coefficients depend on them); they
         give the order of string labels at ordinal level. ``None`` means "infer from the
-        data" (numbers sorted by value, strings sorted lexicographically).
+        data" (numbers sorted by value, strings sorted lexicographically). For structured
+        tasks they are the vocabulary of the labels inside the payload (e.g. NER tags).
+    task : str
+        One of :data:`TASKS`; ``categorical`` by default.
     """
 
     level: Level = "nominal"
     categories: tuple[str, ...] | None = None
+    task: str = "categorical"
 
     def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            msg = f"task must be one of {', '.join(TASKS)}; got {self.task!r}"
+            raise UsageError(msg)
         if self.level not in LEVELS:
             msg = f"level must be one of {', '.join(LEVELS)}; got {self.level!r}"
             raise UsageError(msg)
@@ -45,13 +57,20 @@ class TaskSchema:
                 seen.add(category)
 
     @classmethod
-    def create(cls, level: str = "nominal", categories: Any = None) -> TaskSchema:
+    def create(
+        cls, level: str = "nominal", categories: Any = None, task: str = "categorical"
+    ) -> TaskSchema:
         """Build a schema from loose user input (a comma-separated string or a sequence)."""
         if isinstance(categories, str):
             categories = [c.strip() for c in categories.split(",") if c.strip() != ""]
         if categories is not None:
             categories = tuple(str(c) for c in categories)
-        return cls(level=level, categories=categories)  # type: ignore[arg-type]
+        return cls(level=level, categories=categories, task=task)  # type: ignore[arg-type]
+
+    @property
+    def is_structured(self) -> bool:
+        """True for every task whose label lives in the ``payload`` column."""
+        return self.task != "categorical"
 
     @property
     def is_quantitative(self) -> bool:
@@ -59,8 +78,9 @@ class TaskSchema:
         return self.level in ("interval", "ratio")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form: ``{"level": str, "categories": [str] | null}``."""
+        """JSON form: ``{"level": str, "categories": [str] | null, "task": str}``."""
         return {
+            "task": self.task,
             "level": self.level,
             "categories": list(self.categories) if self.categories is not None else None,
         }

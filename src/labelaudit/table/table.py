@@ -85,6 +85,26 @@ class AnnotationTable:
         return self.schema.level
 
     @property
+    def task(self) -> str:
+        """Task type from the schema (``categorical`` unless a structured reader set it)."""
+        return self.schema.task
+
+    @property
+    def payload(self) -> pa.ChunkedArray | None:
+        """The structured-label column of non-categorical tasks, one entry per row, or None.
+
+        Types by task: multilabel ``list<string>``; spans ``list<struct<start: int64,
+        end: int64, label: string>>`` (character offsets, end exclusive); boxes
+        ``list<struct<x, y, width, height: double, label: string>>`` (pixels, top-left
+        origin); ranking ``list<struct<id: string, rank: double>>`` (1 = best, ties share
+        the average rank); text ``string``; pairwise ``struct<first: string, second:
+        string, choice: string>``.
+        """
+        if "payload" not in self.data.column_names:
+            return None
+        return self.data.column("payload")
+
+    @property
     def values(self) -> np.ndarray:
         """Numeric value of each rating, shape (n_ratings,), float64."""
         return np.asarray(self.category_values[self.label_codes], dtype=np.float64)
