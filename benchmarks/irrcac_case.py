@@ -47,8 +47,11 @@ def _blas() -> str:
         from threadpoolctl import threadpool_info
     except ImportError:
         return "unknown (threadpoolctl not installed)"
-    info = threadpool_info()
-    return ", ".join(f"{i.get('internal_api')} {i.get('architecture')}" for i in info)
+    found = (
+        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')}"
+        for i in threadpool_info()
+    )
+    return ", ".join(dict.fromkeys(found))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,7 +30,7 @@ def normal_interval(value: float, se: float) -> tuple[float, float]:
 
 
 def bootstrap_item_weights(
-    n_items: int, n_boot: int, seed: int, *, max_cells: int = 20_000_000
+    n_items: int, n_boot: int, seed: int, *, max_cells: int = 5_000_000
 ) -> Iterator[np.ndarray]:
     """Yield chunks of bootstrap multiplicities, each of shape (b, n_items), float64.
 
