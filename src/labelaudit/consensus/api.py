@@ -1,0 +1,113 @@
+"""One entry point for shells: build an aggregator by method name, fit it, write the labels."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+from labelaudit.consensus._base import Aggregator
+from labelaudit.consensus._io import output_format, write_consensus
+from labelaudit.consensus._result import ConsensusResult, consensus_table
+from labelaudit.consensus.dawid_skene import DawidSkene, OneCoinDawidSkene
+from labelaudit.consensus.glad import GLAD
+from labelaudit.consensus.mace import MACE
+from labelaudit.consensus.majority import MajorityVote, WeightedMajorityVote
+from labelaudit.consensus.numeric import MeanAggregator, MedianAggregator, TrimmedMeanAggregator
+from labelaudit.consensus.wawa import Wawa
+from labelaudit.exceptions import UsageError
+from labelaudit.table import AnnotationTable
+
+__all__ = ["METHODS", "make_aggregator", "run_consensus"]
+
+#: ``--method`` name -> aggregator class.
+METHODS: dict[str, type[Aggregator]] = {
+    "majority": MajorityVote,
+    "weighted": WeightedMajorityVote,
+    "wawa": Wawa,
+    "dawid-skene": DawidSkene,
+    "one-coin": OneCoinDawidSkene,
+    "glad": GLAD,
+    "mace": MACE,
+    "mean": MeanAggregator,
+    "median": MedianAggregator,
+    "trimmed-mean": TrimmedMeanAggregator,
+}
+
+
+def make_aggregator(
+    method: str,
+    *,
+    seed: int = 0,
+    max_iter: int | None = None,
+    tol: float | None = None,
+    tie: str | None = None,
+    weights: dict[str, float] | None = None,
+    proportion: float | None = None,
+) -> Aggregator:
+    """An aggregator by ``--method`` name; options left as None keep the class defaults.
+
+    Raises
+    ------
+    UsageError
+        Unknown method, or an option given that the method does not take (for example
+        ``max_iter`` with ``majority``).
+    """
+    if method not in METHODS:
+        msg = f"unknown method {method!r}; use one of {', '.join(METHODS)}"
+        raise UsageError(msg)
+    cls = METHODS[method]
+    accepted = inspect.signature(cls.__init__).parameters
+    given: dict[str, Any] = {
+        "max_iter": max_iter,
+        "tol": tol,
+        "tie": tie,
+        "weights": weights,
+        "proportion": proportion,
+    }
+    for name, value in given.items():
+        if value is not None and name not in accepted:
+            flag = "--weights-file" if name == "weights" else "--" + name.replace("_", "-")
+            msg = f"option {name!r} ({flag}) does not apply to method {method!r}"
+            raise UsageError(msg)
+    options = {name: value for name, value in given.items() if value is not None}
+    if "random_state" in accepted:
+        options["random_state"] = seed
+    return cls(**options)
+
+
+def run_consensus(
+    table: AnnotationTable,
+    method: str,
+    *,
+    out: str | Path | None = None,
+    gold: dict[str, str] | None = None,
+    **options: Any,
+) -> tuple[Aggregator, ConsensusResult]:
+    """Fit the named aggregator, optionally write the per-item labels, return the summary.
+
+    Parameters
+    ----------
+    table : AnnotationTable
+    method : str
+        A key of :data:`METHODS`.
+    out : path, optional
+        Where to write ``item, label, confidence`` (CSV, JSONL or Parquet by extension).
+    gold : dict of str to str, optional
+        Known labels, clamped (see :meth:`Aggregator.fit`).
+    **options
+        ``seed``, ``max_iter``, ``tol``, ``tie``, ``weights``, ``proportion`` for
+        :func:`make_aggregator`.
+
+    Returns
+    -------
+    (Aggregator, ConsensusResult)
+        The fitted estimator and its summary.
+    """
+    estimator = make_aggregator(method, **options)
+    if out is not None:
+        output_format(out)  # fail on a bad extension before a long fit, not after it
+    estimator.fit(table, gold)
+    if out is not None:
+        write_consensus(consensus_table(table, estimator), out)
+    return estimator, estimator.summary()

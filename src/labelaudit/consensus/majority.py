@@ -1,0 +1,245 @@
+"""Majority vote and weighted majority vote, with an explicit, seeded tie rule."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labelaudit.consensus._base import (
+    TIE_RULES,
+    Aggregator,
+    Codes,
+    Gold,
+    TieRule,
+    break_ties,
+    check_choice,
+    vote_counts,
+)
+from labelaudit.exceptions import InputError, UsageError
+from labelaudit.table import AnnotationTable
+
+__all__ = [
+    "MajorityVote",
+    "WeightedMajorityVote",
+    "agreement_with",
+    "annotator_weights",
+    "gold_accuracy",
+    "weighted_vote",
+]
+
+
+def agreement_with(codes: Codes, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-annotator agreement with reference labels and the confusion against them.
+
+    Parameters
+    ----------
+    codes : Codes
+    reference : ndarray of int64, shape (n_items,)
+        Reference category per item; -1 (abstained) items are skipped.
+
+    Returns
+    -------
+    skills : ndarray, shape (n_annotators,)
+        Fraction of the annotator's labels equal to the reference (NaN: none compared).
+    confusions : ndarray, shape (n_annotators, q, q)
+        Row = reference category, column = given label, rows sum to 1 (NaN rows where the
+        annotator labelled no item of that reference category).
+    """
+    q, n_annotators = codes.n_categories, codes.n_annotators
+    ref = reference[codes.item]
+    used = ref >= 0
+    key = (codes.annotator[used] * q + ref[used]) * q + codes.label[used]
+    counts = np.bincount(key, minlength=n_annotators * q * q).reshape(n_annotators, q, q)
+    counts = counts.astype(np.float64)
+    totals = counts.sum(axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        confusions = counts / totals[:, :, None]
+        skills = np.trace(counts, axis1=1, axis2=2) / totals.sum(axis=1)
+    return skills, confusions
+
+
+def weighted_vote(
+    codes: Codes, weights: np.ndarray | None, tie: str, random_state: int, gold: Gold | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vote shares and winners of a (weighted) vote.
+
+    Parameters
+    ----------
+    codes : Codes
+    weights : ndarray, shape (n_annotators,), or None
+        Weight of each annotator's vote (None = 1 each).
+    tie : {"random", "abstain"}
+        Tie rule (:func:`labelaudit.consensus._base.break_ties`).
+    random_state : int
+        Seed of the tie draws.
+    gold : Gold or None
+        Gold items take their gold label.
+
+    Returns
+    -------
+    probas : ndarray, shape (n_items, q)
+        Weighted vote shares; uniform for an item whose annotators all weigh 0.
+    labels : ndarray of int64, shape (n_items,)
+        Winning category; -1 for an abstained tie.
+    """
+    scores = vote_counts(codes, weights)
+    totals = scores.sum(axis=1, keepdims=True)
+    uniform = np.full_like(scores, 1.0 / codes.n_categories)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        probas = np.where(totals > 0, scores / totals, uniform)
+    labels = break_ties(probas, tie, np.random.default_rng(random_state))
+    if gold is not None:
+        labels[gold.items] = gold.labels
+    return probas, labels
+
+
+def gold_accuracy(codes: Codes, gold: Gold) -> np.ndarray:
+    """Accuracy of each annotator on the gold items, shape (n_annotators,).
+
+    Annotators with no label on a gold item get the mean accuracy of those with one.
+
+    Raises
+    ------
+    UsageError
+        No annotator labelled any gold item.
+    """
+    truth = np.full(codes.n_items, -1, dtype=np.int64)
+    truth[gold.items] = gold.labels
+    skills, _ = agreement_with(codes, truth)
+    known = np.isfinite(skills)
+    if not bool(known.any()):
+        raise UsageError("no annotator labelled a gold item: cannot derive weights from gold")
+    return np.where(known, skills, float(skills[known].mean()))
+
+
+class MajorityVote(Aggregator):
+    """Majority vote: each item takes its most frequent label.
+
+    Parameters
+    ----------
+    tie : {"random", "abstain"}
+        What a tie between the most frequent labels does. ``"random"``: one of the tied
+        categories, drawn uniformly with ``random_state`` (reproducible; unlike
+        crowd-kit, which always takes the first category in sorted order).
+        ``"abstain"``: the item gets no label (``labels_ == -1``), for adjudication.
+    random_state : int
+        Seed of the tie draws.
+
+    Attributes
+    ----------
+    labels_ : ndarray of int64, shape (n_items,)
+        Winning category code; -1 for an abstained tie.
+    probas_ : ndarray, shape (n_items, q)
+        Vote shares (rows sum to 1).
+    confidence_ : ndarray, shape (n_items,)
+        Winning vote share.
+    skills_ : ndarray, shape (n_annotators,)
+        Agreement of each annotator with the consensus (abstained items skipped; NaN if
+        none left).
+    confusions_ : ndarray, shape (n_annotators, q, q)
+        Consensus category (row) x given label (column), rows normalised.
+    """
+
+    cli_name = "majority"
+
+    def __init__(self, tie: TieRule = "random", random_state: int = 0) -> None:
+        self.tie = tie
+        self.random_state = random_state
+
+    def _check_params(self) -> None:
+        check_choice(self, "tie", self.tie, TIE_RULES)
+
+    def _annotator_weights(self, codes: Codes, gold: Gold | None) -> np.ndarray | None:
+        return None
+
+    def _fit(self, codes: Codes, gold: Gold | None) -> None:
+        weights = self._annotator_weights(codes, gold)
+        self.probas_, self.labels_ = weighted_vote(
+            codes, weights, self.tie, self.random_state, gold
+        )
+        self.skills_, self.confusions_ = agreement_with(codes, self.labels_)
+
+
+class WeightedMajorityVote(MajorityVote):
+    """Weighted majority vote: each annotator's vote counts with a weight.
+
+    Parameters
+    ----------
+    weights : dict of str to float, optional
+        Weight of each annotator (name -> weight >= 0). Names the table does not have are
+        ignored; every annotator of the table needs one. If omitted, the weights are the
+        annotators' accuracies on the ``gold`` items passed to ``fit`` (annotators with
+        no gold label get the mean of the others).
+    tie, random_state
+        As in :class:`MajorityVote`.
+
+    Attributes
+    ----------
+    weights_ : ndarray, shape (n_annotators,)
+        The weights used, by annotator code.
+    labels_, probas_, confidence_, skills_, confusions_
+        As in :class:`MajorityVote`; ``probas_`` are weighted vote shares (uniform for an
+        item whose annotators all weigh 0).
+    """
+
+    cli_name = "weighted"
+
+    def __init__(
+        self,
+        weights: dict[str, float] | None = None,
+        tie: TieRule = "random",
+        random_state: int = 0,
+    ) -> None:
+        self.weights = weights
+        self.tie = tie
+        self.random_state = random_state
+
+    def _prepare(self, table: AnnotationTable) -> None:
+        self._annotator_names = table.annotators
+
+    def _annotator_weights(self, codes: Codes, gold: Gold | None) -> np.ndarray:
+        if self.weights is None:
+            if gold is None:
+                raise UsageError(
+                    "WeightedMajorityVote needs weights (weights={annotator: weight}) or "
+                    "gold labels to derive them from (fit(table, gold=...))"
+                )
+            self.weights_ = gold_accuracy(codes, gold)
+            return self.weights_
+        self.weights_ = annotator_weights(self._annotator_names, self.weights)
+        return self.weights_
+
+
+def annotator_weights(annotators: np.ndarray, weights: dict[str, float]) -> np.ndarray:
+    """Weights by annotator code from a ``{name: weight}`` mapping.
+
+    Raises
+    ------
+    InputError
+        An annotator of the table has no weight, or a weight is negative or not finite.
+    """
+    names = np.array([str(k) for k in weights], dtype=object).astype(str)
+    values = np.array([float(v) for v in weights.values()], dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
+    if bad.size:
+        raise InputError(
+            "invalid annotator weight",
+            source="weights",
+            field=str(names[bad[0]]),
+            expected="a finite number >= 0",
+            actual=float(values[bad[0]]),
+        )
+    order = np.argsort(names, kind="stable")
+    wanted = annotators.astype(str)
+    position = np.clip(np.searchsorted(names[order], wanted), 0, max(names.size - 1, 0))
+    found = names[order][position] == wanted if names.size else np.zeros(wanted.size, bool)
+    if not bool(found.all()):
+        missing = wanted[~found]
+        raise InputError(
+            "annotator without a weight",
+            source="weights",
+            field="annotator",
+            expected="a weight for every annotator of the table",
+            actual=f"{missing[0]} ({missing.size} missing)",
+            hint="add the missing annotators to the weights",
+        )
+    return values[order[position]]
