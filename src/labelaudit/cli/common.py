@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CI",
+    "PLATFORM_FORMATS",
     "AnnotatorColOpt",
     "AnnotatorColsOpt",
     "CategoriesOpt",
@@ -80,6 +81,19 @@ class InputFormat(StrEnum):
     jsonl = "jsonl"
     json = "json"
     parquet = "parquet"
+    label_studio = "label-studio"
+    label_studio_min = "label-studio-min"
+    prodigy = "prodigy"
+    labelbox = "labelbox"
+    doccano = "doccano"
+    sagemaker = "sagemaker"
+    argilla = "argilla"
+
+
+#: Input formats read by :func:`labelaudit.io.read_export` (annotation-platform exports).
+PLATFORM_FORMATS = frozenset(
+    {"label-studio", "label-studio-min", "prodigy", "labelbox", "doccano", "sagemaker", "argilla"}
+)
 
 
 def fail(error: Exception, debug: bool) -> typer.Exit:
@@ -95,10 +109,18 @@ def fail(error: Exception, debug: bool) -> typer.Exit:
 # --------------------------------------------------------------- shared table options
 # Commands that read an annotation file declare these parameters with the aliases below
 # and pass them to :func:`read_table`, so every command reads files the same way.
-FileArg = Annotated[Path, typer.Argument(help="Annotations: CSV, TSV, JSONL, JSON or Parquet.")]
+FileArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Annotations: CSV, TSV, JSONL, JSON, Parquet, or a platform export "
+        "(Label Studio, Prodigy, Labelbox, doccano, SageMaker, Argilla)."
+    ),
+]
 FromOpt = Annotated[
     InputFormat | None,
-    typer.Option("--from", help="Input format (default: from the file extension)."),
+    typer.Option(
+        "--from", help="Input format (default: detected from the extension and first record)."
+    ),
 ]
 LayoutOpt = Annotated[str, typer.Option(help="long (item, annotator, label rows) or wide.")]
 ItemColOpt = Annotated[str | None, typer.Option(help="Item column [item|item_id|task].")]
@@ -133,10 +155,34 @@ def read_table(
     level: Level,
     categories: str | None,
     on_duplicate: str,
+    *,
+    task_key: str | None = None,
+    control: str | None = None,
 ) -> AnnotationTable:
-    """Read and validate an annotation file from the shared options (raises InputError)."""
+    """Read and validate an annotation file from the shared options (raises InputError).
+
+    Annotation-platform exports (named with ``--from`` or detected from the first record)
+    and tables written by ``labelaudit convert`` go through
+    :func:`labelaudit.io.read_export`; plain tables through ``read_annotations``.
+    """
     from labelaudit.table import read_annotations
 
+    plain = input_format is not None and input_format.value not in PLATFORM_FORMATS
+    if not plain:
+        from labelaudit.io import detect_format, read_export
+
+        platform = input_format.value if input_format is not None else detect_format(file)
+        if platform is not None:
+            table, _ = read_export(
+                file,
+                from_=platform,
+                task_key=task_key,
+                control=control,
+                level=level.value if level is not Level.nominal else None,
+                categories=categories,
+                on_duplicate=on_duplicate,
+            )
+            return table
     return read_annotations(
         file,
         format=input_format.value if input_format else None,

@@ -1,0 +1,63 @@
+"""``labelaudit convert``: an annotation-platform export -> the canonical table file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from labelaudit.cli.app import app
+from labelaudit.cli.common import DebugOpt, InputFormat, fail
+
+
+@app.command("convert")
+def convert_command(
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Export file(s); several Label Studio projects merge on --task-key."),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Output: .csv, .tsv, .jsonl or .parquet.")],
+    input_format: Annotated[
+        InputFormat | None,
+        typer.Option("--from", help="Export format (default: detected)."),
+    ] = None,
+    task_key: Annotated[
+        str | None, typer.Option(help="Item key path, e.g. data.text (merges projects).")
+    ] = None,
+    control: Annotated[
+        str | None, typer.Option(help="Labelling control (question) to read.")
+    ] = None,
+    task: Annotated[
+        str | None, typer.Option(help="Force the task type (multilabel, ranking, text, ...).")
+    ] = None,
+    label_config: Annotated[
+        Path | None, typer.Option(help="Label Studio labelling config XML (declared labels).")
+    ] = None,
+    on_duplicate: Annotated[
+        str, typer.Option(help="error or keep-last for a repeated (item, annotator).")
+    ] = "error",
+    debug: DebugOpt = False,
+) -> None:
+    """Read an annotation-platform export and write the canonical table; print the read report.
+
+    Example: labelaudit convert export.json --out labels.parquet --control sentiment
+    """
+    from labelaudit.exceptions import LabelAuditError
+    from labelaudit.io import read_export, write_table
+
+    try:
+        table, report = read_export(
+            files if len(files) > 1 else files[0],
+            from_=input_format.value if input_format else None,
+            task_key=task_key,
+            control=control,
+            task=task,
+            label_config=label_config,
+            on_duplicate=on_duplicate,
+        )
+        written = write_table(table, out)
+    except LabelAuditError as error:
+        raise fail(error, debug) from None
+    typer.echo(report.to_text())
+    typer.echo(f"wrote {written} ({table.n_ratings} rows, task {table.task})")
