@@ -123,11 +123,14 @@ FromOpt = Annotated[
     ),
 ]
 LayoutOpt = Annotated[str, typer.Option(help="long (item, annotator, label rows) or wide.")]
-ItemColOpt = Annotated[str | None, typer.Option(help="Item column [item|item_id|task].")]
-AnnotatorColOpt = Annotated[
-    str | None, typer.Option(help="Annotator column [annotator|annotator_id|worker|rater].")
+ItemColOpt = Annotated[
+    str | None, typer.Option(help="Item column (default: item, else item_id or task).")
 ]
-LabelColOpt = Annotated[str | None, typer.Option(help="Label column [label].")]
+AnnotatorColOpt = Annotated[
+    str | None,
+    typer.Option(help="Annotator column (default: annotator, else annotator_id, worker or rater)."),
+]
+LabelColOpt = Annotated[str | None, typer.Option(help="Label column (default: label).")]
 AnnotatorColsOpt = Annotated[
     str | None,
     typer.Option(help="Wide layout: comma-separated annotator columns (default: all but item)."),

@@ -1,0 +1,121 @@
+"""``labelaudit adjudicate``: queue tied and low-confidence items with every candidate label."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from labelaudit.cli.app import app
+from labelaudit.cli.commands.annotators import Method, SeedOpt
+from labelaudit.cli.common import (
+    AnnotatorColOpt,
+    AnnotatorColsOpt,
+    CategoriesOpt,
+    DebugOpt,
+    FileArg,
+    FormatOpt,
+    FromOpt,
+    ItemColOpt,
+    LabelColOpt,
+    LayoutOpt,
+    Level,
+    LevelOpt,
+    OnDuplicateOpt,
+    OutputFormat,
+    fail,
+    read_table,
+)
+
+
+@app.command("adjudicate")
+def adjudicate_command(
+    file: FileArg,
+    method: Annotated[Method, typer.Option(help="Aggregator giving consensus and confidence.")] = (
+        Method.dawid_skene
+    ),
+    threshold: Annotated[float, typer.Option(help="Queue items with confidence below this.")] = 0.7,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the queue here as JSONL (default: stdout).")
+    ] = None,
+    label_studio: Annotated[
+        bool, typer.Option(help="Also write a Label Studio import file (JSON array of tasks).")
+    ] = False,
+    ls_out: Annotated[
+        Path | None,
+        typer.Option(help="Label Studio file (default: OUT with suffix .label-studio.json)."),
+    ] = None,
+    ls_from_name: Annotated[str, typer.Option(help="Name of the <Choices> control.")] = "label",
+    ls_to_name: Annotated[str, typer.Option(help="Name of the object it labels.")] = "text",
+    text_col: Annotated[
+        list[str] | None, typer.Option(help="Column copied into each task's data (repeat).")
+    ] = None,
+    seed: SeedOpt = 0,
+    output: FormatOpt = OutputFormat.table,
+    input_format: FromOpt = None,
+    layout: LayoutOpt = "long",
+    item_col: ItemColOpt = None,
+    annotator_col: AnnotatorColOpt = None,
+    label_col: LabelColOpt = None,
+    annotator_cols: AnnotatorColsOpt = None,
+    level: LevelOpt = Level.nominal,
+    categories: CategoriesOpt = None,
+    on_duplicate: OnDuplicateOpt = "error",
+    debug: DebugOpt = False,
+) -> None:
+    """Queue the tied and low-confidence items, each with every annotator's label.
+
+    Example: labelaudit adjudicate labels.csv --threshold 0.7 --out queue.jsonl --label-studio
+    """
+    from labelaudit.exceptions import LabelAuditError
+    from labelaudit.quality import adjudication_queue, write_jsonl
+    from labelaudit.quality.label_studio import export_label_studio, label_studio_path
+
+    try:
+        ls_path = label_studio_path(out, ls_out) if label_studio else None
+        table = read_table(
+            file,
+            input_format,
+            layout,
+            item_col,
+            annotator_col,
+            label_col,
+            annotator_cols,
+            level,
+            categories,
+            on_duplicate,
+        )
+        queue = adjudication_queue(table, method=method.value, threshold=threshold, seed=seed)
+        if ls_path is not None:
+            fields = (ls_from_name, ls_to_name, text_col or [])
+            export_label_studio(queue, table, ls_path, *fields)
+        if out is not None:
+            write_jsonl(queue, out)
+    except (LabelAuditError, OSError) as error:
+        raise fail(error, debug) from None
+    if out is None:
+        for line in queue.jsonl_lines():
+            typer.echo(line)
+    summary = {**queue.summary(), "out": str(out) if out else None, "label_studio": ls_path}
+    emit_summary(summary, output.value, err=out is None)
+
+
+def emit_summary(summary: dict[str, Any], output: str, *, err: bool) -> None:
+    """Print how many items were queued, by reason, and where the files went."""
+    if summary["label_studio"] is not None:
+        summary["label_studio"] = str(summary["label_studio"])
+    if output == "json":
+        import json
+
+        typer.echo(json.dumps(summary, indent=2, ensure_ascii=False), err=err)
+        return
+    reasons = ", ".join(f"{k}: {v}" for k, v in summary["by_reason"].items())
+    typer.echo(
+        f"queued {summary['n_queued']} of {summary['n_items']} items ({reasons}); "
+        f"method {summary['method']}, threshold {summary['threshold']:g}",
+        err=err,
+    )
+    for key, name in (("out", "queue"), ("label_studio", "Label Studio import")):
+        if summary[key] is not None:
+            typer.echo(f"{name}: {summary[key]}", err=err)

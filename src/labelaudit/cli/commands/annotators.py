@@ -1,0 +1,260 @@
+"""``labelaudit annotators``: the annotator table with gold accuracy and outlier flags."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from labelaudit.cli.app import app
+from labelaudit.cli.common import (
+    AnnotatorColOpt,
+    AnnotatorColsOpt,
+    CategoriesOpt,
+    DebugOpt,
+    FileArg,
+    FormatOpt,
+    FromOpt,
+    ItemColOpt,
+    LabelColOpt,
+    LayoutOpt,
+    Level,
+    LevelOpt,
+    OnDuplicateOpt,
+    OutputFormat,
+    fail,
+    read_table,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class Method(StrEnum):
+    """Aggregators the quality commands can fit (their ``labelaudit consensus`` names)."""
+
+    majority = "majority"
+    wawa = "wawa"
+    dawid_skene = "dawid-skene"
+    one_coin = "one-coin"
+    glad = "glad"
+    mace = "mace"
+
+
+GoldOpt = Annotated[
+    Path | None, typer.Option(help="Gold labels file (CSV/TSV/JSONL/JSON/Parquet), one per item.")
+]
+GoldItemColOpt = Annotated[str, typer.Option(help="Item column of the gold file.")]
+GoldLabelColOpt = Annotated[str, typer.Option(help="Gold label column of the gold file.")]
+GoldColOpt = Annotated[
+    str | None, typer.Option(help="Column of FILE holding gold labels (instead of --gold).")
+]
+DurationColOpt = Annotated[
+    str | None, typer.Option(help="Seconds-per-label column (default: duration_s if present).")
+]
+TimeColOpt = Annotated[
+    str | None, typer.Option(help="Timestamp column (default: created_at if present).")
+]
+SeedOpt = Annotated[int, typer.Option(help="Seed of tie-breaks and MACE restarts.")]
+
+
+@app.command("annotators")
+def annotators_command(
+    file: FileArg,
+    gold: GoldOpt = None,
+    gold_item_col: GoldItemColOpt = "item",
+    gold_label_col: GoldLabelColOpt = "gold_label",
+    gold_col: GoldColOpt = None,
+    exclude_gold: Annotated[
+        bool, typer.Option(help="Leave gold items out of agreement and the models.")
+    ] = False,
+    method: Annotated[
+        list[Method] | None,
+        typer.Option(help="Aggregator to fit (repeat) (default: majority, dawid-skene, mace)."),
+    ] = None,
+    duration_col: DurationColOpt = None,
+    time_col: TimeColOpt = None,
+    min_labels: Annotated[int, typer.Option(help="Labels needed before any flag.")] = 20,
+    min_gold: Annotated[int, typer.Option(help="Gold labels needed for a gold flag.")] = 10,
+    min_pool: Annotated[int, typer.Option(help="Annotators needed to form a pool.")] = 5,
+    z_threshold: Annotated[float, typer.Option(help="Robust |z| that flags.")] = 3.5,
+    run_alpha: Annotated[float, typer.Option(help="Run p-value that may flag.")] = 1e-4,
+    kappa_max: Annotated[float, typer.Option(help="Spammer: largest DS kappa.")] = 0.1,
+    spam_threshold: Annotated[float, typer.Option(help="Spammer: least MACE spamming.")] = 0.9,
+    fail_on_flag: Annotated[bool, typer.Option(help="Exit 1 when an annotator is flagged.")] = (
+        False
+    ),
+    seed: SeedOpt = 0,
+    output: FormatOpt = OutputFormat.table,
+    input_format: FromOpt = None,
+    layout: LayoutOpt = "long",
+    item_col: ItemColOpt = None,
+    annotator_col: AnnotatorColOpt = None,
+    label_col: LabelColOpt = None,
+    annotator_cols: AnnotatorColsOpt = None,
+    level: LevelOpt = Level.nominal,
+    categories: CategoriesOpt = None,
+    on_duplicate: OnDuplicateOpt = "error",
+    debug: DebugOpt = False,
+) -> None:
+    """Annotator table: agreement, gold accuracy, DS/MACE quality, speed, outlier flags.
+
+    Exit code 1 with --fail-on-flag when an annotator is flagged, 2 on bad input.
+
+    Example: labelaudit annotators labels.csv --gold gold.csv --format json
+    """
+    from labelaudit.exceptions import LabelAuditError
+    from labelaudit.quality import DEFAULT_METHODS, OutlierRules, annotator_report, load_gold
+
+    methods = [m.value for m in method] if method else list(DEFAULT_METHODS)
+    try:
+        table = read_table(
+            file,
+            input_format,
+            layout,
+            item_col,
+            annotator_col,
+            label_col,
+            annotator_cols,
+            level,
+            categories,
+            on_duplicate,
+        )
+        gold_labels = load_gold(
+            table, path=gold, column=gold_col, item_col=gold_item_col, label_col=gold_label_col
+        )
+        rules = OutlierRules(
+            min_labels, min_gold, min_pool, z_threshold, run_alpha, kappa_max, spam_threshold
+        )
+        report = annotator_report(
+            table,
+            gold=gold_labels,
+            methods=methods,
+            exclude_gold=exclude_gold,
+            duration_col=duration_col,
+            time_col=time_col,
+            rules=rules,
+            seed=seed,
+        ).to_dict()
+    except LabelAuditError as error:
+        raise fail(error, debug) from None
+    render(report, output.value)
+    if fail_on_flag and report["n_flagged"]:
+        raise typer.Exit(code=1)
+
+
+# ------------------------------------------------------------------------------ render
+_HEADERS = (
+    ("annotator", "annotator", False),
+    ("labels", "n_labels", True),
+    ("LOO", "loo_agreement", True),
+    ("gold (95% CI)", "gold", True),
+    ("DS", "ds_accuracy", True),
+    ("DS κ", "ds_kappa", True),
+    ("spam", "mace_spamming", True),
+    ("JS", "js_divergence", True),
+    ("s/label", "median_seconds", True),
+    ("run", "longest_run", True),
+    ("flags", "flags", False),
+)
+
+
+def _cell(row: dict[str, Any], key: str) -> str:
+    from labelaudit.report._format import DASH
+
+    value = row.get(key)
+    if key == "gold":
+        if row["gold_accuracy"] is None:
+            return DASH
+        low, high = row["gold_ci95"]
+        return f"{row['gold_accuracy']:.2f} ({low:.2f}-{high:.2f})"
+    if key == "flags":
+        return ", ".join(row["flags"])
+    if value is None:
+        return DASH
+    if isinstance(value, float):
+        return f"{value:.1f}" if key == "median_seconds" else f"{value:.2f}"
+    return str(value)
+
+
+def render(report: dict[str, Any], output: str) -> None:
+    """Print the annotator report as JSON, a Markdown table or Rich tables."""
+    if output == "json":
+        import json
+
+        typer.echo(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False))
+        return
+    from labelaudit.report._format import DASH
+
+    cells = [[_cell(row, key) for _, key, _ in _HEADERS] for row in report["annotators"]]
+    keep = [j for j in range(len(_HEADERS)) if any(row[j] not in (DASH, "") for row in cells)]
+    headers = [_HEADERS[j] for j in keep]  # columns empty for everybody are left out
+    rows = [[row[j] for j in keep] for row in cells]
+    if output == "markdown":
+        from labelaudit.report._format import visible_controls
+
+        def escape(cell: str) -> str:
+            return visible_controls(cell).replace("|", "\\|").replace("\n", " ")
+
+        typer.echo("| " + " | ".join(h for h, _, _ in headers) + " |")
+        typer.echo("|" + "|".join("---:" if n else "---" for _, _, n in headers) + "|")
+        for row in rows:
+            typer.echo("| " + " | ".join(escape(c) for c in row) + " |")
+        for flag in report["flags"]:
+            typer.echo(
+                f"- **{escape(flag['annotator'])}** {flag['metric']}: {escape(flag['reason'])}"
+            )
+        return
+    from rich.console import Console
+
+    _render_rich(report, headers, rows, Console())
+
+
+def _render_rich(
+    report: dict[str, Any],
+    headers: list[tuple[str, str, bool]],
+    rows: list[list[str]],
+    console: Console,
+) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from labelaudit.report._format import visible_controls
+
+    table = Table(
+        title=Text(f"Annotators of {visible_controls(report['input']['source'])}"),
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+        pad_edge=False,
+        caption=Text(
+            "LOO: agreement with the others' majority; DS: Dawid-Skene accuracy; "
+            "spam: MACE spamming probability; JS: label divergence (bits); run: longest run"
+        ),
+    )
+    for header, _, numeric in headers:
+        table.add_column(
+            Text(header),
+            justify="right" if numeric else "left",
+            overflow="fold",
+            no_wrap=numeric,
+            min_width=None if numeric else 8,
+        )
+    for cells in rows:  # Text cells: user content is shown literally, never as markup
+        table.add_row(*(Text(visible_controls(cell)) for cell in cells))
+    console.print(table, emoji=False)
+    if report["flags"]:
+        flags = Table(title=Text(f"{report['n_flagged']} annotator(s) flagged"))
+        for header in ("annotator", "metric", "reason"):
+            flags.add_column(Text(header), overflow="fold")
+        for flag in report["flags"]:
+            flags.add_row(
+                *(Text(visible_controls(str(flag[k]))) for k in ("annotator", "metric", "reason"))
+            )
+        console.print(flags, emoji=False)
+    else:
+        console.print(Text("No annotator flagged."))
+    for note in [*report["notes"], *(f"{k}: {v}" for k, v in report["reasons"].items())]:
+        console.print(Text(visible_controls(note), style="dim"))

@@ -1,0 +1,160 @@
+"""The adjudication queue: the items a person should decide, with every candidate label.
+
+An item is queued when its consensus is tied (reason ``"tie"``) or its confidence is
+below the threshold (reason ``"low_confidence"``). Entries are ordered ties first, then by
+confidence (lowest first), then by item code. Each entry lists every annotator's label on
+the item (candidates ordered by annotator code). Records are built column-wise with
+pyarrow (no Python loop over items or rows); :func:`write_jsonl` writes one JSON object
+per line.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from labelaudit.exceptions import UsageError
+from labelaudit.quality.items import ItemReport, item_report
+from labelaudit.table.table import AnnotationTable
+
+__all__ = ["REASONS", "AdjudicationQueue", "adjudication_queue", "write_jsonl"]
+
+#: Why an item is queued, in priority order.
+REASONS: tuple[str, ...] = ("tie", "low_confidence")
+
+
+@dataclass(frozen=True)
+class AdjudicationQueue:
+    """Items to adjudicate; ``to_dict()`` is the JSON contract (``docs/quality.md``).
+
+    Attributes
+    ----------
+    method : str
+        Aggregator whose consensus and confidence decided the queue.
+    threshold : float
+        Items with confidence strictly below it are queued.
+    n_items : int
+        Items in the table.
+    entries : list of dict
+        ``{"item", "reason", "consensus_label", "confidence", "candidates":
+        [{"annotator", "label"}, ...]}`` per queued item, in queue order.
+    item_codes : ndarray of int64
+        Table code of each entry's item (to join other per-item data).
+    reasons : ndarray of str
+        Reason of each entry.
+    """
+
+    method: str
+    threshold: float
+    n_items: int
+    entries: list[dict[str, Any]]
+    item_codes: np.ndarray = field(repr=False)
+    reasons: np.ndarray = field(repr=False)
+
+    @property
+    def by_reason(self) -> dict[str, int]:
+        """Queued items per reason (every reason listed, zeros included)."""
+        return {reason: int((self.reasons == reason).sum()) for reason in REASONS}
+
+    def summary(self) -> dict[str, Any]:
+        """``{"method", "threshold", "n_items", "n_queued", "by_reason"}``."""
+        return {
+            "method": self.method,
+            "threshold": self.threshold,
+            "n_items": self.n_items,
+            "n_queued": len(self.entries),
+            "by_reason": self.by_reason,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary plus ``"items"``: the entries in queue order."""
+        return {**self.summary(), "items": self.entries}
+
+    def jsonl_lines(self) -> list[str]:
+        """One JSON object per entry (UTF-8 text, no NaN), in queue order."""
+        return [json.dumps(entry, ensure_ascii=False, allow_nan=False) for entry in self.entries]
+
+
+def _candidates(table: AnnotationTable, codes: np.ndarray) -> pa.ListArray:
+    """Every annotator's label on each queued item: list<struct<annotator, label>>."""
+    position = np.full(table.n_items, -1, dtype=np.int64)
+    position[codes] = np.arange(codes.size)
+    rows = np.flatnonzero(position[table.item_codes] >= 0)
+    slot = position[table.item_codes[rows]]
+    order = np.lexsort((table.annotator_codes[rows], slot))
+    rows, slot = rows[order], slot[order]
+    offsets = np.zeros(codes.size + 1, dtype=np.int32)
+    np.cumsum(np.bincount(slot, minlength=codes.size), out=offsets[1:])
+    names = np.asarray(table.annotators, dtype=object)[table.annotator_codes[rows]]
+    labels = np.asarray(table.categories, dtype=object)[table.label_codes[rows]]
+    values = pa.StructArray.from_arrays(
+        [pa.array(names, type=pa.string()), pa.array(labels, type=pa.string())],
+        names=["annotator", "label"],
+    )
+    return pa.ListArray.from_arrays(pa.array(offsets), values)
+
+
+def adjudication_queue(
+    table: AnnotationTable,
+    *,
+    method: str = "dawid-skene",
+    threshold: float = 0.7,
+    seed: int = 0,
+    items: ItemReport | None = None,
+) -> AdjudicationQueue:
+    """Queue the tied and low-confidence items with every candidate label.
+
+    Parameters
+    ----------
+    table : AnnotationTable
+    method : str
+        Aggregator giving consensus and confidence (see :func:`item_report`).
+    threshold : float
+        In [0, 1]; items with confidence below it are queued (ties always are).
+    seed : int
+        Seed of the aggregator.
+    items : ItemReport, optional
+        A precomputed item table of ``table`` (then ``method`` and ``seed`` are ignored).
+
+    Returns
+    -------
+    AdjudicationQueue
+    """
+    if isinstance(threshold, bool) or not 0.0 <= float(threshold) <= 1.0:
+        raise UsageError(f"threshold must be a number in [0, 1]; got {threshold!r}")
+    report = items if items is not None else item_report(table, method=method, seed=seed)
+    low = report.confidence < threshold
+    queued = np.flatnonzero(report.tied | low)
+    order = np.lexsort((queued, report.confidence[queued], ~report.tied[queued]))
+    codes = queued[order]
+    reason = np.where(report.tied[codes], REASONS[0], REASONS[1]).astype(object)
+    records = pa.table(
+        {
+            "item": pa.array(np.asarray(report.items, dtype=object)[codes], type=pa.string()),
+            "reason": pa.array(reason, type=pa.string()),
+            "consensus_label": report.consensus_names().take(pa.array(codes)),
+            "confidence": pa.array(report.confidence[codes], type=pa.float64()),
+            "candidates": _candidates(table, codes),
+        }
+    )
+    return AdjudicationQueue(
+        method=report.method,
+        threshold=float(threshold),
+        n_items=report.n_items,
+        entries=records.to_pylist(),
+        item_codes=codes,
+        reasons=reason,
+    )
+
+
+def write_jsonl(queue: AdjudicationQueue, path: str | Path) -> Path:
+    """Write one JSON object per queued item (UTF-8, no NaN) and return the path."""
+    target = Path(path)
+    with target.open("w", encoding="utf-8") as handle:
+        handle.writelines(line + "\n" for line in queue.jsonl_lines())
+    return target

@@ -1,0 +1,267 @@
+"""Per-annotator quality metrics, computed once over integer codes.
+
+Each metric is a vectorised function of an :class:`~labelaudit.table.AnnotationTable`
+returning one value per annotator (NaN = undefined; the report turns it into ``None``
+with a reason):
+
+- :func:`leave_one_out_agreement`: agreement with the majority vote of the *other*
+  annotators on each item (per-item category counts minus the annotator's own vote).
+- :func:`label_divergence`: Jensen-Shannon divergence (bits) between the annotator's label
+  distribution and the pool of everybody else's labels.
+- :func:`speed`: median seconds per label, from a duration column or from the gaps between
+  the annotator's consecutive timestamps.
+- :func:`label_runs`: longest run of identical labels in the annotator's time (or row)
+  order, and the chance of a run that long if labels were drawn independently from the
+  pool's distribution.
+- :func:`confusion_accuracy`: accuracy implied by a confusion-matrix model (Dawid & Skene
+  1979): sum_k prior_k * confusion[a, k, k].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from labelaudit.quality._stats import (
+    group_medians,
+    js_divergence,
+    longest_runs,
+    run_p_values,
+)
+from labelaudit.table.table import AnnotationTable
+
+__all__ = [
+    "SPEED_FLOOR",
+    "AnnotatorMetrics",
+    "confusion_accuracy",
+    "label_counts",
+    "label_divergence",
+    "label_runs",
+    "leave_one_out_agreement",
+    "leave_one_out_credit",
+    "pool_shares",
+    "speed",
+]
+
+#: Durations below this many seconds count as this value on the log scale of the speed rule.
+SPEED_FLOOR = 0.1
+
+
+def leave_one_out_credit(table: AnnotationTable) -> np.ndarray:
+    """Agreement credit of every label with the majority vote of the item's other labels.
+
+    Parameters
+    ----------
+    table : AnnotationTable
+
+    Returns
+    -------
+    ndarray of float64, shape (n_ratings,)
+        1 if the label is the unique most frequent label among the *other* annotators of
+        the item, 1 / t if it is one of t tied most frequent labels (the expected
+        agreement under a uniformly random tie-break), 0 otherwise; NaN when nobody else
+        labelled the item. O(n_items q + n_ratings): with c the item's category counts,
+        m1 > m2 its two largest distinct counts and t1, t2 how many categories reach them,
+        the other annotators' counts are c minus the own vote, so only the own category's
+        count drops by one.
+    """
+    counts = table.to_item_category_counts()
+    q = counts.shape[1]
+    top = counts.max(axis=1)
+    n_top = (counts == top[:, None]).sum(axis=1)
+    below = np.where(counts < top[:, None], counts, -1)
+    second = below.max(axis=1) if q > 1 else np.full(top.shape, -1)
+    n_second = (counts == second[:, None]).sum(axis=1)
+    item, label = table.item_codes, table.label_codes
+    own = counts[item, label]
+    m1, m2 = top[item], second[item]
+    leader = (own == m1) & (n_top[item] == 1)
+    credit = np.zeros(item.shape, dtype=np.float64)
+    clear = leader & (m2 < m1 - 1)
+    credit[clear] = 1.0
+    tied = leader & (m2 == m1 - 1)
+    credit[tied] = 1.0 / (1.0 + n_second[item][tied])
+    credit[counts.sum(axis=1)[item] == 1] = np.nan
+    return credit
+
+
+def leave_one_out_agreement(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray]:
+    """Mean leave-one-out credit per annotator (see :func:`leave_one_out_credit`).
+
+    Returns
+    -------
+    agreement : ndarray of float64, shape (n_annotators,)
+        NaN for an annotator who shares no item with anybody.
+    n_compared : ndarray of int64, shape (n_annotators,)
+        Labels on items that somebody else labelled too.
+    """
+    credit = leave_one_out_credit(table)
+    shared = np.isfinite(credit)
+    annotator = table.annotator_codes[shared]
+    n = np.bincount(annotator, minlength=table.n_annotators)
+    total = np.bincount(annotator, weights=credit[shared], minlength=table.n_annotators)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, total / np.maximum(n, 1), np.nan), n
+
+
+def label_counts(table: AnnotationTable) -> np.ndarray:
+    """Annotator x category label counts, shape (n_annotators, q), int64."""
+    q = table.n_categories
+    flat = np.bincount(
+        table.annotator_codes * q + table.label_codes, minlength=table.n_annotators * q
+    )
+    return flat.reshape(table.n_annotators, q)
+
+
+def pool_shares(own: np.ndarray) -> np.ndarray:
+    """Label distribution of everybody else, per annotator: (total - own) normalised.
+
+    Parameters
+    ----------
+    own : ndarray, shape (n_annotators, q)
+        Label counts (:func:`label_counts`).
+
+    Returns
+    -------
+    ndarray of float64, shape (n_annotators, q)
+        NaN rows where nobody else labelled anything.
+    """
+    others = own.sum(axis=0, keepdims=True) - own
+    totals = others.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, others / np.maximum(totals, 1), np.nan)
+
+
+def label_divergence(table: AnnotationTable) -> np.ndarray:
+    """Jensen-Shannon divergence (bits, in [0, 1]) of each annotator's labels from the pool.
+
+    The pool is every *other* annotator's labels, so a prolific annotator does not pull
+    the reference towards itself. Shape (n_annotators,); NaN without other labels.
+    """
+    own = label_counts(table)
+    return js_divergence(own.astype(np.float64), pool_shares(own))
+
+
+def speed(
+    table: AnnotationTable,
+    *,
+    durations: np.ndarray | None = None,
+    times: np.ndarray | None = None,
+) -> np.ndarray:
+    """Median seconds per label of each annotator, shape (n_annotators,).
+
+    Parameters
+    ----------
+    table : AnnotationTable
+    durations : ndarray of float, shape (n_ratings,), optional
+        Seconds spent on each label (NaN = missing); used when given.
+    times : ndarray of float, shape (n_ratings,), optional
+        Timestamps in seconds; otherwise the gaps between an annotator's consecutive
+        timestamps (sorted by time) are the per-label times. The first label of each
+        annotator has no gap; breaks inflate the mean but hardly the median.
+
+    Returns
+    -------
+    ndarray of float64
+        NaN where nothing is known (no column, or fewer than 2 timestamps).
+    """
+    n = table.n_annotators
+    annotator = table.annotator_codes
+    if durations is not None:
+        return group_medians(annotator, durations, n)
+    if times is None:
+        return np.full(n, np.nan)
+    keep = np.isfinite(times)
+    order = np.lexsort((times[keep], annotator[keep]))
+    g, t = annotator[keep][order], times[keep][order]
+    same = g[1:] == g[:-1]
+    return group_medians(g[1:][same], (t[1:] - t[:-1])[same], n)
+
+
+def label_runs(
+    table: AnnotationTable, *, times: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Longest run of identical labels per annotator, its label and its chance p-value.
+
+    Parameters
+    ----------
+    table : AnnotationTable
+    times : ndarray of float, shape (n_ratings,), optional
+        Order each annotator's labels by time (missing times last, then by row); without
+        it, the row order of the table is the annotator's order.
+
+    Returns
+    -------
+    length : ndarray of int64, shape (n_annotators,)
+    label : ndarray of int64, shape (n_annotators,)
+        Category code of the run (-1 for an annotator without labels).
+    p_value : ndarray of float64, shape (n_annotators,)
+        Chance of a run at least this long of any category among the annotator's n
+        labels if each were drawn independently from the pool's label distribution
+        (:func:`labelaudit.quality._stats.run_p_values`); NaN without a pool.
+    """
+    rows = np.arange(table.n_ratings)
+    annotator = table.annotator_codes
+    if times is None:
+        order = np.lexsort((rows, annotator))
+    else:
+        order = np.lexsort((rows, np.where(np.isfinite(times), times, np.inf), annotator))
+    length, label = longest_runs(annotator, table.label_codes, order, table.n_annotators)
+    own = label_counts(table)
+    shares = pool_shares(own)
+    p_value = run_p_values(length, own.sum(axis=1), np.nan_to_num(shares))
+    p_value[~np.isfinite(shares).all(axis=1)] = np.nan
+    return length, label, p_value
+
+
+def confusion_accuracy(confusions: np.ndarray, priors: np.ndarray) -> np.ndarray:
+    """Prior-weighted diagonal of each confusion matrix: sum_k prior_k * confusion[a, k, k].
+
+    Parameters
+    ----------
+    confusions : ndarray, shape (n_annotators, q, q)
+        Rows = true class, rows sum to 1 (Dawid & Skene 1979).
+    priors : ndarray, shape (q,)
+        Class prior.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_annotators,)
+        The annotator's expected accuracy on an item drawn from the prior.
+    """
+    diagonal = np.diagonal(np.asarray(confusions, dtype=np.float64), axis1=1, axis2=2)
+    return np.asarray(diagonal @ np.asarray(priors, dtype=np.float64), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class AnnotatorMetrics:
+    """One value per annotator for every metric (arrays of shape (n_annotators,)).
+
+    NaN marks an undefined value; ``global_reasons[metric]`` says why a metric is missing
+    for everybody (e.g. no gold labels). ``longest_run_label`` holds category names ("" for
+    an annotator without labels).
+    """
+
+    annotators: np.ndarray
+    n_labels: np.ndarray
+    n_compared: np.ndarray
+    loo_agreement: np.ndarray
+    n_gold: np.ndarray
+    gold_correct: np.ndarray
+    gold_accuracy: np.ndarray
+    gold_ci_low: np.ndarray
+    gold_ci_high: np.ndarray
+    ds_accuracy: np.ndarray
+    mace_spamming: np.ndarray
+    js_divergence: np.ndarray
+    median_seconds: np.ndarray
+    longest_run: np.ndarray
+    longest_run_label: np.ndarray
+    longest_run_p: np.ndarray
+    global_reasons: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def n_annotators(self) -> int:
+        """Number of annotators."""
+        return int(self.annotators.shape[0])

@@ -1,0 +1,137 @@
+"""Scores on gold questions: per-annotator accuracy and confusion, aggregator accuracy.
+
+Accuracies come with a Wilson (1927) 95% interval; the confusion against gold has rows =
+gold category and columns = the annotator's label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from labelaudit.agreement._result import MetricResult, clean_number
+from labelaudit.quality._stats import wilson_interval
+from labelaudit.quality.gold import GoldLabels
+from labelaudit.table.table import AnnotationTable
+
+__all__ = ["GoldReport", "aggregator_gold_accuracy", "gold_accuracy"]
+
+
+@dataclass(frozen=True)
+class GoldReport:
+    """Per-annotator accuracy on gold items and confusion against gold.
+
+    Attributes
+    ----------
+    categories, annotators : list of str
+    n_gold, n_correct : ndarray of int64, shape (n_annotators,)
+        Gold items each annotator labelled, and how many of them correctly.
+    accuracy, ci_low, ci_high : ndarray of float64, shape (n_annotators,)
+        ``n_correct / n_gold`` and its Wilson 95% interval; NaN when ``n_gold == 0``.
+    confusion : ndarray of int64, shape (n_annotators, q, q)
+        ``confusion[a, g, k]``: items with gold category g that annotator a labelled k.
+    aggregators : dict of str to MetricResult
+        Accuracy of each aggregator's consensus on the gold items (``extra``: ``n``,
+        ``n_correct``, ``n_abstained``).
+    gold : GoldLabels
+    """
+
+    categories: list[str]
+    annotators: list[str]
+    n_gold: np.ndarray
+    n_correct: np.ndarray
+    accuracy: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    confusion: np.ndarray
+    gold: GoldLabels
+    aggregators: dict[str, MetricResult] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"source", "n_items", "warnings", "categories", "aggregators", "confusions"}``.
+
+        ``confusions`` maps each annotator with gold labels to its q x q count matrix
+        (rows = gold category, columns = the annotator's label).
+        """
+        labelled = np.flatnonzero(self.n_gold > 0)
+        return {
+            **self.gold.to_dict(),
+            "categories": self.categories,
+            "aggregators": {name: r.to_dict() for name, r in self.aggregators.items()},
+            "confusions": {
+                self.annotators[a]: clean_number(self.confusion[a].tolist()) for a in labelled
+            },
+        }
+
+
+def gold_accuracy(table: AnnotationTable, gold: GoldLabels) -> GoldReport:
+    """Accuracy of every annotator on the gold items, with Wilson 95% intervals.
+
+    Parameters
+    ----------
+    table : AnnotationTable
+        The table ``gold`` was aligned with.
+    gold : GoldLabels
+
+    Returns
+    -------
+    GoldReport
+        O(n_ratings + n_annotators q^2) time and memory.
+    """
+    q, n_annotators = table.n_categories, table.n_annotators
+    truth = gold.item_lookup(table.n_items)[table.item_codes]
+    on_gold = truth >= 0
+    annotator = table.annotator_codes[on_gold]
+    given, expected = table.label_codes[on_gold], truth[on_gold]
+    n_gold = np.bincount(annotator, minlength=n_annotators)
+    n_correct = np.bincount(annotator[given == expected], minlength=n_annotators)
+    cells = np.bincount(
+        (annotator * q + expected) * q + given, minlength=n_annotators * q * q
+    ).reshape(n_annotators, q, q)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        accuracy = np.where(n_gold > 0, n_correct / np.maximum(n_gold, 1), np.nan)
+    low, high = wilson_interval(n_correct, n_gold)
+    return GoldReport(
+        categories=[str(c) for c in table.categories],
+        annotators=[str(a) for a in table.annotators],
+        n_gold=n_gold,
+        n_correct=n_correct,
+        accuracy=accuracy,
+        ci_low=low,
+        ci_high=high,
+        confusion=cells,
+        gold=gold,
+    )
+
+
+def aggregator_gold_accuracy(labels: np.ndarray, gold: GoldLabels) -> MetricResult:
+    """Accuracy of consensus labels on the gold items, with a Wilson 95% interval.
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (n_items,)
+        An aggregator's ``labels_`` on the table ``gold`` was aligned with; -1 = abstained.
+    gold : GoldLabels
+
+    Returns
+    -------
+    MetricResult
+        ``value`` = correct / decided gold items (abstentions are left out and counted in
+        ``extra["n_abstained"]``); ``None`` with a reason when every gold item abstained.
+    """
+    predicted = np.asarray(labels)[gold.item_codes]
+    decided = predicted >= 0
+    n = int(decided.sum())
+    n_correct = int((predicted[decided] == gold.label_codes[decided]).sum())
+    extra = {"n": n, "n_correct": n_correct, "n_abstained": int((~decided).sum())}
+    if n == 0:
+        return MetricResult.undefined("the aggregator abstained on every gold item", **extra)
+    low, high = wilson_interval(np.array([n_correct]), np.array([n]))
+    return MetricResult(
+        value=n_correct / n,
+        ci95=(float(low[0]), float(high[0])),
+        ci_method="wilson",
+        extra=extra,
+    )
