@@ -55,7 +55,7 @@ class AgreementReport:
     level: str
     weights: str
     categories: list[str]
-    metrics: dict[str, MetricResult]
+    metrics: dict[str, Any]  # MetricResult, or nested dicts of them (structured tasks)
     icc: Any = None
     pairwise: list[dict[str, Any]] = field(default_factory=list)
     per_category: list[dict[str, Any]] = field(default_factory=list)
@@ -63,12 +63,14 @@ class AgreementReport:
     top_disagreements: list[dict[str, Any]] = field(default_factory=list)
     input: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    structured: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; see the README section "JSON output" for every key."""
-        metrics = {name: result.to_dict() for name, result in self.metrics.items()}
+        metrics = {name: _metric_dict(result) for name, result in self.metrics.items()}
         if self.icc is not None:
             metrics["icc"] = self.icc.to_dict()
+        extra = {"structured": self.structured} if self.structured else {}
         return {
             "tool": {"name": "labelaudit", "version": __version__},
             "input": self.input,
@@ -84,7 +86,15 @@ class AgreementReport:
             "per_category": self.per_category,
             "confusions": self.confusions,
             "top_disagreements": self.top_disagreements,
+            **extra,
         }
+
+
+def _metric_dict(result: Any) -> Any:
+    """``to_dict()`` of a MetricResult; nested dicts (structured metrics) recursively."""
+    if isinstance(result, dict):
+        return {key: _metric_dict(value) for key, value in result.items()}
+    return result.to_dict()
 
 
 def agreement_report(
@@ -129,6 +139,10 @@ def agreement_report(
         raise UsageError(f"ci must be one of {', '.join(CI_METHODS)}; got {ci!r}")
     if n_boot < 2:
         raise UsageError(f"n_boot must be at least 2; got {n_boot}")
+    if table.schema.is_structured:
+        return _structured_report(
+            table, ci=ci, n_boot=n_boot, seed=seed, diagnose=diagnose, top=top
+        )
     w, weights_name = _weights(table, weights, weights_matrix)
     metrics = _analytic_metrics(table, w)
     if ci == "bootstrap":
@@ -165,6 +179,41 @@ def agreement_report(
             top_disagreements=diagnostics.top_disagreements(table, top=top),
         )
     return report
+
+
+def _structured_report(
+    table: AnnotationTable, *, ci: str, n_boot: int, seed: int, diagnose: bool, top: int
+) -> AgreementReport:
+    """Structured tasks: the metrics of :mod:`labelaudit.structured`, never the dense
+    item x category matrix of the canonical JSON labels (the kappa family is skipped; its
+    ``percent_agreement`` is computed sparsely as identical-annotation agreement)."""
+    from labelaudit.structured.api import payload_vocabulary, structured_analysis
+
+    metrics, found = structured_analysis(
+        table, ci=ci, n_boot=n_boot, seed=seed, top=top, diagnose=diagnose
+    )
+    return AgreementReport(
+        n_items=table.n_items,
+        n_annotators=table.n_annotators,
+        n_ratings=table.n_ratings,
+        level=table.level,
+        weights="identity",
+        categories=payload_vocabulary(table),
+        metrics=metrics,
+        per_category=found.get("per_category", []),
+        confusions=found.get("confusions", []),
+        structured=found.get("structured", {}),
+        input={"source": table.source, "sha256": content_sha256(table)},
+        config={
+            "task": table.task,
+            "level": table.level,
+            "weights": "identity",
+            "ci": ci,
+            "n_boot": n_boot,
+            "seed": seed,
+            "categories": table.schema.categories is not None,
+        },
+    )
 
 
 def _weights(

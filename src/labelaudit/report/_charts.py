@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from labelaudit.report._format import DASH, as_float, text
-from labelaudit.report._model import metric_label, metric_names
+from labelaudit.report._model import flat_metrics, metric_label, metric_names
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -165,7 +165,7 @@ def _set_labels(axes: Axes, axis: str, positions: Sequence[float], labels: Seque
 
 def _coefficient_points(report: Mapping[str, Any]) -> list[tuple[str, float, Any]]:
     """(label, value, ci95) of every defined coefficient, ICC forms last."""
-    metrics = report.get("metrics")
+    metrics = flat_metrics(report.get("metrics"))
     if not isinstance(metrics, Mapping):
         return []
     names = metric_names(metrics)
@@ -182,7 +182,7 @@ def _coefficient_points(report: Mapping[str, Any]) -> list[tuple[str, float, Any
 
 def _undefined_count(report: Mapping[str, Any]) -> int:
     """How many coefficients (ICC forms included) have no value."""
-    metrics = report.get("metrics")
+    metrics = flat_metrics(report.get("metrics"))
     if not isinstance(metrics, Mapping):
         return 0
     entries = [m for n, m in metrics.items() if n != "icc"]

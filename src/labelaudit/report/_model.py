@@ -23,6 +23,7 @@ __all__ = [
     "METRIC_ORDER",
     "Column",
     "Table",
+    "flat_metrics",
     "get_path",
     "metric_label",
     "metric_names",
@@ -124,6 +125,30 @@ def metric_label(name: str, report: Mapping[str, Any]) -> str:
     if name == "gwet_ac":
         return "Gwet's AC1" if report.get("weights", "identity") == "identity" else "Gwet's AC2"
     return _METRIC_LABELS.get(name, name)
+
+
+def flat_metrics(metrics: Any) -> Any:
+    """Nested metric groups (structured tasks: ``span_f1.exact.micro``) as flat entries.
+
+    A mapping without a ``value`` key whose entries are all mappings is a group; its
+    entries become ``"group · key"`` (recursively). ``icc`` and non-mappings pass through.
+    """
+    if not isinstance(metrics, Mapping):
+        return metrics
+    flat: dict[str, Any] = {}
+    for name, entry in metrics.items():
+        is_group = (
+            name != "icc"
+            and isinstance(entry, Mapping)
+            and "value" not in entry
+            and all(isinstance(v, Mapping) for v in entry.values())
+        )
+        if not is_group:
+            flat[name] = entry
+            continue
+        for key, value in flat_metrics(entry).items():
+            flat[f"{name} · {key}"] = value
+    return flat
 
 
 def metric_names(metrics: Mapping[str, Any]) -> list[str]:

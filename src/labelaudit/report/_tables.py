@@ -11,7 +11,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from labelaudit.report._format import DASH, fmt_ci, fmt_count, fmt_p, fmt_value, text
-from labelaudit.report._model import Column, Table, get_path, metric_label, metric_names
+from labelaudit.report._model import (
+    Column,
+    Table,
+    flat_metrics,
+    get_path,
+    metric_label,
+    metric_names,
+)
 
 __all__ = ["build_tables"]
 
@@ -86,7 +93,7 @@ def _metric_row(name: str, metric: Mapping[str, Any], report: Mapping[str, Any])
 
 def _metrics_table(report: Mapping[str, Any]) -> Table | None:
     """The coefficients table (all metrics but the ICC)."""
-    metrics = report.get("metrics")
+    metrics = flat_metrics(report.get("metrics"))
     if not isinstance(metrics, Mapping):
         return None
     names = metric_names(metrics)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,6 +31,26 @@ from labelaudit.cli.common import (
 )
 
 
+class Task(StrEnum):
+    """What kind of labels the file holds (platform exports say it themselves)."""
+
+    categorical = "categorical"
+    multilabel = "multilabel"
+    spans = "spans"
+    boxes = "boxes"
+    ranking = "ranking"
+    text = "text"
+
+
+TaskOpt = Annotated[
+    Task | None,
+    typer.Option(
+        help="Task type; structured labels in a generic file are JSON in the label column "
+        "(plain text for text). Default: categorical, or what the export says."
+    ),
+]
+
+
 @app.command("agreement")
 def agreement_command(
     file: FileArg,
@@ -43,6 +64,7 @@ def agreement_command(
     level: LevelOpt = Level.nominal,
     categories: CategoriesOpt = None,
     on_duplicate: OnDuplicateOpt = "error",
+    task: TaskOpt = None,
     weights: Annotated[Weights, typer.Option(help="Weights for the kappa family.")] = (
         Weights.identity
     ),
@@ -65,7 +87,9 @@ def agreement_command(
     from labelaudit.agreement import agreement_report
     from labelaudit.agreement.weights import read_weights_file
     from labelaudit.exceptions import LabelAuditError
+    from labelaudit.structured.api import as_task
 
+    structured = task is not None and task is not Task.categorical
     try:
         table = read_table(
             file,
@@ -76,9 +100,10 @@ def agreement_command(
             label_col,
             annotator_cols,
             level,
-            categories,
+            None if structured else categories,
             on_duplicate,
         )
+        table = as_task(table, task.value if task else None, categories if structured else None)
         matrix = read_weights_file(weights_file, table.n_categories) if weights_file else None
         result = agreement_report(
             table,

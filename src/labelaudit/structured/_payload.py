@@ -1,0 +1,151 @@
+"""The structured payload of a table: the ``payload`` column, or parsed from the labels.
+
+Platform readers fill the ``payload`` column (see :class:`AnnotationTable.payload`). A
+generic file read with ``task=...`` has no payload: its label column then holds the
+structured label as JSON (a list of strings for multi-label, a list of
+``{"start", "end", "label"}`` objects for spans, ...; plain text for the text task), and
+it is parsed here once per *distinct* label, then expanded to the rows with ``take``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from labelaudit.exceptions import InputError
+from labelaudit.table.table import AnnotationTable
+
+__all__ = ["PAYLOAD_TYPES", "identity_codes", "payload_of"]
+
+_SPAN = pa.struct([("start", pa.int64()), ("end", pa.int64()), ("label", pa.string())])
+_BOX = pa.struct(
+    [
+        ("x", pa.float64()),
+        ("y", pa.float64()),
+        ("width", pa.float64()),
+        ("height", pa.float64()),
+        ("label", pa.string()),
+    ]
+)
+_RANK = pa.struct([("id", pa.string()), ("rank", pa.float64())])
+
+#: The payload type of each structured task (the structured-label contract).
+PAYLOAD_TYPES: dict[str, pa.DataType] = {
+    "multilabel": pa.list_(pa.string()),
+    "spans": pa.list_(_SPAN),
+    "boxes": pa.list_(_BOX),
+    "ranking": pa.list_(_RANK),
+    "text": pa.string(),
+}
+_EXAMPLES = {
+    "multilabel": '["label_a", "label_b"]',
+    "spans": '[{"start": 0, "end": 5, "label": "PER"}]',
+    "boxes": '[{"x": 10, "y": 20, "width": 30, "height": 40, "label": "car"}]',
+    "ranking": '[{"id": "a", "rank": 1}, {"id": "b", "rank": 2}] or ["a", "b"]',
+}
+
+
+def payload_of(table: AnnotationTable) -> pa.Array:
+    """The payload of a structured table as one array of the contract type.
+
+    Parameters
+    ----------
+    table : AnnotationTable
+        A table whose ``task`` is one of :data:`PAYLOAD_TYPES`.
+
+    Returns
+    -------
+    pyarrow.Array, length n_ratings
+
+    Raises
+    ------
+    InputError
+        The payload column has the wrong type, or a label cannot be parsed.
+    """
+    task = table.task
+    expected = PAYLOAD_TYPES[task]
+    column = table.payload
+    if column is not None:
+        array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        if array.type == expected:
+            return array
+        try:
+            return array.cast(expected)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise InputError(
+                "payload column of the wrong type",
+                source=table.source,
+                field="payload",
+                expected=f"{expected} for task {task}",
+                actual=str(array.type),
+                hint="read the file with its platform reader, or fix the payload column",
+            ) from None
+    names = [str(c) for c in table.categories]
+    if task == "text":
+        distinct = pa.array(names, type=pa.string())
+    else:
+        distinct = pa.array([_parse(task, n, table) for n in names], type=expected)
+    return distinct.take(pa.array(table.label_codes))
+
+
+def identity_codes(table: AnnotationTable) -> np.ndarray:
+    """Row codes equal exactly when two annotations are identical, shape (n_ratings,).
+
+    The label codes (canonical JSON) for tables with a payload column; for generic files,
+    distinct labels are parsed and grouped by the canonical JSON of their normalised
+    value (so ``["b", "a"]`` and ``["a","b"]`` are the same multi-label annotation).
+    """
+    if table.payload is not None or table.task == "text":
+        return table.label_codes
+    keys = [
+        json.dumps(_parse(table.task, str(n), table), sort_keys=True, separators=(",", ":"))
+        for n in table.categories.tolist()
+    ]
+    _, remap = np.unique(np.asarray(keys, dtype=object).astype(str), return_inverse=True)
+    return np.asarray(remap, dtype=np.int64)[table.label_codes]
+
+
+def _parse(task: str, text: str, table: AnnotationTable) -> Any:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None
+    parsed = _shape(task, value) if isinstance(value, list) else None
+    if parsed is None:
+        row = int(np.flatnonzero(table.categories[table.label_codes] == text)[0])
+        raise InputError(
+            f"label is not a {task} annotation",
+            source=table.source,
+            line=row + 1,
+            unit="row",
+            field="label",
+            expected=f"JSON like {_EXAMPLES[task]}",
+            actual=text[:80],
+            hint=f"write the label as JSON, or drop --task {task}",
+        )
+    return parsed
+
+
+def _shape(task: str, value: list[Any]) -> list[Any] | None:
+    """The JSON value in the contract's shape, or None when it does not fit."""
+    try:
+        if task == "multilabel":
+            if not all(isinstance(v, str | int | float) for v in value):
+                return None
+            return sorted({str(v) for v in value})
+        if task == "ranking" and all(isinstance(v, str) for v in value):
+            return [{"id": v, "rank": float(i + 1)} for i, v in enumerate(value)]
+        if not all(isinstance(v, dict) for v in value):
+            return None
+        if task == "spans":
+            spans = [(int(v["start"]), int(v["end"]), str(v["label"])) for v in value]
+            return [{"start": s, "end": e, "label": lab} for s, e, lab in sorted(spans)]
+        if task == "boxes":
+            keys = ("x", "y", "width", "height")
+            return [{**{k: float(v[k]) for k in keys}, "label": str(v["label"])} for v in value]
+        return [{"id": str(v["id"]), "rank": float(v["rank"])} for v in value]
+    except (KeyError, TypeError, ValueError):
+        return None

@@ -1,0 +1,268 @@
+"""Agreement on bounding boxes: IoU matching across annotators, F1, mean IoU, labels.
+
+For every pair of annotators of an image (rows r, s with annotator(r) < annotator(s)) the
+IoU of every box of r with every box of s is computed at once for all images (pixels,
+top-left origin; IoU = intersection area / union area, 0 when the union is empty). Boxes
+are then matched one-to-one by the assignment that maximises the total IoU
+(Kuhn 1955 / Munkres 1957, ``scipy.optimize.linear_sum_assignment``), class-agnostic;
+pairs with IoU 0 are never matches. An image pair whose positive-IoU graph is already a
+matching (every box overlaps at most one box of the other annotator) is resolved without
+the solver; the others go through it one by one.
+
+* ``box_f1.iou50``: F1 = 2 TP / (|A| + |B|) with TP the matches of IoU >= 0.5, per
+  annotator pair over the images both annotated, averaged over annotator pairs.
+* ``box_f1.iou50_95``: the same F1 averaged over the IoU thresholds 0.50, 0.55, ...,
+  0.95 (COCO's range; one assignment, thresholded).
+* ``mean_iou``: mean IoU of all matched boxes (IoU > 0), pooled over pairs and images.
+* ``box_label_agreement``: share of the IoU >= 0.5 matches whose two labels are equal.
+* :func:`box_annotator_counts`: per annotator, boxes, ``extra`` (own boxes another
+  annotator did not mark, summed over partners) and ``missed`` (partners' boxes this
+  annotator did not mark) at IoU 0.5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from labelaudit.structured._explode import (
+    code_strings,
+    cross_within_groups,
+    explode,
+    group_runs,
+    numbers,
+    row_pairs,
+    strings,
+)
+from labelaudit.structured._payload import payload_of
+from labelaudit.structured._ratio import Contributions, mean_of_ratios
+from labelaudit.table.table import AnnotationTable
+
+__all__ = [
+    "THRESHOLDS",
+    "BoxData",
+    "BoxMatches",
+    "box_annotator_counts",
+    "box_data",
+    "box_matches",
+    "box_metrics",
+    "iou",
+]
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+#: IoU thresholds of ``iou50_95``.
+THRESHOLDS = np.round(np.arange(0.5, 0.951, 0.05), 2)
+_CHUNK_EDGES = 1 << 22
+
+
+@dataclass(frozen=True)
+class BoxData:
+    """Boxes in row order: x, y, width, height (pixels) and label codes; rows index them."""
+
+    row: I64
+    x: F64
+    y: F64
+    w: F64
+    h: F64
+    label: I64
+    labels: npt.NDArray[np.object_]
+    row_start: I64
+    row_size: I64
+
+
+def box_data(table: AnnotationTable) -> BoxData:
+    """Explode the boxes payload (boxes with a missing coordinate are dropped)."""
+    parent, values = explode(payload_of(table))
+    labels, label = code_strings(strings(values, "label"), table.schema.categories)
+    cols = [numbers(values, name) for name in ("x", "y", "width", "height")]
+    ok = np.all([np.isfinite(c) for c in cols], axis=0) if parent.size else np.zeros(0, bool)
+    parent = parent[ok]
+    size = np.bincount(parent, minlength=table.n_ratings).astype(np.int64)
+    x, y, w, h = (c[ok] for c in cols)
+    return BoxData(parent, x, y, w, h, label[ok], labels, np.cumsum(size) - size, size)
+
+
+def iou(ax: F64, ay: F64, aw: F64, ah: F64, bx: F64, by: F64, bw: F64, bh: F64) -> F64:
+    """Intersection over union of boxes (x, y, width, height), elementwise; 0 if no union."""
+    iw = np.clip(np.minimum(ax + aw, bx + bw) - np.maximum(ax, bx), 0.0, None)
+    ih = np.clip(np.minimum(ay + ah, by + bh) - np.maximum(ay, by), 0.0, None)
+    inter = iw * ih
+    union = aw * ah + bw * bh - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+@dataclass(frozen=True)
+class BoxMatches:
+    """Row pairs (P,) and the matched boxes: indices into :class:`BoxData`, pair, IoU."""
+
+    pair_r: I64
+    pair_s: I64
+    a: I64
+    b: I64
+    pair: I64
+    iou: F64
+
+
+def _assign(values: F64, n_r: int, n_s: int) -> tuple[I64, I64]:
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols = linear_sum_assignment(values.reshape(n_r, n_s), maximize=True)
+    return rows.astype(np.int64), cols.astype(np.int64)
+
+
+def _match_chunk(d: BoxData, r: I64, s: I64, pair_ids: I64) -> tuple[I64, I64, I64, F64]:
+    """Matches of a chunk of row pairs: vectorised IoU, solver only where ambiguous."""
+    n_r, n_s = d.row_size[r], d.row_size[s]
+    ia, ib, local = cross_within_groups(d.row_start[r], n_r, d.row_start[s], n_s)
+    value = iou(d.x[ia], d.y[ia], d.w[ia], d.h[ia], d.x[ib], d.y[ib], d.w[ib], d.h[ib])
+    positive = value > 0
+    node_a = _node(local, ia, r, d)
+    node_b = _node(local, ib, s, d)
+    deg_a = np.bincount(node_a[positive], minlength=int(node_a.max(initial=-1)) + 1)
+    deg_b = np.bincount(node_b[positive], minlength=int(node_b.max(initial=-1)) + 1)
+    ambiguous_edge = positive & ((deg_a[node_a] > 1) | (deg_b[node_b] > 1))
+    ambiguous = np.zeros(r.size, dtype=bool)
+    ambiguous[local[ambiguous_edge]] = True
+    simple = positive & ~ambiguous[local]
+    found = [np.flatnonzero(simple)]
+    edge_start = np.cumsum(n_r * n_s) - n_r * n_s
+    for p in np.flatnonzero(ambiguous).tolist():
+        lo = int(edge_start[p])
+        rows, cols = _assign(value[lo : lo + int(n_r[p] * n_s[p])], int(n_r[p]), int(n_s[p]))
+        hit = lo + rows * int(n_s[p]) + cols
+        found.append(hit[value[hit] > 0])
+    edges = np.sort(np.concatenate(found))
+    return ia[edges], ib[edges], pair_ids[local[edges]], value[edges]
+
+
+def _node(local: I64, index: I64, rows: I64, d: BoxData) -> I64:
+    """A (pair, box) node id unique within a chunk: local pair x max boxes + box offset."""
+    width = int(d.row_size.max(initial=1))
+    return local * width + (index - d.row_start[rows[local]])
+
+
+def box_matches(table: AnnotationTable, d: BoxData | None = None) -> BoxMatches:
+    """Optimal one-to-one IoU matches of every annotator pair of every image."""
+    d = box_data(table) if d is None else d
+    pair_r, pair_s = row_pairs(table.item_codes, table.annotator_codes)
+    cost = d.row_size[pair_r] * d.row_size[pair_s]
+    starts, sizes = group_runs((np.cumsum(cost) - cost) // _CHUNK_EDGES)
+    parts = []
+    for lo, n in zip(starts.tolist(), sizes.tolist(), strict=True):
+        ids = np.arange(lo, lo + n)
+        parts.append(_match_chunk(d, pair_r[ids], pair_s[ids], ids))
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return BoxMatches(pair_r, pair_s, empty, empty, empty, np.zeros(0))
+    a, b, pair, value = (np.concatenate(x) for x in zip(*parts, strict=True))
+    return BoxMatches(pair_r, pair_s, a, b, pair, value)
+
+
+def _pair_tp(m: BoxMatches, threshold: float) -> F64:
+    hit = m.iou >= threshold - 1e-12
+    return np.bincount(m.pair[hit], minlength=m.pair_r.size).astype(np.float64)
+
+
+def box_metrics(
+    table: AnnotationTable,
+    *,
+    ci: str = "analytic",
+    n_boot: int = 1000,
+    seed: int = 0,
+    data: BoxData | None = None,
+    matches: BoxMatches | None = None,
+) -> dict[str, Any]:
+    """Box F1 at IoU 0.5 and 0.5:0.95, mean IoU and label agreement of matched boxes.
+
+    Returns
+    -------
+    dict
+        ``box_f1`` = ``{"iou50": MetricResult, "iou50_95": MetricResult}``, ``mean_iou``,
+        ``box_label_agreement`` (MetricResult). Items (images) are the resampling units.
+    """
+    d = box_data(table) if data is None else data
+    m = box_matches(table, d) if matches is None else matches
+    n_ann = table.n_annotators
+    group = table.annotator_codes[m.pair_r] * n_ann + table.annotator_codes[m.pair_s]
+    item = table.item_codes[m.pair_r]
+    den = (d.row_size[m.pair_r] + d.row_size[m.pair_s]).astype(np.float64)
+    tp50 = _pair_tp(m, 0.5)
+    tp_mean = np.mean([_pair_tp(m, t) for t in THRESHOLDS], axis=0) if group.size else tp50
+    options: dict[str, Any] = {"ci": ci, "n_boot": n_boot, "seed": seed}
+    no_boxes = "no annotator pair marked any box on the images they share"
+    f1 = {
+        "iou50": mean_of_ratios(
+            Contributions(item, group, 2.0 * tp50, den),
+            undefined=no_boxes,
+            extra={"iou": 0.5},
+            **options,
+        ),
+        "iou50_95": mean_of_ratios(
+            Contributions(item, group, 2.0 * tp_mean, den),
+            undefined=no_boxes,
+            extra={"iou": [0.5, 0.95, 0.05]},
+            **options,
+        ),
+    }
+    matched_item = item[m.pair]
+    zeros = np.zeros_like(matched_item)
+    at50 = m.iou >= 0.5 - 1e-12
+    same = (d.label[m.a] == d.label[m.b]).astype(np.float64)
+    return {
+        "box_f1": f1,
+        "mean_iou": mean_of_ratios(
+            Contributions(matched_item, zeros, m.iou, np.ones(m.iou.size)),
+            undefined="no matched boxes (no two annotators' boxes overlap)",
+            extra={"n_matches": int(m.iou.size)},
+            **options,
+        ),
+        "box_label_agreement": mean_of_ratios(
+            Contributions(matched_item[at50], zeros[at50], same[at50], np.ones(int(at50.sum()))),
+            undefined="no boxes matched at IoU >= 0.5",
+            extra={"iou": 0.5, "n_matches": int(at50.sum())},
+            **options,
+        ),
+    }
+
+
+def box_annotator_counts(
+    table: AnnotationTable, d: BoxData | None = None, m: BoxMatches | None = None
+) -> list[dict[str, Any]]:
+    """Per annotator: boxes, matched, extra and missed boxes against every partner at IoU 0.5.
+
+    ``extra``: own boxes left unmatched by a partner (summed over partners and images);
+    ``missed``: partners' boxes this annotator left unmatched; rates divide by the boxes
+    compared (own, resp. partners').
+    """
+    d = box_data(table) if d is None else d
+    m = box_matches(table, d) if m is None else m
+    tp = _pair_tp(m, 0.5)
+    n_r = d.row_size[m.pair_r].astype(np.float64)
+    n_s = d.row_size[m.pair_s].astype(np.float64)
+    a_r, a_s = table.annotator_codes[m.pair_r], table.annotator_codes[m.pair_s]
+    size = table.n_annotators
+
+    def total(who: I64, weights: F64) -> F64:
+        return np.asarray(np.bincount(who, weights, minlength=size), dtype=np.float64)
+
+    own = total(a_r, n_r) + total(a_s, n_s)
+    other = total(a_r, n_s) + total(a_s, n_r)
+    extra = total(a_r, n_r - tp) + total(a_s, n_s - tp)
+    missed = total(a_r, n_s - tp) + total(a_s, n_r - tp)
+    boxes = np.bincount(table.annotator_codes[d.row], minlength=size)
+    return [
+        {
+            "annotator": str(table.annotators[k]),
+            "n_boxes": int(boxes[k]),
+            "extra": int(extra[k]),
+            "missed": int(missed[k]),
+            "extra_rate": float(extra[k] / own[k]) if own[k] else None,
+            "missed_rate": float(missed[k] / other[k]) if other[k] else None,
+        }
+        for k in range(size)
+    ]
