@@ -1,0 +1,105 @@
+"""``labelaudit ingest``: validate a batch file and store it with its per-batch results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from labelaudit.cli.app import app
+from labelaudit.cli.common import (
+    AnnotatorColOpt,
+    AnnotatorColsOpt,
+    DebugOpt,
+    FileArg,
+    FormatOpt,
+    FromOpt,
+    ItemColOpt,
+    LabelColOpt,
+    OutputFormat,
+    fail,
+)
+
+ProjectOpt = Annotated[
+    Path | None,
+    typer.Option(help="Project folder (default: nearest parent holding labelaudit.toml)."),
+]
+
+
+@app.command("ingest")
+def ingest_command(
+    file: FileArg,
+    batch: Annotated[str, typer.Option(help="Batch name (e.g. 2024-w17).")],
+    project: ProjectOpt = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Let the batch name take new content.")
+    ] = False,
+    max_rejects: Annotated[
+        int, typer.Option(help="Store the valid rows if at most N rows are invalid.")
+    ] = 0,
+    input_format: FromOpt = None,
+    layout: Annotated[str | None, typer.Option(help="long or wide (default: [input]).")] = None,
+    item_col: ItemColOpt = None,
+    annotator_col: AnnotatorColOpt = None,
+    label_col: LabelColOpt = None,
+    annotator_cols: AnnotatorColsOpt = None,
+    output: FormatOpt = OutputFormat.table,
+    debug: DebugOpt = False,
+) -> None:
+    """Validate FILE against the project's schema and store it as batch NAME.
+
+    Atomic and idempotent: the same content again (under any name) is a no-op; any
+    invalid row fails the ingest (exit 2) unless --max-rejects allows it.
+
+    Example: labelaudit ingest week17.csv --batch 2024-w17
+    """
+    from labelaudit.exceptions import LabelAuditError
+    from labelaudit.project import ReadOptions, find_project, ingest_batch
+
+    try:
+        found = find_project(project)
+        options = ReadOptions.from_config(
+            found,
+            format=input_format.value if input_format else None,
+            layout=layout,
+            item_col=item_col,
+            annotator_col=annotator_col,
+            label_col=label_col,
+            annotator_cols=annotator_cols,
+        )
+        with _spinner() as show:
+            result = ingest_batch(
+                found,
+                file,
+                batch=batch,
+                replace_batch=replace,
+                max_rejects=max_rejects,
+                options=options,
+                progress=show,
+            )
+    except LabelAuditError as error:
+        raise fail(error, debug) from None
+    if output == OutputFormat.json:
+        import json
+
+        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        typer.echo(result.message())
+        for reject in result.rejects:
+            typer.echo(f"  rejected: {reject}")
+
+
+@contextmanager
+def _spinner() -> Iterator[Callable[[str], None]]:
+    """A stage spinner on stderr when it is a terminal; silent otherwise."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield lambda stage: None
+        return
+    with console.status("ingest: opening the store") as status:
+        yield lambda stage: status.update(f"ingest: {stage}")

@@ -1,0 +1,42 @@
+"""``labelaudit init``: create a project (labelaudit.toml + the DuckDB store)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from labelaudit.cli.app import app
+from labelaudit.cli.common import CategoriesOpt, DebugOpt, Level, LevelOpt, fail
+
+
+@app.command("init")
+def init_command(
+    directory: Annotated[Path, typer.Argument(help="Project folder (created if missing).")] = Path(
+        "."
+    ),
+    name: Annotated[str | None, typer.Option(help="Project name (default: folder name).")] = None,
+    level: LevelOpt = Level.nominal,
+    categories: CategoriesOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Create a project: labelaudit.toml (task schema, gates, report options) and its store.
+
+    Example: labelaudit init sentiment --categories negative,neutral,positive
+    """
+    from labelaudit.exceptions import LabelAuditError
+    from labelaudit.project import init_project
+    from labelaudit.table import TaskSchema
+
+    try:
+        schema = TaskSchema.create(level.value, categories)
+        project = init_project(
+            directory, name=name, level=schema.level, categories=schema.categories
+        )
+    except LabelAuditError as error:
+        raise fail(error, debug) from None
+    typer.echo(f"Created project {project.config.name!r} in {project.root}")
+    typer.echo(f"  config: {project.config_path}")
+    typer.echo(f"  store:  {project.store_path}")
+    typer.echo(f"Next: labelaudit ingest FILE --batch NAME --project {project.root}")

@@ -1,0 +1,93 @@
+"""``labelaudit status``: the batches of a project and its rejected rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from labelaudit.cli.app import app
+from labelaudit.cli.common import DebugOpt, FormatOpt, OutputFormat, fail
+
+
+@app.command("status")
+def status_command(
+    project: Annotated[
+        Path | None,
+        typer.Option(help="Project folder (default: nearest parent holding labelaudit.toml)."),
+    ] = None,
+    output: FormatOpt = OutputFormat.table,
+    debug: DebugOpt = False,
+) -> None:
+    """List the project's batches (name, size, sha256, ingest time) and rejected rows.
+
+    Example: labelaudit status --format json
+    """
+    from labelaudit.exceptions import LabelAuditError
+    from labelaudit.project import find_project, project_status
+
+    try:
+        report = project_status(find_project(project))
+    except LabelAuditError as error:
+        raise fail(error, debug) from None
+    if output == OutputFormat.json:
+        import json
+
+        typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    elif output == OutputFormat.markdown:
+        typer.echo(render_markdown(report.to_dict()))
+    else:
+        render_status(report.to_dict())
+
+
+def render_markdown(status: dict[str, Any]) -> str:
+    """The status as a Markdown table (user content with ``|`` and newlines escaped)."""
+
+    def cell(text: object) -> str:
+        return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+    lines = [
+        "| batch | annotations | items | annotators | rejected | ingested (UTC) | sha256 |",
+        "|---|---:|---:|---:|---:|---|---|",
+    ]
+    lines.extend(
+        f"| {cell(b['name'])} | {b['n_annotations']} | {b['n_items']} | "
+        f"{b['n_annotators']} | {b['n_rejected']} | {b['ingested_at']} | {b['sha256'][:12]} |"
+        for b in status["batches"]
+    )
+    lines.append(f"\nRejected rows kept in the store: {status['rejected_rows']}")
+    return "\n".join(lines)
+
+
+def render_status(status: dict[str, Any]) -> None:
+    """The status as a Rich table on the terminal."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    info = status["project"]
+    table = Table(title=f"{escape(info['name'])}: {len(status['batches'])} batches")
+    for column in ("batch", "annotations", "items", "annotators", "rejected", "ingested (UTC)"):
+        table.add_column(column, justify="left" if column == "batch" else "right")
+    for batch in status["batches"]:
+        table.add_row(
+            escape(batch["name"]),
+            f"{batch['n_annotations']:,}",
+            f"{batch['n_items']:,}",
+            f"{batch['n_annotators']:,}",
+            f"{batch['n_rejected']:,}",
+            batch["ingested_at"][:19].replace("T", " "),
+        )
+    console = Console()
+    console.print(table)
+    console.print(f"rejected rows kept in the store: {status['rejected_rows']:,}")
+    for reject in status["rejects"]:
+        line = reject["line"] if reject["unit"] == "line" else f"{reject['unit']} {reject['line']}"
+        console.print(
+            f"  {escape(reject['batch'])}: {escape(reject['source'])}:{line}:"
+            f"{escape(reject['field'])}: expected {escape(reject['expected'])} / actual "
+            f"{escape(repr(reject['actual']))}",
+            highlight=False,
+            soft_wrap=True,
+        )

@@ -1,0 +1,183 @@
+"""The chart result type, baselines and labels shared by every chart in :mod:`.spc`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from labelaudit.agreement._result import clean_number
+from labelaudit.exceptions import UsageError
+from labelaudit.monitor.rules import RuleViolation
+
+__all__ = [
+    "BASELINE_SIZE",
+    "Baseline",
+    "ControlChart",
+    "baseline_mask",
+    "chart_labels",
+    "reference_mask",
+]
+
+#: Batches in the default baseline, and the count below which limits are provisional.
+BASELINE_SIZE = 20
+
+Baseline = int | Sequence[int] | Sequence[bool] | np.ndarray | None
+
+
+@dataclass(frozen=True)
+class ControlChart:
+    """One control chart over a sequence of batches.
+
+    Attributes
+    ----------
+    chart : str
+        ``"p"``, ``"individuals"``, ``"ewma"`` or ``"cusum"``.
+    values : ndarray, shape (n,)
+        The plotted statistic (p_i, x_i, z_t or C+_t); NaN = no point.
+    center, lcl, ucl : ndarray, shape (n,)
+        Center line and control limits per point (NaN when undefined).
+    out_of_control : ndarray of bool, shape (n,)
+        Beyond a limit (p, individuals), or an EWMA / CUSUM signal.
+    baseline : ndarray of bool, shape (n,)
+        Points the limits were estimated from.
+    provisional : bool
+        Fewer than 20 baseline points.
+    parameters : dict
+        Estimated and chosen constants (p_bar, sigma, lambda, L, k, h, ...).
+    warnings : tuple of RuleViolation
+        Run-rule warnings.
+    extra : dict of str to ndarray
+        Further per-point columns (``z``, ``n``, ``limit_method``, ``moving_range``,
+        ``c_minus``, ``x``, ...).
+    labels : tuple of str, optional
+        A name per point (batch names).
+    reason : str or None
+        Why limits are undefined or degenerate.
+    """
+
+    chart: str
+    values: np.ndarray
+    center: np.ndarray
+    lcl: np.ndarray
+    ucl: np.ndarray
+    out_of_control: np.ndarray
+    baseline: np.ndarray
+    provisional: bool
+    parameters: dict[str, Any]
+    warnings: tuple[RuleViolation, ...] = ()
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    labels: tuple[str, ...] | None = None
+    reason: str | None = None
+
+    @property
+    def signals(self) -> list[int]:
+        """Indices of the out-of-control points."""
+        return [int(i) for i in np.flatnonzero(self.out_of_control)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"chart", "parameters", "n_baseline", "provisional", "reason",
+        "out_of_control": [index], "warnings": [{"rule", "index", "description"}],
+        "points": [{"index", "label", "value", "center", "lcl", "ucl", "out_of_control",
+        "baseline", ...extra}]}``; NaN as null."""
+        columns = {
+            "value": self.values,
+            "center": self.center,
+            "lcl": self.lcl,
+            "ucl": self.ucl,
+            "out_of_control": self.out_of_control,
+            "baseline": self.baseline,
+            **self.extra,
+        }
+        lists = {key: _plain_list(column) for key, column in columns.items()}
+        points = [
+            {"index": i, "label": self.labels[i] if self.labels else None}
+            | {key: column[i] for key, column in lists.items()}
+            for i in range(self.values.size)
+        ]
+        return {
+            "chart": self.chart,
+            "parameters": {k: clean_number(v) for k, v in self.parameters.items()},
+            "n_baseline": int(self.baseline.sum()),
+            "provisional": self.provisional,
+            "reason": self.reason,
+            "out_of_control": self.signals,
+            "warnings": [w.to_dict() for w in self.warnings],
+            "points": points,
+        }
+
+
+def _plain_list(column: np.ndarray) -> list[Any]:
+    if column.dtype == bool:
+        return [bool(v) for v in column]
+    if column.dtype.kind in "iu":
+        return [int(v) for v in column]
+    if column.dtype.kind == "f":
+        return [clean_number(v) for v in column.tolist()]
+    return [None if v is None else str(v) for v in column.tolist()]
+
+
+# ----------------------------------------------------------------------------- baseline
+def baseline_mask(n: int, baseline: Baseline = None) -> np.ndarray:
+    """Boolean mask of the baseline points among ``n``.
+
+    Parameters
+    ----------
+    n : int
+        Number of points.
+    baseline : None, int, bool mask or index sequence
+        None: the first ``min(20, n)``; an int k >= 1: the first ``min(k, n)``; a boolean
+        mask of length n; or point indices.
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+    """
+    if baseline is None:
+        baseline = BASELINE_SIZE
+    if isinstance(baseline, (int, np.integer)) and not isinstance(baseline, bool):
+        if baseline < 1:
+            raise UsageError(f"baseline must be at least 1 point; got {baseline}")
+        mask = np.zeros(n, dtype=bool)
+        mask[: min(int(baseline), n)] = True
+        return mask
+    chosen = np.asarray(baseline)
+    if chosen.dtype == bool:
+        if chosen.shape != (n,):
+            raise UsageError(f"a baseline mask needs {n} entries; got shape {chosen.shape}")
+        return chosen.copy()
+    if chosen.size and (chosen.dtype.kind not in "iu" or chosen.min() < 0 or chosen.max() >= n):
+        raise UsageError(f"baseline indices must be integers in [0, {n}); got {baseline!r}")
+    mask = np.zeros(n, dtype=bool)
+    mask[chosen.astype(np.int64)] = True
+    return mask
+
+
+def reference_mask(labels: Sequence[str], reference: Sequence[str]) -> np.ndarray:
+    """Baseline mask of a named reference period (batch names -> their positions).
+
+    Raises
+    ------
+    UsageError
+        A reference name that is not among ``labels``.
+    """
+    names = np.asarray(list(labels), dtype=object).astype(str)
+    wanted = np.asarray(list(reference), dtype=object).astype(str)
+    missing = wanted[~np.isin(wanted, names)]
+    if missing.size:
+        raise UsageError(
+            f"reference batch {str(missing[0])!r} is not in the history; "
+            "fix [monitor] reference in labelaudit.toml"
+        )
+    return np.isin(names, wanted)
+
+
+def chart_labels(labels: Sequence[str] | None, n: int) -> tuple[str, ...] | None:
+    if labels is None:
+        return None
+    out = tuple(str(label) for label in labels)
+    if len(out) != n:
+        raise UsageError(f"labels must name each of the {n} points; got {len(out)}")
+    return out

@@ -1,0 +1,72 @@
+"""The store's schema, as numbered migrations (applied by :meth:`Store.migrate`).
+
+Never edit a released migration: add a new one with the next version. Each runs in its
+own transaction and is recorded in ``schema_migrations``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["BOOTSTRAP", "MIGRATIONS", "Migration"]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema change: ``version`` (1, 2, ...), a ``name`` and its DDL statements."""
+
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "create runs, configs, batches, annotations, rejects and results",
+        (
+            """CREATE TABLE runs (
+                run_id BIGINT PRIMARY KEY, command VARCHAR NOT NULL,
+                started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL,
+                tool_version VARCHAR NOT NULL, config_sha256 VARCHAR NOT NULL,
+                input_path VARCHAR, input_sha256 VARCHAR, batch_name VARCHAR,
+                outcome VARCHAR NOT NULL, details JSON)""",
+            """CREATE TABLE configs (
+                config_sha256 VARCHAR PRIMARY KEY, config JSON NOT NULL,
+                first_seen_at TIMESTAMP NOT NULL)""",
+            """CREATE TABLE batches (
+                batch_id BIGINT PRIMARY KEY, name VARCHAR NOT NULL UNIQUE,
+                sha256 VARCHAR NOT NULL UNIQUE, source VARCHAR NOT NULL,
+                input_sha256 VARCHAR NOT NULL, read_sha256 VARCHAR NOT NULL,
+                n_annotations BIGINT NOT NULL, n_items BIGINT NOT NULL,
+                n_annotators BIGINT NOT NULL, n_rejected BIGINT NOT NULL,
+                task_schema JSON NOT NULL, ingested_at TIMESTAMP NOT NULL,
+                run_id BIGINT NOT NULL)""",
+            """CREATE TABLE annotations (
+                batch_id BIGINT NOT NULL, item VARCHAR NOT NULL, annotator VARCHAR NOT NULL,
+                label VARCHAR NOT NULL, extra MAP(VARCHAR, VARCHAR))""",
+            """CREATE TABLE rejected_rows (
+                batch_id BIGINT NOT NULL, entry BIGINT NOT NULL, source VARCHAR NOT NULL,
+                line BIGINT NOT NULL, unit VARCHAR NOT NULL, field VARCHAR NOT NULL,
+                problem VARCHAR NOT NULL, expected VARCHAR NOT NULL, actual VARCHAR,
+                item VARCHAR, annotator VARCHAR, label VARCHAR)""",
+            """CREATE TABLE batch_results (
+                batch_id BIGINT NOT NULL, kind VARCHAR NOT NULL,
+                schema_version INTEGER NOT NULL, result JSON NOT NULL,
+                computed_at TIMESTAMP NOT NULL, run_id BIGINT NOT NULL,
+                PRIMARY KEY (batch_id, kind))""",
+            """CREATE TABLE batch_metrics (
+                batch_id BIGINT NOT NULL, kind VARCHAR NOT NULL, metric VARCHAR NOT NULL,
+                value DOUBLE, se DOUBLE, ci_low DOUBLE, ci_high DOUBLE, reason VARCHAR,
+                PRIMARY KEY (batch_id, kind, metric))""",
+            """CREATE TABLE annotator_metrics (
+                batch_id BIGINT NOT NULL, kind VARCHAR NOT NULL, annotator VARCHAR NOT NULL,
+                metric VARCHAR NOT NULL, value DOUBLE, n BIGINT, reason VARCHAR,
+                PRIMARY KEY (batch_id, kind, annotator, metric))""",
+        ),
+    ),
+)
+
+BOOTSTRAP = """CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL,
+    tool_version VARCHAR NOT NULL)"""

@@ -1,0 +1,447 @@
+"""``ingest``: validate a batch file, store its rows and per-batch results in one transaction.
+
+The steps, in order:
+
+1. Open the store (a second process gets a clear "in use" error) and hash the file's
+   bytes. A file already ingested byte for byte with the same reading options and schema
+   is a no-op at once (fast path; no parsing).
+2. Read it through the table boundary (:func:`labelaudit.table.read_annotations` with the
+   project's schema). If the reader refuses it, :func:`~labelaudit.project.validate.validate_rows`
+   collects *every* invalid row; more than ``max_rejects`` (default 0) fails the ingest
+   listing the first 20, else the valid rows are read again and the rejects are kept.
+3. ``sha256`` of the canonical rows sorted by (item, annotator)
+   (:func:`labelaudit.agreement.api.content_sha256`): content already held by a batch, under
+   any name, is a no-op naming that batch; a name holding other content is an error
+   unless ``replace``. The hash is computed before the results only when a stored batch
+   has the same numbers of annotations, items and annotators (else no batch can hold the
+   content, and the agreement result's ``input.sha256`` is used: one hash, not two).
+4. Compute the per-batch results (:mod:`labelaudit.project.results`).
+5. One DuckDB transaction writes the run, the batch, its annotations, its rejects and its
+   results. Any failure, or a killed process, leaves the store exactly as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from labelaudit.exceptions import InputError, UsageError
+from labelaudit.project.layout import Project
+from labelaudit.project.results import BatchResult, compute_results
+from labelaudit.project.store import BatchRecord, Store, utc_now
+from labelaudit.project.validate import Reject, RejectedRowsError, Validation, validate_rows
+from labelaudit.table.readers import FORMATS
+from labelaudit.table.table import AnnotationTable
+
+__all__ = ["IngestResult", "ReadOptions", "ingest_batch"]
+
+_CANONICAL = ("item", "annotator", "label")
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How a batch file is read: the ``[input]`` settings, overridden per call."""
+
+    format: str | None = None
+    layout: str = "long"
+    item_col: str | None = None
+    annotator_col: str | None = None
+    label_col: str | None = None
+    annotator_cols: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_config(cls, project: Project, **overrides: Any) -> ReadOptions:
+        """``[input]`` of the project, with the non-None ``overrides`` applied."""
+        base = project.config.input
+        values = {k: getattr(base, k) for k in cls.__dataclass_fields__}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if isinstance(values["annotator_cols"], str):
+            parts = values["annotator_cols"].split(",")
+            values["annotator_cols"] = tuple(p.strip() for p in parts if p.strip())
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        out = dict(self.__dict__)
+        out["annotator_cols"] = list(self.annotator_cols) if self.annotator_cols else None
+        return out
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What ``ingest`` did. ``to_dict()`` is the ``--format json`` contract.
+
+    ``outcome`` is ``"stored"``, ``"replaced"`` or ``"duplicate"`` (a no-op: ``batch`` names
+    the batch that already holds the content).
+    """
+
+    outcome: str
+    batch: str
+    requested: str
+    sha256: str
+    source: str
+    n_annotations: int
+    n_items: int
+    n_annotators: int
+    n_rejected: int = 0
+    rejects: tuple[Reject, ...] = ()
+    run_id: int | None = None
+    results: tuple[str, ...] = field(default_factory=tuple)
+
+    def message(self) -> str:
+        """One line for people."""
+        if self.outcome == "duplicate":
+            return (
+                f"{self.source}: already ingested as batch {self.batch!r} "
+                f"(same content, sha256 {self.sha256[:12]}); nothing to do"
+            )
+        verb = "replaced" if self.outcome == "replaced" else "stored"
+        text = (
+            f"{self.source}: {verb} batch {self.batch!r}: {self.n_annotations:,} annotations, "
+            f"{self.n_items:,} items, {self.n_annotators:,} annotators"
+        )
+        if self.n_rejected:
+            text += f"; {self.n_rejected:,} rejected rows kept in the store"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"outcome", "batch", "requested", "sha256", "source", "n_annotations",
+        "n_items", "n_annotators", "n_rejected", "rejects": [first 20], "run_id",
+        "results": [kinds]}``."""
+        out = dict(self.__dict__)
+        out["rejects"] = [reject.to_dict() for reject in self.rejects]
+        out["results"] = list(self.results)
+        return out
+
+
+def ingest_batch(
+    project: Project,
+    file: Path,
+    *,
+    batch: str,
+    replace_batch: bool = False,
+    max_rejects: int = 0,
+    options: ReadOptions | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> IngestResult:
+    """Validate ``file`` and store it as batch ``batch`` with its per-batch results.
+
+    Parameters
+    ----------
+    project : Project
+        The project (its schema, reading and agreement options apply).
+    file : Path
+        CSV, TSV, JSONL, JSON or Parquet annotations.
+    batch : str
+        Batch name (any text; stored verbatim).
+    replace_batch : bool
+        Allow ``batch`` to hold new content (its rows and results are replaced; it keeps
+        its place in the history).
+    max_rejects : int
+        Invalid rows tolerated: the valid rows are stored, the rejected ones kept with
+        their reasons. 0 (default) = all or nothing.
+    options : ReadOptions, optional
+        Reading options (default: the project's ``[input]``).
+    progress : callable, optional
+        Called with the name of each stage (``reading``, ``scoring``, ``writing``), e.g. to
+        show a spinner on a terminal.
+
+    Returns
+    -------
+    IngestResult
+
+    Raises
+    ------
+    RejectedRowsError
+        More than ``max_rejects`` invalid rows (lists the first 20).
+    InputError, UsageError
+        Unreadable file, a name holding other content without ``replace_batch``, a store
+        in use by another process.
+    """
+    path = _check_arguments(file, batch, max_rejects)
+    started = utc_now()
+    options = options or ReadOptions.from_config(project)
+    _check_format(options)
+    schema = project.config.task.schema()
+    read_sha = _sha256_text(json.dumps([options.to_dict(), schema.to_dict()], sort_keys=True))
+    stage = progress or (lambda name: None)
+    with project.open_store() as store:
+        stage("reading")
+        input_sha = file_sha256(path)
+        known = store.batch_by_input(input_sha, read_sha)
+        if known is not None:
+            return _duplicate(known, batch, str(file))
+        table, validation = _read(path, project, options, max_rejects)
+        sha, holder, previous = _check_content(store, table, batch, replace_batch)
+        if holder is not None:
+            return _duplicate(holder, batch, str(file))
+        stage("scoring")
+        results = compute_results(table, project.config)
+        sha = sha or _batch_sha256(table, results)
+        stage("writing")
+        facts = {"input_sha256": input_sha, "read_sha256": read_sha, "sha256": sha}
+        table = replace(table, source=str(path.resolve()))
+        run_id = _write(store, project, table, validation, results, batch, previous, started, facts)
+    rejects = tuple(validation.first()) if validation is not None else ()
+    return IngestResult(
+        outcome="replaced" if previous is not None else "stored",
+        batch=batch,
+        requested=batch,
+        sha256=sha,
+        source=str(file),
+        n_annotations=table.n_ratings,
+        n_items=table.n_items,
+        n_annotators=table.n_annotators,
+        n_rejected=validation.n_rejected if validation is not None else 0,
+        rejects=rejects,
+        run_id=run_id,
+        results=tuple(r.kind for r in results),
+    )
+
+
+def _check_arguments(file: Path, batch: str, max_rejects: int) -> Path:
+    if not batch.strip():
+        raise UsageError("the batch name must not be empty; pass --batch NAME")
+    if max_rejects < 0:
+        raise UsageError(f"max_rejects must be >= 0; got {max_rejects}")
+    path = Path(file)
+    if not path.is_file():
+        raise InputError("file not found", source=str(file), expected="a readable file")
+    return path
+
+
+def _check_format(options: ReadOptions) -> None:
+    if options.format is not None and options.format not in FORMATS:
+        raise UsageError(
+            f"ingest reads plain tables ({', '.join(FORMATS)}); got --from {options.format}. "
+            f"Fix: convert the export first (labelaudit convert FILE --from {options.format} "
+            "--out batch.parquet), then ingest batch.parquet"
+        )
+
+
+def _check_content(
+    store: Store, table: AnnotationTable, batch: str, replace_batch: bool
+) -> tuple[str | None, BatchRecord | None, BatchRecord | None]:
+    """(sha256 if computed, the batch already holding the content, the batch named ``batch``).
+
+    The content hash is computed here only when a stored batch has the same sizes (only
+    then can it hold the same rows); a name holding other content fails before the
+    per-batch results are computed.
+    """
+    previous = store.batch(name=batch)
+    sha = None
+    if store.has_batch_of_size(table.n_ratings, table.n_items, table.n_annotators):
+        sha = _content_sha256(table)
+        holder = store.batch(sha256=sha)
+        if holder is not None:
+            return sha, holder, previous
+    if previous is not None and not replace_batch:
+        raise UsageError(
+            f"batch {batch!r} already holds other content (sha256 {previous.sha256[:12]}, "
+            f"from {previous.source}). Fix: pass --replace to overwrite it, or choose "
+            "another --batch name"
+        )
+    return sha, None, previous
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (streamed in 4 MiB blocks)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(4 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _content_sha256(table: AnnotationTable) -> str:
+    from labelaudit.agreement.api import content_sha256
+
+    return content_sha256(table)
+
+
+def _batch_sha256(table: AnnotationTable, results: list[BatchResult]) -> str:
+    """:func:`labelaudit.agreement.api.content_sha256` of the batch; the agreement result
+    already holds it (``input.sha256``), which saves hashing 10M rows twice."""
+    for result in results:
+        if result.kind == "agreement":
+            return str(result.result["input"]["sha256"])
+    return _content_sha256(table)
+
+
+def _duplicate(holder: BatchRecord, requested: str, source: str) -> IngestResult:
+    return IngestResult(
+        outcome="duplicate",
+        batch=holder.name,
+        requested=requested,
+        sha256=holder.sha256,
+        source=source,
+        n_annotations=holder.n_annotations,
+        n_items=holder.n_items,
+        n_annotators=holder.n_annotators,
+        n_rejected=holder.n_rejected,
+    )
+
+
+# ----------------------------------------------------------------------------- reading
+def _read(
+    path: Path, project: Project, options: ReadOptions, max_rejects: int
+) -> tuple[AnnotationTable, Validation | None]:
+    """The batch as a table; on invalid rows, every reject (and the valid rows if allowed)."""
+    from labelaudit.table import read_annotations
+
+    task = project.config.task
+    common: dict[str, Any] = {
+        "level": task.level,
+        "categories": task.categories,
+        "on_duplicate": "error",
+    }
+    try:
+        table = read_annotations(
+            path,
+            format=options.format,
+            layout=options.layout,
+            item_col=options.item_col,
+            annotator_col=options.annotator_col,
+            label_col=options.label_col,
+            annotator_cols=options.annotator_cols,
+            **common,
+        )
+        return table, None
+    except InputError as first_error:
+        raw_table, raw, locator, kind = _raw_columns(path, options)
+        validation = validate_rows(
+            raw,
+            task.schema(),
+            source=locator.source,
+            unit=locator.unit,
+            n_records=raw_table.num_rows,
+            path=path,
+            kind=kind,
+        )
+        if validation.n_rejected == 0:
+            raise first_error from None  # not a row problem (e.g. no ordinal order)
+        if validation.n_rejected > max_rejects:
+            raise RejectedRowsError(validation, locator.source, max_rejects) from None
+        if validation.n_rejected == validation.n_entries:
+            raise InputError(
+                "no valid rows", source=locator.source, expected="at least one valid row"
+            ) from None
+    table = read_annotations(_valid_rows(raw, validation.valid), layout="long", **common)
+    return replace(table, source=str(path)), validation
+
+
+def _raw_columns(path: Path, options: ReadOptions) -> tuple[pa.Table, Any, Any, str | None]:
+    """The reader's canonical columns before validation (same loading, same column rules)."""
+    from labelaudit.table import readers
+
+    raw_table, locator = readers._load(path, options.format)
+    kind = options.format or readers._EXTENSIONS.get(path.suffix.lower())
+    if options.layout == "wide":
+        raw = readers._wide_columns(raw_table, locator, options.item_col, options.annotator_cols)
+    else:
+        raw = readers._long_columns(
+            raw_table, locator, options.item_col, options.annotator_col, options.label_col
+        )
+    return raw_table, raw, locator, kind
+
+
+def _valid_rows(raw: Any, valid: np.ndarray) -> pa.Table:
+    """The valid entries as a long table (item, annotator, label, then the extra columns)."""
+    keep = pa.array(valid)
+    columns = {name: getattr(raw, name).filter(keep) for name in _CANONICAL}
+    rows = pa.array(raw.rows[valid], type=pa.int64())
+    for name, column in raw.extra.items():
+        key = name if name not in _CANONICAL else f"{name}_original"
+        columns[key] = column.take(rows)
+    return pa.table(columns)
+
+
+# ----------------------------------------------------------------------------- writing
+def _write(
+    store: Store,
+    project: Project,
+    table: AnnotationTable,
+    validation: Validation | None,
+    results: list[BatchResult],
+    batch: str,
+    previous: BatchRecord | None,
+    started: Any,
+    facts: dict[str, str],
+) -> int:
+    """Everything of one batch in one transaction; returns the run id."""
+    config = project.config
+    with store.transaction():
+        if previous is not None:
+            store.delete_batch_content(previous.batch_id)
+        batch_id = previous.batch_id if previous is not None else store.next_id("batches")
+        run_id = store.record_run(
+            "ingest",
+            started_at=started,
+            config_sha256=config.sha256,
+            config_json=json.dumps(config.to_dict(), ensure_ascii=False),
+            outcome="replaced" if previous is not None else "stored",
+            input_path=table.source,
+            input_sha256=facts["input_sha256"],
+            batch_name=batch,
+            details_json=json.dumps({"sha256": facts["sha256"], "n_annotations": table.n_ratings}),
+        )
+        store.insert_batch(
+            BatchRecord(
+                batch_id=batch_id,
+                name=batch,
+                sha256=facts["sha256"],
+                source=table.source,
+                input_sha256=facts["input_sha256"],
+                read_sha256=facts["read_sha256"],
+                n_annotations=table.n_ratings,
+                n_items=table.n_items,
+                n_annotators=table.n_annotators,
+                n_rejected=validation.n_rejected if validation is not None else 0,
+                task_schema=json.dumps(table.schema.to_dict(), ensure_ascii=False),
+                ingested_at=utc_now(),
+                run_id=run_id,
+            )
+        )
+        store.insert_annotations(batch_id, _stored_rows(table))
+        if validation is not None and validation.rejects.num_rows:
+            store.insert_rejects(batch_id, validation.rejects)
+        for result in results:
+            store.insert_result(
+                batch_id,
+                result.kind,
+                result.result_json(),
+                result.metrics,
+                annotators=result.annotators,
+                run_id=run_id,
+                schema_version=result.schema_version,
+            )
+    return run_id
+
+
+def _stored_rows(table: AnnotationTable) -> pa.Table:
+    """item, annotator, label and, when the file had other columns, a map ``extra`` of them."""
+    data = table.data
+    rows = data.select(list(_CANONICAL))
+    names = [n for n in data.column_names if n not in _CANONICAL]
+    if not names:
+        return rows
+    from labelaudit.table._encode import as_text
+
+    n, k = data.num_rows, len(names)
+    values = pa.concat_arrays([as_text(data.column(c)).combine_chunks() for c in names])
+    order = (np.arange(n)[:, None] + np.arange(k)[None, :] * n).ravel()
+    keys = pa.array(names, type=pa.string()).take(pa.array(np.tile(np.arange(k), n)))
+    offsets = pa.array(np.arange(0, n * k + 1, k, dtype=np.int32))
+    extra = pa.MapArray.from_arrays(offsets, keys, values.take(pa.array(order)))
+    return rows.append_column("extra", extra)

@@ -1,0 +1,95 @@
+"""Per-batch results computed at ingest and stored, so that reports read instead of recompute.
+
+Each analysis maps a validated :class:`~labelaudit.table.AnnotationTable` to a
+:class:`BatchResult`: a ``kind`` (``"agreement"``, ...), the analysis's whole ``to_dict()``
+JSON and its headline values as typed rows (``batch_metrics``: metric, value, se, ci_low,
+ci_high, reason; ``annotator_metrics``: annotator, metric, value, n, reason). A new kind
+(consensus, gold, annotator figures) is one more function in :data:`ANALYSES`: new rows in
+the same tables, no schema change.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from labelaudit.project.config import ProjectConfig
+from labelaudit.table.table import AnnotationTable
+
+__all__ = ["ANALYSES", "BatchResult", "agreement_result", "compute_results"]
+
+MetricRow = tuple[str, float | None, float | None, float | None, float | None, str | None]
+AnnotatorRow = tuple[str, str, float | None, int | None, str | None]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One stored result of one batch.
+
+    Attributes
+    ----------
+    kind : str
+        Result family, the key in ``batch_results``.
+    schema_version : int
+        Version of ``result``'s JSON shape (bumped when the analysis's contract changes).
+    result : dict
+        The analysis's ``to_dict()``, JSON-ready.
+    metrics : list of (metric, value, se, ci_low, ci_high, reason)
+        Headline values, typed; None = undefined (``reason`` says why).
+    annotators : list of (annotator, metric, value, n, reason)
+        Per-annotator figures.
+    """
+
+    kind: str
+    schema_version: int
+    result: dict[str, Any]
+    metrics: list[MetricRow] = field(default_factory=list)
+    annotators: list[AnnotatorRow] = field(default_factory=list)
+
+    def result_json(self) -> str:
+        """``result`` as strict JSON text (no NaN)."""
+        return json.dumps(self.result, ensure_ascii=False, allow_nan=False)
+
+
+def agreement_result(table: AnnotationTable, config: ProjectConfig) -> BatchResult:
+    """Agreement of the batch (:func:`labelaudit.agreement_report`, options from
+    ``[agreement]``); headline rows: every coefficient, and each ICC form as ``icc:FORM``."""
+    from labelaudit.agreement import agreement_report
+
+    options = config.agreement
+    report = agreement_report(
+        table,
+        weights=options.weights,
+        ci=options.ci,
+        n_boot=options.n_boot,
+        seed=options.seed,
+        top=options.top,
+    ).to_dict()
+    rows: list[MetricRow] = []
+    for name, metric in report["metrics"].items():
+        if name == "icc":
+            rows.extend(_icc_rows(metric))
+            continue
+        low, high = metric["ci95"] or (None, None)
+        rows.append((name, metric["value"], metric["se"], low, high, metric["reason"]))
+    return BatchResult(kind="agreement", schema_version=1, result=report, metrics=rows)
+
+
+def _icc_rows(icc: dict[str, Any]) -> list[MetricRow]:
+    rows: list[MetricRow] = []
+    for form, values in (icc.get("forms") or {}).items():
+        low, high = values.get("ci95") or (None, None)
+        reason = values.get("reason") or icc.get("reason")
+        rows.append((f"icc:{form}", values.get("value"), None, low, high, reason))
+    return rows
+
+
+#: The analyses run on every ingested batch, in order.
+ANALYSES: tuple[Callable[[AnnotationTable, ProjectConfig], BatchResult], ...] = (agreement_result,)
+
+
+def compute_results(table: AnnotationTable, config: ProjectConfig) -> list[BatchResult]:
+    """Run every analysis of :data:`ANALYSES` on one batch."""
+    return [analysis(table, config) for analysis in ANALYSES]

@@ -1,0 +1,488 @@
+"""The embedded project store ``labelaudit.duckdb``: a small repository over DuckDB.
+
+One :class:`Store` holds one DuckDB connection: the single writer of the file. DuckDB
+locks the file, so a second process that opens it gets :class:`StoreLockedError` (a
+:class:`~labelaudit.exceptions.UsageError`) instead of a corrupted store.
+
+Rules kept here:
+
+- Every statement is a constant string; values travel as ``?`` parameters, and Arrow
+  tables are registered under constant view names. User content (labels, annotators,
+  items, file and batch names) is never interpolated into SQL.
+- The schema changes only through :data:`MIGRATIONS`: named, numbered, each applied in
+  its own transaction and recorded in ``schema_migrations``; applying them again is a no-op.
+- A write spans one :meth:`Store.transaction`: an exception (or a killed process) leaves
+  the store exactly as it was.
+
+Tables (migration 1): ``runs``, ``configs``, ``batches``, ``annotations``,
+``rejected_rows``, ``batch_results`` (one JSON result per batch and kind),
+``batch_metrics`` (typed headline values, one row per batch, kind and metric) and
+``annotator_metrics`` (per-annotator figures). New kinds of results are new rows, not
+new columns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from labelaudit.exceptions import InputError, UsageError
+from labelaudit.project._migrations import BOOTSTRAP, MIGRATIONS, Migration
+
+__all__ = [
+    "MIGRATIONS",
+    "STORE_NAME",
+    "BatchRecord",
+    "Migration",
+    "Store",
+    "StoreLockedError",
+    "StoreOutdatedError",
+    "utc_now",
+]
+
+STORE_NAME = "labelaudit.duckdb"
+
+
+class StoreLockedError(UsageError):
+    """The store is open in another process (DuckDB's file lock): wait and retry."""
+
+
+class StoreOutdatedError(UsageError):
+    """The store's schema is older than this labelaudit's: open it for writing to migrate."""
+
+
+#: Tables of one batch's content, cleared by :meth:`Store.delete_batch_content`.
+BATCH_TABLES = (
+    "annotations",
+    "rejected_rows",
+    "batch_results",
+    "batch_metrics",
+    "annotator_metrics",
+)
+# SQL built from these module constants only (table and column names), never from user content.
+_DELETE = {name: f"DELETE FROM {name} WHERE batch_id = ?" for name in BATCH_TABLES}
+_BATCH_COLUMNS = (
+    "batch_id, name, sha256, source, input_sha256, read_sha256, n_annotations, n_items, "
+    "n_annotators, n_rejected, task_schema, ingested_at, run_id"
+)
+_LOCK = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
+
+
+def utc_now() -> datetime:
+    """Current UTC time, naive (the store keeps every timestamp in UTC)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """One row of ``batches``; ``ingested_at`` is naive UTC."""
+
+    batch_id: int
+    name: str
+    sha256: str
+    source: str
+    input_sha256: str
+    read_sha256: str
+    n_annotations: int
+    n_items: int
+    n_annotators: int
+    n_rejected: int
+    task_schema: str
+    ingested_at: datetime
+    run_id: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form; ``ingested_at`` as ISO-8601 UTC (``...Z``)."""
+        return {
+            "name": self.name,
+            "n_annotations": self.n_annotations,
+            "n_items": self.n_items,
+            "n_annotators": self.n_annotators,
+            "n_rejected": self.n_rejected,
+            "ingested_at": self.ingested_at.isoformat(timespec="microseconds") + "Z",
+            "sha256": self.sha256,
+            "source": self.source,
+        }
+
+
+class Store:
+    """The project's DuckDB store. Build it with :meth:`Store.open`; close it (or use ``with``).
+
+    Not thread-safe: one Store per process is the single writer of the file.
+    """
+
+    def __init__(self, connection: Any, path: Path, read_only: bool) -> None:
+        self.connection = connection
+        self.path = path
+        self.read_only = read_only
+
+    # ------------------------------------------------------------------ lifecycle
+    @classmethod
+    def open(cls, path: Path, *, read_only: bool = False, migrate: bool = True) -> Store:
+        """Open (creating it if needed, unless ``read_only``) and migrate the store.
+
+        Raises
+        ------
+        StoreLockedError
+            Another process holds the file.
+        InputError
+            The file is not a DuckDB database, or was written by a newer labelaudit.
+        """
+        import duckdb
+
+        path = Path(path)
+        if read_only and not path.is_file():
+            raise UsageError(f"no project store at {path}; run `labelaudit init` first")
+        try:
+            connection = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as error:
+            raise _open_error(path, error) from None
+        except duckdb.Error as error:
+            raise InputError(
+                "unreadable project store",
+                source=str(path),
+                expected="a DuckDB database written by labelaudit",
+                actual=str(error).splitlines()[0],
+                hint="restore the file from a backup, or move it away and re-ingest",
+            ) from None
+        store = cls(connection, path, read_only)
+        try:
+            if migrate and not read_only:
+                store.migrate()
+            store.check_schema()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        """Close the connection (DuckDB checkpoints the file)."""
+        self.connection.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic unit: COMMIT on success, ROLLBACK on any exception (re-raised)."""
+        self.connection.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
+        """Run one constant statement with ``?`` parameters; returns the DuckDB cursor."""
+        return self.connection.execute(sql, list(parameters))
+
+    # ----------------------------------------------------------------- migrations
+    def migrate(self, migrations: Sequence[Migration] = MIGRATIONS) -> list[str]:
+        """Apply the migrations not yet recorded, each in its own transaction.
+
+        Returns
+        -------
+        list of str
+            Names of the migrations applied now (empty when the schema was current).
+        """
+        from labelaudit import __version__
+
+        self.execute(BOOTSTRAP)
+        done = {row[0] for row in self.execute("SELECT version FROM schema_migrations").fetchall()}
+        applied = []
+        for migration in sorted(migrations, key=lambda m: m.version):
+            if migration.version in done:
+                continue
+            with self.transaction():
+                for statement in migration.statements:
+                    self.execute(statement)
+                self.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, ?, ?)",
+                    (migration.version, migration.name, utc_now(), __version__),
+                )
+            applied.append(migration.name)
+        return applied
+
+    def migrations(self) -> list[dict[str, Any]]:
+        """Recorded migrations: ``{"version", "name", "applied_at", "tool_version"}``."""
+        rows = self.execute(
+            "SELECT version, name, applied_at, tool_version FROM schema_migrations ORDER BY version"
+        ).fetchall()
+        keys = ("version", "name", "applied_at", "tool_version")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def check_schema(self) -> None:
+        """Refuse a store whose schema is newer than this labelaudit, or not migrated."""
+        import duckdb
+
+        known = max(m.version for m in MIGRATIONS)
+        try:
+            row = self.execute("SELECT max(version) FROM schema_migrations").fetchone()
+        except duckdb.Error:  # no migrations table: not (yet) a labelaudit store
+            row = (None,)
+        version = row[0] if row else None
+        if version is None or version < known:
+            raise StoreOutdatedError(
+                f"the store {self.path} has schema version {version or 0}, this labelaudit "
+                f"needs {known}; run any writing command (e.g. `labelaudit ingest`) to migrate"
+            )
+        if version > known:
+            raise InputError(
+                "store written by a newer labelaudit",
+                source=str(self.path),
+                field="schema_migrations.version",
+                expected=f"at most {known}",
+                actual=version,
+                hint="upgrade labelaudit (pip install -U labelaudit)",
+            )
+
+    # -------------------------------------------------------------------- records
+    def next_id(self, table: str) -> int:
+        """Next free id of ``runs`` or ``batches`` (max + 1; the single writer makes it safe)."""
+        statement = {
+            "runs": "SELECT coalesce(max(run_id), 0) + 1 FROM runs",
+            "batches": "SELECT coalesce(max(batch_id), 0) + 1 FROM batches",
+        }[table]
+        return int(self.execute(statement).fetchone()[0])
+
+    def record_run(
+        self,
+        command: str,
+        *,
+        started_at: datetime,
+        config_sha256: str,
+        config_json: str,
+        outcome: str,
+        input_path: str | None = None,
+        input_sha256: str | None = None,
+        batch_name: str | None = None,
+        details_json: str | None = None,
+    ) -> int:
+        """Insert a ``runs`` row (and the config, once per hash); returns the run id."""
+        from labelaudit import __version__
+
+        run_id = self.next_id("runs")
+        now = utc_now()
+        self.execute(
+            "INSERT INTO configs SELECT ?, ?, ? WHERE NOT EXISTS "
+            "(SELECT 1 FROM configs WHERE config_sha256 = ?)",
+            (config_sha256, config_json, now, config_sha256),
+        )
+        self.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                command,
+                started_at,
+                now,
+                __version__,
+                config_sha256,
+                input_path,
+                input_sha256,
+                batch_name,
+                outcome,
+                details_json,
+            ),
+        )
+        return run_id
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every recorded run, oldest first."""
+        cursor = self.execute("SELECT * FROM runs ORDER BY run_id")
+        keys = [column[0] for column in cursor.description]
+        return [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
+
+    # -------------------------------------------------------------------- batches
+    def batch(self, *, name: str | None = None, sha256: str | None = None) -> BatchRecord | None:
+        """The batch with this name, or holding this content hash; None if absent."""
+        if name is not None:
+            cursor = self.execute(f"SELECT {_BATCH_COLUMNS} FROM batches WHERE name = ?", (name,))
+        else:
+            cursor = self.execute(
+                f"SELECT {_BATCH_COLUMNS} FROM batches WHERE sha256 = ?", (sha256,)
+            )
+        row = cursor.fetchone()
+        return BatchRecord(*row) if row else None
+
+    def batch_by_input(self, input_sha256: str, read_sha256: str) -> BatchRecord | None:
+        """The batch read from identical file bytes with identical reading options."""
+        row = self.execute(
+            f"SELECT {_BATCH_COLUMNS} FROM batches WHERE input_sha256 = ? AND read_sha256 = ?",
+            (input_sha256, read_sha256),
+        ).fetchone()
+        return BatchRecord(*row) if row else None
+
+    def has_batch_of_size(self, n_annotations: int, n_items: int, n_annotators: int) -> bool:
+        """Whether a stored batch has these sizes (only such a batch can hold the same rows)."""
+        row = self.execute(
+            "SELECT count(*) FROM batches WHERE n_annotations = ? AND n_items = ? "
+            "AND n_annotators = ?",
+            (n_annotations, n_items, n_annotators),
+        ).fetchone()
+        return bool(row[0])
+
+    def batches(self) -> list[BatchRecord]:
+        """Every batch in history order (batch id; a replaced batch keeps its place)."""
+        rows = self.execute(f"SELECT {_BATCH_COLUMNS} FROM batches ORDER BY batch_id").fetchall()
+        return [BatchRecord(*row) for row in rows]
+
+    def delete_batch_content(self, batch_id: int) -> None:
+        """Remove a batch's rows from every table (used by ``--replace``, inside a transaction)."""
+        for statement in _DELETE.values():
+            self.execute(statement, (batch_id,))
+        self.execute("DELETE FROM batches WHERE batch_id = ?", (batch_id,))
+
+    def insert_batch(self, record: BatchRecord) -> None:
+        """Insert a ``batches`` row."""
+        self.execute(
+            f"INSERT INTO batches ({_BATCH_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            tuple(record.__dict__.values()),
+        )
+
+    def insert_annotations(self, batch_id: int, rows: pa.Table) -> None:
+        """Append rows with columns ``item, annotator, label`` and optional map ``extra``."""
+        self.connection.register("incoming_annotations", rows)
+        try:
+            if "extra" in rows.column_names:
+                self.execute(
+                    "INSERT INTO annotations SELECT ?, item, annotator, label, extra "
+                    "FROM incoming_annotations",
+                    (batch_id,),
+                )
+            else:
+                self.execute(
+                    "INSERT INTO annotations SELECT ?, item, annotator, label, NULL "
+                    "FROM incoming_annotations",
+                    (batch_id,),
+                )
+        finally:
+            self.connection.unregister("incoming_annotations")
+
+    def insert_rejects(self, batch_id: int, rejects: pa.Table) -> None:
+        """Append rejected rows (columns as in ``rejected_rows`` without ``batch_id``)."""
+        self.connection.register("incoming_rejects", rejects)
+        try:
+            self.execute(
+                "INSERT INTO rejected_rows SELECT ?, entry, source, line, unit, field, problem, "
+                "expected, actual, item, annotator, label FROM incoming_rejects",
+                (batch_id,),
+            )
+        finally:
+            self.connection.unregister("incoming_rejects")
+
+    def annotations(self, batch_id: int) -> pa.Table:
+        """A batch's stored annotations (item, annotator, label, extra) in stored order."""
+        relation = self.connection.sql(
+            "SELECT item, annotator, label, extra FROM annotations WHERE batch_id = ?",
+            params=[batch_id],
+        )
+        # DuckDB >= 1.4 names it to_arrow_table; older releases call it arrow
+        fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+        return fetch()
+
+    def rejects(self, batch_id: int | None = None, limit: int | None = None) -> list[dict]:
+        """Rejected rows (all batches, or one), in batch then input order."""
+        cursor = self.execute(
+            "SELECT b.name AS batch, r.entry, r.source, r.line, r.unit, r.field, r.problem, "
+            "r.expected, r.actual, r.item, r.annotator, r.label FROM rejected_rows r "
+            "JOIN batches b USING (batch_id) WHERE ? IS NULL OR r.batch_id = ? "
+            "ORDER BY r.batch_id, r.entry, r.field LIMIT ?",
+            (batch_id, batch_id, limit),
+        )
+        keys = [column[0] for column in cursor.description]
+        return [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
+
+    def rejected_count(self) -> int:
+        """Number of rejected input rows (entries) kept in the store."""
+        row = self.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT batch_id, entry FROM rejected_rows)"
+        ).fetchone()
+        return int(row[0])
+
+    # -------------------------------------------------------------------- results
+    def insert_result(
+        self,
+        batch_id: int,
+        kind: str,
+        result_json: str,
+        metrics: Sequence[tuple[Any, ...]],
+        *,
+        run_id: int,
+        annotators: Sequence[tuple[Any, ...]] = (),
+        schema_version: int = 1,
+    ) -> None:
+        """Store one result of a batch: its JSON and its typed headline rows.
+
+        ``metrics`` rows are ``(metric, value, se, ci_low, ci_high, reason)``;
+        ``annotators`` rows are ``(annotator, metric, value, n, reason)``.
+        """
+        self.execute(
+            "INSERT INTO batch_results VALUES (?, ?, ?, ?, ?, ?)",
+            (batch_id, kind, schema_version, result_json, utc_now(), run_id),
+        )
+        if metrics:
+            self.connection.executemany(
+                "INSERT INTO batch_metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(batch_id, kind, *row) for row in metrics],
+            )
+        if annotators:
+            names = ("annotator", "metric", "value", "n", "reason")
+            types = (pa.string(), pa.string(), pa.float64(), pa.int64(), pa.string())
+            columns = list(zip(*annotators, strict=True))
+            rows = pa.table(
+                {k: pa.array(c, type=t) for k, c, t in zip(names, columns, types, strict=True)}
+            )
+            self.connection.register("incoming_annotator_metrics", rows)
+            try:
+                self.execute(
+                    "INSERT INTO annotator_metrics SELECT ?, ?, annotator, metric, value, n, "
+                    "reason FROM incoming_annotator_metrics",
+                    (batch_id, kind),
+                )
+            finally:
+                self.connection.unregister("incoming_annotator_metrics")
+
+    def result(self, batch_id: int, kind: str) -> str | None:
+        """The stored JSON text of one result, or None."""
+        row = self.execute(
+            "SELECT result FROM batch_results WHERE batch_id = ? AND kind = ?", (batch_id, kind)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def metric_history(self, kind: str, metric: str) -> list[tuple[str, float | None]]:
+        """``(batch name, value)`` of one metric over the batches, in history order."""
+        return self.execute(
+            "SELECT b.name, m.value FROM batches b LEFT JOIN batch_metrics m "
+            "ON m.batch_id = b.batch_id AND m.kind = ? AND m.metric = ? ORDER BY b.batch_id",
+            (kind, metric),
+        ).fetchall()
+
+
+def _open_error(path: Path, error: Exception) -> Exception:
+    text = str(error)
+    match = _LOCK.search(text)
+    if match is None and "lock" not in text.lower():
+        return InputError(
+            "cannot open the project store",
+            source=str(path),
+            expected="a readable DuckDB file",
+            actual=text.splitlines()[0],
+        )
+    holder = f" (process {match['pid']}: {match['program']})" if match else ""
+    return StoreLockedError(
+        f"the project store {path} is in use by another process{holder}. "
+        "Fix: wait until that labelaudit command (an ingest or a report) has finished, "
+        "then run this one again"
+    )
