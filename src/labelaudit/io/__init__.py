@@ -18,7 +18,7 @@ from labelaudit.io._canonical import read_canonical, write_table
 from labelaudit.io._collect import Collector, Options
 from labelaudit.io._report import ReadReport
 from labelaudit.io.detect import PLATFORM_FORMATS, detect_format
-from labelaudit.table._encode import Locator
+from labelaudit.table import Locator
 from labelaudit.table.table import AnnotationTable
 
 __all__ = ["FORMATS", "ReadReport", "detect_format", "read_export", "write_table"]

@@ -15,7 +15,7 @@ from labelaudit.exceptions import InputError, UsageError
 from labelaudit.io._payload import PAYLOAD_TYPES, TOKENS
 from labelaudit.io._report import ReadReport
 from labelaudit.io._stream import iter_records
-from labelaudit.table._encode import Locator, RawColumns, encode
+from labelaudit.table import Locator, RawColumns, encode
 from labelaudit.table.schema import TaskSchema
 from labelaudit.table.table import AnnotationTable
 

@@ -27,7 +27,7 @@ from labelaudit.io._payload import (
     canonical_json,
 )
 from labelaudit.io._report import MAX_EXAMPLES, ReadReport, SkipExample
-from labelaudit.table._encode import Locator, RawColumns, encode
+from labelaudit.table import Locator, RawColumns, encode
 from labelaudit.table.schema import TaskSchema
 from labelaudit.table.table import AnnotationTable
 

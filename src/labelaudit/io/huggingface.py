@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from labelaudit.exceptions import InputError
 from labelaudit.io._collect import Collector, Options
 from labelaudit.io._report import ReadReport
-from labelaudit.table._encode import Locator
+from labelaudit.table import Locator
 from labelaudit.table.readers import read_annotations
 from labelaudit.table.table import AnnotationTable
 

@@ -58,7 +58,7 @@ def read_csv(
     gold [gold]. Other columns are kept as metadata. ``order_known=False`` says the first
     column was not necessarily shown first.
     """
-    from labelaudit.table.readers import _load
+    from labelaudit.table import load_source as _load
 
     table, locator = _load(path, format)
     name = str(path)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from labelaudit.preferences.render import Section, Table, _pct, _pct_ci
-from labelaudit.report._format import fmt_count, fmt_value, text
+from labelaudit.report.format import fmt_count, fmt_value, text
 
 __all__ = ["sections"]
 

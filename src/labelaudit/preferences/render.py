@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from labelaudit.report._format import DASH, fmt_ci, fmt_count, fmt_p, fmt_value, text
+from labelaudit.report.format import DASH, fmt_ci, fmt_count, fmt_p, fmt_value, text
 
 if TYPE_CHECKING:
     import jinja2
@@ -236,7 +236,7 @@ def facts(report: Mapping[str, Any]) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------------- formats
 def render_markdown(report: Mapping[str, Any]) -> str:
     """The audit as GitHub-flavoured Markdown (user content escaped)."""
-    from labelaudit.report._markdown import escape_markdown as esc
+    from labelaudit.report.format import escape_markdown as esc
 
     lines = ["# Preference data audit", ""]
     lines += [f"- **{label}:** {esc(value)}" for label, value in facts(report)]
@@ -335,7 +335,7 @@ def write_output(report: Mapping[str, Any], output: str, out: Path | None) -> No
     import sys
 
     from labelaudit.exceptions import UsageError
-    from labelaudit.report._write import atomic_write_text
+    from labelaudit.report.format import atomic_write_text
 
     if out is not None and not out.parent.is_dir():
         raise UsageError(f"--out {out}: the folder {out.parent} does not exist")

@@ -436,7 +436,7 @@ def _stored_rows(table: AnnotationTable) -> pa.Table:
     names = [n for n in data.column_names if n not in _CANONICAL]
     if not names:
         return rows
-    from labelaudit.table._encode import as_text
+    from labelaudit.table import as_text
 
     n, k = data.num_rows, len(names)
     values = pa.concat_arrays([as_text(data.column(c)).combine_chunks() for c in names])

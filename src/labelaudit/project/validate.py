@@ -28,7 +28,8 @@ import pyarrow.compute as pc
 
 from labelaudit.exceptions import InputError
 from labelaudit.project._lines import record_lines
-from labelaudit.table._encode import _NUMBER, RawColumns, as_text
+from labelaudit.table import NUMBER_PATTERN as _NUMBER
+from labelaudit.table import RawColumns, as_text
 from labelaudit.table.schema import TaskSchema
 
 __all__ = ["REJECT_COLUMNS", "Reject", "RejectedRowsError", "Validation", "validate_rows"]

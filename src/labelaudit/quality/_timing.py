@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from labelaudit.exceptions import InputError
+from labelaudit.table import NUMBER_PATTERN as _NUMBER
 from labelaudit.table.table import AnnotationTable
 
 __all__ = ["DURATION_COL", "TIME_COL", "duration_seconds", "resolve_column", "time_seconds"]
@@ -20,7 +21,6 @@ __all__ = ["DURATION_COL", "TIME_COL", "duration_seconds", "resolve_column", "ti
 #: Default names of the optional columns.
 DURATION_COL = "duration_s"
 TIME_COL = "created_at"
-_NUMBER = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
 
 
 def resolve_column(table: AnnotationTable, requested: str | None, default: str) -> str | None:

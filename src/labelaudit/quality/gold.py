@@ -24,7 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from labelaudit.exceptions import InputError, UsageError
-from labelaudit.table._encode import Locator, as_text
+from labelaudit.table import NUMBER_PATTERN as _NUMBER
+from labelaudit.table import Locator, as_text
 from labelaudit.table.table import AnnotationTable
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
 ]
 
 _EXAMPLES = 5
-_NUMBER = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
 
 
 @dataclass(frozen=True)
@@ -285,7 +285,7 @@ def read_gold(
     InputError
         Unreadable file, missing column, or any error of :func:`align_gold`.
     """
-    from labelaudit.table.readers import _load
+    from labelaudit.table import load_source as _load
 
     raw, locator = _load(path, format)
     for name, option in ((item_col, "--gold-item-col"), (label_col, "--gold-label-col")):

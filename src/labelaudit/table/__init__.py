@@ -1,7 +1,25 @@
-"""The canonical annotation table, its schema and its readers."""
+"""The canonical annotation table, its schema, its readers and the validation boundary.
 
-from labelaudit.table.readers import FORMATS, from_dataframe, read_annotations
-from labelaudit.table.schema import TaskSchema
+``read_annotations`` reads plain tables; platform readers (``labelaudit.io``) and other
+sources build :class:`RawColumns` and go through the same :func:`encode` boundary.
+"""
+
+from labelaudit.table._encode import NUMBER_PATTERN, Locator, RawColumns, as_text, encode
+from labelaudit.table.readers import FORMATS, from_dataframe, load_source, read_annotations
+from labelaudit.table.schema import TASKS, TaskSchema
 from labelaudit.table.table import AnnotationTable
 
-__all__ = ["FORMATS", "AnnotationTable", "TaskSchema", "from_dataframe", "read_annotations"]
+__all__ = [
+    "FORMATS",
+    "NUMBER_PATTERN",
+    "TASKS",
+    "AnnotationTable",
+    "Locator",
+    "RawColumns",
+    "TaskSchema",
+    "as_text",
+    "encode",
+    "from_dataframe",
+    "load_source",
+    "read_annotations",
+]

@@ -17,9 +17,10 @@ from labelaudit.exceptions import InputError
 from labelaudit.table.schema import TaskSchema
 from labelaudit.table.table import AnnotationTable
 
-__all__ = ["Locator", "RawColumns", "as_text", "encode"]
+__all__ = ["NUMBER_PATTERN", "Locator", "RawColumns", "as_text", "encode"]
 
-_NUMBER = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
+#: A decimal number as written in a file (no NaN/inf): what counts as a numeric label.
+NUMBER_PATTERN = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
 
 
 @dataclass
@@ -124,7 +125,7 @@ def _natural_order(names: np.ndarray) -> np.ndarray:
 def _parse_numbers(names: np.ndarray) -> np.ndarray | None:
     if names.size == 0:
         return None
-    matches = pc.match_substring_regex(pa.array(names.astype(str)), _NUMBER)
+    matches = pc.match_substring_regex(pa.array(names.astype(str)), NUMBER_PATTERN)
     if not pc.all(matches).as_py():
         return None
     return np.asarray(names.astype(str), dtype=np.float64)
@@ -149,7 +150,7 @@ def _encode_labels(
     if schema.is_structured:
         return _string_codes(label)
     text = label.to_numpy(zero_copy_only=False).astype(object)
-    is_number = pc.match_substring_regex(label, _NUMBER).to_numpy(zero_copy_only=False)
+    is_number = pc.match_substring_regex(label, NUMBER_PATTERN).to_numpy(zero_copy_only=False)
     declared = np.asarray(schema.categories, dtype=object) if schema.categories else None
     declared_numbers = _parse_numbers(declared) if declared is not None else None
     numeric = bool(is_number.all()) and (declared is None or declared_numbers is not None)

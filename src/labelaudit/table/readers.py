@@ -22,7 +22,7 @@ from labelaudit.table._encode import Locator, RawColumns, as_text, encode
 from labelaudit.table.schema import TaskSchema
 from labelaudit.table.table import AnnotationTable
 
-__all__ = ["FORMATS", "from_dataframe", "read_annotations"]
+__all__ = ["FORMATS", "from_dataframe", "load_source", "read_annotations"]
 
 FORMATS = ("csv", "tsv", "jsonl", "json", "parquet")
 _EXTENSIONS = {
@@ -97,7 +97,7 @@ def read_annotations(
     if layout not in ("long", "wide"):
         raise UsageError(f"layout must be 'long' or 'wide'; got {layout!r}")
     schema = TaskSchema.create(level, categories, task)
-    table, locator = _load(source, format)
+    table, locator = load_source(source, format)
     if layout == "wide":
         raw = _wide_columns(table, locator, item_col, annotator_cols)
     else:
@@ -111,7 +111,11 @@ def from_dataframe(frame: Any, **options: Any) -> AnnotationTable:
 
 
 # ---------------------------------------------------------------------------- loading
-def _load(source: Any, format: str | None) -> tuple[pa.Table, Locator]:
+def load_source(source: Any, format: str | None) -> tuple[pa.Table, Locator]:
+    """Load a file or DataFrame as an Arrow table of raw columns, with its :class:`Locator`.
+
+    No validation beyond the file format: callers pick columns and go through ``encode``.
+    """
     if isinstance(source, pa.Table):
         return source, _record_locator("<Table>", "row")
     if hasattr(source, "to_arrow") and not isinstance(source, (str, Path)):
@@ -397,3 +401,6 @@ def _cells_as_text(column: pa.ChunkedArray) -> np.ndarray:
     text = as_strings.to_numpy(zero_copy_only=False).astype(object)
     text[pc.is_null(as_strings).to_numpy(zero_copy_only=False)] = ""
     return text
+
+
+_load = load_source  # the former private name, kept for in-flight callers

@@ -162,7 +162,7 @@ _HEADERS = (
 
 
 def _cell(row: dict[str, Any], key: str) -> str:
-    from labelaudit.report._format import DASH
+    from labelaudit.report.format import DASH
 
     value = row.get(key)
     if key == "gold":
@@ -186,14 +186,14 @@ def render(report: dict[str, Any], output: str) -> None:
 
         typer.echo(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False))
         return
-    from labelaudit.report._format import DASH
+    from labelaudit.report.format import DASH
 
     cells = [[_cell(row, key) for _, key, _ in _HEADERS] for row in report["annotators"]]
     keep = [j for j in range(len(_HEADERS)) if any(row[j] not in (DASH, "") for row in cells)]
     headers = [_HEADERS[j] for j in keep]  # columns empty for everybody are left out
     rows = [[row[j] for j in keep] for row in cells]
     if output == "markdown":
-        from labelaudit.report._format import visible_controls
+        from labelaudit.report.format import visible_controls
 
         def escape(cell: str) -> str:
             return visible_controls(cell).replace("|", "\\|").replace("\n", " ")
@@ -222,7 +222,7 @@ def _render_rich(
     from rich.table import Table
     from rich.text import Text
 
-    from labelaudit.report._format import visible_controls
+    from labelaudit.report.format import visible_controls
 
     table = Table(
         title=Text(f"Annotators of {visible_controls(report['input']['source'])}"),
