@@ -12,13 +12,35 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    # the canonical table
     "AnnotationTable": "labelaudit.table",
     "TaskSchema": "labelaudit.table",
     "read_annotations": "labelaudit.table",
     "from_dataframe": "labelaudit.table",
+    "read_export": "labelaudit.io",
+    "write_table": "labelaudit.io",
+    # agreement
     "agreement_report": "labelaudit.agreement",
     "AgreementReport": "labelaudit.agreement",
     "MetricResult": "labelaudit.agreement",
+    # consensus and annotator quality
+    "MajorityVote": "labelaudit.consensus",
+    "WeightedMajorityVote": "labelaudit.consensus",
+    "Wawa": "labelaudit.consensus",
+    "DawidSkene": "labelaudit.consensus",
+    "OneCoinDawidSkene": "labelaudit.consensus",
+    "GLAD": "labelaudit.consensus",
+    "MACE": "labelaudit.consensus",
+    "annotator_report": "labelaudit.quality",
+    "adjudication_queue": "labelaudit.quality",
+    "read_gold": "labelaudit.quality",
+    # preference data
+    "read_preferences": "labelaudit.preferences",
+    "audit_preferences": "labelaudit.preferences",
+    # projects
+    "init_project": "labelaudit.project",
+    "ingest_batch": "labelaudit.project",
+    # errors
     "InputError": "labelaudit.exceptions",
     "LabelAuditError": "labelaudit.exceptions",
     "UsageError": "labelaudit.exceptions",
