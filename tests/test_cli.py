@@ -161,13 +161,22 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
 
 
 def test_demo_writes_pilot_reports(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--out-dir", str(tmp_path)])
-    assert result.exit_code == 0, result.output
-    for suffix in ("html", "md", "json"):
-        assert (tmp_path / f"pilot.{suffix}").is_file()
-    assert result.stdout.strip().splitlines()[-1].endswith("pilot.html")
-    report = json.loads((tmp_path / "pilot.json").read_text())
-    assert report["n_items"] == 999
+    """The pipeline demo: 6 weekly PandaLM batches, the degraded last one fails its gates,
+    the demo itself exits 0 and ends with the report's path; a second run replaces it."""
+    for _ in range(2):
+        result = runner.invoke(app, ["demo", "--out-dir", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert lines[-1] == f"Report written to {(tmp_path / 'report.html').resolve()}"
+    assert "$ labelaudit check --batch 2024-w06    # exit 1" in lines
+    assert "$ labelaudit check --batch 2024-w05    # exit 0" in lines
+    status = runner.invoke(
+        app, ["status", "--project", str(tmp_path / "project"), "--format", "json"]
+    )
+    batches = json.loads(status.stdout)["batches"]
+    assert [b["n_items"] for b in batches] == [167, 167, 167, 166, 166, 166]
+    html = (tmp_path / "report.html").read_text()
+    assert html.count("<svg") == 3 and "Quality gates failed" in html
 
 
 def test_help_lists_commands() -> None:

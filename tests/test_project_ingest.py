@@ -51,7 +51,8 @@ def cli(*args: str) -> Any:
 
 def test_ingest_stores_rows_and_agreement(project: Project, tmp_path: Path) -> None:
     result = ingest_batch(project, write(tmp_path / "b.csv", GOOD), batch="w1")
-    assert result.outcome == "stored" and result.results == ("agreement",)
+    assert result.outcome == "stored"
+    assert result.results == ("agreement", "consensus", "annotators")
     assert (result.n_annotations, result.n_items, result.n_annotators) == (6, 3, 2)
     with project.open_store(read_only=True) as store:
         (batch,) = store.batches()
@@ -125,7 +126,9 @@ def test_same_name_other_content_needs_replace(project: Project, tmp_path: Path)
         rows = store.annotations(batches[0].batch_id).to_pylist()
         result = json.loads(store.result(batches[0].batch_id, "agreement") or "{}")
         n_results = store.execute("SELECT count(*) FROM batch_results").fetchone()[0]
-    assert result["input"]["sha256"] == replaced.sha256 and n_results == 2
+    assert (
+        result["input"]["sha256"] == replaced.sha256 and n_results == 6
+    )  # 2 batches x 3 result kinds
     assert [b.name for b in batches] == ["w1", "w2"]  # w1 keeps its place in history
     assert batches[0].sha256 == replaced.sha256
     assert ("1", "b", "neg") in {(r["item"], r["annotator"], r["label"]) for r in rows}

@@ -26,6 +26,7 @@ from labelaudit.exceptions import InputError
 from labelaudit.table.schema import TaskSchema
 
 __all__ = [
+    "ALERT_ON",
     "CONFIG_NAME",
     "GATE_OPS",
     "RUN_RULES",
@@ -46,6 +47,7 @@ __all__ = [
 CONFIG_NAME = "labelaudit.toml"
 GATE_OPS = (">=", ">", "<=", "<", "==", "!=")
 RUN_RULES = ("western_electric", "nelson", "none")
+ALERT_ON = ("failure", "always")
 _INPUT_FORMATS = ("csv", "tsv", "jsonl", "json", "parquet")
 
 
@@ -129,10 +131,12 @@ class ReportConfig:
 
 @dataclass(frozen=True)
 class AlertConfig:
-    """``[alert]``: POST the ``check`` result as JSON to ``url`` (no alert when unset)."""
+    """``[alert]``: POST the ``check`` result as JSON to ``url`` (no alert when unset),
+    when a gate fails (``on = "failure"``) or after every check (``"always"``)."""
 
     url: str | None = None
     timeout_s: float = 10.0
+    on: str = "failure"
 
 
 DEFAULT_GATES = (
@@ -186,6 +190,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "agreement.weights": WEIGHT_NAMES,
     "agreement.ci": CI_METHODS,
     "monitor.run_rules": RUN_RULES,
+    "alert.on": ALERT_ON,
 }
 _POSITIVE = {"agreement.n_boot", "agreement.top", "monitor.baseline_batches", "report.examples"}
 
@@ -436,4 +441,5 @@ max_annotators = 50                   # rows of the annotator leaderboard
 # [alert]
 # url = "https://example.org/hooks/labelaudit"   # POST the check result here as JSON
 # timeout_s = 10.0
+# on = "failure"                                 # failure | always
 """

@@ -4,8 +4,9 @@ Each analysis maps a validated :class:`~labelaudit.table.AnnotationTable` to a
 :class:`BatchResult`: a ``kind`` (``"agreement"``, ...), the analysis's whole ``to_dict()``
 JSON and its headline values as typed rows (``batch_metrics``: metric, value, se, ci_low,
 ci_high, reason; ``annotator_metrics``: annotator, metric, value, n, reason). A new kind
-(consensus, gold, annotator figures) is one more function in :data:`ANALYSES`: new rows in
-the same tables, no schema change.
+is one more function in :data:`ANALYSES`: new rows in the same tables, no schema change.
+Stored kinds: ``agreement`` (here), ``consensus``, ``gold`` and ``annotators``
+(:mod:`labelaudit.project.results_quality`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from labelaudit.project.config import ProjectConfig
 from labelaudit.table.table import AnnotationTable
 
-__all__ = ["ANALYSES", "BatchResult", "agreement_result", "compute_results"]
+__all__ = ["ANALYSES", "Analysis", "BatchResult", "agreement_result", "compute_results"]
 
 MetricRow = tuple[str, float | None, float | None, float | None, float | None, str | None]
 AnnotatorRow = tuple[str, str, float | None, int | None, str | None]
@@ -86,10 +87,24 @@ def _icc_rows(icc: dict[str, Any]) -> list[MetricRow]:
     return rows
 
 
-#: The analyses run on every ingested batch, in order.
-ANALYSES: tuple[Callable[[AnnotationTable, ProjectConfig], BatchResult], ...] = (agreement_result,)
+from labelaudit.project.results_quality import (  # noqa: E402  (they use BatchResult)
+    annotators_result,
+    consensus_result,
+    gold_result,
+)
+
+Analysis = Callable[[AnnotationTable, ProjectConfig], BatchResult | None]
+
+#: The analyses run on every ingested batch, in order; one returning None stores nothing
+#: (e.g. gold without a ``[gold]`` source).
+ANALYSES: tuple[Analysis, ...] = (
+    agreement_result,
+    consensus_result,
+    gold_result,
+    annotators_result,
+)
 
 
 def compute_results(table: AnnotationTable, config: ProjectConfig) -> list[BatchResult]:
-    """Run every analysis of :data:`ANALYSES` on one batch."""
-    return [analysis(table, config) for analysis in ANALYSES]
+    """Run every analysis of :data:`ANALYSES` on one batch (None results left out)."""
+    return [result for analysis in ANALYSES if (result := analysis(table, config)) is not None]

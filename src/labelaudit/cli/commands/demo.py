@@ -1,4 +1,4 @@
-"""``labelaudit demo``: the pilot study on bundled real data."""
+"""``labelaudit demo``: the batch pipeline on weekly batches cut from bundled real data."""
 
 from __future__ import annotations
 
@@ -12,21 +12,28 @@ from labelaudit.cli.app import app
 
 @app.command("demo")
 def demo_command(
-    out_dir: Annotated[Path, typer.Option(help="Folder for pilot.html, pilot.md, pilot.json.")] = (
-        Path("demo-output")
-    ),
+    out_dir: Annotated[
+        Path, typer.Option(help="Folder for the demo project, its batches and report.html.")
+    ] = Path("demo-output"),
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
-    """Run the pilot study on bundled real data (PandaLM test set: 999 items, 3 annotators)."""
-    from rich.console import Console
+    """Run the quality pipeline on the bundled PandaLM test set (999 items, 3 annotators).
 
-    from labelaudit.agreement import agreement_report
-    from labelaudit.datasets import load_pandalm
-    from labelaudit.report import render_terminal, write_reports
+    Cuts it into 6 weekly batches, degrades the last one on purpose (one annotator's labels
+    partly randomised), ingests them into OUT_DIR/project, runs `check` on each batch (exit
+    1 on the degraded one is expected) and writes OUT_DIR/report.html.
+    """
+    from labelaudit.cli.common import fail
+    from labelaudit.exceptions import LabelAuditError
+    from labelaudit.project.demo import run_demo
 
-    result = agreement_report(load_pandalm(), ci="analytic").to_dict()
-    render_terminal(result, Console())
-    paths = write_reports(result, out_dir, stem="pilot")
-    typer.echo("")
-    for kind, path in paths.items():
-        typer.echo(f"{kind:>8}: {path.resolve()}")
-    typer.echo(f"Report written to {paths['html'].resolve()}")
+    try:
+        result = run_demo(out_dir, echo=typer.echo)
+    except LabelAuditError as error:
+        raise fail(error, debug) from None
+    failed = [name for name, code in result.checks if code]
+    typer.echo(f"\nProject: {result.project}")
+    typer.echo(
+        f"Batches failing a gate (expected: the degraded one): {', '.join(failed) or 'none'}"
+    )
+    typer.echo(f"Report written to {result.report}")

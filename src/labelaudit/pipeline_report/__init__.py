@@ -1,0 +1,27 @@
+"""The weekly quality report of a project: one dict read from the store, three renderings.
+
+- :func:`build_pipeline_report` -- the report dict (the ``--format json`` contract) of the
+  batches in a :class:`Scope`; reads stored results, never recomputes agreement.
+- :func:`render_pipeline_html` -- one self-contained HTML file (Jinja2 autoescaping, inline
+  SVG charts drawn with matplotlib, no script, no network).
+- :func:`render_pipeline_markdown` -- GitHub-flavoured Markdown.
+- :func:`write_pipeline_report` -- render and write one of them atomically.
+"""
+
+from __future__ import annotations
+
+from labelaudit.pipeline_report._model import Scope, build_pipeline_report, parse_period
+from labelaudit.pipeline_report.render import (
+    render_pipeline_html,
+    render_pipeline_markdown,
+    write_pipeline_report,
+)
+
+__all__ = [
+    "Scope",
+    "build_pipeline_report",
+    "parse_period",
+    "render_pipeline_html",
+    "render_pipeline_markdown",
+    "write_pipeline_report",
+]

@@ -1,0 +1,224 @@
+"""The weekly quality report as one JSON-ready dict, read from the project store.
+
+:func:`build_pipeline_report` selects the batches in scope (``since`` a duration such as
+``7d``, one ``batch``, or ``all``), then reads what ingest stored: headline values
+(``batch_metrics``), per-annotator figures (``annotator_metrics``), the flags and
+confusions in the stored JSON results, and the control charts over the history
+(:func:`labelaudit.project.history.load_history`). Nothing is recomputed from the
+annotations; per-annotator figures over several batches are pooled from the stored
+counts (agreement weighted by the labels compared, gold accuracy = correct / answers).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from labelaudit.agreement._result import clean_number
+from labelaudit.exceptions import UsageError
+from labelaudit.pipeline_report import _queries
+from labelaudit.project.layout import Project
+from labelaudit.project.store import BatchRecord, utc_now
+
+__all__ = ["Scope", "build_pipeline_report", "parse_period"]
+
+_PERIOD = re.compile(r"^\s*(\d+)\s*([hdw])\s*$")
+_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+#: Batch-level headline values shown per batch: (kind, metric).
+BATCH_VALUES = (
+    ("agreement", "krippendorff_alpha"),
+    ("agreement", "fleiss_kappa"),
+    ("gold", "gold_error_rate"),
+    ("consensus", "mean_confidence"),
+    ("consensus", "adjudication_queue"),
+    ("annotators", "n_flagged"),
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which batches a report covers: ``mode`` is ``since``, ``batch`` or ``all``."""
+
+    mode: str = "since"
+    since: str | None = None
+    batch: str | None = None
+
+
+def parse_period(text: str) -> timedelta:
+    """``"7d"`` -> 7 days; units ``h``, ``d``, ``w`` (UsageError otherwise)."""
+    match = _PERIOD.match(text)
+    if match is None:
+        raise UsageError(
+            f"--since takes a number and a unit (h, d or w), e.g. 7d or 4w; got {text!r}"
+        )
+    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+def _select(batches: list[BatchRecord], scope: Scope, default_period: str) -> list[int]:
+    """Positions (history order) of the batches in scope."""
+    if not batches:
+        raise UsageError(
+            "the project store holds no batch yet; ingest one first "
+            "(labelaudit ingest FILE --batch NAME)"
+        )
+    if scope.mode == "all":
+        return list(range(len(batches)))
+    if scope.mode == "batch":
+        found = [i for i, b in enumerate(batches) if b.name == scope.batch]
+        if not found:
+            listed = ", ".join(repr(b.name) for b in batches[-5:])
+            raise UsageError(f"no batch named {scope.batch!r}; the latest batches are {listed}")
+        return found
+    start = utc_now() - parse_period(scope.since or default_period)
+    chosen = [i for i, b in enumerate(batches) if b.ingested_at >= start]
+    if not chosen:
+        raise UsageError(
+            f"no batch was ingested in the last {scope.since or default_period}; "
+            "pass --all or --batch NAME"
+        )
+    return chosen
+
+
+def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[str, Any]:
+    """The report dict of the batches in ``scope`` (default: ``[report] period``).
+
+    Parameters
+    ----------
+    project : Project
+    scope : Scope, optional
+
+    Returns
+    -------
+    dict
+        ``{"tool", "title", "project", "generated_at", "scope", "summary", "gates",
+        "batches", "charts": {"agreement", "gold"}, "annotators", "confusions",
+        "adjudication", "provenance"}``; documented in ``docs/pipeline.md``.
+
+    Raises
+    ------
+    UsageError
+        Empty store, unknown batch, an empty window or a malformed ``--since``.
+    """
+    from labelaudit import __version__
+    from labelaudit.project.check import check_store
+    from labelaudit.project.history import load_history
+
+    config = project.config
+    scope = scope or Scope()
+    with project.open_store(read_only=True) as store:
+        batches = store.batches()
+        positions = _select(batches, scope, config.report.period)
+        chosen = [batches[i] for i in positions]
+        ids = [b.batch_id for b in chosen]
+        history = load_history(store, config.monitor, upto=positions[-1] + 1)
+        gates = check_store(store, config, batch=chosen[-1].name, history=history)
+        values = _queries.batch_values(store, ids)
+        annotators = _queries.leaderboard(store, ids, config.report.max_annotators)
+        confusions = _queries.confusions(store, chosen, config.report.top_confusions)
+        _queries.attach_text(store, confusions, config.report.examples)
+        adjudication = _queries.adjudication(store, chosen)
+        schema = max(m["version"] for m in store.migrations())
+    drift = _drift(history, positions)
+    for row in annotators:
+        row["drift"] = drift.get(row["annotator"], [])
+    rows = [
+        _batch_row(b, values.get(b.batch_id, {}), history, p)
+        for b, p in zip(chosen, positions, strict=True)
+    ]
+    charts = history.to_dict()
+    check = gates.to_dict()
+    return {
+        "tool": {"name": "labelaudit", "version": __version__},
+        "title": config.report.title,
+        "project": {"name": config.name, "root": str(project.root)},
+        "generated_at": utc_now().isoformat(timespec="seconds") + "Z",
+        "scope": {
+            "mode": scope.mode,
+            "since": scope.since or config.report.period if scope.mode == "since" else None,
+            "batch": scope.batch,
+            "batches": [b.name for b in chosen],
+        },
+        "summary": _summary(rows, check, adjudication, len(annotators)),
+        "gates": check,
+        "batches": rows,
+        "charts": {
+            "agreement": charts["agreement"],
+            "gold": charts["gold"],
+            "metric": charts["metric"],
+            "in_scope": positions,
+            "threshold": _alpha_threshold(config.gates),
+        },
+        "annotators": annotators,
+        "confusions": confusions,
+        "adjudication": adjudication,
+        "provenance": {
+            "inputs": [_input(b) for b in chosen],
+            "config_sha256": config.sha256,
+            "config": config.to_dict(),
+            "tool_version": __version__,
+            "store": str(project.store_path),
+            "schema_version": schema,
+        },
+    }
+
+
+def _batch_row(
+    batch: BatchRecord, values: dict[str, tuple[Any, Any]], history: Any, position: int
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "name": batch.name,
+        "ingested_at": batch.ingested_at.isoformat(timespec="seconds") + "Z",
+        "n_annotations": batch.n_annotations,
+        "n_items": batch.n_items,
+        "n_annotators": batch.n_annotators,
+        "n_rejected": batch.n_rejected,
+    }
+    for kind, metric in BATCH_VALUES:
+        value, _ = values.get(f"{kind}.{metric}", (None, None))
+        row[metric] = clean_number(value)
+    row["signals"] = history.signals(position)
+    return row
+
+
+def _drift(history: Any, positions: list[int]) -> dict[str, list[dict[str, str]]]:
+    """Per annotator: the in-scope batches where their own chart signals."""
+    out: dict[str, list[dict[str, str]]] = {}
+    for position in positions:
+        for found in history.drifting(position):
+            entry = {"batch": history.batches[position], "chart": found["chart"]}
+            out.setdefault(found["annotator"], []).append(entry)
+    return out
+
+
+def _summary(
+    rows: list[dict[str, Any]], check: dict[str, Any], adjudication: dict[str, Any], n: int
+) -> dict[str, Any]:
+    return {
+        "n_batches": len(rows),
+        "n_annotations": sum(r["n_annotations"] for r in rows),
+        "n_items": sum(r["n_items"] for r in rows),
+        "n_annotators": n,
+        "latest_batch": rows[-1]["name"],
+        "passed": check["passed"],
+        "out_of_control_batches": [r["name"] for r in rows if r["signals"]],
+        "adjudication_queue": adjudication["n_queued"],
+    }
+
+
+def _alpha_threshold(gates: Any) -> float | None:
+    for gate in gates:
+        if gate.metric == "krippendorff_alpha":
+            return float(gate.threshold)
+    return None
+
+
+def _input(batch: BatchRecord) -> dict[str, Any]:
+    return {
+        "batch": batch.name,
+        "source": batch.source,
+        "sha256": batch.sha256,
+        "input_sha256": batch.input_sha256,
+        "ingested_at": batch.ingested_at.isoformat(timespec="seconds") + "Z",
+    }

@@ -1,0 +1,187 @@
+"""Store reads of the pipeline report: constant SQL, batch ids and items as parameters.
+
+Every figure comes from what ingest stored; per-annotator values over several batches are
+pooled from stored counts in SQL (no annotation is re-read, except the few example items'
+text).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from labelaudit.agreement._result import clean_number
+from labelaudit.project.store import BatchRecord, Store
+
+__all__ = ["adjudication", "attach_text", "batch_values", "confusions", "leaderboard"]
+
+TEXT_COLUMNS = ("text", "instruction", "question", "prompt", "input", "content", "sentence")
+TEXT_CHARS = 300
+
+
+def batch_values(store: Store, ids: list[int]) -> dict[int, dict[str, tuple[Any, Any]]]:
+    """``{batch_id: {metric: (value, reason)}}`` of the headline values of these batches."""
+    rows = store.execute(
+        "SELECT batch_id, kind, metric, value, reason FROM batch_metrics "
+        "WHERE list_contains(?::BIGINT[], batch_id)",
+        (ids,),
+    ).fetchall()
+    out: dict[int, dict[str, tuple[Any, Any]]] = defaultdict(dict)
+    for batch_id, kind, metric, value, reason in rows:
+        out[batch_id][f"{kind}.{metric}"] = (value, reason)
+    return dict(out)
+
+
+_LEADERBOARD = """
+SELECT annotator,
+  sum(CASE WHEN kind = 'annotators' AND metric = 'n_labels' THEN value END) AS n_labels,
+  sum(CASE WHEN kind = 'annotators' AND metric = 'loo_agreement' AND value IS NOT NULL
+      THEN value * n END)
+  / nullif(sum(CASE WHEN kind = 'annotators' AND metric = 'loo_agreement'
+      AND value IS NOT NULL THEN n END), 0) AS loo_agreement,
+  sum(CASE WHEN kind = 'gold' AND metric = 'gold_errors' THEN n END) AS n_gold,
+  sum(CASE WHEN kind = 'gold' AND metric = 'gold_errors' THEN value END) AS gold_errors,
+  count(DISTINCT batch_id) AS n_batches
+FROM annotator_metrics WHERE list_contains(?::BIGINT[], batch_id)
+GROUP BY annotator
+"""
+
+
+def leaderboard(store: Store, ids: list[int], limit: int) -> list[dict[str, Any]]:
+    """Annotators over these batches, flagged first, then by pooled agreement (low first
+    is worst; the table lists best agreement first among the unflagged)."""
+    rows = store.execute(_LEADERBOARD, (ids,)).fetchall()
+    flags = _flags(store, ids)
+    out = []
+    for name, n_labels, loo, n_gold, errors, n_batches in rows:
+        n_gold = int(n_gold or 0)
+        accuracy = 1.0 - float(errors) / n_gold if n_gold else None
+        out.append(
+            {
+                "annotator": name,
+                "n_batches": int(n_batches),
+                "n_labels": int(n_labels or 0),
+                "loo_agreement": clean_number(loo),
+                "n_gold": n_gold,
+                "gold_accuracy": clean_number(accuracy),
+                "flags": flags.get(name, []),
+            }
+        )
+    out.sort(
+        key=lambda r: (
+            not r["flags"],
+            -(r["loo_agreement"] if r["loo_agreement"] is not None else -2.0),
+            r["annotator"],
+        )
+    )
+    return out[:limit]
+
+
+def _results(store: Store, ids: list[int], kind: str) -> list[tuple[str, dict[str, Any]]]:
+    rows = store.execute(
+        "SELECT b.name, r.result FROM batch_results r JOIN batches b USING (batch_id) "
+        "WHERE r.kind = ? AND list_contains(?::BIGINT[], r.batch_id) ORDER BY r.batch_id",
+        (kind, ids),
+    ).fetchall()
+    return [(name, json.loads(result)) for name, result in rows]
+
+
+def _flags(store: Store, ids: list[int]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for batch, result in _results(store, ids, "annotators"):
+        for flag in result.get("flags", []):
+            out[flag["annotator"]].append(
+                {"batch": batch, "metric": flag["metric"], "reason": flag["reason"]}
+            )
+    return dict(out)
+
+
+def confusions(store: Store, batches: list[BatchRecord], top: int) -> dict[str, Any]:
+    """The most confused label pairs over these batches (each batch's stored top pairs
+    summed), with example items and the batch each came from."""
+    ids = [b.batch_id for b in batches]
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    examples: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    categories: list[str] = []
+    total = 0
+    for batch, result in reversed(_results(store, ids, "agreement")):  # newest examples first
+        categories += [c for c in map(str, result.get("categories", [])) if c not in categories]
+        for row in result.get("confusions", []):
+            pair = (str(row["label_a"]), str(row["label_b"]))
+            counts[pair] += int(row["count"])
+            total += int(row["count"])
+            examples[pair] += [{"item": str(i), "batch": batch} for i in row["example_items"]]
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    pairs = [
+        {
+            "label_a": a,
+            "label_b": b,
+            "count": count,
+            "share": clean_number(count / total) if total else None,
+            "examples": examples[(a, b)],
+        }
+        for (a, b), count in ranked
+    ]
+    return {"categories": categories, "pairs": pairs, "n_disagreeing_pairs": total}
+
+
+def attach_text(store: Store, found: dict[str, Any], per_pair: int) -> None:
+    """Keep ``per_pair`` examples per pair and add each item's text (first of
+    :data:`TEXT_COLUMNS` among the file's extra columns), read from ``annotations``."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for pair in found["pairs"]:
+        pair["examples"] = pair["examples"][:per_pair]
+        for example in pair["examples"]:
+            wanted[example["batch"]].add(example["item"])
+    texts: dict[tuple[str, str], str] = {}
+    for batch, items in wanted.items():
+        rows = store.execute(
+            "SELECT a.item, any_value(a.extra) FROM annotations a JOIN batches b USING "
+            "(batch_id) WHERE b.name = ? AND list_contains(?::VARCHAR[], a.item) "
+            "GROUP BY a.item",
+            (batch, sorted(items)),
+        ).fetchall()
+        for item, extra in rows:
+            text = _item_text(extra)
+            if text is not None:
+                texts[(batch, item)] = text
+    for pair in found["pairs"]:
+        for example in pair["examples"]:
+            example["text"] = texts.get((example["batch"], example["item"]))
+
+
+def _item_text(extra: Any) -> str | None:
+    if not extra:
+        return None
+    values = dict(extra) if not isinstance(extra, dict) else extra
+    for column in TEXT_COLUMNS:
+        if values.get(column):
+            text = str(values[column])
+            return text if len(text) <= TEXT_CHARS else text[: TEXT_CHARS - 1] + "…"
+    return None
+
+
+def adjudication(store: Store, batches: list[BatchRecord]) -> dict[str, Any]:
+    """Adjudication queue sizes per batch (stored at ingest) and the latest batch's first
+    queued items."""
+    ids = [b.batch_id for b in batches]
+    results = _results(store, ids, "consensus")
+    per_batch = [
+        {
+            "batch": batch,
+            "n_items": r["n_items"],
+            "n_queued": r["n_queued"],
+            "n_tied": r["n_tied"],
+            "n_low_confidence": r["n_low_confidence"],
+        }
+        for batch, r in results
+    ]
+    latest = results[-1][1] if results else {}
+    return {
+        "method": latest.get("method"),
+        "threshold": latest.get("threshold"),
+        "n_queued": sum(r["n_queued"] for r in per_batch),
+        "by_batch": per_batch,
+        "latest_examples": latest.get("queue", []),
+    }

@@ -1,0 +1,250 @@
+"""Per-batch consensus, gold and annotator results (kinds ``consensus``, ``gold``, ``annotators``).
+
+Each function maps one validated batch to a :class:`~labelaudit.project.results.BatchResult`
+and is one entry of :data:`labelaudit.project.results.ANALYSES`. They use cheap methods
+only (majority vote, counts), so ingest stays linear in the number of annotations:
+
+- :func:`consensus_result`: majority vote with ties kept visible
+  (:func:`labelaudit.quality.item_report`); headline rows ``mean_confidence``,
+  ``tie_rate``, ``low_confidence_rate`` and ``adjudication_queue`` (tied items plus items
+  whose winning vote share is below :data:`QUEUE_THRESHOLD`, the rule of
+  :func:`labelaudit.quality.adjudication_queue`).
+- :func:`gold_result`: gold error rate (wrong gold answers / gold answers, the p-chart's
+  d_i / n_i) and per-annotator gold errors, when ``[gold]`` names a file or a column;
+  None (no result stored) otherwise.
+- :func:`annotators_result`: :func:`labelaudit.quality.annotator_report` with majority vote
+  only (no EM model); per-annotator ``loo_agreement``, ``gold_accuracy``, ``n_labels``,
+  ``js_divergence`` and ``n_flags`` rows, the flags with their reasons in the JSON.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from labelaudit.agreement._result import clean_number
+from labelaudit.project.config import ProjectConfig
+from labelaudit.table.table import AnnotationTable
+
+if TYPE_CHECKING:
+    from labelaudit.project.results import AnnotatorRow, BatchResult, MetricRow
+    from labelaudit.quality import GoldLabels
+
+__all__ = [
+    "NO_GOLD_CONFIG",
+    "QUEUE_THRESHOLD",
+    "annotators_result",
+    "batch_gold",
+    "consensus_result",
+    "gold_labels",
+    "gold_result",
+]
+
+#: Items whose consensus confidence is below this go to the adjudication queue.
+QUEUE_THRESHOLD = 0.7
+#: Queue entries kept in the stored JSON (the count covers every item).
+QUEUE_EXAMPLES = 20
+
+
+def _metric(name: str, value: Any, reason: str | None = None) -> MetricRow:
+    number = clean_number(None if value is None else float(value))
+    return (name, number, None, None, None, reason if number is None else None)
+
+
+def consensus_result(table: AnnotationTable, config: ProjectConfig) -> BatchResult:
+    """Majority-vote consensus of the batch, its confidence and the adjudication queue size.
+
+    Parameters
+    ----------
+    table : AnnotationTable
+        The validated batch.
+    config : ProjectConfig
+        Gives the seed (``[agreement] seed``).
+
+    Returns
+    -------
+    BatchResult
+        kind ``consensus``; ``result``: ``{"method", "threshold", "n_items", "n_tied",
+        "n_low_confidence", "n_queued", "mean_confidence", "queue": [first 20 entries]}``.
+        Confidence is the winning vote share (1 = unanimous). O(n_ratings + n_items q).
+    """
+    from labelaudit.project.results import BatchResult
+    from labelaudit.quality import adjudication_queue, item_report
+
+    items = item_report(table, method="majority", seed=config.agreement.seed)
+    low = ~items.tied & (items.confidence < QUEUE_THRESHOLD)
+    n_queued = int((items.tied | low).sum())
+    mean_confidence = float(np.mean(items.confidence)) if items.n_items else None
+    head = _queue_head(table, items)
+    queue = adjudication_queue(head, threshold=QUEUE_THRESHOLD, method="majority")
+    n = max(items.n_items, 1)
+    result = {
+        "method": "majority",
+        "threshold": QUEUE_THRESHOLD,
+        "n_items": items.n_items,
+        "n_tied": int(items.tied.sum()),
+        "n_low_confidence": int(low.sum()),
+        "n_queued": n_queued,
+        "mean_confidence": clean_number(mean_confidence),
+        "queue": queue.entries[:QUEUE_EXAMPLES],
+    }
+    metrics = [
+        _metric("mean_confidence", mean_confidence, "no items"),
+        _metric("tie_rate", items.tied.sum() / n),
+        _metric("low_confidence_rate", low.sum() / n),
+        _metric("adjudication_queue", n_queued),
+    ]
+    return BatchResult(kind="consensus", schema_version=1, result=result, metrics=metrics)
+
+
+def _queue_head(table: AnnotationTable, items: Any) -> AnnotationTable:
+    """The rows of the first queued items (ties first, then lowest confidence), so that the
+    stored examples come from :func:`adjudication_queue` without building every entry."""
+    queued = items.tied | (items.confidence < QUEUE_THRESHOLD)
+    codes = np.flatnonzero(queued)
+    order = np.lexsort((codes, items.confidence[codes], ~items.tied[codes]))
+    keep = np.zeros(table.n_items, dtype=bool)
+    keep[codes[order][:QUEUE_EXAMPLES]] = True
+    if not keep.any():
+        keep[:1] = True  # an empty queue: any one item gives the same (empty) answer
+    return table.filter_rows(keep[table.item_codes])
+
+
+def gold_labels(table: AnnotationTable, config: ProjectConfig) -> GoldLabels | None:
+    """Gold labels of the batch from ``[gold] file`` (relative to the project folder) or
+    ``[gold] column``; None when neither is configured."""
+    from labelaudit.quality import load_gold
+
+    gold = config.gold
+    if gold.file is None and gold.column is None:
+        return None
+    path = None
+    if gold.file is not None:
+        path = Path(gold.file)
+        if not path.is_absolute():
+            path = Path(config.source).resolve().parent / path
+    return load_gold(table, path=path, column=gold.column, label_col=_gold_label_col(path))
+
+
+def _gold_label_col(path: Path | None) -> str:
+    """``gold_label`` when the gold file has it, else ``label`` (both documented)."""
+    if path is None or not path.is_file():
+        return "gold_label"
+    from labelaudit.table import load_source
+
+    raw, _ = load_source(path, None)
+    return "gold_label" if "gold_label" in raw.column_names else "label"
+
+
+def gold_result(table: AnnotationTable, config: ProjectConfig) -> BatchResult | None:
+    """Gold error rate of the batch and per-annotator gold errors (None without ``[gold]``).
+
+    Returns
+    -------
+    BatchResult or None
+        kind ``gold``; rows ``gold_errors`` (d_i), ``gold_answers`` (n_i),
+        ``gold_error_rate`` (d_i / n_i), ``gold_accuracy`` (1 - rate) and
+        ``consensus_gold_accuracy`` (majority vote on the gold items); per annotator
+        ``gold_errors`` and ``gold_accuracy`` with n = that annotator's gold answers.
+        A batch without any gold item gets None values with a reason.
+    """
+    from labelaudit.project.results import BatchResult
+    from labelaudit.quality import aggregator_gold_accuracy, gold_accuracy
+    from labelaudit.quality._methods import fit_method
+
+    gold, reason = batch_gold(table, config)
+    if gold is None and reason == NO_GOLD_CONFIG:
+        return None
+    if gold is None:
+        rows = [_metric(m, None, reason) for m in ("gold_error_rate", "gold_accuracy")]
+        rows += [(m, 0.0, None, None, None, None) for m in ("gold_errors", "gold_answers")]
+        return BatchResult("gold", 1, {"n_gold_answers": 0, "reason": reason}, metrics=rows)
+    report = gold_accuracy(table, gold)
+    answers, correct = int(report.n_gold.sum()), int(report.n_correct.sum())
+    consensus = aggregator_gold_accuracy(fit_method("majority", table).labels_, gold)
+    rate = (answers - correct) / answers if answers else None
+    metrics = [
+        ("gold_errors", float(answers - correct), None, None, None, None),
+        ("gold_answers", float(answers), None, None, None, None),
+        _metric("gold_error_rate", rate, "no gold answers"),
+        _metric("gold_accuracy", None if rate is None else 1.0 - rate, "no gold answers"),
+        _metric("consensus_gold_accuracy", consensus.value, consensus.reason),
+    ]
+    annotators: list[AnnotatorRow] = []
+    for a, name in enumerate(report.annotators):
+        n_gold = int(report.n_gold[a])
+        why = None if n_gold else "labelled no gold item"
+        accuracy = clean_number(float(report.accuracy[a])) if n_gold else None
+        annotators.append((name, "gold_errors", float(n_gold - report.n_correct[a]), n_gold, None))
+        annotators.append((name, "gold_accuracy", accuracy, n_gold, why))
+    result = {**report.to_dict(), "n_gold_answers": answers, "n_gold_errors": answers - correct}
+    return BatchResult("gold", 1, result, metrics=metrics, annotators=annotators)
+
+
+#: Per-annotator columns of the annotator report stored as typed rows, with their n.
+_ANNOTATOR_ROWS = (
+    ("loo_agreement", "n_compared"),
+    ("gold_accuracy", "n_gold"),
+    ("js_divergence", "n_labels"),
+    ("n_labels", "n_labels"),
+)
+
+
+def annotators_result(table: AnnotationTable, config: ProjectConfig) -> BatchResult:
+    """Annotator figures and outlier flags (:func:`labelaudit.quality.annotator_report`,
+    majority vote only).
+
+    Returns
+    -------
+    BatchResult
+        kind ``annotators``; ``result``: ``{"annotators": [rows], "flags": [{"annotator",
+        "metric", "value", "score", "rule", "reason"}], "n_flagged", "pools", "reasons"}``;
+        batch rows ``n_flagged`` and ``n_annotators``; per annotator ``loo_agreement``
+        (n = labels compared), ``gold_accuracy`` (n = gold answers), ``js_divergence``,
+        ``n_labels`` and ``n_flags``.
+    """
+    from labelaudit.project.results import BatchResult
+    from labelaudit.quality import annotator_report
+
+    gold, _ = batch_gold(table, config)
+    report = annotator_report(table, gold=gold, methods=("majority",), seed=config.agreement.seed)
+    full = report.to_dict()
+    rows = full["annotators"]
+    annotators: list[AnnotatorRow] = []
+    for row in rows:
+        name = row["annotator"]
+        for metric, n_key in _ANNOTATOR_ROWS:
+            value = row[metric]
+            reason = row["reasons"].get(metric) if value is None else None
+            annotators.append((name, metric, _float(value), int(row[n_key]), reason))
+        annotators.append((name, "n_flags", float(len(row["flags"])), int(row["n_labels"]), None))
+    result = {key: full[key] for key in ("annotators", "flags", "n_flagged", "pools", "reasons")}
+    metrics: list[MetricRow] = [
+        ("n_flagged", float(full["n_flagged"]), None, None, None, None),
+        ("n_annotators", float(full["n_annotators"]), None, None, None, None),
+    ]
+    return BatchResult("annotators", 1, result, metrics=metrics, annotators=annotators)
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+NO_GOLD_CONFIG = "no gold source: [gold] names no file or column"
+
+
+def batch_gold(table: AnnotationTable, config: ProjectConfig) -> tuple[GoldLabels | None, str]:
+    """(gold labels, "") of the batch, or (None, why): no gold configured, or no gold item
+    in this batch. Any other gold problem (a bad gold label, a missing file) raises."""
+    from labelaudit.exceptions import InputError
+
+    if config.gold.file is None and config.gold.column is None:
+        return None, NO_GOLD_CONFIG
+    try:
+        return gold_labels(table, config), ""
+    except InputError as error:
+        if "no gold item" in str(error) or "no gold label" in str(error):
+            return None, "the batch holds no gold item"
+        raise
