@@ -17,20 +17,28 @@ def demo_command(
     ] = Path("demo-output"),
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
-    """Run the quality pipeline on the bundled PandaLM test set (999 items, 3 annotators).
+    """Run the pilot study and the quality pipeline on the bundled PandaLM test set.
 
-    Cuts it into 6 weekly batches, degrades the last one on purpose (one annotator's labels
+    The pilot: agreement with CIs and disagreement diagnostics on all 999 items x 3
+    annotators, written to OUT_DIR/pilot.html, pilot.md and pilot.json. The pipeline: cuts
+    the set into 6 weekly batches, degrades the last one on purpose (one annotator's labels
     partly randomised), ingests them into OUT_DIR/project, runs `check` on each batch (exit
     1 on the degraded one is expected) and writes OUT_DIR/report.html.
     """
+    from labelaudit.agreement import agreement_report
     from labelaudit.cli.common import fail
+    from labelaudit.datasets import load_pandalm
     from labelaudit.exceptions import LabelAuditError
     from labelaudit.project.demo import run_demo
+    from labelaudit.report import write_reports
 
     try:
         result = run_demo(out_dir, echo=typer.echo)
+        typer.echo("$ labelaudit agreement testset-v1.json --layout wide ... --report pilot")
+        pilot = write_reports(agreement_report(load_pandalm()).to_dict(), out_dir, stem="pilot")
     except LabelAuditError as error:
         raise fail(error, debug) from None
+    typer.echo("  pilot study: " + ", ".join(str(p.resolve()) for p in pilot.values()))
     failed = [name for name, code in result.checks if code]
     typer.echo(f"\nProject: {result.project}")
     typer.echo(
