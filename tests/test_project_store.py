@@ -73,7 +73,10 @@ def test_failed_migration_leaves_schema_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "s.duckdb"
     Store.open(path).close()
     before = snapshot(path)
-    broken = Migration(2, "add a table, then fail", ("CREATE TABLE extra (x INTEGER)", "NOPE"))
+    version = len(MIGRATIONS) + 1
+    broken = Migration(
+        version, "add a table, then fail", ("CREATE TABLE extra (x INTEGER)", "NOPE")
+    )
     with Store.open(path) as store, pytest.raises(Exception, match="NOPE"):
         store.migrate([*MIGRATIONS, broken])
     assert snapshot(path) == before

@@ -65,6 +65,16 @@ MIGRATIONS: tuple[Migration, ...] = (
                 PRIMARY KEY (batch_id, kind, annotator, metric))""",
         ),
     ),
+    Migration(
+        2,
+        "create the LLM-judge cache (labelaudit.judge.cache.cache_ddl())",
+        (
+            # IF NOT EXISTS: a judge run may have created it before this migration ran.
+            "CREATE TABLE IF NOT EXISTS judge_cache (request_sha256 VARCHAR PRIMARY KEY, "
+            "model VARCHAR NOT NULL, content VARCHAR, prompt_tokens BIGINT, "
+            "completion_tokens BIGINT, created_at TIMESTAMP NOT NULL)",
+        ),
+    ),
 )
 
 BOOTSTRAP = """CREATE TABLE IF NOT EXISTS schema_migrations (
