@@ -256,8 +256,8 @@ _HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>Preference data audit</title><style>{{ css }}</style></head>
-<body><header><h1>Preference data audit</h1><dl class="facts">
+<title>{{ title }}</title><style>{{ css }}</style></head>
+<body><header><h1>{{ title }}</h1><dl class="facts">
 {% for label, value in facts %}<div><dt>{{ label }}</dt><dd>{{ value }}</dd></div>{% endfor %}
 </dl>{% for note in notes %}<p class="note">{{ note }}</p>{% endfor %}</header><main>
 {% for section in sections %}<section id="{{ section.key }}"><h2>{{ section.title }}</h2>
@@ -285,16 +285,31 @@ def _template() -> jinja2.Template:
     return environment.from_string(_HTML)
 
 
-def render_html(report: Mapping[str, Any]) -> str:
-    """The audit as one self-contained HTML page (inline CSS, no script, autoescaped)."""
+def sections_page(
+    title: str,
+    facts: Sequence[tuple[str, str]],
+    sections: Sequence[Section],
+    tool: str,
+    notes: Sequence[str] = (),
+) -> str:
+    """One self-contained HTML page of fact boxes and titled sections of tables.
+
+    Inline CSS (the agreement report's), no script, a Content-Security-Policy that loads
+    nothing, Jinja2 autoescaping of every value. Shared by the preference and judge audits.
+    """
     from importlib.resources import files
 
     css = files("labelaudit.report").joinpath("templates/report.css").read_text("utf-8")
+    return _template().render(
+        title=title, css=css, facts=facts, notes=notes, sections=sections, tool=tool
+    )
+
+
+def render_html(report: Mapping[str, Any]) -> str:
+    """The audit as one self-contained HTML page (inline CSS, no script, autoescaped)."""
     tool = f"{report['tool']['name']} {report['tool']['version']}"
     notes = [text(note) for note in report["input"].get("notes", [])]
-    return _template().render(
-        css=css, facts=facts(report), notes=notes, sections=sections(report), tool=tool
-    )
+    return sections_page("Preference data audit", facts(report), sections(report), tool, notes)
 
 
 def render_terminal(report: Mapping[str, Any], console: Console) -> None:
