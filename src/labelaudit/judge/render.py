@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from labelaudit.preferences.render import Section, Table, sections_page
+from labelaudit.preferences.render import Section, Table, sections_page, sections_terminal
 from labelaudit.preferences.render import sections as preference_sections
 from labelaudit.report.format import (
     DASH,
@@ -219,30 +219,7 @@ def render_html(report: Mapping[str, Any]) -> str:
 
 def render_terminal(report: Mapping[str, Any], console: Console) -> None:
     """Print the audit as Rich tables (user content printed literally)."""
-    from rich.table import Table as RichTable
-    from rich.text import Text
-
-    console.print(Text("LLM judge audit", style="bold"))
-    grid = RichTable.grid(padding=(0, 2))
-    grid.add_column(style="dim")
-    grid.add_column(overflow="fold")
-    for label, value in facts(report):
-        grid.add_row(Text(label), Text(value))
-    console.print(grid)
-    for section in sections(report):
-        console.print()
-        console.print(Text(section.title, style="bold underline"))
-        for line in section.lines:
-            console.print(Text(f"• {line}"))
-        for table in section.tables:
-            rich_table = RichTable(title=Text(table.title), title_justify="left")
-            for name, numeric in table.columns:
-                rich_table.add_column(
-                    Text(name), justify="right" if numeric else "left", overflow="fold"
-                )
-            for row in table.rows:
-                rich_table.add_row(*(Text(cell) for cell in row))
-            console.print(rich_table)
+    sections_terminal(console, "LLM judge audit", facts(report), sections(report))
 
 
 def write_output(report: Mapping[str, Any], output: str, out: Path | None) -> None:

@@ -312,19 +312,24 @@ def render_html(report: Mapping[str, Any]) -> str:
     return sections_page("Preference data audit", facts(report), sections(report), tool, notes)
 
 
-def render_terminal(report: Mapping[str, Any], console: Console) -> None:
-    """Print the audit as Rich tables (user content printed literally)."""
+def sections_terminal(
+    console: Console, title: str, facts: Sequence[tuple[str, str]], sections: Sequence[Section]
+) -> None:
+    """Print fact rows and titled sections of tables with Rich (user content literal).
+
+    Shared by the preference and judge audits (the terminal twin of :func:`sections_page`).
+    """
     from rich.table import Table as RichTable
     from rich.text import Text
 
-    console.print(Text("Preference data audit", style="bold"))
+    console.print(Text(title, style="bold"))
     grid = RichTable.grid(padding=(0, 2))
     grid.add_column(style="dim")
     grid.add_column(overflow="fold")
-    for label, value in facts(report):
+    for label, value in facts:
         grid.add_row(Text(label), Text(value))
     console.print(grid)
-    for section in sections(report):
+    for section in sections:
         console.print()
         console.print(Text(section.title, style="bold underline"))
         for line in section.lines:
@@ -341,6 +346,11 @@ def render_terminal(report: Mapping[str, Any], console: Console) -> None:
             for row in table.rows:
                 rich_table.add_row(*(Text(cell) for cell in row))
             console.print(rich_table)
+
+
+def render_terminal(report: Mapping[str, Any], console: Console) -> None:
+    """Print the audit as Rich tables (user content printed literally)."""
+    sections_terminal(console, "Preference data audit", facts(report), sections(report))
 
 
 def write_output(report: Mapping[str, Any], output: str, out: Path | None) -> None:
