@@ -9,8 +9,6 @@ as plain :class:`rich.text.Text` in the terminal.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +17,6 @@ from labelaudit.preferences.render import Section, Table, sections_page, section
 from labelaudit.preferences.render import sections as preference_sections
 from labelaudit.report.format import (
     DASH,
-    atomic_write_text,
     fmt_ci,
     fmt_count,
     fmt_value,
@@ -224,23 +221,6 @@ def render_terminal(report: Mapping[str, Any], console: Console) -> None:
 
 def write_output(report: Mapping[str, Any], output: str, out: Path | None) -> None:
     """Render ``report`` as ``table``, ``json`` or ``html``; print it or write it to ``out``."""
-    import sys
+    from labelaudit.report.format import emit_rendered
 
-    if output == "table":
-        from rich.console import Console
-
-        if out is None:
-            render_terminal(report, Console())
-            return
-        with open(os.devnull, "w") as sink:
-            console = Console(record=True, width=120, file=sink)
-            render_terminal(report, console)
-        content = console.export_text()
-    elif output == "json":
-        content = json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    else:
-        content = render_html(report)
-    if out is None:
-        sys.stdout.write(content)
-    else:
-        atomic_write_text(out, content)
+    emit_rendered(report, output, out, terminal=render_terminal, html=render_html)

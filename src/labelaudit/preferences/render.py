@@ -10,7 +10,6 @@ in HTML (no script, no external resource), ``escape_markdown`` in Markdown, plai
 from __future__ import annotations
 
 import functools
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -356,30 +355,8 @@ def render_terminal(report: Mapping[str, Any], console: Console) -> None:
 def write_output(report: Mapping[str, Any], output: str, out: Path | None) -> None:
     """Render ``report`` as ``table``, ``json``, ``markdown`` or ``html``; print it or write
     it atomically to ``out``."""
-    import json
-    import sys
+    from labelaudit.report.format import emit_rendered
 
-    from labelaudit.exceptions import UsageError
-    from labelaudit.report.format import atomic_write_text
-
-    if out is not None and not out.parent.is_dir():
-        raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
-    if output == "table":
-        from rich.console import Console
-
-        if out is None:
-            render_terminal(report, Console())
-            return
-        console = Console(record=True, width=120, file=io.StringIO())
-        render_terminal(report, console)
-        content = console.export_text()
-    elif output == "json":
-        content = json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    elif output == "markdown":
-        content = render_markdown(report)
-    else:
-        content = render_html(report)
-    if out is None:
-        sys.stdout.write(content)
-    else:
-        atomic_write_text(out, content)
+    emit_rendered(
+        report, output, out, terminal=render_terminal, html=render_html, markdown=render_markdown
+    )

@@ -6,14 +6,14 @@ import contextlib
 import json
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from labelaudit.report._html import render_html
 from labelaudit.report._markdown import render_markdown
 
-__all__ = ["atomic_write_text", "write_reports"]
+__all__ = ["atomic_write_text", "emit_rendered", "write_reports"]
 
 
 def atomic_write_text(path: Path, content: str) -> None:
@@ -89,3 +89,48 @@ def write_reports(report: Mapping[str, Any], out_dir: Path, stem: str = "pilot")
         paths[kind] = out_dir / name
         atomic_write_text(paths[kind], content)
     return paths
+
+
+def emit_rendered(
+    report: Mapping[str, Any],
+    output: str,
+    out: Path | None,
+    *,
+    terminal: Callable[[Mapping[str, Any], Any], None],
+    html: Callable[[Mapping[str, Any]], str],
+    markdown: Callable[[Mapping[str, Any]], str] | None = None,
+) -> None:
+    """Print ``report`` or write it atomically to ``out`` as table, json, markdown or html.
+
+    ``terminal(report, console)`` draws the Rich tables (to the screen, or recorded as
+    120-column text for ``out``); ``html`` and ``markdown`` return the page. Used by every
+    command whose result has its own renderers (preference and judge audits).
+    """
+    import sys
+
+    from labelaudit.exceptions import UsageError
+
+    if out is not None and not out.parent.is_dir():
+        raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
+    if output == "table":
+        from rich.console import Console
+
+        if out is None:
+            terminal(report, Console())
+            return
+        with open(os.devnull, "w") as sink:
+            console = Console(record=True, width=120, file=sink)
+            terminal(report, console)
+        content = console.export_text()
+    elif output == "json":
+        content = json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    elif output == "markdown" and markdown is not None:
+        content = markdown(report)
+    elif output == "html":
+        content = html(report)
+    else:
+        raise UsageError(f"unsupported output format {output!r}")
+    if out is None:
+        sys.stdout.write(content)
+    else:
+        atomic_write_text(out, content)

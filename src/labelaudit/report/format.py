@@ -17,12 +17,13 @@ from labelaudit.report._format import (
     visible_controls,
 )
 from labelaudit.report._markdown import escape_markdown
-from labelaudit.report._write import atomic_write_text
+from labelaudit.report._write import atomic_write_text, emit_rendered
 
 __all__ = [
     "DASH",
     "as_float",
     "atomic_write_text",
+    "emit_rendered",
     "escape_markdown",
     "fmt_ci",
     "fmt_count",
