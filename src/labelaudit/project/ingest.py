@@ -33,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 
 from labelaudit.exceptions import InputError, UsageError
+from labelaudit.project.config import InputConfig
 from labelaudit.project.layout import Project
 from labelaudit.project.results import BatchResult, compute_results
 from labelaudit.project.store import BatchRecord, Store, utc_now
@@ -46,15 +47,8 @@ _CANONICAL = ("item", "annotator", "label")
 
 
 @dataclass(frozen=True)
-class ReadOptions:
+class ReadOptions(InputConfig):
     """How a batch file is read: the ``[input]`` settings, overridden per call."""
-
-    format: str | None = None
-    layout: str = "long"
-    item_col: str | None = None
-    annotator_col: str | None = None
-    label_col: str | None = None
-    annotator_cols: tuple[str, ...] | None = None
 
     @classmethod
     def from_config(cls, project: Project, **overrides: Any) -> ReadOptions:
