@@ -126,22 +126,8 @@ def _control_chart(
         return None
     figure = _figure(height_in=3.2)
     axes = figure.add_subplot()
-    x = list(range(len(points)))
-    axes.plot(
-        x, _nums([p["value"] for p in points]), "o-", color="#1f3b73", markersize=4, label="value"
-    )
-    _limits(axes, x, points)
     out = set(monitor.get("out_of_control", []))
-    bad = [i for i in x if i in out]
-    if bad:
-        axes.plot(
-            bad,
-            [points[i]["value"] for i in bad],
-            "o",
-            color="#c0392b",
-            markersize=8,
-            label="out of control",
-        )
+    _series(axes, points, [i for i in range(len(points)) if i in out], "value")
     threshold = charts.get("threshold")
     if threshold is not None:
         axes.axhline(threshold, color="#c0392b", linestyle=":", linewidth=1, label="gate")
@@ -152,18 +138,13 @@ def _control_chart(
     return figure
 
 
-def _p_chart(chart: Mapping[str, Any] | None, charts: Mapping[str, Any]) -> Figure | None:
-    if not chart:
-        return None
-    points = chart["points"]
-    figure = _figure(height_in=3.0)
-    axes = figure.add_subplot()
+def _series(axes: Any, points: list[Mapping[str, Any]], bad: list[int], label: str) -> None:
+    """One control chart's values, its limits, and its out-of-control points in red."""
     x = list(range(len(points)))
     axes.plot(
-        x, _nums([p["value"] for p in points]), "o-", color="#1f3b73", markersize=4, label="p"
+        x, _nums([p["value"] for p in points]), "o-", color="#1f3b73", markersize=4, label=label
     )
     _limits(axes, x, points)
-    bad = chart.get("out_of_control", [])
     if bad:
         axes.plot(
             bad,
@@ -173,6 +154,15 @@ def _p_chart(chart: Mapping[str, Any] | None, charts: Mapping[str, Any]) -> Figu
             markersize=8,
             label="out of control",
         )
+
+
+def _p_chart(chart: Mapping[str, Any] | None, charts: Mapping[str, Any]) -> Figure | None:
+    if not chart:
+        return None
+    points = chart["points"]
+    figure = _figure(height_in=3.0)
+    axes = figure.add_subplot()
+    _series(axes, points, list(chart.get("out_of_control", [])), "p")
     _batch_axis(axes, points, charts)
     axes.set_ylabel(
         "gold error rate" + (" (provisional)" if chart.get("provisional") else ""), fontsize=8
