@@ -17,7 +17,8 @@ method), never two at a time (the runner waits for a quiet machine first, as ``r
 crowd-kit's GLAD alone takes over 20 minutes, so every peer result is recorded in
 ``benchmarks/results/consensus_peer.json`` with the data sha256, the crowd-kit / pandas /
 numpy versions, the fit time, peak RSS and the sha256 of its argmax labels (kept in
-``--cache``). A recorded result is reused when the data hash and those versions match;
+``--cache``). A recorded result is reused when the data hash, those versions and the
+DataFrame layout (``crowdkit_case.FRAME_LAYOUT``) match;
 the output says so. ``--record-peer PAYLOAD.json LABELS.npy`` records a
 ``crowdkit_case.py`` run made by hand (e.g. GLAD started in the background).
 
@@ -43,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from crowdkit_case import ARRAYS, METHODS, data_sha256, labels_sha256
+from crowdkit_case import ARRAYS, FRAME_LAYOUT, METHODS, data_sha256, labels_sha256
 from measure import measure
 from run_all import BENCH, ROOT, bench_env, run_job, wait_for_quiet
 
@@ -209,11 +210,17 @@ def read_records() -> list[dict[str, Any]]:
     return records
 
 
+def _same_run(record: dict[str, Any], method: str, sha: str, versions: dict[str, str]) -> bool:
+    """Whether ``record`` is of this method, data hash and peer versions."""
+    same = all(record["versions"].get(k) == versions.get(k) for k in REUSE_KEYS)
+    return same and record["method"] == method and record["data_sha256"] == sha
+
+
 def find_record(method: str, sha: str, versions: dict[str, str]) -> dict[str, Any] | None:
-    """The recorded peer result for this method, data hash and versions, if any."""
+    """The recorded peer result for this method, data hash, versions and frame layout."""
     for record in read_records():
-        same = all(record["versions"].get(k) == versions.get(k) for k in REUSE_KEYS)
-        if record["method"] == method and record["data_sha256"] == sha and same:
+        frame = record.get("frame", "codes")  # records made before the layout was recorded
+        if _same_run(record, method, sha, versions) and frame == FRAME_LAYOUT[method]:
             return record
     return None
 
@@ -228,12 +235,8 @@ def save_record(payload: dict[str, Any], labels: Path, cache: Path) -> dict[str,
     record = {k: v for k, v in payload.items() if k != "tool"}
     record["recorded"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     record["machine"] = machine()
-    others = [
-        r
-        for r in read_records()
-        if not (r["method"] == record["method"] and r["data_sha256"] == record["data_sha256"])
-        or any(r["versions"].get(k) != record["versions"].get(k) for k in REUSE_KEYS)
-    ]
+    key = (record["method"], record["data_sha256"], record["versions"])
+    others = [r for r in read_records() if not _same_run(r, *key)]
     note = "crowd-kit results reused by benchmarks/bench_consensus.py; see its docstring."
     PEER_FILE.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps({"note": note, "records": [*others, record]}, indent=2)
