@@ -47,6 +47,17 @@ ids = ["model_x", "model_y"]
 temperature = 0
 """
 
+REFERENCE_JUDGE = """
+name = "graded"
+mode = "reference"
+model = "test-model"
+base_url = "BASE_URL"
+api_key_env = "LABELAUDIT_TEST_KEY"
+template = "{{ item }}: {{ question }}\\nAnswer: {{ answer }}\\nReference: {{ gold_answer }}"
+[reference]
+field = "gold_answer"
+"""
+
 
 @pytest.fixture(scope="module")
 def server():
@@ -239,6 +250,51 @@ def test_pairwise_runs_both_orders_and_maps_verdicts_to_response_ids(
     assert all(json.loads(row["raw"])["winner"] in ("A", "B", "tie") for row in lines)  # raw kept
     code, summary, _ = judge_run(judge_file, data, "--out", out, "--no-cache", "--orders", "ab")
     assert summary["n_requests"] == 4 and {row["order"] for row in read_lines(out)} == {"ab"}
+
+
+def test_reference_mode_grades_answers_against_the_reference(
+    tmp_path: Path, server: ScriptedServer
+) -> None:
+    items = [
+        {"item": "g1", "question": "2+2?", "answer": "4", "gold_answer": "four (4)"},
+        {
+            "item": "g2",
+            "question": '#mock {"label": "incorrect"}',
+            "answer": "5",
+            "gold_answer": "the number 4",
+        },
+    ]
+    judge_file, data, _ = setup(tmp_path, server, items, REFERENCE_JUDGE)
+    out = tmp_path / "v.jsonl"
+    code, summary, _ = judge_run(judge_file, data, "--out", out, "--no-cache")
+    assert code == 0 and summary["mode"] == "reference" and summary["n_requests"] == 2
+    assert [(row["item"], row["verdict"]) for row in read_lines(out)] == [
+        ("g1", "correct"),
+        ("g2", "incorrect"),
+    ]
+    bodies = [hit.body for hit in server.hits if hit.item in ("g1", "g2")]
+    schema = bodies[0]["response_format"]["json_schema"]["schema"]
+    assert schema["properties"]["label"]["enum"] == ["correct", "incorrect"]
+    prompts = ["\n".join(m["content"] for m in body["messages"]) for body in bodies]
+    assert any('field="gold_answer"' in text and "four (4)" in text for text in prompts)
+    assert any("the number 4" in text for text in prompts)
+
+
+def test_reference_mode_refuses_a_template_without_the_reference(
+    tmp_path: Path, server: ScriptedServer
+) -> None:
+    blind = REFERENCE_JUDGE.replace("\\nReference: {{ gold_answer }}", "")
+    items = [{"item": "g1", "question": "2+2?", "answer": "4", "gold_answer": "4"}]
+    judge_file, data, _ = setup(tmp_path, server, items, blind)
+    code, _, output = judge_run(judge_file, data, "--out", tmp_path / "v.jsonl", "--no-cache")
+    assert code == 2
+    assert "field 'template'; expected a reference-mode template that uses {{ gold_answer }}" in (
+        " ".join(output.split())
+    )
+    judge_file, data, _ = setup(tmp_path, server, [{"item": "g1", "question": "q", "answer": "a"}])
+    judge_file.write_text(REFERENCE_JUDGE.replace("BASE_URL", server.base_url), encoding="utf-8")
+    code, _, output = judge_run(judge_file, data, "--out", tmp_path / "v.jsonl", "--no-cache")
+    assert code == 2 and "field 'gold_answer'" in output
 
 
 def test_repeats_are_fresh_requests_with_their_own_cache_entries(

@@ -110,7 +110,8 @@ def template_fields(judge: JudgeDefinition) -> set[str]:
     Raises
     ------
     InputError
-        Template syntax error (file, key ``template`` and the Jinja2 message with its line).
+        Template syntax error (file, key ``template`` and the Jinja2 message with its line),
+        or a reference-mode template that never shows the reference answer.
     """
     import jinja2
     from jinja2 import meta
@@ -119,6 +120,16 @@ def template_fields(judge: JudgeDefinition) -> set[str]:
         names = meta.find_undeclared_variables(_environment().parse(judge.template))
     except jinja2.TemplateSyntaxError as error:
         raise _template_error(judge, f"line {error.lineno}: {error.message}") from None
+    if judge.mode == "reference" and judge.reference_field not in names:
+        field = judge.reference_field
+        raise InputError(
+            "template error",
+            source=judge.source,
+            field="template",
+            expected=f"a reference-mode template that uses {{{{ {field} }}}}",
+            actual=f"no {field!r} in the template's variables {sorted(names)}",
+            hint=f"show the reference answer in the rubric, e.g. 'Reference: {{{{ {field} }}}}'",
+        )
     builtin = set(_EXTRA_VARIABLES) | (set(_PAIRWISE_VARIABLES) if judge.pairwise else set())
     return set(names) - builtin
 
