@@ -7,6 +7,7 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/bench_consensus.py --rerun-peer     # ignore recorded peer times
     .venv/bin/python benchmarks/bench_consensus.py --rerun-peer majority,dawid-skene
     .venv/bin/python benchmarks/bench_consensus.py --json /tmp/consensus.json
+    .venv/bin/python benchmarks/bench_consensus.py --items 20000 --methods glad --skip-10m
 
 Data: ``labelaudit.consensus.synthetic.generate(200_000, seed=0)`` (1,000,000 labels, 200
 annotators, 4 classes), written once as integer codes to an ``.npz`` file in ``--cache``
@@ -59,13 +60,13 @@ AGREEMENT = {"dawid-skene": 0.999, "mace": 0.99}
 
 
 # --------------------------------------------------------------------------- data
-def data_file(cache: Path) -> Path:
+def data_file(cache: Path, n_items: int = N_ITEMS) -> Path:
     """The shared ``.npz`` (created once): codes of item, annotator, label and the truth."""
-    path = cache / f"consensus-{N_ITEMS}-seed{SEED}.npz"
+    path = cache / f"consensus-{n_items}-seed{SEED}.npz"
     if not path.exists():
         from labelaudit.consensus.synthetic import generate
 
-        crowd = generate(N_ITEMS, seed=SEED)
+        crowd = generate(n_items, seed=SEED)
         table = crowd.table
         cache.mkdir(parents=True, exist_ok=True)
         np.savez(
@@ -380,6 +381,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="rerun crowd-kit (all methods, or the comma-separated ones) ignoring recorded times",
     )
     parser.add_argument("--skip-10m", action="store_true", help="skip the 10M-label run")
+    parser.add_argument(
+        "--items", type=int, default=N_ITEMS, help="items of the generated data (5 labels each)"
+    )
     parser.add_argument("--max-wait", type=float, default=180.0, help="quiet-machine wait (s)")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache/labelaudit-bench")
@@ -396,7 +400,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     """Both tools on every selected method, then the 10M-label run."""
     env = bench_env(blas_threads=1)
     python = ensure_venv(env)
-    data = data_file(args.cache)
+    data = data_file(args.cache, args.items)
     ctx = {
         "env": env,
         "python": python,
