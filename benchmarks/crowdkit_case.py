@@ -35,14 +35,18 @@ from measure import measure
 
 METHODS = ("majority", "dawid-skene", "glad", "mace")
 ARRAYS = ("item", "annotator", "label", "truth")
-SLOW = ("glad", "mace")  # one timed run is enough (20+ and ~5 minutes)
+SLOW = ("glad", "mace")  # one timed run is enough (93 and 9-17 minutes on the 2-core box)
 VERSIONED = ("crowd-kit", "pandas", "numpy", "scipy", "scikit-learn")
 #: How the DataFrame names workers and labels, per method (part of a recorded result's key).
 #: ``codes``: worker ``w<code>``, label = category code. ``first-appearance``: worker and
 #: label names whose sorted order is their order of first appearance (see
 #: :func:`first_appearance_ranks`); crowd-kit 1.4.2's MACE needs it.
-FRAME_LAYOUT = {"majority": "codes", "dawid-skene": "codes", "glad": "codes"}
-FRAME_LAYOUT["mace"] = "first-appearance"
+FRAME_LAYOUT = {
+    "majority": "codes",
+    "dawid-skene": "codes",
+    "glad": "codes",
+    "mace": "first-appearance",
+}
 
 
 def data_sha256(arrays: dict[str, Any]) -> str:
