@@ -63,9 +63,17 @@ def confusion_log_joint(codes: Codes, priors: np.ndarray, confusions: np.ndarray
 class _ConfusionEM(Aggregator):
     """EM loop shared by the Dawid-Skene family; subclasses supply the M-step."""
 
-    max_iter: int
-    tol: float
-    smoothing: float
+    def __init__(
+        self,
+        max_iter: int = 100,
+        tol: float = 1e-5,
+        smoothing: float = 0.0,
+        random_state: int = 0,
+    ) -> None:
+        self.max_iter = max_iter
+        self.tol = tol
+        self.smoothing = smoothing
+        self.random_state = random_state
 
     def _check_params(self) -> None:
         check_number(self, "max_iter", self.max_iter, low=1, integer=True)
@@ -141,18 +149,6 @@ class DawidSkene(_ConfusionEM):
 
     cli_name = "dawid-skene"
 
-    def __init__(
-        self,
-        max_iter: int = 100,
-        tol: float = 1e-5,
-        smoothing: float = 0.0,
-        random_state: int = 0,
-    ) -> None:
-        self.max_iter = max_iter
-        self.tol = tol
-        self.smoothing = smoothing
-        self.random_state = random_state
-
     def _m_step(self, codes: Codes, posterior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n_annotators, q = codes.n_annotators, codes.n_categories
         # counts[a * q + y, k] = posterior mass of class k on the items a labelled y
@@ -188,18 +184,6 @@ class OneCoinDawidSkene(_ConfusionEM):
     """
 
     cli_name = "one-coin"
-
-    def __init__(
-        self,
-        max_iter: int = 100,
-        tol: float = 1e-5,
-        smoothing: float = 0.0,
-        random_state: int = 0,
-    ) -> None:
-        self.max_iter = max_iter
-        self.tol = tol
-        self.smoothing = smoothing
-        self.random_state = random_state
 
     def _m_step(self, codes: Codes, posterior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         q = codes.n_categories

@@ -8,12 +8,10 @@ figure, SVG export, label cleaning and safety check are those of the agreement r
 
 from __future__ import annotations
 
-import logging
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from labelaudit.report._charts import Chart, _figure, _to_svg, chart_label, is_inert_svg
+from labelaudit.report._charts import Chart, _figure, chart_label, draw_charts
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -21,17 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["render_pipeline_charts"]
 
-logger = logging.getLogger(__name__)
 
-_RC: dict[Any, Any] = {  # matplotlib types rcParams keys as literals
-    "svg.fonttype": "none",
-    "text.parse_math": False,
-    "font.family": "sans-serif",
-    "font.size": 9.0,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-}
-_QUIET = (r"Glyph .* missing from font", r"Matplotlib currently does not support")
 _MAX_TICKS = 25
 _MAX_HEATMAP = 20
 
@@ -48,8 +36,6 @@ def render_pipeline_charts(report: Mapping[str, Any]) -> dict[str, Chart]:
     -------
     dict of str to Chart
     """
-    import matplotlib as mpl
-
     charts = report.get("charts", {})
     drawers: tuple[tuple[str, str, Callable[[], Figure | None]], ...] = (
         (
@@ -68,20 +54,8 @@ def render_pipeline_charts(report: Mapping[str, Any]) -> dict[str, Chart]:
             lambda: _heatmap(report.get("confusions", {})),
         ),
     )
-    out: dict[str, Chart] = {}
-    with mpl.rc_context(_RC), warnings.catch_warnings():
-        for message in _QUIET:
-            warnings.filterwarnings("ignore", message=message, category=UserWarning)
-        for key, caption, draw in drawers:
-            figure = draw()
-            if figure is None:
-                continue
-            svg = _to_svg(figure, salt=f"labelaudit-pipeline-{key}")
-            if is_inert_svg(svg):
-                out[key] = Chart(key=key, title=caption, svg=svg)
-            else:
-                logger.warning("chart %r dropped: its SVG failed the safety check", key)
-    return out
+    charts_drawn = draw_charts(drawers, "labelaudit-pipeline")
+    return {chart.key: chart for chart in charts_drawn}
 
 
 def _nums(values: Sequence[Any]) -> list[float]:

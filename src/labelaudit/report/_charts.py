@@ -14,8 +14,9 @@ import re
 import unicodedata
 import warnings
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from labelaudit.report._format import DASH, as_float, text
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["MAX_HEATMAP_ANNOTATORS", "Chart", "is_inert_svg", "render_charts"]
+__all__ = ["MAX_HEATMAP_ANNOTATORS", "Chart", "draw_charts", "is_inert_svg", "render_charts"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,14 @@ MAX_CATEGORY_BARS = 40
 _LABEL_CHARS = 32
 _WIDTH_IN = 7.0
 _QUIET = (r"Glyph .* missing from font", r"Matplotlib currently does not support")
+_STYLE: dict[Any, Any] = {  # matplotlib types rcParams keys as literals
+    "svg.fonttype": "none",
+    "text.parse_math": False,
+    "font.family": "sans-serif",
+    "font.size": 9.0,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _FORBIDDEN_TAGS = frozenset({"script", "foreignobject", "iframe", "object", "embed", "a"})
 _SAFE_HREF = ("#", "data:image/png;base64,")
@@ -102,32 +111,37 @@ def render_charts(report: Mapping[str, Any]) -> list[Chart]:
         Coefficients with CIs, per-category specific agreement and the pairwise Cohen's κ
         heatmap (skipped above 40 annotators), each as inline SVG.
     """
-    import matplotlib as mpl
-
     drawers = (
         ("coefficients", "Coefficients with 95% confidence intervals", _coefficient_chart),
         ("categories", "Specific agreement per category", _category_chart),
         ("pairwise", "Pairwise Cohen's κ between annotators", _heatmap_chart),
     )
-    charts = []
-    rc = mpl.rc_context(
-        {
-            "svg.fonttype": "none",
-            "text.parse_math": False,
-            "font.family": "sans-serif",
-            "font.size": 9.0,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-        }
+    return draw_charts(
+        [(key, caption, partial(draw, report)) for key, caption, draw in drawers], "labelaudit"
     )
-    with rc, warnings.catch_warnings():
+
+
+def draw_charts(
+    drawers: Sequence[tuple[str, str, Callable[[], Figure | None]]], salt: str
+) -> list[Chart]:
+    """Draw each ``(key, caption, draw)`` in the reports' shared style, as inline SVG.
+
+    ``draw`` returns a figure, or None when the report has no data for the chart (then it
+    is skipped). Each SVG gets the hash salt ``f"{salt}-{key}"`` (stable ids) and must
+    pass :func:`is_inert_svg`, else it is dropped with a warning. Matplotlib's glyph and
+    math warnings about user text are silenced.
+    """
+    import matplotlib as mpl
+
+    charts = []
+    with mpl.rc_context(_STYLE), warnings.catch_warnings():
         for message in _QUIET:
             warnings.filterwarnings("ignore", message=message, category=UserWarning)
         for key, caption, draw in drawers:
-            figure = draw(report)
+            figure = draw()
             if figure is None:
                 continue
-            svg = _to_svg(figure, salt=f"labelaudit-{key}")
+            svg = _to_svg(figure, salt=f"{salt}-{key}")
             if is_inert_svg(svg):
                 charts.append(Chart(key=key, title=caption, svg=svg))
             else:
