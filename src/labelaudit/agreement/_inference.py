@@ -36,8 +36,8 @@ __all__ = [
 MAX_BOOT = 100_000
 
 #: Sources named in ``ci_method`` (the first word stays ``analytic``).
-GWET_T = "Gwet (2014) linearisation, t with n-1 df"
-FCE_NORMAL = "Fleiss-Cohen-Everitt (1969), normal"
+GWET_T = "Gwet 2014 t(n-1)"
+FCE_NORMAL = "Fleiss-Cohen-Everitt 1969 normal"
 _CONFIDENCE = 0.95
 _PERFECT = 1e-12
 
@@ -124,7 +124,7 @@ def analytic_interval(
     method = f"analytic: {source}"
     if raw[0] < lower or raw[1] > upper:
         low = "" if lower == -math.inf else f"{lower:g}"
-        method += f"; bounded to [{low}, {upper:g}]" if low else f"; upper end bounded at {upper:g}"
+        method += f"; bounded to [{low}, {upper:g}]" if low else f"; bounded at {upper:g}"
     return ci, method, p
 
 
