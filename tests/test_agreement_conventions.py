@@ -323,6 +323,18 @@ def test_n_boot_is_capped(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
+def test_n_boot_cap_covers_preferences_and_judge() -> None:
+    data = Path(__file__).parent / "data"
+    too_many = str(MAX_BOOT + 1)
+    for args in (
+        ["preferences", str(data / "preferences" / "llmbar"), "--from", "llmbar"],
+        ["judge", "audit", str(data / "judge" / "llmbar_natural_verdicts.jsonl")],
+    ):
+        result = runner.invoke(app, [*args, "--n-boot", too_many])
+        assert result.exit_code == 2, result.output
+        assert "at most 100,000" in result.output and "Traceback" not in result.output
+
+
 def test_category_limit(tmp_path: Path) -> None:
     """A million categories tried to allocate 7.28 TiB; past 1,000 the report refuses."""
     n = 1_000_000

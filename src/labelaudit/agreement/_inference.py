@@ -42,10 +42,10 @@ _CONFIDENCE = 0.95
 _PERFECT = 1e-12
 
 
-def check_n_boot(n_boot: int, limit: int = MAX_BOOT) -> int:
-    """``n_boot`` if 2 <= n_boot <= limit, else :class:`UsageError` with the reason."""
-    if n_boot < 2:
-        raise UsageError(f"n_boot must be at least 2; got {n_boot}")
+def check_n_boot(n_boot: int, *, minimum: int = 2, limit: int = MAX_BOOT) -> int:
+    """``n_boot`` if minimum <= n_boot <= limit, else :class:`UsageError` with the reason."""
+    if n_boot < minimum:
+        raise UsageError(f"n_boot must be at least {minimum}; got {n_boot}")
     if n_boot > limit:
         raise UsageError(
             f"n_boot must be at most {limit:,}; got {n_boot:,}. More replicates do not make "
@@ -169,7 +169,7 @@ def bootstrap_item_weights(
     of a chunk at once. Chunks keep memory at about ``max_cells`` cells. ``n_boot`` is
     checked against :data:`MAX_BOOT` before anything is drawn.
     """
-    check_n_boot(n_boot)
+    check_n_boot(n_boot, minimum=0)
     return _weight_chunks(n_items, n_boot, seed, max_cells)
 
 
