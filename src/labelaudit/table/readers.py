@@ -8,6 +8,7 @@ Errors name the file, the line (or record), the field, what was expected and wha
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np

@@ -140,7 +140,7 @@ class _CappedGzip(io.RawIOBase):
     turns a truncated or corrupt stream into an InputError naming the file."""
 
     def __init__(self, path: Path, source: str, cap: int) -> None:
-        self._inner = gzip.open(path, "rb")
+        self._inner = gzip.open(path, "rb")  # noqa: SIM115 (closed in close())
         self._source = source
         self._cap = cap
         self._count = 0
