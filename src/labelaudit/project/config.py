@@ -24,6 +24,8 @@ from typing import Any
 
 from labelaudit._typing import CI_METHODS, LEVELS, WEIGHT_NAMES
 from labelaudit.exceptions import InputError
+from labelaudit.io.detect import PLATFORM_FORMATS
+from labelaudit.table import FORMATS as TABLE_FORMATS
 from labelaudit.table.schema import TaskSchema
 
 __all__ = [
@@ -49,7 +51,7 @@ CONFIG_NAME = "labelaudit.toml"
 GATE_OPS = (">=", ">", "<=", "<", "==", "!=")
 RUN_RULES = ("western_electric", "nelson", "none")
 ALERT_ON = ("failure", "always")
-_INPUT_FORMATS = ("csv", "tsv", "jsonl", "json", "parquet")
+_INPUT_FORMATS = (*TABLE_FORMATS, *PLATFORM_FORMATS)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class InputConfig:
     annotator_col: str | None = None
     label_col: str | None = None
     annotator_cols: tuple[str, ...] | None = None
+    na_values: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -162,9 +165,13 @@ class ProjectConfig:
     source: str = CONFIG_NAME
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form of every setting (the ``source`` path excluded)."""
+        """JSON form of every setting (the ``source`` path excluded). Keys added after a
+        release are left out while unset, so that older files keep their ``sha256``."""
         out = asdict(self)
         out.pop("source")
+        for section, key in _LATER_KEYS:
+            if out[section].get(key) is None:
+                out[section].pop(key, None)
         return out
 
     @property
@@ -172,6 +179,10 @@ class ProjectConfig:
         """SHA-256 of the canonical JSON of the settings: comments and layout do not count."""
         text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+#: (section, key) added after the first release: omitted from ``to_dict()`` while None.
+_LATER_KEYS = (("input", "na_values"),)
 
 
 # ----------------------------------------------------------------------------- reading
@@ -453,11 +464,13 @@ level = {level}
 [input]
 # How batch files are read; the matching `labelaudit ingest` options override these.
 layout = "long"                       # long: item, annotator, label rows | wide
-# format = "csv"                      # csv | tsv | jsonl | json | parquet (default: extension)
+# format = "csv"                      # csv | tsv | jsonl | json | parquet | a platform
+#                                     # (label-studio, prodigy, ...; default: detected)
 # item_col = "item"                   # default: item, else item_id or task
 # annotator_col = "annotator"         # default: annotator, else annotator_id, worker, rater
 # label_col = "label"
 # annotator_cols = ["a1", "a2"]       # wide layout: the annotator columns (default: all others)
+# na_values = ["NA"]                  # cell texts read as missing (default: only the empty cell)
 
 [agreement]
 # Options of the agreement computed and stored for every batch.

@@ -35,6 +35,8 @@ __all__ = ["SPREAD_FACTOR", "numeric_annotators_result", "numeric_consensus_resu
 #: Items whose rating SD exceeds this multiple of the pooled within-item SD are queued.
 SPREAD_FACTOR = 2.0
 _EXAMPLES = 20
+_NO_LOO = "fewer than 2 shared items or no variance"
+_NO_SHARED = "no item rated by another annotator"
 _NO_SHARE = "numeric labels: no vote share (see within_item_sd)"
 
 
@@ -174,7 +176,9 @@ def numeric_annotators_result(table: AnnotationTable) -> BatchResult:
     annotators: list[AnnotatorRow] = []
     for a, name in enumerate(table.annotators.astype(str).tolist()):  # one row per annotator
         loo = clean_number(float(r[a]))
-        why = {} if loo is not None else {"loo_agreement": "fewer than 2 shared items or no variance"}
+        why = (
+            {} if loo is not None else {"loo_agreement": "fewer than 2 shared items or no variance"}
+        )
         row = {
             "annotator": name,
             "n_labels": int(n_labels[a]),
@@ -190,7 +194,13 @@ def numeric_annotators_result(table: AnnotationTable) -> BatchResult:
             (name, "n_labels", float(n_labels[a]), int(n_labels[a]), None),
             (name, "loo_agreement", loo, int(n_shared[a]), why.get("loo_agreement")),
             (name, "mae_to_consensus", row["mae_to_consensus"], int(n_labels[a]), None),
-            (name, "bias", row["bias"], int(n_shared[a]), None if n_shared[a] else "no shared item"),
+            (
+                name,
+                "bias",
+                row["bias"],
+                int(n_shared[a]),
+                None if n_shared[a] else "no shared item",
+            ),
             (name, "n_flags", 0.0, int(n_labels[a]), None),
         ]
     result = {

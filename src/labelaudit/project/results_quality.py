@@ -170,6 +170,8 @@ def gold_result(table: AnnotationTable, config: ProjectConfig) -> BatchResult | 
         return BatchResult("gold", 1, {"n_gold_answers": 0, "reason": reason}, metrics=rows)
     report = gold_accuracy(table, gold)
     answers, correct = int(report.n_gold.sum()), int(report.n_correct.sum())
+    consensus_value: float | None
+    consensus_reason: str | None
     if table.schema.is_quantitative:  # no vote over continuous values
         consensus_value, consensus_reason = None, "numeric labels: no majority vote"
     else:

@@ -12,9 +12,8 @@ preference readers) opens its files here, so that odd bytes give one clear
 - invalid UTF-8 is located by line and byte offset (:func:`utf8_error`).
 
 Limits (documented in ``docs/limits.md``; override per process with the environment
-variables ``LABELAUDIT_MAX_DECOMPRESSED_BYTES`` and ``LABELAUDIT_MAX_LINE_BYTES``, per
-command with ``--max-decompressed-bytes`` / ``--max-line-bytes``, or in code with
-:func:`limits`):
+variables ``LABELAUDIT_MAX_DECOMPRESSED_BYTES`` and ``LABELAUDIT_MAX_LINE_BYTES``, or in
+code with :func:`limits`):
 
 - :attr:`Limits.max_decompressed_bytes` (default 2 GiB): bytes read out of one gzip
   stream or out of the members of one zip archive;
@@ -181,8 +180,8 @@ def limit_error(source: str, what: str, cap: int, option: str) -> InputError:
         source=source,
         expected=f"at most {cap:,} bytes",
         actual=f"more than {cap:,} bytes",
-        hint=f"raise the limit with {option} N (or the environment variable "
-        f"LABELAUDIT_{option.removeprefix('--').replace('-', '_').upper()}) if the file is trusted",
+        hint=f"if the file is trusted, raise the limit with the environment variable "
+        f"LABELAUDIT_{option.removeprefix('--').replace('-', '_').upper()}=N",
     )
 
 
