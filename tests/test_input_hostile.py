@@ -177,7 +177,7 @@ def test_gzip_data_under_a_plain_name_is_decoded(tmp_path: Path) -> None:
     hidden.write_bytes(gzip.compress(text.encode()))
     assert read_annotations(hidden).n_ratings == read_annotations(plain).n_ratings == 100
     records = "".join(
-        json.dumps(dict(zip(("item", "annotator", "label"), r.split(",")))) + "\n"
+        json.dumps(dict(zip(("item", "annotator", "label"), r.split(","), strict=True))) + "\n"
         for r in _rows(20)[1:]
     )
     gz = tmp_path / "r.jsonl.gz"
@@ -205,7 +205,7 @@ def test_deeply_nested_json(tmp_path: Path) -> None:
     ):
         path = tmp_path / name
         path.write_text(text)
-        _expect_input_error(path, "malformed JSON|nested")
+        _expect_input_error(path, "malformed JSON")
     export = tmp_path / "ls.json"
     export.write_text('[{"data": {}, "annotations": ' + "[" * 100_000 + "]" * 100_000 + "}]")
     with pytest.raises(InputError):
@@ -283,7 +283,7 @@ def test_line_length_limit_on_gzip_jsonl(tmp_path: Path) -> None:
     path = tmp_path / "long.jsonl.gz"
     line = json.dumps({"item": "i", "annotator": "a", "label": "x" * 5000}) + "\n"
     path.write_bytes(gzip.compress(line.encode()))
-    with limits(max_line_bytes=1000), pytest.raises(InputError, match="line length limit"):
+    with limits(max_line_bytes=1000), pytest.raises(InputError, match="exceeds the line length"):
         read_annotations(path)
     assert read_annotations(path).n_ratings == 1
 
@@ -292,13 +292,14 @@ def test_decompressed_size_limit_gzip_and_zip(tmp_path: Path) -> None:
     text = ("\n".join(_rows(2000)) + "\n").encode()
     path = tmp_path / "big.csv.gz"
     path.write_bytes(gzip.compress(text))
-    with limits(max_decompressed_bytes=10_000), pytest.raises(InputError, match="decompressed"):
+    with limits(max_decompressed_bytes=10_000), pytest.raises(InputError, match="size limit"):
         read_annotations(path)
     archive = tmp_path / "doccano.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
-        record = json.dumps({"id": 1, "text": "t", "label": ["pos"]}) + "\n"
-        out.writestr("alice.jsonl", record * 5000)
-    with limits(max_decompressed_bytes=10_000), pytest.raises(InputError, match="decompressed"):
+        records = [json.dumps({"id": i, "text": "t", "label": ["pos"]}) for i in range(5000)]
+        out.writestr("alice.jsonl", "\n".join(records) + "\n")
+    assert read_export(archive, from_="doccano")[0].n_items == 5000
+    with limits(max_decompressed_bytes=10_000), pytest.raises(InputError, match="size limit"):
         read_export(archive, from_="doccano")
     result = runner.invoke(
         app, ["agreement", str(path)], env={"LABELAUDIT_MAX_DECOMPRESSED_BYTES": "10000"}
