@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from labelaudit._typing import MAX_BOOT
 from labelaudit.exceptions import UsageError
 
 __all__ = [
@@ -29,11 +30,6 @@ __all__ = [
     "t_interval",
 ]
 
-#: Largest number of bootstrap replicates. 100,000 replicates put the Monte Carlo error of a
-#: percentile end (the 2.5% quantile) at sqrt(0.025 x 0.975 / 1e5) = 0.0005 in probability,
-#: far below any sampling error; more only costs memory (8 bytes per replicate and
-#: coefficient) and time (linear in replicates x items).
-MAX_BOOT = 100_000
 
 #: Sources named in ``ci_method`` (the first word stays ``analytic``).
 GWET_T = "Gwet 2014 t(n-1)"

@@ -104,8 +104,8 @@ def recompute_agreement(store: Store) -> int:
     ``batch_metrics`` rows replaced. A batch the current limits refuse keeps its figures.
     Returns the number of batches recomputed.
     """
+    from labelaudit._typing import MAX_BOOT
     from labelaudit.agreement import agreement_report
-    from labelaudit.agreement._inference import MAX_BOOT
     from labelaudit.exceptions import LabelAuditError
     from labelaudit.table import read_annotations
 
