@@ -25,7 +25,6 @@ __all__ = [
     "analytic_interval",
     "bootstrap_item_weights",
     "check_n_boot",
-    "normal_interval",
     "perfect_agreement",
     "t_interval",
 ]
@@ -64,14 +63,6 @@ def t_interval(value: float, se: float, df: int) -> tuple[tuple[float, float], f
     low, high = value - quantile * se, min(1.0, value + quantile * se)
     p = float(2.0 * stats.t.sf(abs(value / se), df)) if se > 0 else float("nan")
     return (low, high), p
-
-
-def normal_interval(value: float, se: float) -> tuple[float, float]:
-    """Large-sample 95% CI value +/- z_{.975} se (SAS PROC FREQ, R psych for kappa)."""
-    from scipy import stats
-
-    z = float(stats.norm.ppf(0.975))
-    return (value - z * se, value + z * se)
 
 
 def analytic_interval(
