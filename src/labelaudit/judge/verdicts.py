@@ -7,7 +7,9 @@ original id or ``"tie"``), ``raw`` (the answer text, or the body of a failed req
 ``cost_usd`` (the tokens at the price table's prices; null without a price), ``cached``
 (answer replayed from the cache), ``request_sha256`` (the cache key); then ``repeat``
 (0-based repetition of ``--repeats``), ``first`` and ``second`` (pairwise: the response
-ids in the order shown).
+ids in the order shown); then ``tokens_estimated`` (true when the endpoint sent no usable
+token count and the counts are estimated from the text, see
+:func:`labelaudit.judge.prices.estimate_tokens`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Verdict(NamedTuple):
     repeat: int = 0
     first: str | None = None
     second: str | None = None
+    tokens_estimated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON line, fields in contract order (every number here is finite)."""
@@ -83,6 +86,7 @@ class RunSummary:
     prices: dict[str, Any]
     cache_writes: dict[str, Any] | None = None
     out: str | None = None
+    n_tokens_estimated: int = 0
 
     @property
     def exit_code(self) -> int:
