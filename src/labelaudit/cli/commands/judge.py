@@ -135,6 +135,12 @@ def run_command(
     except (LabelAuditError, OSError) as error:
         raise fail(error, debug) from None
     _print_summary(result.summary.to_dict(), output.value)
+    if result.summary.n_tokens_estimated:
+        typer.echo(
+            f"warning: {result.summary.n_tokens_estimated} answers came without a usable token "
+            "count; their tokens (and cost) are estimated at 1 token per 3 bytes of text",
+            err=True,
+        )
     if result.summary.stopped_by_budget:
         typer.echo(f"stopped: --max-cost {max_cost} USD reached; finished verdicts kept", err=True)
     if result.summary.fatal_error:
