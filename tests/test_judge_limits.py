@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -102,8 +103,9 @@ def test_redactor_scrubs_the_key_in_its_common_encodings() -> None:
 
 
 def test_api_key_echoed_in_200_answers_never_reaches_disk_or_output(
-    tmp_path: Path, server: ScriptedServer
+    tmp_path: Path, server: ScriptedServer, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     items = [
         {"item": "e1", "text": '#mock {"echo_auth": "answer"}'},
         {"item": "e2", "text": '#mock {"echo_auth": "body"}'},
@@ -121,7 +123,7 @@ def test_api_key_echoed_in_200_answers_never_reaches_disk_or_output(
     assert_nowhere(SECRET, tmp_path, output)
     _, again, replayed = judge_run(judge_file, data, "--out", out, "--cache", cache)
     assert again["n_cached"] == 1
-    assert_nowhere(SECRET, tmp_path, replayed)
+    assert_nowhere(SECRET, tmp_path, replayed, caplog.text)
 
 
 def test_base_url_credentials_are_redacted_in_errors_and_the_summary(

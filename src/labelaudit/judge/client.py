@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from labelaudit.exceptions import UsageError
 from labelaudit.judge.limits import LIMITS
-from labelaudit.judge.redact import Redactor, redact_url, split_credentials, url_secrets
+from labelaudit.judge.redact import Redactor, split_credentials, url_secrets
 
 if TYPE_CHECKING:
     import httpx
@@ -300,7 +300,6 @@ class ChatClient:
             raise UsageError(f"concurrency must be at least 1; got {concurrency}")
         clean, user, password = split_credentials(base_url.rstrip("/"))
         self.url = clean + "/chat/completions"
-        self.shown_url = redact_url(base_url.rstrip("/")) + "/chat/completions"
         self._basic = (user or "", password or "") if (user or password) else None
         self.concurrency = concurrency
         self.retry = retry or RetryPolicy()
