@@ -1,0 +1,1 @@
+"""Plans before data: pilot sample sizes, review sampling plans, gold allocation."""
