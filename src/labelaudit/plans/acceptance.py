@@ -206,7 +206,7 @@ def _single(
 ) -> SinglePlan | None:
     """Smallest n meeting both risks; for that n, the largest feasible c."""
     limit = batch_size if batch_size is not None else 100_000
-    c_max = limit if batch_size is None else int(min(defectives(ltpd, batch_size), limit))
+    c_max = limit if batch_size is None else min(int(defectives(ltpd, batch_size)), limit)
     for lo in range(1, limit + 1, _BLOCK):
         n = np.arange(lo, min(lo + _BLOCK, limit + 1))[:, None]
         width = min(c_max, int(n[-1, 0])) + 1
@@ -293,9 +293,7 @@ def oc_grid(aql: float, ltpd: float) -> np.ndarray:
     return np.unique(np.concatenate([grid, [aql, ltpd]]))
 
 
-def oc_curve(
-    n: int, c: int, p: Any, *, batch_size: int | None = None
-) -> list[dict[str, float]]:
+def oc_curve(n: int, c: int, p: Any, *, batch_size: int | None = None) -> list[dict[str, float]]:
     """``[{"p", "p_accept"}]`` of the single plan (n, c) at the lot qualities ``p``."""
     grid = np.asarray(p, dtype=np.float64)
     values = single_accept_probability(n, c, grid, batch_size=batch_size)

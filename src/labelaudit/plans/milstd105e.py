@@ -29,8 +29,9 @@ __all__ = ["AQLS", "LETTERS", "SAMPLE_SIZES", "code_letter", "lookup", "plan_for
 LETTERS = "ABCDEFGHJKLMNPQR"
 SAMPLE_SIZES = (2, 3, 5, 8, 13, 20, 32, 50, 80, 125, 200, 315, 500, 800, 1250, 2000)
 #: Table II-A AQL columns, percent nonconforming (up to 10) or nonconformities per 100 units.
-AQLS = (0.010, 0.015, 0.025, 0.040, 0.065, 0.10, 0.15, 0.25, 0.40, 0.65, 1.0, 1.5, 2.5, 4.0)
-AQLS += (6.5, 10.0, 15.0, 25.0, 40.0, 65.0, 100.0, 150.0, 250.0, 400.0, 650.0, 1000.0)
+AQLS: tuple[float, ...] = (0.010, 0.015, 0.025, 0.040, 0.065, 0.10, 0.15, 0.25, 0.40, 0.65)
+AQLS += (1.0, 1.5, 2.5, 4.0, 6.5, 10.0, 15.0, 25.0, 40.0, 65.0, 100.0, 150.0, 250.0, 400.0)
+AQLS += (650.0, 1000.0)
 _ACCEPT = (1, 2, 3, 5, 7, 10, 14, 21, 30, 44)  # Ac for d = 3, 4, ...; Re = Ac + 1
 #: Table I upper ends of the lot-size ranges.
 _LOT_TOPS = (8, 15, 25, 50, 90, 150, 280, 500, 1200, 3200, 10000, 35000, 150000, 500000)

@@ -19,7 +19,8 @@ Closed forms (the expected 95% half-width is ``z sqrt(V / n)``, so ``n = z^2 V /
 
 Simulation for ``fleiss`` and ``alpha`` (any number of annotators, missing ratings):
 for each item count n a pool of max(2,000, 10 n) items is drawn from the model, and each
-replicate data set draws n pool items with replacement, as a bootstrap does. The coefficient is computed by the project's own vectorised code
+replicate data set draws n pool items with replacement, as a bootstrap does. The
+coefficient is computed by the project's own vectorised code
 (:func:`labelaudit.agreement.chance.family_values`,
 :func:`labelaudit.agreement.alpha.alpha_from_counts`,
 :func:`labelaudit.agreement.cohen.cohen_values`) with item weights, so one call computes a
@@ -47,6 +48,8 @@ and weighted kappa. Psychological Bulletin 72, 323-327.
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+import numpy.typing as npt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,14 +81,14 @@ def default_item_grid() -> np.ndarray:
     return np.unique(np.round(np.geomspace(20, 2000, 20)).astype(np.int64))
 
 
-def joint_table(kappa: float, prevalence: Sequence[float]) -> np.ndarray:
+def joint_table(kappa: float, prevalence: npt.ArrayLike) -> np.ndarray:
     """The two-annotator joint distribution (q, q) of the common-correlation model:
     ``p_kl = (1 - kappa) pi_k pi_l + kappa pi_k [k = l]``."""
     pi = np.asarray(prevalence, dtype=np.float64)
     return (1.0 - kappa) * np.outer(pi, pi) + kappa * np.diag(pi)
 
 
-def cohen_variance(kappa: float, prevalence: Sequence[float]) -> float:
+def cohen_variance(kappa: float, prevalence: npt.ArrayLike) -> float:
     """n Var(kappa-hat) of Cohen's kappa at the model table (Fleiss, Cohen & Everitt 1969),
     from :func:`labelaudit.agreement.cohen.cohen_kappa` (its SE scales as 1 / sqrt(n))."""
     from labelaudit.agreement.cohen import cohen_kappa
@@ -151,9 +154,9 @@ def _draws(rng: np.random.Generator, b: int, n: int, pool: int) -> np.ndarray:
 def simulate_half_widths(
     metric: str,
     kappa: float,
-    prevalence: Sequence[float],
+    prevalence: npt.ArrayLike,
     annotators: int,
-    items: Sequence[int],
+    items: npt.ArrayLike,
     *,
     replicates: int = 1000,
     missing: float = 0.0,
@@ -188,7 +191,7 @@ def simulate_half_widths(
     z = float(stats.norm.ppf(0.5 + confidence / 2.0))
     rng = np.random.default_rng(seed)
     out = []
-    for n in (int(v) for v in items):
+    for n in np.asarray(items, dtype=np.int64).tolist():
         pool = max(_POOL, _POOL_FACTOR * n)
         ratings = _ratings(rng, pool, annotators, pi, kappa, missing)
         ratings = ratings[(ratings >= 0).any(axis=1)]  # an item nobody rated is not data
@@ -267,7 +270,7 @@ _REFERENCES = {
 }
 
 
-def _prevalence(prevalence: Sequence[float] | None, categories: int) -> np.ndarray:
+def _prevalence(prevalence: npt.ArrayLike | None, categories: int) -> np.ndarray:
     if prevalence is None:
         if categories < 2:
             raise UsageError(f"--categories must be at least 2; got {categories}")
@@ -292,15 +295,27 @@ def _check_pilot(metric: str, expected: float, half_width: float, missing: float
 
 
 def _closed_rows(
-    metric: str, expected: float, pi: np.ndarray, ks: list[int], grid: np.ndarray, z: float,
-    half_width: float, missing: float,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
+    metric: str,
+    expected: float,
+    pi: np.ndarray,
+    ks: list[int],
+    grid: np.ndarray,
+    z: float,
+    half_width: float,
+    missing: float,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     needed, tradeoff = [], []
     for k in ks:
         keep = (1.0 - missing) ** k  # share of items every annotator rated
         if metric == "cohen" and k != 2:
-            needed.append({"annotators": k, "items": None, "method": "closed form",
-                           "reference": "Cohen's kappa compares exactly two annotators"})  # fmt: skip
+            needed.append(
+                {
+                    "annotators": k,
+                    "items": None,
+                    "method": "closed form",
+                    "reference": "Cohen's kappa compares exactly two annotators",
+                }
+            )
             continue
         if metric == "cohen":
             v = cohen_variance(expected, pi)
@@ -310,8 +325,14 @@ def _closed_rows(
             complete = icc_items(expected, k, half_width, z)
             widths = _icc_half_width(expected, k, grid * keep, z)
         items = int(np.ceil(complete / keep - 1e-9))
-        needed.append({"annotators": k, "items": items, "method": "closed form",
-                       "reference": _REFERENCES[metric]})  # fmt: skip
+        needed.append(
+            {
+                "annotators": k,
+                "items": items,
+                "method": "closed form",
+                "reference": _REFERENCES[metric],
+            }
+        )
         tradeoff += [
             {"annotators": k, "items": int(n), "half_width": float(w), "mc_error": None}
             for n, w in zip(grid, widths, strict=True)
@@ -326,7 +347,7 @@ def plan_pilot(
     *,
     annotators: Sequence[int] = (2, 3, 4, 5, 6),
     categories: int = 2,
-    prevalence: Sequence[float] | None = None,
+    prevalence: npt.ArrayLike | None = None,
     missing: float = 0.0,
     items: Sequence[int] | None = None,
     replicates: int = 1000,
@@ -401,15 +422,31 @@ def plan_pilot(
 
 
 def _simulated_rows(
-    metric: str, expected: float, pi: np.ndarray, ks: list[int], grid: np.ndarray, z: float,
-    half_width: float, missing: float, replicates: int, seed: int, confidence: float,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
+    metric: str,
+    expected: float,
+    pi: np.ndarray,
+    ks: list[int],
+    grid: np.ndarray,
+    z: float,
+    half_width: float,
+    missing: float,
+    replicates: int,
+    seed: int,
+    confidence: float,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     needed, tradeoff = [], []
     for offset, k in enumerate(ks):
         rows = simulate_half_widths(
-            metric, expected, pi, k, grid, replicates=replicates, missing=missing,
-            seed=seed + offset, confidence=confidence,
-        )  # fmt: skip
+            metric,
+            expected,
+            pi,
+            k,
+            grid,
+            replicates=replicates,
+            missing=missing,
+            seed=seed + offset,
+            confidence=confidence,
+        )
         tradeoff += [
             {key: row[key] for key in ("annotators", "items", "half_width", "mc_error")}
             for row in rows
@@ -417,6 +454,7 @@ def _simulated_rows(
         last = rows[-1]
         v = last["items"] * (last["half_width"] / z) ** 2
         n = int(np.ceil(z**2 * v / half_width**2 - 1e-9)) if np.isfinite(v) else None
-        needed.append({"annotators": k, "items": n, "method": "simulation",
-                       "reference": _REFERENCES[metric]})  # fmt: skip
+        needed.append(
+            {"annotators": k, "items": n, "method": "simulation", "reference": _REFERENCES[metric]}
+        )
     return needed, tradeoff
