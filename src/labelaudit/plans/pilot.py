@@ -48,12 +48,11 @@ and weighted kappa. Psychological Bulletin 72, 323-327.
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import numpy.typing as npt
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats
 
 from labelaudit.exceptions import UsageError
@@ -277,9 +276,9 @@ def _prevalence(prevalence: npt.ArrayLike | None, categories: int) -> np.ndarray
         return np.full(categories, 1.0 / categories)
     pi = np.asarray(prevalence, dtype=np.float64)
     if pi.size < 2 or (pi <= 0).any() or not np.isfinite(pi).all():
-        raise UsageError(f"--prevalence needs two or more positive shares; got {list(pi)}")
+        raise UsageError(f"--prevalence needs two or more positive shares; got {pi.tolist()}")
     if abs(pi.sum() - 1.0) > 1e-6:
-        raise UsageError(f"--prevalence must sum to 1; got {list(pi)} (sum {pi.sum():.6g})")
+        raise UsageError(f"--prevalence must sum to 1; got {pi.tolist()} (sum {pi.sum():.6g})")
     return pi
 
 
