@@ -4,6 +4,7 @@ sample sizes against closed forms and simulation, gold allocation, review scorin
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -287,3 +288,63 @@ def test_cli_review_score_exit_codes(tmp_path: Path) -> None:
         app, ["review-score", str(path), str(decisions), "--plan-n", "20", "--plan-c", "1"]
     )
     assert bad.exit_code == 2 and "decision" in bad.stderr
+
+
+def test_review_gate_in_the_pipeline(tmp_path: Path) -> None:
+    from labelaudit.project import init_project
+    from labelaudit.project.check import check_project
+    from labelaudit.project.config import Gate
+
+    project = init_project(tmp_path / "p", categories=("pos", "neg"))
+    batch = tmp_path / "w1.csv"
+    rows = [f"i{i},a{j},{'pos' if (i + j) % 3 else 'neg'}" for i in range(60) for j in range(3)]
+    batch.write_text("item,annotator,label\n" + "\n".join(rows) + "\n")
+    from labelaudit.project import ingest_batch
+
+    ingest_batch(project, batch, batch="w1")
+    out = tmp_path / "review.jsonl"
+    drawn = runner.invoke(
+        app,
+        [
+            "sample",
+            "--batch",
+            "w1",
+            "--size",
+            "20",
+            "--stratify",
+            "annotator",
+            "--out",
+            str(out),
+            "--project",
+            str(project.root),
+        ],
+    )
+    assert drawn.exit_code == 0, drawn.stderr
+    sample = [json.loads(line) for line in out.read_text().splitlines()]
+    decisions = tmp_path / "decisions.jsonl"
+    decisions.write_text(
+        "".join(
+            json.dumps({"item": r["item"], "annotator": r["annotator"], "correct": i > 3}) + "\n"
+            for i, r in enumerate(sample)
+        )
+    )
+    scored = runner.invoke(
+        app,
+        [
+            "review-score",
+            str(out),
+            str(decisions),
+            "--plan-n",
+            "20",
+            "--plan-c",
+            "1",
+            "--record",
+            "--project",
+            str(project.root),
+        ],
+    )
+    assert scored.exit_code == 1  # 4 wrong > c = 1
+    gate = Gate(name="review", metric="review_accepted", op="==", threshold=1.0)
+    project = replace(project, config=replace(project.config, gates=(gate,)))
+    result = check_project(project, batch="w1")
+    assert not result.passed and result.gates[0].value == 0.0

@@ -23,7 +23,7 @@ __all__ = ["batch_rows", "record_review"]
 def batch_rows(project: Project, batch: str) -> list[dict[str, Any]]:
     """The stored annotations of ``batch`` as ``{"item", "annotator", "label", "extra"}``."""
     with project.open_store(read_only=True) as store:
-        record = store.batch(name=batch)
+        record = next((b for b in store.batches() if b.name == batch), None)
         if record is None:
             raise UsageError(f"no batch named {batch!r} in the project store")
         table = store.annotations(record.batch_id).to_pylist()
@@ -38,7 +38,7 @@ def record_review(project: Project, batch: str, score: ReviewScore) -> None:
 
     config = project.config
     with project.open_store() as store:
-        record = store.batch(name=batch)
+        record = next((b for b in store.batches() if b.name == batch), None)
         if record is None:
             raise UsageError(f"no batch named {batch!r} in the project store")
         with store.transaction():
