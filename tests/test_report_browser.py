@@ -21,8 +21,8 @@ EXPECTED_METRICS = [
     "Percent agreement",
     "Krippendorff's α",
     "Fleiss' κ",
-    "Conger's κ",
     "Gwet's AC1",
+    "Conger's κ",
     "Brennan–Prediger",
 ]
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from labelaudit.agreement._result import clean_number
+from labelaudit.results import clean_number
 
 if TYPE_CHECKING:
     from labelaudit.consensus._base import Aggregator

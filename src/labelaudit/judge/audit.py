@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.agreement._result import clean_number
 from labelaudit.exceptions import UsageError
 from labelaudit.judge.verdicts import VerdictLines, read_verdicts
+from labelaudit.results import clean_number
 
 __all__ = [
     "JudgeAudit",

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.agreement._result import clean_number
 from labelaudit.exceptions import UsageError
 from labelaudit.preferences.consistency import consistency_support
 from labelaudit.preferences.records import FIRST, SECOND, PreferenceTable
+from labelaudit.results import clean_number
 
 __all__ = ["AUDITS", "PreferenceAudit", "audit_preferences", "run_preferences"]
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.agreement._result import MetricResult, clean_number
-from labelaudit.quality._stats import wilson_interval
+from labelaudit.intervals import wilson_interval
 from labelaudit.quality.gold import GoldLabels
+from labelaudit.results import MetricResult, clean_number
 from labelaudit.table.table import AnnotationTable
 
 __all__ = ["GoldReport", "aggregator_gold_accuracy", "gold_accuracy"]

@@ -8,10 +8,11 @@ from typing import Annotated, Any
 import typer
 
 from labelaudit.cli.app import app
-from labelaudit.cli.commands.annotators import Method, SeedOpt
+from labelaudit.cli.commands.annotators import SeedOpt
 from labelaudit.cli.common import (
     AnnotatorColOpt,
     AnnotatorColsOpt,
+    CategoricalMethod,
     CategoriesOpt,
     DebugOpt,
     FileArg,
@@ -24,7 +25,6 @@ from labelaudit.cli.common import (
     LevelOpt,
     OnDuplicateOpt,
     OutputFormat,
-    fail,
     read_table,
 )
 
@@ -32,9 +32,9 @@ from labelaudit.cli.common import (
 @app.command("adjudicate")
 def adjudicate_command(
     file: FileArg,
-    method: Annotated[Method, typer.Option(help="Aggregator giving consensus and confidence.")] = (
-        Method.dawid_skene
-    ),
+    method: Annotated[
+        CategoricalMethod, typer.Option(help="Aggregator giving consensus and confidence.")
+    ] = CategoricalMethod("dawid-skene"),
     threshold: Annotated[float, typer.Option(help="Queue items with confidence below this.")] = 0.7,
     out: Annotated[
         Path | None, typer.Option(help="Write the queue here as JSONL (default: stdout).")
@@ -68,32 +68,28 @@ def adjudicate_command(
 
     Example: labelaudit adjudicate labels.csv --threshold 0.7 --out queue.jsonl --label-studio
     """
-    from labelaudit.exceptions import LabelAuditError
     from labelaudit.quality import adjudication_queue, write_jsonl
     from labelaudit.quality.label_studio import export_label_studio, label_studio_path
 
-    try:
-        ls_path = label_studio_path(out, ls_out) if label_studio else None
-        table = read_table(
-            file,
-            input_format,
-            layout,
-            item_col,
-            annotator_col,
-            label_col,
-            annotator_cols,
-            level,
-            categories,
-            on_duplicate,
-        )
-        queue = adjudication_queue(table, method=method.value, threshold=threshold, seed=seed)
-        if ls_path is not None:
-            fields = (ls_from_name, ls_to_name, text_col or [])
-            export_label_studio(queue, table, ls_path, *fields)
-        if out is not None:
-            write_jsonl(queue, out)
-    except (LabelAuditError, OSError) as error:
-        raise fail(error, debug) from None
+    ls_path = label_studio_path(out, ls_out) if label_studio else None
+    table = read_table(
+        file,
+        input_format,
+        layout,
+        item_col,
+        annotator_col,
+        label_col,
+        annotator_cols,
+        level,
+        categories,
+        on_duplicate,
+    )
+    queue = adjudication_queue(table, method=str(method), threshold=threshold, seed=seed)
+    if ls_path is not None:
+        fields = (ls_from_name, ls_to_name, text_col or [])
+        export_label_studio(queue, table, ls_path, *fields)
+    if out is not None:
+        write_jsonl(queue, out)
     if out is None:
         for line in queue.jsonl_lines():
             typer.echo(line)

@@ -13,6 +13,7 @@ from labelaudit.cli.common import (
     AnnotatorColOpt,
     AnnotatorColsOpt,
     CategoriesOpt,
+    ConsensusMethod,
     DebugOpt,
     FileArg,
     FormatOpt,
@@ -24,24 +25,8 @@ from labelaudit.cli.common import (
     LevelOpt,
     OnDuplicateOpt,
     OutputFormat,
-    fail,
     read_table,
 )
-
-
-class Method(StrEnum):
-    """Aggregation methods (``labelaudit.consensus.api.METHODS``)."""
-
-    majority = "majority"
-    weighted = "weighted"
-    wawa = "wawa"
-    dawid_skene = "dawid-skene"
-    one_coin = "one-coin"
-    glad = "glad"
-    mace = "mace"
-    mean = "mean"
-    median = "median"
-    trimmed_mean = "trimmed-mean"
 
 
 class Tie(StrEnum):
@@ -54,7 +39,9 @@ class Tie(StrEnum):
 @app.command("consensus")
 def consensus_command(
     file: FileArg,
-    method: Annotated[Method, typer.Option(help="Aggregation method.")] = Method.dawid_skene,
+    method: Annotated[ConsensusMethod, typer.Option(help="Aggregation method.")] = ConsensusMethod(
+        "dawid-skene"
+    ),
     out: Annotated[
         Path | None,
         typer.Option(help="Write item,label,confidence here (.csv, .jsonl or .parquet)."),
@@ -89,37 +76,32 @@ def consensus_command(
 
     Example: labelaudit consensus labels.csv --method dawid-skene --out consensus.csv
     """
-    from labelaudit.consensus._io import read_weights_file
-    from labelaudit.consensus.api import run_consensus
-    from labelaudit.exceptions import LabelAuditError
+    from labelaudit.consensus.api import read_weights_file, run_consensus
 
-    try:
-        table = read_table(
-            file,
-            input_format,
-            layout,
-            item_col,
-            annotator_col,
-            label_col,
-            annotator_cols,
-            level,
-            categories,
-            on_duplicate,
-        )
-        weights = read_weights_file(weights_file) if weights_file else None
-        _, result = run_consensus(
-            table,
-            method.value,
-            out=out,
-            seed=seed,
-            max_iter=max_iter,
-            tol=tol,
-            tie=tie.value if tie else None,
-            weights=weights,
-            proportion=proportion,
-        )
-    except (LabelAuditError, OSError) as error:
-        raise fail(error, debug) from None
+    table = read_table(
+        file,
+        input_format,
+        layout,
+        item_col,
+        annotator_col,
+        label_col,
+        annotator_cols,
+        level,
+        categories,
+        on_duplicate,
+    )
+    weights = read_weights_file(weights_file) if weights_file else None
+    _, result = run_consensus(
+        table,
+        str(method),
+        out=out,
+        seed=seed,
+        max_iter=max_iter,
+        tol=tol,
+        tie=tie.value if tie else None,
+        weights=weights,
+        proportion=proportion,
+    )
     if out is not None:
         typer.echo(f"wrote {result.n_items} rows to {out}", err=True)
     render(result.to_dict(), output.value)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from labelaudit.cli.app import app
-from labelaudit.cli.common import DebugOpt, InputFormat, fail
+from labelaudit.cli.common import DebugOpt, InputFormat
 
 
 @app.command("convert")
@@ -43,21 +43,17 @@ def convert_command(
 
     Example: labelaudit convert export.json --out labels.parquet --control sentiment
     """
-    from labelaudit.exceptions import LabelAuditError
     from labelaudit.io import read_export, write_table
 
-    try:
-        table, report = read_export(
-            files if len(files) > 1 else files[0],
-            from_=input_format.value if input_format else None,
-            task_key=task_key,
-            control=control,
-            task=task,
-            label_config=label_config,
-            on_duplicate=on_duplicate,
-        )
-        written = write_table(table, out)
-    except LabelAuditError as error:
-        raise fail(error, debug) from None
+    table, report = read_export(
+        files if len(files) > 1 else files[0],
+        from_=input_format.value if input_format else None,
+        task_key=task_key,
+        control=control,
+        task=task,
+        label_config=label_config,
+        on_duplicate=on_duplicate,
+    )
+    written = write_table(table, out)
     typer.echo(report.to_text())
     typer.echo(f"wrote {written} ({table.n_ratings} rows, task {table.task})")

@@ -20,7 +20,6 @@ from labelaudit.cli.common import (
     ItemColOpt,
     LabelColOpt,
     OutputFormat,
-    fail,
 )
 
 ProjectOpt = Annotated[
@@ -56,32 +55,28 @@ def ingest_command(
 
     Example: labelaudit ingest week17.csv --batch 2024-w17
     """
-    from labelaudit.exceptions import LabelAuditError
     from labelaudit.project import ReadOptions, find_project, ingest_batch
 
-    try:
-        found = find_project(project)
-        options = ReadOptions.from_config(
+    found = find_project(project)
+    options = ReadOptions.from_config(
+        found,
+        format=input_format.value if input_format else None,
+        layout=layout,
+        item_col=item_col,
+        annotator_col=annotator_col,
+        label_col=label_col,
+        annotator_cols=annotator_cols,
+    )
+    with _spinner() as show:
+        result = ingest_batch(
             found,
-            format=input_format.value if input_format else None,
-            layout=layout,
-            item_col=item_col,
-            annotator_col=annotator_col,
-            label_col=label_col,
-            annotator_cols=annotator_cols,
+            file,
+            batch=batch,
+            replace_batch=replace,
+            max_rejects=max_rejects,
+            options=options,
+            progress=show,
         )
-        with _spinner() as show:
-            result = ingest_batch(
-                found,
-                file,
-                batch=batch,
-                replace_batch=replace,
-                max_rejects=max_rejects,
-                options=options,
-                progress=show,
-            )
-    except LabelAuditError as error:
-        raise fail(error, debug) from None
     if output == OutputFormat.json:
         import json
 

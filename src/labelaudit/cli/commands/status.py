@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from labelaudit.cli.app import app
-from labelaudit.cli.common import DebugOpt, FormatOpt, OutputFormat, fail
+from labelaudit.cli.common import DebugOpt, FormatOpt, OutputFormat
 
 
 @app.command("status")
@@ -24,13 +24,9 @@ def status_command(
 
     Example: labelaudit status --format json
     """
-    from labelaudit.exceptions import LabelAuditError
     from labelaudit.project import find_project, project_status
 
-    try:
-        report = project_status(find_project(project))
-    except LabelAuditError as error:
-        raise fail(error, debug) from None
+    report = project_status(find_project(project))
     if output == OutputFormat.json:
         import json
 
