@@ -80,9 +80,19 @@ def guarded(callback: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _guard_all(typer_app: typer.Typer) -> None:
-    """Wrap every registered command (sub-apps included) in :func:`guarded`."""
+    """Wrap every registered command (sub-apps included) in :func:`guarded`.
+
+    Help texts are escaped for Rich markup here too, so ``[[gates]]``, ``[alert]`` and
+    ``[report]`` in a docstring are shown as written instead of being eaten as markup.
+    """
+    import inspect
+
+    from rich.markup import escape
+
     for info in typer_app.registered_commands:
         if info.callback is not None:
+            if info.help is None and info.callback.__doc__:
+                info.help = escape(inspect.cleandoc(info.callback.__doc__))
             info.callback = guarded(info.callback)
     for group in typer_app.registered_groups:
         if group.typer_instance is not None:

@@ -33,6 +33,7 @@ __all__ = [
     "LevelOpt",
     "OnDuplicateOpt",
     "OutputFormat",
+    "RawCsvOpt",
     "Weights",
     "error_line",
     "fail",
@@ -177,6 +178,14 @@ OnDuplicateOpt = Annotated[
 ]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
 DebugOpt = Annotated[bool, typer.Option(help="Show tracebacks.")]
+RawCsvOpt = Annotated[
+    bool,
+    typer.Option(
+        "--raw-csv",
+        help="Write CSV/TSV cells unchanged (by default a cell starting with = + - @ tab or "
+        "CR gets a leading ' so spreadsheets do not run it as a formula).",
+    ),
+]
 
 
 def read_table(

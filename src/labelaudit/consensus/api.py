@@ -85,6 +85,7 @@ def run_consensus(
     method: str,
     *,
     out: str | Path | None = None,
+    raw_csv: bool = False,
     gold: dict[str, str] | None = None,
     **options: Any,
 ) -> tuple[Aggregator, ConsensusResult]:
@@ -97,6 +98,8 @@ def run_consensus(
         A key of :data:`METHODS`.
     out : path, optional
         Where to write ``item, label, confidence`` (CSV, JSONL or Parquet by extension).
+    raw_csv : bool, default False
+        Write CSV cells unchanged (no formula-injection quote prefix).
     gold : dict of str to str, optional
         Known labels, clamped (see :meth:`Aggregator.fit`).
     **options
@@ -113,5 +116,5 @@ def run_consensus(
         output_format(out)  # fail on a bad extension before a long fit, not after it
     estimator.fit(table, gold)
     if out is not None:
-        write_consensus(consensus_table(table, estimator), out)
+        write_consensus(consensus_table(table, estimator), out, raw_csv=raw_csv)
     return estimator, estimator.summary()

@@ -17,7 +17,12 @@ Entry points:
 from __future__ import annotations
 
 from labelaudit.quality._methods import DEFAULT_METHODS, METHOD_NAMES, fit_method
-from labelaudit.quality.adjudicate import AdjudicationQueue, adjudication_queue, write_jsonl
+from labelaudit.quality.adjudicate import (
+    AdjudicationQueue,
+    adjudication_queue,
+    write_jsonl,
+    write_queue,
+)
 from labelaudit.quality.annotator_report import AnnotatorReport, annotator_report
 from labelaudit.quality.annotators import AnnotatorMetrics
 from labelaudit.quality.gold import (
@@ -64,4 +69,5 @@ __all__ = [
     "without_gold",
     "write_jsonl",
     "write_label_studio",
+    "write_queue",
 ]

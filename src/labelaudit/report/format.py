@@ -18,7 +18,7 @@ from labelaudit.report._format import (
 )
 from labelaudit.report._markdown import escape_markdown, markdown_section
 from labelaudit.report._model import Column, Table
-from labelaudit.report._write import atomic_write_text, emit_rendered
+from labelaudit.report._write import atomic_write_text, emit_rendered, write_output_file
 
 __all__ = [
     "DASH",
@@ -35,4 +35,5 @@ __all__ = [
     "markdown_section",
     "text",
     "visible_controls",
+    "write_output_file",
 ]

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from labelaudit.csvio import unquote_formulas
 from labelaudit.exceptions import InputError, UsageError
 from labelaudit.table._encode import Locator, RawColumns, as_text, encode
 from labelaudit.table.schema import TaskSchema
@@ -135,10 +136,10 @@ def load_source(source: Any, format: str | None) -> tuple[pa.Table, Locator]:
         raise InputError(
             "unknown file format",
             source=name,
-            field="--format",
+            field="format",
             expected=f"one of {', '.join(FORMATS)}",
             actual=kind or path.suffix,
-            hint="pass --format",
+            hint="name the format: --from on the command line, format= in Python",
         )
     loaders: dict[str, Callable[[Path, str], tuple[pa.Table, Locator]]] = {
         "csv": _load_csv,
@@ -177,7 +178,7 @@ def _load_csv(path: Path, name: str, delimiter: str = ",") -> tuple[pa.Table, Lo
         )
     except pa.ArrowInvalid as error:
         raise _csv_shape_error(path, name, delimiter, len(header), error) from None
-    return table, locator
+    return unquote_formulas(table), locator  # undo the formula guard of labelaudit's writers
 
 
 def _csv_record_line(path: Path, delimiter: str, row: int) -> int:

@@ -25,6 +25,7 @@ from labelaudit.cli.common import (
     LevelOpt,
     OnDuplicateOpt,
     OutputFormat,
+    RawCsvOpt,
     read_table,
 )
 
@@ -37,7 +38,10 @@ def adjudicate_command(
     ] = CategoricalMethod("dawid-skene"),
     threshold: Annotated[float, typer.Option(help="Queue items with confidence below this.")] = 0.7,
     out: Annotated[
-        Path | None, typer.Option(help="Write the queue here as JSONL (default: stdout).")
+        Path | None,
+        typer.Option(
+            help="Write the queue here: .csv, .tsv, .parquet, else JSONL (default: stdout)."
+        ),
     ] = None,
     label_studio: Annotated[
         bool, typer.Option(help="Also write a Label Studio import file (JSON array of tasks).")
@@ -62,13 +66,14 @@ def adjudicate_command(
     level: LevelOpt = Level.nominal,
     categories: CategoriesOpt = None,
     on_duplicate: OnDuplicateOpt = "error",
+    raw_csv: RawCsvOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Queue the tied and low-confidence items, each with every annotator's label.
 
     Example: labelaudit adjudicate labels.csv --threshold 0.7 --out queue.jsonl --label-studio
     """
-    from labelaudit.quality import adjudication_queue, write_jsonl
+    from labelaudit.quality import adjudication_queue, write_queue
     from labelaudit.quality.label_studio import export_label_studio, label_studio_path
 
     ls_path = label_studio_path(out, ls_out) if label_studio else None
@@ -89,7 +94,7 @@ def adjudicate_command(
         fields = (ls_from_name, ls_to_name, text_col or [])
         export_label_studio(queue, table, ls_path, *fields)
     if out is not None:
-        write_jsonl(queue, out)
+        write_queue(queue, out, raw_csv=raw_csv)
     if out is None:
         for line in queue.jsonl_lines():
             typer.echo(line)

@@ -25,6 +25,7 @@ from labelaudit.cli.common import (
     LevelOpt,
     OnDuplicateOpt,
     OutputFormat,
+    RawCsvOpt,
     read_table,
 )
 
@@ -70,6 +71,7 @@ def consensus_command(
     proportion: Annotated[
         float | None, typer.Option(help="trimmed-mean: fraction cut from each end.")
     ] = None,
+    raw_csv: RawCsvOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Consensus labels and confidences, one row per item; prints a summary.
@@ -95,6 +97,7 @@ def consensus_command(
         table,
         str(method),
         out=out,
+        raw_csv=raw_csv,
         seed=seed,
         max_iter=max_iter,
         tol=tol,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from labelaudit.cli.app import app
-from labelaudit.cli.common import DebugOpt, InputFormat
+from labelaudit.cli.common import DebugOpt, InputFormat, RawCsvOpt
 
 
 @app.command("convert")
@@ -37,6 +37,7 @@ def convert_command(
     on_duplicate: Annotated[
         str, typer.Option(help="error or keep-last for a repeated (item, annotator).")
     ] = "error",
+    raw_csv: RawCsvOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Read an annotation-platform export and write the canonical table; print the read report.
@@ -54,6 +55,6 @@ def convert_command(
         label_config=label_config,
         on_duplicate=on_duplicate,
     )
-    written = write_table(table, out)
+    written = write_table(table, out, raw_csv=raw_csv)
     typer.echo(report.to_text())
     typer.echo(f"wrote {written} ({table.n_ratings} rows, task {table.task})")

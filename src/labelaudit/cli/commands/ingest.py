@@ -40,7 +40,9 @@ def ingest_command(
         int, typer.Option(help="Store the valid rows if at most N rows are invalid.")
     ] = 0,
     input_format: FromOpt = None,
-    layout: Annotated[str | None, typer.Option(help="long or wide (default: [input]).")] = None,
+    layout: Annotated[
+        str | None, typer.Option(help="long or wide (default: \\[input] layout).")
+    ] = None,
     item_col: ItemColOpt = None,
     annotator_col: AnnotatorColOpt = None,
     label_col: LabelColOpt = None,

@@ -38,10 +38,8 @@ def status_command(
 
 
 def render_markdown(status: dict[str, Any]) -> str:
-    """The status as a Markdown table (user content with ``|`` and newlines escaped)."""
-
-    def cell(text: object) -> str:
-        return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """The status as a Markdown table (user content escaped as in every Markdown writer)."""
+    from labelaudit.report.format import escape_markdown as cell
 
     lines = [
         "| batch | annotations | items | annotators | rejected | ingested (UTC) | sha256 |",
