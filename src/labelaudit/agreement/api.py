@@ -25,7 +25,7 @@ from labelaudit.agreement.weights import weight_matrix
 from labelaudit.exceptions import UsageError
 from labelaudit.intervals import bootstrap_item_weights
 from labelaudit.methods import METRIC_ORDER
-from labelaudit.results import MetricResult
+from labelaudit.results import Displayable, MetricResult
 from labelaudit.table.table import CONTINUOUS_LIMIT, AnnotationTable
 
 __all__ = ["METRIC_ORDER", "AgreementReport", "agreement_report"]
@@ -37,7 +37,7 @@ _CONTINUOUS = (
 
 
 @dataclass(frozen=True)
-class AgreementReport:
+class AgreementReport(Displayable):
     """Result of :func:`agreement_report`. ``to_dict()`` is the documented JSON contract."""
 
     n_items: int

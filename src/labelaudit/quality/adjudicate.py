@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from labelaudit.exceptions import UsageError
 from labelaudit.quality.items import ItemReport, item_report
+from labelaudit.results import Displayable
 from labelaudit.table.table import AnnotationTable
 
 __all__ = ["REASONS", "AdjudicationQueue", "adjudication_queue", "write_jsonl", "write_queue"]
@@ -29,7 +30,7 @@ REASONS: tuple[str, ...] = ("tie", "low_confidence")
 
 
 @dataclass(frozen=True)
-class AdjudicationQueue:
+class AdjudicationQueue(Displayable):
     """Items to adjudicate; ``to_dict()`` is the JSON contract (``docs/quality.md``).
 
     Attributes

@@ -9,7 +9,7 @@ drawing functions to checked, inert SVG).
 
 from __future__ import annotations
 
-from labelaudit.report._charts import Chart, chart_label, draw_charts
+from labelaudit.report._charts import Chart, chart_label, draw_charts, is_inert_svg
 from labelaudit.report._charts import _figure as new_figure
 
-__all__ = ["Chart", "chart_label", "draw_charts", "new_figure"]
+__all__ = ["Chart", "chart_label", "draw_charts", "is_inert_svg", "new_figure"]

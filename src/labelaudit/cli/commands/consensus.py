@@ -111,54 +111,20 @@ def consensus_command(
 
 
 def render(summary: dict[str, Any], output: str) -> None:
-    """Print the consensus summary as JSON, Markdown or a terminal table."""
+    """Print the consensus summary: JSON (the contract) or its document as Markdown/terminal."""
     if output == "json":
         import json
 
         typer.echo(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False))
         return
-    rows = _rows(summary)
-    if output == "markdown":
-        typer.echo(f"# Consensus ({summary['method']})\n")
-        typer.echo("| field | value |\n|---|---|")
-        for name, value in rows:
-            typer.echo(f"| {name} | {value} |")
-        return
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    from labelaudit.report.builders import consensus_document
+    from labelaudit.report.document import render_document
 
-    grid = Table(title=f"Consensus ({summary['method']})", show_header=False)
-    for name, value in rows:
-        grid.add_row(escape(name), escape(value))
-    Console().print(grid)
+    typer.echo(render_document(consensus_document(summary), output, width=_width()), nl=False)
 
 
-def _rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
-    """(field, text) pairs of the summary; nulls show their reason."""
-    reasons = summary["reasons"]
-    rows = []
-    for name in (
-        "n_items",
-        "n_annotators",
-        "n_labels",
-        "n_abstained",
-        "n_iter",
-        "converged",
-        "log_likelihood",
-        "mean_confidence",
-        "min_confidence",
-    ):
-        value = summary[name]
-        if value is None:
-            text = f"- ({reasons.get(name, 'undefined')})"
-        elif isinstance(value, float):
-            text = f"{value:.4f}" if abs(value) < 1e4 else f"{value:.1f}"
-        else:
-            text = str(value)
-        rows.append((name, text))
-    for category, count in (summary["label_distribution"] or {}).items():
-        rows.append((f"label {category}", str(count)))
-    for key, value in (summary["values"] or {}).items():
-        rows.append((f"value {key}", f"{value:.4g}" if value is not None else "-"))
-    return rows
+def _width() -> int:
+    """The terminal's width (80 when not a terminal)."""
+    import shutil
+
+    return shutil.get_terminal_size((80, 24)).columns
