@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from labelaudit.agreement._result import clean_number
+from labelaudit.results import clean_number
 
 __all__ = [
     "LINE_FIELDS",
@@ -111,7 +111,7 @@ class JudgeRun:
 
 def write_verdicts(path: Path, verdicts: list[Verdict]) -> None:
     """Write verdict lines (JSONL, UTF-8) atomically to ``path``."""
-    from labelaudit.report._write import atomic_write_text
+    from labelaudit.report.format import atomic_write_text
 
     lines = [json.dumps(v.to_dict(), ensure_ascii=False, allow_nan=False) for v in verdicts]
     atomic_write_text(path, "".join(line + "\n" for line in lines))
@@ -218,7 +218,7 @@ def read_verdicts(paths: list[Path] | Path) -> VerdictLines:
         pointwise verdicts, or no verdict at all.
     """
     from labelaudit.exceptions import InputError
-    from labelaudit.preferences._jsonio import iter_jsonl
+    from labelaudit.jsonio import iter_jsonl
 
     files = [paths] if isinstance(paths, Path) else list(paths)
     columns: dict[str, list[Any]] = {name: [] for name in VerdictLines.__dataclass_fields__}
