@@ -21,11 +21,11 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from labelaudit import agreement_report
-from labelaudit.agreement._inference import MAX_BOOT, bootstrap_item_weights, check_n_boot
 from labelaudit.agreement.alpha import krippendorff_alpha
 from labelaudit.agreement.api import MAX_CATEGORIES
 from labelaudit.cli.app import app
 from labelaudit.exceptions import UsageError
+from labelaudit.intervals import MAX_BOOT, bootstrap_item_weights, check_n_boot
 from labelaudit.table import read_annotations
 
 runner = CliRunner()

@@ -112,6 +112,7 @@ def test_human_formats(fmt: str, tmp_path: Path) -> None:
         str(out),
     )
     assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == f"wrote {out}"  # success is said, on stderr
     text = out.read_text()
     assert "Position bias" in text and "Length bias" in text and "annotator1" in text
     if fmt == "html":

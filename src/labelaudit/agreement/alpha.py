@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from labelaudit.agreement._inference import GWET_T, analytic_interval, perfect_agreement
-from labelaudit.agreement._result import MetricResult
 from labelaudit.exceptions import UsageError
+from labelaudit.intervals import GWET_T, analytic_interval, perfect_agreement
+from labelaudit.results import MetricResult
 
 __all__ = [
     "REASON_NOTHING_PAIRABLE",
@@ -487,7 +487,7 @@ def krippendorff_alpha(
     ``extra``: ``p_value`` (t test of alpha = 0), ``p_a``, ``p_e`` (Gwet's pa, pe),
     ``D_o`` and ``D_e`` (Krippendorff's observed and expected disagreement, alpha =
     1 - D_o / D_e), ``level``, pairable unit/value counts; at perfect agreement
-    ``ci95_exact`` and ``note`` (:func:`labelaudit.agreement._inference.perfect_agreement`).
+    ``ci95_exact`` and ``note`` (:func:`labelaudit.intervals.perfect_agreement`).
     For ordinal the metric (built on the observed marginals) is held fixed in the SE.
     ``value`` is None with a ``reason`` when undefined. O(n_items q^2).
     """

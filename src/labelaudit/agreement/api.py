@@ -18,14 +18,15 @@ from labelaudit import __version__
 from labelaudit._typing import CI_METHODS
 from labelaudit.agreement import alpha as alpha_mod
 from labelaudit.agreement import diagnostics
-from labelaudit.agreement._inference import bootstrap_item_weights, check_n_boot
-from labelaudit.agreement._result import MetricResult
 from labelaudit.agreement.chance import chance_corrected, family_values
 from labelaudit.agreement.cohen import cohen_kappa, cohen_values, pair_table, scott_pi
 from labelaudit.agreement.conger import conger_kappa, conger_values
 from labelaudit.agreement.icc import icc
 from labelaudit.agreement.weights import weight_matrix
 from labelaudit.exceptions import UsageError
+from labelaudit.intervals import bootstrap_item_weights, check_n_boot
+from labelaudit.methods import METRIC_ORDER
+from labelaudit.results import Displayable, MetricResult
 from labelaudit.table.table import CONTINUOUS_LIMIT, AnnotationTable
 
 __all__ = [
@@ -36,16 +37,6 @@ __all__ = [
     "agreement_report",
 ]
 
-METRIC_ORDER = (
-    "percent_agreement",
-    "krippendorff_alpha",
-    "fleiss_kappa",
-    "gwet_ac",
-    "conger_kappa",
-    "brennan_prediger",
-    "cohen_kappa",
-    "scott_pi",
-)
 _CONTINUOUS = (
     "continuous ratings (more than 100 distinct values and no declared categories): the "
     "kappa family needs a category scale; declare it with --categories"
@@ -60,7 +51,7 @@ MAX_COUNT_CELLS = 200_000_000
 
 
 @dataclass(frozen=True)
-class AgreementReport:
+class AgreementReport(Displayable):
     """Result of :func:`agreement_report`. ``to_dict()`` is the documented JSON contract."""
 
     n_items: int
@@ -145,7 +136,7 @@ def agreement_report(
         Bootstrap: ``n_boot`` replicates resampling items, SE = bootstrap SD, CI =
         percentile interval.
     n_boot, seed : int
-        Bootstrap replicates (2 to :data:`~labelaudit.agreement._inference.MAX_BOOT`)
+        Bootstrap replicates (2 to :data:`~labelaudit.intervals.MAX_BOOT`)
         and random seed.
     diagnose : bool
         Compute pairwise, per-category, confusion and worst-item diagnostics.

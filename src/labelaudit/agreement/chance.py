@@ -27,8 +27,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from labelaudit.agreement._inference import GWET_T, analytic_interval, perfect_agreement
-from labelaudit.agreement._result import MetricResult
+from labelaudit.intervals import GWET_T, analytic_interval, perfect_agreement
+from labelaudit.results import MetricResult
 
 __all__ = ["GwetFamily", "chance_corrected", "family_values"]
 

@@ -8,13 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from labelaudit.agreement._inference import (
-    FCE_NORMAL,
-    GWET_T,
-    analytic_interval,
-    perfect_agreement,
-)
-from labelaudit.agreement._result import MetricResult
+from labelaudit.intervals import FCE_NORMAL, GWET_T, analytic_interval, perfect_agreement
+from labelaudit.results import MetricResult
 
 __all__ = ["cohen_kappa", "cohen_values", "pair_table", "scott_pi"]
 

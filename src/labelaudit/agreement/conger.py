@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from labelaudit.agreement._result import MetricResult
 from labelaudit.agreement.chance import _with_se, item_stats, ordered_stats
+from labelaudit.results import MetricResult
 
 __all__ = ["conger_kappa", "conger_values"]
 

@@ -33,10 +33,10 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.agreement._inference import check_n_boot
-from labelaudit.agreement._result import clean_number
 from labelaudit.exceptions import UsageError
+from labelaudit.intervals import check_n_boot
 from labelaudit.judge.verdicts import VerdictLines, read_verdicts
+from labelaudit.results import Displayable, clean_number
 
 __all__ = [
     "JudgeAudit",
@@ -61,7 +61,7 @@ SECTIONS = (
 
 
 @dataclass(frozen=True)
-class JudgeAudit:
+class JudgeAudit(Displayable):
     """Result of :func:`audit_judge`; ``to_dict()`` is the JSON contract."""
 
     mode: str

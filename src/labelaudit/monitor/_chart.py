@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.agreement._result import clean_number
 from labelaudit.exceptions import UsageError
 from labelaudit.monitor.rules import RuleViolation
+from labelaudit.results import clean_number
 
 __all__ = [
     "BASELINE_SIZE",

@@ -3,7 +3,7 @@
 They plot numbers the report dict already holds: the agreement individuals chart with its
 control limits, the gold error p-chart, and the heat map of confused label pairs. The
 figure, SVG export, label cleaning and safety check are those of the agreement report
-(:mod:`labelaudit.report._charts`); a chart whose SVG fails :func:`is_inert_svg` is dropped.
+(:mod:`labelaudit.report.charts`); a chart whose SVG fails :func:`is_inert_svg` is dropped.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from labelaudit.report._charts import Chart, _figure, chart_label, draw_charts
+from labelaudit.report.charts import Chart, chart_label, draw_charts
+from labelaudit.report.charts import new_figure as _figure
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from labelaudit.agreement._result import clean_number
 from labelaudit.exceptions import UsageError
 from labelaudit.pipeline_report import _queries
 from labelaudit.project.layout import Project
 from labelaudit.project.store import BatchRecord, utc_now
+from labelaudit.results import clean_number
 
 __all__ = ["Scope", "build_pipeline_report", "parse_period"]
 

@@ -32,10 +32,11 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from labelaudit.agreement._result import clean_number
-from labelaudit.preferences._stats import Z95, binomial_p, holm, logistic_fit, wilson
+from labelaudit.intervals import Z95, wilson_interval
+from labelaudit.preferences._stats import binomial_p, holm, logistic_fit
 from labelaudit.preferences.position import fmt_p, pct
 from labelaudit.preferences.records import FIRST, SECOND, PreferenceTable
+from labelaudit.results import clean_number
 
 __all__ = ["LengthBias", "length_bias", "length_controlled_win_rates", "length_logit"]
 
@@ -107,7 +108,7 @@ def length_bias(
     k_a = np.bincount(who[longer], minlength=size)
     p_a = binomial_p(k_a, n_a)
     adjusted = holm(p_a)
-    low_a, high_a = wilson(k_a, n_a)
+    low_a, high_a = wilson_interval(k_a, n_a)
     rows = [
         {
             "annotator": str(table.annotators[a]),
@@ -128,7 +129,7 @@ def length_bias(
         reason = "no decisive vote on two responses of different known length"
         return LengthBias(None, None, 0, 0, None, None, reason, rows, logistic, lc)
     p_value = float(binomial_p(np.array([k]), np.array([n]))[0])
-    low, high = (float(v) for v in wilson(k, n))
+    low, high = (float(v) for v in wilson_interval(k, n))
     flag = p_value < alpha
     verdict = (
         f"the longer response won {pct(k / n)} of {n} decisive votes on responses of "

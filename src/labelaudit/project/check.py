@@ -23,13 +23,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from labelaudit.agreement._result import clean_number
 from labelaudit.exceptions import UsageError
 from labelaudit.project.alert import AlertResult, post_json
 from labelaudit.project.config import Gate, ProjectConfig
 from labelaudit.project.history import load_history
 from labelaudit.project.layout import Project
 from labelaudit.project.store import BatchRecord, Store
+from labelaudit.results import Displayable, clean_number
 
 __all__ = [
     "CheckResult",
@@ -75,7 +75,7 @@ class GateResult:
 
 
 @dataclass(frozen=True)
-class CheckResult:
+class CheckResult(Displayable):
     """All gates on one batch. ``to_dict()`` is the ``check --format json`` contract."""
 
     passed: bool

@@ -1,10 +1,14 @@
-"""Shared inference helpers: t- and z-based intervals, p-values, bootstrap weights.
+"""Intervals and resampling shared by every analysis: t, z and Wilson intervals, bootstrap weights.
 
-One home for the conventions every analytic interval follows (docs/agreement.md):
-``ci95`` is the coefficient's source interval (Gwet's t interval, Fleiss-Cohen-Everitt's
-normal interval) bounded to the coefficient's range, and ``ci_method`` names the source
-and says whether a bound was applied. At perfect observed agreement the exact
-Clopper-Pearson (1934) bound is reported beside it (:func:`perfect_agreement`).
+One home for each: agreement coefficients, structured agreement, annotator quality and the
+preference audits all import from here.
+
+The agreement coefficients' analytic intervals follow one stated convention
+(docs/agreement.md, :func:`analytic_interval`): ``ci95`` is the coefficient's source
+interval (Gwet's t interval, Fleiss-Cohen-Everitt's normal interval) bounded to the
+coefficient's range, and ``ci_method`` names the source and whether a bound was applied.
+At perfect observed agreement the exact Clopper-Pearson (1934) bound is reported beside
+it (:func:`perfect_agreement`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from labelaudit._typing import MAX_BOOT
 from labelaudit.exceptions import UsageError
@@ -22,18 +27,21 @@ __all__ = [
     "FCE_NORMAL",
     "GWET_T",
     "MAX_BOOT",
+    "Z95",
     "analytic_interval",
     "bootstrap_item_weights",
     "check_n_boot",
+    "normal_interval",
     "perfect_agreement",
     "t_interval",
+    "wilson_interval",
 ]
 
-
+#: Two-sided 95% standard normal quantile, Phi^-1(0.975).
+Z95 = 1.959963984540054
 #: Sources named in ``ci_method`` (the first word stays ``analytic``).
 GWET_T = "Gwet 2014 t(n-1)"
 FCE_NORMAL = "Fleiss-Cohen-Everitt 1969 normal"
-_CONFIDENCE = 0.95
 _PERFECT = 1e-12
 
 
@@ -55,14 +63,17 @@ def t_interval(value: float, se: float, df: int) -> tuple[tuple[float, float], f
 
     This is what R irrCAC and Python irrCAC 0.4.4 report for the raw-ratings coefficients.
     """
-    from scipy import stats  # imported here: keeps scipy off the CLI start-up path
-
     if not np.isfinite(se) or df < 1:
         return (float("nan"), float("nan")), float("nan")
     quantile = float(stats.t.ppf(0.975, df))
     low, high = value - quantile * se, min(1.0, value + quantile * se)
     p = float(2.0 * stats.t.sf(abs(value / se), df)) if se > 0 else float("nan")
     return (low, high), p
+
+
+def normal_interval(value: float, se: float) -> tuple[float, float]:
+    """Large-sample 95% CI value +/- z_{.975} se (SAS PROC FREQ, R psych for kappa)."""
+    return (value - Z95 * se, value + Z95 * se)
 
 
 def analytic_interval(
@@ -93,18 +104,16 @@ def analytic_interval(
     ci95 : (float, float)
         value +/- q se, each end moved inside [lower, upper] when it falls outside.
     ci_method : str
-        ``"analytic: SOURCE"``, plus ``"; bounded to [lower, upper]"`` when a bound moved
-        an end (irrCAC's own ``min(1, upper)`` counts as a bound applied).
+        ``"analytic: SOURCE"``, plus ``"; bounded to [lower, upper]"`` (or ``"; bounded
+        at 1"``) when a bound moved an end (irrCAC's own ``min(1, upper)`` counts).
     p_value : float
         Two-sided p of value = 0 against the same t (or normal) reference.
     """
-    from scipy import stats
-
     if df is not None:
         quantile = float(stats.t.ppf(0.975, df))
         p = float(2.0 * stats.t.sf(abs(value / se), df)) if se > 0 else float("nan")
     else:
-        quantile = float(stats.norm.ppf(0.975))
+        quantile = Z95
         p = float(2.0 * stats.norm.sf(abs(value / se))) if se > 0 else float("nan")
     raw = (value - quantile * se, value + quantile * se)
     ci = (max(lower, raw[0]), min(upper, raw[1]))
@@ -133,7 +142,7 @@ def perfect_agreement(p_a: float, p_e: float, n_trials: int) -> dict[str, Any]:
     """
     if not (n_trials >= 1 and p_a >= 1.0 - _PERFECT and p_e < 1.0):
         return {}
-    low_rate = ((1.0 - _CONFIDENCE) / 2.0) ** (1.0 / n_trials)
+    low_rate = 0.025 ** (1.0 / n_trials)
     return {
         "ci95_exact": ((low_rate - p_e) / (1.0 - p_e), 1.0),
         "note": (
@@ -143,6 +152,43 @@ def perfect_agreement(p_a: float, p_e: float, n_trials: int) -> dict[str, Any]:
             "coefficient with chance agreement held at its estimate"
         ),
     }
+
+
+def wilson_interval(
+    successes: np.ndarray | int, n: np.ndarray | int, z: float = Z95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of binomial proportions (Wilson 1927).
+
+    Parameters
+    ----------
+    successes, n : ndarray of int, same shape
+        Successes and trials of each proportion.
+    z : float
+        Normal quantile (1.96 for a 95% interval).
+
+    Returns
+    -------
+    low, high : ndarray of float64
+        Bounds in [0, 1]; NaN where ``n == 0``. With p = x / n:
+        (p + z^2 / 2n -/+ z sqrt(p (1 - p) / n + z^2 / 4n^2)) / (1 + z^2 / n).
+        The ends are exact: the lower bound is 0 at x = 0 and the upper bound 1 at x = n
+        (the formula gives them only up to rounding). Elsewhere the same as
+        ``scipy.stats.binomtest(x, n).proportion_ci(method="wilson")`` (no continuity
+        correction).
+    """
+    x = np.asarray(successes, dtype=np.float64)
+    trials = np.asarray(n, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = x / trials
+        denominator = 1.0 + z * z / trials
+        centre = (p + z * z / (2.0 * trials)) / denominator
+        half = z * np.sqrt(p * (1.0 - p) / trials + z * z / (4.0 * trials * trials)) / denominator
+    # exact ends: the bound is 0 at x = 0 and 1 at x = n (no rounding below 1)
+    low = np.where(x == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+    high = np.where(x == trials, 1.0, np.clip(centre + half, 0.0, 1.0))
+    low = np.where(trials > 0, low, np.nan)
+    high = np.where(trials > 0, high, np.nan)
+    return low, high
 
 
 def bootstrap_item_weights(
