@@ -244,9 +244,7 @@ def metric_bounds(metric: str) -> Bounds:
     return None
 
 
-def clamp_limits(
-    lcl: np.ndarray, ucl: np.ndarray, bounds: Bounds
-) -> tuple[np.ndarray, np.ndarray]:
+def clamp_limits(lcl: np.ndarray, ucl: np.ndarray, bounds: Bounds) -> tuple[np.ndarray, np.ndarray]:
     """Control limits clipped to the metric's range (NaN stays NaN).
 
     A limit beyond the range cannot be crossed, so clipping changes no signal of a value

@@ -116,7 +116,9 @@ def monitor_series(
         values, baseline=baseline, labels=labels, L=L, rules=rules, bounds=bounds
     )
     base = individuals.baseline
-    ewma = ewma_chart(values, lam=ewma_lambda, L=ewma_L, baseline=base, labels=labels, bounds=bounds)
+    ewma = ewma_chart(
+        values, lam=ewma_lambda, L=ewma_L, baseline=base, labels=labels, bounds=bounds
+    )
     return SeriesMonitor(
         individuals=individuals,
         ewma=ewma,

@@ -272,7 +272,8 @@ def _heatmap(confusions: Mapping[str, Any], meanings: Mapping[str, str]) -> Figu
     figure = new_figure(height_in=side, width_in=side + 1.4)
     axes = figure.add_subplot()
     shown = np.ma.masked_where(np.eye(len(labels), dtype=bool), matrix)
-    mesh = axes.pcolormesh(shown, cmap="Reds", vmin=0.0, vmax=max(1.0, float(matrix.max())))
+    top = max(1.0, float(matrix.max()))
+    mesh = axes.pcolormesh(shown, cmap="Reds", vmin=0.0, vmax=top)
     mesh.set_edgecolor("white")
     axes.set_facecolor("#e8e8e8")  # the diagonal: agreement, not a confusion
     figure.colorbar(mesh, ax=axes, label="disagreeing annotator pairs")
@@ -288,7 +289,7 @@ def _heatmap(confusions: Mapping[str, Any], meanings: Mapping[str, str]) -> Figu
     if len(labels) <= 12:
         for (i, j), value in np.ndenumerate(matrix):
             if i != j:
-                color = text_color(mesh.cmap(mesh.norm(value)))
+                color = text_color(mesh.cmap(float(value) / top))
                 axes.text(j + 0.5, i + 0.5, f"{int(value)}", ha="center", va="center",
                           fontsize=7, color=color)  # fmt: skip
     return figure

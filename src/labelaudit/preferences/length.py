@@ -150,9 +150,7 @@ def length_bias(
         f"different length (95% CI {pct(low)}-{pct(high)}, {fmt_p(p_value)}): "
         + ("a length preference" if flag else "no detectable length preference")
     )
-    return LengthBias(
-        k / n, (low, high), n, k, p_value, flag, verdict, rows, logistic, lc, curve
-    )
+    return LengthBias(k / n, (low, high), n, k, p_value, flag, verdict, rows, logistic, lc, curve)
 
 
 def length_by_difference(

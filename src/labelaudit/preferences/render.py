@@ -317,8 +317,9 @@ def with_charts(report: Mapping[str, Any], found: Sequence[Section]) -> list[Sec
     charts = audit_charts(report)
     for section in found:
         chart = charts.get(section.key)
-        if chart is not None:  # safe: accepted by is_inert_svg
-            section.charts.append({"key": chart.key, "title": chart.title, "svg": Markup(chart.svg)})
+        if chart is not None:  # Markup is safe: the SVG was accepted by is_inert_svg
+            svg = Markup(chart.svg)
+            section.charts.append({"key": chart.key, "title": chart.title, "svg": svg})
     return list(found)
 
 

@@ -142,7 +142,7 @@ def gate_failures(gate: Gate, values: Sequence[float | None]) -> list[int]:
     x = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
     defined = np.isfinite(x)
     with np.errstate(invalid="ignore"):
-        holds = _OPS[gate.op](x, gate.threshold)
+        holds = np.asarray(_OPS[gate.op](x, gate.threshold))  # type: ignore[arg-type]
     failed = (defined & ~holds) | (~defined & (not gate.allow_undefined))
     return [int(i) for i in np.flatnonzero(failed)]
 

@@ -111,7 +111,8 @@ def fit_labels(
     key : list of str
         ``"[k] full label"`` for each abbreviated label (print it with :func:`add_key`).
     """
-    shown, key = [], []
+    shown: list[str] = []
+    key: list[str] = []
     for value in values:
         label = chart_label(value, width)
         lines = label.split("\n")
@@ -132,7 +133,7 @@ def add_key(figure: Figure, key: Sequence[str]) -> None:
     figure.supxlabel("\n".join(lines), fontsize=7, ha="left", x=0.01)
 
 
-def text_color(rgba: Sequence[float]) -> str:
+def text_color(rgba: Any) -> str:
     """Black or white, whichever contrasts more with a cell of colour ``rgba`` (WCAG
     relative luminance: white text below 0.179, the point of equal contrast)."""
     channels = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgba[:3]]
