@@ -10,9 +10,12 @@ __all__ = ["MetricResult", "clean_number"]
 
 
 def clean_number(value: Any) -> Any:
-    """Python float for numpy scalars; ``None`` for NaN/inf (JSON has no NaN)."""
-    if value is None:
-        return None
+    """Python float for numpy scalars; ``None`` for NaN/inf (JSON has no NaN).
+
+    Text is never a number: names such as ``"007"``, ``"1e3"`` or ``"inf"`` stay strings.
+    """
+    if value is None or isinstance(value, (str, bytes)):
+        return value
     if isinstance(value, (list, tuple)):
         return [clean_number(v) for v in value]
     if isinstance(value, dict):

@@ -27,6 +27,7 @@ __all__ = [
     "LayoutOpt",
     "Level",
     "LevelOpt",
+    "NaValuesOpt",
     "OnDuplicateOpt",
     "OutputFormat",
     "Weights",
@@ -143,6 +144,13 @@ CategoriesOpt = Annotated[
 OnDuplicateOpt = Annotated[
     str, typer.Option(help="error or keep-last for a repeated (item, annotator).")
 ]
+NaValuesOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Cell texts read as missing besides the empty cell, comma-separated (e.g. "
+        "NA,null). Default: only the empty cell is missing; NA, null, nan are labels."
+    ),
+]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
 DebugOpt = Annotated[bool, typer.Option(help="Show tracebacks.")]
 
@@ -161,34 +169,19 @@ def read_table(
     *,
     task_key: str | None = None,
     control: str | None = None,
+    na_values: str | None = None,
 ) -> AnnotationTable:
     """Read and validate an annotation file from the shared options (raises InputError).
 
-    Annotation-platform exports (named with ``--from`` or detected from the first record)
-    and tables written by ``labelaudit convert`` go through
-    :func:`labelaudit.io.read_export`; plain tables through ``read_annotations``.
+    Every command reads through the one front door, :func:`labelaudit.io.read_any`:
+    platform exports (named with ``--from`` or detected) go to ``read_export``, plain
+    tables to ``read_annotations``.
     """
-    from labelaudit.table import read_annotations
+    from labelaudit.io import read_any
 
-    plain = input_format is not None and input_format.value not in PLATFORM_FORMATS
-    if not plain:
-        from labelaudit.io import detect_format, read_export
-
-        platform = input_format.value if input_format is not None else detect_format(file)
-        if platform is not None:
-            table, _ = read_export(
-                file,
-                from_=platform,
-                task_key=task_key,
-                control=control,
-                level=level.value if level is not Level.nominal else None,
-                categories=categories,
-                on_duplicate=on_duplicate,
-            )
-            return table
-    return read_annotations(
+    table, _ = read_any(
         file,
-        format=input_format.value if input_format else None,
+        from_=input_format.value if input_format is not None else None,
         layout=layout,
         item_col=item_col,
         annotator_col=annotator_col,
@@ -197,4 +190,8 @@ def read_table(
         level=level.value,
         categories=categories,
         on_duplicate=on_duplicate,
+        na_values=na_values,
+        task_key=task_key,
+        control=control,
     )
+    return table

@@ -23,6 +23,7 @@ from labelaudit.cli.common import (
     LayoutOpt,
     Level,
     LevelOpt,
+    NaValuesOpt,
     OnDuplicateOpt,
     OutputFormat,
     Weights,
@@ -64,6 +65,7 @@ def agreement_command(
     level: LevelOpt = Level.nominal,
     categories: CategoriesOpt = None,
     on_duplicate: OnDuplicateOpt = "error",
+    na_values: NaValuesOpt = None,
     task: TaskOpt = None,
     weights: Annotated[Weights, typer.Option(help="Weights for the kappa family.")] = (
         Weights.identity
@@ -102,6 +104,7 @@ def agreement_command(
             level,
             None if structured else categories,
             on_duplicate,
+            na_values=na_values,
         )
         table = as_task(table, task.value if task else None, categories if structured else None)
         matrix = read_weights_file(weights_file, table.n_categories) if weights_file else None

@@ -19,6 +19,7 @@ from labelaudit.cli.common import (
     FromOpt,
     ItemColOpt,
     LabelColOpt,
+    NaValuesOpt,
     OutputFormat,
     fail,
 )
@@ -46,6 +47,7 @@ def ingest_command(
     annotator_col: AnnotatorColOpt = None,
     label_col: LabelColOpt = None,
     annotator_cols: AnnotatorColsOpt = None,
+    na_values: NaValuesOpt = None,
     output: FormatOpt = OutputFormat.table,
     debug: DebugOpt = False,
 ) -> None:
@@ -69,6 +71,7 @@ def ingest_command(
             annotator_col=annotator_col,
             label_col=label_col,
             annotator_cols=annotator_cols,
+            na_values=na_values,
         )
         with _spinner() as show:
             result = ingest_batch(
