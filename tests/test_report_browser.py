@@ -167,3 +167,40 @@ def test_document_pages_in_chromium(tmp_path: Path, browser: Any) -> None:  # no
         assert "49" not in body.split("{{7*7}}")[0][-3:]
     finally:
         context.close()
+
+
+def test_preference_page_charts_in_chromium(
+    browser: Any,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The preference audit page of the bundled PandaLM votes: three charts, each with its
+    axis titles, inside a 1280 px viewport, with no script run and no request made."""
+    from labelaudit.datasets import dataset_path
+    from labelaudit.preferences import audit_preferences, read_preferences
+    from labelaudit.preferences.render import render_html
+
+    table = read_preferences(dataset_path("pandalm"), format="pandalm")
+    path = tmp_path / "audit.html"
+    path.write_text(render_html(audit_preferences(table, n_boot=50).to_dict()), encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        log = PageLog()
+        log.attach(page)
+        page.goto(path.as_uri(), wait_until="load")
+        titles = {
+            "position-bias": ("first slot won", "annotator or judge"),
+            "length-bias": ("length difference", "P(longer response preferred)"),
+            "bradley-terry": ("rating (Elo scale", "model"),
+        }
+        for key, (x_title, y_title) in titles.items():
+            svg = page.locator(f"#chart-{key} svg")
+            assert svg.count() == 1
+            box = svg.bounding_box()
+            assert box is not None and 200 < box["width"] <= 1280 and box["height"] > 100
+            words = svg.text_content() or ""
+            assert x_title in words and y_title in words
+        assert log.requests == [path.as_uri()]
+        assert not (log.dialogs or log.console_errors or log.page_errors)
+    finally:
+        context.close()

@@ -1,15 +1,53 @@
-"""Chart building blocks shared by every report: the public face of the drawing code.
+"""Chart drawing shared by every page: one style, inline SVG, labels never cut, SVG safety.
 
-Other packages draw their charts with these names (the drawing itself lives in
-:mod:`labelaudit.report._charts`): :class:`Chart` (one SVG with its title and alt text),
-:func:`new_figure` (a figure on an Agg canvas, no pyplot), :func:`chart_label` (a user
-string made safe and short for a tick label) and :func:`draw_charts` (render a set of
-drawing functions to checked, inert SVG).
+The public home of the chart helpers (other packages import these, never
+``labelaudit.report._charts``) and of the preference and judge audit charts:
+
+- :func:`draw_charts` draws ``(key, caption, draw)`` triples in the shared style and
+  keeps each SVG only if :func:`is_inert_svg` holds.
+- :func:`bradley_terry_chart`, :func:`position_bias_chart`, :func:`length_bias_chart`
+  take the dicts of :mod:`labelaudit.preferences` (or their result objects) and return
+  one ``<svg>`` as text, or None when there is nothing to draw.
 """
 
 from __future__ import annotations
 
-from labelaudit.report._charts import Chart, chart_label, draw_charts, is_inert_svg
-from labelaudit.report._charts import _figure as new_figure
+from labelaudit.report._audit_charts import (
+    audit_charts,
+    bradley_terry_chart,
+    length_bias_chart,
+    position_bias_chart,
+)
+from labelaudit.report._charts import (
+    Chart,
+    add_key,
+    chart_label,
+    draw_charts,
+    fit_labels,
+    is_inert_svg,
+    label_values,
+    new_figure,
+    outside_legend,
+    rows_height,
+    set_labels,
+    text_color,
+)
 
-__all__ = ["Chart", "chart_label", "draw_charts", "is_inert_svg", "new_figure"]
+__all__ = [
+    "Chart",
+    "add_key",
+    "audit_charts",
+    "bradley_terry_chart",
+    "chart_label",
+    "draw_charts",
+    "fit_labels",
+    "is_inert_svg",
+    "label_values",
+    "length_bias_chart",
+    "new_figure",
+    "outside_legend",
+    "position_bias_chart",
+    "rows_height",
+    "set_labels",
+    "text_color",
+]
