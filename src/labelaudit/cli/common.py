@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from labelaudit.io import ExportOptions
     from labelaudit.table import AnnotationTable
 
 __all__ = [
@@ -17,19 +18,26 @@ __all__ = [
     "AnnotatorColOpt",
     "AnnotatorColsOpt",
     "CategoriesOpt",
+    "ControlOpt",
     "DebugOpt",
     "FileArg",
     "FormatOpt",
     "FromOpt",
+    "GroundTruthAsGoldOpt",
+    "IncludeModelsOpt",
     "InputFormat",
     "ItemColOpt",
     "LabelColOpt",
+    "LabelConfigOpt",
     "LayoutOpt",
     "Level",
     "LevelOpt",
     "OnDuplicateOpt",
     "OutputFormat",
+    "TaskKeyOpt",
+    "UsersOpt",
     "Weights",
+    "export_options",
     "fail",
     "read_table",
 ]
@@ -144,7 +152,69 @@ OnDuplicateOpt = Annotated[
     str, typer.Option(help="error or keep-last for a repeated (item, annotator).")
 ]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+
+# --------------------------------------------------------------- shared export options
+# Every command that reads an annotation-platform export declares these and turns them
+# into one labelaudit.io.ExportOptions with export_options(...).
+_EXPORT = "Export options"
+ControlOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Labelling control (question) to analyse when the export has several.",
+        rich_help_panel=_EXPORT,
+    ),
+]
+TaskKeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Item key path in each task, e.g. data.item (default: the task id; merges projects).",
+        rich_help_panel=_EXPORT,
+    ),
+]
+LabelConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Label Studio labelling config XML (declared labels, control types).",
+        rich_help_panel=_EXPORT,
+    ),
+]
+IncludeModelsOpt = Annotated[
+    bool,
+    typer.Option(
+        help="Read predictions as model annotators (left out of human agreement by default).",
+        rich_help_panel=_EXPORT,
+    ),
+]
+GroundTruthAsGoldOpt = Annotated[
+    bool,
+    typer.Option(
+        help="Annotations marked ground_truth serve as gold labels.", rich_help_panel=_EXPORT
+    ),
+]
+UsersOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="CSV mapping exported user ids to names (id, name|email|username).",
+        rich_help_panel=_EXPORT,
+    ),
+]
 DebugOpt = Annotated[bool, typer.Option(help="Show tracebacks.")]
+
+
+def export_options(
+    control: str | None = None,
+    task_key: str | None = None,
+    label_config: Path | None = None,
+    include_models: bool = False,
+    ground_truth_as_gold: bool = False,
+    users: Path | None = None,
+) -> ExportOptions:
+    """The shared export options of a command as one :class:`labelaudit.io.ExportOptions`."""
+    from labelaudit.io import ExportOptions
+
+    return ExportOptions(
+        control, task_key, label_config, include_models, ground_truth_as_gold, users
+    )
 
 
 def read_table(
@@ -161,14 +231,19 @@ def read_table(
     *,
     task_key: str | None = None,
     control: str | None = None,
+    export: ExportOptions | None = None,
 ) -> AnnotationTable:
     """Read and validate an annotation file from the shared options (raises InputError).
 
     Annotation-platform exports (named with ``--from`` or detected from the first record)
     and tables written by ``labelaudit convert`` go through
-    :func:`labelaudit.io.read_export`; plain tables through ``read_annotations``.
+    :func:`labelaudit.io.read_export` with the ``export`` options; plain tables through
+    ``read_annotations``.
     """
     from labelaudit.table import read_annotations
+
+    if export is None:
+        export = export_options(control, task_key)
 
     plain = input_format is not None and input_format.value not in PLATFORM_FORMATS
     if not plain:
@@ -179,8 +254,7 @@ def read_table(
             table, _ = read_export(
                 file,
                 from_=platform,
-                task_key=task_key,
-                control=control,
+                **export.read_kwargs(),
                 level=level.value if level is not Level.nominal else None,
                 categories=categories,
                 on_duplicate=on_duplicate,

@@ -13,17 +13,23 @@ from labelaudit.cli.common import (
     AnnotatorColOpt,
     AnnotatorColsOpt,
     CategoriesOpt,
+    ControlOpt,
     DebugOpt,
     FileArg,
     FormatOpt,
     FromOpt,
+    IncludeModelsOpt,
     ItemColOpt,
     LabelColOpt,
+    LabelConfigOpt,
     LayoutOpt,
     Level,
     LevelOpt,
     OnDuplicateOpt,
     OutputFormat,
+    TaskKeyOpt,
+    UsersOpt,
+    export_options,
     fail,
     read_table,
 )
@@ -62,6 +68,11 @@ def adjudicate_command(
     level: LevelOpt = Level.nominal,
     categories: CategoriesOpt = None,
     on_duplicate: OnDuplicateOpt = "error",
+    control: ControlOpt = None,
+    task_key: TaskKeyOpt = None,
+    label_config: LabelConfigOpt = None,
+    include_models: IncludeModelsOpt = False,
+    users: UsersOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Queue the tied and low-confidence items, each with every annotator's label.
@@ -85,6 +96,7 @@ def adjudicate_command(
             level,
             categories,
             on_duplicate,
+            export=export_options(control, task_key, label_config, include_models, False, users),
         )
         queue = adjudication_queue(table, method=method.value, threshold=threshold, seed=seed)
         if ls_path is not None:

@@ -14,18 +14,24 @@ from labelaudit.cli.common import (
     AnnotatorColOpt,
     AnnotatorColsOpt,
     CategoriesOpt,
+    ControlOpt,
     DebugOpt,
     FileArg,
     FormatOpt,
     FromOpt,
+    IncludeModelsOpt,
     ItemColOpt,
     LabelColOpt,
+    LabelConfigOpt,
     LayoutOpt,
     Level,
     LevelOpt,
     OnDuplicateOpt,
     OutputFormat,
+    TaskKeyOpt,
+    UsersOpt,
     Weights,
+    export_options,
     fail,
     read_table,
 )
@@ -64,6 +70,11 @@ def agreement_command(
     level: LevelOpt = Level.nominal,
     categories: CategoriesOpt = None,
     on_duplicate: OnDuplicateOpt = "error",
+    control: ControlOpt = None,
+    task_key: TaskKeyOpt = None,
+    label_config: LabelConfigOpt = None,
+    include_models: IncludeModelsOpt = False,
+    users: UsersOpt = None,
     task: TaskOpt = None,
     weights: Annotated[Weights, typer.Option(help="Weights for the kappa family.")] = (
         Weights.identity
@@ -102,6 +113,7 @@ def agreement_command(
             level,
             None if structured else categories,
             on_duplicate,
+            export=export_options(control, task_key, label_config, include_models, False, users),
         )
         table = as_task(table, task.value if task else None, categories if structured else None)
         matrix = read_weights_file(weights_file, table.n_categories) if weights_file else None

@@ -13,17 +13,24 @@ from labelaudit.cli.common import (
     AnnotatorColOpt,
     AnnotatorColsOpt,
     CategoriesOpt,
+    ControlOpt,
     DebugOpt,
     FileArg,
     FormatOpt,
     FromOpt,
+    GroundTruthAsGoldOpt,
+    IncludeModelsOpt,
     ItemColOpt,
     LabelColOpt,
+    LabelConfigOpt,
     LayoutOpt,
     Level,
     LevelOpt,
     OnDuplicateOpt,
     OutputFormat,
+    TaskKeyOpt,
+    UsersOpt,
+    export_options,
     fail,
     read_table,
 )
@@ -97,6 +104,12 @@ def annotators_command(
     level: LevelOpt = Level.nominal,
     categories: CategoriesOpt = None,
     on_duplicate: OnDuplicateOpt = "error",
+    control: ControlOpt = None,
+    task_key: TaskKeyOpt = None,
+    label_config: LabelConfigOpt = None,
+    include_models: IncludeModelsOpt = False,
+    users: UsersOpt = None,
+    ground_truth_as_gold: GroundTruthAsGoldOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Annotator table: agreement, gold accuracy, DS/MACE quality, speed, outlier flags.
@@ -105,8 +118,14 @@ def annotators_command(
 
     Example: labelaudit annotators labels.csv --gold gold.csv --format json
     """
-    from labelaudit.exceptions import LabelAuditError
-    from labelaudit.quality import DEFAULT_METHODS, OutlierRules, annotator_report, load_gold
+    from labelaudit.exceptions import LabelAuditError, UsageError
+    from labelaudit.quality import (
+        DEFAULT_METHODS,
+        OutlierRules,
+        annotator_report,
+        ground_truth_gold,
+        load_gold,
+    )
 
     methods = [m.value for m in method] if method else list(DEFAULT_METHODS)
     try:
@@ -121,10 +140,17 @@ def annotators_command(
             level,
             categories,
             on_duplicate,
+            export=export_options(
+                control, task_key, label_config, include_models, ground_truth_as_gold, users
+            ),
         )
         gold_labels = load_gold(
             table, path=gold, column=gold_col, item_col=gold_item_col, label_col=gold_label_col
         )
+        if ground_truth_as_gold:
+            if gold_labels is not None:
+                raise UsageError("--ground-truth-as-gold replaces --gold/--gold-col: pass one")
+            table, gold_labels = ground_truth_gold(table)
         rules = OutlierRules(
             min_labels, min_gold, min_pool, z_threshold, run_alpha, kappa_max, spam_threshold
         )
