@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ls_harness import LabelStudio
+import pytest
+
+from ls_harness import LabelStudio, label_studio  # noqa: F401  (session fixture)
 
 SENTIMENT_CONFIG = """<View>
   <Text name="text" value="$text"/>
@@ -207,3 +209,9 @@ if __name__ == "__main__":
                 print(path)
         finally:
             server.stop()
+
+
+@pytest.fixture(scope="session")
+def seeded_ls(label_studio: LabelStudio) -> tuple[LabelStudio, Seeded]:  # noqa: F811
+    """The session's Label Studio with both projects seeded (once)."""
+    return label_studio, seed(label_studio)

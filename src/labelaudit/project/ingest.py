@@ -124,6 +124,8 @@ def ingest_batch(
     max_rejects: int = 0,
     options: ReadOptions | None = None,
     progress: Callable[[str], None] | None = None,
+    table: AnnotationTable | None = None,
+    on_commit: Callable[[Store], None] | None = None,
 ) -> IngestResult:
     """Validate ``file`` and store it as batch ``batch`` with its per-batch results.
 
@@ -146,6 +148,12 @@ def ingest_batch(
     progress : callable, optional
         Called with the name of each stage (``reading``, ``scoring``, ``writing``), e.g. to
         show a spinner on a terminal.
+    table : AnnotationTable, optional
+        The rows of ``file`` already read (an annotation-platform export read with
+        :func:`labelaudit.io.read_export`); ``file`` is then only hashed.
+    on_commit : callable, optional
+        Called with the store inside the batch's transaction (e.g. ``labelaudit pull``
+        records what it pulled), so both are written or neither.
 
     Returns
     -------
@@ -172,7 +180,10 @@ def ingest_batch(
         known = store.batch_by_input(input_sha, read_sha)
         if known is not None:
             return _duplicate(known, batch, str(file))
-        table, validation = _read(path, project, options, max_rejects)
+        if table is None:
+            table, validation = _read(path, project, options, max_rejects)
+        else:
+            validation = None
         sha, holder, previous = _check_content(store, table, batch, replace_batch)
         if holder is not None:
             return _duplicate(holder, batch, str(file))
@@ -182,7 +193,9 @@ def ingest_batch(
         stage("writing")
         facts = {"input_sha256": input_sha, "read_sha256": read_sha, "sha256": sha}
         table = replace(table, source=str(path.resolve()))
-        run_id = _write(store, project, table, validation, results, batch, previous, started, facts)
+        run_id = _write(
+            store, project, table, validation, results, batch, previous, started, facts, on_commit
+        )
     rejects = tuple(validation.first()) if validation is not None else ()
     return IngestResult(
         outcome="replaced" if previous is not None else "stored",
@@ -372,6 +385,7 @@ def _write(
     previous: BatchRecord | None,
     started: Any,
     facts: dict[str, str],
+    on_commit: Callable[[Store], None] | None = None,
 ) -> int:
     """Everything of one batch in one transaction; returns the run id."""
     config = project.config
@@ -420,6 +434,8 @@ def _write(
                 run_id=run_id,
                 schema_version=result.schema_version,
             )
+        if on_commit is not None:
+            on_commit(store)
     return run_id
 
 
