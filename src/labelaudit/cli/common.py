@@ -32,14 +32,18 @@ __all__ = [
     "LayoutOpt",
     "Level",
     "LevelOpt",
+    "LsProjectOpt",
+    "LsUrlOpt",
     "OnDuplicateOpt",
     "OutputFormat",
     "TaskKeyOpt",
+    "TokenFileOpt",
     "UsersOpt",
     "Weights",
     "export_options",
     "fail",
     "read_table",
+    "server_target",
 ]
 
 
@@ -199,6 +203,43 @@ UsersOpt = Annotated[
     ),
 ]
 DebugOpt = Annotated[bool, typer.Option(help="Show tracebacks.")]
+
+
+# --------------------------------------------------------------- Label Studio server options
+_SERVER = "Label Studio server"
+LsUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ls-url", help="Label Studio base URL, e.g. http://localhost:8080.",
+        rich_help_panel=_SERVER,
+    ),
+]  # fmt: skip
+LsProjectOpt = Annotated[
+    int | None,
+    typer.Option("--ls-project", help="Label Studio project id.", rich_help_panel=_SERVER),
+]
+TokenFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="File whose first line is the API token (else $LABEL_STUDIO_API_KEY).",
+        rich_help_panel=_SERVER,
+    ),
+]
+
+
+def server_target(ls_url: str | None, ls_project: int | None) -> tuple[str, int]:
+    """``(url, project)`` when both ``--ls-url`` and ``--ls-project`` were given.
+
+    Raises
+    ------
+    UsageError
+        One of them is missing.
+    """
+    from labelaudit.exceptions import UsageError
+
+    if ls_url is None or ls_project is None:
+        raise UsageError("talking to Label Studio needs both --ls-url URL and --ls-project ID")
+    return ls_url, ls_project
 
 
 def export_options(

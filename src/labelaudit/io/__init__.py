@@ -16,6 +16,7 @@ from typing import Any
 from labelaudit.exceptions import InputError, UsageError
 from labelaudit.io._canonical import read_canonical, write_table
 from labelaudit.io._collect import Collector, Options
+from labelaudit.io._ls_config import Control, LabelConfig, parse_label_config
 from labelaudit.io._report import ReadReport
 from labelaudit.io.detect import PLATFORM_FORMATS, detect_format
 from labelaudit.io.options import ExportOptions, read_users
@@ -24,9 +25,12 @@ from labelaudit.table.table import AnnotationTable
 
 __all__ = [
     "FORMATS",
+    "Control",
     "ExportOptions",
+    "LabelConfig",
     "ReadReport",
     "detect_format",
+    "parse_label_config",
     "read_export",
     "read_users",
     "write_table",

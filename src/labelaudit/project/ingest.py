@@ -443,7 +443,12 @@ def _stored_rows(table: AnnotationTable) -> pa.Table:
     """item, annotator, label and, when the file had other columns, a map ``extra`` of them."""
     data = table.data
     rows = data.select(list(_CANONICAL))
-    names = [n for n in data.column_names if n not in _CANONICAL]
+    # nested columns (a structured payload: its canonical JSON is the label) are not extra
+    names = [
+        n
+        for n in data.column_names
+        if n not in _CANONICAL and not pa.types.is_nested(data.column(n).type)
+    ]
     if not names:
         return rows
     from labelaudit.table import as_text

@@ -35,7 +35,14 @@ from labelaudit.project.ingest import IngestResult, ingest_batch
 from labelaudit.project.layout import Project
 from labelaudit.project.store import Store, utc_now
 
-__all__ = ["PullPlan", "PullResult", "known_records", "plan_pull", "pull_label_studio"]
+__all__ = [
+    "PullPlan",
+    "PullResult",
+    "known_records",
+    "plan_pull",
+    "pull_label_studio",
+    "read_decisions",
+]
 
 #: Ledger columns after ``source`` (see migration 3).
 _LEDGER = ("record_id", "revision", "task_id", "annotator", "updated_at", "status")
@@ -254,7 +261,7 @@ def pull_label_studio(
         raise UsageError("pull needs a labelaudit project (--project DIR) or --out FILE")
     export = export or ExportOptions()
     if as_decisions and export.task_key is None:
-        export = replace(export, task_key="data.item")  # review tasks keep the item key
+        export = replace(export, task_key="data.labelaudit_item")  # set by review tasks
     source = f"{api.url}/projects/{ls_project}"
     config = str(api.project(ls_project).get("label_config") or "")
     tasks = api.snapshot(ls_project)
@@ -331,6 +338,20 @@ def _store_decisions(
             )
         _write_ledger(store, source, plan, None, "decisions")
     return PullResult(source, "decisions", plan.counts, file=str(path), n_decisions=table.n_ratings)
+
+
+def read_decisions(project: Project) -> tuple[list[str], list[str]]:
+    """The latest decision on each item: ``(items, labels)``, items sorted.
+
+    When several adjudicators decided one item, the most recently pulled revision wins.
+    """
+    with project.open_store() as store:
+        rows = store.execute(
+            "SELECT item, label FROM (SELECT item, label, row_number() OVER (PARTITION BY "
+            "item ORDER BY pulled_at DESC, revision DESC) AS k FROM decisions) WHERE k = 1 "
+            "ORDER BY item"
+        ).fetchall()
+    return [r[0] for r in rows], [r[1] for r in rows]
 
 
 def _safe(name: str) -> str:

@@ -74,6 +74,13 @@ def annotators_command(
     gold_item_col: GoldItemColOpt = "item",
     gold_label_col: GoldLabelColOpt = "gold_label",
     gold_col: GoldColOpt = None,
+    decisions: Annotated[
+        Path | None,
+        typer.Option(
+            help="Adjudicators' decisions: a labelaudit project (pull --as-decisions) or a "
+            "file with item and label columns; agreement with them is its own figure."
+        ),
+    ] = None,
     exclude_gold: Annotated[
         bool, typer.Option(help="Leave gold items out of agreement and the models.")
     ] = False,
@@ -164,11 +171,47 @@ def annotators_command(
             rules=rules,
             seed=seed,
         ).to_dict()
+        if decisions is not None:
+            report["decisions"] = _decisions(table, decisions)
     except LabelAuditError as error:
         raise fail(error, debug) from None
     render(report, output.value)
+    if report.get("decisions") and output.value != "json":
+        found = report["decisions"]
+        typer.echo(
+            f"agreement with adjudicators' decisions ({found['n_items']} disputed items, "
+            "a biased sample; not gold):"
+        )
+        for name, row in found["annotators"].items():
+            typer.echo(f"  {name}: {row['agreement']:.2f} ({row['agreed']}/{row['n']})")
     if fail_on_flag and report["n_flagged"]:
         raise typer.Exit(code=1)
+
+
+def _decisions(table: Any, source: Path) -> dict[str, Any]:
+    """Agreement of each annotator with the decisions of ``source`` (project or file)."""
+    from labelaudit.quality.gold_scores import decision_agreement
+
+    if (source / "labelaudit.toml").is_file():
+        from labelaudit.project import find_project
+        from labelaudit.project.pull import read_decisions
+
+        items, labels = read_decisions(find_project(source))
+        return decision_agreement(table, items, labels, f"{source} (decisions)")
+    from labelaudit.table import load_source
+
+    raw, _ = load_source(source, None)
+    for column in ("item", "label"):
+        if column not in raw.column_names:
+            from labelaudit.exceptions import InputError
+
+            raise InputError(
+                "not a decisions file", source=str(source), field=column,
+                expected="columns item and label", actual=", ".join(raw.column_names),
+            )  # fmt: skip
+    items = [str(v) for v in raw.column("item").to_pylist()]
+    labels = [str(v) for v in raw.column("label").to_pylist()]
+    return decision_agreement(table, items, labels, str(source))
 
 
 # ------------------------------------------------------------------------------ render

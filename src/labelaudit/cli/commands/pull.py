@@ -14,26 +14,21 @@ from labelaudit.cli.common import (
     FormatOpt,
     IncludeModelsOpt,
     LabelConfigOpt,
+    LsProjectOpt,
+    LsUrlOpt,
     OutputFormat,
     TaskKeyOpt,
+    TokenFileOpt,
     export_options,
     fail,
+    server_target,
 )
-
-LsUrlOpt = Annotated[
-    str, typer.Option("--ls-url", help="Label Studio base URL, e.g. http://localhost:8080.")
-]
-LsProjectOpt = Annotated[int, typer.Option("--ls-project", help="Label Studio project id.")]
-TokenFileOpt = Annotated[
-    Path | None,
-    typer.Option(help="File whose first line is the API token (else $LABEL_STUDIO_API_KEY)."),
-]
 
 
 @app.command("pull")
 def pull_command(
-    ls_url: LsUrlOpt,
-    ls_project: LsProjectOpt,
+    ls_url: LsUrlOpt = None,
+    ls_project: LsProjectOpt = None,
     token_file: TokenFileOpt = None,
     project: Annotated[
         Path | None,
@@ -74,12 +69,13 @@ def pull_command(
     from labelaudit.project.pull import pull_label_studio
 
     try:
+        url, ls_id = server_target(ls_url, ls_project)
         found = find_project(project) if out is None else None
         options = export_options(control, task_key, label_config, include_models)
-        with LabelStudioAPI(ls_url, load_token(token_file)) as api:
+        with LabelStudioAPI(url, load_token(token_file)) as api:
             result = pull_label_studio(
                 api,
-                ls_project,
+                ls_id,
                 project=found,
                 out=out,
                 export=options,
