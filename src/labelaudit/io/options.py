@@ -102,7 +102,7 @@ def read_users(path: str | Path) -> dict[str, str]:
         if not key or not value or key in users:
             problem = "id listed twice" if key in users else f"empty id or {name}"
             raise InputError(
-                problem, source=source, line=line, expected=f"a unique id and a {name}",
+                problem, source=source, line=line, expected=f"a unique id and {name}",
                 actual=f"id={key!r}, {name}={value!r}",
             )  # fmt: skip
         users[key] = value
