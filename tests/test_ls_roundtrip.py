@@ -88,11 +88,8 @@ def _loop(
     return root, json.loads(report.output)["decisions"], tasks
 
 
-def test_choices_project_with_a_comment_control_round_trip(
-    seeded_ls: tuple[LabelStudio, Seeded],  # noqa: F811
-    tmp_path: Path,
-) -> None:
-    ls, seeded = seeded_ls
+def _sentiment_project(ls: LabelStudio, seeded: Seeded) -> tuple[int, dict[tuple[str, str], str]]:
+    """A fresh sentiment project annotated by three annotators (one dissent per item)."""
     sentiment = ls.create_project("sentiment again", SENTIMENT_CONFIG)
     items = ls.import_tasks(
         sentiment,
@@ -102,14 +99,67 @@ def test_choices_project_with_a_comment_control_round_trip(
     for index, task in enumerate(items):
         for k, email in enumerate(ANNOTATORS[:3]):
             wrong = (index + k) % 4 == 0  # every item has at most one dissenter
-            label = (
-                TRUTH[index]
-                if not wrong
-                else ("neutral" if TRUTH[index] != "neutral" else "positive")
-            )
-            labels[(f"s{index:02d}", email)] = label
+            other = "neutral" if TRUTH[index] != "neutral" else "positive"
+            labels[(f"s{index:02d}", email)] = other if wrong else TRUTH[index]
             comment = "unsure" if wrong else None
-            ls.annotate(task, choices_result(label, comment), seeded.tokens[email])
+            ls.annotate(task, choices_result(labels[(f"s{index:02d}", email)], comment),
+                        seeded.tokens[email])  # fmt: skip
+    return sentiment, labels
+
+
+def _readme_blocks() -> list[str]:
+    """The two sh blocks of the README's 'Label Studio, live' section."""
+    import re
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Label Studio, live", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+
+
+def test_readme_loop_runs_as_written(
+    seeded_ls: tuple[LabelStudio, Seeded],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    ls, seeded = seeded_ls
+    sentiment, _ = _sentiment_project(ls, seeded)
+    review = ls.create_project("review (README)", SENTIMENT_CONFIG)
+    first, second = _readme_blocks()
+    env = {
+        **os.environ, "LS_URL": ls.url, "LS_PROJECT": str(sentiment), "LS_REVIEW": str(review),
+        "LABEL_STUDIO_API_KEY": ls.token,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }  # fmt: skip
+
+    def shell(script: str) -> str:
+        done = subprocess.run(
+            ["bash", "-c", "set -euo pipefail\n" + script], cwd=tmp_path, env=env,
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout + done.stderr
+
+    output = shell(first)
+    assert "nothing new since the last pull" in output
+    tasks = _review_tasks(ls, review)
+    assert tasks, output
+    for task in tasks:
+        item = task["data"]["labelaudit_item"]
+        ls.annotate(task["id"], choices_result(TRUTH[int(item[1:])]), seeded.tokens[ADJUDICATOR])
+    output = shell("cd sentiment-qa\n" + second)
+    assert f"stored {len(tasks)} decisions" in output
+    assert "agreement with adjudicators' decisions" in output
+
+
+def test_choices_project_with_a_comment_control_round_trip(
+    seeded_ls: tuple[LabelStudio, Seeded],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    ls, seeded = seeded_ls
+    sentiment, labels = _sentiment_project(ls, seeded)
     spec = {
         "name": "sentiment",
         "project": sentiment,
