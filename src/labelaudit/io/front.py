@@ -17,6 +17,7 @@ from typing import Any
 
 from labelaudit.exceptions import InputError
 from labelaudit.io._report import ReadReport
+from labelaudit.io.options import ExportOptions
 from labelaudit.table import FORMATS as TABLE_FORMATS
 from labelaudit.table.table import AnnotationTable
 
@@ -48,6 +49,7 @@ def read_any(
     na_values: Sequence[str] | str | None = None,
     task_key: str | None = None,
     control: str | None = None,
+    export: ExportOptions | None = None,
 ) -> tuple[AnnotationTable, ReadReport | None]:
     """Read any annotation source into a validated table.
 
@@ -65,6 +67,9 @@ def read_any(
         (``ordinal`` for ratings).
     task_key, control
         Platform exports only (see :func:`labelaudit.io.read_export`).
+    export : ExportOptions, optional
+        Every shared export option (``--label-config``, ``--include-models``, ``--users``
+        ...); when given it replaces ``task_key`` and ``control``.
 
     Returns
     -------
@@ -81,11 +86,12 @@ def read_any(
 
     platform = platform_of(source, from_)
     if platform is not None:
+        if export is None:
+            export = ExportOptions(control=control, task_key=task_key)
         return read_export(
             source,
             from_=platform,
-            task_key=task_key,
-            control=control,
+            **export.read_kwargs(),
             level=level if level != "nominal" else None,
             categories=categories,
             on_duplicate=on_duplicate,

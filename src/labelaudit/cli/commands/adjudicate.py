@@ -14,19 +14,29 @@ from labelaudit.cli.common import (
     AnnotatorColsOpt,
     CategoricalMethod,
     CategoriesOpt,
+    ControlOpt,
     DebugOpt,
     FileArg,
     FormatOpt,
     FromOpt,
+    IncludeModelsOpt,
     ItemColOpt,
     LabelColOpt,
+    LabelConfigOpt,
     LayoutOpt,
     Level,
     LevelOpt,
+    LsProjectOpt,
+    LsUrlOpt,
     OnDuplicateOpt,
     OutputFormat,
     RawCsvOpt,
+    TaskKeyOpt,
+    TokenFileOpt,
+    UsersOpt,
+    export_options,
     read_table,
+    server_target,
 )
 
 
@@ -67,15 +77,30 @@ def adjudicate_command(
     categories: CategoriesOpt = None,
     on_duplicate: OnDuplicateOpt = "error",
     raw_csv: RawCsvOpt = False,
+    control: ControlOpt = None,
+    task_key: TaskKeyOpt = None,
+    label_config: LabelConfigOpt = None,
+    include_models: IncludeModelsOpt = False,
+    users: UsersOpt = None,
+    push: Annotated[
+        bool, typer.Option(help="Create the review tasks in --ls-project through the API.")
+    ] = False,
+    ls_url: LsUrlOpt = None,
+    ls_project: LsProjectOpt = None,
+    token_file: TokenFileOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Queue the tied and low-confidence items, each with every annotator's label.
+
+    With --label-config (or --push, which reads the review project's config), the Label
+    Studio tasks are built and validated against that config.
 
     Example: labelaudit adjudicate labels.csv --threshold 0.7 --out queue.jsonl --label-studio
     """
     from labelaudit.quality import adjudication_queue, write_queue
     from labelaudit.quality.label_studio import export_label_studio, label_studio_path
 
+    pushed: dict[str, Any] | None = None
     ls_path = label_studio_path(out, ls_out) if label_studio else None
     table = read_table(
         file,
@@ -88,9 +113,14 @@ def adjudicate_command(
         level,
         categories,
         on_duplicate,
+        export=export_options(control, task_key, label_config, include_models, False, users),
     )
     queue = adjudication_queue(table, method=str(method), threshold=threshold, seed=seed)
-    if ls_path is not None:
+    if push or (ls_path is not None and label_config is not None):
+        pushed = _review(
+            queue, table, ls_path, label_config, control, push, ls_url, ls_project, token_file
+        )
+    elif ls_path is not None:
         fields = (ls_from_name, ls_to_name, text_col or [])
         export_label_studio(queue, table, ls_path, *fields)
     if out is not None:
@@ -99,7 +129,49 @@ def adjudicate_command(
         for line in queue.jsonl_lines():
             typer.echo(line)
     summary = {**queue.summary(), "out": str(out) if out else None, "label_studio": ls_path}
+    if push:
+        summary["pushed"] = pushed
     emit_summary(summary, output.value, err=out is None)
+
+
+def _review(
+    queue: Any,
+    table: Any,
+    ls_path: Path | None,
+    label_config: Path | None,
+    control: str | None,
+    push: bool,
+    ls_url: str | None,
+    ls_project: int | None,
+    token_file: Path | None,
+) -> dict[str, Any] | None:
+    """Review tasks validated against the label config; written and/or pushed."""
+    from labelaudit.io import parse_label_config
+    from labelaudit.quality.label_studio import write_label_studio
+    from labelaudit.quality.label_studio_review import pick_control, review_tasks
+
+    api = None
+    if push:
+        from labelaudit.io.label_studio_api import LabelStudioAPI, load_token
+
+        url, project = server_target(ls_url, ls_project)
+        api = LabelStudioAPI(url, load_token(token_file))
+    try:
+        if label_config is not None:
+            config = parse_label_config(label_config)
+        else:
+            assert api is not None
+            config = parse_label_config(api.project(project)["label_config"])
+        tasks = review_tasks(queue, table, config, pick_control(config, table.task, control))
+        if ls_path is not None:
+            write_label_studio(tasks, ls_path)
+        if api is None:
+            return None
+        created = api.import_tasks(project, tasks)
+        return {"ls_url": api.url, "ls_project": project, "n_tasks": created}
+    finally:
+        if api is not None:
+            api.close()
 
 
 def emit_summary(summary: dict[str, Any], output: str, *, err: bool) -> None:
@@ -120,3 +192,10 @@ def emit_summary(summary: dict[str, Any], output: str, *, err: bool) -> None:
     for key, name in (("out", "queue"), ("label_studio", "Label Studio import")):
         if summary[key] is not None:
             typer.echo(f"{name}: {summary[key]}", err=err)
+    pushed = summary.get("pushed")
+    if pushed:
+        typer.echo(
+            f"pushed {pushed['n_tasks']} review tasks to {pushed['ls_url']} project "
+            f"{pushed['ls_project']}",
+            err=err,
+        )

@@ -13,17 +13,24 @@ from labelaudit.cli.common import (
     AnnotatorColsOpt,
     CategoricalMethod,
     CategoriesOpt,
+    ControlOpt,
     DebugOpt,
     FileArg,
     FormatOpt,
     FromOpt,
+    GroundTruthAsGoldOpt,
+    IncludeModelsOpt,
     ItemColOpt,
     LabelColOpt,
+    LabelConfigOpt,
     LayoutOpt,
     Level,
     LevelOpt,
     OnDuplicateOpt,
     OutputFormat,
+    TaskKeyOpt,
+    UsersOpt,
+    export_options,
     read_table,
 )
 
@@ -55,6 +62,13 @@ def annotators_command(
     gold_item_col: GoldItemColOpt = "item",
     gold_label_col: GoldLabelColOpt = "gold_label",
     gold_col: GoldColOpt = None,
+    decisions: Annotated[
+        Path | None,
+        typer.Option(
+            help="Adjudicators' decisions: a labelaudit project (pull --as-decisions) or a "
+            "file with item and label columns; agreement with them is its own figure."
+        ),
+    ] = None,
     exclude_gold: Annotated[
         bool, typer.Option(help="Leave gold items out of agreement and the models.")
     ] = False,
@@ -87,6 +101,12 @@ def annotators_command(
     level: LevelOpt = Level.nominal,
     categories: CategoriesOpt = None,
     on_duplicate: OnDuplicateOpt = "error",
+    control: ControlOpt = None,
+    task_key: TaskKeyOpt = None,
+    label_config: LabelConfigOpt = None,
+    include_models: IncludeModelsOpt = False,
+    users: UsersOpt = None,
+    ground_truth_as_gold: GroundTruthAsGoldOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Annotator table: agreement, gold accuracy, DS/MACE quality, speed, outlier flags.
@@ -95,7 +115,14 @@ def annotators_command(
 
     Example: labelaudit annotators labels.csv --gold gold.csv --format json
     """
-    from labelaudit.quality import DEFAULT_METHODS, OutlierRules, annotator_report, load_gold
+    from labelaudit.exceptions import UsageError
+    from labelaudit.quality import (
+        DEFAULT_METHODS,
+        OutlierRules,
+        annotator_report,
+        ground_truth_gold,
+        load_gold,
+    )
 
     methods = [str(m) for m in method] if method else list(DEFAULT_METHODS)
     table = read_table(
@@ -109,10 +136,17 @@ def annotators_command(
         level,
         categories,
         on_duplicate,
+        export=export_options(
+            control, task_key, label_config, include_models, ground_truth_as_gold, users
+        ),
     )
     gold_labels = load_gold(
         table, path=gold, column=gold_col, item_col=gold_item_col, label_col=gold_label_col
     )
+    if ground_truth_as_gold:
+        if gold_labels is not None:
+            raise UsageError("--ground-truth-as-gold replaces --gold/--gold-col: pass one")
+        table, gold_labels = ground_truth_gold(table)
     rules = OutlierRules(
         min_labels, min_gold, min_pool, z_threshold, run_alpha, kappa_max, spam_threshold
     )
@@ -126,9 +160,45 @@ def annotators_command(
         rules=rules,
         seed=seed,
     ).to_dict()
+    if decisions is not None:
+        report["decisions"] = _decisions(table, decisions)
     render(report, output.value)
+    if report.get("decisions") and output.value != "json":
+        found = report["decisions"]
+        typer.echo(
+            f"agreement with adjudicators' decisions ({found['n_items']} disputed items, "
+            "a biased sample; not gold):"
+        )
+        for name, row in found["annotators"].items():
+            typer.echo(f"  {name}: {row['agreement']:.2f} ({row['agreed']}/{row['n']})")
     if fail_on_flag and report["n_flagged"]:
         raise typer.Exit(code=1)
+
+
+def _decisions(table: Any, source: Path) -> dict[str, Any]:
+    """Agreement of each annotator with the decisions of ``source`` (project or file)."""
+    from labelaudit.quality.gold_scores import decision_agreement
+
+    if (source / "labelaudit.toml").is_file():
+        from labelaudit.project import find_project
+        from labelaudit.project.pull import read_decisions
+
+        items, labels = read_decisions(find_project(source))
+        return decision_agreement(table, items, labels, f"{source} (decisions)")
+    from labelaudit.table import load_source
+
+    raw, _ = load_source(source, None)
+    for column in ("item", "label"):
+        if column not in raw.column_names:
+            from labelaudit.exceptions import InputError
+
+            raise InputError(
+                "not a decisions file", source=str(source), field=column,
+                expected="columns item and label", actual=", ".join(raw.column_names),
+            )  # fmt: skip
+    items = [str(v) for v in raw.column("item").to_pylist()]
+    labels = [str(v) for v in raw.column("label").to_pylist()]
+    return decision_agreement(table, items, labels, str(source))
 
 
 # ------------------------------------------------------------------------------ render

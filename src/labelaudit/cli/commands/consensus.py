@@ -14,18 +14,24 @@ from labelaudit.cli.common import (
     AnnotatorColsOpt,
     CategoriesOpt,
     ConsensusMethod,
+    ControlOpt,
     DebugOpt,
     FileArg,
     FormatOpt,
     FromOpt,
+    IncludeModelsOpt,
     ItemColOpt,
     LabelColOpt,
+    LabelConfigOpt,
     LayoutOpt,
     Level,
     LevelOpt,
     OnDuplicateOpt,
     OutputFormat,
     RawCsvOpt,
+    TaskKeyOpt,
+    UsersOpt,
+    export_options,
     read_table,
 )
 
@@ -57,6 +63,11 @@ def consensus_command(
     level: LevelOpt = Level.nominal,
     categories: CategoriesOpt = None,
     on_duplicate: OnDuplicateOpt = "error",
+    control: ControlOpt = None,
+    task_key: TaskKeyOpt = None,
+    label_config: LabelConfigOpt = None,
+    include_models: IncludeModelsOpt = False,
+    users: UsersOpt = None,
     weights_file: Annotated[
         Path | None, typer.Option(help="annotator,weight CSV for --method weighted.")
     ] = None,
@@ -91,6 +102,7 @@ def consensus_command(
         level,
         categories,
         on_duplicate,
+        export=export_options(control, task_key, label_config, include_models, False, users),
     )
     weights = read_weights_file(weights_file) if weights_file else None
     _, result = run_consensus(

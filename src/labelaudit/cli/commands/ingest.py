@@ -5,23 +5,35 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from labelaudit.cli.app import app
 from labelaudit.cli.common import (
+    PLATFORM_FORMATS,
     AnnotatorColOpt,
     AnnotatorColsOpt,
+    ControlOpt,
     DebugOpt,
     FileArg,
     FormatOpt,
     FromOpt,
+    IncludeModelsOpt,
     ItemColOpt,
     LabelColOpt,
+    LabelConfigOpt,
     NaValuesOpt,
     OutputFormat,
+    TaskKeyOpt,
+    UsersOpt,
+    export_options,
 )
+
+if TYPE_CHECKING:
+    from labelaudit.io import ExportOptions
+    from labelaudit.project import Project
+    from labelaudit.table import AnnotationTable
 
 ProjectOpt = Annotated[
     Path | None,
@@ -49,6 +61,11 @@ def ingest_command(
     label_col: LabelColOpt = None,
     annotator_cols: AnnotatorColsOpt = None,
     na_values: NaValuesOpt = None,
+    control: ControlOpt = None,
+    task_key: TaskKeyOpt = None,
+    label_config: LabelConfigOpt = None,
+    include_models: IncludeModelsOpt = False,
+    users: UsersOpt = None,
     output: FormatOpt = OutputFormat.table,
     debug: DebugOpt = False,
 ) -> None:
@@ -62,6 +79,8 @@ def ingest_command(
     from labelaudit.project import ReadOptions, find_project, ingest_batch
 
     found = find_project(project)
+    export = export_options(control, task_key, label_config, include_models, False, users)
+    table, input_format = _platform_export(found, file, input_format, export)
     options = ReadOptions.from_config(
         found,
         format=input_format.value if input_format else None,
@@ -81,6 +100,7 @@ def ingest_command(
             max_rejects=max_rejects,
             options=options,
             progress=show,
+            table=table,
         )
     if output == OutputFormat.json:
         import json
@@ -90,6 +110,31 @@ def ingest_command(
         typer.echo(result.message())
         for reject in result.rejects:
             typer.echo(f"  rejected: {reject}")
+
+
+def _platform_export(
+    project: Project, file: Path, input_format: Any, export: ExportOptions
+) -> tuple[AnnotationTable | None, Any]:
+    """An annotation-platform export read as ``agreement`` reads it (None for a table).
+
+    Returns the table (or None) and the format left for the table reader (None once the
+    export is read).
+    """
+    from labelaudit.io import detect_format, read_export
+
+    if input_format is not None and input_format.value not in PLATFORM_FORMATS:
+        return None, input_format
+    platform = input_format.value if input_format is not None else detect_format(file)
+    if platform is None or platform == "canonical":
+        return None, input_format
+    table, _ = read_export(
+        file,
+        from_=platform,
+        **export.read_kwargs(),
+        level=project.config.task.level,
+        categories=project.config.task.categories,
+    )
+    return table, None
 
 
 @contextmanager
