@@ -19,7 +19,14 @@ from labelaudit.exceptions import UsageError
 from labelaudit.methods import CONSENSUS_METHODS
 from labelaudit.table import AnnotationTable
 
-__all__ = ["METHODS", "make_aggregator", "read_weights_file", "run_consensus"]
+__all__ = [
+    "METHODS",
+    "make_aggregator",
+    "output_format",
+    "read_weights_file",
+    "run_consensus",
+    "write_consensus",
+]
 
 _CLASSES: tuple[type[Aggregator], ...] = (
     MajorityVote,

@@ -83,13 +83,26 @@ def consensus_command(
         float | None, typer.Option(help="trimmed-mean: fraction cut from each end.")
     ] = None,
     raw_csv: RawCsvOpt = False,
+    soft: Annotated[
+        bool,
+        typer.Option(
+            help="Write per-item label distributions to --out: vote shares (share_<label>), "
+            "the method's posterior (p_<label>), entropy and top-label share."
+        ),
+    ] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Consensus labels and confidences, one row per item; prints a summary.
 
     Example: labelaudit consensus labels.csv --method dawid-skene --out consensus.csv
     """
-    from labelaudit.consensus.api import read_weights_file, run_consensus
+    from labelaudit.consensus.api import (
+        output_format,
+        read_weights_file,
+        run_consensus,
+        write_consensus,
+    )
+    from labelaudit.exceptions import UsageError
 
     table = read_table(
         file,
@@ -105,10 +118,14 @@ def consensus_command(
         export=export_options(control, task_key, label_config, include_models, False, users),
     )
     weights = read_weights_file(weights_file) if weights_file else None
-    _, result = run_consensus(
+    if soft and out is None:
+        raise UsageError("--soft writes the label distributions to a file: add --out PATH")
+    if out is not None:
+        output_format(out)  # a bad extension fails before the fit
+    estimator, result = run_consensus(
         table,
         str(method),
-        out=out,
+        out=None if soft else out,
         raw_csv=raw_csv,
         seed=seed,
         max_iter=max_iter,
@@ -117,9 +134,18 @@ def consensus_command(
         weights=weights,
         proportion=proportion,
     )
+    summary = result.to_dict()
+    if soft and out is not None:
+        from labelaudit.models import soft_labels
+
+        distributions = soft_labels(table, estimator)
+        write_consensus(distributions.to_arrow(), out, raw_csv=raw_csv)
+        summary["soft"] = distributions.summary()
     if out is not None:
         typer.echo(f"wrote {result.n_items} rows to {out}", err=True)
-    render(result.to_dict(), output.value)
+    render(summary, output.value)
+    if soft and output.value != "json":
+        typer.echo(distributions.to_document().headline.sentence)
 
 
 def render(summary: dict[str, Any], output: str) -> None:
