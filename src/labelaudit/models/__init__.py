@@ -4,20 +4,37 @@
   posterior) with ambiguity scores.
 - :func:`export_labels`: consensus, soft labels and every annotator's label as a Hugging
   Face dataset or Parquet, with a dataset card.
+- :func:`find_label_errors`: items whose given label is likely wrong (confident learning,
+  cleanlab; CROWDLAB with several annotators), from :func:`read_probabilities`.
 """
 
 from __future__ import annotations
 
 from labelaudit.models.export import ExportResult, export_labels
 from labelaudit.models.kinds import annotator_kinds, human_rows
+from labelaudit.models.label_errors import (
+    GivenLabels,
+    LabelErrors,
+    consensus_labels,
+    find_label_errors,
+    read_given_labels,
+)
+from labelaudit.models.probs import Probabilities, read_probabilities
 from labelaudit.models.soft import SoftLabels, entropy_bits, soft_labels
 
 __all__ = [
     "ExportResult",
+    "GivenLabels",
+    "LabelErrors",
+    "Probabilities",
     "SoftLabels",
     "annotator_kinds",
+    "consensus_labels",
     "entropy_bits",
     "export_labels",
+    "find_label_errors",
     "human_rows",
+    "read_given_labels",
+    "read_probabilities",
     "soft_labels",
 ]

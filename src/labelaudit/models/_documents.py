@@ -5,7 +5,8 @@ Builders only select and order numbers the results already hold.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,7 +15,7 @@ from labelaudit.report.document import DocTable, Document, Headline, Section
 if TYPE_CHECKING:
     from labelaudit.models.soft import SoftLabels
 
-__all__ = ["soft_document"]
+__all__ = ["label_errors_document", "soft_document"]
 
 #: Rows of the "most ambiguous items" table.
 TOP_AMBIGUOUS = 20
@@ -53,3 +54,59 @@ def soft_document(soft: SoftLabels) -> Document:
 
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
+
+
+def label_errors_document(data: Mapping[str, Any]) -> Document:
+    """The flagged share, the ranked queue and, with several annotators, CROWDLAB."""
+    n, flagged = data["n_items"], data["n_flagged"]
+    share = flagged / n if n else 0.0
+    origin = data["labels_from"]
+    given = "given labels" if origin == "labels" else origin.replace(":", " labels by ", 1)
+    sentence = (
+        f"{flagged:,} of {n:,} items ({share:.1%}) flagged as likely mislabelled by "
+        f"confident learning ({given})."
+    )
+    queue = DocTable(
+        "Likely label errors, most likely first",
+        ("rank", "item", "given", "suggested", "quality"),
+        tuple(
+            (i["rank"], i["item"], i["given"], i["suggested"], i["quality"]) for i in data["issues"]
+        ),
+        ("number", "text", "text", "text", "number"),
+    )
+    sections = [Section("Queue", facts=tuple(data["settings"].items()), tables=(queue,))]
+    crowd = data.get("crowdlab")
+    if crowd:
+        annotators = DocTable(
+            "Annotator quality (CROWDLAB)",
+            ("annotator", "quality", "agreement with consensus", "worst class", "items"),
+            tuple(
+                (
+                    a["annotator"],
+                    a["quality"],
+                    a["agreement_with_consensus"],
+                    a["worst_class"],
+                    a["n"],
+                )
+                for a in crowd["annotators"]
+            ),
+            ("text", "number", "number", "text", "number"),
+        )
+        items = DocTable(
+            "Least certain consensus (CROWDLAB)",
+            ("rank", "item", "consensus", "quality", "agreement", "annotations"),
+            tuple(
+                (
+                    i["rank"],
+                    i["item"],
+                    i["consensus"],
+                    i["quality"],
+                    i["agreement"],
+                    i["n_annotations"],
+                )
+                for i in crowd["items"][:TOP_AMBIGUOUS]
+            ),
+            ("number", "text", "text", "number", "number", "number"),
+        )
+        sections.append(Section("Several annotators", tables=(annotators, items)))
+    return Document("Label errors", Headline(sentence), tuple(sections))
