@@ -6,6 +6,8 @@
   Face dataset or Parquet, with a dataset card.
 - :func:`find_label_errors`: items whose given label is likely wrong (confident learning,
   cleanlab; CROWDLAB with several annotators), from :func:`read_probabilities`.
+- :func:`model_agreement`: each model annotator (``annotator_kind`` model, from Label
+  Studio predictions or :func:`read_predictions`) against each human and the consensus.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ from labelaudit.models.label_errors import (
     find_label_errors,
     read_given_labels,
 )
+from labelaudit.models.predictions import (
+    ModelAgreement,
+    model_agreement,
+    read_predictions,
+    with_predictions,
+)
 from labelaudit.models.probs import Probabilities, read_probabilities
 from labelaudit.models.soft import SoftLabels, entropy_bits, soft_labels
 
@@ -26,6 +34,7 @@ __all__ = [
     "ExportResult",
     "GivenLabels",
     "LabelErrors",
+    "ModelAgreement",
     "Probabilities",
     "SoftLabels",
     "annotator_kinds",
@@ -34,7 +43,10 @@ __all__ = [
     "export_labels",
     "find_label_errors",
     "human_rows",
+    "model_agreement",
     "read_given_labels",
+    "read_predictions",
     "read_probabilities",
     "soft_labels",
+    "with_predictions",
 ]

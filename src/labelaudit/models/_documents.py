@@ -110,3 +110,42 @@ def label_errors_document(data: Mapping[str, Any]) -> Document:
         )
         sections.append(Section("Several annotators", tables=(annotators, items)))
     return Document("Label errors", Headline(sentence), tuple(sections))
+
+
+def model_agreement_document(data: Mapping[str, Any]) -> Document:
+    """Each model's agreement with the human consensus and with each human."""
+    yardstick = data.get("human_pairwise_mean")
+    rows = tuple(
+        (
+            m["model"],
+            m["consensus"]["n_items"],
+            m["consensus"]["percent_agreement"],
+            m["consensus"]["cohen_kappa"],
+            m["mean_human_agreement"],
+        )
+        for m in data["models"]
+    )
+    table = DocTable(
+        "Models against the humans",
+        ("model", "items", "agreement with consensus", "kappa", "mean agreement with humans"),
+        rows,
+        ("text", "number", "number", "number", "number"),
+        note=f"humans' mean pairwise agreement: {_fmt(yardstick)}",
+    )
+    per_human = DocTable(
+        "Model x human",
+        ("model", "annotator", "items", "agreement", "kappa"),
+        tuple(
+            (m["model"], h["annotator"], h["n_items"], h["percent_agreement"], h["cohen_kappa"])
+            for m in data["models"]
+            for h in m["humans"]
+        ),
+        ("text", "text", "number", "number", "number"),
+    )
+    sentence = (
+        f"{len(data['models'])} model annotator(s) compared with the {data['method']} "
+        f"consensus of the humans (humans' mean pairwise agreement {_fmt(yardstick)})."
+    )
+    return Document(
+        "Models next to humans", Headline(sentence), (Section("Models", tables=(table, per_human)),)
+    )

@@ -107,6 +107,17 @@ def annotators_command(
     include_models: IncludeModelsOpt = False,
     users: UsersOpt = None,
     ground_truth_as_gold: GroundTruthAsGoldOpt = False,
+    predictions: Annotated[
+        Path | None,
+        typer.Option(
+            help="Model predictions (item, label, model_version, class probabilities): "
+            "each model is an annotator of kind model, reported apart under 'models'."
+        ),
+    ] = None,
+    models_as_annotators: Annotated[
+        bool,
+        typer.Option(help="Keep model annotators in the annotator table and its agreement."),
+    ] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Annotator table: agreement, gold accuracy, DS/MACE quality, speed, outlier flags.
@@ -147,6 +158,7 @@ def annotators_command(
         if gold_labels is not None:
             raise UsageError("--ground-truth-as-gold replaces --gold/--gold-col: pass one")
         table, gold_labels = ground_truth_gold(table)
+    table, models = _models(table, predictions, models_as_annotators, seed)
     rules = OutlierRules(
         min_labels, min_gold, min_pool, z_threshold, run_alpha, kappa_max, spam_threshold
     )
@@ -162,7 +174,13 @@ def annotators_command(
     ).to_dict()
     if decisions is not None:
         report["decisions"] = _decisions(table, decisions)
+    if models is not None:
+        report["models"] = models.to_dict()
     render(report, output.value)
+    if models is not None and output.value != "json":
+        from labelaudit.report.document import render_document
+
+        typer.echo(render_document(models.to_document(), output.value), nl=False)
     if report.get("decisions") and output.value != "json":
         found = report["decisions"]
         typer.echo(
@@ -233,6 +251,19 @@ def _cell(row: dict[str, Any], key: str) -> str:
     if isinstance(value, float):
         return f"{value:.1f}" if key == "median_seconds" else f"{value:.2f}"
     return str(value)
+
+
+def _models(table: Any, predictions: Path | None, keep: bool, seed: int) -> tuple[Any, Any]:
+    """The table (human rows only unless ``keep``) and the models' agreement (or None)."""
+    from labelaudit.models import annotator_kinds, human_rows
+    from labelaudit.models.predictions import model_agreement, read_predictions, with_predictions
+
+    if predictions is not None:
+        table = with_predictions(table, read_predictions(predictions))
+    if bool((annotator_kinds(table) == "human").all()):
+        return table, None
+    found = model_agreement(table, seed=seed)
+    return (table if keep else human_rows(table)), found
 
 
 def render(report: dict[str, Any], output: str) -> None:
