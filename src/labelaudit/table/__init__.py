@@ -6,10 +6,11 @@ sources build :class:`RawColumns` and go through the same :func:`encode` boundar
 
 from labelaudit.table._encode import NUMBER_PATTERN, Locator, RawColumns, as_text, encode
 from labelaudit.table.readers import FORMATS, from_dataframe, load_source, read_annotations
-from labelaudit.table.schema import TASKS, TaskSchema
+from labelaudit.table.schema import ANNOTATOR_KINDS, TASKS, TaskSchema
 from labelaudit.table.table import AnnotationTable
 
 __all__ = [
+    "ANNOTATOR_KINDS",
     "FORMATS",
     "NUMBER_PATTERN",
     "TASKS",
