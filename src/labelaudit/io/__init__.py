@@ -19,6 +19,7 @@ from labelaudit.io._collect import Collector, Options
 from labelaudit.io._ls_config import Control, LabelConfig, parse_label_config
 from labelaudit.io._report import ReadReport
 from labelaudit.io.detect import PLATFORM_FORMATS, detect_format
+from labelaudit.io.front import read_any
 from labelaudit.io.options import ExportOptions, read_users
 from labelaudit.table import Locator
 from labelaudit.table.table import AnnotationTable
@@ -31,6 +32,7 @@ __all__ = [
     "ReadReport",
     "detect_format",
     "parse_label_config",
+    "read_any",
     "read_export",
     "read_users",
     "write_table",

@@ -23,11 +23,11 @@ from labelaudit.cli.common import (
     ItemColOpt,
     LabelColOpt,
     LabelConfigOpt,
+    NaValuesOpt,
     OutputFormat,
     TaskKeyOpt,
     UsersOpt,
     export_options,
-    fail,
 )
 
 if TYPE_CHECKING:
@@ -53,7 +53,9 @@ def ingest_command(
         int, typer.Option(help="Store the valid rows if at most N rows are invalid.")
     ] = 0,
     input_format: FromOpt = None,
-    layout: Annotated[str | None, typer.Option(help="long or wide (default: [input]).")] = None,
+    layout: Annotated[
+        str | None, typer.Option(help="long or wide (default: \\[input] layout).")
+    ] = None,
     item_col: ItemColOpt = None,
     annotator_col: AnnotatorColOpt = None,
     label_col: LabelColOpt = None,
@@ -63,6 +65,7 @@ def ingest_command(
     label_config: LabelConfigOpt = None,
     include_models: IncludeModelsOpt = False,
     users: UsersOpt = None,
+    na_values: NaValuesOpt = None,
     output: FormatOpt = OutputFormat.table,
     debug: DebugOpt = False,
 ) -> None:
@@ -73,35 +76,32 @@ def ingest_command(
 
     Example: labelaudit ingest week17.csv --batch 2024-w17
     """
-    from labelaudit.exceptions import LabelAuditError
     from labelaudit.project import ReadOptions, find_project, ingest_batch
 
-    try:
-        found = find_project(project)
-        export = export_options(control, task_key, label_config, include_models, False, users)
-        table, input_format = _platform_export(found, file, input_format, export)
-        options = ReadOptions.from_config(
+    found = find_project(project)
+    export = export_options(control, task_key, label_config, include_models, False, users)
+    table, input_format = _platform_export(found, file, input_format, export)
+    options = ReadOptions.from_config(
+        found,
+        format=input_format.value if input_format else None,
+        layout=layout,
+        item_col=item_col,
+        annotator_col=annotator_col,
+        label_col=label_col,
+        annotator_cols=annotator_cols,
+        na_values=na_values,
+    )
+    with _spinner() as show:
+        result = ingest_batch(
             found,
-            format=input_format.value if input_format else None,
-            layout=layout,
-            item_col=item_col,
-            annotator_col=annotator_col,
-            label_col=label_col,
-            annotator_cols=annotator_cols,
+            file,
+            batch=batch,
+            replace_batch=replace,
+            max_rejects=max_rejects,
+            options=options,
+            progress=show,
+            table=table,
         )
-        with _spinner() as show:
-            result = ingest_batch(
-                found,
-                file,
-                batch=batch,
-                replace_batch=replace,
-                max_rejects=max_rejects,
-                options=options,
-                progress=show,
-                table=table,
-            )
-    except LabelAuditError as error:
-        raise fail(error, debug) from None
     if output == OutputFormat.json:
         import json
 

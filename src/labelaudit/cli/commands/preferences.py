@@ -16,7 +16,6 @@ from labelaudit.cli.common import (
     TaskKeyOpt,
     UsersOpt,
     export_options,
-    fail,
 )
 
 if TYPE_CHECKING:
@@ -90,31 +89,27 @@ def preferences_command(
 
     Example: labelaudit preferences votes.csv --from csv --format json --out audit.json
     """
-    from labelaudit.exceptions import LabelAuditError
     from labelaudit.preferences.audit import run_preferences
     from labelaudit.preferences.render import write_output
 
     columns = {name: value for name, value in locals().items() if name.endswith("_col")}
-    try:
-        audit = run_preferences(
-            file,
-            format=source.value,
-            reader_options=_reader_options(
-                source,
-                columns,
-                kind,
-                authors,
-                export_options(control, task_key, label_config, users=users),
-            ),
-            judge_family=_families(judge_family or []),
-            by=by,
-            n_boot=n_boot,
-            seed=seed,
-            alpha=alpha,
-        )
-        write_output(audit.to_dict(), output.value, out)
-    except LabelAuditError as error:
-        raise fail(error, debug) from None
+    audit = run_preferences(
+        file,
+        format=source.value,
+        reader_options=_reader_options(
+            source,
+            columns,
+            kind,
+            authors,
+            export_options(control, task_key, label_config, users=users),
+        ),
+        judge_family=_families(judge_family or []),
+        by=by,
+        n_boot=n_boot,
+        seed=seed,
+        alpha=alpha,
+    )
+    write_output(audit.to_dict(), output.value, out)
 
 
 def _reader_options(
