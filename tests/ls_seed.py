@@ -5,7 +5,7 @@ tasks keyed by ``data.item``, 4 annotators (``ann4`` is sloppy: wrong on every t
 task), one model's predictions, one ``ground_truth`` annotation, one cancelled one.
 ``ner``: a ``<Labels>`` control over ``data.text``; one text has an emoji before the
 entity, so code-point and UTF-16 offsets differ there (the 1.23.2 editor counts code
-points: ``tests/test_ls_editor.py``).
+points: ``tests/test_report_browser.py``).
 
 Every label below is fixed here; tests derive expected numbers from these tables.
 
@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from ls_harness import LabelStudio, label_studio  # noqa: F401  (session fixture)
+from ls_harness import LabelStudio
 
 SENTIMENT_CONFIG = """<View>
   <Text name="text" value="$text"/>
@@ -98,7 +98,7 @@ def utf16_offset(text: str, index: int) -> int:
 
 def spans_result(text: str, spans: list[tuple[int, int, str]]) -> list[dict[str, Any]]:
     """Label Studio ``labels`` regions as the 1.23.2 editor writes them: offsets in code
-    points (verified in Chromium by ``tests/test_ls_editor.py``)."""
+    points (verified in Chromium by ``tests/test_report_browser.py``)."""
     return [
         {"id": f"r{k}", "from_name": "ner", "to_name": "text", "type": "labels",
          "value": {"start": s, "end": e, "text": text[s:e], "labels": [label]}}
@@ -213,6 +213,6 @@ if __name__ == "__main__":
 
 
 @pytest.fixture(scope="session")
-def seeded_ls(label_studio: LabelStudio) -> tuple[LabelStudio, Seeded]:  # noqa: F811
+def seeded_ls(label_studio: LabelStudio) -> tuple[LabelStudio, Seeded]:
     """The session's Label Studio with both projects seeded (once)."""
     return label_studio, seed(label_studio)

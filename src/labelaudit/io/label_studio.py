@@ -157,7 +157,7 @@ def _utf16_offsets(text: str, start: int, end: int, quoted: str) -> tuple[int, i
     """Code-point offsets when ``start``/``end`` are UTF-16 code units around ``quoted``.
 
     Label Studio 1.23.2's editor writes code-point offsets (verified in Chromium,
-    ``tests/test_ls_editor.py``); exports from editors that counted JavaScript string
+    ``tests/test_report_browser.py``); exports from editors that counted JavaScript string
     units (UTF-16) run ahead after a character outside the Basic Multilingual Plane (most
     emoji). Returns the converted offsets when the quoted text sits at the UTF-16
     offsets, else ``None``.
