@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from labelaudit.cli.app import app
+from labelaudit.cli.commands.agreement import Task, TaskOpt
 from labelaudit.cli.common import (
     AnnotatorColOpt,
     AnnotatorColsOpt,
@@ -54,7 +55,13 @@ class Tie(StrEnum):
 @app.command("consensus")
 def consensus_command(
     file: FileArg,
-    method: Annotated[Method, typer.Option(help="Aggregation method.")] = Method.dawid_skene,
+    method: Annotated[
+        Method | None,
+        typer.Option(
+            help="Aggregation method (default: dawid-skene; majority for structured labels, "
+            "which take majority or weighted only)."
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Write item,label,confidence here (.csv, .jsonl or .parquet)."),
@@ -69,6 +76,16 @@ def consensus_command(
     level: LevelOpt = Level.nominal,
     categories: CategoriesOpt = None,
     on_duplicate: OnDuplicateOpt = "error",
+    task: TaskOpt = None,
+    min_votes: Annotated[
+        float | None,
+        typer.Option(
+            help="Structured voting: vote weight a label/span/box needs (default: majority)."
+        ),
+    ] = None,
+    iou: Annotated[
+        float | None, typer.Option(help="Boxes: IoU that links boxes into one object (0.5).")
+    ] = None,
     weights_file: Annotated[
         Path | None, typer.Option(help="annotator,weight CSV for --method weighted.")
     ] = None,
@@ -87,12 +104,17 @@ def consensus_command(
 ) -> None:
     """Consensus labels and confidences, one row per item; prints a summary.
 
+    Structured labels (--task spans|boxes|multilabel|ranking|text, or what the export
+    says) are voted per region and written in their own shape, one record per item.
+
     Example: labelaudit consensus labels.csv --method dawid-skene --out consensus.csv
     """
     from labelaudit.consensus._io import read_weights_file
-    from labelaudit.consensus.api import run_consensus
-    from labelaudit.exceptions import LabelAuditError
+    from labelaudit.consensus.api import run_consensus, run_structured_consensus
+    from labelaudit.exceptions import LabelAuditError, UsageError
+    from labelaudit.structured.api import as_task
 
+    structured = task is not None and task is not Task.categorical
     try:
         table = read_table(
             file,
@@ -103,13 +125,37 @@ def consensus_command(
             label_col,
             annotator_cols,
             level,
-            categories,
+            None if structured else categories,
             on_duplicate,
         )
+        table = as_task(table, task.value if task else None, categories if structured else None)
         weights = read_weights_file(weights_file) if weights_file else None
+        if table.schema.is_structured:
+            for name, value in (
+                ("max-iter", max_iter),
+                ("tol", tol),
+                ("tie", tie),
+                ("proportion", proportion),
+            ):
+                if value is not None:
+                    raise UsageError(f"--{name} does not apply to {table.task} labels")
+            _, result = run_structured_consensus(
+                table,
+                method.value if method else "majority",
+                out=out,
+                weights=weights,
+                min_votes=min_votes,
+                iou=iou,
+            )
+            if out is not None:
+                typer.echo(f"wrote {result.n_items} rows to {out}", err=True)
+            render(result.to_dict(), output.value)
+            return
+        if min_votes is not None or iou is not None:
+            raise UsageError("--min-votes and --iou apply to structured labels (--task)")
         _, result = run_consensus(
             table,
-            method.value,
+            method.value if method else "dawid-skene",
             out=out,
             seed=seed,
             max_iter=max_iter,
