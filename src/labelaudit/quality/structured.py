@@ -136,12 +136,18 @@ def structured_annotator_report(
     """
     from labelaudit.structured.annotators import PRIMARY, pair_scores
     from labelaudit.structured.consensus import structured_consensus
+    from labelaudit.structured.voting import vote_boxes, vote_spans
 
     if not table.schema.is_structured or table.task not in PRIMARY:
         raise UsageError(f"structured annotator quality needs a structured task; got {table.task}")
     rules = rules or StructuredRules()
     scores = pair_scores(table)
-    consensus = structured_consensus(table).payload
+    if table.task == "spans":
+        consensus = vote_spans(table, **scores.shared).payload
+    elif table.task == "boxes":
+        consensus = vote_boxes(table, **scores.shared).payload
+    else:
+        consensus = structured_consensus(table).payload
     rows, not_run = _rows(table, scores, consensus, gold, rules, PRIMARY[table.task])
     _speed(table, rows, duration_col, time_col)
     primary = PRIMARY[table.task]
@@ -178,12 +184,14 @@ def _rows(
 
     n = table.n_annotators
     measures = {name: per_annotator(table, scores, name) for name in scores.measures}
-    joined, vs_c = against_reference(table, consensus, "consensus")
-    to_consensus = {name: per_annotator(joined, vs_c, name) for name in vs_c.measures}
+    vs_c = against_reference(table, consensus)
+    to_consensus = {
+        name: per_annotator(table, vs_c, name, one_sided=True) for name in vs_c.measures
+    }
     to_gold = None
     if gold is not None:
-        joined_g, vs_g = against_reference(table, gold, "gold")
-        to_gold = {name: per_annotator(joined_g, vs_g, name) for name in vs_g.measures}
+        vs_g = against_reference(table, gold)
+        to_gold = {name: per_annotator(table, vs_g, name, one_sided=True) for name in vs_g.measures}
     counts = {name: side_totals(table, scores, name) for name in scores.counts}
     regions = np.bincount(table.annotator_codes, scores.regions, minlength=n)
     flags, not_run = _flags(table, measures[primary], to_gold, regions, rules, primary)

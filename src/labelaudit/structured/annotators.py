@@ -30,12 +30,19 @@ other: the leave-one-out reference). Items are the sampling units of the 95% int
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from labelaudit.structured._explode import group_runs, pairs_within_groups, row_pairs
+from labelaudit.structured._explode import (
+    group_runs,
+    order_by,
+    pack,
+    pairs_within_groups,
+    row_pairs,
+)
 from labelaudit.table.table import AnnotationTable
 
 __all__ = [
@@ -67,7 +74,8 @@ class PairScores:
 
     ``pair_r``/``pair_s`` (P,) are the rows; ``measures[name] = (num, den)`` (P,) each;
     ``counts[name] = (count_r, count_s)`` (P,) each, the side's count against its partner;
-    ``regions`` (n_rows,) the regions of each row.
+    ``regions`` (n_rows,) the regions of each row; ``shared`` the parsed payload and
+    matchings (``data``, ``matches``) for spans and boxes, so that voting can reuse them.
     """
 
     pair_r: I64
@@ -75,6 +83,7 @@ class PairScores:
     measures: dict[str, tuple[F64, F64]]
     counts: dict[str, tuple[F64, F64]] = field(default_factory=dict)
     regions: F64 = field(default_factory=lambda: np.zeros(0))
+    shared: dict[str, Any] = field(default_factory=dict)
 
 
 def pair_scores(table: AnnotationTable) -> PairScores:
@@ -102,10 +111,11 @@ def _spans(table: AnnotationTable) -> PairScores:
     moved = (d.start[m.a] != d.start[m.b]) | (d.end[m.a] != d.end[m.b])
     boundary = np.bincount(m.pair[moved], minlength=n_pairs).astype(np.float64)
     # label confusions: spans of two rows with the same boundaries and other labels
-    order = np.lexsort((d.end, d.start, d.item))
-    key = np.stack([d.item[order], d.start[order], d.end[order]])
+    bounds = pack(d.start, d.end)
+    order = order_by(d.item, bounds)
+    item_o, bounds_o = d.item[order], bounds[order]
     new = np.ones(order.size, dtype=bool)
-    new[1:] = np.any(key[:, 1:] != key[:, :-1], axis=0)
+    new[1:] = (item_o[1:] != item_o[:-1]) | (bounds_o[1:] != bounds_o[:-1])
     first, second = pairs_within_groups(*group_runs(np.cumsum(new)))
     i, j = order[first], order[second]
     keep = (d.row[i] != d.row[j]) & (d.label[i] != d.label[j])
@@ -125,6 +135,7 @@ def _spans(table: AnnotationTable) -> PairScores:
             "label_confusions": (confused, confused),
         },
         regions,
+        {"data": d, "matches": m},
     )
 
 
@@ -164,6 +175,7 @@ def _boxes(table: AnnotationTable) -> PairScores:
             "label_confusions": (confused, confused),
         },
         regions,
+        {"data": d, "matches": m},
     )
 
 
@@ -235,12 +247,12 @@ class AnnotatorScores:
 
 
 def per_annotator(
-    table: AnnotationTable, scores: PairScores, name: str, *, among: I64 | None = None
+    table: AnnotationTable, scores: PairScores, name: str, *, one_sided: bool = False
 ) -> AnnotatorScores:
     """Pool measure ``name`` per annotator, with a delta-method 95% interval over items.
 
-    ``among`` (annotator codes) restricts the reference ``others`` to pairs of those
-    annotators (default: every annotator).
+    ``one_sided``: only the ``pair_r`` side is an annotator (scores against a reference,
+    from :func:`against_reference`); ``others`` is then NaN.
     """
     from scipy import stats
 
@@ -249,19 +261,16 @@ def per_annotator(
     a_r = table.annotator_codes[scores.pair_r]
     a_s = table.annotator_codes[scores.pair_s]
     item = table.item_codes[scores.pair_r]
-    who = np.concatenate([a_r, a_s])
-    num2, den2, item2 = np.concatenate([num, num]), np.concatenate([den, den]), np.tile(item, 2)
+    sides = 1 if one_sided else 2
+    who = a_r if one_sided else np.concatenate([a_r, a_s])
+    num2, den2, item2 = np.tile(num, sides), np.tile(den, sides), np.tile(item, sides)
     n_k = np.bincount(who, num2, minlength=n_ann)
     d_k = np.bincount(who, den2, minlength=n_ann)
     with np.errstate(invalid="ignore", divide="ignore"):
         value = np.where(d_k > 0, n_k / d_k, np.nan)
-    allowed = np.ones(n_ann, dtype=bool) if among is None else np.isin(np.arange(n_ann), among)
-    use = allowed[a_r] & allowed[a_s]
-    n_all, d_all = float(num[use].sum()), float(den[use].sum())
-    inside = allowed.astype(np.float64)
-    n_out, d_out = n_all - n_k * inside, d_all - d_k * inside
+    n_out, d_out = float(num.sum()) - n_k, float(den.sum()) - d_k
     with np.errstate(invalid="ignore", divide="ignore"):
-        others = np.where(d_out > 0, n_out / d_out, np.nan)
+        others = np.where((d_out > 0) & (not one_sided), n_out / d_out, np.nan)
     keys, inverse = np.unique(who * n_items + item2, return_inverse=True)
     n_ki = np.bincount(inverse, num2, minlength=keys.size)
     d_ki = np.bincount(inverse, den2, minlength=keys.size)
@@ -292,10 +301,8 @@ def side_totals(table: AnnotationTable, scores: PairScores, name: str) -> F64:
     )
 
 
-def against_reference(
-    table: AnnotationTable, reference: pa.Array, name: str = "reference"
-) -> tuple[AnnotationTable, PairScores]:
-    """Every annotation scored against a reference annotation of its item.
+def against_reference(table: AnnotationTable, reference: pa.Array) -> PairScores:
+    """Every annotation scored against the reference annotation of its item.
 
     Parameters
     ----------
@@ -306,10 +313,10 @@ def against_reference(
 
     Returns
     -------
-    (AnnotationTable, PairScores)
-        The table with the reference as one more annotator (code ``n_annotators``) and
-        the scores of the (annotator, reference) pairs only; :func:`per_annotator` on
-        them gives each annotator's agreement with the reference.
+    PairScores
+        ``pair_r`` = ``pair_s`` = the row of each annotation with a reference, scored
+        against it (each annotation and its reference are matched on their own, so the
+        cost is one pair per annotation); use ``per_annotator(..., one_sided=True)``.
     """
     from dataclasses import replace
 
@@ -317,41 +324,37 @@ def against_reference(
 
     kind = PAYLOAD_TYPES[table.task]
     has = np.asarray(reference.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-    ref_items = np.flatnonzero(has)
-    ref_payload = reference.filter(pa.array(has)).cast(kind)
-    extra = ref_items.size
-    items = pa.array(table.items.astype(str), type=pa.string())
-    data = pa.table(
-        {
-            "item": pa.concat_arrays(
-                [table.data.column("item").combine_chunks(), items.take(pa.array(ref_items))]
-            ),
-            "annotator": pa.concat_arrays(
-                [
-                    table.data.column("annotator").combine_chunks(),
-                    pa.array([name] * extra, type=pa.string()),
-                ]
-            ),
-            "payload": pa.concat_arrays([payload_of(table).cast(kind), ref_payload]),
-        }
+    rows = np.flatnonzero(has[table.item_codes]).astype(np.int64)
+    n = rows.size
+    payload = pa.concat_arrays(
+        [
+            payload_of(table).cast(kind).take(pa.array(rows)),
+            reference.cast(kind).take(pa.array(table.item_codes[rows])),
+        ]
     )
+    unit = np.arange(n, dtype=np.int64)
+    names = pa.array(unit.astype(str), type=pa.string())
     joined = replace(
         table,
-        data=data,
-        annotators=np.append(table.annotators.astype(object), name),
-        item_codes=np.concatenate([table.item_codes, ref_items]).astype(np.int64),
-        annotator_codes=np.concatenate(
-            [table.annotator_codes, np.full(extra, table.n_annotators)]
-        ).astype(np.int64),
-        label_codes=np.concatenate([table.label_codes, np.zeros(extra, np.int64)]),
+        data=pa.table(
+            {
+                "item": pa.concat_arrays([names, names]),
+                "annotator": pa.array(np.repeat(["annotation", "reference"], n).tolist()),
+                "payload": payload,
+            }
+        ),
+        items=unit.astype(str).astype(object),
+        annotators=np.array(["annotation", "reference"], dtype=object),
+        item_codes=np.concatenate([unit, unit]),
+        annotator_codes=np.repeat(np.arange(2, dtype=np.int64), n),
+        label_codes=np.zeros(2 * n, dtype=np.int64),
     )
     scores = pair_scores(joined)
-    ref = joined.annotator_codes[scores.pair_s] == table.n_annotators
-    ref |= joined.annotator_codes[scores.pair_r] == table.n_annotators
-    return joined, PairScores(
-        scores.pair_r[ref],
-        scores.pair_s[ref],
-        {k: (a[ref], b[ref]) for k, (a, b) in scores.measures.items()},
-        {k: (a[ref], b[ref]) for k, (a, b) in scores.counts.items()},
-        scores.regions,
+    original = rows[scores.pair_r]
+    return PairScores(
+        original,
+        original,
+        scores.measures,
+        {k: (a, a) for k, (a, _) in scores.counts.items()},
+        scores.regions[:n],
     )

@@ -37,6 +37,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from labelaudit.exceptions import UsageError
+from labelaudit.structured._explode import order_by, pack
 from labelaudit.structured._payload import PAYLOAD_TYPES
 from labelaudit.structured.boxes import BoxData, BoxMatches, box_data, box_matches
 from labelaudit.structured.multilabel import label_sets
@@ -244,8 +245,8 @@ def _modal_spans(region: I64, start: I64, end: I64, weight: F64) -> I64:
     """
     if region.size == 0:
         return region
-    bounds = (start << np.int64(32)) | end
-    order = np.lexsort((bounds, region))
+    bounds = pack(start, end)
+    order = order_by(region, bounds)
     r, se = region[order], bounds[order]
     new = np.ones(order.size, dtype=bool)
     new[1:] = (r[1:] != r[:-1]) | (se[1:] != se[:-1])
