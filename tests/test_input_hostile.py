@@ -91,7 +91,7 @@ def test_long_layout_reports_the_na_cell_as_written(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------ (6) names stay text
 def test_preference_names_that_look_like_numbers_stay_strings() -> None:
-    from labelaudit.agreement._result import clean_number
+    from labelaudit.results import clean_number
 
     assert clean_number({"model": "007", "b": "1e3", "c": "inf", "v": float("inf")}) == {
         "model": "007",

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from labelaudit.methods import CATEGORICAL_METHODS, CONSENSUS_METHODS
+
 if TYPE_CHECKING:
     from labelaudit.table import AnnotationTable
 
@@ -16,7 +18,9 @@ __all__ = [
     "PLATFORM_FORMATS",
     "AnnotatorColOpt",
     "AnnotatorColsOpt",
+    "CategoricalMethod",
     "CategoriesOpt",
+    "ConsensusMethod",
     "DebugOpt",
     "FileArg",
     "FormatOpt",
@@ -30,7 +34,9 @@ __all__ = [
     "NaValuesOpt",
     "OnDuplicateOpt",
     "OutputFormat",
+    "RawCsvOpt",
     "Weights",
+    "error_line",
     "fail",
     "read_table",
 ]
@@ -97,13 +103,40 @@ PLATFORM_FORMATS = frozenset(
 )
 
 
-def fail(error: Exception, debug: bool) -> typer.Exit:
+def error_line(error: BaseException) -> str:
+    """The one-line message of an error: ``InputError``'s own text; file and reason for OSError.
+
+    OSError covers every failed write (an unwritable path, a directory given as the output
+    file, a full disk) and read; its ``[Errno n]`` prefix is dropped.
+    """
+    if isinstance(error, OSError) and error.strerror:
+        names = [str(n) for n in (error.filename, error.filename2) if n is not None]
+        return f"{' -> '.join(names)}: {error.strerror}" if names else error.strerror
+    return str(error)
+
+
+# ``--method`` choices, built from the one list of names (:mod:`labelaudit.methods`): every
+# aggregator for ``consensus``, the categorical ones for the quality commands. Type checkers
+# see ``str``; a member's ``str()`` is its name as given on the command line.
+if TYPE_CHECKING:
+    ConsensusMethod = str
+    CategoricalMethod = str
+else:
+    ConsensusMethod = StrEnum(
+        "ConsensusMethod", {name.replace("-", "_"): name for name in CONSENSUS_METHODS}
+    )
+    CategoricalMethod = StrEnum(
+        "CategoricalMethod", {name.replace("-", "_"): name for name in CATEGORICAL_METHODS}
+    )
+
+
+def fail(error: BaseException, debug: bool) -> typer.Exit:
     """Print a one-line error (the traceback too with ``--debug``) and exit with code 2."""
     if debug:
         import traceback
 
         traceback.print_exception(error)
-    typer.echo(f"error: {error}", err=True)
+    typer.echo(f"error: {error_line(error)}", err=True)
     return typer.Exit(code=2)
 
 
@@ -153,6 +186,14 @@ NaValuesOpt = Annotated[
 ]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
 DebugOpt = Annotated[bool, typer.Option(help="Show tracebacks.")]
+RawCsvOpt = Annotated[
+    bool,
+    typer.Option(
+        "--raw-csv",
+        help="Write CSV/TSV cells unchanged (by default a cell starting with = + - @ tab or "
+        "CR gets a leading ' so spreadsheets do not run it as a formula).",
+    ),
+]
 
 
 def read_table(

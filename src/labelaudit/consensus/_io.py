@@ -112,7 +112,7 @@ def output_format(path: str | Path) -> str:
     return kind
 
 
-def write_consensus(result: pa.Table, path: str | Path) -> Path:
+def write_consensus(result: pa.Table, path: str | Path, *, raw_csv: bool = False) -> Path:
     """Write the per-item table as CSV, JSONL or Parquet, by the file's extension.
 
     Parameters
@@ -123,6 +123,9 @@ def write_consensus(result: pa.Table, path: str | Path) -> Path:
         ``.csv``, ``.jsonl`` / ``.ndjson`` or ``.parquet`` / ``.pq``. Nulls are empty
         cells in CSV and ``null`` in JSONL. Structured labels (lists, structs) stay
         nested in JSONL and Parquet and are JSON text in a CSV cell.
+    raw_csv : bool, default False
+        CSV cells unchanged (default: formula-like text cells get a leading ``'``, see
+        :mod:`labelaudit.csvio`).
 
     Returns
     -------
@@ -137,9 +140,9 @@ def write_consensus(result: pa.Table, path: str | Path) -> Path:
     target = Path(path)
     kind = output_format(target)
     if kind == "csv":
-        import pyarrow.csv as pacsv
+        from labelaudit.csvio import write_csv
 
-        pacsv.write_csv(_flat(result), target)
+        write_csv(_flat(result), target, raw=raw_csv)
     elif kind == "parquet":
         import pyarrow.parquet as pq
 

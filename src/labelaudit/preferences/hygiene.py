@@ -32,8 +32,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from labelaudit.agreement._result import clean_number
 from labelaudit.preferences.records import BOTH_BAD, FIRST, MISSING, SECOND, TIE, PreferenceTable
+from labelaudit.results import clean_number
 
 __all__ = ["Hygiene", "hygiene", "minhash_signatures", "near_duplicates"]
 

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from labelaudit.agreement._result import clean_number
 from labelaudit.project.config import ProjectConfig
+from labelaudit.results import clean_number
 from labelaudit.table.table import AnnotationTable
 
 if TYPE_CHECKING:
@@ -162,8 +162,7 @@ def gold_result(table: AnnotationTable, config: ProjectConfig) -> BatchResult | 
         A batch without any gold item gets None values with a reason.
     """
     from labelaudit.project.results import BatchResult
-    from labelaudit.quality import aggregator_gold_accuracy, gold_accuracy
-    from labelaudit.quality._methods import fit_method
+    from labelaudit.quality import aggregator_gold_accuracy, fit_method, gold_accuracy
 
     if table.schema.is_structured:
         if config.gold.file is None and config.gold.column is None:

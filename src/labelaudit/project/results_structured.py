@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from labelaudit.agreement._result import clean_number
+from labelaudit.results import clean_number
 from labelaudit.table.table import AnnotationTable
 
 if TYPE_CHECKING:

@@ -33,7 +33,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from labelaudit.exceptions import InputError, UsageError
+from labelaudit.exceptions import InputError, StoreLockedError, StoreOutdatedError, UsageError
 from labelaudit.project._migrations import BOOTSTRAP, MIGRATIONS, Migration
 
 __all__ = [
@@ -48,14 +48,6 @@ __all__ = [
 ]
 
 STORE_NAME = "labelaudit.duckdb"
-
-
-class StoreLockedError(UsageError):
-    """The store is open in another process (DuckDB's file lock): wait and retry."""
-
-
-class StoreOutdatedError(UsageError):
-    """The store's schema is older than this labelaudit's: open it for writing to migrate."""
 
 
 #: Tables of one batch's content, cleared by :meth:`Store.delete_batch_content`.
@@ -211,6 +203,8 @@ class Store:
             with self.transaction():
                 for statement in migration.statements:
                     self.execute(statement)
+                if migration.apply is not None:
+                    migration.apply(self)
                 self.execute(
                     "INSERT INTO schema_migrations VALUES (?, ?, ?, ?)",
                     (migration.version, migration.name, utc_now(), __version__),

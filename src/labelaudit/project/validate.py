@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from labelaudit.exceptions import InputError
+from labelaudit.exceptions import InputError, RejectedRowsError
 from labelaudit.project._lines import record_lines
 from labelaudit.table import Locator, RawColumns, as_text, encode
 from labelaudit.table.schema import TaskSchema
@@ -105,34 +105,6 @@ class Validation:
         """The first ``n`` problems, in input order."""
         head = self.rejects.slice(0, n).to_pylist()
         return [Reject(**{k: row[k] for k in Reject.__dataclass_fields__}) for row in head]
-
-
-class RejectedRowsError(InputError):
-    """A batch with more invalid rows than allowed; lists the first 20 problems."""
-
-    def __init__(self, validation: Validation, source: str, max_rejects: int) -> None:
-        self.validation = validation
-        self.rejects = validation.first()
-        self.n_rejected = validation.n_rejected
-        n_valid = validation.n_entries - validation.n_rejected
-        hint = (
-            f"correct the rows, or pass --max-rejects {self.n_rejected} to store the "
-            f"{n_valid} valid rows and keep the rejected ones (with their reasons) in the store"
-        )
-        super().__init__(
-            f"{self.n_rejected} of {validation.n_entries} rows are invalid "
-            f"(at most {max_rejects} allowed)",
-            source=source,
-            hint=hint,
-        )
-
-    def _format(self) -> str:
-        lines = [super()._format()]
-        lines.extend(f"  {reject}" for reject in self.rejects)
-        more = self.validation.rejects.num_rows - len(self.rejects)
-        if more > 0:
-            lines.append(f"  ... and {more} more problems")
-        return "\n".join(lines)
 
 
 def validate_rows(

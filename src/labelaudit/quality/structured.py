@@ -33,8 +33,8 @@ import numpy as np
 import pyarrow as pa
 
 from labelaudit import __version__
-from labelaudit.agreement._result import clean_number
 from labelaudit.exceptions import UsageError
+from labelaudit.results import clean_number
 from labelaudit.table.table import AnnotationTable
 
 __all__ = ["StructuredAnnotatorReport", "StructuredRules", "structured_annotator_report"]

@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from labelaudit.csvio import unquote_formulas
 from labelaudit.exceptions import InputError
 from labelaudit.table._encode import Locator
 from labelaudit.table.source import (
@@ -134,7 +135,7 @@ def _load_csv(path: Path, name: str, delimiter: str = ",") -> tuple[pa.Table, Lo
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
         raise _csv_shape_error(path, name, delimiter, len(header), error) from None
     _check_quotes(table, path, name, delimiter)
-    return table, locator
+    return unquote_formulas(table), locator  # undo the formula guard of labelaudit's writers
 
 
 def _csv_header(path: Path, name: str, delimiter: str) -> list[str]:

@@ -27,7 +27,6 @@ from labelaudit.cli.common import (
     OnDuplicateOpt,
     OutputFormat,
     Weights,
-    fail,
     read_table,
 )
 
@@ -71,10 +70,23 @@ def agreement_command(
         Weights.identity
     ),
     weights_file: Annotated[
-        Path | None, typer.Option(help="q x q weight matrix file (overrides --weights).")
+        Path | None,
+        typer.Option(
+            help="q x q weight matrix file (overrides --weights); w[k, l] = rater 1 said k, "
+            "rater 2 said l. Asymmetric only with two annotators."
+        ),
+    ] = None,
+    annotators: Annotated[
+        str | None,
+        typer.Option(
+            help="Every annotator, comma-separated, in order: the first is rater 1 (the rows "
+            "of an asymmetric --weights-file). Default: by name."
+        ),
     ] = None,
     ci: Annotated[CI, typer.Option(help="Standard errors and 95% CIs.")] = CI.analytic,
-    n_boot: Annotated[int, typer.Option(help="Bootstrap replicates.")] = 1000,
+    n_boot: Annotated[
+        int, typer.Option(help="Bootstrap replicates (2 to 100,000).", show_default=True)
+    ] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed (bootstrap).")] = 0,
     top: Annotated[int, typer.Option(help="Rows in the confusion and worst-item lists.")] = 10,
     report: Annotated[
@@ -88,37 +100,34 @@ def agreement_command(
     """
     from labelaudit.agreement import agreement_report
     from labelaudit.agreement.weights import read_weights_file
-    from labelaudit.exceptions import LabelAuditError
     from labelaudit.structured.api import as_task
 
     structured = task is not None and task is not Task.categorical
-    try:
-        table = read_table(
-            file,
-            input_format,
-            layout,
-            item_col,
-            annotator_col,
-            label_col,
-            annotator_cols,
-            level,
-            None if structured else categories,
-            on_duplicate,
-            na_values=na_values,
-        )
-        table = as_task(table, task.value if task else None, categories if structured else None)
-        matrix = read_weights_file(weights_file, table.n_categories) if weights_file else None
-        result = agreement_report(
-            table,
-            weights=weights.value,
-            weights_matrix=matrix,
-            ci=ci.value,
-            n_boot=n_boot,
-            seed=seed,
-            top=top,
-        ).to_dict()
-    except LabelAuditError as error:
-        raise fail(error, debug) from None
+    table = read_table(
+        file,
+        input_format,
+        layout,
+        item_col,
+        annotator_col,
+        label_col,
+        annotator_cols,
+        level,
+        None if structured else categories,
+        on_duplicate,
+        na_values=na_values,
+    )
+    table = as_task(table, task.value if task else None, categories if structured else None)
+    matrix = read_weights_file(weights_file, table.n_categories) if weights_file else None
+    result = agreement_report(
+        table,
+        weights=weights.value,
+        weights_matrix=matrix,
+        ci=ci.value,
+        n_boot=n_boot,
+        seed=seed,
+        top=top,
+        rater_order=[a.strip() for a in annotators.split(",")] if annotators else None,
+    ).to_dict()
     emit(result, output.value, report)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,6 +12,7 @@ from labelaudit.cli.commands.agreement import Task, TaskOpt
 from labelaudit.cli.common import (
     AnnotatorColOpt,
     AnnotatorColsOpt,
+    CategoricalMethod,
     CategoriesOpt,
     DebugOpt,
     FileArg,
@@ -25,23 +25,11 @@ from labelaudit.cli.common import (
     LevelOpt,
     OnDuplicateOpt,
     OutputFormat,
-    fail,
     read_table,
 )
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-
-class Method(StrEnum):
-    """Aggregators the quality commands can fit (their ``labelaudit consensus`` names)."""
-
-    majority = "majority"
-    wawa = "wawa"
-    dawid_skene = "dawid-skene"
-    one_coin = "one-coin"
-    glad = "glad"
-    mace = "mace"
 
 
 GoldOpt = Annotated[
@@ -72,8 +60,10 @@ def annotators_command(
         bool, typer.Option(help="Leave gold items out of agreement and the models.")
     ] = False,
     method: Annotated[
-        list[Method] | None,
-        typer.Option(help="Aggregator to fit (repeat) (default: majority, dawid-skene, mace)."),
+        list[CategoricalMethod] | None,
+        typer.Option(
+            help="Aggregator to fit (repeat) (default: majority, dawid-skene, mace).",
+        ),
     ] = None,
     duration_col: DurationColOpt = None,
     time_col: TimeColOpt = None,
@@ -118,71 +108,68 @@ def annotators_command(
 
     Example: labelaudit annotators labels.csv --gold gold.csv --format json
     """
-    from labelaudit.exceptions import LabelAuditError, UsageError
+    from labelaudit.exceptions import UsageError
     from labelaudit.quality import DEFAULT_METHODS, OutlierRules, annotator_report, load_gold
     from labelaudit.structured.api import as_task
 
-    methods = [m.value for m in method] if method else list(DEFAULT_METHODS)
+    methods = [str(m) for m in method] if method else list(DEFAULT_METHODS)
     structured = task is not None and task is not Task.categorical
-    try:
-        table = read_table(
-            file,
-            input_format,
-            layout,
-            item_col,
-            annotator_col,
-            label_col,
-            annotator_cols,
-            level,
-            None if structured else categories,
-            on_duplicate,
+    table = read_table(
+        file,
+        input_format,
+        layout,
+        item_col,
+        annotator_col,
+        label_col,
+        annotator_cols,
+        level,
+        None if structured else categories,
+        on_duplicate,
+    )
+    table = as_task(table, task.value if task else None, categories if structured else None)
+    if table.schema.is_structured:
+        from labelaudit.quality.structured import (
+            StructuredRules,
+            read_structured_gold,
+            structured_annotator_report,
         )
-        table = as_task(table, task.value if task else None, categories if structured else None)
-        if table.schema.is_structured:
-            from labelaudit.quality.structured import (
-                StructuredRules,
-                read_structured_gold,
-                structured_annotator_report,
-            )
 
-            if method or gold_col or exclude_gold:
-                raise UsageError(
-                    f"--method, --gold-col and --exclude-gold apply to categorical labels, "
-                    f"not to {table.task}"
-                )
-            report = structured_annotator_report(
-                table,
-                gold=read_structured_gold(
-                    table, str(gold), item_col=gold_item_col, label_col=gold_label_col
-                )
-                if gold
-                else None,
-                rules=StructuredRules(min_regions, margin),
-                duration_col=duration_col,
-                time_col=time_col,
-            ).to_dict()
-            render_structured(report, output.value)
-            if fail_on_flag and report["n_flagged"]:
-                raise typer.Exit(code=1)
-            return
-        gold_labels = load_gold(
-            table, path=gold, column=gold_col, item_col=gold_item_col, label_col=gold_label_col
-        )
-        rules = OutlierRules(
-            min_labels, min_gold, min_pool, z_threshold, run_alpha, kappa_max, spam_threshold
-        )
-        report = annotator_report(
+        if method or gold_col or exclude_gold:
+            raise UsageError(
+                f"--method, --gold-col and --exclude-gold apply to categorical labels, "
+                f"not to {table.task}"
+            )
+        structured_report = structured_annotator_report(
             table,
-            gold=gold_labels,
-            methods=methods,
-            exclude_gold=exclude_gold,
+            gold=read_structured_gold(
+                table, str(gold), item_col=gold_item_col, label_col=gold_label_col
+            )
+            if gold
+            else None,
+            rules=StructuredRules(min_regions, margin),
             duration_col=duration_col,
             time_col=time_col,
-            rules=rules,
-            seed=seed,
         ).to_dict()
-    except LabelAuditError as error:
-        raise fail(error, debug) from None
+        render_structured(structured_report, output.value)
+        if fail_on_flag and structured_report["n_flagged"]:
+            raise typer.Exit(code=1)
+        return
+    gold_labels = load_gold(
+        table, path=gold, column=gold_col, item_col=gold_item_col, label_col=gold_label_col
+    )
+    rules = OutlierRules(
+        min_labels, min_gold, min_pool, z_threshold, run_alpha, kappa_max, spam_threshold
+    )
+    report = annotator_report(
+        table,
+        gold=gold_labels,
+        methods=methods,
+        exclude_gold=exclude_gold,
+        duration_col=duration_col,
+        time_col=time_col,
+        rules=rules,
+        seed=seed,
+    ).to_dict()
     render(report, output.value)
     if fail_on_flag and report["n_flagged"]:
         raise typer.Exit(code=1)

@@ -14,6 +14,7 @@ from labelaudit.cli.common import (
     AnnotatorColOpt,
     AnnotatorColsOpt,
     CategoriesOpt,
+    ConsensusMethod,
     DebugOpt,
     FileArg,
     FormatOpt,
@@ -25,24 +26,9 @@ from labelaudit.cli.common import (
     LevelOpt,
     OnDuplicateOpt,
     OutputFormat,
-    fail,
+    RawCsvOpt,
     read_table,
 )
-
-
-class Method(StrEnum):
-    """Aggregation methods (``labelaudit.consensus.api.METHODS``)."""
-
-    majority = "majority"
-    weighted = "weighted"
-    wawa = "wawa"
-    dawid_skene = "dawid-skene"
-    one_coin = "one-coin"
-    glad = "glad"
-    mace = "mace"
-    mean = "mean"
-    median = "median"
-    trimmed_mean = "trimmed-mean"
 
 
 class Tie(StrEnum):
@@ -56,7 +42,7 @@ class Tie(StrEnum):
 def consensus_command(
     file: FileArg,
     method: Annotated[
-        Method | None,
+        ConsensusMethod | None,
         typer.Option(
             help="Aggregation method (default: dawid-skene; majority for structured labels, "
             "which take majority or weighted only)."
@@ -100,6 +86,7 @@ def consensus_command(
     proportion: Annotated[
         float | None, typer.Option(help="trimmed-mean: fraction cut from each end.")
     ] = None,
+    raw_csv: RawCsvOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Consensus labels and confidences, one row per item; prints a summary.
@@ -109,54 +96,55 @@ def consensus_command(
 
     Example: labelaudit consensus labels.csv --method dawid-skene --out consensus.csv
     """
-    from labelaudit.consensus._io import read_weights_file
-    from labelaudit.consensus.api import run_consensus, run_structured_consensus
-    from labelaudit.exceptions import LabelAuditError, UsageError
+    from labelaudit.consensus.api import (
+        read_weights_file,
+        run_consensus,
+        run_structured_consensus,
+    )
+    from labelaudit.exceptions import UsageError
     from labelaudit.structured.api import as_task
 
     structured = task is not None and task is not Task.categorical
-    try:
-        table = read_table(
-            file,
-            input_format,
-            layout,
-            item_col,
-            annotator_col,
-            label_col,
-            annotator_cols,
-            level,
-            None if structured else categories,
-            on_duplicate,
+    table = read_table(
+        file,
+        input_format,
+        layout,
+        item_col,
+        annotator_col,
+        label_col,
+        annotator_cols,
+        level,
+        None if structured else categories,
+        on_duplicate,
+    )
+    table = as_task(table, task.value if task else None, categories if structured else None)
+    weights = read_weights_file(weights_file) if weights_file else None
+    if table.schema.is_structured:
+        for name, value in (
+            ("max-iter", max_iter),
+            ("tol", tol),
+            ("tie", tie),
+            ("proportion", proportion),
+        ):
+            if value is not None:
+                raise UsageError(f"--{name} does not apply to {table.task} labels")
+        _, result = run_structured_consensus(
+            table,
+            str(method) if method else "majority",
+            out=out,
+            raw_csv=raw_csv,
+            weights=weights,
+            min_votes=min_votes,
+            iou=iou,
         )
-        table = as_task(table, task.value if task else None, categories if structured else None)
-        weights = read_weights_file(weights_file) if weights_file else None
-        if table.schema.is_structured:
-            for name, value in (
-                ("max-iter", max_iter),
-                ("tol", tol),
-                ("tie", tie),
-                ("proportion", proportion),
-            ):
-                if value is not None:
-                    raise UsageError(f"--{name} does not apply to {table.task} labels")
-            _, result = run_structured_consensus(
-                table,
-                method.value if method else "majority",
-                out=out,
-                weights=weights,
-                min_votes=min_votes,
-                iou=iou,
-            )
-            if out is not None:
-                typer.echo(f"wrote {result.n_items} rows to {out}", err=True)
-            render(result.to_dict(), output.value)
-            return
+    else:
         if min_votes is not None or iou is not None:
             raise UsageError("--min-votes and --iou apply to structured labels (--task)")
         _, result = run_consensus(
             table,
-            method.value if method else "dawid-skene",
+            str(method) if method else "dawid-skene",
             out=out,
+            raw_csv=raw_csv,
             seed=seed,
             max_iter=max_iter,
             tol=tol,
@@ -164,62 +152,26 @@ def consensus_command(
             weights=weights,
             proportion=proportion,
         )
-    except (LabelAuditError, OSError) as error:
-        raise fail(error, debug) from None
     if out is not None:
         typer.echo(f"wrote {result.n_items} rows to {out}", err=True)
     render(result.to_dict(), output.value)
 
 
 def render(summary: dict[str, Any], output: str) -> None:
-    """Print the consensus summary as JSON, Markdown or a terminal table."""
+    """Print the consensus summary: JSON (the contract) or its document as Markdown/terminal."""
     if output == "json":
         import json
 
         typer.echo(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False))
         return
-    rows = _rows(summary)
-    if output == "markdown":
-        typer.echo(f"# Consensus ({summary['method']})\n")
-        typer.echo("| field | value |\n|---|---|")
-        for name, value in rows:
-            typer.echo(f"| {name} | {value} |")
-        return
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    from labelaudit.report.builders import consensus_document
+    from labelaudit.report.document import render_document
 
-    grid = Table(title=f"Consensus ({summary['method']})", show_header=False)
-    for name, value in rows:
-        grid.add_row(escape(name), escape(value))
-    Console().print(grid)
+    typer.echo(render_document(consensus_document(summary), output, width=_width()), nl=False)
 
 
-def _rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
-    """(field, text) pairs of the summary; nulls show their reason."""
-    reasons = summary["reasons"]
-    rows = []
-    for name in (
-        "n_items",
-        "n_annotators",
-        "n_labels",
-        "n_abstained",
-        "n_iter",
-        "converged",
-        "log_likelihood",
-        "mean_confidence",
-        "min_confidence",
-    ):
-        value = summary[name]
-        if value is None:
-            text = f"- ({reasons.get(name, 'undefined')})"
-        elif isinstance(value, float):
-            text = f"{value:.4f}" if abs(value) < 1e4 else f"{value:.1f}"
-        else:
-            text = str(value)
-        rows.append((name, text))
-    for category, count in (summary["label_distribution"] or {}).items():
-        rows.append((f"label {category}", str(count)))
-    for key, value in (summary["values"] or {}).items():
-        rows.append((f"value {key}", f"{value:.4g}" if value is not None else "-"))
-    return rows
+def _width() -> int:
+    """The terminal's width (80 when not a terminal)."""
+    import shutil
+
+    return shutil.get_terminal_size((80, 24)).columns

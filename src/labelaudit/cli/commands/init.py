@@ -9,7 +9,7 @@ import typer
 
 from labelaudit.cli.app import app
 from labelaudit.cli.commands.agreement import TaskOpt
-from labelaudit.cli.common import CategoriesOpt, DebugOpt, Level, LevelOpt, fail
+from labelaudit.cli.common import CategoriesOpt, DebugOpt, Level, LevelOpt
 
 
 @app.command("init")
@@ -27,21 +27,17 @@ def init_command(
 
     Example: labelaudit init sentiment --categories negative,neutral,positive
     """
-    from labelaudit.exceptions import LabelAuditError
     from labelaudit.project import init_project
     from labelaudit.table import TaskSchema
 
-    try:
-        schema = TaskSchema.create(level.value, categories)
-        project = init_project(
-            directory,
-            name=name,
-            level=schema.level,
-            categories=schema.categories,
-            task=task.value if task else None,
-        )
-    except LabelAuditError as error:
-        raise fail(error, debug) from None
+    schema = TaskSchema.create(level.value, categories)
+    project = init_project(
+        directory,
+        name=name,
+        level=schema.level,
+        categories=schema.categories,
+        task=task.value if task else None,
+    )
     typer.echo(f"Created project {project.config.name!r} in {project.root}")
     typer.echo(f"  config: {project.config_path}")
     typer.echo(f"  store:  {project.store_path}")
