@@ -381,7 +381,7 @@ def _as_project_task(table: AnnotationTable, task: str) -> AnnotationTable:
     if task == "categorical":
         return table
     table = as_task(table, task)
-    from labelaudit.structured._payload import payload_of
+    from labelaudit.structured import payload_of
 
     payload_of(table)  # parse and check every structured label now: bad input fails here
     return table

@@ -312,7 +312,7 @@ def read_structured_gold(table: AnnotationTable, path: str, **options: Any) -> p
     (so CSV cells hold JSON, JSONL/Parquet may hold native lists) and parsed as
     ``table.task``; items without gold are null.
     """
-    from labelaudit.structured._payload import payload_of
+    from labelaudit.structured import payload_of
     from labelaudit.structured.api import as_task
     from labelaudit.table import read_annotations
 

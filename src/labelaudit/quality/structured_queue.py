@@ -51,7 +51,7 @@ def structured_adjudication_queue(
     AdjudicationQueue
         ``method`` is the consensus method (``majority``, ``borda``, ``medoid``).
     """
-    from labelaudit.structured._payload import payload_of
+    from labelaudit.structured import payload_of
     from labelaudit.structured.annotators import PRIMARY, pair_scores
     from labelaudit.structured.consensus import structured_consensus
 
