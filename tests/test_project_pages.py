@@ -8,6 +8,7 @@ weekly report draws the OC curve of a recorded review; paths are relative unless
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -23,14 +24,45 @@ from labelaudit.pipeline_report import Scope, build_pipeline_report, render_pipe
 from labelaudit.pipeline_report.document import pipeline_document
 from labelaudit.plans import draw_review_sample, score_review, single_accept_probability
 from labelaudit.plans.store import batch_rows, record_review
-from labelaudit.project import Project, init_project, load_config
+from labelaudit.project import Project, ingest_batch, init_project, load_config
 from labelaudit.project.check import check_project
+from labelaudit.project.config import toml_string
 from labelaudit.project.demo import run_demo
 from labelaudit.project.documents import gates_sentence, status_document
 from labelaudit.report.document import render_document
 
 runner = CliRunner()
 HOSTILE = ['<script>alert("x")</script>', "\"quoted\" 'single'", "{{7*7}}"]
+LABELS = ("ok", HOSTILE[0], "{{7*7}}")
+ANNOTATORS = (HOSTILE[1], "{{7*7}}", "<script>alert(2)</script>", "ann4")
+
+
+def hostile_project(folder: Path) -> Project:
+    """Four weekly batches named, labelled and annotated with hostile text (``<script>``,
+    quotes, ``{{7*7}}``), the last one noisy, category meanings declared, and a review
+    recorded for the last batch: a project whose every page shows hostile names."""
+    project = init_project(folder / "project", categories=LABELS)
+    meanings = "".join(f"{toml_string(c)} = {toml_string('means ' + c)}\n" for c in LABELS)
+    with project.config_path.open("a", encoding="utf-8") as handle:
+        handle.write("\n[categories]\n" + meanings)
+    project = Project.load(project.root)
+    for week in range(1, 5):
+        path = folder / f"w{week}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["item", "annotator", "label", "text"])
+            for i in range(12):
+                for a, name in enumerate(ANNOTATORS):
+                    wrong = (week == 4 and a >= 2) or i == a
+                    label = LABELS[(i + wrong) % 3]
+                    writer.writerow([f"w{week}-{i}", name, label, f"{HOSTILE[i % 3]} item {i}"])
+        ingest_batch(project, path, batch=f'{{{{7*7}}}} "w{week}" <script>')
+    last = project.open_store(read_only=True)
+    with last as store:
+        name = store.batches()[-1].name
+    sample = draw_review_sample(batch_rows(project, name), 20, seed=1)
+    record_review(project, name, score_review(sample, np.arange(20) < 2, plan_n=20, plan_c=1))
+    return project
 
 
 @pytest.fixture(scope="module")
