@@ -261,7 +261,7 @@ def send_alert(project: Project, result: CheckResult) -> CheckResult:
     return replace(result, alert=outcome)
 
 
-def render_check(report: dict[str, Any], *, markdown: bool = False) -> str:
+def render_check(report: dict[str, Any], *, markdown: bool = False, width: int = 80) -> str:
     """The check result dict as text for people: the verdict sentence (which gates failed,
     by how much) and the gate table, as 80-column terminal text or Markdown.
 
@@ -271,6 +271,8 @@ def render_check(report: dict[str, Any], *, markdown: bool = False) -> str:
         :meth:`CheckResult.to_dict`.
     markdown : bool
         GitHub-flavoured Markdown (user content escaped) instead of terminal text.
+    width : int
+        Columns of the terminal text.
 
     Returns
     -------
@@ -279,4 +281,4 @@ def render_check(report: dict[str, Any], *, markdown: bool = False) -> str:
     from labelaudit.project.documents import check_document
     from labelaudit.report.document import render_document
 
-    return render_document(check_document(report), "markdown" if markdown else "table")
+    return render_document(check_document(report), "markdown" if markdown else "table", width=width)

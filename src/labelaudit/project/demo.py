@@ -175,7 +175,8 @@ def run_demo(out_dir: Path, *, echo: Callable[[str], None]) -> DemoResult:
         echo(f"$ labelaudit check --batch {name}    # exit {result.exit_code}")
         if not result.passed:
             echo(f"  (exit 1 is expected: {name} was degraded on purpose)")
-            echo("\n".join("  " + line for line in render_check(result.to_dict()).splitlines()))
+            verdict = render_check(result.to_dict(), width=78)
+            echo("\n".join("  " + line for line in verdict.splitlines()))
         checks.append((name, result.exit_code))
     report = build_pipeline_report(project, Scope(mode="all"))
     path = write_pipeline_report(report, out_dir / "report.html")
