@@ -87,8 +87,9 @@ class DocTable:
 
     ``key`` (optional) gives the HTML table the id ``{key}-table``. ``details`` names columns
     that HTML shows in a per-row expansion (``<details>``) instead of their own column, so
-    a wide table never grows wider than the page; terminal, Markdown and JSON show them as
-    ordinary columns.
+    a wide table never grows wider than the page; Markdown and JSON show them as ordinary
+    columns, and terminal text too unless the table is then too wide for the screen (they
+    are left out with a note rather than breaking words).
     """
 
     title: str
