@@ -4,7 +4,8 @@
 tasks keyed by ``data.item``, 4 annotators (``ann4`` is sloppy: wrong on every third
 task), one model's predictions, one ``ground_truth`` annotation, one cancelled one.
 ``ner``: a ``<Labels>`` control over ``data.text``; one text has an emoji before the
-entity, so Python (code point) and JavaScript (UTF-16) offsets differ there.
+entity, so code-point and UTF-16 offsets differ there (the 1.23.2 editor counts code
+points: ``tests/test_report_browser.py``).
 
 Every label below is fixed here; tests derive expected numbers from these tables.
 
@@ -21,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from ls_harness import LabelStudio, label_studio  # noqa: F401  (session fixture)
+from ls_harness import LabelStudio
 
 SENTIMENT_CONFIG = """<View>
   <Text name="text" value="$text"/>
@@ -91,16 +92,16 @@ def choices_result(label: str, comment: str | None = None) -> list[dict[str, Any
 
 
 def utf16_offset(text: str, index: int) -> int:
-    """The UTF-16 code-unit offset of code point ``index`` (what a browser counts)."""
+    """The UTF-16 code-unit offset of code point ``index`` (what older editors counted)."""
     return len(text[:index].encode("utf-16-le")) // 2
 
 
 def spans_result(text: str, spans: list[tuple[int, int, str]]) -> list[dict[str, Any]]:
-    """Label Studio ``labels`` regions with the offsets its editor writes (UTF-16 units)."""
+    """Label Studio ``labels`` regions as the 1.23.2 editor writes them: offsets in code
+    points (verified in Chromium by ``tests/test_report_browser.py``)."""
     return [
         {"id": f"r{k}", "from_name": "ner", "to_name": "text", "type": "labels",
-         "value": {"start": utf16_offset(text, s), "end": utf16_offset(text, e),
-                   "text": text[s:e], "labels": [label]}}
+         "value": {"start": s, "end": e, "text": text[s:e], "labels": [label]}}
         for k, (s, e, label) in enumerate(spans)
     ]  # fmt: skip
 
@@ -212,6 +213,6 @@ if __name__ == "__main__":
 
 
 @pytest.fixture(scope="session")
-def seeded_ls(label_studio: LabelStudio) -> tuple[LabelStudio, Seeded]:  # noqa: F811
+def seeded_ls(label_studio: LabelStudio) -> tuple[LabelStudio, Seeded]:
     """The session's Label Studio with both projects seeded (once)."""
     return label_studio, seed(label_studio)

@@ -18,7 +18,17 @@ from labelaudit.exceptions import InputError
 from labelaudit.io import read_export, read_users
 from labelaudit.quality import ground_truth_gold
 from labelaudit.table import read_annotations
-from ls_seed import ADJUDICATOR, ANNOTATORS, MODEL, NER_GOLD, NER_TEXTS, TEXTS, TRUTH, answer
+from ls_seed import (
+    ADJUDICATOR,
+    ANNOTATORS,
+    MODEL,
+    NER_GOLD,
+    NER_TEXTS,
+    TEXTS,
+    TRUTH,
+    answer,
+    utf16_offset,
+)
 
 LIVE = Path(__file__).parent / "data" / "label_studio_live"
 USERS = LIVE / "users.csv"
@@ -120,6 +130,7 @@ def test_predictions_become_a_model_annotator_only_when_asked() -> None:
         )
     )
     assert kinds[MODEL] == "model"
+    assert sorted(table.annotator_kinds.tolist()).count("model") == len(TRUTH)
     assert {kinds[email] for email in ANNOTATORS} == {"human"}
     model_rows = {r for r in _rows(table) if r[1] == MODEL}
     expected = {(f"s{i:02d}", MODEL, t if i % 4 else "neutral") for i, t in enumerate(TRUTH)}
@@ -142,26 +153,43 @@ def test_ground_truth_annotation_serves_as_gold() -> None:
     assert rest.categories[gold.label_codes[0]] == TRUTH[0]
 
 
-def test_ner_offsets_in_utf16_units_are_converted_to_code_points() -> None:
+def test_ner_offsets_are_code_points_and_match_the_quoted_text() -> None:
     table, report = read_export(
         LIVE / "ner_snapshot.json", task_key="data.item", label_config=LIVE / "ner_config.xml"
     )
-    assert any("5 span(s) had offsets in UTF-16 code units" in n for n in report.notes)
     assert report.n_text_mismatches == 0
-    payload = dict(
-        zip(
-            zip(
-                table.data.column("item").to_pylist(),
-                table.data.column("annotator").to_pylist(),
-                strict=True,
-            ),
-            table.payload.to_pylist(),  # type: ignore[union-attr]
-            strict=True,
-        )
-    )
+    assert not any("UTF-16" in note for note in report.notes)
+    payload = _payloads(table)
     spans = {(s["start"], s["end"], s["label"]) for s in payload[("n2", ANNOTATORS[0])]}
     assert spans == set(NER_GOLD[2])
     assert NER_TEXTS[2][2:8] == "Apollo"
+
+
+def _payloads(table):  # type: ignore[no-untyped-def]
+    keys = zip(
+        table.data.column("item").to_pylist(),
+        table.data.column("annotator").to_pylist(),
+        strict=True,
+    )
+    return dict(zip(keys, table.payload.to_pylist(), strict=True))
+
+
+def test_utf16_offsets_of_older_editors_are_converted_to_code_points(tmp_path: Path) -> None:
+    tasks = json.loads((LIVE / "ner_snapshot.json").read_text())
+    for task in tasks:
+        text = task["data"]["text"]
+        for annotation in task["annotations"]:
+            for region in annotation["result"]:
+                value = region["value"]
+                value["start"] = utf16_offset(text, value["start"])
+                value["end"] = utf16_offset(text, value["end"])
+    path = tmp_path / "ner_utf16.json"
+    path.write_text(json.dumps(tasks, ensure_ascii=False))
+    table, report = read_export(path, task_key="data.item")
+    assert any("5 span(s) had offsets in UTF-16 code units" in n for n in report.notes)
+    assert report.n_text_mismatches == 0
+    spans = {(s["start"], s["end"], s["label"]) for s in _payloads(table)[("n2", ANNOTATORS[0])]}
+    assert spans == set(NER_GOLD[2])
 
 
 def test_region_text_that_matches_no_offsets_is_reported_with_them(tmp_path: Path) -> None:

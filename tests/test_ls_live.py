@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from labelaudit.cli.app import app
 from labelaudit.project import find_project
-from ls_harness import LabelStudio, free_port, label_studio  # noqa: F401  (session fixture)
-from ls_seed import ANNOTATORS, Seeded, choices_result, seeded_ls  # noqa: F401
+from ls_harness import LabelStudio, free_port
+from ls_seed import ANNOTATORS, Seeded, choices_result
 
 pytestmark = pytest.mark.label_studio
 
@@ -57,7 +57,7 @@ def pull_args(ls: LabelStudio, ls_project: int, root: Path, *extra: str) -> list
 
 
 def test_pull_twice_adds_nothing_the_second_time(
-    seeded_ls: tuple[LabelStudio, Seeded],  # noqa: F811
+    seeded_ls: tuple[LabelStudio, Seeded],
     project: Path,
 ) -> None:
     ls, seeded = seeded_ls
@@ -85,7 +85,7 @@ def _cancelled_id(ls: LabelStudio, seeded: Seeded) -> int:
 
 
 def test_updated_annotation_is_a_revision_and_deleted_one_is_recorded(
-    seeded_ls: tuple[LabelStudio, Seeded],  # noqa: F811
+    seeded_ls: tuple[LabelStudio, Seeded],
     project: Path,
 ) -> None:
     ls, seeded = seeded_ls
@@ -120,7 +120,7 @@ def test_updated_annotation_is_a_revision_and_deleted_one_is_recorded(
 
 
 def test_refused_token_and_unreachable_server_are_one_line_and_store_nothing(
-    seeded_ls: tuple[LabelStudio, Seeded],  # noqa: F811
+    seeded_ls: tuple[LabelStudio, Seeded],
     project: Path,
 ) -> None:
     ls, seeded = seeded_ls
@@ -140,7 +140,7 @@ def test_refused_token_and_unreachable_server_are_one_line_and_store_nothing(
 
 
 def test_personal_access_token_is_exchanged_and_works(
-    seeded_ls: tuple[LabelStudio, Seeded],  # noqa: F811
+    seeded_ls: tuple[LabelStudio, Seeded],
     tmp_path: Path,
 ) -> None:
     ls, seeded = seeded_ls

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from labelaudit.cli.app import app
-from ls_harness import LabelStudio, label_studio  # noqa: F401  (session fixture)
+from ls_harness import LabelStudio
 from ls_seed import (
     ADJUDICATOR,
     ANNOTATORS,
@@ -25,7 +25,6 @@ from ls_seed import (
     TRUTH,
     Seeded,
     choices_result,
-    seeded_ls,  # noqa: F401  (session fixture)
     spans_result,
 )
 
@@ -117,7 +116,7 @@ def _readme_blocks() -> list[str]:
 
 
 def test_readme_loop_runs_as_written(
-    seeded_ls: tuple[LabelStudio, Seeded],  # noqa: F811
+    seeded_ls: tuple[LabelStudio, Seeded],
     tmp_path: Path,
 ) -> None:
     import os
@@ -155,7 +154,7 @@ def test_readme_loop_runs_as_written(
 
 
 def test_choices_project_with_a_comment_control_round_trip(
-    seeded_ls: tuple[LabelStudio, Seeded],  # noqa: F811
+    seeded_ls: tuple[LabelStudio, Seeded],
     tmp_path: Path,
 ) -> None:
     ls, seeded = seeded_ls
@@ -187,7 +186,7 @@ def test_choices_project_with_a_comment_control_round_trip(
 
 
 def test_ner_project_round_trip(
-    seeded_ls: tuple[LabelStudio, Seeded],  # noqa: F811
+    seeded_ls: tuple[LabelStudio, Seeded],
     tmp_path: Path,
 ) -> None:
     ls, seeded = seeded_ls
@@ -213,8 +212,7 @@ def test_ner_project_round_trip(
                 "ner", "text", "labels",
             )  # fmt: skip
             start, end = region["value"]["start"], region["value"]["end"]
-            utf16 = NER_TEXTS[2].encode("utf-16-le")[2 * start : 2 * end].decode("utf-16-le")
-            assert utf16 == region["value"]["text"]
+            assert NER_TEXTS[2][start:end] == region["value"]["text"]  # code points
     # ann1 marked every gold span (agrees with each decision); ann3 always missed one
     assert decisions["annotators"][ANNOTATORS[0]]["agreed"] == len(tasks)
     assert decisions["annotators"][ANNOTATORS[2]]["agreed"] == 0

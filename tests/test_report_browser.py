@@ -17,6 +17,8 @@ from labelaudit.report import write_reports
 from labelaudit.report.builders import build_document
 from labelaudit.report.document import render_document
 from labelaudit.table import read_annotations
+from ls_harness import ADMIN, LabelStudio
+from ls_seed import NER_CONFIG
 from test_document import HOSTILE, all_results, wide_document
 from test_report import SCRIPT, hostile_report, interval_report
 
@@ -204,3 +206,190 @@ def test_preference_page_charts_in_chromium(
         assert not (log.dialogs or log.console_errors or log.page_errors)
     finally:
         context.close()
+
+
+# ------------------------------------- project pages: weekly report, check, status, ingest
+#: Axis titles of every chart of the weekly report, by chart key.
+PIPELINE_AXES = {
+    "agreement": ("batch (in ingest order)", "per batch"),
+    "gold": ("batch (in ingest order)", "gold error rate"),
+    "confusions": ("annotator A label", "annotator B label"),
+    "review": ("share of wrong annotations in the batch", "probability of accepting the batch"),
+}
+
+
+@pytest.fixture(scope="module")
+def project_pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The weekly report and the check, status and ingest pages of a project whose batch,
+    annotator and label names are hostile (``<script>``, quotes, ``{{7*7}}``)."""
+    from typer.testing import CliRunner
+
+    from labelaudit.cli.app import app
+    from labelaudit.pipeline_report import Scope, build_pipeline_report, write_pipeline_report
+    from test_project_pages import hostile_project
+
+    folder = tmp_path_factory.mktemp("project-pages")
+    project = hostile_project(folder)
+    report = build_pipeline_report(project, Scope(mode="all"))
+    pages = {"report": write_pipeline_report(report, folder / "report.html")}
+    runner = CliRunner()
+    root = ["--project", str(project.root), "--format", "html"]
+    for name, args in (
+        ("check", ["check"]),
+        ("status", ["status"]),
+        ("ingest", ["ingest", str(folder / "w1.csv"), "--batch", "again"]),
+    ):
+        pages[name] = folder / f"{name}.html"
+        result = runner.invoke(app, [*args, *root, "--out", str(pages[name])])
+        assert result.exit_code in (0, 1), result.output
+    return pages
+
+
+@pytest.mark.parametrize("width", [1280, 1400])
+@pytest.mark.parametrize("name", ["report", "check", "status", "ingest"])
+def test_project_pages_in_chromium(
+    project_pages: dict[str, Path],
+    browser: Any,  # noqa: F811
+    name: str,
+    width: int,
+) -> None:
+    """Headline visible unscrolled at 1280x800; nothing wider than the viewport (per-row
+    expansions opened); hostile names shown as text; no script, dialog or request."""
+    from test_project_pages import ANNOTATORS, HOSTILE
+
+    path = project_pages[name]
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    try:
+        page = context.new_page()
+        log = PageLog()
+        log.attach(page)
+        page.goto(path.as_uri(), wait_until="load")
+        box = page.locator("#headline").bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 800
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        widest = page.evaluate(
+            "Math.max(...[...document.querySelectorAll('body *')]"
+            ".map(e => e.getBoundingClientRect().right))"
+        )
+        assert widest <= width, (name, widest)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert page.evaluate("document.querySelectorAll('script, img, iframe').length") == 0
+        body = page.inner_text("body")
+        batches = [f'{{{{7*7}}}} "w{week}" <script>' for week in range(1, 5)]
+        shown = {
+            "report": [*HOSTILE, *batches],
+            "check": batches[-1:],
+            "status": batches,
+            "ingest": batches[:1],
+        }[name]
+        for hostile in shown:  # shown as text: not run, not rendered as a template
+            assert hostile in body, hostile
+        if name == "report":
+            for annotator in ANNOTATORS:
+                assert annotator in page.inner_text("#annotators-table")
+        assert log.requests == [path.as_uri()]
+        assert not (log.dialogs or log.console_errors or log.page_errors)
+    finally:
+        context.close()
+
+
+def test_weekly_report_charts_have_axis_titles(
+    project_pages: dict[str, Path],
+    browser: Any,  # noqa: F811
+) -> None:
+    """Every chart of the weekly report (control chart, heat map, OC curve) carries both
+    axis titles, fits the page, and shows hostile labels as text."""
+    from test_project_pages import HOSTILE
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(project_pages["report"].as_uri(), wait_until="load")
+        keys = [
+            key.removeprefix("chart-")
+            for key in page.eval_on_selector_all("figure.chart", "fs => fs.map(f => f.id)")
+        ]
+        assert set(keys) == {"agreement", "confusions", "review"}  # no gold answers here
+        for key in keys:
+            svg = page.locator(f"#chart-{key} svg")
+            words = " ".join((svg.text_content() or "").split())
+            x_title, y_title = PIPELINE_AXES[key]
+            assert x_title in words and y_title in words, key
+            chart = svg.bounding_box()
+            assert chart is not None and 200 < chart["width"] <= 1280
+        heat = " ".join((page.locator("#chart-confusions svg").text_content() or "").split())
+        assert f"{HOSTILE[0]} (means {HOSTILE[0]})" in heat  # meaning beside the code
+        assert "Phase II:" in (page.locator("#chart-agreement svg").text_content() or "")
+    finally:
+        context.close()
+
+
+# ------------------------------------------------------------- Label Studio's span offsets
+# Which unit Label Studio 1.23.2's editor counts span offsets in, checked here (one
+# Playwright session for every browser test). A person's selection is reproduced with the
+# mouse: log in, open the task, pick the LOC label, drag over "Houston" in a text that
+# starts with an emoji (2 UTF-16 code units), submit, read the annotation back through the
+# API. Code-point offsets give (14, 21); UTF-16 offsets would give (15, 22).
+LS_TEXT = "🚀 Apollo left Houston for the Moon."
+LS_WORD = "Houston"
+_LS_FIND = """word => {
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const found = [];
+  let node;
+  while ((node = walker.nextNode())) {
+    const at = node.data.indexOf(word);
+    if (at < 0 || !node.parentElement.closest('[class*="lsf-richtext"]')) continue;
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + word.length);
+    const box = range.getBoundingClientRect();
+    found.push({x: box.left, y: box.top, w: box.width, h: box.height});
+  }
+  return found;
+}"""
+
+
+def _ls_label_by_hand(page: Any, ls: LabelStudio, project: int, task: int) -> None:
+    page.goto(f"{ls.url}/user/login/")
+    page.fill("input[name=email]", ADMIN)
+    page.fill("input[name=password]", ls.password)
+    page.click("button[type=submit], input[type=submit]")
+    page.wait_for_load_state("networkidle")
+    page.goto(f"{ls.url}/projects/{project}/data?task={task}")
+    page.get_by_text("LOC", exact=True).first.wait_for(timeout=60_000)
+    page.get_by_text("LOC", exact=True).first.click()
+    page.wait_for_function(f"() => ({_LS_FIND})({LS_WORD!r}).length > 0", timeout=60_000)
+    [box] = page.evaluate(_LS_FIND, LS_WORD)
+    y = box["y"] + box["h"] / 2
+    page.mouse.move(box["x"] + 1, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["w"] - 1, y, steps=5)
+    page.mouse.up()
+    page.get_by_role("button", name="Submit").click()
+
+
+@pytest.mark.label_studio
+def test_label_studio_editor_writes_code_point_offsets(
+    label_studio: LabelStudio,
+    browser: Any,  # noqa: F811
+) -> None:
+    ls = label_studio
+    project = ls.create_project("offsets", NER_CONFIG)
+    [task] = ls.import_tasks(project, [{"data": {"text": LS_TEXT}}])
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        _ls_label_by_hand(page, ls, project, task)
+        page.wait_for_function(
+            "async url => (await (await fetch(url)).json()).annotations.length > 0",
+            arg=f"{ls.url}/api/tasks/{task}",
+            timeout=60_000,
+        )
+    finally:
+        context.close()
+    [annotation] = ls.api("GET", f"/api/tasks/{task}")["annotations"]
+    [region] = annotation["result"]
+    value = region["value"]
+    assert (value["start"], value["end"], value["text"]) == (14, 21, LS_WORD)
+    assert LS_TEXT[value["start"] : value["end"]] == LS_WORD  # code points, not UTF-16 units
+    assert len(LS_TEXT[:14].encode("utf-16-le")) // 2 == 15

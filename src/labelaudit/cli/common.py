@@ -328,8 +328,7 @@ def read_table(
 
     Every command reads through the one front door, :func:`labelaudit.io.read_any`:
     platform exports (named with ``--from`` or detected) go to ``read_export`` with the
-    ``export`` options (default: ``control`` and ``task_key`` only), plain tables to
-    ``read_annotations``.
+    ``export`` options, plain tables to ``read_annotations``.
     """
     from labelaudit.io import read_any
 
@@ -347,6 +346,6 @@ def read_table(
         categories=categories,
         on_duplicate=on_duplicate,
         na_values=na_values,
-        export=export,
+        **export.read_kwargs(),
     )
     return table

@@ -28,7 +28,7 @@ from labelaudit.io._payload import (
 )
 from labelaudit.io._report import MAX_EXAMPLES, ReadReport, SkipExample
 from labelaudit.table import Locator, RawColumns, encode
-from labelaudit.table.schema import TaskSchema
+from labelaudit.table.schema import ANNOTATOR_KINDS, TaskSchema
 from labelaudit.table.table import AnnotationTable
 
 __all__ = ["FLUSH", "Collector", "Options"]
@@ -244,7 +244,7 @@ class Collector:
         base["tokens"].append(meta.get("tokens"))
         base["image_width"].append(_number(meta.get("image_width")))
         base["image_height"].append(_number(meta.get("image_height")))
-        base["annotator_kind"].append(meta.get("kind") or "human")
+        base["annotator_kind"].append(meta.get("kind") or ANNOTATOR_KINDS[0])
         base["ground_truth"].append(True if meta.get("ground_truth") else None)
         base["task_row"].append(meta.get("task_row"))
         index = self._n

@@ -17,7 +17,6 @@ from typing import Any
 
 from labelaudit.exceptions import InputError
 from labelaudit.io._report import ReadReport
-from labelaudit.io.options import ExportOptions
 from labelaudit.table import FORMATS as TABLE_FORMATS
 from labelaudit.table.table import AnnotationTable
 
@@ -49,7 +48,9 @@ def read_any(
     na_values: Sequence[str] | str | None = None,
     task_key: str | None = None,
     control: str | None = None,
-    export: ExportOptions | None = None,
+    label_config: str | Path | None = None,
+    include_models: bool = False,
+    users: str | Path | dict[str, str] | None = None,
 ) -> tuple[AnnotationTable, ReadReport | None]:
     """Read any annotation source into a validated table.
 
@@ -65,11 +66,9 @@ def read_any(
     level, categories, on_duplicate
         Every source. For platform exports ``level="nominal"`` means "the reader's default"
         (``ordinal`` for ratings).
-    task_key, control
-        Platform exports only (see :func:`labelaudit.io.read_export`).
-    export : ExportOptions, optional
-        Every shared export option (``--label-config``, ``--include-models``, ``--users``
-        ...); when given it replaces ``task_key`` and ``control``.
+    task_key, control, label_config, include_models, users
+        Platform exports only (see :func:`labelaudit.io.read_export`; the CLI's shared
+        export options, :class:`labelaudit.io.ExportOptions`).
 
     Returns
     -------
@@ -86,12 +85,14 @@ def read_any(
 
     platform = platform_of(source, from_)
     if platform is not None:
-        if export is None:
-            export = ExportOptions(control=control, task_key=task_key)
         return read_export(
             source,
             from_=platform,
-            **export.read_kwargs(),
+            task_key=task_key,
+            control=control,
+            label_config=label_config,
+            include_models=include_models,
+            users=users,
             level=level if level != "nominal" else None,
             categories=categories,
             on_duplicate=on_duplicate,

@@ -156,10 +156,11 @@ def _spans(
 def _utf16_offsets(text: str, start: int, end: int, quoted: str) -> tuple[int, int] | None:
     """Code-point offsets when ``start``/``end`` are UTF-16 code units around ``quoted``.
 
-    Label Studio's editor counts offsets in UTF-16 code units (JavaScript strings), so
-    after a character outside the Basic Multilingual Plane (most emoji) they run ahead of
-    Python's code-point offsets. Returns the converted offsets when the quoted text sits
-    at the UTF-16 offsets, else ``None``.
+    Label Studio 1.23.2's editor writes code-point offsets (verified in Chromium,
+    ``tests/test_report_browser.py``); exports from editors that counted JavaScript string
+    units (UTF-16) run ahead after a character outside the Basic Multilingual Plane (most
+    emoji). Returns the converted offsets when the quoted text sits at the UTF-16
+    offsets, else ``None``.
     """
     units = np.fromiter((2 if ord(c) > 0xFFFF else 1 for c in text), np.int64, len(text))
     ends = np.cumsum(units)
@@ -551,6 +552,6 @@ def _notes(col: Collector, ctx: _Context) -> None:
         )
     if ctx.n_utf16:
         col.note(
-            f"{ctx.n_utf16} span(s) had offsets in UTF-16 code units (as Label Studio's "
-            "editor counts them after emoji); converted to code points"
+            f"{ctx.n_utf16} span(s) had offsets in UTF-16 code units (written by an "
+            "editor that counted JavaScript string units); converted to code points"
         )

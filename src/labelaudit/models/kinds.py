@@ -11,13 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from labelaudit.table import AnnotationTable
+from labelaudit.table.schema import ANNOTATOR_KINDS
 
-__all__ = ["HUMAN", "KINDS", "KIND_COLUMN", "annotator_kinds", "human_rows"]
+__all__ = ["HUMAN", "KIND_COLUMN", "annotator_kinds", "human_rows"]
 
 KIND_COLUMN = "annotator_kind"
-HUMAN = "human"
-#: Every kind an annotator may have.
-KINDS = ("human", "model", "function")
+HUMAN = ANNOTATOR_KINDS[0]
 
 
 def annotator_kinds(table: AnnotationTable) -> np.ndarray:
@@ -28,7 +27,7 @@ def annotator_kinds(table: AnnotationTable) -> np.ndarray:
     kinds = np.full(table.n_annotators, HUMAN, dtype=object)
     if KIND_COLUMN not in table.data.column_names:
         return kinds
-    column = table.data.column(KIND_COLUMN).fill_null(HUMAN).to_numpy(zero_copy_only=False)
+    column = table.annotator_kinds  # per row (AnnotationTable's one reading of the column)
     order = np.argsort(table.annotator_codes, kind="stable")
     codes = table.annotator_codes[order]
     first = order[np.r_[True, codes[1:] != codes[:-1]]] if codes.size else order

@@ -44,7 +44,7 @@ __all__ = [
     "read_decisions",
 ]
 
-#: Ledger columns after ``source`` (see migration 3).
+#: Ledger columns after ``source`` (see migration 4).
 _LEDGER = ("record_id", "revision", "task_id", "annotator", "updated_at", "status")
 
 

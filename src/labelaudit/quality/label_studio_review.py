@@ -12,8 +12,8 @@ and displays (verified against label-studio 1.23.2, ``tests/test_ls_roundtrip.py
   ``labelaudit_confidence``, ``labelaudit_consensus``, so the Data Manager can sort and
   filter by them;
 - each annotator's answer is a prediction whose ``model_version`` is the annotator;
-  spans become native ``labels`` regions (offsets in UTF-16 code units, as Label Studio's
-  editor counts them), boxes ``rectanglelabels`` regions (percent of the image size).
+  spans become native ``labels`` regions (offsets in code points, as the 1.23.2 editor
+  counts them), boxes ``rectanglelabels`` regions (percent of the image size).
 """
 
 from __future__ import annotations
@@ -82,10 +82,6 @@ def pick_control(config: LabelConfig, task: str, name: str | None) -> Any:
     return fitting[0]
 
 
-def _utf16(text: str, index: int) -> int:
-    return len(text[:index].encode("utf-16-le")) // 2
-
-
 def _regions(label: str, task: str, control: Any, row: dict[str, Any]) -> list[dict[str, Any]]:
     """The result regions of one candidate label (canonical form) for ``control``."""
     base = {"from_name": control.name, "to_name": control.to_name[0], "type": control.type}
@@ -105,7 +101,7 @@ def _regions(label: str, task: str, control: Any, row: dict[str, Any]) -> list[d
         text = row.get("_text") or ""
         return [
             {**base, "id": f"r{k}", "value": {
-                "start": _utf16(text, s["start"]), "end": _utf16(text, s["end"]),
+                "start": s["start"], "end": s["end"],
                 "text": text[s["start"]:s["end"]], "labels": [s["label"]]}}
             for k, s in enumerate(value)
         ]  # fmt: skip

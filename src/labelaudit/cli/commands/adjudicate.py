@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from labelaudit.cli.app import app
+from labelaudit.cli.commands.agreement import Task, TaskOpt
 from labelaudit.cli.commands.annotators import SeedOpt
 from labelaudit.cli.common import (
     AnnotatorColOpt,
@@ -76,7 +77,6 @@ def adjudicate_command(
     level: LevelOpt = Level.nominal,
     categories: CategoriesOpt = None,
     on_duplicate: OnDuplicateOpt = "error",
-    raw_csv: RawCsvOpt = False,
     control: ControlOpt = None,
     task_key: TaskKeyOpt = None,
     label_config: LabelConfigOpt = None,
@@ -88,19 +88,26 @@ def adjudicate_command(
     ls_url: LsUrlOpt = None,
     ls_project: LsProjectOpt = None,
     token_file: TokenFileOpt = None,
+    raw_csv: RawCsvOpt = False,
+    task: TaskOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Queue the tied and low-confidence items, each with every annotator's label.
+
+    Structured labels (--task spans|boxes|..., or what the export says): items whose voting
+    consensus confidence is below --threshold, with every annotator's regions.
 
     With --label-config (or --push, which reads the review project's config), the Label
     Studio tasks are built and validated against that config.
 
     Example: labelaudit adjudicate labels.csv --threshold 0.7 --out queue.jsonl --label-studio
     """
+    from labelaudit.exceptions import UsageError
     from labelaudit.quality import adjudication_queue, write_queue
     from labelaudit.quality.label_studio import export_label_studio, label_studio_path
+    from labelaudit.structured.api import as_task
 
-    pushed: dict[str, Any] | None = None
+    structured = task is not None and task is not Task.categorical
     ls_path = label_studio_path(out, ls_out) if label_studio else None
     table = read_table(
         file,
@@ -111,11 +118,23 @@ def adjudicate_command(
         label_col,
         annotator_cols,
         level,
-        categories,
+        None if structured else categories,
         on_duplicate,
         export=export_options(control, task_key, label_config, include_models, False, users),
     )
-    queue = adjudication_queue(table, method=str(method), threshold=threshold, seed=seed)
+    table = as_task(table, task.value if task else None, categories if structured else None)
+    if table.schema.is_structured:
+        from labelaudit.quality.structured_queue import structured_adjudication_queue
+
+        if label_studio and label_config is None and not push:
+            raise UsageError(
+                f"--label-studio needs --label-config (or --push) for {table.task} regions: "
+                "they are written as native regions of the config's control"
+            )
+        queue = structured_adjudication_queue(table, threshold=threshold)
+    else:
+        queue = adjudication_queue(table, method=str(method), threshold=threshold, seed=seed)
+    pushed = None
     if push or (ls_path is not None and label_config is not None):
         pushed = _review(
             queue, table, ls_path, label_config, control, push, ls_url, ls_project, token_file

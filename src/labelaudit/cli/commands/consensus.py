@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from labelaudit.cli.app import app
+from labelaudit.cli.commands.agreement import Task, TaskOpt
 from labelaudit.cli.common import (
     AnnotatorColOpt,
     AnnotatorColsOpt,
@@ -46,9 +47,13 @@ class Tie(StrEnum):
 @app.command("consensus")
 def consensus_command(
     file: FileArg,
-    method: Annotated[ConsensusMethod, typer.Option(help="Aggregation method.")] = ConsensusMethod(
-        "dawid-skene"
-    ),
+    method: Annotated[
+        ConsensusMethod | None,
+        typer.Option(
+            help="Aggregation method (default: dawid-skene; majority for structured labels, "
+            "which take majority or weighted only)."
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Write item,label,confidence here (.csv, .jsonl or .parquet)."),
@@ -63,6 +68,16 @@ def consensus_command(
     level: LevelOpt = Level.nominal,
     categories: CategoriesOpt = None,
     on_duplicate: OnDuplicateOpt = "error",
+    task: TaskOpt = None,
+    min_votes: Annotated[
+        float | None,
+        typer.Option(
+            help="Structured voting: vote weight a label/span/box needs (default: majority)."
+        ),
+    ] = None,
+    iou: Annotated[
+        float | None, typer.Option(help="Boxes: IoU that links boxes into one object (0.5).")
+    ] = None,
     control: ControlOpt = None,
     task_key: TaskKeyOpt = None,
     label_config: LabelConfigOpt = None,
@@ -94,16 +109,21 @@ def consensus_command(
 ) -> None:
     """Consensus labels and confidences, one row per item; prints a summary.
 
+    Structured labels (--task spans|boxes|multilabel|ranking|text, or what the export
+    says) are voted per region and written in their own shape, one record per item.
+
     Example: labelaudit consensus labels.csv --method dawid-skene --out consensus.csv
     """
     from labelaudit.consensus.api import (
         output_format,
         read_weights_file,
         run_consensus,
-        write_consensus,
+        run_structured_consensus,
     )
     from labelaudit.exceptions import UsageError
+    from labelaudit.structured.api import as_task
 
+    structured = task is not None and task is not Task.categorical
     table = read_table(
         file,
         input_format,
@@ -113,39 +133,69 @@ def consensus_command(
         label_col,
         annotator_cols,
         level,
-        categories,
+        None if structured else categories,
         on_duplicate,
         export=export_options(control, task_key, label_config, include_models, False, users),
     )
+    table = as_task(table, task.value if task else None, categories if structured else None)
     weights = read_weights_file(weights_file) if weights_file else None
     if soft and out is None:
         raise UsageError("--soft writes the label distributions to a file: add --out PATH")
-    if out is not None:
-        output_format(out)  # a bad extension fails before the fit
-    estimator, result = run_consensus(
-        table,
-        str(method),
-        out=None if soft else out,
-        raw_csv=raw_csv,
-        seed=seed,
-        max_iter=max_iter,
-        tol=tol,
-        tie=tie.value if tie else None,
-        weights=weights,
-        proportion=proportion,
-    )
+    if table.schema.is_structured:
+        if soft:
+            raise UsageError("--soft applies to categorical labels, not to structured ones")
+        for name, value in (
+            ("max-iter", max_iter),
+            ("tol", tol),
+            ("tie", tie),
+            ("proportion", proportion),
+        ):
+            if value is not None:
+                raise UsageError(f"--{name} does not apply to {table.task} labels")
+        _, result = run_structured_consensus(
+            table,
+            str(method) if method else "majority",
+            out=out,
+            raw_csv=raw_csv,
+            weights=weights,
+            min_votes=min_votes,
+            iou=iou,
+        )
+    else:
+        if min_votes is not None or iou is not None:
+            raise UsageError("--min-votes and --iou apply to structured labels (--task)")
+        if out is not None:
+            output_format(out)  # a bad extension fails before the fit
+        estimator, result = run_consensus(
+            table,
+            str(method) if method else "dawid-skene",
+            out=None if soft else out,
+            raw_csv=raw_csv,
+            seed=seed,
+            max_iter=max_iter,
+            tol=tol,
+            tie=tie.value if tie else None,
+            weights=weights,
+            proportion=proportion,
+        )
     summary = result.to_dict()
     if soft and out is not None:
-        from labelaudit.models import soft_labels
-
-        distributions = soft_labels(table, estimator)
-        write_consensus(distributions.to_arrow(), out, raw_csv=raw_csv)
-        summary["soft"] = distributions.summary()
+        summary["soft"] = _write_soft(table, estimator, out, raw_csv, output.value)
     if out is not None:
         typer.echo(f"wrote {result.n_items} rows to {out}", err=True)
     render(summary, output.value)
-    if soft and output.value != "json":
-        typer.echo(distributions.to_document().headline.sentence)
+
+
+def _write_soft(table: Any, estimator: Any, out: Path, raw_csv: bool, output: str) -> Any:
+    """Write the soft labels to ``out``; returns their summary (and prints its sentence)."""
+    from labelaudit.consensus.api import write_consensus
+    from labelaudit.models import soft_labels
+
+    distributions = soft_labels(table, estimator)
+    write_consensus(distributions.to_arrow(), out, raw_csv=raw_csv)
+    if output != "json":
+        typer.echo(distributions.to_document().headline.sentence, err=True)
+    return distributions.summary()
 
 
 def render(summary: dict[str, Any], output: str) -> None:

@@ -17,17 +17,23 @@ from labelaudit.cli.common import (
     ControlOpt,
     DebugOpt,
     FileArg,
-    FormatOpt,
     FromOpt,
     IncludeModelsOpt,
     ItemColOpt,
     LabelColOpt,
     LabelConfigOpt,
     NaValuesOpt,
-    OutputFormat,
     TaskKeyOpt,
     UsersOpt,
     export_options,
+)
+from labelaudit.cli.pages import (
+    OutOpt,
+    PageFormat,
+    PageFormatOpt,
+    ProvenanceMode,
+    ProvenanceOpt,
+    emit_document,
 )
 
 if TYPE_CHECKING:
@@ -60,13 +66,15 @@ def ingest_command(
     annotator_col: AnnotatorColOpt = None,
     label_col: LabelColOpt = None,
     annotator_cols: AnnotatorColsOpt = None,
-    na_values: NaValuesOpt = None,
     control: ControlOpt = None,
     task_key: TaskKeyOpt = None,
     label_config: LabelConfigOpt = None,
     include_models: IncludeModelsOpt = False,
     users: UsersOpt = None,
-    output: FormatOpt = OutputFormat.table,
+    na_values: NaValuesOpt = None,
+    output: PageFormatOpt = PageFormat.table,
+    out: OutOpt = None,
+    provenance: ProvenanceOpt = ProvenanceMode.relative,
     debug: DebugOpt = False,
 ) -> None:
     """Validate FILE against the project's schema and store it as batch NAME.
@@ -77,6 +85,7 @@ def ingest_command(
     Example: labelaudit ingest week17.csv --batch 2024-w17
     """
     from labelaudit.project import ReadOptions, find_project, ingest_batch
+    from labelaudit.project.documents import ingest_document
 
     found = find_project(project)
     export = export_options(control, task_key, label_config, include_models, False, users)
@@ -102,14 +111,9 @@ def ingest_command(
             progress=show,
             table=table,
         )
-    if output == OutputFormat.json:
-        import json
-
-        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
-    else:
-        typer.echo(result.message())
-        for reject in result.rejects:
-            typer.echo(f"  rejected: {reject}")
+    report = result.to_dict()
+    document = ingest_document(report, full_paths=provenance == ProvenanceMode.full)
+    emit_document(document, report, output, out)
 
 
 def _platform_export(

@@ -20,7 +20,6 @@ from labelaudit.cli.common import (
     TaskKeyOpt,
     TokenFileOpt,
     export_options,
-    fail,
     server_target,
 )
 
@@ -63,28 +62,24 @@ def pull_command(
 
     Example: labelaudit pull --ls-url http://localhost:8080 --ls-project 3 --control sentiment
     """
-    from labelaudit.exceptions import LabelAuditError
     from labelaudit.io.label_studio_api import LabelStudioAPI, load_token
     from labelaudit.project import find_project
     from labelaudit.project.pull import pull_label_studio
 
-    try:
-        url, ls_id = server_target(ls_url, ls_project)
-        found = find_project(project) if out is None else None
-        options = export_options(control, task_key, label_config, include_models)
-        with LabelStudioAPI(url, load_token(token_file)) as api:
-            result = pull_label_studio(
-                api,
-                ls_id,
-                project=found,
-                out=out,
-                export=options,
-                batch=batch,
-                since=since,
-                as_decisions=as_decisions,
-            )
-    except (LabelAuditError, OSError) as error:
-        raise fail(error, debug) from None
+    url, ls_id = server_target(ls_url, ls_project)
+    found = find_project(project) if out is None else None
+    options = export_options(control, task_key, label_config, include_models)
+    with LabelStudioAPI(url, load_token(token_file)) as api:
+        result = pull_label_studio(
+            api,
+            ls_id,
+            project=found,
+            out=out,
+            export=options,
+            batch=batch,
+            since=since,
+            as_decisions=as_decisions,
+        )
     if output == OutputFormat.json:
         import json
 
