@@ -116,3 +116,27 @@ def test_prediction_files_are_validated(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match="also an annotator's name"):
         with_predictions(humans, rows)
+
+
+def test_predictions_leave_the_human_report_as_it_was(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    truth = rng.choice(["a", "b"], 30)
+    rows = [
+        (f"i{i}", who, t if rng.random() < 0.8 else {"a": "b", "b": "a"}[t],
+         int(rng.integers(2, 9)), t if i < 10 else "")
+        for i, t in enumerate(truth) for who in ("h1", "h2", "h3")
+    ]  # fmt: skip
+    humans = tmp_path / "h.csv"
+    names = ["item", "annotator", "label", "duration_s", "gold_label"]
+    pacsv.write_csv(
+        pa.table(dict(zip(names, map(list, zip(*rows, strict=True)), strict=True))), humans
+    )
+    predictions = tmp_path / "m.csv"  # two items no human labelled
+    predictions.write_text("item,label\n" + "".join(f"i{i},a\n" for i in range(32)))
+    args = ["annotators", str(humans), "--gold-col", "gold_label", "--format", "json"]
+    alone = json.loads(runner.invoke(app, args).stdout)
+    both = json.loads(runner.invoke(app, [*args, "--predictions", str(predictions)]).stdout)
+    assert both.pop("models")["models"][0]["consensus"]["n_items"] == 30
+    for report in (alone, both):
+        report.pop("input", None), report.pop("config", None), report.pop("tool", None)
+    assert both == alone

@@ -12,7 +12,7 @@ own mean pairwise agreement; the humans' agreement is never computed with the mo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,12 +99,18 @@ def with_predictions(table: AnnotationTable, predictions: pa.Table) -> Annotatio
             "model_version is also an annotator's name", field="model_version",
             expected="a name no annotator has", actual=str(clash[0]),
         )  # fmt: skip
-    base = table.data.select(["item", "annotator", "label"])
     kinds = annotator_kinds(table)[table.annotator_codes]
+    base = table.data
+    if KIND_COLUMN in base.column_names:
+        base = base.drop_columns([KIND_COLUMN])
     base = base.append_column(KIND_COLUMN, pa.array(kinds, type=pa.string()))
-    rows = pa.concat_tables([base, predictions.cast(base.schema)])
+    rows = pa.concat_tables(
+        [base, predictions.cast(base.select(predictions.column_names).schema)],
+        promote_options="default",
+    )
     categories = list(table.schema.categories) if table.schema.categories else None
-    return read_annotations(rows, categories=categories, level=table.level)
+    merged = read_annotations(rows, categories=categories, level=table.level)
+    return replace(merged, source=table.source)
 
 
 @dataclass(frozen=True)

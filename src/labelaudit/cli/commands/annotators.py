@@ -194,6 +194,7 @@ def annotators_command(
         if fail_on_flag and structured_report["n_flagged"]:
             raise typer.Exit(code=1)
         return
+    table, models = _models(table, predictions, models_as_annotators, seed)  # before gold
     gold_labels = load_gold(
         table, path=gold, column=gold_col, item_col=gold_item_col, label_col=gold_label_col
     )
@@ -201,7 +202,6 @@ def annotators_command(
         if gold_labels is not None:
             raise UsageError("--ground-truth-as-gold replaces --gold/--gold-col: pass one")
         table, gold_labels = ground_truth_gold(table)
-    table, models = _models(table, predictions, models_as_annotators, seed)
     rules = OutlierRules(
         min_labels, min_gold, min_pool, z_threshold, run_alpha, kappa_max, spam_threshold
     )
