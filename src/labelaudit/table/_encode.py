@@ -210,7 +210,7 @@ class _Labels:
 
 def _equal_numbers_warning(text: np.ndarray, numbers: np.ndarray, merged: bool) -> list[str]:
     """A warning naming labels that are numerically equal but written differently."""
-    values, first, counts = np.unique(numbers, return_index=True, return_counts=True)
+    values, counts = np.unique(numbers, return_counts=True)
     clash = np.flatnonzero(counts > 1)
     if clash.size == 0:
         return []
