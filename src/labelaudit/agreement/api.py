@@ -19,15 +19,14 @@ from labelaudit.agreement import alpha as alpha_mod
 from labelaudit.agreement import diagnostics
 from labelaudit.agreement._inference import bootstrap_item_weights
 from labelaudit.agreement._result import MetricResult
-from labelaudit.agreement.chance import chance_corrected, family_values
-from labelaudit.agreement.cohen import cohen_kappa, cohen_values, pair_table, scott_pi
+from labelaudit.agreement.chance import chance_corrected, family_values, item_stats
 from labelaudit.agreement.conger import conger_kappa, conger_values
-from labelaudit.agreement.icc import icc
 from labelaudit.agreement.weights import weight_matrix
 from labelaudit.exceptions import UsageError
+from labelaudit.table.content import content_sha256
 from labelaudit.table.table import CONTINUOUS_LIMIT, AnnotationTable
 
-__all__ = ["METRIC_ORDER", "AgreementReport", "agreement_report"]
+__all__ = ["METRIC_ORDER", "AgreementReport", "agreement_report", "content_sha256"]
 
 METRIC_ORDER = (
     "percent_agreement",
@@ -157,7 +156,7 @@ def agreement_report(
         weights=weights_name,
         categories=[str(c) for c in table.categories],
         metrics=metrics,
-        icc=icc(table.to_units_by_raters()) if table.schema.is_quantitative else None,
+        icc=_icc(table) if table.schema.is_quantitative else None,
         input={"source": table.source, "sha256": content_sha256(table)},
         config={
             "level": table.level,
@@ -216,11 +215,24 @@ def _structured_report(
     )
 
 
+def _icc(table: AnnotationTable) -> Any:
+    from labelaudit.agreement.icc import icc  # scipy.stats: only at interval/ratio level
+
+    return icc(table.to_units_by_raters())
+
+
 def _weights(
     table: AnnotationTable, name: str, matrix: np.ndarray | None
 ) -> tuple[np.ndarray, str]:
     if table.is_continuous:
         return np.eye(0), name
+    if matrix is None and name != "identity" and table.category_scale == "text":
+        raise UsageError(
+            f"--weights {name} needs category values, but the labels are text and no "
+            "order was declared (text order is never value order). Fix: pass --categories "
+            "in scale order (e.g. --categories low,medium,high), use numeric labels, or "
+            "give a --weights-file"
+        )
     if matrix is not None:
         q = table.n_categories
         if matrix.shape != (q, q):
@@ -236,8 +248,9 @@ def _analytic_metrics(table: AnnotationTable, w: np.ndarray) -> dict[str, Metric
         metrics.update({name: MetricResult.undefined(_CONTINUOUS) for name in METRIC_ORDER})
         metrics["krippendorff_alpha"] = _continuous_alpha(table)
     else:
-        counts = table.to_item_category_counts()
-        metrics.update(chance_corrected(counts, w))
+        counts = table.to_item_category_counts()  # built once, shared with the diagnostics
+        stats = item_stats(counts, w)  # per-item sufficient statistics, shared
+        metrics.update(chance_corrected(counts, w, stats=stats))
         metrics["krippendorff_alpha"] = alpha_mod.krippendorff_alpha(
             counts, table.category_values, level=table.level
         )
@@ -248,8 +261,11 @@ def _analytic_metrics(table: AnnotationTable, w: np.ndarray) -> dict[str, Metric
             table.label_codes,
             table.n_annotators,
             w,
+            stats=stats,
         )
         if table.n_annotators == 2:
+            from labelaudit.agreement.cohen import cohen_kappa, pair_table, scott_pi
+
             pair = pair_table(
                 table.item_codes,
                 table.annotator_codes,
@@ -327,6 +343,8 @@ def _bootstrap_values(
         pairs[table.item_codes[second]] = (
             label_a[table.item_codes[second]] * q + table.label_codes[second]
         )
+        from labelaudit.agreement.cohen import cohen_values
+
         values.update(cohen_values(pairs, q, w, item_weights))
     return values
 
@@ -372,33 +390,3 @@ def _bootstrap(
             extra=extra,
         )
     return out
-
-
-def content_sha256(table: AnnotationTable) -> str:
-    """SHA-256 of the canonical rows sorted by (item, annotator): same content, same hash.
-
-    Each row is ``item\tannotator\tlabel``; the names are decoded from the integer codes
-    by Arrow dictionary arrays (no Python objects per row), so 10M rows take about a second.
-    """
-    import hashlib
-
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    order = np.lexsort((table.annotator_codes, table.item_codes))
-
-    def decode(codes: np.ndarray, names: np.ndarray) -> pa.Array:
-        dictionary = pa.array(names.astype(str), type=pa.string())
-        return pa.DictionaryArray.from_arrays(pa.array(codes[order]), dictionary).cast(pa.string())
-
-    joined = pc.binary_join_element_wise(
-        decode(table.item_codes, table.items),
-        decode(table.annotator_codes, table.annotators),
-        decode(table.label_codes, table.categories),
-        "\t",
-    )
-    digest = hashlib.sha256()
-    for buffer in joined.buffers()[1:]:
-        if buffer is not None:
-            digest.update(memoryview(buffer))
-    return digest.hexdigest()

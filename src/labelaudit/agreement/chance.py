@@ -23,7 +23,7 @@ import numpy as np
 from labelaudit.agreement._inference import t_interval
 from labelaudit.agreement._result import MetricResult
 
-__all__ = ["GwetFamily", "chance_corrected", "family_values"]
+__all__ = ["GwetFamily", "ItemStats", "chance_corrected", "family_values", "item_stats"]
 
 _PE_ONE = 1e-12
 
@@ -131,7 +131,11 @@ def _linearised_terms(
 
 
 def chance_corrected(
-    counts: np.ndarray, weights: np.ndarray, *, n_population: float = np.inf
+    counts: np.ndarray,
+    weights: np.ndarray,
+    *,
+    n_population: float = np.inf,
+    stats: ItemStats | None = None,
 ) -> dict[str, MetricResult]:
     """Percent agreement, Fleiss' kappa, Gwet's AC1/AC2, Brennan-Prediger with Gwet SEs.
 
@@ -144,6 +148,9 @@ def chance_corrected(
     n_population : float
         Size of the item population for the finite-population correction (1 - n/N);
         infinite by default, as in irrCAC.
+    stats : ItemStats, optional
+        ``item_stats(counts, weights)`` when the caller already has it (shared with
+        Conger's kappa by :func:`labelaudit.agreement.agreement_report`).
 
     Returns
     -------
@@ -160,7 +167,7 @@ def chance_corrected(
     """
     counts = np.asarray(counts, dtype=np.float64)
     n, q = counts.shape
-    stats = item_stats(counts, weights)
+    stats = item_stats(counts, weights) if stats is None else stats
     if not stats.pairable.any():
         reason = "nothing pairable: no item has two or more ratings"
         return {name: MetricResult.undefined(reason) for name in GwetFamily.NAMES}

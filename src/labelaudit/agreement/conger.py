@@ -9,10 +9,9 @@ O(n_ratings) instead of the reference implementation's q^2 passes over an n x r 
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
 
 from labelaudit.agreement._result import MetricResult
-from labelaudit.agreement.chance import _with_se, item_stats
+from labelaudit.agreement.chance import ItemStats, _with_se, item_stats
 
 __all__ = ["conger_kappa", "conger_values"]
 
@@ -50,6 +49,7 @@ def conger_kappa(
     weights: np.ndarray,
     *,
     n_population: float = np.inf,
+    stats: ItemStats | None = None,
 ) -> MetricResult:
     """Conger's kappa with Gwet's (2014) SE and t-based 95% CI.
 
@@ -62,6 +62,8 @@ def conger_kappa(
     n_raters : int
         Number of raters r (columns of the units x raters matrix).
     weights : ndarray, shape (q, q)
+    stats : ItemStats, optional
+        ``item_stats(counts, weights)`` when the caller already has it.
 
     Returns
     -------
@@ -76,7 +78,7 @@ def conger_kappa(
     n, q = counts.shape
     if n_raters < 2:
         return MetricResult.undefined("a single annotator: nothing to compare")
-    stats = item_stats(counts, weights)
+    stats = item_stats(counts, weights) if stats is None else stats
     if not stats.pairable.any():
         return MetricResult.undefined("nothing pairable: no item has two or more ratings")
     pa = float(stats.pa_i[stats.pairable].mean())
@@ -136,6 +138,8 @@ def conger_values(
     The rater x category table of a replicate is ``item_weights @ D`` with D the sparse
     (n_items, r q) one-hot of ratings, so all B tables come from one sparse product.
     """
+    from scipy import sparse  # bootstrap only: keeps the analytic path's start-up fast
+
     n, q = counts.shape
     stats = item_stats(counts, weights)
     w = np.atleast_2d(item_weights)

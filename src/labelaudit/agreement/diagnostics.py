@@ -27,8 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.agreement.alpha import alpha_from_counts
-from labelaudit.agreement.chance import chance_corrected
 from labelaudit.exceptions import UsageError
 from labelaudit.table.table import AnnotationTable
 
@@ -36,6 +34,8 @@ __all__ = ["confusions", "pairwise_agreement", "per_category_agreement", "top_di
 
 #: Largest number of marginal-count cells (pairs x q) held in memory at once.
 _CELL_BUDGET = 1 << 20
+#: Up to this many annotators, pair tables come from a dense item x annotator grid.
+_DENSE_RATERS = 64
 #: |1 - p_e| at or below this makes kappa undefined (as in :func:`cohen.cohen_kappa`).
 _PE_ONE = 1e-12
 
@@ -61,10 +61,13 @@ def _group_pairs(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _label_entries(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nonzero cells of the item x category counts: (item, label, n_ik), sorted by item, label."""
-    q = table.n_categories
-    keys, n_ik = np.unique(table.item_codes * q + table.label_codes, return_counts=True)
-    return keys // q, keys % q, n_ik
+    """Nonzero cells of the item x category counts: (item, label, n_ik), sorted by item, label.
+
+    Read from the table's shared count matrix (row-major ``nonzero``: no sort).
+    """
+    counts = table.to_item_category_counts()
+    items, labels = np.nonzero(counts)
+    return items.astype(np.int64), labels.astype(np.int64), counts[items, labels]
 
 
 def _count_keys(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -88,7 +91,9 @@ def _pair_cells(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray]:
     r, q = table.n_annotators, table.n_categories
     if r * q >= 3_000_000_000:
         raise UsageError(f"too many annotators x categories for int64 keys: {r} x {q}")
-    order = np.lexsort((table.annotator_codes, table.item_codes))
+    if r <= _DENSE_RATERS and table.n_items * r <= max(_CELL_BUDGET, 4 * table.n_ratings):
+        return _dense_pair_cells(table)
+    order = table.row_order  # (item, annotator) order, computed once per table
     left, right = _group_pairs(table.item_codes[order])
     annotators, labels = table.annotator_codes[order], table.label_codes[order]
     keys = annotators[left] * r
@@ -98,6 +103,30 @@ def _pair_cells(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray]:
     keys *= q
     keys += labels[right]
     return _count_keys(keys, r * r * q * q)
+
+
+def _dense_pair_cells(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_pair_cells` for few annotators over a dense item x annotator grid.
+
+    One column of label codes per annotator (-1 = not rated); each of the r (r - 1) / 2
+    annotator pairs counts its q x q table with one bincount over the items: O(n_items
+    r^2) work, no pair list and no sort.
+    """
+    r, q = table.n_annotators, table.n_categories
+    grid = np.full((table.n_items, r), -1, dtype=np.int64)
+    grid[table.item_codes, table.annotator_codes] = table.label_codes
+    columns = [np.ascontiguousarray(grid[:, a]) for a in range(r)]
+    keys, counts = [], []
+    for a in range(r):  # loops over annotator pairs (r <= 64), never over items
+        for b in range(a + 1, r):
+            both = (columns[a] >= 0) & (columns[b] >= 0)
+            cells = np.bincount(columns[a][both] * q + columns[b][both], minlength=q * q)
+            present = np.flatnonzero(cells)
+            keys.append((a * r + b) * q * q + present)
+            counts.append(cells[present])
+    if not keys:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(keys), np.concatenate(counts)
 
 
 def _pair_statistics(
@@ -232,26 +261,71 @@ def per_category_agreement(table: AnnotationTable) -> list[dict[str, Any]]:
         are ``None``.
     """
     counts = table.to_item_category_counts()
+    kappa, alpha = _one_vs_rest(counts)
     m = counts.sum(axis=1)
     agreeing = (counts * (counts - 1)).sum(axis=0)
     pairable = (counts * (m - 1)[:, None]).sum(axis=0)
-    identity, binary_values = np.eye(2), np.array([1.0, 0.0])
-    out = []
-    for k, name in enumerate(table.categories.tolist()):  # loop over categories only
-        binary = np.column_stack((counts[:, k], m - counts[:, k]))
-        kappa = chance_corrected(binary, identity)["fleiss_kappa"].value
-        alpha = float(alpha_from_counts(binary, binary_values, level="nominal"))
-        specific = agreeing[k] / pairable[k] if pairable[k] > 0 else math.nan
-        out.append(
-            {
-                "category": str(name),
-                "n": int(counts[:, k].sum()),
-                "specific_agreement": _number(specific),
-                "kappa_1vr": None if kappa is None else _number(kappa),
-                "alpha_1vr": _number(alpha),
-            }
+    with np.errstate(invalid="ignore", divide="ignore"):
+        specific = np.where(pairable > 0, agreeing / np.maximum(pairable, 1), np.nan)
+    return [
+        {
+            "category": str(name),
+            "n": int(n),
+            "specific_agreement": _number(sa),
+            "kappa_1vr": _number(k),
+            "alpha_1vr": _number(a),
+        }
+        for name, n, sa, k, a in zip(
+            table.categories.tolist(),
+            counts.sum(axis=0).tolist(),
+            specific.tolist(),
+            kappa.tolist(),
+            alpha.tolist(),
+            strict=True,
         )
-    return out
+    ]
+
+
+def _one_vs_rest(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fleiss' kappa and nominal alpha of every "k vs rest" collapse at once, (q,) each.
+
+    From the one item x category count matrix n_ik (m_i = sum_k n_ik), with the same
+    conventions as :func:`labelaudit.agreement.chance.chance_corrected` and
+    :func:`labelaudit.agreement.alpha.alpha_from_counts` on the (n_items, 2) collapse
+    [n_ik, m_i - n_ik] (the tests check both, category by category):
+
+    * kappa: p_a = mean over items with m_i >= 2 of (n_ik (n_ik - 1) + r_ik (r_ik - 1)) /
+      (m_i (m_i - 1)), r_ik = m_i - n_ik; pi_k = mean over items of n_ik / m_i;
+      p_e = pi_k^2 + (1 - pi_k)^2; kappa = (p_a - p_e) / (1 - p_e), NaN if p_e = 1 or
+      nothing is pairable (Fleiss 1971);
+    * alpha: over pairable items, D_o = sum_i 2 n_ik r_ik / (m_i - 1), n = sum_i m_i,
+      N_k = sum_i n_ik; alpha = 1 - (n - 1) D_o / (2 N_k (n - N_k)), NaN if the
+      denominator is 0 (Krippendorff 2011).
+    """
+    n = np.asarray(counts, dtype=np.float64)
+    m = n.sum(axis=1)
+    rest = m[:, None] - n
+    pair = m >= 2
+    if not pair.any():
+        nan = np.full(n.shape[1], np.nan)
+        return nan, nan.copy()
+    pn, prest, pm = n[pair], rest[pair], m[pair]
+    agree = (pn * (pn - 1.0) + prest * (prest - 1.0)) / (pm * (pm - 1.0))[:, None]
+    p_a = agree.sum(axis=0) / pair.sum()
+    pi = (n / m[:, None]).mean(axis=0)
+    p_e = pi**2 + (1.0 - pi) ** 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kappa = np.where(np.abs(1.0 - p_e) > _PE_ONE, (p_a - p_e) / (1.0 - p_e), np.nan)
+        observed = ((2.0 * pn * prest) / (pm - 1.0)[:, None]).sum(axis=0)
+        total = pm.sum()
+        marginal = pn.sum(axis=0)
+        expected = 2.0 * marginal * (total - marginal)
+        alpha = np.where(
+            expected > 0,
+            1.0 - (total - 1.0) * observed / np.where(expected > 0, expected, 1.0),
+            np.nan,
+        )
+    return kappa, alpha
 
 
 # ------------------------------------------------------------------------- confusions

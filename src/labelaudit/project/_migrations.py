@@ -6,18 +6,28 @@ own transaction and is recorded in ``schema_migrations``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["BOOTSTRAP", "MIGRATIONS", "Migration"]
 
 
 @dataclass(frozen=True)
 class Migration:
-    """One schema change: ``version`` (1, 2, ...), a ``name`` and its DDL statements."""
+    """One schema change: ``version`` (1, 2, ...), a ``name``, its DDL statements and,
+    for data migrations, ``run(store)`` called after them in the same transaction."""
 
     version: int
     name: str
     statements: tuple[str, ...]
+    run: Callable[[Any], Any] | None = None
+
+
+def _rehash(store: Any) -> None:
+    from labelaudit.project.stored import rehash_batches
+
+    rehash_batches(store)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -74,6 +84,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             "model VARCHAR NOT NULL, content VARCHAR, prompt_tokens BIGINT, "
             "completion_tokens BIGINT, created_at TIMESTAMP NOT NULL)",
         ),
+    ),
+    Migration(
+        3,
+        "rehash batches: content hash version 2 (length-prefixed, every stored column)",
+        (),
+        run=_rehash,
     ),
 )
 

@@ -9,12 +9,13 @@ The steps, in order:
    project's schema). If the reader refuses it, :func:`~labelaudit.project.validate.validate_rows`
    collects *every* invalid row; more than ``max_rejects`` (default 0) fails the ingest
    listing the first 20, else the valid rows are read again and the rejects are kept.
-3. ``sha256`` of the canonical rows sorted by (item, annotator)
-   (:func:`labelaudit.agreement.api.content_sha256`): content already held by a batch, under
-   any name, is a no-op naming that batch; a name holding other content is an error
-   unless ``replace``. The hash is computed before the results only when a stored batch
-   has the same numbers of annotations, items and annotators (else no batch can hold the
-   content, and the agreement result's ``input.sha256`` is used: one hash, not two).
+3. ``sha256`` of the rows sorted by (item, annotator), every stored column included
+   (:func:`labelaudit.table.content_sha256`): content already held by a batch, under any
+   name, is a no-op naming that batch; a name holding other content (even a corrected
+   extra column) is an error saying what differs, unless ``replace``. The hash is
+   computed before the results only when a stored batch has the same numbers of
+   annotations, items and annotators (else no batch can hold the content, and the
+   agreement result's ``input.sha256`` is used: one hash, not two).
 4. Compute the per-batch results (:mod:`labelaudit.project.results`).
 5. One DuckDB transaction writes the run, the batch, its annotations, its rejects and its
    results. Any failure, or a killed process, leaves the store exactly as it was.
@@ -237,10 +238,13 @@ def _check_content(
         if holder is not None:
             return sha, holder, previous
     if previous is not None and not replace_batch:
+        from labelaudit.project.stored import describe_difference
+
+        differs = describe_difference(store, previous.batch_id, previous.task_schema, table)
         raise UsageError(
             f"batch {batch!r} already holds other content (sha256 {previous.sha256[:12]}, "
-            f"from {previous.source}). Fix: pass --replace to overwrite it, or choose "
-            "another --batch name"
+            f"from {previous.source}): {differs}. Fix: pass --replace to overwrite it, or "
+            "choose another --batch name"
         )
     return sha, None, previous
 
@@ -259,13 +263,13 @@ def _sha256_text(text: str) -> str:
 
 
 def _content_sha256(table: AnnotationTable) -> str:
-    from labelaudit.agreement.api import content_sha256
+    from labelaudit.table import content_sha256
 
     return content_sha256(table)
 
 
 def _batch_sha256(table: AnnotationTable, results: list[BatchResult]) -> str:
-    """:func:`labelaudit.agreement.api.content_sha256` of the batch; the agreement result
+    """:func:`labelaudit.table.content_sha256` of the batch; the agreement result
     already holds it (``input.sha256``), which saves hashing 10M rows twice."""
     for result in results:
         if result.kind == "agreement":

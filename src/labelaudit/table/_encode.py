@@ -6,6 +6,7 @@ happens on the error path, to name the exact line of the first bad row.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -120,15 +121,20 @@ class _Coded:
 
 def _code(column: pa.ChunkedArray) -> _Coded:
     """Hash-encode a raw column, then canonicalise only its distinct values (vectorised)."""
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(column.type.value_type)
-    encoded = pc.dictionary_encode(column).combine_chunks()
+    if pa.types.is_dictionary(column.type):  # e.g. Parquet dictionary pages: no row hashing
+        encoded = column.unify_dictionaries().combine_chunks()
+    else:
+        encoded = pc.dictionary_encode(column).combine_chunks()
     raw_names = encoded.dictionary
     text = as_text(raw_names).combine_chunks()
     indices = _numpy(pc.fill_null(encoded.indices, -1)).astype(np.int64)
     blank = _numpy(pc.fill_null(pc.equal(pc.utf8_length(text), 0), True))
-    same = pa.types.is_string(raw_names.type) and not blank.any()
-    same = same and bool(pc.all(pc.equal(raw_names, text)).as_py() is not False)
+    used = np.bincount(indices[indices >= 0], minlength=len(text)) > 0
+    blank |= ~used  # a dictionary may hold values no row uses
+    unchanged = pa.types.is_string(raw_names.type) and not blank.any()
+    unchanged = unchanged and bool(pc.all(pc.equal(raw_names, text)).as_py() is not False)
+    if unchanged:  # distinct strings already, trimmed and non-empty
+        return _Coded(text, indices, not pa.types.is_dictionary(column.type))
     merged = pc.dictionary_encode(text)
     if len(merged.dictionary) < len(text) or blank.any():
         remap = _numpy(pc.fill_null(merged.indices, -1)).astype(np.int64)
@@ -141,7 +147,7 @@ def _code(column: pa.ChunkedArray) -> _Coded:
         names = merged.dictionary.filter(pa.array(keep))
         indices = np.where(indices >= 0, remap[np.maximum(indices, 0)], -1)
         return _Coded(names, indices, False)
-    return _Coded(text, indices, same)
+    return _Coded(text, indices, False)
 
 
 def _check_present(coded: _Coded, name: str, raw: RawColumns, locator: Locator) -> None:
@@ -159,7 +165,9 @@ def _check_present(coded: _Coded, name: str, raw: RawColumns, locator: Locator) 
 
 def _numbers(names: pa.Array) -> np.ndarray | None:
     """The names as float64 when every one is a decimal number (``NUMBER_PATTERN``), else None."""
-    if len(names) == 0 or not pc.all(pc.match_substring_regex(names, NUMBER_PATTERN)).as_py():
+    if len(names) == 0 or not re.match(NUMBER_PATTERN, str(names[0])):
+        return None  # the first name decides most cases without a pass over all of them
+    if not pc.all(pc.match_substring_regex(names, NUMBER_PATTERN)).as_py():
         return None
     return _numpy(pc.cast(pc.utf8_trim_whitespace(names), pa.float64())).astype(np.float64)
 
