@@ -237,15 +237,21 @@ def record(section: str, path: Path) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def generate_in_child(directory: Path, n_items: int) -> tuple[dict[str, Path], int]:
+    """:func:`generate` in a child process, so that this runner never imports numpy or
+    pyarrow: a forked child's ``ru_maxrss`` can start from its parent's resident size."""
+    done = subprocess.run([sys.executable, __file__, "--generate", str(directory), str(n_items)],
+                          check=True, capture_output=True, text=True)  # fmt: skip
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    return {k: Path(v) for k, v in found["paths"].items()}, int(found["n_rows"])
+
+
 def run(n_items: int, repeat: int) -> str:
     """Generate, measure and check; returns the Markdown section."""
     with tempfile.TemporaryDirectory(prefix="labelaudit-e2e-") as tmp:
         work = Path(tmp)
         print(f"e2e: generating {n_items:,} items ...", file=sys.stderr)
-        paths = generate(work, n_items)
-        import pyarrow.parquet as pq
-
-        n_rows = pq.ParquetFile(paths["parquet"]).metadata.num_rows
+        paths, n_rows = generate_in_child(work, n_items)
         timings = measure_all(paths, repeat, work)
         for line in check_values(timings):
             print(f"  {line}", file=sys.stderr)
@@ -257,7 +263,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path, default=None, help="record the table in this file")
+    parser.add_argument("--generate", nargs=2, metavar=("DIR", "ITEMS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.generate:
+        import pyarrow.parquet as pq
+
+        paths = generate(Path(args.generate[0]), int(args.generate[1]))
+        n_rows = pq.ParquetFile(paths["parquet"]).metadata.num_rows
+        print(json.dumps({"paths": {k: str(v) for k, v in paths.items()}, "n_rows": n_rows}))
+        return 0
     section = run(args.items, args.repeat)
     print(section)
     if args.out is not None:

@@ -304,27 +304,29 @@ def _one_vs_rest(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     n = np.asarray(counts, dtype=np.float64)
     m = n.sum(axis=1)
-    rest = m[:, None] - n
     pair = m >= 2
     if not pair.any():
         nan = np.full(n.shape[1], np.nan)
         return nan, nan.copy()
-    pn, prest, pm = n[pair], rest[pair], m[pair]
-    agree = (pn * (pn - 1.0) + prest * (prest - 1.0)) / (pm * (pm - 1.0))[:, None]
-    p_a = agree.sum(axis=0) / pair.sum()
-    pi = (n / m[:, None]).mean(axis=0)
+    # Every per-category sum is a matrix-vector product with n or n^2 (BLAS, no (n, q)
+    # temporaries but n^2): with r = m - n, n(n-1) + r(r-1) = 2n^2 - 2mn + m^2 - m and
+    # 2 n r = 2mn - 2n^2.
+    squares = n * n
+    safe = np.where(pair, m, 2.0)
+    w_agree = np.where(pair, 1.0 / (safe * (safe - 1.0)), 0.0)
+    agree = 2.0 * (w_agree @ squares) - 2.0 * ((w_agree * m) @ n) + w_agree @ (m * m - m)
+    p_a = agree / pair.sum()
+    pi = (1.0 / m) @ n / m.size
     p_e = pi**2 + (1.0 - pi) ** 2
+    w_alpha = np.where(pair, 1.0 / (safe - 1.0), 0.0)
+    observed = 2.0 * ((w_alpha * m) @ n) - 2.0 * (w_alpha @ squares)
+    total = float(m[pair].sum())
+    marginal = pair.astype(np.float64) @ n
+    expected = 2.0 * marginal * (total - marginal)
     with np.errstate(invalid="ignore", divide="ignore"):
         kappa = np.where(np.abs(1.0 - p_e) > _PE_ONE, (p_a - p_e) / (1.0 - p_e), np.nan)
-        observed = ((2.0 * pn * prest) / (pm - 1.0)[:, None]).sum(axis=0)
-        total = pm.sum()
-        marginal = pn.sum(axis=0)
-        expected = 2.0 * marginal * (total - marginal)
-        alpha = np.where(
-            expected > 0,
-            1.0 - (total - 1.0) * observed / np.where(expected > 0, expected, 1.0),
-            np.nan,
-        )
+        ratio = observed / np.where(expected > 0, expected, 1.0)
+        alpha = np.where(expected > 0, 1.0 - (total - 1.0) * ratio, np.nan)
     return kappa, alpha
 
 
