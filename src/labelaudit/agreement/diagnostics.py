@@ -108,19 +108,22 @@ def _pair_cells(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray]:
 def _dense_pair_cells(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_pair_cells` for few annotators over a dense item x annotator grid.
 
-    One column of label codes per annotator (-1 = not rated); each of the r (r - 1) / 2
-    annotator pairs counts its q x q table with one bincount over the items: O(n_items
-    r^2) work, no pair list and no sort.
+    One row of label codes per annotator; each of the r (r - 1) / 2 annotator pairs counts
+    its table with one bincount over the items: O(n_items r^2) work, no pair list, no sort.
     """
     r, q = table.n_annotators, table.n_categories
-    grid = np.full((table.n_items, r), -1, dtype=np.int64)
-    grid[table.item_codes, table.annotator_codes] = table.label_codes
-    columns = [np.ascontiguousarray(grid[:, a]) for a in range(r)]
+    # q marks "not rated": each pair's (q + 1) x (q + 1) table is one bincount, then the
+    # row and column of q are dropped (no boolean masks over the items)
+    dtype = np.int16 if (q + 1) ** 2 < 2**15 else np.int64
+    grid = np.full((r, table.n_items), q, dtype=dtype)
+    grid[table.annotator_codes, table.item_codes] = table.label_codes
+    keep = (np.arange(q + 1)[:, None] < q) & (np.arange(q + 1)[None, :] < q)
     keys, counts = [], []
     for a in range(r):  # loops over annotator pairs (r <= 64), never over items
+        scaled = grid[a] * dtype(q + 1)
         for b in range(a + 1, r):
-            both = (columns[a] >= 0) & (columns[b] >= 0)
-            cells = np.bincount(columns[a][both] * q + columns[b][both], minlength=q * q)
+            cells = np.bincount(scaled + grid[b], minlength=(q + 1) ** 2)
+            cells = cells.reshape(q + 1, q + 1)[keep]
             present = np.flatnonzero(cells)
             keys.append((a * r + b) * q * q + present)
             counts.append(cells[present])
@@ -364,15 +367,9 @@ def confusions(table: AnnotationTable, *, top: int = 20, examples: int = 5) -> l
     label_pairs = labels[left] * q + labels[right]  # label[left] < label[right]
     pair_counts = n_ik[left] * n_ik[right]
     pair_items = items[left]
-    kinds, kind_index = np.unique(label_pairs, return_inverse=True)
-    totals = np.bincount(kind_index, weights=pair_counts, minlength=kinds.size).astype(np.int64)
+    kinds, totals = _weighted_keys(label_pairs, pair_counts, q * q)
     grand_total = int(pair_counts.sum())
     chosen = np.lexsort((kinds, -totals))[: max(top, 0)]
-    rank = np.full(kinds.size, -1)
-    rank[chosen] = np.arange(chosen.size)
-    rows = np.flatnonzero(rank[kind_index] >= 0)
-    rows = rows[np.lexsort((pair_items[rows], -pair_counts[rows], rank[kind_index[rows]]))]
-    bounds = np.searchsorted(rank[kind_index[rows]], np.arange(chosen.size + 1))
     names, categories = table.items, table.categories
     return [
         {
@@ -381,14 +378,62 @@ def confusions(table: AnnotationTable, *, top: int = 20, examples: int = 5) -> l
             "count": int(totals[kind]),
             "share": int(totals[kind]) / grand_total,
             "example_items": [
-                str(names[i]) for i in pair_items[rows[bounds[r] : bounds[r + 1]][:examples]]
+                str(names[i])
+                for i in _examples(label_pairs == kinds[kind], pair_items, pair_counts, examples)
             ],
         }
-        for r, kind in enumerate(chosen.tolist())
+        for kind in chosen.tolist()  # loops over the top label pairs only
     ]
 
 
+def _weighted_keys(
+    keys: np.ndarray, weights: np.ndarray, size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct ``keys`` in [0, size) (sorted) and the int64 sum of ``weights`` (> 0) of each."""
+    if size <= max(4 * keys.size, _CELL_BUDGET):
+        sums = np.bincount(keys, weights=weights, minlength=size)
+        present = np.flatnonzero(sums)
+        return present, sums[present].astype(np.int64)
+    kinds, index = np.unique(keys, return_inverse=True)
+    return kinds, np.bincount(index, weights=weights, minlength=kinds.size).astype(np.int64)
+
+
+def _examples(
+    mask: np.ndarray, pair_items: np.ndarray, pair_counts: np.ndarray, examples: int
+) -> list[int]:
+    """Up to ``examples`` items among ``mask`` with the largest pair count (ties: item order).
+
+    ``pair_items`` is sorted and holds each item once per label pair, so walking the
+    distinct counts downwards (a few values) replaces a sort of all the pairs.
+    """
+    rows = np.flatnonzero(mask)
+    counts = pair_counts[rows]
+    picked: list[int] = []
+    for value in np.flatnonzero(np.bincount(counts))[::-1].tolist():
+        if len(picked) >= examples:
+            break
+        hits = rows[counts == value][: examples - len(picked)]
+        picked.extend(pair_items[hits].tolist())
+    return picked
+
+
 # ------------------------------------------------------------------- worst items
+def _smallest(first: np.ndarray, second: np.ndarray, third: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k smallest by (first, second, third), in that order.
+
+    A partition on ``first`` keeps the candidates (all ties of the k-th value), so the
+    lexsort runs on them only, not on every item.
+    """
+    if k == 0 or first.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    candidates = np.arange(first.size)
+    if first.size > 4 * k:
+        threshold = np.partition(first, k - 1)[k - 1]
+        candidates = np.flatnonzero(first <= threshold)
+    order = np.lexsort((third[candidates], second[candidates], first[candidates]))
+    return candidates[order[:k]]
+
+
 def top_disagreements(table: AnnotationTable, *, top: int = 20) -> list[dict[str, Any]]:
     """Items with the lowest observed agreement among their ratings.
 
@@ -409,11 +454,11 @@ def top_disagreements(table: AnnotationTable, *, top: int = 20) -> list[dict[str
         ascending, then more ratings first, then item order.
     """
     items, labels, n_ik = _label_entries(table)
-    m = np.bincount(table.item_codes, minlength=table.n_items)
+    m = table.to_item_category_counts().sum(axis=1)
     agreeing = np.bincount(items, weights=n_ik * (n_ik - 1), minlength=table.n_items)
     eligible = np.flatnonzero(m >= 2)
     observed = agreeing[eligible] / (m[eligible] * (m[eligible] - 1))
-    chosen = np.lexsort((eligible, -m[eligible], observed))[: max(top, 0)]
+    chosen = _smallest(observed, -m[eligible], eligible, max(top, 0))
     starts = np.searchsorted(items, eligible[chosen])
     ends = np.searchsorted(items, eligible[chosen], side="right")
     categories = table.categories

@@ -61,7 +61,7 @@ def _update_strings(digest: hashlib._Hash, values: pa.Array) -> None:
     values = pa.concat_arrays([values])  # offset 0, own buffers
     offsets = np.frombuffer(values.buffers()[1], dtype="<i8")[: len(values) + 1]
     digest.update(_u64(len(values)))
-    digest.update((offsets - offsets[0]).tobytes())
+    digest.update(memoryview(np.ascontiguousarray(offsets - offsets[0])))
     data = values.buffers()[2]
     if data is not None and len(values):
         digest.update(memoryview(data)[int(offsets[0]) : int(offsets[-1])])
@@ -78,7 +78,7 @@ def _as_strings(names: np.ndarray) -> pa.Array:
 def _update_column(digest: hashlib._Hash, name: str, names: pa.Array, codes: np.ndarray) -> None:
     _update_strings(digest, pa.array([name], pa.large_string()))
     _update_strings(digest, names)
-    digest.update(np.ascontiguousarray(codes, dtype="<i4").tobytes())
+    digest.update(memoryview(np.ascontiguousarray(codes, dtype="<i4")))
 
 
 def _used_labels(table: AnnotationTable, order: np.ndarray) -> tuple[pa.Array, np.ndarray]:
@@ -106,7 +106,9 @@ def content_sha256(table: AnnotationTable) -> str:
     extras = sorted(n for n in data.column_names if n not in _NOT_HASHED)
     digest = hashlib.sha256(_TAG)
     digest.update(_u64(table.n_ratings) + _u64(len(CANONICAL_COLUMNS) + len(extras)))
-    _update_column(digest, "item", _as_strings(table.items), table.item_codes[order])
+    per_item = np.bincount(table.item_codes, minlength=table.n_items)
+    sorted_items = np.repeat(np.arange(table.n_items, dtype=np.int32), per_item)  # = codes[order]
+    _update_column(digest, "item", _as_strings(table.items), sorted_items)
     _update_column(digest, "annotator", _as_strings(table.annotators), table.annotator_codes[order])
     _update_column(digest, "label", *_used_labels(table, order))
     take = pa.array(order)
