@@ -249,3 +249,12 @@ def test_row_order_sorts_by_item_then_annotator() -> None:
         ("b", "x"),
         ("b", "y"),
     ]
+
+
+def test_cli_prints_the_label_warning_on_stderr(tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text("item,annotator,label\n1,a,1\n1,b,1.0\n2,a,2\n2,b,2\n")
+    result = runner.invoke(app, ["agreement", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["categories"] == ["1", "1.0", "2"]
+    assert "numerically equal" in result.stderr and "'1.0'" in result.stderr

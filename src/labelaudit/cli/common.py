@@ -186,7 +186,7 @@ def read_table(
                 on_duplicate=on_duplicate,
             )
             return table
-    return read_annotations(
+    table = read_annotations(
         file,
         format=input_format.value if input_format else None,
         layout=layout,
@@ -198,3 +198,6 @@ def read_table(
         categories=categories,
         on_duplicate=on_duplicate,
     )
+    for warning in table.report.get("warnings", []):  # stderr: stdout may be JSON
+        typer.echo(f"warning: {file}: {warning}", err=True)
+    return table
