@@ -101,6 +101,11 @@ def content_sha256(table: AnnotationTable) -> str:
     order (:attr:`AnnotationTable.row_order`) and one pass of SHA-256 over 12 bytes per
     row plus the distinct names.
     """
+    return table.content_sha256
+
+
+def _compute(table: AnnotationTable) -> str:
+    """The hash itself (:attr:`AnnotationTable.content_sha256` caches it per table)."""
     order = table.row_order
     data = table.data
     extras = sorted(n for n in data.column_names if n not in _NOT_HASHED)

@@ -153,6 +153,13 @@ class AnnotationTable:
         return counts
 
     @cached_property
+    def content_sha256(self) -> str:
+        """SHA-256 of the content (:func:`labelaudit.table.content_sha256`), once per table."""
+        from labelaudit.table.content import _compute
+
+        return _compute(self)
+
+    @cached_property
     def row_order(self) -> np.ndarray:
         """Row positions sorted by (item code, annotator code), shape (n_ratings,), int64.
 
