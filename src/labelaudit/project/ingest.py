@@ -434,12 +434,23 @@ def _stored_rows(table: AnnotationTable) -> pa.Table:
     the insert and its checkpoint cost about a third (and the file a quarter) of the
     file's row order.
     """
-    data = table.data.take(pa.array(table.row_order))
-    rows = data.select(list(_CANONICAL))
-    names = [n for n in data.column_names if n not in _CANONICAL]
+    order = table.row_order
+    rows = pa.table(
+        {
+            name: pa.DictionaryArray.from_arrays(pa.array(codes[order]), _names(names))
+            for name, codes, names in (
+                ("item", table.item_codes, table.items),
+                ("annotator", table.annotator_codes, table.annotators),
+                ("label", table.label_codes, table.categories),
+            )
+        }
+    )
+    names = [n for n in table.data.column_names if n not in _CANONICAL]
     if not names:
         return rows
     from labelaudit.table import as_text
+
+    data = table.data.select(names).take(pa.array(order))
 
     n, k = data.num_rows, len(names)
     values = pa.concat_arrays([as_text(data.column(c)).combine_chunks() for c in names])
@@ -448,3 +459,11 @@ def _stored_rows(table: AnnotationTable) -> pa.Table:
     offsets = pa.array(np.arange(0, n * k + 1, k, dtype=np.int32))
     extra = pa.MapArray.from_arrays(offsets, keys, values.take(pa.array(order)))
     return rows.append_column("extra", extra)
+
+
+def _names(values: np.ndarray) -> pa.Array:
+    """Code -> name of one canonical column, as Arrow strings."""
+    try:
+        return pa.array(values, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array(values.astype(str), pa.string())
