@@ -393,15 +393,15 @@ def _boot_data(opts: Options) -> F64:
 
 
 def _first_replicate(n_items: int, n_boot: int) -> I64:
-    from labelaudit.agreement._inference import bootstrap_item_weights
+    from labelaudit.intervals import bootstrap_item_weights
 
     first = next(iter(bootstrap_item_weights(n_items, n_boot, BOOT_SEED)))
     return first[0].astype(np.int64)
 
 
 def bootstrap_ours(opts: Options) -> Bench:
-    from labelaudit.agreement._inference import bootstrap_item_weights
     from labelaudit.agreement.alpha import alpha_from_counts
+    from labelaudit.intervals import bootstrap_item_weights
 
     matrix = _boot_data(opts)
     n_items, n_boot = matrix.shape[0], opts.size("bootstrap_b")

@@ -14,7 +14,15 @@ answered according to a directive found in the messages::
 - ``retry_after``: the ``Retry-After`` header sent with failures;
 - ``answer``: the exact answer text; ``label`` / ``score`` / ``winner``: a JSON answer;
 - ``delay``: seconds to wait before answering;
-- ``usage``: ``[prompt_tokens, completion_tokens]`` (default ``[1000, 100]``).
+- ``usage``: ``[prompt_tokens, completion_tokens]`` (default ``[1000, 100]``); ``null``
+  leaves ``usage`` out of the answer; negative counts are sent as they are;
+- ``echo_auth``: a careless endpoint echoing the credentials it got in a 200 answer:
+  ``"answer"`` puts the Authorization header in the answer text as is, upper-cased,
+  lower-cased, base64 and hex (after a valid JSON verdict); ``"body"`` sends a malformed
+  200 body holding the header JSON-escaped (every character as a \\u escape);
+- ``drip_s``: a 200 answer whose body comes one byte every ``drip_s`` seconds;
+- ``huge_mb``: a 200 answer of that many MB (chunked, no length, unless ``"length":
+  true``); :attr:`ScriptedServer.huge_sent` counts the bytes actually written.
 
 Without a directive the answer is a valid JSON verdict read from the requested schema:
 the first category, the scale minimum, or -- in pairwise mode -- the slot whose response
@@ -25,6 +33,7 @@ request body, so retries of one request share a counter. Every request is record
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
@@ -53,6 +62,14 @@ class Hit:
     authorization: str | None
     outcome: str
     body: dict[str, Any]
+
+
+_KEY = re.compile(r'(<data field="[^"]*" |</data )key="[0-9a-f]+">')
+
+
+def normalized(text: str) -> str:
+    """``text`` with every data-delimiter key replaced by ``KEY`` (keys change per run)."""
+    return _KEY.sub(r'\1key="KEY">', text)
 
 
 def _blocks(text: str) -> dict[str, str]:
@@ -104,7 +121,9 @@ class _Handler(BaseHTTPRequestHandler):
         blocks = _blocks(text)
         match = _DIRECTIVE.search(text)
         script = json.loads(match.group(1)) if match else {}
-        digest = hashlib.sha256(raw).hexdigest()
+        messages = [normalized(str(m.get("content", ""))) for m in body.get("messages", [])]
+        canonical = {**body, "messages": messages}
+        digest = hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
         with owner.lock:
             owner.attempts[digest] += 1
             owner.arrived.append(body.get("messages"))
@@ -146,6 +165,15 @@ class _Handler(BaseHTTPRequestHandler):
             return str(action)
         if delay:
             time.sleep(delay)
+        if "drip_s" in script:
+            return self._drip(float(script["drip_s"]))
+        if "huge_mb" in script:
+            return self._huge(int(script["huge_mb"]), bool(script.get("length")))
+        if script.get("echo_auth") == "body":
+            seen = self.headers.get("Authorization", "")
+            escaped = "".join(f"\\u{ord(c):04x}" for c in seen)
+            self._send(200, f'{{"choices": "none", "auth": "{escaped}"}}'.encode())
+            return "echo_body"
         if "answer" in script:
             content = str(script["answer"])
         elif any(k in script for k in ("label", "score", "winner")):
@@ -154,8 +182,13 @@ class _Handler(BaseHTTPRequestHandler):
             )
         else:
             content = _default_answer(body, blocks)
-        prompt, completion = script.get("usage", owner.usage)
-        reply = {
+        if script.get("echo_auth") == "answer":
+            seen = self.headers.get("Authorization", "")
+            raw_seen = seen.encode()
+            echoes = [seen, seen.upper(), seen.lower(), base64.b64encode(raw_seen).decode()]
+            echoes += [base64.urlsafe_b64encode(b"x" + raw_seen).decode(), raw_seen.hex()]
+            content += " I was sent: " + " | ".join(echoes)
+        reply: dict[str, Any] = {
             "id": "chatcmpl-test",
             "object": "chat.completion",
             "model": body.get("model"),
@@ -166,14 +199,56 @@ class _Handler(BaseHTTPRequestHandler):
                     "finish_reason": "stop",
                 }
             ],
-            "usage": {
+        }
+        usage = script.get("usage", owner.usage)
+        if usage is not None:
+            prompt, completion = usage
+            reply["usage"] = {
                 "prompt_tokens": prompt,
                 "completion_tokens": completion,
                 "total_tokens": prompt + completion,
-            },
-        }
+            }
         self._send(200, json.dumps(reply).encode())
         return "200"
+
+    def _drip(self, interval: float) -> str:
+        """Announce a 1000-byte body and send it one byte per ``interval`` seconds."""
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            for _ in range(1000):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(interval)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = True
+        return "drip"
+
+    def _huge(self, megabytes: int, length: bool) -> str:
+        """A 200 answer of ``megabytes`` MB, chunked (or with its Content-Length)."""
+        owner = self.server.owner
+        block = b" " * 2**20
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if length:
+                self.send_header("Content-Length", str(megabytes * 2**20))
+            else:
+                self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for _ in range(megabytes):
+                self.wfile.write(block if length else b"%x\r\n%s\r\n" % (len(block), block))
+                with owner.lock:
+                    owner.huge_sent += len(block)
+            if not length:
+                self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = True
+        return "huge"
 
 
 class _Server(ThreadingHTTPServer):
@@ -205,6 +280,7 @@ class ScriptedServer:
         self.arrived: list[Any] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.huge_sent = 0
         self.lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self

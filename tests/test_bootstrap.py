@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from labelaudit.agreement import agreement_report
-from labelaudit.agreement._inference import bootstrap_item_weights
 from labelaudit.datasets import load_pandalm
+from labelaudit.intervals import bootstrap_item_weights
 
 
 def test_weights_are_item_multiplicities() -> None:

@@ -13,9 +13,11 @@ import pytest
 from typer.testing import CliRunner
 
 from labelaudit.cli.app import app
-from labelaudit.cli.commands.consensus import Method
+from labelaudit.cli.common import CategoricalMethod, ConsensusMethod
 from labelaudit.consensus.api import METHODS
 from labelaudit.datasets import dataset_path
+from labelaudit.methods import CONSENSUS_METHODS
+from labelaudit.quality import METHOD_NAMES
 from labelaudit.table import read_annotations
 
 runner = CliRunner()
@@ -28,7 +30,11 @@ def run(*args: str) -> Any:
 
 
 def test_cli_methods_match_the_library() -> None:
-    assert [m.value for m in Method] == list(METHODS)
+    # one list of names: the CLI choices, the library's classes and the quality methods
+    assert [str(m) for m in ConsensusMethod] == list(METHODS) == list(CONSENSUS_METHODS)
+    assert [cls.cli_name for cls in METHODS.values()] == list(CONSENSUS_METHODS)
+    assert [str(m) for m in CategoricalMethod] == list(METHOD_NAMES)
+    assert set(METHOD_NAMES) <= set(CONSENSUS_METHODS)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
@@ -76,7 +82,7 @@ def test_json_summary_contract() -> None:
     assert summary["parameters"]["max_iter"] == 100
 
 
-@pytest.mark.parametrize("method", [m.value for m in Method if m.value != "weighted"])
+@pytest.mark.parametrize("method", [m for m in CONSENSUS_METHODS if m != "weighted"])
 def test_every_method_runs(method: str) -> None:
     options = ["--max-iter", "3"] if method in ("glad", "mace") else []
     result = run(BLUEBIRDS, "--method", method, "--format", "json", *options)
@@ -87,9 +93,10 @@ def test_every_method_runs(method: str) -> None:
 def test_table_and_markdown_output() -> None:
     result = run(BLUEBIRDS, "--method", "mace", "--max-iter", "5", "--seed", "3")
     assert result.exit_code == 0, result.output
-    assert "n_items" in result.stdout and "label 1" in result.stdout
+    assert "n_items" in result.stdout and "Label distribution" in result.stdout
+    assert result.stdout.startswith("Consensus (mace)\nmace: 108 items from 4,212 labels")
     markdown = run(BLUEBIRDS, "--method", "median", "--format", "markdown")
-    assert markdown.exit_code == 0 and "| value median |" in markdown.stdout
+    assert markdown.exit_code == 0 and "- median:" in markdown.stdout
     majority = run(BLUEBIRDS, "--method", "majority")
     assert "one-pass method" in majority.stdout
 

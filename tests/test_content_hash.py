@@ -125,7 +125,7 @@ def test_new_column_is_named_in_the_error(tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_text("item,annotator,label\n1,a,x\n1,b,x\n")
     (tmp_path / "b.csv").write_text("item,annotator,label,note\n1,a,x,n\n1,b,x,n\n")
     ingest_batch(project, tmp_path / "a.csv", batch="w1")
-    with pytest.raises(UsageError, match="new column.*note"):
+    with pytest.raises(UsageError, match=r"new column.*note"):
         ingest_batch(project, tmp_path / "b.csv", batch="w1")
 
 

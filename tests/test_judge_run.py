@@ -139,6 +139,7 @@ def test_run_writes_verdicts_then_replays_them_from_the_cache(
         "repeat",
         "first",
         "second",
+        "tokens_estimated",
     ]
     assert [line["verdict"] for line in first] == ["pos"] * 4 + ["neg", "neg", None]
     assert first[5]["raw"] == '{"label": "neg"' and first[5]["error"] is None

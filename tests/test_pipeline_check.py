@@ -220,9 +220,11 @@ def test_out_of_control_counts_the_history_charts(demo: tuple[Project, Any]) -> 
         answers.append(int(gold["gold_answers"]))
     signalled = 0
     for index, (name, _) in enumerate(data.batches):
-        # a check of batch i sees the history up to i only: the charts of the prefix
-        prefix = monitor_series(np.array(alphas[: index + 1]))
-        prefix_gold = p_chart(errors[: index + 1], answers[: index + 1])
+        # a check of batch i sees the history up to i only: the charts of the prefix, with
+        # batch i judged against a baseline of the batches before it (Phase II)
+        before = np.arange(index + 1) < index
+        prefix = monitor_series(np.array(alphas[: index + 1]), baseline=before, bounds=(-1, 1))
+        prefix_gold = p_chart(errors[: index + 1], answers[: index + 1], baseline=before)
         expected = sum(
             int(c.out_of_control[index])
             for c in (prefix.individuals, prefix.ewma, prefix.cusum, prefix_gold)
@@ -232,6 +234,10 @@ def test_out_of_control_counts_the_history_charts(demo: tuple[Project, Any]) -> 
         assert gate.value == expected
         signalled += expected
     assert signalled >= 1  # the degraded batch
+    latest = check_project(project)
+    gate = next(g for g in latest.gates if g.metric == "out_of_control")
+    assert latest.batch == data.degraded[0] and gate.value is not None and gate.value >= 2
+    assert "agreement individuals" in str(gate.reason)  # beyond its Phase II limit
 
 
 def test_reference_period_from_config(demo_copy: Project) -> None:

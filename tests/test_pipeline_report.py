@@ -220,6 +220,11 @@ def test_report_in_chromium(hostile: Project, tmp_path: Path) -> None:
             assert figure.count() == 1
             box = figure.bounding_box()
             assert box is not None and box["width"] > 200 and box["height"] > 100
+        words = " ".join((view.locator("#chart-agreement svg").text_content() or "").split())
+        assert "Phase II: <b>2024-w04</b> judged against them." in words  # shown as text
+        assert "UCL" in words and "LCL" in words and "batch (in ingest order)" in words
+        heat = view.locator("#chart-confusions svg").text_content() or ""
+        assert "annotator A label" in heat and SCRIPT in heat
         assert view.locator("script").count() == 0 and view.locator("main img").count() == 0
         body = view.inner_text("body")
         assert SCRIPT in body and EVIL_ANNOTATOR in body and EVIL_TEXT in body

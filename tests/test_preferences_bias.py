@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from labelaudit.intervals import wilson_interval
 from labelaudit.preferences import read_preferences
-from labelaudit.preferences._stats import holm, logistic_fit, wilson
+from labelaudit.preferences._stats import holm, logistic_fit
 from labelaudit.preferences.gold import gold_accuracy
 from labelaudit.preferences.length import length_bias, length_logit
 from labelaudit.preferences.position import both_orders, position_bias
@@ -23,12 +24,12 @@ DATA = Path(__file__).parent / "data" / "preferences"
 # --------------------------------------------------------------------------- kernels
 def test_wilson_matches_scipy() -> None:
     for k, n in [(0, 5), (3, 10), (70, 100), (999, 1000), (50, 50)]:
-        low, high = wilson(k, n)
+        low, high = wilson_interval(k, n)
         ref = stats.binomtest(k, n).proportion_ci(method="wilson")
         assert low == pytest.approx(ref.low, abs=1e-12) and high == pytest.approx(
             ref.high, abs=1e-12
         )
-    low, high = wilson(np.array([0]), np.array([0]))
+    low, high = wilson_interval(np.array([0]), np.array([0]))
     assert np.isnan(low[0]) and np.isnan(high[0])
 
 

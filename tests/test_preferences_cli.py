@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -112,11 +113,15 @@ def test_human_formats(fmt: str, tmp_path: Path) -> None:
         str(out),
     )
     assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == f"wrote {out}"  # success is said, on stderr
     text = out.read_text()
     assert "Position bias" in text and "Length bias" in text and "annotator1" in text
     if fmt == "html":
-        assert "<script" not in text.lower() and "http://" not in text and "https://" not in text
+        # the only URLs are XML namespace names of the inline SVG charts, never fetched
+        bare = re.sub(r'xmlns(:\w+)?="http[^"]*"', "", text)
+        assert "<script" not in text.lower() and "http://" not in bare and "https://" not in bare
         assert 'http-equiv="Content-Security-Policy"' in text
+        assert text.count("<svg") == 3  # position bias, length bias, Bradley-Terry
 
 
 def test_untrusted_names_are_escaped(tmp_path: Path) -> None:

@@ -293,10 +293,14 @@ def test_cli_exit_codes(project: Project, tmp_path: Path) -> None:
     assert outside.exit_code == 2 and "labelaudit init" in outside.output
 
 
-def test_platform_exports_need_convert_first(project: Project, tmp_path: Path) -> None:
+def test_platform_export_without_answers_is_one_clear_error(
+    project: Project, tmp_path: Path
+) -> None:
+    """A Prodigy file with no usable answer: the platform reader's error, no --item-col."""
     source = write(tmp_path / "b.jsonl", '{"text": "x"}\n')
-    with pytest.raises(UsageError, match="labelaudit convert FILE --from prodigy"):
+    with pytest.raises(InputError, match="no usable annotations") as caught:
         ingest_batch(project, source, batch="w1", options=ReadOptions(format="prodigy"))
+    assert "--item-col" not in str(caught.value)
 
 
 _FIELD = st.text(alphabet='ab ,"\n\t', max_size=6)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import jensenshannon
 from statsmodels.stats.proportion import proportion_confint
 
+from labelaudit.intervals import wilson_interval
 from labelaudit.quality._stats import (
     group_medians,
     js_divergence,
@@ -20,7 +21,6 @@ from labelaudit.quality._stats import (
     robust_z,
     run_p_values,
     vote_entropy,
-    wilson_interval,
 )
 from labelaudit.quality.annotators import (
     confusion_accuracy,

@@ -12,7 +12,12 @@ from typing import Any
 import pytest
 
 from browser import browser  # noqa: F401  (session fixture)
+from labelaudit.datasets import dataset_path
 from labelaudit.report import write_reports
+from labelaudit.report.builders import build_document
+from labelaudit.report.document import render_document
+from labelaudit.table import read_annotations
+from test_document import HOSTILE, all_results, wide_document
 from test_report import SCRIPT, hostile_report, interval_report
 
 pytestmark = pytest.mark.browser
@@ -21,8 +26,8 @@ EXPECTED_METRICS = [
     "Percent agreement",
     "Krippendorff's α",
     "Fleiss' κ",
-    "Conger's κ",
     "Gwet's AC1",
+    "Conger's κ",
     "Brennan–Prediger",
 ]
 
@@ -129,5 +134,73 @@ def test_mobile_layout_has_no_page_overflow(
             assert box is not None and 0 < box["width"] <= 390
         shots = tmp_path_factory.mktemp("screenshots")
         page.screenshot(path=str(shots / "report-mobile.png"), full_page=True)
+    finally:
+        context.close()
+
+
+# ------------------------------------------- document pages (labelaudit.report.document)
+def test_document_pages_in_chromium(tmp_path: Path, browser: Any) -> None:  # noqa: F811
+    pages = [render_document(wide_document(), "html")]
+    pages += [
+        render_document(build_document(r), "html")
+        for r in all_results(read_annotations(dataset_path("bluebirds")))
+    ]
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        for index, html in enumerate(pages):
+            path = tmp_path / f"page{index}.html"
+            path.write_text(html, encoding="utf-8")
+            page.goto(path.as_uri())
+            box = page.locator("#headline").bounding_box()
+            assert box is not None and box["y"] + box["height"] <= 800  # visible unscrolled
+            widest = page.evaluate(
+                "Math.max(...[...document.querySelectorAll('body *')]"
+                ".map(e => e.getBoundingClientRect().right))"
+            )
+            assert widest <= 1280, (index, widest)
+            assert page.evaluate("document.querySelectorAll('script').length") == 0
+        page.goto((tmp_path / "page0.html").as_uri())
+        body = page.inner_text("body")
+        for hostile in HOSTILE:
+            assert hostile in body  # shown as text, not run
+        assert "49" not in body.split("{{7*7}}")[0][-3:]
+    finally:
+        context.close()
+
+
+def test_preference_page_charts_in_chromium(
+    browser: Any,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The preference audit page of the bundled PandaLM votes: three charts, each with its
+    axis titles, inside a 1280 px viewport, with no script run and no request made."""
+    from labelaudit.datasets import dataset_path
+    from labelaudit.preferences import audit_preferences, read_preferences
+    from labelaudit.preferences.render import render_html
+
+    table = read_preferences(dataset_path("pandalm"), format="pandalm")
+    path = tmp_path / "audit.html"
+    path.write_text(render_html(audit_preferences(table, n_boot=50).to_dict()), encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        log = PageLog()
+        log.attach(page)
+        page.goto(path.as_uri(), wait_until="load")
+        titles = {
+            "position-bias": ("first slot won", "annotator or judge"),
+            "length-bias": ("length difference", "P(longer response preferred)"),
+            "bradley-terry": ("rating (Elo scale", "model"),
+        }
+        for key, (x_title, y_title) in titles.items():
+            svg = page.locator(f"#chart-{key} svg")
+            assert svg.count() == 1
+            box = svg.bounding_box()
+            assert box is not None and 200 < box["width"] <= 1280 and box["height"] > 100
+            words = svg.text_content() or ""
+            assert x_title in words and y_title in words
+        assert log.requests == [path.as_uri()]
+        assert not (log.dialogs or log.console_errors or log.page_errors)
     finally:
         context.close()

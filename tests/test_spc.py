@@ -348,3 +348,80 @@ def test_annotator_error_drift_p_charts() -> None:
     errors[24, 0] = 20
     drift = annotator_error_drift(errors, totals, ["a", "b"])
     assert drift.flagged == [{"annotator": "a", "out_of_control": [24], "batches": None}]
+
+
+# ------------------------------------------------------ Phase II baseline and clamping
+# The demo's weekly alpha (PandaLM, five good weeks, then the degraded one).
+WEEKS = [0.9082809224318659, 0.7848589904354454, 0.8216424185288047]
+WEEKS += [0.8154017580784945, 0.8721687269921392, 0.5868247165565381]
+
+
+def test_baseline_excludes_the_judged_batch() -> None:
+    assert baseline_mask(6, exclude=[5]).tolist() == [True] * 5 + [False]
+    assert baseline_mask(6, exclude=[-1]).tolist() == [True] * 5 + [False]
+    assert baseline_mask(4, [1, 3], exclude=[3]).tolist() == [False, True, False, False]
+    assert baseline_mask(25, exclude=[24]).sum() == 20  # beyond the baseline: no change
+    with pytest.raises(UsageError, match="excluded points"):
+        baseline_mask(4, exclude=[4])
+
+
+def test_judged_batch_out_of_its_own_limits_only_in_phase_two() -> None:
+    # Phase I with the degraded week in the baseline: it widens its own limits.
+    pooled = individuals_chart(WEEKS)
+    assert pooled.signals == []
+    # Phase II: limits from weeks 1-5 only, by hand from the X-mR formulas.
+    chart = individuals_chart(WEEKS, baseline=baseline_mask(6, exclude=[5]), bounds=(-1, 1))
+    base = np.array(WEEKS[:5])
+    mean, mr_bar = base.mean(), np.abs(np.diff(base)).mean()
+    assert chart.parameters["mean"] == pytest.approx(mean, abs=1e-12)
+    assert chart.parameters["mr_bar"] == pytest.approx(mr_bar, abs=1e-12)
+    assert chart.lcl[5] == pytest.approx(mean - 3 * mr_bar / D2, abs=1e-12)
+    assert chart.ucl[5] == pytest.approx(mean + 3 * mr_bar / D2, abs=1e-12)  # 0.989 < 1
+    assert chart.signals == [5] and not chart.baseline[5]
+    document = chart.to_dict()
+    assert document["n_baseline"] == 5 and document["points"][5]["baseline"] is False
+    assert document["parameters"]["upper_bound"] == 1.0
+
+
+def test_clamp_keeps_the_unclipped_formula_and_no_bounds_is_unchanged() -> None:
+    free = individuals_chart(WEEKS)
+    clipped = individuals_chart(WEEKS, bounds=(-1.0, 1.0))
+    assert free.ucl[0] == pytest.approx(1.0686143993615242, abs=1e-12)  # the 1.07
+    assert clipped.ucl[0] == 1.0 and clipped.lcl[0] == free.lcl[0]
+    assert free.parameters["upper_bound"] is None
+    ewma = ewma_chart([0.99, 0.97, 1.0, 0.98, 0.5], bounds=(-1.0, 1.0))
+    assert np.nanmax(ewma.ucl) <= 1.0
+
+
+@given(
+    st.lists(st.floats(-1.0, 1.0, allow_nan=False), min_size=3, max_size=40),
+    st.floats(0.5, 4.0),
+)
+def test_clamping_changes_no_signal_of_a_value_in_range(x: list[float], width: float) -> None:
+    free = individuals_chart(x, L=width)
+    clipped = individuals_chart(x, L=width, bounds=(-1.0, 1.0))
+    defined = np.isfinite(clipped.ucl)
+    assert (clipped.ucl[defined] <= 1.0).all() and (clipped.lcl[defined] >= -1.0).all()
+    assert clipped.signals == free.signals
+
+
+def test_metric_bounds() -> None:
+    from labelaudit.monitor import clamp_limits, metric_bounds
+
+    assert metric_bounds("krippendorff_alpha") == (-1.0, 1.0)
+    assert metric_bounds("fleiss_kappa") == (-1.0, 1.0)
+    assert metric_bounds("gold_error_rate") == (0.0, 1.0)
+    assert metric_bounds("tie_rate") == (0.0, 1.0)
+    assert metric_bounds("n_flagged") is None
+    low, high = clamp_limits(np.array([-0.2, np.nan]), np.array([1.3, np.nan]), (0.0, 1.0))
+    assert low[0] == 0.0 and high[0] == 1.0 and np.isnan(low[1]) and np.isnan(high[1])
+
+
+def test_annotator_drift_excludes_the_judged_batch() -> None:
+    values = np.resize(np.array([0.80, 0.81, 0.79, 0.80, 0.82, 0.78]), (8, 1)).astype(float)
+    values[7, 0] = 0.2
+    pooled = annotator_drift(values, ["a"])
+    judged = annotator_drift(values, ["a"], exclude=[7])
+    assert not judged.monitors[0].individuals.baseline[7]
+    assert pooled.monitors[0].individuals.baseline[7]
+    assert 7 in judged.flagged[0]["out_of_control"]

@@ -2,19 +2,40 @@
 
 The hierarchy::
 
-    LabelAuditError            base of every error labelaudit raises on purpose
-    + InputError (ValueError)  bad or unreadable input: names file, line, field,
-    |                          expected and actual value, and a fix
-    + UsageError (ValueError)  an option or argument that cannot be honoured
+    LabelAuditError              base of every error labelaudit raises on purpose
+    + InputError (ValueError)    bad or unreadable input: names file, line, field,
+    | |                          expected and actual value, and a fix
+    | + RejectedRowsError        a batch with more invalid rows than allowed
+    + UsageError (ValueError)    an option or argument that cannot be honoured
+      + StoreLockedError         the project store is open in another process
+      + StoreOutdatedError       the store's schema is older than this labelaudit's
+
+    RecordRejected               internal: one platform-export record is skipped (never
+                                 leaves :mod:`labelaudit.io`; counted in the read report)
+
+Every exception class of the package is defined here. The CLI turns a
+:class:`LabelAuditError` or an :class:`OSError` into one ``error:`` line and exit code 2
+in one place (:func:`labelaudit.cli.app.guarded`).
 
 Quality findings are *results*, never exceptions: exceptions are for misuse, bad input and I/O.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["InputError", "LabelAuditError", "UsageError"]
+if TYPE_CHECKING:
+    from labelaudit.project.validate import Validation
+
+__all__ = [
+    "InputError",
+    "LabelAuditError",
+    "RecordRejected",
+    "RejectedRowsError",
+    "StoreLockedError",
+    "StoreOutdatedError",
+    "UsageError",
+]
 
 
 class LabelAuditError(Exception):
@@ -81,3 +102,51 @@ class InputError(LabelAuditError, ValueError):
         if self.hint:
             message += f". Fix: {self.hint}"
         return message
+
+
+class RejectedRowsError(InputError):
+    """A batch with more invalid rows than allowed; lists the first 20 problems."""
+
+    def __init__(self, validation: Validation, source: str, max_rejects: int) -> None:
+        self.validation = validation
+        self.rejects = validation.first()
+        self.n_rejected = validation.n_rejected
+        n_valid = validation.n_entries - validation.n_rejected
+        hint = (
+            f"correct the rows, or pass --max-rejects {self.n_rejected} to store the "
+            f"{n_valid} valid rows and keep the rejected ones (with their reasons) in the store"
+        )
+        super().__init__(
+            f"{self.n_rejected} of {validation.n_entries} rows are invalid "
+            f"(at most {max_rejects} allowed)",
+            source=source,
+            hint=hint,
+        )
+
+    def _format(self) -> str:
+        lines = [super()._format()]
+        lines.extend(f"  {reject}" for reject in self.rejects)
+        more = self.validation.rejects.num_rows - len(self.rejects)
+        if more > 0:
+            lines.append(f"  ... and {more} more problems")
+        return "\n".join(lines)
+
+
+class StoreLockedError(UsageError):
+    """The store is open in another process (DuckDB's file lock): wait and retry."""
+
+
+class StoreOutdatedError(UsageError):
+    """The store's schema is older than this labelaudit's: open it for writing to migrate."""
+
+
+class RecordRejected(Exception):
+    """A record-level defect in a platform export: the annotation is skipped and counted.
+
+    Internal control flow of :mod:`labelaudit.io`; never reaches a caller.
+    """
+
+    def __init__(self, reason: str, detail: Any = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail

@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from labelaudit.agreement._result import MetricResult
+from labelaudit.results import MetricResult
 
 __all__ = ["METRIC_ORDER", "AgreementReport", "MetricResult", "agreement_report"]
 

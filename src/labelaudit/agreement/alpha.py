@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from labelaudit.agreement._result import MetricResult
 from labelaudit.exceptions import UsageError
+from labelaudit.results import MetricResult
 
 __all__ = [
     "REASON_NOTHING_PAIRABLE",

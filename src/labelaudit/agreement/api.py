@@ -17,27 +17,18 @@ from labelaudit import __version__
 from labelaudit._typing import CI_METHODS
 from labelaudit.agreement import alpha as alpha_mod
 from labelaudit.agreement import diagnostics
-from labelaudit.agreement._inference import bootstrap_item_weights
-from labelaudit.agreement._result import MetricResult
 from labelaudit.agreement.chance import chance_corrected, family_values, item_stats
 from labelaudit.agreement.conger import conger_kappa, conger_values
 from labelaudit.agreement.weights import weight_matrix
 from labelaudit.exceptions import UsageError
+from labelaudit.intervals import bootstrap_item_weights
+from labelaudit.methods import METRIC_ORDER
+from labelaudit.results import Displayable, MetricResult
 from labelaudit.table.content import content_sha256
 from labelaudit.table.table import CONTINUOUS_LIMIT, AnnotationTable
 
 __all__ = ["METRIC_ORDER", "AgreementReport", "agreement_report", "content_sha256"]
 
-METRIC_ORDER = (
-    "percent_agreement",
-    "krippendorff_alpha",
-    "fleiss_kappa",
-    "gwet_ac",
-    "conger_kappa",
-    "brennan_prediger",
-    "cohen_kappa",
-    "scott_pi",
-)
 _CONTINUOUS = (
     "continuous ratings: the kappa family needs a declared scale of at most 100 categories "
     "(--categories)"
@@ -45,7 +36,7 @@ _CONTINUOUS = (
 
 
 @dataclass(frozen=True)
-class AgreementReport:
+class AgreementReport(Displayable):
     """Result of :func:`agreement_report`. ``to_dict()`` is the documented JSON contract."""
 
     n_items: int

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labelaudit.agreement._inference import t_interval
-from labelaudit.agreement._result import MetricResult
+from labelaudit.intervals import t_interval
+from labelaudit.results import MetricResult
 
 __all__ = ["GwetFamily", "ItemStats", "chance_corrected", "family_values", "item_stats"]
 

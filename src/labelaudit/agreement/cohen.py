@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse, stats
 
-from labelaudit.agreement._inference import normal_interval, t_interval
-from labelaudit.agreement._result import MetricResult
+from labelaudit.intervals import normal_interval, t_interval
+from labelaudit.results import MetricResult
 
 __all__ = ["cohen_kappa", "cohen_values", "pair_table", "scott_pi"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from labelaudit.agreement._result import MetricResult
 from labelaudit.agreement.chance import ItemStats, _with_se, item_stats
+from labelaudit.results import MetricResult
 
 __all__ = ["conger_kappa", "conger_values"]
 

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from labelaudit.agreement._result import clean_number
 from labelaudit.exceptions import InputError
+from labelaudit.results import clean_number
 
 __all__ = ["ICC_FORMS", "IccResult", "icc"]
 

@@ -10,10 +10,12 @@ the command functions so that ``labelaudit --help`` stays fast.
 
 from __future__ import annotations
 
+import functools
 import pkgutil
 import sys
+from collections.abc import Callable
 from importlib import import_module
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -54,7 +56,51 @@ def _register_commands() -> None:
         import_module(f"{commands.__name__}.{module.name}")
 
 
+def guarded(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """``callback`` with the CLI's one error rule: the only place that turns errors into exits.
+
+    A :class:`~labelaudit.exceptions.LabelAuditError` (bad input, bad usage) or an
+    :class:`OSError` (unreadable or unwritable file, a directory given as output, a full
+    disk) becomes one ``error:`` line on stderr and exit code 2; with ``--debug`` the
+    traceback is printed too. A failed quality gate is a result, not an error: commands
+    exit 1 for it themselves.
+    """
+    from labelaudit.exceptions import LabelAuditError
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except (LabelAuditError, OSError) as error:
+            from labelaudit.cli.common import fail
+
+            raise fail(error, bool(kwargs.get("debug"))) from None
+
+    return run
+
+
+def _guard_all(typer_app: typer.Typer) -> None:
+    """Wrap every registered command (sub-apps included) in :func:`guarded`.
+
+    Help texts are escaped for Rich markup here too, so ``[[gates]]``, ``[alert]`` and
+    ``[report]`` in a docstring are shown as written instead of being eaten as markup.
+    """
+    import inspect
+
+    from rich.markup import escape
+
+    for info in typer_app.registered_commands:
+        if info.callback is not None:
+            if info.help is None and info.callback.__doc__:
+                info.help = escape(inspect.cleandoc(info.callback.__doc__))
+            info.callback = guarded(info.callback)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _guard_all(group.typer_instance)
+
+
 _register_commands()
+_guard_all(app)
 
 
 def main() -> None:

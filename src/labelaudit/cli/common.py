@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from labelaudit.methods import CATEGORICAL_METHODS, CONSENSUS_METHODS
+
 if TYPE_CHECKING:
     from labelaudit.table import AnnotationTable
 
@@ -16,7 +18,9 @@ __all__ = [
     "PLATFORM_FORMATS",
     "AnnotatorColOpt",
     "AnnotatorColsOpt",
+    "CategoricalMethod",
     "CategoriesOpt",
+    "ConsensusMethod",
     "DebugOpt",
     "FileArg",
     "FormatOpt",
@@ -27,9 +31,12 @@ __all__ = [
     "LayoutOpt",
     "Level",
     "LevelOpt",
+    "NaValuesOpt",
     "OnDuplicateOpt",
     "OutputFormat",
+    "RawCsvOpt",
     "Weights",
+    "error_line",
     "fail",
     "read_table",
 ]
@@ -96,13 +103,40 @@ PLATFORM_FORMATS = frozenset(
 )
 
 
-def fail(error: Exception, debug: bool) -> typer.Exit:
+def error_line(error: BaseException) -> str:
+    """The one-line message of an error: ``InputError``'s own text; file and reason for OSError.
+
+    OSError covers every failed write (an unwritable path, a directory given as the output
+    file, a full disk) and read; its ``[Errno n]`` prefix is dropped.
+    """
+    if isinstance(error, OSError) and error.strerror:
+        names = [str(n) for n in (error.filename, error.filename2) if n is not None]
+        return f"{' -> '.join(names)}: {error.strerror}" if names else error.strerror
+    return str(error)
+
+
+# ``--method`` choices, built from the one list of names (:mod:`labelaudit.methods`): every
+# aggregator for ``consensus``, the categorical ones for the quality commands. Type checkers
+# see ``str``; a member's ``str()`` is its name as given on the command line.
+if TYPE_CHECKING:
+    ConsensusMethod = str
+    CategoricalMethod = str
+else:
+    ConsensusMethod = StrEnum(
+        "ConsensusMethod", {name.replace("-", "_"): name for name in CONSENSUS_METHODS}
+    )
+    CategoricalMethod = StrEnum(
+        "CategoricalMethod", {name.replace("-", "_"): name for name in CATEGORICAL_METHODS}
+    )
+
+
+def fail(error: BaseException, debug: bool) -> typer.Exit:
     """Print a one-line error (the traceback too with ``--debug``) and exit with code 2."""
     if debug:
         import traceback
 
         traceback.print_exception(error)
-    typer.echo(f"error: {error}", err=True)
+    typer.echo(f"error: {error_line(error)}", err=True)
     return typer.Exit(code=2)
 
 
@@ -143,8 +177,23 @@ CategoriesOpt = Annotated[
 OnDuplicateOpt = Annotated[
     str, typer.Option(help="error or keep-last for a repeated (item, annotator).")
 ]
+NaValuesOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Cell texts read as missing besides the empty cell, comma-separated (e.g. "
+        "NA,null). Default: only the empty cell is missing; NA, null, nan are labels."
+    ),
+]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
 DebugOpt = Annotated[bool, typer.Option(help="Show tracebacks.")]
+RawCsvOpt = Annotated[
+    bool,
+    typer.Option(
+        "--raw-csv",
+        help="Write CSV/TSV cells unchanged (by default a cell starting with = + - @ tab or "
+        "CR gets a leading ' so spreadsheets do not run it as a formula).",
+    ),
+]
 
 
 def read_table(
@@ -161,34 +210,19 @@ def read_table(
     *,
     task_key: str | None = None,
     control: str | None = None,
+    na_values: str | None = None,
 ) -> AnnotationTable:
     """Read and validate an annotation file from the shared options (raises InputError).
 
-    Annotation-platform exports (named with ``--from`` or detected from the first record)
-    and tables written by ``labelaudit convert`` go through
-    :func:`labelaudit.io.read_export`; plain tables through ``read_annotations``.
+    Every command reads through the one front door, :func:`labelaudit.io.read_any`:
+    platform exports (named with ``--from`` or detected) go to ``read_export``, plain
+    tables to ``read_annotations``.
     """
-    from labelaudit.table import read_annotations
+    from labelaudit.io import read_any
 
-    plain = input_format is not None and input_format.value not in PLATFORM_FORMATS
-    if not plain:
-        from labelaudit.io import detect_format, read_export
-
-        platform = input_format.value if input_format is not None else detect_format(file)
-        if platform is not None:
-            table, _ = read_export(
-                file,
-                from_=platform,
-                task_key=task_key,
-                control=control,
-                level=level.value if level is not Level.nominal else None,
-                categories=categories,
-                on_duplicate=on_duplicate,
-            )
-            return table
-    table = read_annotations(
+    table, _ = read_any(
         file,
-        format=input_format.value if input_format else None,
+        from_=input_format.value if input_format is not None else None,
         layout=layout,
         item_col=item_col,
         annotator_col=annotator_col,
@@ -197,6 +231,9 @@ def read_table(
         level=level.value,
         categories=categories,
         on_duplicate=on_duplicate,
+        na_values=na_values,
+        task_key=task_key,
+        control=control,
     )
     for warning in table.report.get("warnings", []):  # stderr: stdout may be JSON
         typer.echo(f"warning: {file}: {warning}", err=True)

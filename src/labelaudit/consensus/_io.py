@@ -112,7 +112,7 @@ def output_format(path: str | Path) -> str:
     return kind
 
 
-def write_consensus(result: pa.Table, path: str | Path) -> Path:
+def write_consensus(result: pa.Table, path: str | Path, *, raw_csv: bool = False) -> Path:
     """Write the per-item table as CSV, JSONL or Parquet, by the file's extension.
 
     Parameters
@@ -122,6 +122,9 @@ def write_consensus(result: pa.Table, path: str | Path) -> Path:
     path : str or Path
         ``.csv``, ``.jsonl`` / ``.ndjson`` or ``.parquet`` / ``.pq``. Nulls are empty
         cells in CSV and ``null`` in JSONL.
+    raw_csv : bool, default False
+        CSV cells unchanged (default: formula-like text cells get a leading ``'``, see
+        :mod:`labelaudit.csvio`).
 
     Returns
     -------
@@ -136,9 +139,9 @@ def write_consensus(result: pa.Table, path: str | Path) -> Path:
     target = Path(path)
     kind = output_format(target)
     if kind == "csv":
-        import pyarrow.csv as pacsv
+        from labelaudit.csvio import write_csv
 
-        pacsv.write_csv(result, target)
+        write_csv(result, target, raw=raw_csv)
     elif kind == "parquet":
         import pyarrow.parquet as pq
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from labelaudit.agreement._result import clean_number
+from labelaudit.results import Displayable, clean_number
 
 if TYPE_CHECKING:
     from labelaudit.consensus._base import Aggregator
@@ -18,7 +18,7 @@ __all__ = ["ConsensusResult", "consensus_table", "summarise"]
 
 
 @dataclass(frozen=True)
-class ConsensusResult:
+class ConsensusResult(Displayable):
     """What a consensus fit produced, in numbers; ``to_dict()`` is the JSON contract.
 
     Attributes

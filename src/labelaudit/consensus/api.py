@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from labelaudit.consensus._base import Aggregator
-from labelaudit.consensus._io import output_format, write_consensus
+from labelaudit.consensus._io import output_format, read_weights_file, write_consensus
 from labelaudit.consensus._result import ConsensusResult, consensus_table
 from labelaudit.consensus.dawid_skene import DawidSkene, OneCoinDawidSkene
 from labelaudit.consensus.glad import GLAD
@@ -16,23 +16,27 @@ from labelaudit.consensus.majority import MajorityVote, WeightedMajorityVote
 from labelaudit.consensus.numeric import MeanAggregator, MedianAggregator, TrimmedMeanAggregator
 from labelaudit.consensus.wawa import Wawa
 from labelaudit.exceptions import UsageError
+from labelaudit.methods import CONSENSUS_METHODS
 from labelaudit.table import AnnotationTable
 
-__all__ = ["METHODS", "make_aggregator", "run_consensus"]
+__all__ = ["METHODS", "make_aggregator", "read_weights_file", "run_consensus"]
 
-#: ``--method`` name -> aggregator class.
-METHODS: dict[str, type[Aggregator]] = {
-    "majority": MajorityVote,
-    "weighted": WeightedMajorityVote,
-    "wawa": Wawa,
-    "dawid-skene": DawidSkene,
-    "one-coin": OneCoinDawidSkene,
-    "glad": GLAD,
-    "mace": MACE,
-    "mean": MeanAggregator,
-    "median": MedianAggregator,
-    "trimmed-mean": TrimmedMeanAggregator,
-}
+_CLASSES: tuple[type[Aggregator], ...] = (
+    MajorityVote,
+    WeightedMajorityVote,
+    Wawa,
+    DawidSkene,
+    OneCoinDawidSkene,
+    GLAD,
+    MACE,
+    MeanAggregator,
+    MedianAggregator,
+    TrimmedMeanAggregator,
+)
+_BY_NAME = {cls.cli_name: cls for cls in _CLASSES}
+#: ``--method`` name -> aggregator class, in the order of :data:`CONSENSUS_METHODS` (a name
+#: without a class fails at import, so the one list and the classes cannot drift apart).
+METHODS: dict[str, type[Aggregator]] = {name: _BY_NAME[name] for name in CONSENSUS_METHODS}
 
 
 def make_aggregator(
@@ -81,6 +85,7 @@ def run_consensus(
     method: str,
     *,
     out: str | Path | None = None,
+    raw_csv: bool = False,
     gold: dict[str, str] | None = None,
     **options: Any,
 ) -> tuple[Aggregator, ConsensusResult]:
@@ -93,6 +98,8 @@ def run_consensus(
         A key of :data:`METHODS`.
     out : path, optional
         Where to write ``item, label, confidence`` (CSV, JSONL or Parquet by extension).
+    raw_csv : bool, default False
+        Write CSV cells unchanged (no formula-injection quote prefix).
     gold : dict of str to str, optional
         Known labels, clamped (see :meth:`Aggregator.fit`).
     **options
@@ -109,5 +116,5 @@ def run_consensus(
         output_format(out)  # fail on a bad extension before a long fit, not after it
     estimator.fit(table, gold)
     if out is not None:
-        write_consensus(consensus_table(table, estimator), out)
+        write_consensus(consensus_table(table, estimator), out, raw_csv=raw_csv)
     return estimator, estimator.summary()

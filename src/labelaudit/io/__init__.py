@@ -18,10 +18,11 @@ from labelaudit.io._canonical import read_canonical, write_table
 from labelaudit.io._collect import Collector, Options
 from labelaudit.io._report import ReadReport
 from labelaudit.io.detect import PLATFORM_FORMATS, detect_format
+from labelaudit.io.front import read_any
 from labelaudit.table import Locator
 from labelaudit.table.table import AnnotationTable
 
-__all__ = ["FORMATS", "ReadReport", "detect_format", "read_export", "write_table"]
+__all__ = ["FORMATS", "ReadReport", "detect_format", "read_any", "read_export", "write_table"]
 
 #: Every value ``from_`` accepts.
 FORMATS = (*PLATFORM_FORMATS, "canonical", "huggingface")

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from labelaudit.csvio import unquote_formulas
 from labelaudit.exceptions import InputError, UsageError
 from labelaudit.io._payload import PAYLOAD_TYPES, TOKENS
 from labelaudit.io._report import ReadReport
@@ -44,7 +45,7 @@ def _kind_of(path: Path) -> str:
     return kind
 
 
-def write_table(table: AnnotationTable, path: str | Path) -> Path:
+def write_table(table: AnnotationTable, path: str | Path, *, raw_csv: bool = False) -> Path:
     """Write the canonical table, format chosen by the file extension.
 
     Parameters
@@ -57,6 +58,9 @@ def write_table(table: AnnotationTable, path: str | Path) -> Path:
         ``.jsonl``: one JSON object per row, payloads as nested JSON.
         ``.parquet``: native Arrow structs; the task schema in the file metadata.
         Every format adds a ``task_type`` column so :func:`read_export` can read it back.
+    raw_csv : bool, default False
+        CSV/TSV cells unchanged (default: formula-like text cells get a leading ``'``,
+        removed again when labelaudit reads the file; see :mod:`labelaudit.csvio`).
 
     Returns
     -------
@@ -79,13 +83,9 @@ def write_table(table: AnnotationTable, path: str | Path) -> Path:
                     handle.write(json.dumps(row, ensure_ascii=False, default=_json_default))
                     handle.write("\n")
     else:
-        import pyarrow.csv as pacsv
+        from labelaudit.csvio import write_csv
 
-        pacsv.write_csv(
-            _flat(data, table),
-            path,
-            write_options=pacsv.WriteOptions(delimiter="\t" if kind == "tsv" else ","),
-        )
+        write_csv(_flat(data, table), path, delimiter="\t" if kind == "tsv" else ",", raw=raw_csv)
     return path
 
 
@@ -128,7 +128,7 @@ def _load(path: Path) -> tuple[pa.Table, dict[str, Any] | None, str]:
         parse_options=pacsv.ParseOptions(delimiter="\t" if kind == "tsv" else ","),
         convert_options=pacsv.ConvertOptions(column_types=_csv_types(path, kind)),
     )
-    return data, None, "line"
+    return unquote_formulas(data), None, "line"
 
 
 def _csv_types(path: Path, kind: str) -> dict[str, pa.DataType]:

@@ -6,6 +6,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from labelaudit.exceptions import RecordRejected as Reject
+
 __all__ = ["MISSING", "Reject", "as_int", "as_number", "check_box", "key_text", "lookup"]
 
 
@@ -15,15 +17,6 @@ class _Missing:
 
 
 MISSING: Any = _Missing()
-
-
-class Reject(Exception):
-    """A record-level defect: the annotation is skipped for this control and counted."""
-
-    def __init__(self, reason: str, detail: Any = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.detail = detail
 
 
 def lookup(record: Any, path: str) -> Any:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from labelaudit.exceptions import InputError
+from labelaudit.table.source import current_limits, limit_error, open_binary
 
 __all__ = ["CHUNK", "JsonRecord", "first_record", "iter_records", "peek_text"]
 
@@ -99,13 +100,27 @@ def _decode(buffer: _Buffer, number: int, unit: str) -> tuple[Any, int]:
     """Parse the value at buffer.pos, reading more text until it is complete."""
     raw_decode = json.JSONDecoder().raw_decode
     start = buffer.pos
+    cap = current_limits().max_line_bytes
     while True:
         try:
             return raw_decode(buffer.text, buffer.pos)
+        except RecursionError:
+            raise InputError(
+                "malformed JSON",
+                source=buffer.source,
+                line=number,
+                unit=unit,
+                expected="valid JSON",
+                actual="values nested too deeply",
+            ) from None
         except json.JSONDecodeError as error:
             incomplete = error.msg.startswith("Unterminated string") or (
                 error.pos >= len(buffer.text) - _TAIL
             )
+            if incomplete and not buffer.eof and len(buffer.text) - start > cap:
+                raise limit_error(
+                    f"{buffer.source} {unit} {number}", "record length", cap, "--max-line-bytes"
+                ) from None
             if incomplete and not buffer.eof:
                 start -= buffer.pos
                 buffer.fill()
@@ -123,6 +138,15 @@ def _decode(buffer: _Buffer, number: int, unit: str) -> tuple[Any, int]:
                 hint="re-export the file; it was cut off or edited by hand"
                 if truncated
                 else "fix the JSON syntax at the position given",
+            ) from None
+        except ValueError as error:  # an integer of more than 4,300 digits
+            raise InputError(
+                "malformed JSON",
+                source=buffer.source,
+                line=number,
+                unit=unit,
+                expected="valid JSON",
+                actual=str(error)[:120],
             ) from None
 
 
@@ -150,7 +174,7 @@ def iter_records(path: Path, source: str | None = None) -> Iterator[JsonRecord]:
         the message names the record and the line and column of the defect.
     """
     name = source or str(path)
-    with path.open("rb") as handle:
+    with open_binary(path, name) as handle:
         buffer = _Buffer(handle, name)
         if not buffer.skip_ws():
             raise InputError(

@@ -20,12 +20,15 @@ from labelaudit.io._collect import Collector, Options
 from labelaudit.io._common import MISSING, Reject, as_int, check_span, key_text, lookup
 from labelaudit.io._payload import choices_value, spans_value
 from labelaudit.io._stream import iter_records
+from labelaudit.table.source import current_limits, read_zip_member
 
 __all__ = ["read"]
 
 
 def _files(paths: list[Path], scratch: Path) -> list[Path]:
+    """The per-user files; zip members are extracted under the decompressed-size limit."""
     files: list[Path] = []
+    budget = [current_limits().max_decompressed_bytes]
     for path in paths:
         if path.is_dir():
             files.extend(sorted(path.glob("*.jsonl")) or sorted(path.glob("*.json")))
@@ -35,7 +38,7 @@ def _files(paths: list[Path], scratch: Path) -> list[Path]:
                     name = Path(member.filename).name
                     if name.endswith((".jsonl", ".json")) and not member.is_dir():
                         target = scratch / name
-                        target.write_bytes(archive.read(member))
+                        target.write_bytes(read_zip_member(archive, member, str(path), budget))
                         files.append(target)
         else:
             files.append(path)

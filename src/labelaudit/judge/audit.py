@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.agreement._result import clean_number
 from labelaudit.exceptions import UsageError
 from labelaudit.judge.verdicts import VerdictLines, read_verdicts
+from labelaudit.results import Displayable, clean_number
 
 __all__ = [
     "JudgeAudit",
@@ -60,7 +60,7 @@ SECTIONS = (
 
 
 @dataclass(frozen=True)
-class JudgeAudit:
+class JudgeAudit(Displayable):
     """Result of :func:`audit_judge`; ``to_dict()`` is the JSON contract."""
 
     mode: str

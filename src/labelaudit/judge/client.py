@@ -12,9 +12,16 @@ protocol. Behaviour:
   Backoff And Jitter"); a ``Retry-After`` header (seconds or an HTTP date) or
   ``retry-after-ms`` replaces the backoff and is honoured exactly (capped at
   ``max_retry_after``). Any other status (400, 401, 403, 404, 422...) is final.
+- **Bounds**: every HTTP attempt has a total ``deadline`` (connect to last byte; the
+  ``timeout`` alone bounds each read, so a server dripping one byte at a time would never
+  time out) and its body is streamed and refused past ``max_response_bytes`` (a final
+  error: the same request would get the same body).
 - **Secrets**: the API key is read from the environment by the caller
   (:func:`api_key_from_env`), kept in memory only and sent only in the ``Authorization``
-  header; every error text kept from a response is scrubbed of it.
+  header; credentials in ``base_url`` (``http://user:pw@host``) are removed from the URL
+  and sent as basic authentication. Every text kept from a response (answers, refusals,
+  error bodies, error messages) is scrubbed of all of them and their common encodings
+  (:class:`~labelaudit.judge.redact.Redactor`).
 """
 
 from __future__ import annotations
@@ -30,9 +37,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from labelaudit.exceptions import UsageError
+from labelaudit.judge.limits import LIMITS
+from labelaudit.judge.redact import Redactor, split_credentials, url_secrets
 
 if TYPE_CHECKING:
     import httpx
@@ -56,6 +65,8 @@ logger = logging.getLogger("labelaudit.judge")
 FATAL_STATUSES = frozenset({401, 403, 404})
 _RETRY_STATUSES = frozenset({408, 409, 429})
 _ERROR_TEXT = 2000
+DEFAULT_DEADLINE = float(LIMITS["request_deadline"].default or 600.0)
+DEFAULT_MAX_RESPONSE_BYTES = int(LIMITS["max_response_bytes"].default or 8 * 2**20)
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -200,9 +211,46 @@ class Completion:
         return self.error is None
 
 
-def _tokens(usage: Any, key: str) -> int | None:
-    value = usage.get(key) if isinstance(usage, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+class _Reply(NamedTuple):
+    """One HTTP answer read within the limits."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    charset: str | None
+
+    def text(self) -> str:
+        """The body decoded with its charset (UTF-8 by default; bad bytes replaced)."""
+        try:
+            return self.body.decode(self.charset or "utf-8", errors="replace")
+        except LookupError:
+            return self.body.decode("utf-8", errors="replace")
+
+
+class _TooLarge(Exception):
+    """A response body above ``max_response_bytes`` (``status`` of the answer)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _usage(usage: Any) -> tuple[int | None, int | None, str | None]:
+    """``(prompt_tokens, completion_tokens, problem)`` of a ``usage`` object.
+
+    A count that is absent or not a number is None (the caller estimates it); a negative
+    or non-finite count is a problem (the answer becomes an error record).
+    """
+    counts: list[int | None] = []
+    for key in ("prompt_tokens", "completion_tokens"):
+        value = usage.get(key) if isinstance(usage, dict) else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            counts.append(None)
+            continue
+        if not math.isfinite(value) or value < 0:
+            return None, None, f"invalid usage: {key} = {value!r} (expected a count >= 0)"
+        counts.append(int(value) if float(value).is_integer() else None)
+    return counts[0], counts[1], None
 
 
 class ChatClient:
@@ -219,7 +267,11 @@ class ChatClient:
     rpm : float, optional
         Requests per minute at most (None = no limit).
     timeout : float
-        Seconds per attempt (connect, read, write and pool).
+        Seconds per read, connect, write or pool wait.
+    deadline : float
+        Seconds per HTTP attempt in total, from sending to the last byte of the answer.
+    max_response_bytes : int
+        Largest response body read (decoded bytes); a larger one is a final error.
     retry : RetryPolicy
     transport : httpx.AsyncBaseTransport, optional
         For tests and custom networking.
@@ -237,6 +289,8 @@ class ChatClient:
         concurrency: int = 8,
         rpm: float | None = None,
         timeout: float = 60.0,
+        deadline: float = DEFAULT_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep | None = None,
@@ -244,10 +298,15 @@ class ChatClient:
     ) -> None:
         if concurrency < 1:
             raise UsageError(f"concurrency must be at least 1; got {concurrency}")
-        self.url = base_url.rstrip("/") + "/chat/completions"
+        clean, user, password = split_credentials(base_url.rstrip("/"))
+        self.url = clean + "/chat/completions"
+        self._basic = (user or "", password or "") if (user or password) else None
         self.concurrency = concurrency
         self.retry = retry or RetryPolicy()
+        self.deadline = deadline
+        self.max_response_bytes = max_response_bytes
         self._api_key = api_key
+        self.scrub = Redactor([api_key, *url_secrets(base_url)])
         self._timeout = timeout
         self._transport = transport
         self._sleep: Sleep = sleep or asyncio.sleep
@@ -292,6 +351,7 @@ class ChatClient:
             headers=headers,
             timeout=httpx.Timeout(self._timeout),
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            auth=None if self._basic is None else httpx.BasicAuth(*self._basic),
             transport=self._transport,
             trust_env=False,
             verify=self._ssl,
@@ -299,9 +359,39 @@ class ChatClient:
         self._all.append(client)
         return client
 
-    def scrub(self, text: str) -> str:
-        """``text`` with the API key replaced by ``***`` (for anything kept or logged)."""
-        return text.replace(self._api_key, "***") if self._api_key else text
+    async def _send(self, payload: bytes) -> _Reply:
+        """One HTTP attempt in a connection slot, within ``deadline`` and the size cap."""
+        assert self._slots is not None
+        async with self._slots:
+            client = self._client()
+            try:
+                async with asyncio.timeout(self.deadline):
+                    async with client.stream("POST", self.url, content=payload) as response:
+                        body = await self._read(response)
+                        charset = response.charset_encoding
+                        return _Reply(response.status_code, response.headers, body, charset)
+            finally:
+                self._free.append(client)
+
+    async def _read(self, response: httpx.Response) -> bytes:
+        """The body, streamed; _TooLarge as soon as it exceeds ``max_response_bytes``."""
+        cap, status = self.max_response_bytes, response.status_code
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise _TooLarge(
+                status,
+                f"response body of {int(declared)} bytes announced, above "
+                f"max_response_bytes = {cap}; not read",
+            )
+        chunks, size = [], 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise _TooLarge(
+                    status, f"response body above max_response_bytes = {cap} bytes; reading stopped"
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     async def complete(self, body: Mapping[str, Any]) -> Completion:
         """POST one request body, retrying as described in the module docstring.
@@ -324,25 +414,26 @@ class ChatClient:
             if self._bucket is not None:
                 await self._bucket.acquire()
             try:
-                async with self._slots:
-                    client = self._client()
-                    try:
-                        response = await client.post(self.url, content=payload)
-                    finally:
-                        self._free.append(client)
+                reply = await self._send(payload)
+            except _TooLarge as exc:
+                return Completion(None, None, None, exc.status, attempt + 1, str(exc))
+            except TimeoutError:
+                error = f"no complete answer within request_deadline = {self.deadline:g} s"
+                raw, status = None, None
+                delay = self.retry.backoff(attempt, self._rng)
             except httpx.TransportError as exc:
                 error, raw, status = self.scrub(f"{type(exc).__name__}: {exc}"), None, None
                 delay = self.retry.backoff(attempt, self._rng)
             else:
-                status = response.status_code
+                status = reply.status
                 if status == 200:
-                    return self._answer(response, attempt + 1)
-                raw = self.scrub(response.text[:_ERROR_TEXT])
+                    return self._answer(reply, attempt + 1)
+                raw = self.scrub(reply.text())[:_ERROR_TEXT]
                 error = f"HTTP {status}"
                 if not is_retryable(status):
                     fatal = status in FATAL_STATUSES
                     return Completion(None, None, None, status, attempt + 1, error, raw, fatal)
-                after = retry_after_seconds(response.headers)
+                after = retry_after_seconds(reply.headers)
                 delay = (
                     min(after, self.retry.max_retry_after)
                     if after is not None
@@ -357,19 +448,25 @@ class ChatClient:
             None, None, None, status, attempts, f"gave up after {attempts} {plural}: {error}", raw
         )
 
-    def _answer(self, response: httpx.Response, attempts: int) -> Completion:
-        """The answer text and token usage of a 200 response (or an error naming why not)."""
+    def _answer(self, reply: _Reply, attempts: int) -> Completion:
+        """The answer text and token usage of a 200 response (or an error naming why not).
+
+        The answer text is scrubbed of the secrets before anything keeps it; a negative
+        token count makes the answer an error record (its cost is then estimated).
+        """
         try:
-            document = response.json()
+            document = json.loads(reply.body)
             message = document["choices"][0]["message"]
-        except (ValueError, KeyError, IndexError, TypeError):
-            raw = self.scrub(response.text[:_ERROR_TEXT])
+        except (ValueError, KeyError, IndexError, TypeError, RecursionError):
+            raw = self.scrub(reply.text())[:_ERROR_TEXT]
             return Completion(None, None, None, 200, attempts, "malformed response body", raw)
-        usage = document.get("usage")
-        prompt, completion = _tokens(usage, "prompt_tokens"), _tokens(usage, "completion_tokens")
+        prompt, completion, problem = _usage(document.get("usage"))
         content = message.get("content") if isinstance(message, dict) else None
+        if problem is not None:
+            kept = self.scrub(content) if isinstance(content, str) else None
+            return Completion(None, None, None, 200, attempts, problem, kept)
         if not isinstance(content, str):
             refusal = message.get("refusal") if isinstance(message, dict) else None
             why = f"refusal: {refusal}" if isinstance(refusal, str) else "no answer text"
             return Completion(None, prompt, completion, 200, attempts, self.scrub(why))
-        return Completion(content, prompt, completion, 200, attempts)
+        return Completion(self.scrub(content), prompt, completion, 200, attempts)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from labelaudit.exceptions import InputError
-from labelaudit.preferences._jsonio import iter_jsonl, require_file
+from labelaudit.jsonio import iter_jsonl, require_file
 
 __all__ = ["Items", "read_items", "read_rows", "required_fields"]
 

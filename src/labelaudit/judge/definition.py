@@ -18,6 +18,7 @@ key, what was expected and what was found. Unknown keys are errors too (a typo s
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
 import tomllib
@@ -26,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from labelaudit.exceptions import InputError
+from labelaudit.judge.limits import LIMITS
+from labelaudit.judge.redact import redact_url
 
 __all__ = [
     "MODES",
@@ -55,10 +58,7 @@ _KEYS = (
     "verdict_field",
     "structured_output",
     "output_instruction",
-    "concurrency",
-    "rpm",
-    "timeout",
-    "max_retries",
+    *LIMITS,
     "pairwise",
     "reference",
 )
@@ -97,8 +97,12 @@ class JudgeDefinition:
         How the schema is requested (``response_format``); ``none`` for servers without it.
     output_instruction : bool
         Append a one-line description of the expected JSON answer to the user message.
-    concurrency, rpm, timeout, max_retries
-        Client limits (``rpm`` None = no requests-per-minute limit; ``timeout`` seconds).
+    concurrency, rpm, timeout, request_deadline, max_retries, max_response_bytes
+        Client limits (``rpm`` None = no requests-per-minute limit; ``timeout`` seconds
+        per read, ``request_deadline`` seconds per HTTP attempt in total), see
+        :data:`labelaudit.judge.limits.LIMITS` for ranges and defaults.
+    max_prompt_chars, render_timeout
+        Bounds of one template render (characters produced, seconds).
     responses, response_ids : (str, str)
         Pairwise mode: the DATA fields holding the two responses, and the DATA fields
         holding their ids (None: the ids are the field names themselves).
@@ -130,6 +134,10 @@ class JudgeDefinition:
     rpm: float | None = None
     timeout: float = 60.0
     max_retries: int = 6
+    request_deadline: float = 600.0
+    max_response_bytes: int = 8 * 2**20
+    max_prompt_chars: int = 4_000_000
+    render_timeout: float = 5.0
     responses: tuple[str, str] = ("response_a", "response_b")
     response_ids: tuple[str, str] | None = None
     allow_tie: bool = True
@@ -148,7 +156,7 @@ class JudgeDefinition:
             "name": self.name,
             "mode": self.mode,
             "model": self.model,
-            "base_url": self.base_url,
+            "base_url": redact_url(self.base_url),
             "api_key_env": self.api_key_env,
             "params": dict(self.params),
             "categories": list(self.categories) if self.categories else None,
@@ -189,18 +197,14 @@ class _Reader:
             raise self.error(key, "a non-empty string", value)
         return value
 
-    def number(
-        self, key: str, default: float | None, *, integer: bool = False, zero: bool = False
-    ) -> Any:
-        value = self.table.get(key, default)
+    def limit(self, key: str) -> Any:
+        """The value of a resource limit key, checked against :data:`LIMITS` (or its default)."""
+        limit = LIMITS[key]
+        value = self.table.get(key, limit.default)
         if value is None:
             return None
-        kind = int if integer else (int, float)
-        what = ("a non-negative " if zero else "a positive ") + ("integer" if integer else "number")
-        if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value):
-            raise self.error(key, what, value)
-        if value < 0 or (value == 0 and not zero):
-            raise self.error(key, what, value)
+        if not limit.accepts(value):
+            raise self.error(key, limit.expected(), value)
         return value
 
     def string_list(self, key: str, size: int | None = None) -> tuple[str, ...] | None:
@@ -311,17 +315,36 @@ def parse_judge(
         "template": top.string("template", required=True),
         "structured_output": _choice(top, "structured_output", "json_schema", STRUCTURED_OUTPUT),
         "output_instruction": top.boolean("output_instruction", True),
-        "concurrency": top.number("concurrency", 8, integer=True),
-        "rpm": top.number("rpm", None),
-        "timeout": float(top.number("timeout", 60.0)),
-        "max_retries": top.number("max_retries", 6, integer=True, zero=True),
         "sha256": sha256,
     }
+    options |= {key: top.limit(key) for key in LIMITS}
+    for key in ("timeout", "request_deadline", "render_timeout"):
+        options[key] = float(options[key])
     if not options["base_url"].startswith(("http://", "https://")):
-        raise top.error("base_url", "an http:// or https:// URL", options["base_url"])
+        raise top.error("base_url", "an http:// or https:// URL", redact_url(options["base_url"]))
+    _check_json(top, "params", params)
     options |= _mode_options(top, mode)
     schema, verdict_field = _schema(top, mode, options)
     return JudgeDefinition(output_schema=schema, verdict_field=verdict_field, **options)
+
+
+def _check_json(top: _Reader, key: str, value: Any) -> None:
+    """Refuse what JSON cannot carry (nan, inf, dates and times), naming the nested key."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            _check_json(top, f"{key}.{name}", item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_json(top, f"{key}[{index}]", item)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise top.error(key, "a finite number (JSON has no nan or inf)", value)
+    elif isinstance(value, (dt.date, dt.time)):
+        raise top.error(
+            key,
+            "a string, number, boolean, array or table (JSON has no dates)",
+            str(value),
+            'quote it: "2024-01-01"',
+        )
 
 
 def _choice(reader: _Reader, key: str, default: str, allowed: tuple[str, ...]) -> str:
@@ -427,6 +450,7 @@ def _schema(top: _Reader, mode: str, options: dict[str, Any]) -> tuple[dict[str,
             allow_tie=options.get("allow_tie", True),
         )
         return schema, verdict_field
+    _check_json(top, "output_schema", custom)
     properties = custom.get("properties") if isinstance(custom, dict) else None
     if not isinstance(properties, dict) or verdict_field not in properties:
         raise top.error(

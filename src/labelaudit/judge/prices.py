@@ -10,6 +10,12 @@ dated *examples to be checked*; ``--prices FILE`` replaces it. Format::
 
 cost = (prompt_tokens * input + completion_tokens * output) / 1e6. A model is looked up by
 its exact name; a model not in the table has no cost (None).
+
+When an endpoint sends no usable token count, :func:`estimate_tokens` estimates it from
+the text: one token per :data:`BYTES_PER_TOKEN` bytes of UTF-8, rounded up. English text
+averages about 4 characters per token with common BPE tokenizers and CJK text about one
+token per character (3 UTF-8 bytes), so 3 bytes per token errs on the high side: a budget
+(``max_cost``) computed from estimates stops early rather than late.
 """
 
 from __future__ import annotations
@@ -23,7 +29,15 @@ from typing import Any
 
 from labelaudit.exceptions import InputError
 
-__all__ = ["Price", "PriceTable", "load_prices"]
+__all__ = ["BYTES_PER_TOKEN", "Price", "PriceTable", "estimate_tokens", "load_prices"]
+
+#: UTF-8 bytes per token assumed when an endpoint reports no usage (see the module doc).
+BYTES_PER_TOKEN = 3
+
+
+def estimate_tokens(n_bytes: int) -> int:
+    """Estimated tokens of ``n_bytes`` bytes of UTF-8 text: ``ceil(n_bytes / 3)``."""
+    return -(-n_bytes // BYTES_PER_TOKEN)
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,26 @@
 """Judge prompts: the rubric template rendered in a Jinja2 sandbox, item content delimited.
 
-- The template is compiled once in an :class:`~jinja2.sandbox.ImmutableSandboxedEnvironment`
-  with :class:`~jinja2.StrictUndefined`: it cannot reach Python internals (``__class__``,
-  ``__globals__``...), cannot modify its inputs, and a misspelled variable is an error
-  instead of an empty string.
+- The template is compiled once in a bounded immutable sandbox
+  (:class:`~labelaudit.judge.sandbox.BoundedSandbox`) with
+  :class:`~jinja2.StrictUndefined`: it cannot reach Python internals (``__class__``,
+  ``__globals__``...), cannot modify its inputs, a misspelled variable is an error
+  instead of an empty string, and one render is bounded in output size
+  (``max_prompt_chars``) and time (``render_timeout``). A template that breaks a bound
+  even on empty fields is refused when the builder is made (before any request).
 - Every item field is a template variable (``{{ text }}``). Its value is inserted between
-  delimiters that carry a key derived from the content itself::
+  delimiters that carry a key::
 
-      <data field="text" key="3f2a9c1e07b4">
+      <data field="text" key="9c1e07b43f2a5d88">
       ...the item's text...
-      </data key="3f2a9c1e07b4">
+      </data key="9c1e07b43f2a5d88">
 
-  The key is the first 12 hex digits of the SHA-256 of the content, so content cannot
-  contain its own closing marker (it would have to contain its own hash), and the same
-  item always renders the same prompt (the cache key stays stable). The system message
-  says that delimited content is material to judge, never instructions.
+  In the messages sent, the key is a random 64-bit key drawn once per run from
+  :mod:`secrets` (:attr:`PromptBuilder.run_key`): content written before the run cannot
+  hold the closing marker. The cache key of a request is computed on its *canonical*
+  form (:meth:`PromptBuilder.cache_messages`), where the key is the first 12 hex digits
+  of the SHA-256 of the content (the form earlier versions sent), so the same item has
+  the same cache key in every run and caches written before keep working. The system
+  message says that delimited content is material to judge, never instructions.
 - Pairwise mode adds ``first`` and ``second`` (the two responses in presentation order,
   delimited); every mode adds ``categories``, ``scale_min`` and ``scale_max``.
 """
@@ -24,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,9 +38,8 @@ from typing import TYPE_CHECKING, Any
 from labelaudit.exceptions import InputError
 
 if TYPE_CHECKING:
-    import jinja2
-
     from labelaudit.judge.definition import JudgeDefinition
+    from labelaudit.judge.sandbox import BoundedSandbox
 
 __all__ = [
     "DATA_NOTICE",
@@ -53,7 +59,7 @@ _EXTRA_VARIABLES = ("categories", "scale_min", "scale_max")
 _PAIRWISE_VARIABLES = ("first", "second")
 
 
-def delimit(name: str, value: Any) -> str:
+def delimit(name: str, value: Any, key: str | None = None) -> str:
     """``value`` as text between ``<data field=... key=...>`` markers (see module doc).
 
     Parameters
@@ -63,6 +69,9 @@ def delimit(name: str, value: Any) -> str:
         become ``_``).
     value : Any
         Strings are inserted as they are; None as an empty string; other values as JSON.
+    key : str, optional
+        The marker key (a run's random key); None = the canonical key, the first 12 hex
+        digits of the content's SHA-256 (used for cache keys only).
     """
     if value is None:
         text = ""
@@ -70,7 +79,8 @@ def delimit(name: str, value: Any) -> str:
         text = value
     else:
         text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    if key is None:
+        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     label = _FIELD_NAME.sub("_", name)
     return f'<data field="{label}" key="{key}">\n{text}\n</data key="{key}">'
 
@@ -95,13 +105,10 @@ def output_instruction(judge: JudgeDefinition) -> str:
     return f"Reply with only a JSON object {{{field}: <one of {options}>}}."
 
 
-def _environment() -> jinja2.Environment:
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+def _environment(judge: JudgeDefinition) -> BoundedSandbox:
+    from labelaudit.judge.sandbox import BoundedSandbox
 
-    return ImmutableSandboxedEnvironment(
-        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
-    )
+    return BoundedSandbox(max_chars=judge.max_prompt_chars, seconds=judge.render_timeout)
 
 
 def template_fields(judge: JudgeDefinition) -> set[str]:
@@ -117,7 +124,7 @@ def template_fields(judge: JudgeDefinition) -> set[str]:
     from jinja2 import meta
 
     try:
-        names = meta.find_undeclared_variables(_environment().parse(judge.template))
+        names = meta.find_undeclared_variables(_environment(judge).parse(judge.template))
     except jinja2.TemplateSyntaxError as error:
         raise _template_error(judge, f"line {error.lineno}: {error.message}") from None
     if judge.mode == "reference" and judge.reference_field not in names:
@@ -146,6 +153,9 @@ def _template_error(judge: JudgeDefinition, actual: str, line: int | None = None
     )
 
 
+_LIMIT_ERRORS = (RecursionError, MemoryError)
+
+
 @dataclass
 class PromptBuilder:
     """Renders the messages of one judge for items (compiled once, reused for every item).
@@ -153,15 +163,26 @@ class PromptBuilder:
     Parameters
     ----------
     judge : JudgeDefinition
+    run_key : str, optional
+        The delimiter key of the messages sent (default: 16 random hex digits from
+        :mod:`secrets`, drawn once per builder, i.e. once per run).
+
+    Raises
+    ------
+    InputError
+        Template syntax error, or a template breaking a sandbox bound on empty fields.
     """
 
     judge: JudgeDefinition
+    run_key: str = ""
 
     def __post_init__(self) -> None:
         import jinja2
 
+        self.run_key = self.run_key or secrets.token_hex(8)
+        self._environment = _environment(self.judge)
         try:
-            self._template = _environment().from_string(self.judge.template)
+            self._template = self._environment.from_string(self.judge.template)
         except jinja2.TemplateSyntaxError as error:
             raise _template_error(self.judge, f"line {error.lineno}: {error.message}") from None
         self._used = template_fields(self.judge)  # only these fields are delimited
@@ -174,11 +195,27 @@ class PromptBuilder:
             "scale_min": low,
             "scale_max": high,
         }
+        self._trial()
+
+    def _trial(self) -> None:
+        """Render once with empty fields: a template past a bound fails before any request."""
+        from labelaudit.judge.sandbox import TemplateLimit
+
+        fields = set(self._used) | (set(self.judge.responses) if self.judge.pairwise else set())
+        try:
+            self._render(dict.fromkeys(fields, ""), False, None, self.run_key)
+        except InputError as error:
+            if isinstance(error.__cause__, (TemplateLimit, *_LIMIT_ERRORS)):
+                raise
+        except Exception:  # other errors depend on the data: each item shows its own
+            pass
 
     def messages(
         self, record: Mapping[str, Any], *, swapped: bool = False, line: int | None = None
     ) -> list[dict[str, str]]:
-        """The chat messages for one item (``swapped``: pairwise, second response first).
+        """The chat messages sent for one item (``swapped``: pairwise, second response first).
+
+        Item content is delimited with :attr:`run_key`.
 
         Parameters
         ----------
@@ -197,24 +234,50 @@ class PromptBuilder:
         Raises
         ------
         InputError
-            The template tried something the sandbox forbids, or used a missing field.
+            The template tried something the sandbox forbids, went past a bound (size,
+            time, recursion, memory), or used a missing field.
         """
+        return self._render(record, swapped, line, self.run_key)
+
+    def cache_messages(
+        self, record: Mapping[str, Any], *, swapped: bool = False, line: int | None = None
+    ) -> list[dict[str, str]]:
+        """The canonical messages of one item, hashed into its cache key (never sent).
+
+        The same as :meth:`messages` with each block's key derived from its content, so
+        they do not change from run to run (see the module docstring).
+        """
+        return self._render(record, swapped, line, None)
+
+    def _render(
+        self, record: Mapping[str, Any], swapped: bool, line: int | None, key: str | None
+    ) -> list[dict[str, str]]:
         import jinja2
         from jinja2.exceptions import SecurityError
 
+        from labelaudit.judge.sandbox import TemplateLimit
+
         variables: dict[str, Any] = {
-            name: delimit(name, record[name]) for name in self._used if name in record
+            name: delimit(name, record[name], key) for name in self._used if name in record
         }
         if self.judge.pairwise:
             a, b = self.judge.responses
             first, second = (b, a) if swapped else (a, b)
-            variables["first"] = delimit("first", record.get(first))
-            variables["second"] = delimit("second", record.get(second))
+            variables["first"] = delimit("first", record.get(first), key)
+            variables["second"] = delimit("second", record.get(second), key)
         variables.update(self._extra)
         try:
-            text = self._template.render(variables)
+            text = self._environment.render(self._template, variables)
         except SecurityError as error:
             raise _template_error(self.judge, f"forbidden by the sandbox: {error}", line) from None
+        except TemplateLimit as error:
+            raise _template_error(self.judge, f"limit reached: {error}", line) from error
+        except RecursionError as error:
+            why = "recursion too deep (a macro calling itself without end?)"
+            raise _template_error(self.judge, why, line) from error
+        except MemoryError as error:
+            why = "out of memory while rendering (a value too large to build)"
+            raise _template_error(self.judge, why, line) from error
         except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as error:
             raise _template_error(self.judge, f"{type(error).__name__}: {error}", line) from None
         if self._instruction:

@@ -13,7 +13,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from labelaudit.preferences.render import Section, Table, sections_page, sections_terminal
+from labelaudit.preferences.render import (
+    Section,
+    Table,
+    sections_page,
+    sections_terminal,
+    with_charts,
+)
 from labelaudit.preferences.render import sections as preference_sections
 from labelaudit.report.format import (
     DASH,
@@ -211,7 +217,8 @@ def facts(report: Mapping[str, Any]) -> list[tuple[str, str]]:
 def render_html(report: Mapping[str, Any]) -> str:
     """The audit as one self-contained HTML page (inline CSS, no script, autoescaped)."""
     tool = f"{report['tool']['name']} {report['tool']['version']}"
-    return sections_page("LLM judge audit", facts(report), sections(report), tool)
+    found = with_charts(report, sections(report))
+    return sections_page("LLM judge audit", facts(report), found, tool)
 
 
 def render_terminal(report: Mapping[str, Any], console: Console) -> None:

@@ -10,7 +10,9 @@
    (retries included), parses the answer, waits until the answer is committed to the
    cache, and only then takes the next one. A killed run therefore re-sends at most
    ``concurrency`` requests. ``max_cost`` stops the workers once the cost of this run's
-   answers reaches it (requests already in flight finish and are kept).
+   answers reaches it (requests already in flight finish and are kept). An answer
+   without a usable token count is costed from estimated tokens
+   (:func:`~labelaudit.judge.prices.estimate_tokens`), so the budget always stops a run.
 4. **Write**: one verdict line per planned request that finished, in DATA order (then
    order ``ab``/``ba``, then repetition), written atomically to ``out``.
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -33,14 +36,17 @@ from labelaudit.judge.cache import CacheEntry, GroupWriter, JudgeCache, RequestK
 from labelaudit.judge.client import ChatClient, Completion, RetryPolicy, api_key_from_env
 from labelaudit.judge.data import Items, read_items, required_fields
 from labelaudit.judge.definition import JudgeDefinition
+from labelaudit.judge.limits import check_option
 from labelaudit.judge.parse import Parsed, parse_answer
-from labelaudit.judge.prices import PriceTable
+from labelaudit.judge.prices import PriceTable, estimate_tokens
 from labelaudit.judge.prompt import PromptBuilder, template_fields
+from labelaudit.judge.redact import Redactor, redact_url, url_secrets
 from labelaudit.judge.verdicts import JudgeRun, RunSummary, Verdict, write_verdicts
 
 __all__ = ["Planned", "RequestPlan", "RunOptions", "plan_requests", "response_format", "run_judge"]
 
 ORDERS = ("both", "ab")
+logger = logging.getLogger("labelaudit.judge")
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,8 @@ class RunOptions:
     rpm: float | None = None
     timeout: float | None = None
     max_retries: int | None = None
+    request_deadline: float | None = None
+    max_response_bytes: int | None = None
     repeats: int = 1
     orders: str = "both"
     max_cost: float | None = None
@@ -78,6 +86,7 @@ class _Answer:
     error: str | None
     raw: str | None
     cached: bool
+    estimated: bool = False
 
 
 @dataclass
@@ -92,6 +101,7 @@ class _State:
     attempts: int = 0
     cost: float = 0.0
     cached_cost: float = 0.0
+    estimated: int = 0
     budget_stop: bool = False
     fatal: str | None = None
     cache_writes: dict[str, Any] | None = None
@@ -140,8 +150,10 @@ class RequestPlan:
     """Every verdict to produce, and where each distinct request comes from.
 
     ``planned`` is in output order; ``origin`` maps each distinct cache key to the DATA row
-    and order it renders from. Request bodies are rendered again when sent
-    (:meth:`body`), so a replay from the cache keeps no message in memory.
+    and order it renders from; ``prompt_bytes`` to the UTF-8 size of its messages (for
+    token estimates). Cache keys hash the canonical messages
+    (:meth:`PromptBuilder.cache_messages`); the bodies sent are rendered with the run's
+    delimiter key when sent (:meth:`body`), so a replay keeps no message in memory.
     """
 
     judge: JudgeDefinition
@@ -150,6 +162,7 @@ class RequestPlan:
     schema: dict[str, Any] | None
     planned: list[Planned]
     origin: dict[str, tuple[int, str | None]]
+    prompt_bytes: dict[str, int] = field(default_factory=dict)
 
     def body(self, key: str) -> dict[str, Any]:
         """The JSON request of one cache key."""
@@ -190,15 +203,18 @@ def plan_requests(
     )
     planned: list[Planned] = []
     origin: dict[str, tuple[int, str | None]] = {}
+    sizes: dict[str, int] = {}
     for row, (record, line) in enumerate(zip(items.records, items.lines, strict=True)):
         ids = _response_ids(judge, record, items, row) if judge.pairwise else (None, None)
         for order in order_list:
-            messages = builder.messages(record, swapped=order == "ba", line=line)
+            messages = builder.cache_messages(record, swapped=order == "ba", line=line)
+            size = sum(len(m["content"].encode("utf-8", "surrogatepass")) for m in messages)
             slots = (ids[1], ids[0]) if order == "ba" else ids
             for repeat, key in enumerate(keys.keys(messages, repeats)):
                 planned.append(Planned(record["item"], order, repeat, slots[0], slots[1], key))
                 origin.setdefault(key, (row, order))
-    return RequestPlan(judge, items, builder, schema, planned, origin)
+                sizes.setdefault(key, size)
+    return RequestPlan(judge, items, builder, schema, planned, origin, sizes)
 
 
 def _cost(prices: PriceTable, model: str, prompt: int | None, completion: int | None) -> Any:
@@ -206,39 +222,74 @@ def _cost(prices: PriceTable, model: str, prompt: int | None, completion: int | 
     return None if price is None else price.cost(prompt, completion)
 
 
+def _tokens(
+    prompt: int | None, completion: int | None, prompt_bytes: int, answer: str | None
+) -> tuple[int, int, bool]:
+    """The token counts, each missing one estimated from its text; True when estimated."""
+    estimated = prompt is None or completion is None
+    if prompt is None:
+        prompt = estimate_tokens(prompt_bytes)
+    if completion is None:
+        completion = estimate_tokens(len((answer or "").encode("utf-8", "surrogatepass")))
+    return prompt, completion, estimated
+
+
 def _record(
-    state: _State, key: str, completion: Completion, judge: JudgeDefinition, prices: PriceTable
+    state: _State, key: str, completion: Completion, plan: RequestPlan, prices: PriceTable
 ) -> None:
-    """Keep one answer from the endpoint and update the counters."""
+    """Keep one answer from the endpoint and update the counters.
+
+    An answer that arrived (HTTP 200) without usable token counts gets estimated ones,
+    so it is costed; failed requests (no answer) have no tokens and no cost.
+    """
+    judge = plan.judge
     parsed = parse_answer(judge, completion.content) if completion.ok else None
+    prompt, answer_tokens, estimated = completion.prompt_tokens, completion.completion_tokens, False
+    if completion.status == 200:
+        answer = completion.content if completion.content is not None else completion.raw
+        prompt, answer_tokens, estimated = _tokens(
+            prompt, answer_tokens, plan.prompt_bytes[key], answer
+        )
     state.answers[key] = _Answer(
         completion.content,
-        completion.prompt_tokens,
-        completion.completion_tokens,
+        prompt,
+        answer_tokens,
         parsed,
         completion.error,
         completion.raw,
         cached=False,
+        estimated=estimated,
     )
     state.sent += 1
     state.attempts += completion.attempts
+    state.estimated += int(estimated)
     state.failed += int(not completion.ok or (parsed is not None and parsed.error is not None))
-    cost = _cost(prices, judge.model, completion.prompt_tokens, completion.completion_tokens)
-    state.cost += cost or 0.0
+    state.cost += _cost(prices, judge.model, prompt, answer_tokens) or 0.0
 
 
 def _replay(
-    state: _State, found: dict[str, CacheEntry], judge: JudgeDefinition, prices: PriceTable
+    state: _State,
+    found: dict[str, CacheEntry],
+    plan: RequestPlan,
+    prices: PriceTable,
+    scrub: Redactor,
 ) -> None:
+    """Answers from the cache (scrubbed again: a cache written by an older version may
+    hold an echoed secret); missing token counts are estimated as when sent."""
+    judge = plan.judge
     for key, entry in found.items():
-        parsed = parse_answer(judge, entry.content)
+        content = entry.content if entry.content is None or not scrub else scrub(entry.content)
+        parsed = parse_answer(judge, content)
+        prompt, answer_tokens, estimated = _tokens(
+            entry.prompt_tokens, entry.completion_tokens, plan.prompt_bytes[key], content
+        )
         state.answers[key] = _Answer(
-            entry.content, entry.prompt_tokens, entry.completion_tokens, parsed, None, None, True
+            content, prompt, answer_tokens, parsed, None, None, True, estimated
         )
         state.cached += 1
+        state.estimated += int(estimated)
         state.failed += int(parsed.error is not None)
-        cost = _cost(prices, judge.model, entry.prompt_tokens, entry.completion_tokens)
-        state.cached_cost += cost or 0.0
+        state.cached_cost += _cost(prices, judge.model, prompt, answer_tokens) or 0.0
 
 
 async def _send_all(
@@ -264,6 +315,8 @@ async def _send_all(
         concurrency=concurrency,
         rpm=options.rpm or judge.rpm,
         timeout=options.timeout or judge.timeout,
+        deadline=options.request_deadline or judge.request_deadline,
+        max_response_bytes=options.max_response_bytes or judge.max_response_bytes,
         retry=retry,
         seed=options.seed,
     )
@@ -285,7 +338,7 @@ async def _send_all(
                     completion.completion_tokens,
                 )
                 await writer.store(entry)
-            _record(state, key, completion, judge, prices)
+            _record(state, key, completion, plan, prices)
             if completion.fatal:
                 state.fatal = _fatal_message(judge, completion)
             if progress is not None:
@@ -299,7 +352,8 @@ async def _send_all(
 def _fatal_message(judge: JudgeDefinition, completion: Completion) -> str:
     body = (completion.raw or "").strip().replace("\n", " ")[:300]
     return (
-        f"{judge.base_url}/chat/completions answered HTTP {completion.status} ({body}); "
+        f"{redact_url(judge.base_url)}/chat/completions answered HTTP {completion.status} "
+        f"({body}); "
         f"every further request would fail the same way. Fix: check base_url, the model "
         f"name {judge.model!r} and the API key in ${judge.api_key_env}"
     )
@@ -335,6 +389,7 @@ def _verdicts(
                 plan.repeat,
                 plan.first,
                 plan.second,
+                answer.estimated,
             )
         )
     return out
@@ -378,6 +433,9 @@ def run_judge(
         Bad options, or ``max_cost`` without a price for the model.
     """
     options = options or RunOptions()
+    for name in ("concurrency", "rpm", "timeout", "max_retries", "request_deadline"):
+        check_option(name, getattr(options, name))
+    check_option("max_response_bytes", options.max_response_bytes)
     started = time.perf_counter()
     if options.max_cost is not None and prices.price(judge.model) is None:
         raise UsageError(
@@ -388,11 +446,18 @@ def run_judge(
     plan = plan_requests(judge, items, repeats=options.repeats, orders=options.orders)
     state = _State(total=len(plan.origin))
     if cache is not None:
-        _replay(state, cache.get_many(list(plan.origin)), judge, prices)
+        scrub = Redactor([api_key_from_env(judge.api_key_env), *url_secrets(judge.base_url)])
+        _replay(state, cache.get_many(list(plan.origin)), plan, prices, scrub)
     if progress is not None:
         progress(state.progress())
     asyncio.run(_send_all(judge, plan, state, cache, prices, options, progress))
     verdicts = _verdicts(judge, plan.planned, state, prices)
+    if state.estimated:
+        logger.warning(
+            "%d answers came without a usable token count; their tokens are estimated "
+            "(1 token per 3 bytes of UTF-8 text)",
+            state.estimated,
+        )
     if out is not None:
         write_verdicts(Path(out), verdicts)
     summary = _summary(judge, items, plan, state, verdicts, options, prices, cache, started)
@@ -450,4 +515,5 @@ def _summary(
         cache=None if cache is None else f"{cache.path} (table {cache.table})",
         cache_writes=state.cache_writes,
         prices=prices.describe(judge.model),
+        n_tokens_estimated=state.estimated,
     )

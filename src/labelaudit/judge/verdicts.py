@@ -7,7 +7,9 @@ original id or ``"tie"``), ``raw`` (the answer text, or the body of a failed req
 ``cost_usd`` (the tokens at the price table's prices; null without a price), ``cached``
 (answer replayed from the cache), ``request_sha256`` (the cache key); then ``repeat``
 (0-based repetition of ``--repeats``), ``first`` and ``second`` (pairwise: the response
-ids in the order shown).
+ids in the order shown); then ``tokens_estimated`` (true when the endpoint sent no usable
+token count and the counts are estimated from the text, see
+:func:`labelaudit.judge.prices.estimate_tokens`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from labelaudit.agreement._result import clean_number
+from labelaudit.results import clean_number
 
 __all__ = [
     "LINE_FIELDS",
@@ -47,6 +49,7 @@ class Verdict(NamedTuple):
     repeat: int = 0
     first: str | None = None
     second: str | None = None
+    tokens_estimated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON line, fields in contract order (every number here is finite)."""
@@ -83,6 +86,7 @@ class RunSummary:
     prices: dict[str, Any]
     cache_writes: dict[str, Any] | None = None
     out: str | None = None
+    n_tokens_estimated: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -107,7 +111,7 @@ class JudgeRun:
 
 def write_verdicts(path: Path, verdicts: list[Verdict]) -> None:
     """Write verdict lines (JSONL, UTF-8) atomically to ``path``."""
-    from labelaudit.report._write import atomic_write_text
+    from labelaudit.report.format import atomic_write_text
 
     lines = [json.dumps(v.to_dict(), ensure_ascii=False, allow_nan=False) for v in verdicts]
     atomic_write_text(path, "".join(line + "\n" for line in lines))
@@ -214,7 +218,7 @@ def read_verdicts(paths: list[Path] | Path) -> VerdictLines:
         pointwise verdicts, or no verdict at all.
     """
     from labelaudit.exceptions import InputError
-    from labelaudit.preferences._jsonio import iter_jsonl
+    from labelaudit.jsonio import iter_jsonl
 
     files = [paths] if isinstance(paths, Path) else list(paths)
     columns: dict[str, list[Any]] = {name: [] for name in VerdictLines.__dataclass_fields__}

@@ -19,9 +19,11 @@ from labelaudit.monitor.rules import RuleViolation, run_rules
 from labelaudit.monitor.spc import (
     ControlChart,
     baseline_mask,
+    clamp_limits,
     cusum_chart,
     ewma_chart,
     individuals_chart,
+    metric_bounds,
     p_chart,
     reference_mask,
 )
@@ -34,9 +36,11 @@ __all__ = [
     "annotator_drift",
     "annotator_error_drift",
     "baseline_mask",
+    "clamp_limits",
     "cusum_chart",
     "ewma_chart",
     "individuals_chart",
+    "metric_bounds",
     "monitor_series",
     "p_chart",
     "reference_mask",

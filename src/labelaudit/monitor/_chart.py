@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.agreement._result import clean_number
 from labelaudit.exceptions import UsageError
 from labelaudit.monitor.rules import RuleViolation
+from labelaudit.results import clean_number
 
 __all__ = [
     "BASELINE_SIZE",
@@ -18,6 +18,8 @@ __all__ = [
     "ControlChart",
     "baseline_mask",
     "chart_labels",
+    "clamp_limits",
+    "metric_bounds",
     "reference_mask",
 ]
 
@@ -25,6 +27,28 @@ __all__ = [
 BASELINE_SIZE = 20
 
 Baseline = int | Sequence[int] | Sequence[bool] | np.ndarray | None
+#: The range a charted metric can take: (lower, upper), None = unbounded on that side.
+Bounds = tuple[float | None, float | None] | None
+
+#: Chance-corrected coefficients lie in [-1, 1] (their upper bound 1 is perfect agreement).
+_COEFFICIENTS = (
+    "krippendorff_alpha",
+    "fleiss_kappa",
+    "cohen_kappa",
+    "conger_kappa",
+    "scott_pi",
+    "gwet_ac1",
+    "gwet_ac2",
+    "brennan_prediger",
+)
+#: Proportions lie in [0, 1] (loo_agreement: mean leave-one-out credit, each in [0, 1]).
+_PROPORTIONS = (
+    "percent_agreement",
+    "gold_error_rate",
+    "accuracy",
+    "mean_confidence",
+    "loo_agreement",
+)
 
 
 @dataclass(frozen=True)
@@ -120,8 +144,10 @@ def _plain_list(column: np.ndarray) -> list[Any]:
 
 
 # ----------------------------------------------------------------------------- baseline
-def baseline_mask(n: int, baseline: Baseline = None) -> np.ndarray:
-    """Boolean mask of the baseline points among ``n``.
+def baseline_mask(
+    n: int, baseline: Baseline = None, *, exclude: Sequence[int] | np.ndarray = ()
+) -> np.ndarray:
+    """Boolean mask of the baseline (Phase I) points among ``n``.
 
     Parameters
     ----------
@@ -130,11 +156,24 @@ def baseline_mask(n: int, baseline: Baseline = None) -> np.ndarray:
     baseline : None, int, bool mask or index sequence
         None: the first ``min(20, n)``; an int k >= 1: the first ``min(k, n)``; a boolean
         mask of length n; or point indices.
+    exclude : sequence of int
+        Points never in the baseline, whatever ``baseline`` says: the batch being judged
+        (Phase II), so that it cannot pull its own limits towards itself. Negative
+        indices count from the end (``exclude=[-1]``: the latest batch).
 
     Returns
     -------
     ndarray of bool, shape (n,)
     """
+    mask = _baseline_mask(n, baseline)
+    dropped = np.asarray(exclude, dtype=np.int64).reshape(-1)
+    if dropped.size and (dropped.min() < -n or dropped.max() >= n):
+        raise UsageError(f"excluded points must be indices in [-{n}, {n}); got {list(exclude)}")
+    mask[dropped] = False
+    return mask
+
+
+def _baseline_mask(n: int, baseline: Baseline) -> np.ndarray:
     if baseline is None:
         baseline = BASELINE_SIZE
     if isinstance(baseline, (int, np.integer)) and not isinstance(baseline, bool):
@@ -181,3 +220,39 @@ def chart_labels(labels: Sequence[str] | None, n: int) -> tuple[str, ...] | None
     if len(out) != n:
         raise UsageError(f"labels must name each of the {n} points; got {len(out)}")
     return out
+
+
+def metric_bounds(metric: str) -> Bounds:
+    """The range of a charted metric, to clamp its control limits to.
+
+    Parameters
+    ----------
+    metric : str
+        A stored metric name (``krippendorff_alpha``, ``gold_error_rate``, ...).
+
+    Returns
+    -------
+    (lower, upper) or None
+        ``(-1, 1)`` for the chance-corrected coefficients (Cohen 1960, Krippendorff 2019:
+        1 is perfect agreement; -1 bounds them below), ``(0, 1)`` for proportions and
+        rates (any name ending in ``_rate``), None for a metric with no known range.
+    """
+    if metric in _COEFFICIENTS:
+        return (-1.0, 1.0)
+    if metric in _PROPORTIONS or metric.endswith("_rate"):
+        return (0.0, 1.0)
+    return None
+
+
+def clamp_limits(lcl: np.ndarray, ucl: np.ndarray, bounds: Bounds) -> tuple[np.ndarray, np.ndarray]:
+    """Control limits clipped to the metric's range (NaN stays NaN).
+
+    A limit beyond the range cannot be crossed, so clipping changes no signal of a value
+    inside the range; it keeps a chart from drawing an upper limit of 1.07 for alpha.
+    The unclipped limits stay recoverable from the chart's ``parameters``.
+    """
+    if bounds is None:
+        return lcl, ucl
+    low = -np.inf if bounds[0] is None else bounds[0]
+    high = np.inf if bounds[1] is None else bounds[1]
+    return np.clip(lcl, low, high), np.clip(ucl, low, high)

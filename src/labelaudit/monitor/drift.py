@@ -23,7 +23,9 @@ from labelaudit.monitor.rules import RuleViolation
 from labelaudit.monitor.spc import (
     BASELINE_SIZE,
     Baseline,
+    Bounds,
     ControlChart,
+    baseline_mask,
     cusum_chart,
     ewma_chart,
     individuals_chart,
@@ -89,6 +91,7 @@ def monitor_series(
     cusum_k: float = 0.5,
     cusum_h: float = 5.0,
     rules: str = "western_electric",
+    bounds: Bounds = None,
 ) -> SeriesMonitor:
     """Individuals, EWMA and CUSUM charts of one value per batch, same baseline.
 
@@ -101,16 +104,24 @@ def monitor_series(
     ewma_lambda, ewma_L, cusum_k, cusum_h : float
         EWMA and CUSUM parameters (defaults 0.2, 3, 0.5, 5). EWMA and CUSUM use the
         individuals chart's baseline mean and sigma (mean moving range / d2).
+    bounds : (lower, upper), optional
+        The metric's range: individuals and EWMA limits are clipped to it
+        (:func:`labelaudit.monitor.spc.metric_bounds`).
 
     Returns
     -------
     SeriesMonitor
     """
-    individuals = individuals_chart(values, baseline=baseline, labels=labels, L=L, rules=rules)
+    individuals = individuals_chart(
+        values, baseline=baseline, labels=labels, L=L, rules=rules, bounds=bounds
+    )
     base = individuals.baseline
+    ewma = ewma_chart(
+        values, lam=ewma_lambda, L=ewma_L, baseline=base, labels=labels, bounds=bounds
+    )
     return SeriesMonitor(
         individuals=individuals,
-        ewma=ewma_chart(values, lam=ewma_lambda, L=ewma_L, baseline=base, labels=labels),
+        ewma=ewma,
         cusum=cusum_chart(values, k=cusum_k, h=cusum_h, baseline=base, labels=labels),
     )
 
@@ -148,12 +159,16 @@ class AnnotatorDrift:
         }
 
 
-def _own_baseline(defined: np.ndarray, baseline: Baseline) -> Baseline:
-    """The annotator's first 20 defined points, unless a baseline was given."""
+def _own_baseline(
+    defined: np.ndarray, baseline: Baseline, exclude: Sequence[int] | np.ndarray = ()
+) -> np.ndarray:
+    """The annotator's first 20 defined points other than ``exclude`` (the judged batch),
+    unless a baseline was given (then that one, still without ``exclude``)."""
     if baseline is not None:
-        return baseline
+        return baseline_mask(defined.size, baseline, exclude=exclude)
+    kept = baseline_mask(defined.size, defined.size, exclude=exclude) & defined
     mask = np.zeros(defined.size, dtype=bool)
-    mask[np.flatnonzero(defined)[:BASELINE_SIZE]] = True
+    mask[np.flatnonzero(kept)[:BASELINE_SIZE]] = True
     return mask
 
 
@@ -171,6 +186,7 @@ def annotator_drift(
     *,
     labels: Sequence[str] | None = None,
     baseline: Baseline = None,
+    exclude: Sequence[int] | np.ndarray = (),
     **options: Any,
 ) -> AnnotatorDrift:
     """Per-annotator drift of a value (e.g. agreement with the others), each on its own limits.
@@ -183,6 +199,8 @@ def annotator_drift(
         Column names.
     labels, baseline
         Batch names; a shared baseline (default: each annotator's first 20 values).
+    exclude : sequence of int
+        Batches kept out of every baseline (the judged batch, Phase II).
     **options
         Passed to :func:`monitor_series` (L, ewma_lambda, ewma_L, cusum_k, cusum_h, rules).
 
@@ -196,7 +214,7 @@ def annotator_drift(
         monitor_series(
             column,
             labels=labels,
-            baseline=_own_baseline(np.isfinite(column), baseline),
+            baseline=_own_baseline(np.isfinite(column), baseline, exclude),
             **options,
         )
         for column in matrix.T
@@ -214,6 +232,7 @@ def annotator_error_drift(
     baseline: Baseline = None,
     L: float = 3.0,
     rules: str = "western_electric",
+    exclude: Sequence[int] | np.ndarray = (),
 ) -> AnnotatorDrift:
     """Per-annotator p-chart of gold errors over gold answers, each on its own limits.
 
@@ -221,7 +240,7 @@ def annotator_error_drift(
     ----------
     errors, totals : ndarray of int, shape (n_batches, n_annotators)
         Gold answers wrong, and gold answers given (0 = none that batch).
-    annotators, labels, baseline
+    annotators, labels, baseline, exclude
         As in :func:`annotator_drift`.
     L, rules
         As in :func:`labelaudit.monitor.spc.p_chart`.
@@ -239,7 +258,7 @@ def annotator_error_drift(
             wrong[:, a],
             given[:, a],
             labels=labels,
-            baseline=_own_baseline(given[:, a] > 0, baseline),
+            baseline=_own_baseline(given[:, a] > 0, baseline, exclude),
             L=L,
             rules=rules,
         )

@@ -7,7 +7,12 @@ chapters 7 and 9; the notes' part B has the same definitions.
 - **Baseline (Phase I).** Limits are estimated on a baseline: by default the first
   ``min(20, n)`` batches, or any chosen set (``baseline=k`` for the first k, a boolean
   mask, or indices, e.g. a named reference period via :func:`reference_mask`). Limits
-  from fewer than 20 baseline batches are marked ``provisional``.
+  from fewer than 20 baseline batches are marked ``provisional``. Phase II: the batch
+  being judged is left out of the baseline (``baseline_mask(..., exclude=[judged])``),
+  so a degraded batch cannot widen its own limits.
+- **Range.** Limits are clipped to the metric's range (``bounds``, e.g. ``(-1, 1)`` for
+  alpha and kappa from :func:`metric_bounds`; the p-chart's [0, 1] always): a limit
+  beyond the range can never be crossed, and the chart must not draw alpha's UCL at 1.07.
 - **p-chart** (gold error rate, varying batch sizes): ``p_bar = sum d / sum n`` over the
   baseline (not the mean of the p_i); ``sigma_i = sqrt(p_bar (1 - p_bar) / n_i)``;
   limits ``p_bar -/+ L sigma_i`` clamped to [0, 1]. Where ``n_i p_bar < 5`` the normal
@@ -41,9 +46,12 @@ from labelaudit.exceptions import UsageError
 from labelaudit.monitor._chart import (
     BASELINE_SIZE,
     Baseline,
+    Bounds,
     ControlChart,
     baseline_mask,
     chart_labels,
+    clamp_limits,
+    metric_bounds,
     reference_mask,
 )
 from labelaudit.monitor.rules import RuleViolation, run_rules
@@ -53,11 +61,14 @@ __all__ = [
     "D2",
     "D4",
     "Baseline",
+    "Bounds",
     "ControlChart",
     "baseline_mask",
+    "clamp_limits",
     "cusum_chart",
     "ewma_chart",
     "individuals_chart",
+    "metric_bounds",
     "p_chart",
     "reference_mask",
 ]
@@ -217,6 +228,7 @@ def individuals_chart(
     labels: Sequence[str] | None = None,
     L: float = 3.0,
     rules: str = "western_electric",
+    bounds: Bounds = None,
 ) -> ControlChart:
     """Individuals (X-mR) chart: one value per batch (e.g. Krippendorff's alpha).
 
@@ -226,11 +238,14 @@ def individuals_chart(
         One value per batch, NaN = undefined (skipped).
     baseline, labels, L, rules
         As in :func:`p_chart`.
+    bounds : (lower, upper), optional
+        The metric's range (:func:`metric_bounds`); limits are clipped to it.
 
     Returns
     -------
     ControlChart
-        ``parameters``: mean, mr_bar, sigma (= mr_bar / d2), mr_ucl (= D4 mr_bar).
+        ``parameters``: mean, mr_bar, sigma (= mr_bar / d2), mr_ucl (= D4 mr_bar),
+        lower_bound, upper_bound (the clip; unclipped limits are mean -/+ L sigma).
         ``extra``: ``moving_range`` (to the previous defined point), ``z``. A moving range
         above ``mr_ucl`` is an ``"MR"`` warning.
     """
@@ -244,7 +259,7 @@ def individuals_chart(
         return _undefined_chart(
             "individuals", x, base, labels, "need at least 2 consecutive defined baseline values"
         )
-    lcl, ucl = mean - L * sigma, mean + L * sigma
+    lcl, ucl = clamp_limits(np.asarray(mean - L * sigma), np.asarray(mean + L * sigma), bounds)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = (x - mean) / sigma if sigma > 0 else np.full(x.size, np.nan)
     warnings = run_rules(z, rules)
@@ -268,12 +283,19 @@ def individuals_chart(
             "mr_ucl": D4 * mr_bar,
             "L": L,
             "rules": rules,
+            **_bound_parameters(bounds),
         },
         warnings=tuple(sorted(warnings, key=lambda w: (w.index, w.rule))),
         extra={"moving_range": ranges, "z": z},
         labels=chart_labels(labels, x.size),
         reason="no variation in the baseline" if sigma == 0 else None,
     )
+
+
+def _bound_parameters(bounds: Bounds) -> dict[str, float | None]:
+    """``lower_bound`` / ``upper_bound`` parameters of a clipped chart (None = no clip)."""
+    low, high = bounds if bounds is not None else (None, None)
+    return {"lower_bound": low, "upper_bound": high}
 
 
 def _in_control_parameters(
@@ -292,6 +314,7 @@ def ewma_chart(
     labels: Sequence[str] | None = None,
     mu0: float | None = None,
     sigma: float | None = None,
+    bounds: Bounds = None,
 ) -> ControlChart:
     """EWMA chart with exact time-varying limits.
 
@@ -307,6 +330,8 @@ def ewma_chart(
         As in :func:`p_chart`.
     mu0, sigma : float, optional
         In-control mean and sigma; default: baseline mean and mean moving range / d2.
+    bounds : (lower, upper), optional
+        The metric's range; limits are clipped to it (z_t is an average of values in it).
 
     Returns
     -------
@@ -327,7 +352,7 @@ def ewma_chart(
     t = np.arange(1, positions.size + 1)
     width = np.full(x.size, np.nan)
     width[positions] = L * sd * np.sqrt(lam / (2.0 - lam) * (1.0 - (1.0 - lam) ** (2 * t)))
-    lcl, ucl = mu - width, mu + width
+    lcl, ucl = clamp_limits(mu - width, mu + width, bounds)
     return ControlChart(
         chart="ewma",
         values=z,
@@ -337,7 +362,7 @@ def ewma_chart(
         out_of_control=np.isfinite(z) & ((z > ucl) | (z < lcl)),
         baseline=base,
         provisional=int(base.sum()) < BASELINE_SIZE,
-        parameters={"mu0": mu, "sigma": sd, "lambda": lam, "L": L},
+        parameters={"mu0": mu, "sigma": sd, "lambda": lam, "L": L, **_bound_parameters(bounds)},
         extra={"x": x},
         labels=chart_labels(labels, x.size),
         reason="no variation in the baseline" if sd == 0 else None,

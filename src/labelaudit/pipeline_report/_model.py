@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from labelaudit.agreement._result import clean_number
 from labelaudit.exceptions import UsageError
 from labelaudit.pipeline_report import _queries
 from labelaudit.project.layout import Project
 from labelaudit.project.store import BatchRecord, utc_now
+from labelaudit.results import clean_number
 
 __all__ = ["Scope", "build_pipeline_report", "parse_period"]
 
@@ -149,6 +149,8 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
             "metric": charts["metric"],
             "in_scope": positions,
             "threshold": _alpha_threshold(config.gates),
+            "judged": positions[-1],
+            "gates": _chart_gates(config.gates, charts),
         },
         "annotators": annotators,
         "confusions": confusions,
@@ -205,6 +207,28 @@ def _summary(
         "out_of_control_batches": [r["name"] for r in rows if r["signals"]],
         "adjudication_queue": adjudication["n_queued"],
     }
+
+
+def _chart_gates(gates: Any, charts: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Per chart (``agreement``, ``gold``), the gates on its metric and the batches (point
+    indices) that fail each: ``{"name", "metric", "op", "threshold", "failures"}``."""
+    from labelaudit.project.check import gate_failures
+
+    individuals = (charts.get("agreement") or {}).get("charts", {}).get("individuals", {})
+    series = {
+        "agreement": (charts["metric"], individuals.get("points", [])),
+        "gold": ("gold_error_rate", (charts.get("gold") or {}).get("points", [])),
+    }
+    out: dict[str, list[dict[str, Any]]] = {}
+    for key, (metric, points) in series.items():
+        values = [p.get("value") for p in points]
+        out[key] = [
+            {"name": g.name, "metric": g.metric, "op": g.op, "threshold": g.threshold}
+            | {"failures": gate_failures(g, values)}
+            for g in gates
+            if g.metric == metric and points
+        ]
+    return out
 
 
 def _alpha_threshold(gates: Any) -> float | None:

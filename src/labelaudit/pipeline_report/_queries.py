@@ -11,8 +11,8 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from labelaudit.agreement._result import clean_number
 from labelaudit.project.store import BatchRecord, Store
+from labelaudit.results import clean_number
 
 __all__ = ["adjudication", "attach_text", "batch_values", "confusions", "leaderboard"]
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from labelaudit.report._model import Column, Table
-from labelaudit.report.format import DASH, fmt_count, fmt_value, text
+from labelaudit.report.format import DASH, Column, Table, fmt_count, fmt_value, text
 
 __all__ = ["COUNT_METRICS", "build_tables", "summary_facts"]
 

@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from labelaudit.pipeline_report._tables import build_tables, summary_facts
-from labelaudit.report.format import DASH, atomic_write_text, escape_markdown, text
+from labelaudit.report.format import (
+    DASH,
+    atomic_write_text,
+    escape_markdown,
+    markdown_section,
+    text,
+)
 
 if TYPE_CHECKING:
     import jinja2
@@ -117,13 +123,12 @@ def _gold_reason(report: Mapping[str, Any]) -> str | None:
 
 def render_pipeline_markdown(report: Mapping[str, Any]) -> str:
     """The report as GitHub-flavoured Markdown (user content escaped; no charts)."""
-    from labelaudit.report._markdown import _table
 
     lines = [f"# {escape_markdown(text(report['title']))}", ""]
     lines += [f"- **{label}:** {escape_markdown(value)}" for label, value in summary_facts(report)]
     lines.append("")
     for table in build_tables(report):
-        lines += _table(table)
+        lines += markdown_section(table)
     lines += ["## Provenance", "", "| Field | Value |", "|---|---|"]
     lines += [
         f"| {escape_markdown(k)} | {escape_markdown(v)} |" for k, v in provenance_facts(report)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from labelaudit.exceptions import InputError
-from labelaudit.preferences._jsonio import field_error, iter_jsonl, load_json, require_file
+from labelaudit.jsonio import field_error, iter_jsonl, load_json, require_file
 from labelaudit.preferences.columns import from_columns
 from labelaudit.preferences.records import PreferenceTable
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats
 
-from labelaudit.agreement._inference import bootstrap_item_weights
+from labelaudit.intervals import bootstrap_item_weights
 
 __all__ = [
     "binomial_p",
@@ -15,28 +15,7 @@ __all__ = [
     "holm",
     "logistic_fit",
     "percentile_ci",
-    "wilson",
 ]
-
-Z95 = float(stats.norm.ppf(0.975))
-
-
-def wilson(k: np.ndarray | int, n: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score 95% interval for k successes in n trials (vectorised; NaN where n = 0).
-
-    Same as ``scipy.stats.binomtest(k, n).proportion_ci(method="wilson")`` (no continuity
-    correction). Wilson, E. B. (1927) JASA 22(158).
-    """
-    k_arr = np.asarray(k, dtype=np.float64)
-    n_arr = np.asarray(n, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k_arr / n_arr
-        denom = 1.0 + Z95**2 / n_arr
-        centre = (p + Z95**2 / (2.0 * n_arr)) / denom
-        half = Z95 * np.sqrt(p * (1.0 - p) / n_arr + Z95**2 / (4.0 * n_arr**2)) / denom
-    low = np.where(n_arr > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
-    high = np.where(n_arr > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
-    return low, high
 
 
 def binomial_p(k: np.ndarray, n: np.ndarray, p: float = 0.5) -> np.ndarray:
@@ -94,7 +73,7 @@ def bootstrap_prompts(
     per_prompt : ndarray, shape (n_prompts, k)
         Additive sufficient statistics of each prompt (counts, pair tables...).
     n_boot, seed : int
-        Replicates and seed (``labelaudit.agreement._inference.bootstrap_item_weights``).
+        Replicates and seed (``labelaudit.intervals.bootstrap_item_weights``).
     statistic : callable
         Maps summed statistics of shape (b, k) to values of shape (b, ...).
 

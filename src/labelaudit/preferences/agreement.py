@@ -30,13 +30,13 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from labelaudit.agreement._inference import bootstrap_item_weights
-from labelaudit.agreement._result import MetricResult, clean_number
 from labelaudit.agreement.alpha import alpha_from_counts
 from labelaudit.agreement.cohen import cohen_kappa
+from labelaudit.intervals import bootstrap_item_weights
 from labelaudit.preferences._stats import percentile_ci
 from labelaudit.preferences.position import pct
 from labelaudit.preferences.records import PreferenceTable
+from labelaudit.results import MetricResult, clean_number
 
 __all__ = [
     "AgreementEntry",

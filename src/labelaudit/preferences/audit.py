@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.agreement._result import clean_number
 from labelaudit.exceptions import UsageError
 from labelaudit.preferences.consistency import consistency_support
 from labelaudit.preferences.records import FIRST, SECOND, PreferenceTable
+from labelaudit.results import Displayable, clean_number
 
 __all__ = ["AUDITS", "PreferenceAudit", "audit_preferences", "run_preferences"]
 
@@ -37,7 +37,7 @@ _MAX_GROUPS = 50
 
 
 @dataclass(frozen=True)
-class PreferenceAudit:
+class PreferenceAudit(Displayable):
     """Results of every audit that ran, and the reasons of those that did not.
 
     Attributes

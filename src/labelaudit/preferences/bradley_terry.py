@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from labelaudit.agreement._result import clean_number
 from labelaudit.preferences.records import PreferenceTable
+from labelaudit.results import clean_number
 
 __all__ = ["BradleyTerry", "bradley_terry", "fit_bradley_terry", "ratings_by_raters"]
 

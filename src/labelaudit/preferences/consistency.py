@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.agreement._result import clean_number
-from labelaudit.preferences._stats import wilson
+from labelaudit.intervals import wilson_interval
 from labelaudit.preferences.position import pct
 from labelaudit.preferences.records import PreferenceTable
+from labelaudit.results import clean_number
 
 __all__ = [
     "Consistency",
@@ -99,7 +99,7 @@ def self_agreement(table: PreferenceTable) -> list[dict[str, Any]]:
 def _rate(agree: float, pairs: float) -> dict[str, Any]:
     if pairs <= 0:
         return {"n_pairs": 0, "agreement": None, "ci95": None}
-    low, high = wilson(round(agree), round(pairs))
+    low, high = wilson_interval(round(agree), round(pairs))
     return {"n_pairs": int(pairs), "agreement": agree / pairs, "ci95": [float(low), float(high)]}
 
 
@@ -192,7 +192,7 @@ def _transitivity_entries(
     for a in np.unique(owner[counts[:, 0] > 0]):
         mine = owner == a
         total = counts[mine].sum(axis=0)
-        low, high = wilson(total[2], total[1])
+        low, high = wilson_interval(total[2], total[1])
         zetas = zeta[mine & complete]
         out.append({
             "annotator": str(table.annotators[a]), "kind": str(table.annotator_kind[a]),

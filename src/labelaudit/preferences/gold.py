@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.agreement._result import clean_number
-from labelaudit.preferences._stats import wilson
+from labelaudit.intervals import wilson_interval
 from labelaudit.preferences.position import pct, swap_pairs
 from labelaudit.preferences.records import FIRST, SECOND, PreferenceTable
+from labelaudit.results import clean_number
 
 __all__ = ["GoldAccuracy", "gold_accuracy"]
 
@@ -85,7 +85,7 @@ def gold_accuracy(table: PreferenceTable) -> list[GoldAccuracy]:
     both = correct[straight] & correct[swapped]
     n_pairs = np.bincount(who[straight], minlength=size)
     k_pairs = np.bincount(who[straight][both], minlength=size)
-    low, high = wilson(k, n)
+    low, high = wilson_interval(k, n)
     out = []
     for a in np.flatnonzero(n > 0):
         name = str(table.annotators[a])

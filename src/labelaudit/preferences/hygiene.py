@@ -32,8 +32,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from labelaudit.agreement._result import clean_number
 from labelaudit.preferences.records import BOTH_BAD, FIRST, MISSING, SECOND, TIE, PreferenceTable
+from labelaudit.results import clean_number
 
 __all__ = ["Hygiene", "hygiene", "minhash_signatures", "near_duplicates"]
 
@@ -156,7 +156,7 @@ def _shingle_hashes(text: pa.Array, seed: int) -> tuple[np.ndarray, np.ndarray]:
     hashes = np.zeros(ids.size, dtype=np.uint64)
     for offset in range(_SHINGLE):  # fixed five steps: combine word i..i+4
         shifted = np.zeros(ids.size, dtype=np.uint64)
-        shifted[: ids.size - offset] = ids[offset:] + np.uint64(1)
+        shifted[: max(ids.size - offset, 0)] = ids[offset:] + np.uint64(1)
         inside = np.arange(ids.size) + offset < ends[owner] if ids.size else shifted > 0
         hashes += np.where(inside, shifted, np.uint64(0)) * multipliers[offset]
     start_of_text = np.r_[0, ends[:-1]]

@@ -15,6 +15,9 @@ Length = characters of the final response.
   ``b`` is the log-odds change per standard length difference (Wald SE and CI from the
   observed information, Newton-IRLS); ``a`` absorbs position bias on votes with a known
   order and is dropped where the orientation is only the source's (DPO chosen/rejected).
+- **By length difference** (the length-bias curve): decisive votes on responses of
+  different length, cut into up to five bins of the absolute difference at its quintiles;
+  per bin the characters it spans, P(prefer longer) and its Wilson 95% interval.
 - **Length-controlled win rate** per model, in the way of AlpacaEval 2 (Dubois et al.
   2024, ``glm_winrate.py``) but without its instruction-difficulty term and ridge
   penalty: for model m over all its votes against other models (tie = 1/2),
@@ -32,12 +35,22 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from labelaudit.agreement._result import clean_number
-from labelaudit.preferences._stats import Z95, binomial_p, holm, logistic_fit, wilson
+from labelaudit.intervals import Z95, wilson_interval
+from labelaudit.preferences._stats import binomial_p, holm, logistic_fit
 from labelaudit.preferences.position import fmt_p, pct
 from labelaudit.preferences.records import FIRST, SECOND, PreferenceTable
+from labelaudit.results import clean_number
 
-__all__ = ["LengthBias", "length_bias", "length_controlled_win_rates", "length_logit"]
+__all__ = [
+    "LengthBias",
+    "length_bias",
+    "length_by_difference",
+    "length_controlled_win_rates",
+    "length_logit",
+]
+
+#: Bins of the length-bias curve (quintiles of the absolute length difference).
+CURVE_BINS = 5
 
 
 def _sigmoid(x: float) -> float:
@@ -58,6 +71,7 @@ class LengthBias:
     by_annotator: list[dict[str, Any]] = field(default_factory=list)
     logistic: dict[str, Any] = field(default_factory=dict)
     length_controlled: list[dict[str, Any]] = field(default_factory=list)
+    by_length_difference: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's ``length_bias`` section."""
@@ -72,6 +86,7 @@ class LengthBias:
             "by_annotator": [clean_number(r) for r in self.by_annotator],
             "logistic": clean_number(self.logistic),
             "length_controlled": [clean_number(r) for r in self.length_controlled],
+            "by_length_difference": [clean_number(r) for r in self.by_length_difference],
         }
 
 
@@ -107,7 +122,7 @@ def length_bias(
     k_a = np.bincount(who[longer], minlength=size)
     p_a = binomial_p(k_a, n_a)
     adjusted = holm(p_a)
-    low_a, high_a = wilson(k_a, n_a)
+    low_a, high_a = wilson_interval(k_a, n_a)
     rows = [
         {
             "annotator": str(table.annotators[a]),
@@ -127,15 +142,65 @@ def length_bias(
     if n == 0:
         reason = "no decisive vote on two responses of different known length"
         return LengthBias(None, None, 0, 0, None, None, reason, rows, logistic, lc)
+    curve = length_by_difference(np.abs(first - second)[unequal], longer[unequal])
     p_value = float(binomial_p(np.array([k]), np.array([n]))[0])
-    low, high = (float(v) for v in wilson(k, n))
+    low, high = (float(v) for v in wilson_interval(k, n))
     flag = p_value < alpha
     verdict = (
         f"the longer response won {pct(k / n)} of {n} decisive votes on responses of "
         f"different length (95% CI {pct(low)}-{pct(high)}, {fmt_p(p_value)}): "
         + ("a length preference" if flag else "no detectable length preference")
     )
-    return LengthBias(k / n, (low, high), n, k, p_value, flag, verdict, rows, logistic, lc)
+    return LengthBias(k / n, (low, high), n, k, p_value, flag, verdict, rows, logistic, lc, curve)
+
+
+def length_by_difference(
+    difference: np.ndarray, longer_won: np.ndarray, bins: int = CURVE_BINS
+) -> list[dict[str, Any]]:
+    """P(prefer longer) per bin of the absolute length difference (the length-bias curve).
+
+    Parameters
+    ----------
+    difference : ndarray of int, shape (n,)
+        ``|len_first - len_second|`` in characters of each decisive vote on responses of
+        different length (all > 0).
+    longer_won : ndarray of bool, shape (n,)
+        Whether the longer response won that vote.
+    bins : int
+        At most this many bins, cut at the quantiles ``k / bins`` of ``difference``
+        (repeated cut points merged, so every bin holds votes).
+
+    Returns
+    -------
+    list of dict
+        In increasing difference: ``{"min_chars", "max_chars", "n", "n_longer",
+        "p_prefer_longer", "ci95"}`` (the characters are the smallest and largest
+        difference in the bin; Wilson 95% interval). O(n log n).
+    """
+    d = np.asarray(difference, dtype=np.int64)
+    if d.size == 0:
+        return []
+    cuts = np.unique(np.quantile(d, np.arange(1, bins) / bins, method="higher"))
+    which = np.searchsorted(cuts, d, side="left")
+    size = cuts.size + 1
+    n = np.bincount(which, minlength=size)
+    k = np.bincount(which, weights=np.asarray(longer_won, dtype=np.float64), minlength=size)
+    low_d = np.full(size, np.iinfo(np.int64).max)
+    high_d = np.zeros(size, dtype=np.int64)
+    np.minimum.at(low_d, which, d)
+    np.maximum.at(high_d, which, d)
+    low, high = wilson_interval(k, n)
+    return [
+        {
+            "min_chars": int(low_d[b]),
+            "max_chars": int(high_d[b]),
+            "n": int(n[b]),
+            "n_longer": int(k[b]),
+            "p_prefer_longer": float(k[b] / n[b]),
+            "ci95": [float(low[b]), float(high[b])],
+        }
+        for b in np.flatnonzero(n > 0)
+    ]
 
 
 def length_logit(table: PreferenceTable) -> dict[str, Any]:

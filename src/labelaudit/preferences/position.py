@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.agreement._result import clean_number
-from labelaudit.preferences._stats import binomial_p, holm, wilson
+from labelaudit.intervals import wilson_interval
+from labelaudit.preferences._stats import binomial_p, holm
 from labelaudit.preferences.records import FIRST, SECOND, PreferenceTable
+from labelaudit.results import clean_number
 
 __all__ = ["BothOrders", "PositionBias", "SlotRate", "both_orders", "position_bias"]
 
@@ -145,7 +146,7 @@ def _slot_rate(
     if n == 0:
         reason = "no decisive verdict with a known display order"
         return SlotRate(name, kind, 0, 0, None, None, None, None, None, reason, reason)
-    low, high = (float(v) for v in wilson(k, n))
+    low, high = (float(v) for v in wilson_interval(k, n))
     tested = p_holm if name is not None else p
     flag = bool(tested < alpha)
     verdict = _slot_verdict(name or "all votes", k, n, low, high, tested, flag)
@@ -236,7 +237,7 @@ def both_orders(table: PreferenceTable) -> list[BothOrders]:
     for a in np.flatnonzero(totals > 0):
         total = int(totals[a])
         shares = counts[:, a] / total
-        low, high = (float(v) for v in wilson(counts[0, a], total))
+        low, high = (float(v) for v in wilson_interval(counts[0, a], total))
         name = str(table.annotators[a])
         verdict = (
             f"{name}: same verdict in both orders on {pct(shares[0])} of {total} items; "

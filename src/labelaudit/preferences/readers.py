@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from labelaudit.exceptions import InputError, UsageError
-from labelaudit.preferences._jsonio import field_error, iter_jsonl, require_file
+from labelaudit.jsonio import field_error, iter_jsonl, require_file
 from labelaudit.preferences.columns import from_columns
 from labelaudit.preferences.records import PreferenceTable
 

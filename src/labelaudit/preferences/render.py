@@ -41,6 +41,7 @@ class Section:
     title: str
     lines: list[str] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
+    charts: list[Any] = field(default_factory=list)
 
 
 def _pct(value: Any) -> str:
@@ -261,6 +262,8 @@ _HTML = """<!doctype html>
 </dl>{% for note in notes %}<p class="note">{{ note }}</p>{% endfor %}</header><main>
 {% for section in sections %}<section id="{{ section.key }}"><h2>{{ section.title }}</h2>
 {% for line in section.lines %}<p>{{ line }}</p>{% endfor %}
+{% for chart in section.charts %}<figure class="chart" id="chart-{{ chart.key }}">
+<figcaption>{{ chart.title }}</figcaption>{{ chart.svg }}</figure>{% endfor %}
 {% for table in section.tables %}<h3>{{ table.title }}</h3>
 <div class="scroll"><table><thead><tr>
 {% for name, num in table.columns %}
@@ -304,11 +307,29 @@ def sections_page(
     )
 
 
+def with_charts(report: Mapping[str, Any], found: Sequence[Section]) -> list[Section]:
+    """The sections with the audit's charts (Bradley-Terry, position and length bias)
+    attached to the section of the same key, as inline SVG that passed ``is_inert_svg``."""
+    from markupsafe import Markup
+
+    from labelaudit.report.charts import audit_charts
+
+    charts = audit_charts(report)
+    for section in found:
+        chart = charts.get(section.key)
+        if chart is not None:  # Markup is safe: the SVG was accepted by is_inert_svg
+            svg = Markup(chart.svg)
+            section.charts.append({"key": chart.key, "title": chart.title, "svg": svg})
+    return list(found)
+
+
 def render_html(report: Mapping[str, Any]) -> str:
-    """The audit as one self-contained HTML page (inline CSS, no script, autoescaped)."""
+    """The audit as one self-contained HTML page (inline CSS, inline SVG charts, no script,
+    autoescaped)."""
     tool = f"{report['tool']['name']} {report['tool']['version']}"
     notes = [text(note) for note in report["input"].get("notes", [])]
-    return sections_page("Preference data audit", facts(report), sections(report), tool, notes)
+    found = with_charts(report, sections(report))
+    return sections_page("Preference data audit", facts(report), found, tool, notes)
 
 
 def sections_terminal(

@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.agreement._result import clean_number
 from labelaudit.preferences._stats import bootstrap_prompts, percentile_ci
 from labelaudit.preferences.position import pct
 from labelaudit.preferences.records import FIRST, SECOND, PreferenceTable
+from labelaudit.results import clean_number
 
 __all__ = ["SelfPreference", "self_preference"]
 

@@ -40,7 +40,10 @@ def record_lines(path: Path | None, kind: str | None, n_records: int) -> np.ndar
     """
     if path is None or kind not in ("csv", "tsv", "jsonl"):
         return np.arange(1, n_records + 1, dtype=np.int64)
-    data = np.fromfile(path, dtype=np.uint8)
+    from labelaudit.table.source import open_binary
+
+    with open_binary(path) as handle:
+        data = np.frombuffer(handle.read(), dtype=np.uint8)
     lines = _csv_lines(data) if kind in ("csv", "tsv") else _jsonl_lines(data)
     if lines.size != n_records:
         lines = _scan_csv(path, kind) if kind != "jsonl" else _scan_jsonl(path)
@@ -93,7 +96,9 @@ def _jsonl_lines(data: np.ndarray) -> np.ndarray:
 def _scan_csv(path: Path, kind: str) -> np.ndarray:
     """One sequential pass with the csv module (record start lines after the header)."""
     lines = []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    from labelaudit.table.source import open_text
+
+    with open_text(path) as handle:
         reader = csv.reader(handle, delimiter="\t" if kind == "tsv" else ",")
         start = 1
         for record in reader:
@@ -105,6 +110,8 @@ def _scan_csv(path: Path, kind: str) -> np.ndarray:
 
 def _scan_jsonl(path: Path) -> np.ndarray:
     """One sequential pass: the non-blank lines, as the JSONL reader counts them."""
-    with path.open(encoding="utf-8-sig") as handle:
+    from labelaudit.table.source import open_text
+
+    with open_text(path) as handle:
         numbers = [n for n, text in enumerate(handle, start=1) if text.strip()]
     return np.asarray(numbers, dtype=np.int64)

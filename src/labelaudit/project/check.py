@@ -23,13 +23,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from labelaudit.agreement._result import clean_number
+import numpy as np
+
 from labelaudit.exceptions import UsageError
 from labelaudit.project.alert import AlertResult, post_json
 from labelaudit.project.config import Gate, ProjectConfig
 from labelaudit.project.history import load_history
 from labelaudit.project.layout import Project
 from labelaudit.project.store import BatchRecord, Store
+from labelaudit.results import Displayable, clean_number
 
 __all__ = [
     "CheckResult",
@@ -37,6 +39,7 @@ __all__ = [
     "check_project",
     "check_store",
     "evaluate_gates",
+    "gate_failures",
     "render_check",
     "send_alert",
 ]
@@ -75,7 +78,7 @@ class GateResult:
 
 
 @dataclass(frozen=True)
-class CheckResult:
+class CheckResult(Displayable):
     """All gates on one batch. ``to_dict()`` is the ``check --format json`` contract."""
 
     passed: bool
@@ -130,6 +133,18 @@ def evaluate_gates(
         text = shown if holds else f"not {shown}"
         out.append(_result(gate, value, "pass" if holds else "fail", text + (reason or "")))
     return out
+
+
+def gate_failures(gate: Gate, values: Sequence[float | None]) -> list[int]:
+    """Indices of the values (one per batch) that fail ``gate``, as :func:`evaluate_gates`
+    judges them: a defined value that breaks ``op threshold``, or an undefined one unless
+    the gate has ``allow_undefined``. Used to mark every failing batch on a chart."""
+    x = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+    defined = np.isfinite(x)
+    with np.errstate(invalid="ignore"):
+        holds = np.asarray(_OPS[gate.op](x, gate.threshold))  # type: ignore[arg-type]
+    failed = (defined & ~holds) | (~defined & (not gate.allow_undefined))
+    return [int(i) for i in np.flatnonzero(failed)]
 
 
 def _result(gate: Gate, value: float | None, verdict: str, reason: str) -> GateResult:

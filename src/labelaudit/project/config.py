@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -23,6 +24,8 @@ from typing import Any
 
 from labelaudit._typing import CI_METHODS, LEVELS, WEIGHT_NAMES
 from labelaudit.exceptions import InputError
+from labelaudit.io.detect import PLATFORM_FORMATS
+from labelaudit.table import FORMATS as TABLE_FORMATS
 from labelaudit.table.schema import TaskSchema
 
 __all__ = [
@@ -48,7 +51,7 @@ CONFIG_NAME = "labelaudit.toml"
 GATE_OPS = (">=", ">", "<=", "<", "==", "!=")
 RUN_RULES = ("western_electric", "nelson", "none")
 ALERT_ON = ("failure", "always")
-_INPUT_FORMATS = ("csv", "tsv", "jsonl", "json", "parquet")
+_INPUT_FORMATS = (*TABLE_FORMATS, *PLATFORM_FORMATS)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class InputConfig:
     annotator_col: str | None = None
     label_col: str | None = None
     annotator_cols: tuple[str, ...] | None = None
+    na_values: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -161,9 +165,13 @@ class ProjectConfig:
     source: str = CONFIG_NAME
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form of every setting (the ``source`` path excluded)."""
+        """JSON form of every setting (the ``source`` path excluded). Keys added after a
+        release are left out while unset, so that older files keep their ``sha256``."""
         out = asdict(self)
         out.pop("source")
+        for section, key in _LATER_KEYS:
+            if out[section].get(key) is None:
+                out[section].pop(key, None)
         return out
 
     @property
@@ -171,6 +179,10 @@ class ProjectConfig:
         """SHA-256 of the canonical JSON of the settings: comments and layout do not count."""
         text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+#: (section, key) added after the first release: omitted from ``to_dict()`` while None.
+_LATER_KEYS = (("input", "na_values"),)
 
 
 # ----------------------------------------------------------------------------- reading
@@ -192,7 +204,24 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "monitor.run_rules": RUN_RULES,
     "alert.on": ALERT_ON,
 }
-_POSITIVE = {"agreement.n_boot", "agreement.top", "monitor.baseline_batches", "report.examples"}
+_POSITIVE = {
+    "agreement.n_boot",
+    "agreement.top",
+    "monitor.baseline_batches",
+    "report.examples",
+    "report.top_confusions",
+    "report.max_annotators",
+}
+#: Numeric keys with a range, checked when the file is read (not when a chart is drawn):
+#: key -> (low, high, low inclusive, high inclusive, how to say it).
+_RANGES: dict[str, tuple[float, float, bool, bool, str]] = {
+    "agreement.seed": (0, math.inf, True, False, "an integer >= 0"),
+    "monitor.ewma_lambda": (0.0, 1.0, False, True, "a number in (0, 1]"),
+    "monitor.ewma_L": (0.0, math.inf, False, False, "a number > 0"),
+    "monitor.cusum_k": (0.0, math.inf, True, False, "a number >= 0"),
+    "monitor.cusum_h": (0.0, math.inf, False, False, "a number > 0"),
+    "alert.timeout_s": (0.0, math.inf, False, False, "a number > 0"),
+}
 
 
 def load_config(path: Path) -> ProjectConfig:
@@ -214,14 +243,7 @@ def load_config(path: Path) -> ProjectConfig:
         wrong type or outside its choices; the message names the key and the fix.
     """
     source = str(path)
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(
-            "malformed TOML", source=source, expected="a valid TOML file", actual=str(error)
-        ) from None
-    except OSError as error:
-        raise InputError("unreadable configuration", source=source, actual=str(error)) from None
+    document = _parse(path, source)
     known = {"project", "gates", *_SECTIONS}
     for key in document:
         if key not in known:
@@ -233,9 +255,64 @@ def load_config(path: Path) -> ProjectConfig:
         for name, cls in _SECTIONS.items()
     }
     _check_schema(sections["task"], source)
+    _check_period(sections["report"], source)
     gates = _gates(document.get("gates", []), source)
     name = _typed(project.get("name", ProjectConfig.name), str, "project.name", source)
     return ProjectConfig(name=name, gates=gates, source=source, **sections)
+
+
+def _parse(path: Path, source: str) -> dict[str, Any]:
+    """The TOML document; any unreadable file (not UTF-8, bad syntax, a 5,000-digit
+    integer, a directory) is an InputError naming the file."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError("unreadable configuration", source=source, actual=str(error)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(
+            "configuration is not UTF-8 text",
+            source=source,
+            expected="a UTF-8 encoded TOML file",
+            actual=f"byte {data[error.start : error.start + 1]!r} at offset {error.start}",
+            hint=f"save {path.name} as UTF-8",
+        ) from None
+    try:
+        return tomllib.loads(text.removeprefix("\ufeff"))
+    except (tomllib.TOMLDecodeError, ValueError, RecursionError) as error:
+        raise InputError(
+            "malformed TOML",
+            source=source,
+            expected="a valid TOML file",
+            actual=str(error)[:200] or type(error).__name__,
+        ) from None
+
+
+def _check_range(value: Any, dotted: str, source: str, raw: Any) -> None:
+    """Floats must be finite; keys of :data:`_RANGES` inside their range."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _key_error(source, dotted, "a finite number", raw)
+    if dotted not in _RANGES:
+        return
+    low, high, low_in, high_in, text = _RANGES[dotted]
+    above = value >= low if low_in else value > low
+    below = value <= high if high_in else value < high
+    if not (above and below):
+        raise _key_error(source, dotted, text, raw)
+
+
+def _check_period(report: ReportConfig, source: str) -> None:
+    """``report.period`` must be a number and a unit (h, d, w), as ``--since`` reads it."""
+    from labelaudit.exceptions import UsageError
+    from labelaudit.pipeline_report import parse_period
+
+    try:
+        parse_period(report.period)
+    except UsageError:
+        raise _key_error(
+            source, "report.period", "a number and a unit (h, d, w)", report.period
+        ) from None
 
 
 def _check_schema(task: TaskConfig, source: str) -> None:
@@ -281,6 +358,7 @@ def _section(cls: type, table: dict[str, Any], section: str, source: str) -> Any
             raise _key_error(source, dotted, f"one of {', '.join(choices)}", raw)
         if dotted in _POSITIVE and value < 1:
             raise _key_error(source, dotted, "an integer >= 1", raw)
+        _check_range(value, dotted, source, raw)
         values[key] = value
     return cls(**values)
 
@@ -386,11 +464,13 @@ level = {level}
 [input]
 # How batch files are read; the matching `labelaudit ingest` options override these.
 layout = "long"                       # long: item, annotator, label rows | wide
-# format = "csv"                      # csv | tsv | jsonl | json | parquet (default: extension)
+# format = "csv"                      # csv | tsv | jsonl | json | parquet | a platform
+#                                     # (label-studio, prodigy, ...; default: detected)
 # item_col = "item"                   # default: item, else item_id or task
 # annotator_col = "annotator"         # default: annotator, else annotator_id, worker, rater
 # label_col = "label"
 # annotator_cols = ["a1", "a2"]       # wide layout: the annotator columns (default: all others)
+# na_values = ["NA"]                  # cell texts read as missing (default: only the empty cell)
 
 [agreement]
 # Options of the agreement computed and stored for every batch.

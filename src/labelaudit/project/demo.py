@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
+
+from labelaudit.csvio import write_csv
 
 __all__ = ["DEMO_NAME", "DemoData", "DemoResult", "demo_batches", "run_demo"]
 
@@ -101,7 +102,7 @@ def demo_batches(
         gold_rows.append(np.sort(chosen))
     gold = np.concatenate(gold_rows)
     gold_path = out_dir / "gold.csv"
-    pacsv.write_csv(
+    write_csv(
         pa.table({"item": items[gold].astype(str), "gold_label": labels[gold, 0].astype(str)}),
         gold_path,
     )
@@ -119,7 +120,7 @@ def _write_long(path: Path, items: np.ndarray, labels: np.ndarray, text: np.ndar
             "instruction": np.repeat(text, k).astype(str),
         }
     )
-    pacsv.write_csv(table, path)
+    write_csv(table, path)
 
 
 @dataclass(frozen=True)

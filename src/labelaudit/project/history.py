@@ -11,6 +11,11 @@ charts of :mod:`labelaudit.monitor` with the ``[monitor]`` settings:
   against the annotator's own baseline (:func:`~labelaudit.monitor.annotator_drift`,
   :func:`~labelaudit.monitor.annotator_error_drift`).
 
+Phase I / Phase II: the charts judge the latest batch they see (a check or a report of
+batch k charts batches 1..k), so that batch is left out of every baseline: its limits come
+from the batches before it, and a degraded batch cannot widen its own limits. Limits are
+clipped to the metric's range (alpha at most 1, rates in [0, 1]).
+
 A batch is *out of control* when the agreement or the gold chart signals at it (beyond a
 3-sigma limit, or an EWMA or CUSUM signal). Annotator drift is reported separately
 (:meth:`HistoryMonitor.drifting`); run rules are warnings.
@@ -29,6 +34,8 @@ from labelaudit.monitor import (
     SeriesMonitor,
     annotator_drift,
     annotator_error_drift,
+    baseline_mask,
+    metric_bounds,
     monitor_series,
     p_chart,
     reference_mask,
@@ -129,7 +136,8 @@ def load_history(
         Baseline (``reference`` names or the first ``baseline_batches``) and chart options.
     upto : int, optional
         Chart only the first ``upto`` batches (a report or check of an earlier batch does
-        not see later ones).
+        not see later ones). The last batch charted is the judged one: it is in no
+        baseline (Phase II).
 
     Returns
     -------
@@ -139,7 +147,8 @@ def load_history(
     names = [name for name, _ in store.metric_history("agreement", MONITORED_METRIC)]
     names = names[:upto] if upto is not None else names
     n = len(names)
-    baseline = _baseline(names, monitor)
+    judged = [n - 1] if n else []
+    baseline = baseline_mask(n, _baseline(names, monitor), exclude=judged)
     options: dict[str, Any] = {
         "ewma_lambda": monitor.ewma_lambda,
         "ewma_L": monitor.ewma_L,
@@ -148,7 +157,9 @@ def load_history(
         "rules": monitor.run_rules,
     }
     alpha = _series(store, "agreement", MONITORED_METRIC, n)
-    agreement = monitor_series(alpha, labels=names, baseline=baseline, **options)
+    agreement = monitor_series(
+        alpha, labels=names, baseline=baseline, bounds=metric_bounds(MONITORED_METRIC), **options
+    )
     errors = _series(store, "gold", "gold_errors", n)
     answers = _series(store, "gold", "gold_answers", n)
     gold = None
@@ -158,7 +169,14 @@ def load_history(
     people, loo, _ = _annotator_matrix(store, "annotators", "loo_agreement", n)
     annotator_agreement = None
     if people:
-        annotator_agreement = annotator_drift(loo, people, labels=names, **options)
+        annotator_agreement = annotator_drift(
+            loo,
+            people,
+            labels=names,
+            exclude=judged,
+            bounds=metric_bounds("loo_agreement"),
+            **options,
+        )
     gold_people, wrong, given = _annotator_matrix(store, "gold", "gold_errors", n)
     annotator_gold = None
     if gold_people and np.nansum(given) > 0:
@@ -168,6 +186,7 @@ def load_history(
             gold_people,
             labels=names,
             rules=monitor.run_rules,
+            exclude=judged,
         )
     return HistoryMonitor(tuple(names), agreement, gold, annotator_agreement, annotator_gold)
 

@@ -39,7 +39,7 @@ from labelaudit.project.layout import Project
 from labelaudit.project.results import BatchResult, compute_results
 from labelaudit.project.store import BatchRecord, Store, utc_now
 from labelaudit.project.validate import Reject, RejectedRowsError, Validation, validate_rows
-from labelaudit.table.readers import FORMATS
+from labelaudit.table import format_of, split_names
 from labelaudit.table.table import AnnotationTable
 
 __all__ = ["IngestResult", "ReadOptions", "ingest_batch"]
@@ -57,15 +57,18 @@ class ReadOptions(InputConfig):
         base = project.config.input
         values = {k: getattr(base, k) for k in cls.__dataclass_fields__}
         values.update({k: v for k, v in overrides.items() if v is not None})
-        if isinstance(values["annotator_cols"], str):
-            parts = values["annotator_cols"].split(",")
-            values["annotator_cols"] = tuple(p.strip() for p in parts if p.strip())
+        for key in ("annotator_cols", "na_values"):
+            values[key] = split_names(values[key])
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
+        """JSON form (``na_values`` left out while unset: older batches keep their key)."""
         out = dict(self.__dict__)
         out["annotator_cols"] = list(self.annotator_cols) if self.annotator_cols else None
+        if self.na_values is None:
+            out.pop("na_values")
+        else:
+            out["na_values"] = list(self.na_values)
         return out
 
 
@@ -163,7 +166,6 @@ def ingest_batch(
     path = _check_arguments(file, batch, max_rejects)
     started = utc_now()
     options = options or ReadOptions.from_config(project)
-    _check_format(options)
     schema = project.config.task.schema()
     read_sha = _sha256_text(json.dumps([options.to_dict(), schema.to_dict()], sort_keys=True))
     stage = progress or (lambda name: None)
@@ -210,15 +212,6 @@ def _check_arguments(file: Path, batch: str, max_rejects: int) -> Path:
     if not path.is_file():
         raise InputError("file not found", source=str(file), expected="a readable file")
     return path
-
-
-def _check_format(options: ReadOptions) -> None:
-    if options.format is not None and options.format not in FORMATS:
-        raise UsageError(
-            f"ingest reads plain tables ({', '.join(FORMATS)}); got --from {options.format}. "
-            f"Fix: convert the export first (labelaudit convert FILE --from {options.format} "
-            "--out batch.parquet), then ingest batch.parquet"
-        )
 
 
 def _check_content(
@@ -295,7 +288,12 @@ def _duplicate(holder: BatchRecord, requested: str, source: str) -> IngestResult
 def _read(
     path: Path, project: Project, options: ReadOptions, max_rejects: int
 ) -> tuple[AnnotationTable, Validation | None]:
-    """The batch as a table; on invalid rows, every reject (and the valid rows if allowed)."""
+    """The batch as a table, read through the front door every command uses
+    (:func:`labelaudit.io.read_any`: platform exports detected, plain tables validated by
+    the table boundary); on invalid rows of a plain table, every reject (and the valid
+    rows if allowed)."""
+    from labelaudit.io import read_any
+    from labelaudit.io.front import platform_of
     from labelaudit.table import read_annotations
 
     task = project.config.task
@@ -305,19 +303,25 @@ def _read(
         "on_duplicate": "error",
     }
     try:
-        table = read_annotations(
+        table, _ = read_any(
             path,
-            format=options.format,
+            from_=options.format,
             layout=options.layout,
             item_col=options.item_col,
             annotator_col=options.annotator_col,
             label_col=options.label_col,
             annotator_cols=options.annotator_cols,
+            na_values=options.na_values,
             **common,
         )
         return table, None
     except InputError as first_error:
-        raw_table, raw, locator, kind = _raw_columns(path, options)
+        if platform_of(path, options.format) is not None:
+            raise  # platform readers skip bad records themselves and report them
+        try:
+            raw_table, raw, locator = _raw_columns(path, options)
+        except InputError:
+            raise first_error from None  # a file-level problem, told by the front door
         validation = validate_rows(
             raw,
             task.schema(),
@@ -325,7 +329,7 @@ def _read(
             unit=locator.unit,
             n_records=raw_table.num_rows,
             path=path,
-            kind=kind,
+            kind=options.format or format_of(path),
         )
         if validation.n_rejected == 0:
             raise first_error from None  # not a row problem (e.g. no ordinal order)
@@ -339,19 +343,21 @@ def _read(
     return replace(table, source=str(path)), validation
 
 
-def _raw_columns(path: Path, options: ReadOptions) -> tuple[pa.Table, Any, Any, str | None]:
+def _raw_columns(path: Path, options: ReadOptions) -> tuple[pa.Table, Any, Any]:
     """The reader's canonical columns before validation (same loading, same column rules)."""
-    from labelaudit.table import readers
+    from labelaudit.table import load_source, raw_columns
 
-    raw_table, locator = readers._load(path, options.format)
-    kind = options.format or readers._EXTENSIONS.get(path.suffix.lower())
-    if options.layout == "wide":
-        raw = readers._wide_columns(raw_table, locator, options.item_col, options.annotator_cols)
-    else:
-        raw = readers._long_columns(
-            raw_table, locator, options.item_col, options.annotator_col, options.label_col
-        )
-    return raw_table, raw, locator, kind
+    raw_table, locator = load_source(path, options.format, na_values=options.na_values)
+    raw, _ = raw_columns(
+        raw_table,
+        locator,
+        layout=options.layout,
+        item_col=options.item_col,
+        annotator_col=options.annotator_col,
+        label_col=options.label_col,
+        annotator_cols=options.annotator_cols,
+    )
+    return raw_table, raw, locator
 
 
 def _valid_rows(raw: Any, valid: np.ndarray) -> pa.Table:

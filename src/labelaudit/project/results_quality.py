@@ -12,6 +12,9 @@ only (majority vote, counts), so ingest stays linear in the number of annotation
 - :func:`gold_result`: gold error rate (wrong gold answers / gold answers, the p-chart's
   d_i / n_i) and per-annotator gold errors, when ``[gold]`` names a file or a column;
   None (no result stored) otherwise.
+- At interval and ratio level, consensus and annotator results follow the level
+  (:mod:`labelaudit.project.results_numeric`: median consensus, spread-based queue,
+  Pearson r with the others' mean).
 - :func:`annotators_result`: :func:`labelaudit.quality.annotator_report` with majority vote
   only (no EM model); per-annotator ``loo_agreement``, ``gold_accuracy``, ``n_labels``,
   ``js_divergence`` and ``n_flags`` rows, the flags with their reasons in the JSON.
@@ -24,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from labelaudit.agreement._result import clean_number
 from labelaudit.project.config import ProjectConfig
+from labelaudit.results import clean_number
 from labelaudit.table.table import AnnotationTable
 
 if TYPE_CHECKING:
@@ -73,6 +76,10 @@ def consensus_result(table: AnnotationTable, config: ProjectConfig) -> BatchResu
     from labelaudit.project.results import BatchResult
     from labelaudit.quality import adjudication_queue, item_report
 
+    if table.schema.is_quantitative:
+        from labelaudit.project.results_numeric import numeric_consensus_result
+
+        return numeric_consensus_result(table, config.agreement.seed)
     items = item_report(table, method="majority", seed=config.agreement.seed)
     low = ~items.tied & (items.confidence < QUEUE_THRESHOLD)
     n_queued = int((items.tied | low).sum())
@@ -151,8 +158,7 @@ def gold_result(table: AnnotationTable, config: ProjectConfig) -> BatchResult | 
         A batch without any gold item gets None values with a reason.
     """
     from labelaudit.project.results import BatchResult
-    from labelaudit.quality import aggregator_gold_accuracy, gold_accuracy
-    from labelaudit.quality._methods import fit_method
+    from labelaudit.quality import aggregator_gold_accuracy, fit_method, gold_accuracy
 
     gold, reason = batch_gold(table, config)
     if gold is None and reason == NO_GOLD_CONFIG:
@@ -163,14 +169,20 @@ def gold_result(table: AnnotationTable, config: ProjectConfig) -> BatchResult | 
         return BatchResult("gold", 1, {"n_gold_answers": 0, "reason": reason}, metrics=rows)
     report = gold_accuracy(table, gold)
     answers, correct = int(report.n_gold.sum()), int(report.n_correct.sum())
-    consensus = aggregator_gold_accuracy(fit_method("majority", table).labels_, gold)
+    consensus_value: float | None
+    consensus_reason: str | None
+    if table.schema.is_quantitative:  # no vote over continuous values
+        consensus_value, consensus_reason = None, "numeric labels: no majority vote"
+    else:
+        consensus = aggregator_gold_accuracy(fit_method("majority", table).labels_, gold)
+        consensus_value, consensus_reason = consensus.value, consensus.reason
     rate = (answers - correct) / answers if answers else None
     metrics = [
         ("gold_errors", float(answers - correct), None, None, None, None),
         ("gold_answers", float(answers), None, None, None, None),
         _metric("gold_error_rate", rate, "no gold answers"),
         _metric("gold_accuracy", None if rate is None else 1.0 - rate, "no gold answers"),
-        _metric("consensus_gold_accuracy", consensus.value, consensus.reason),
+        _metric("consensus_gold_accuracy", consensus_value, consensus_reason),
     ]
     annotators: list[AnnotatorRow] = []
     for a, name in enumerate(report.annotators):
@@ -208,6 +220,10 @@ def annotators_result(table: AnnotationTable, config: ProjectConfig) -> BatchRes
     from labelaudit.project.results import BatchResult
     from labelaudit.quality import annotator_report
 
+    if table.schema.is_quantitative:
+        from labelaudit.project.results_numeric import numeric_annotators_result
+
+        return numeric_annotators_result(table)
     gold, _ = batch_gold(table, config)
     report = annotator_report(table, gold=gold, methods=("majority",), seed=config.agreement.seed)
     full = report.to_dict()

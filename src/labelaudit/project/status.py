@@ -7,12 +7,13 @@ from typing import Any
 
 from labelaudit.project.layout import Project
 from labelaudit.project.store import BatchRecord
+from labelaudit.results import Displayable
 
 __all__ = ["StatusReport", "project_status"]
 
 
 @dataclass(frozen=True)
-class StatusReport:
+class StatusReport(Displayable):
     """What a project holds. ``to_dict()`` is the ``status --format json`` contract.
 
     Attributes

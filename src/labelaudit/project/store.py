@@ -33,7 +33,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from labelaudit.exceptions import InputError, UsageError
+from labelaudit.exceptions import InputError, StoreLockedError, StoreOutdatedError, UsageError
 from labelaudit.project._migrations import BOOTSTRAP, MIGRATIONS, Migration
 
 __all__ = [
@@ -48,14 +48,6 @@ __all__ = [
 ]
 
 STORE_NAME = "labelaudit.duckdb"
-
-
-class StoreLockedError(UsageError):
-    """The store is open in another process (DuckDB's file lock): wait and retry."""
-
-
-class StoreOutdatedError(UsageError):
-    """The store's schema is older than this labelaudit's: open it for writing to migrate."""
 
 
 #: Tables of one batch's content, cleared by :meth:`Store.delete_batch_content`.
@@ -145,25 +137,22 @@ class Store:
         except duckdb.IOException as error:
             raise _open_error(path, error) from None
         except duckdb.Error as error:
-            raise InputError(
-                "unreadable project store",
-                source=str(path),
-                expected="a DuckDB database written by labelaudit",
-                actual=str(error).splitlines()[0],
-                hint="restore the file from a backup, or move it away and re-ingest",
-            ) from None
+            raise _damaged(path, error) from None
         store = cls(connection, path, read_only)
         try:
             if migrate and not read_only:
                 store.migrate()
             store.check_schema()
+        except duckdb.Error as error:  # e.g. a truncated file: the header reads, pages do not
+            store.close()
+            raise _damaged(path, error) from None
         except BaseException:
             store.close()
             raise
         return store
 
     def close(self) -> None:
-        """Close the connection (DuckDB checkpoints the file)."""
+        """Close the connection (DuckDB checkpoints the file; a damaged file is left as is)."""
         self.connection.close()
 
     def __enter__(self) -> Store:
@@ -184,8 +173,15 @@ class Store:
         self.connection.execute("COMMIT")
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
-        """Run one constant statement with ``?`` parameters; returns the DuckDB cursor."""
-        return self.connection.execute(sql, list(parameters))
+        """Run one constant statement with ``?`` parameters; returns the DuckDB cursor.
+
+        A file that cannot be read (truncated, damaged) is an InputError naming it."""
+        import duckdb
+
+        try:
+            return self.connection.execute(sql, list(parameters))
+        except duckdb.IOException as error:
+            raise _damaged(self.path, error) from None
 
     # ----------------------------------------------------------------- migrations
     def migrate(self, migrations: Sequence[Migration] = MIGRATIONS) -> list[str]:
@@ -487,4 +483,14 @@ def _open_error(path: Path, error: Exception) -> Exception:
         f"the project store {path} is in use by another process{holder}. "
         "Fix: wait until that labelaudit command (an ingest or a report) has finished, "
         "then run this one again"
+    )
+
+
+def _damaged(path: Path, error: Exception) -> InputError:
+    return InputError(
+        "unreadable project store",
+        source=str(path),
+        expected="a DuckDB database written by labelaudit",
+        actual=(str(error).splitlines() or [type(error).__name__])[0],
+        hint="restore the file from a backup, or move it away and re-ingest",
     )

@@ -6,9 +6,9 @@ rejected row with its reasons under ``--max-rejects``. :func:`validate_rows` app
 reader's own rules to whole columns at once:
 
 - ``item``, ``annotator``, ``label`` missing (null or empty after trimming);
-- a label outside the declared categories (compared as numbers when every declared
-  category is a number, as the reader does);
-- a non-numeric label at interval or ratio level;
+- a label the table boundary refuses (outside the declared categories, not a number at
+  interval or ratio level, ...), decided by :func:`labelaudit.table.encode` itself, so
+  ingest and the readers cannot disagree on what a valid label is;
 - a repeated (item, annotator) pair among the otherwise valid rows: the first is kept,
   each later one is rejected and names the line of the first.
 
@@ -26,10 +26,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from labelaudit.exceptions import InputError
+from labelaudit.exceptions import InputError, RejectedRowsError
 from labelaudit.project._lines import record_lines
-from labelaudit.table import NUMBER_PATTERN as _NUMBER
-from labelaudit.table import RawColumns, as_text
+from labelaudit.table import Locator, RawColumns, as_text, encode
 from labelaudit.table.schema import TaskSchema
 
 __all__ = ["REJECT_COLUMNS", "Reject", "RejectedRowsError", "Validation", "validate_rows"]
@@ -106,34 +105,6 @@ class Validation:
         """The first ``n`` problems, in input order."""
         head = self.rejects.slice(0, n).to_pylist()
         return [Reject(**{k: row[k] for k in Reject.__dataclass_fields__}) for row in head]
-
-
-class RejectedRowsError(InputError):
-    """A batch with more invalid rows than allowed; lists the first 20 problems."""
-
-    def __init__(self, validation: Validation, source: str, max_rejects: int) -> None:
-        self.validation = validation
-        self.rejects = validation.first()
-        self.n_rejected = validation.n_rejected
-        n_valid = validation.n_entries - validation.n_rejected
-        hint = (
-            f"correct the rows, or pass --max-rejects {self.n_rejected} to store the "
-            f"{n_valid} valid rows and keep the rejected ones (with their reasons) in the store"
-        )
-        super().__init__(
-            f"{self.n_rejected} of {validation.n_entries} rows are invalid "
-            f"(at most {max_rejects} allowed)",
-            source=source,
-            hint=hint,
-        )
-
-    def _format(self) -> str:
-        lines = [super()._format()]
-        lines.extend(f"  {reject}" for reject in self.rejects)
-        more = self.validation.rejects.num_rows - len(self.rejects)
-        if more > 0:
-            lines.append(f"  ... and {more} more problems")
-        return "\n".join(lines)
 
 
 def validate_rows(
@@ -220,43 +191,64 @@ def _problem(
 def _label_problems(
     label: pa.ChunkedArray, present: np.ndarray, schema: TaskSchema
 ) -> list[dict[str, Any]]:
-    """Non-numeric labels at interval/ratio level; labels outside the declared categories."""
-    out = []
-    numeric = present & _to_numpy(pc.match_substring_regex(label, _NUMBER))
-    if schema.is_quantitative:
-        out.append(
-            _problem(
-                present & ~numeric, "label", "invalid label", f"a number ({schema.level} level)"
-            )
-        )
-    if schema.categories is None:
-        return out
-    declared = np.asarray(schema.categories, dtype=object)
-    allowed = ", ".join(map(str, declared[:20]))
-    declared_numbers = _numbers(declared)
-    if declared_numbers is not None:
-        values = np.full(numeric.size, np.nan)
-        values[numeric] = np.asarray(
-            label.filter(pa.array(numeric)).to_numpy(zero_copy_only=False).astype(str), np.float64
-        )
-        known = numeric & np.isin(values, declared_numbers)
+    """Labels the table boundary refuses, found by :func:`labelaudit.table.encode` itself.
+
+    The distinct present labels are encoded as a one-column table; each refusal names
+    one bad label, which is set aside before encoding the rest again, until the boundary
+    accepts what is left: the same rules as the reader by construction (at most
+    :data:`MAX_BAD_LABELS` distinct bad labels are told apart; the rest share one
+    problem). A refusal not tied to a label (e.g. ordinal text labels without a declared
+    order) is raised as is.
+    """
+    distinct = pc.unique(label.filter(pa.array(present))).to_numpy(zero_copy_only=False)
+    distinct = distinct.astype(object)
+    good = np.ones(distinct.size, dtype=bool)
+    reasons: dict[str, list[int]] = {}
+    for _ in range(MAX_BAD_LABELS):
+        rest = np.flatnonzero(good)
+        if rest.size == 0:
+            break
+        problem = _refusal(distinct[rest], schema)
+        if problem is None:
+            break
+        position, expected = problem
+        good[rest[position]] = False
+        reasons.setdefault(expected, []).append(int(rest[position]))
     else:
-        known = _to_numpy(pc.is_in(label, value_set=pa.array(declared.astype(str))))
-    bad = present & ~known
-    if schema.is_quantitative:
-        bad &= numeric  # a non-number already has its own problem
-    out.append(
-        _problem(bad, "label", "invalid label", f"one of the declared categories ({allowed})")
-    )
+        rest = np.flatnonzero(good)
+        if rest.size and _refusal(distinct[rest], schema) is not None:
+            reasons.setdefault("a label the table reader accepts", []).extend(rest.tolist())
+    out = []
+    for expected, positions in reasons.items():
+        bad = pc.is_in(label, value_set=pa.array(distinct[positions], type=pa.string()))
+        out.append(_problem(present & _to_numpy(bad), "label", "invalid label", expected))
     return out
 
 
-def _numbers(names: np.ndarray) -> np.ndarray | None:
-    """The names as floats when every one is a number, else None (the reader's rule)."""
-    matches = pc.match_substring_regex(pa.array(names.astype(str)), _NUMBER)
-    if not pc.all(matches).as_py():
-        return None
-    return np.asarray(names.astype(str), dtype=np.float64)
+#: Distinct refused labels told apart one by one (each costs one encode of the distinct set).
+MAX_BAD_LABELS = 200
+
+
+def _refusal(labels: np.ndarray, schema: TaskSchema) -> tuple[int, str] | None:
+    """(position of the first label :func:`encode` refuses, what it expected), or None."""
+    n = labels.size
+    raw = RawColumns(
+        item=pa.chunked_array([pa.array(np.arange(n).astype(str))]),
+        annotator=pa.chunked_array([pa.array(np.full(n, "a", dtype=object), type=pa.string())]),
+        label=pa.chunked_array([pa.array(labels, type=pa.string())]),
+        rows=np.arange(n),
+        fields={"item": "item", "annotator": "annotator", "label": "label"},
+        label_fields=None,
+        extra={},
+    )
+    locator = Locator("<labels>", lambda row: row + 1, "row")
+    try:
+        encode(raw, schema, locator)
+    except InputError as error:
+        if error.line is None or error.field != "label":
+            raise
+        return error.line - 1, str(error.expected)
+    return None
 
 
 def _duplicates(

@@ -16,8 +16,13 @@ Entry points:
 
 from __future__ import annotations
 
-from labelaudit.quality._methods import DEFAULT_METHODS, METHOD_NAMES
-from labelaudit.quality.adjudicate import AdjudicationQueue, adjudication_queue, write_jsonl
+from labelaudit.quality._methods import DEFAULT_METHODS, METHOD_NAMES, fit_method
+from labelaudit.quality.adjudicate import (
+    AdjudicationQueue,
+    adjudication_queue,
+    write_jsonl,
+    write_queue,
+)
 from labelaudit.quality.annotator_report import AnnotatorReport, annotator_report
 from labelaudit.quality.annotators import AnnotatorMetrics
 from labelaudit.quality.gold import (
@@ -52,6 +57,7 @@ __all__ = [
     "adjudication_queue",
     "aggregator_gold_accuracy",
     "annotator_report",
+    "fit_method",
     "gold_accuracy",
     "gold_from_column",
     "item_fields",
@@ -63,4 +69,5 @@ __all__ = [
     "without_gold",
     "write_jsonl",
     "write_label_studio",
+    "write_queue",
 ]

@@ -12,6 +12,7 @@ import inspect
 from typing import TYPE_CHECKING
 
 from labelaudit.exceptions import UsageError
+from labelaudit.methods import CATEGORICAL_METHODS, DEFAULT_QUALITY_METHODS
 from labelaudit.table.table import AnnotationTable
 
 if TYPE_CHECKING:
@@ -19,24 +20,16 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_METHODS", "METHOD_NAMES", "check_methods", "fit_method", "make_method"]
 
-#: Categorical aggregators that need nothing but the table (weighted MV needs weights).
-METHOD_NAMES: tuple[str, ...] = ("majority", "wawa", "dawid-skene", "one-coin", "glad", "mace")
+#: The categorical aggregators (one list: :data:`labelaudit.methods.CATEGORICAL_METHODS`).
+METHOD_NAMES = CATEGORICAL_METHODS
 #: Fitted by :func:`labelaudit.quality.annotator_report` unless told otherwise.
-DEFAULT_METHODS: tuple[str, ...] = ("majority", "dawid-skene", "mace")
+DEFAULT_METHODS = DEFAULT_QUALITY_METHODS
 
 
 def _classes() -> dict[str, type[Aggregator]]:
-    from labelaudit.consensus import GLAD, MACE, DawidSkene, MajorityVote, OneCoinDawidSkene, Wawa
+    from labelaudit.consensus.api import METHODS
 
-    classes: tuple[type[Aggregator], ...] = (
-        MajorityVote,
-        Wawa,
-        DawidSkene,
-        OneCoinDawidSkene,
-        GLAD,
-        MACE,
-    )
-    return {cls.cli_name: cls for cls in classes}
+    return {name: METHODS[name] for name in CATEGORICAL_METHODS}
 
 
 def check_methods(methods: tuple[str, ...] | list[str]) -> tuple[str, ...]:

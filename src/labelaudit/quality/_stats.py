@@ -1,12 +1,12 @@
-"""Small vectorised kernels of the quality analyses: intervals, robust scores, groups, runs.
+"""Small vectorised kernels of the quality analyses: robust scores, groups, runs.
+
+The Wilson interval lives in :mod:`labelaudit.intervals`.
 
 Every function works on whole arrays (no Python loop over rows); undefined entries are
 NaN here and become ``None`` with a reason in the result objects.
 
 References
 ----------
-Wilson, E. B. (1927). Probable inference, the law of succession, and statistical inference.
-J. Am. Stat. Assoc. 22(158), 209-212.
 Iglewicz, B., Hoaglin, D. C. (1993). How to Detect and Handle Outliers. ASQC Quality Press
 (the modified z-score, cut-off 3.5).
 Lin, J. (1991). Divergence measures based on the Shannon entropy. IEEE Trans. Inf. Theory
@@ -20,55 +20,18 @@ import numpy as np
 __all__ = [
     "MAD_SCALE",
     "MEAN_AD_SCALE",
-    "Z95",
     "group_medians",
     "js_divergence",
     "longest_runs",
     "robust_z",
     "run_p_values",
     "vote_entropy",
-    "wilson_interval",
 ]
 
-#: Two-sided 95% standard normal quantile.
-Z95 = 1.959963984540054
 #: MAD -> standard deviation of a normal distribution (1 / Phi^-1(0.75), rounded).
 MAD_SCALE = 1.4826
 #: Mean absolute deviation -> standard deviation of a normal distribution (sqrt(pi / 2)).
 MEAN_AD_SCALE = 1.253314
-
-
-def wilson_interval(
-    successes: np.ndarray, n: np.ndarray, z: float = Z95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of binomial proportions (Wilson 1927).
-
-    Parameters
-    ----------
-    successes, n : ndarray of int, same shape
-        Successes and trials of each proportion.
-    z : float
-        Normal quantile (1.96 for a 95% interval).
-
-    Returns
-    -------
-    low, high : ndarray of float64
-        Bounds in [0, 1]; NaN where ``n == 0``. With p = x / n:
-        (p + z^2 / 2n -/+ z sqrt(p (1 - p) / n + z^2 / 4n^2)) / (1 + z^2 / n).
-    """
-    x = np.asarray(successes, dtype=np.float64)
-    trials = np.asarray(n, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = x / trials
-        denominator = 1.0 + z * z / trials
-        centre = (p + z * z / (2.0 * trials)) / denominator
-        half = z * np.sqrt(p * (1.0 - p) / trials + z * z / (4.0 * trials * trials)) / denominator
-    # exact ends: the bound is 0 at x = 0 and 1 at x = n (no rounding below 1)
-    low = np.where(x == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
-    high = np.where(x == trials, 1.0, np.clip(centre + half, 0.0, 1.0))
-    low = np.where(trials > 0, low, np.nan)
-    high = np.where(trials > 0, high, np.nan)
-    return low, high
 
 
 def robust_z(values: np.ndarray, pool: np.ndarray) -> tuple[np.ndarray, float, float]:

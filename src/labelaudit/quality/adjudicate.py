@@ -20,16 +20,17 @@ import pyarrow as pa
 
 from labelaudit.exceptions import UsageError
 from labelaudit.quality.items import ItemReport, item_report
+from labelaudit.results import Displayable
 from labelaudit.table.table import AnnotationTable
 
-__all__ = ["REASONS", "AdjudicationQueue", "adjudication_queue", "write_jsonl"]
+__all__ = ["REASONS", "AdjudicationQueue", "adjudication_queue", "write_jsonl", "write_queue"]
 
 #: Why an item is queued, in priority order.
 REASONS: tuple[str, ...] = ("tie", "low_confidence")
 
 
 @dataclass(frozen=True)
-class AdjudicationQueue:
+class AdjudicationQueue(Displayable):
     """Items to adjudicate; ``to_dict()`` is the JSON contract (``docs/quality.md``).
 
     Attributes
@@ -158,3 +159,36 @@ def write_jsonl(queue: AdjudicationQueue, path: str | Path) -> Path:
     with target.open("w", encoding="utf-8") as handle:
         handle.writelines(line + "\n" for line in queue.jsonl_lines())
     return target
+
+
+def write_queue(queue: AdjudicationQueue, path: str | Path, *, raw_csv: bool = False) -> Path:
+    """Write the queue in the format its extension names; return the path.
+
+    ``.csv`` / ``.tsv``: one row per item, list and object fields (the candidates) as JSON
+    text, formula-like cells neutralised unless ``raw_csv`` (:mod:`labelaudit.csvio`).
+    ``.parquet``: native nested columns. Anything else: JSONL (:func:`write_jsonl`).
+    """
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in (".csv", ".tsv", ".parquet"):
+        return write_jsonl(queue, target)
+    rows = (
+        [
+            {
+                k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
+                for k, v in entry.items()
+            }
+            for entry in queue.entries
+        ]
+        if suffix != ".parquet"
+        else queue.entries
+    )
+    data = pa.Table.from_pylist(rows) if rows else pa.table({"item": pa.array([], pa.string())})
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(data, target)
+        return target
+    from labelaudit.csvio import write_csv
+
+    return write_csv(data, target, delimiter="\t" if suffix == ".tsv" else ",", raw=raw_csv)

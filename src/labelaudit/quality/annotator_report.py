@@ -18,7 +18,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from labelaudit import __version__
-from labelaudit.agreement._result import clean_number
 from labelaudit.quality import _timing
 from labelaudit.quality._methods import DEFAULT_METHODS, check_methods, fit_method
 from labelaudit.quality.annotators import (
@@ -32,6 +31,7 @@ from labelaudit.quality.annotators import (
 from labelaudit.quality.gold import GoldLabels, without_gold
 from labelaudit.quality.gold_scores import GoldReport, aggregator_gold_accuracy, gold_accuracy
 from labelaudit.quality.outliers import Flag, OutlierRules, PoolStats, flag_annotators
+from labelaudit.results import Displayable, clean_number
 from labelaudit.table.table import AnnotationTable
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ _COLUMNS = (
 
 
 @dataclass(frozen=True)
-class AnnotatorReport:
+class AnnotatorReport(Displayable):
     """Result of :func:`annotator_report`; ``to_dict()`` is the documented JSON contract.
 
     Attributes

@@ -11,16 +11,16 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.agreement._result import MetricResult, clean_number
-from labelaudit.quality._stats import wilson_interval
+from labelaudit.intervals import wilson_interval
 from labelaudit.quality.gold import GoldLabels
+from labelaudit.results import Displayable, MetricResult, clean_number
 from labelaudit.table.table import AnnotationTable
 
 __all__ = ["GoldReport", "aggregator_gold_accuracy", "gold_accuracy"]
 
 
 @dataclass(frozen=True)
-class GoldReport:
+class GoldReport(Displayable):
     """Per-annotator accuracy on gold items and confusion against gold.
 
     Attributes

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from labelaudit.quality._methods import check_methods, fit_method
 from labelaudit.quality._stats import vote_entropy
+from labelaudit.results import Displayable
 from labelaudit.table.table import AnnotationTable
 
 __all__ = ["TIE_RTOL", "ItemReport", "item_report"]
@@ -30,7 +31,7 @@ TIE_RTOL = 1e-12
 
 
 @dataclass(frozen=True, eq=False)
-class ItemReport:
+class ItemReport(Displayable):
     """Per-item consensus and disagreement; arrays of shape (n_items,), in item code order.
 
     Attributes

@@ -36,10 +36,10 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.agreement._result import clean_number
 from labelaudit.exceptions import UsageError
 from labelaudit.quality._stats import robust_z
 from labelaudit.quality.annotators import SPEED_FLOOR, AnnotatorMetrics
+from labelaudit.results import clean_number
 
 __all__ = ["FLAG_METRICS", "Flag", "OutlierRules", "PoolStats", "flag_annotators"]
 

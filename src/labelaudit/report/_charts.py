@@ -3,6 +3,8 @@
 Charts plot numbers the report dict already holds. User strings (categories, annotator
 names) reach the SVG only as matplotlib text, which the SVG backend escapes; every chart is
 also checked by :func:`is_inert_svg` before it is embedded, and dropped if the check fails.
+Labels are never cut: they wrap (:func:`chart_label`), and a label too long to wrap into
+three lines is abbreviated with a numbered key printed under the chart (:func:`fit_labels`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import io
 import logging
 import math
 import re
+import textwrap
 import unicodedata
 import warnings
 import xml.etree.ElementTree as ET
@@ -26,13 +29,29 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["MAX_HEATMAP_ANNOTATORS", "Chart", "draw_charts", "is_inert_svg", "render_charts"]
+__all__ = [
+    "MAX_HEATMAP_ANNOTATORS",
+    "Chart",
+    "add_key",
+    "chart_label",
+    "draw_charts",
+    "fit_labels",
+    "is_inert_svg",
+    "label_values",
+    "new_figure",
+    "outside_legend",
+    "render_charts",
+    "rows_height",
+    "set_labels",
+    "text_color",
+]
 
 logger = logging.getLogger(__name__)
 
 MAX_HEATMAP_ANNOTATORS = 40
 MAX_CATEGORY_BARS = 40
-_LABEL_CHARS = 32
+_LABEL_CHARS = 28
+_LABEL_LINES = 3
 _WIDTH_IN = 7.0
 _QUIET = (r"Glyph .* missing from font", r"Matplotlib currently does not support")
 _STYLE: dict[Any, Any] = {  # matplotlib types rcParams keys as literals
@@ -57,11 +76,113 @@ class Chart:
     svg: str
 
 
-def chart_label(value: Any) -> str:
-    """User text made fit for a tick label: no control characters, at most 32 characters."""
+def _clean(value: Any) -> str:
+    """User text without control or bidi-override characters (they would garble the SVG)."""
     raw = "".join(" " if unicodedata.category(ch) in {"Cc", "Cs"} else ch for ch in text(value))
-    raw = _BIDI_CONTROLS.sub("", raw)
-    return raw if len(raw) <= _LABEL_CHARS else raw[: _LABEL_CHARS - 1] + "…"
+    return _BIDI_CONTROLS.sub("", raw)
+
+
+def chart_label(value: Any, width: int = _LABEL_CHARS) -> str:
+    """User text made fit for a tick label: no control characters, wrapped onto lines of at
+    most ``width`` characters (at spaces, so ``"a · b · c"`` breaks between parts), never cut."""
+    raw = _clean(value)
+    if len(raw) <= width:
+        return raw
+    return "\n".join(textwrap.wrap(raw, width, break_on_hyphens=False)) or raw
+
+
+def fit_labels(
+    values: Sequence[Any], width: int = _LABEL_CHARS, max_lines: int = _LABEL_LINES
+) -> tuple[list[str], list[str]]:
+    """Tick labels that are never truncated, and the key of the abbreviated ones.
+
+    Parameters
+    ----------
+    values : sequence
+        The labels (user text).
+    width, max_lines : int
+        A label that wraps onto at most ``max_lines`` lines of ``width`` characters is
+        shown wrapped; a longer one is shown as its first line and a key ``[k]``.
+
+    Returns
+    -------
+    shown : list of str
+        One tick label per value.
+    key : list of str
+        ``"[k] full label"`` for each abbreviated label (print it with :func:`add_key`).
+    """
+    shown: list[str] = []
+    key: list[str] = []
+    for value in values:
+        label = chart_label(value, width)
+        lines = label.split("\n")
+        if len(lines) <= max_lines:
+            shown.append(label)
+            continue
+        key.append(f"[{len(key) + 1}] {_clean(value)}")
+        shown.append(f"{lines[0]} … [{len(key)}]")
+    return shown, key
+
+
+def add_key(figure: Figure, key: Sequence[str]) -> None:
+    """Print the key of abbreviated labels under the chart, wrapped to its width."""
+    if not key:
+        return
+    width_chars = int(figure.get_figwidth() * 15)
+    lines = [part for entry in key for part in textwrap.wrap(entry, width_chars)]
+    figure.supxlabel("\n".join(lines), fontsize=7, ha="left", x=0.01)
+
+
+def text_color(rgba: Any) -> str:
+    """Black or white, whichever contrasts more with a cell of colour ``rgba`` (WCAG
+    relative luminance: white text below 0.179, the point of equal contrast)."""
+    channels = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgba[:3]]
+    luminance = 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+    return "black" if luminance > 0.179 else "white"
+
+
+def outside_legend(figure: Figure, axes: Axes, ncols: int = 3) -> None:
+    """The axes' legend below the plot, outside the data area (constrained layout)."""
+    handles, labels = axes.get_legend_handles_labels()
+    if handles:
+        figure.legend(
+            handles, labels, loc="outside lower center", ncols=ncols, frameon=False, fontsize=7
+        )
+
+
+def label_values(
+    axes: Axes, marks: Sequence[tuple[float, str, str]], min_gap: float = 0.075
+) -> None:
+    """Write each ``(y, "NAME value", colour)`` at the right edge of the axes, outside the
+    data, level with its line; lines at one value and colour share a label, and labels
+    closer than ``min_gap`` (axes fraction) are spread apart. Call after the y limits are
+    final."""
+    low, high = axes.get_ylim()
+    span = (high - low) or 1.0
+    merged: dict[tuple[float, str], list[str]] = {}
+    for y, label, color in marks:  # lines at one value share one label: "UCL, LCL 0.000"
+        name, _, shown = label.rpartition(" ")
+        merged.setdefault((round(y, 12), color), []).append(name or label)
+        merged[(round(y, 12), color)].append(shown)
+    marks = [(y, ", ".join(parts[0::2]) + " " + parts[1], c) for (y, c), parts in merged.items()]
+    placed = sorted(((y - low) / span, y, label, color) for y, label, color in marks)
+    positions: list[float] = []
+    for fraction, *_ in placed:
+        positions.append(max(fraction, positions[-1] + min_gap) if positions else fraction)
+    overflow = max(0.0, (positions[-1] if positions else 0.0) - 1.0)
+    for position, (_, y, label, color) in zip(positions, placed, strict=True):
+        axes.annotate(
+            label,
+            xy=(1.0, (y - low) / span),
+            xycoords="axes fraction",
+            xytext=(1.015, position - overflow),
+            textcoords="axes fraction",
+            va="center",
+            fontsize=7,
+            color=color,
+            arrowprops={"arrowstyle": "-", "color": color, "linewidth": 0.5},
+            annotation_clip=False,
+        )
 
 
 def is_inert_svg(svg: str) -> bool:
@@ -149,7 +270,7 @@ def draw_charts(
     return charts
 
 
-def _figure(height_in: float, width_in: float = _WIDTH_IN) -> Figure:
+def new_figure(height_in: float, width_in: float = _WIDTH_IN) -> Figure:
     """A new figure on an Agg canvas (no pyplot, no global state)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -171,10 +292,21 @@ def _to_svg(figure: Figure, salt: str) -> str:
     return svg[svg.index("<svg") :].strip()
 
 
-def _set_labels(axes: Axes, axis: str, positions: Sequence[float], labels: Sequence[Any]) -> None:
-    """Tick labels from user text, with mathtext parsing off (``$`` stays literal)."""
+def set_labels(
+    axes: Axes, axis: str, positions: Sequence[float], labels: Sequence[Any], **options: Any
+) -> list[str]:
+    """Tick labels from user text (wrapped, never cut; mathtext off, so ``$`` stays
+    literal); returns the key of abbreviated labels, for :func:`add_key`."""
+    shown, key = fit_labels(labels)
     setter = axes.set_yticks if axis == "y" else axes.set_xticks
-    setter(list(positions), [chart_label(label) for label in labels], parse_math=False)
+    setter(list(positions), shown, parse_math=False, **options)
+    return key
+
+
+def rows_height(labels: Sequence[Any], base: float = 0.9, per_line: float = 0.16) -> float:
+    """Figure height (inches) for one row per label, each as tall as its wrapped label."""
+    shown, _ = fit_labels(labels)
+    return base + sum(0.18 + per_line * (label.count("\n") + 1) for label in shown)
 
 
 def _coefficient_points(report: Mapping[str, Any]) -> list[tuple[str, float, Any]]:
@@ -221,7 +353,7 @@ def _coefficient_chart(report: Mapping[str, Any]) -> Figure | None:
     points = _coefficient_points(report)
     if not points:
         return None
-    figure = _figure(height_in=0.9 + 0.34 * len(points))
+    figure = new_figure(height_in=rows_height([label for label, _, _ in points]))
     axes = figure.add_subplot()
     lows = []
     for row, (_, value, ci) in enumerate(points):
@@ -232,11 +364,12 @@ def _coefficient_chart(report: Mapping[str, Any]) -> Figure | None:
         axes.plot([value], [row], "o", color="#1f3b73", markersize=6)
     axes.axvline(0.0, color="#999999", linewidth=0.8)
     axes.set_xlim(min(0.0, *lows, *(v for _, v, _ in points)) - 0.05, 1.02)
-    _set_labels(axes, "y", range(len(points)), [label for label, _, _ in points])
+    add_key(figure, set_labels(axes, "y", range(len(points)), [label for label, _, _ in points]))
     axes.set_ylim(len(points) - 0.5, -0.5)
     skipped = _undefined_count(report)
     note = f"; {skipped} undefined, not plotted" if skipped else ""
     axes.set_xlabel(f"coefficient value (dot) and 95% CI (line){note}")
+    axes.set_ylabel("coefficient")
     axes.grid(axis="x", color="#e5e5e5")
     return figure
 
@@ -248,18 +381,20 @@ def _category_chart(report: Mapping[str, Any]) -> Figure | None:
         return None
     shown = [row for row in rows if isinstance(row, Mapping)][:MAX_CATEGORY_BARS]
     values = [as_float(row.get("specific_agreement")) for row in shown]
-    figure = _figure(height_in=0.9 + 0.3 * len(shown))
+    names = [row.get("category") for row in shown]
+    figure = new_figure(height_in=rows_height(names, per_line=0.14))
     axes = figure.add_subplot()
     positions = range(len(shown))
     axes.barh(positions, [v if v is not None else 0.0 for v in values], color="#55a868")
     for row, value in zip(positions, values, strict=True):
         label = DASH if value is None else f"{value:.3f}"
         axes.text((value or 0.0) + 0.01, row, label, va="center", fontsize=8)
-    _set_labels(axes, "y", positions, [row.get("category") for row in shown])
+    add_key(figure, set_labels(axes, "y", positions, names))
     axes.set_xlim(0.0, 1.12)
     axes.set_ylim(len(shown) - 0.5, -0.5)
     note = f" (first {MAX_CATEGORY_BARS} of {len(rows)})" if len(rows) > len(shown) else ""
     axes.set_xlabel("specific agreement" + note)
+    axes.set_ylabel("category")
     return figure
 
 
@@ -293,7 +428,7 @@ def _heatmap_chart(report: Mapping[str, Any]) -> Figure | None:
     if not data.count():
         return None  # no pair has a defined κ: nothing to draw
     side = min(_WIDTH_IN, 2.4 + 0.3 * len(names))
-    figure = _figure(height_in=side, width_in=side + 1.2)
+    figure = new_figure(height_in=side, width_in=side + 1.2)
     axes = figure.add_subplot()
     low = min(0.0, float(data.min()))
     mesh = axes.pcolormesh(data, cmap="viridis", vmin=low, vmax=1.0, edgecolors="white")
@@ -301,15 +436,17 @@ def _heatmap_chart(report: Mapping[str, Any]) -> Figure | None:
     figure.colorbar(mesh, ax=axes, label="Cohen's κ")
     ticks = [i + 0.5 for i in range(len(names))]
     size = 8 if len(names) <= 20 else 6
-    labels = [chart_label(n) for n in names]
-    axes.set_xticks(ticks, labels, parse_math=False, fontsize=size, rotation=45, ha="right")
-    axes.set_yticks(ticks, labels, parse_math=False, fontsize=size)
+    key = set_labels(axes, "x", ticks, names, fontsize=size, rotation=45, ha="right")
+    set_labels(axes, "y", ticks, names, fontsize=size)
+    add_key(figure, key)
+    axes.set_xlabel("annotator")
+    axes.set_ylabel("annotator")
     axes.invert_yaxis()
     axes.set_aspect("equal")
     if len(names) <= 12:
         for (i, j), value in np.ndenumerate(data.filled(np.nan)):
             if not math.isnan(value):
-                color = "black" if value > low + 0.6 * (1.0 - low) else "white"
+                color = text_color(mesh.cmap(mesh.norm(value)))
                 axes.text(
                     j + 0.5,
                     i + 0.5,

@@ -43,7 +43,7 @@ def _tool(report: Mapping[str, Any]) -> str:
     return f"{tool.get('name', 'labelaudit')} {tool.get('version', '')}".strip()
 
 
-def render_html(report: Mapping[str, Any]) -> str:
+def render_html(report: Mapping[str, Any] | Any) -> str:
     """Render the agreement report as one self-contained HTML document.
 
     The page has inline CSS, inline SVG charts (coefficients with CIs, per-category specific
@@ -54,8 +54,9 @@ def render_html(report: Mapping[str, Any]) -> str:
 
     Parameters
     ----------
-    report : Mapping
-        The agreement report dict (the stable JSON contract); absent sections are skipped.
+    report : Mapping or AgreementReport
+        The agreement report dict (the stable JSON contract), or the result object itself
+        (its ``to_dict()`` is used); absent sections are skipped.
 
     Returns
     -------
@@ -66,6 +67,9 @@ def render_html(report: Mapping[str, Any]) -> str:
     from markupsafe import Markup
 
     from labelaudit.report._charts import render_charts
+
+    if not isinstance(report, Mapping) and hasattr(report, "to_dict"):
+        report = report.to_dict()
 
     charts = {
         _CHART_PLACES[chart.key]: {

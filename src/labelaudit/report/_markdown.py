@@ -42,7 +42,7 @@ def escape_markdown(value: str) -> str:
     return _NEWLINES.sub("<br>", out)
 
 
-def _table(table: Table) -> list[str]:
+def markdown_section(table: Table) -> list[str]:
     """Markdown lines of one section: heading, description, note and the GFM table."""
     lines = [f"## {table.title}", "", table.description, ""]
     if table.note:
@@ -80,7 +80,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     lines += [f"- **{label}:** {escape_markdown(value)}" for label, value in summary(report)]
     lines.append("")
     for table in build_tables(report):
-        lines += _table(table)
+        lines += markdown_section(table)
     lines += ["## How to read this", ""]
     for paragraph in GUIDANCE:
         lines += [paragraph, ""]

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from labelaudit.methods import METRIC_ORDER
 from labelaudit.report._format import (
     DASH,
     fmt_count,
@@ -20,7 +21,6 @@ from labelaudit.report._format import (
 
 __all__ = [
     "GUIDANCE",
-    "METRIC_ORDER",
     "Column",
     "Table",
     "flat_metrics",
@@ -32,16 +32,6 @@ __all__ = [
     "title",
 ]
 
-METRIC_ORDER: tuple[str, ...] = (
-    "percent_agreement",
-    "krippendorff_alpha",
-    "fleiss_kappa",
-    "conger_kappa",
-    "gwet_ac",
-    "brennan_prediger",
-    "cohen_kappa",
-    "scott_pi",
-)
 _METRIC_LABELS: dict[str, str] = {
     "percent_agreement": "Percent agreement",
     "krippendorff_alpha": "Krippendorff's α",

@@ -13,7 +13,7 @@ from typing import Any
 from labelaudit.report._html import render_html
 from labelaudit.report._markdown import render_markdown
 
-__all__ = ["atomic_write_text", "emit_rendered", "write_reports"]
+__all__ = ["atomic_write_text", "emit_rendered", "write_output_file", "write_reports"]
 
 
 def atomic_write_text(path: Path, content: str) -> None:
@@ -43,6 +43,15 @@ def atomic_write_text(path: Path, content: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
         raise
+
+
+def write_output_file(path: Path, content: str) -> Path:
+    """The one write path of rendered output: atomic write, then ``wrote FILE`` on stderr."""
+    import sys
+
+    atomic_write_text(path, content)
+    sys.stderr.write(f"wrote {path}\n")
+    return path
 
 
 def write_reports(report: Mapping[str, Any], out_dir: Path, stem: str = "pilot") -> dict[str, Path]:
@@ -133,4 +142,4 @@ def emit_rendered(
     if out is None:
         sys.stdout.write(content)
     else:
-        atomic_write_text(out, content)
+        write_output_file(out, content)

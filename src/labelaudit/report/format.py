@@ -16,11 +16,14 @@ from labelaudit.report._format import (
     text,
     visible_controls,
 )
-from labelaudit.report._markdown import escape_markdown
-from labelaudit.report._write import atomic_write_text, emit_rendered
+from labelaudit.report._markdown import escape_markdown, markdown_section
+from labelaudit.report._model import Column, Table
+from labelaudit.report._write import atomic_write_text, emit_rendered, write_output_file
 
 __all__ = [
     "DASH",
+    "Column",
+    "Table",
     "as_float",
     "atomic_write_text",
     "emit_rendered",
@@ -29,6 +32,8 @@ __all__ = [
     "fmt_count",
     "fmt_p",
     "fmt_value",
+    "markdown_section",
     "text",
     "visible_controls",
+    "write_output_file",
 ]

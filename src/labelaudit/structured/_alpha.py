@@ -32,9 +32,9 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from labelaudit.agreement._inference import bootstrap_item_weights, t_interval
-from labelaudit.agreement._result import MetricResult
 from labelaudit.agreement.alpha import REASON_NO_VARIATION, REASON_NOTHING_PAIRABLE
+from labelaudit.intervals import bootstrap_item_weights, t_interval
+from labelaudit.results import MetricResult
 from labelaudit.structured._explode import group_runs, pairs_within_groups
 from labelaudit.structured._ratio import percentile_result
 

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from labelaudit.agreement._inference import bootstrap_item_weights, t_interval
-from labelaudit.agreement._result import MetricResult
+from labelaudit.intervals import bootstrap_item_weights, t_interval
+from labelaudit.results import MetricResult
 
 __all__ = [
     "Contributions",

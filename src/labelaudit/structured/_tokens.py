@@ -24,10 +24,10 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from labelaudit.agreement._inference import bootstrap_item_weights
-from labelaudit.agreement._result import MetricResult
 from labelaudit.agreement.alpha import alpha_from_counts, krippendorff_alpha
 from labelaudit.agreement.chance import chance_corrected, family_values
+from labelaudit.intervals import bootstrap_item_weights
+from labelaudit.results import MetricResult
 from labelaudit.structured._explode import explode, numbers, run_offsets
 from labelaudit.structured._ratio import percentile_result
 from labelaudit.structured.spans import SpanData

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from labelaudit._typing import CI_METHODS
-from labelaudit.agreement._result import MetricResult
 from labelaudit.exceptions import UsageError
+from labelaudit.results import MetricResult
 from labelaudit.structured._explode import code_strings, explode, strings
 from labelaudit.structured._payload import identity_codes, payload_of
 from labelaudit.structured._ratio import identical_agreement

@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from labelaudit.agreement._inference import bootstrap_item_weights
-from labelaudit.agreement._result import MetricResult
 from labelaudit.agreement.alpha import alpha_from_counts, krippendorff_alpha
 from labelaudit.agreement.chance import chance_corrected, family_values
+from labelaudit.intervals import bootstrap_item_weights
+from labelaudit.results import MetricResult
 from labelaudit.structured._alpha import EXACT_LIMIT, N_PAIRS, alpha_distinct
 from labelaudit.structured._explode import code_strings, explode, strings
 from labelaudit.structured._payload import payload_of

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from labelaudit.agreement._result import MetricResult
+from labelaudit.results import MetricResult
 from labelaudit.structured._explode import (
     code_strings,
     explode,

@@ -31,8 +31,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from labelaudit.agreement._result import MetricResult
 from labelaudit.exceptions import UsageError
+from labelaudit.results import MetricResult
 from labelaudit.structured._alpha import EXACT_LIMIT, N_PAIRS, alpha_distinct
 from labelaudit.structured._explode import code_strings, group_runs, pairs_within_groups
 from labelaudit.structured._payload import payload_of

@@ -6,7 +6,15 @@ sources build :class:`RawColumns` and go through the same :func:`encode` boundar
 
 from labelaudit.table._encode import NUMBER_PATTERN, Locator, RawColumns, as_text, encode
 from labelaudit.table.content import content_sha256
-from labelaudit.table.readers import FORMATS, from_dataframe, load_source, read_annotations
+from labelaudit.table.readers import (
+    FORMATS,
+    format_of,
+    from_dataframe,
+    load_source,
+    raw_columns,
+    read_annotations,
+    split_names,
+)
 from labelaudit.table.schema import TASKS, TaskSchema
 from labelaudit.table.table import AnnotationTable
 
@@ -21,7 +29,10 @@ __all__ = [
     "as_text",
     "content_sha256",
     "encode",
+    "format_of",
     "from_dataframe",
     "load_source",
+    "raw_columns",
     "read_annotations",
+    "split_names",
 ]

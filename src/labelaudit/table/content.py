@@ -61,7 +61,7 @@ def _update_strings(digest: hashlib._Hash, values: pa.Array) -> None:
     values = pa.concat_arrays([values])  # offset 0, own buffers
     offsets = np.frombuffer(values.buffers()[1], dtype="<i8")[: len(values) + 1]
     digest.update(_u64(len(values)))
-    digest.update(memoryview(np.ascontiguousarray(offsets - offsets[0])))
+    digest.update(np.ascontiguousarray(offsets - offsets[0]).data)
     data = values.buffers()[2]
     if data is not None and len(values):
         digest.update(memoryview(data)[int(offsets[0]) : int(offsets[-1])])
@@ -78,7 +78,7 @@ def _as_strings(names: np.ndarray) -> pa.Array:
 def _update_column(digest: hashlib._Hash, name: str, names: pa.Array, codes: np.ndarray) -> None:
     _update_strings(digest, pa.array([name], pa.large_string()))
     _update_strings(digest, names)
-    digest.update(memoryview(np.ascontiguousarray(codes, dtype="<i4")))
+    digest.update(np.ascontiguousarray(codes, dtype="<i4").data)
 
 
 def _used_labels(table: AnnotationTable, order: np.ndarray) -> tuple[pa.Array, np.ndarray]:

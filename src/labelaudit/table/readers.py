@@ -7,9 +7,7 @@ Errors name the file, the line (or record), the field, what was expected and wha
 
 from __future__ import annotations
 
-import csv
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,22 +17,20 @@ import pyarrow.compute as pc
 
 from labelaudit.exceptions import InputError, UsageError
 from labelaudit.table._encode import Locator, RawColumns, as_text, encode
+from labelaudit.table._load import EXTENSIONS, FORMATS, format_of, load_source
 from labelaudit.table.schema import TaskSchema
 from labelaudit.table.table import AnnotationTable
 
-__all__ = ["FORMATS", "from_dataframe", "load_source", "read_annotations"]
+__all__ = [
+    "FORMATS",
+    "format_of",
+    "from_dataframe",
+    "load_source",
+    "raw_columns",
+    "read_annotations",
+]
 
-FORMATS = ("csv", "tsv", "jsonl", "json", "parquet")
-_EXTENSIONS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "json",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
+_EXTENSIONS = EXTENSIONS  # the former private name
 ALIASES = {
     "item": ("item", "item_id", "task"),
     "annotator": ("annotator", "annotator_id", "worker", "rater"),
@@ -55,6 +51,7 @@ def read_annotations(
     categories: Sequence[Any] | str | None = None,
     on_duplicate: str = "error",
     task: str = "categorical",
+    na_values: Sequence[str] | str | None = None,
 ) -> AnnotationTable:
     """Read annotations from a file or a DataFrame into a validated :class:`AnnotationTable`.
 
@@ -81,6 +78,11 @@ def read_annotations(
     task : str
         Task type (see :data:`labelaudit.table.schema.TASKS`); structured tasks are normally
         set by the platform readers, which also fill the ``payload`` column.
+    na_values : sequence or comma-separated str, optional
+        Cell texts read as missing besides the empty cell (e.g. ``NA,null``). By default
+        only the empty cell (JSON ``null``, a Parquet null) is missing, in every format:
+        ``NA``, ``null`` and ``nan`` are labels. ``table.report["missing_cells"]`` counts
+        the cells of the used columns treated as missing.
 
     Returns
     -------
@@ -97,206 +99,62 @@ def read_annotations(
     if layout not in ("long", "wide"):
         raise UsageError(f"layout must be 'long' or 'wide'; got {layout!r}")
     schema = TaskSchema.create(level, categories, task)
-    table, locator = load_source(source, format)
+    table, locator = load_source(source, format, na_values=split_names(na_values))
+    raw, missing = raw_columns(
+        table,
+        locator,
+        layout=layout,
+        item_col=item_col,
+        annotator_col=annotator_col,
+        label_col=label_col,
+        annotator_cols=annotator_cols,
+    )
+    result = encode(raw, schema, locator, on_duplicate=on_duplicate)
+    result.report["missing_cells"] = missing
+    return result
+
+
+def split_names(names: Sequence[str] | str | None) -> tuple[str, ...] | None:
+    """A comma-separated option as a tuple of trimmed names (None when empty)."""
+    if names is None:
+        return None
+    if isinstance(names, str):
+        names = names.split(",")
+    out = tuple(str(n).strip() for n in names if str(n).strip())
+    return out or None
+
+
+def raw_columns(
+    table: pa.Table,
+    locator: Locator,
+    *,
+    layout: str = "long",
+    item_col: str | None = None,
+    annotator_col: str | None = None,
+    label_col: str | None = None,
+    annotator_cols: Sequence[str] | str | None = None,
+) -> tuple[RawColumns, int]:
+    """The canonical columns of a loaded table (before validation), and the number of
+    cells of the used columns treated as missing (null, or empty after trimming)."""
     if layout == "wide":
         raw = _wide_columns(table, locator, item_col, annotator_cols)
+        used = [raw.fields["item"], *_annotator_columns(table, raw.fields["item"], annotator_cols)]
     else:
         raw = _long_columns(table, locator, item_col, annotator_col, label_col)
-    return encode(raw, schema, locator, on_duplicate=on_duplicate)
+        used = list(raw.fields.values())
+    missing = sum(_n_missing(table.column(name)) for name in used)
+    return raw, missing
+
+
+def _n_missing(column: pa.ChunkedArray) -> int:
+    text = as_text(column)
+    empty = pc.or_kleene(pc.is_null(text), pc.equal(pc.utf8_length(text), 0))
+    return int(pc.sum(pc.fill_null(empty, True).cast(pa.int64())).as_py() or 0)
 
 
 def from_dataframe(frame: Any, **options: Any) -> AnnotationTable:
     """Same as :func:`read_annotations` for a pandas/polars DataFrame or a pyarrow Table."""
     return read_annotations(frame, **options)
-
-
-# ---------------------------------------------------------------------------- loading
-def load_source(source: Any, format: str | None) -> tuple[pa.Table, Locator]:
-    """Load a file or DataFrame as an Arrow table of raw columns, with its :class:`Locator`.
-
-    No validation beyond the file format: callers pick columns and go through ``encode``.
-    """
-    if isinstance(source, pa.Table):
-        return source, _record_locator("<Table>", "row")
-    if hasattr(source, "to_arrow") and not isinstance(source, (str, Path)):
-        return source.to_arrow(), _record_locator("<DataFrame>", "row")
-    if hasattr(source, "columns") and hasattr(source, "iloc"):
-        return pa.Table.from_pandas(source, preserve_index=False), _record_locator(
-            "<DataFrame>", "row"
-        )
-    path = Path(source)
-    name = str(source)
-    if not path.is_file():
-        raise InputError(
-            "file not found", source=name, expected="a readable file", actual=str(path)
-        )
-    kind = format or _EXTENSIONS.get(path.suffix.lower())
-    if kind not in FORMATS:
-        raise InputError(
-            "unknown file format",
-            source=name,
-            field="--format",
-            expected=f"one of {', '.join(FORMATS)}",
-            actual=kind or path.suffix,
-            hint="pass --format",
-        )
-    loaders: dict[str, Callable[[Path, str], tuple[pa.Table, Locator]]] = {
-        "csv": _load_csv,
-        "tsv": _load_csv,
-        "jsonl": _load_jsonl,
-        "json": _load_json,
-        "parquet": _load_parquet,
-    }
-    if kind == "tsv":
-        return _load_csv(path, name, delimiter="\t")
-    return loaders[kind](path, name)
-
-
-def _record_locator(name: str, unit: str) -> Locator:
-    return Locator(name, lambda row: row + 1, unit)
-
-
-def _load_csv(path: Path, name: str, delimiter: str = ",") -> tuple[pa.Table, Locator]:
-    import pyarrow.csv as pacsv
-
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        header = next(csv.reader(handle, delimiter=delimiter), None)
-    if not header:
-        raise InputError(
-            "empty input", source=name, line=1, expected="a header line", actual="an empty file"
-        )
-    locator = Locator(name, lambda row: _csv_record_line(path, delimiter, row))
-    try:
-        table = pacsv.read_csv(
-            path,
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={column: pa.string() for column in header},
-                strings_can_be_null=True,
-            ),
-        )
-    except pa.ArrowInvalid as error:
-        raise _csv_shape_error(path, name, delimiter, len(header), error) from None
-    return table, locator
-
-
-def _csv_record_line(path: Path, delimiter: str, row: int) -> int:
-    """1-based line on which data record ``row`` starts (the header is line 1)."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        next(reader, None)
-        line = reader.line_num + 1
-        for index, _ in enumerate(reader):
-            if index == row:
-                return line
-            line = reader.line_num + 1
-    return line
-
-
-def _csv_shape_error(
-    path: Path, name: str, delimiter: str, width: int, error: Exception
-) -> InputError:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        start = 1
-        for record in reader:
-            if record and len(record) != width:
-                return InputError(
-                    "malformed row",
-                    source=name,
-                    line=start,
-                    expected=f"{width} fields (as in the header)",
-                    actual=f"{len(record)} fields",
-                )
-            start = reader.line_num + 1
-    return InputError("unreadable CSV", source=name, actual=str(error))
-
-
-def _load_jsonl(path: Path, name: str) -> tuple[pa.Table, Locator]:
-    records: list[Any] = []
-    lines: list[int] = []
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                records.append(json.loads(text))
-            except json.JSONDecodeError as error:
-                raise InputError(
-                    "malformed JSON line",
-                    source=name,
-                    line=number,
-                    expected="one JSON object per line",
-                    actual=f"{error.msg} at column {error.colno}",
-                ) from None
-            lines.append(number)
-    locator = Locator(name, lambda row: lines[row] if row < len(lines) else row + 1)
-    return _records_to_table(records, name, locator), locator
-
-
-def _load_json(path: Path, name: str) -> tuple[pa.Table, Locator]:
-    try:
-        with path.open(encoding="utf-8-sig") as handle:
-            document = json.load(handle)
-    except json.JSONDecodeError as error:
-        raise InputError(
-            "malformed JSON",
-            source=name,
-            line=error.lineno,
-            expected="a JSON array of records",
-            actual=f"{error.msg} at column {error.colno}",
-        ) from None
-    if isinstance(document, dict):
-        document = next((v for v in document.values() if isinstance(v, list)), None)
-    if not isinstance(document, list):
-        raise InputError(
-            "not an array of records",
-            source=name,
-            expected="a JSON array of objects",
-            actual=type(document).__name__,
-        )
-    locator = _record_locator(name, "record")
-    return _records_to_table(document, name, locator), locator
-
-
-def _records_to_table(records: list[Any], name: str, locator: Locator) -> pa.Table:
-    keys: dict[str, None] = {}
-    for index, record in enumerate(records):
-        if not isinstance(record, dict):
-            raise locator.error(
-                index, "not a JSON object", expected="an object", actual=type(record).__name__
-            )
-        keys.update(dict.fromkeys(record))
-    columns = {
-        key: pa.array([_cell(r.get(key)) for r in records], type=pa.string()) for key in keys
-    }
-    return pa.table(columns) if columns else pa.table({})
-
-
-def _cell(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return (
-            repr(value)
-            if isinstance(value, float) and not value.is_integer()
-            else str(int(value) if isinstance(value, float) else value)
-        )
-    return json.dumps(value, sort_keys=True)
-
-
-def _load_parquet(path: Path, name: str) -> tuple[pa.Table, Locator]:
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as error:
-        raise InputError(
-            "unreadable Parquet file", source=name, expected="a Parquet file", actual=str(error)
-        ) from None
-    return table, _record_locator(name, "row")
 
 
 # ---------------------------------------------------------------------------- columns
@@ -339,6 +197,7 @@ def _long_columns(
     item = _resolve(names, "item", item_col, locator)
     annotator = _resolve(names, "annotator", annotator_col, locator)
     label = _resolve(names, "label", label_col, locator)
+    table = _scalar(table, (item, annotator, label), locator)
     used = {item, annotator, label}
     extra = {n: table.column(n) for n in names if n not in used}
     return RawColumns(
@@ -360,9 +219,7 @@ def _wide_columns(
 ) -> RawColumns:
     names = table.column_names
     item = _resolve(names, "item", item_col, locator)
-    if isinstance(annotator_cols, str):
-        annotator_cols = [c.strip() for c in annotator_cols.split(",") if c.strip()]
-    columns = list(annotator_cols) if annotator_cols else [n for n in names if n != item]
+    columns = _annotator_columns(table, item, annotator_cols)
     for column in columns:
         if column not in names:
             raise InputError(
@@ -373,6 +230,7 @@ def _wide_columns(
                 actual=", ".join(names),
                 hint="check --annotator-cols",
             )
+    table = _scalar(table, (item, *columns), locator)
     item_values = table.column(item)
     rows, annotators, labels, fields = [], [], [], []
     for column in columns:
@@ -393,6 +251,53 @@ def _wide_columns(
         label_fields=np.concatenate(fields),
         extra={},
     )
+
+
+def _annotator_columns(
+    table: pa.Table, item: str, annotator_cols: Sequence[str] | str | None
+) -> list[str]:
+    chosen = split_names(annotator_cols)
+    return list(chosen) if chosen else [n for n in table.column_names if n != item]
+
+
+def _scalar(table: pa.Table, names: Sequence[str], locator: Locator) -> pa.Table:
+    """The table with ``names`` as scalar columns: binary columns decoded as UTF-8; list,
+    struct, map and other nested columns refused (an id or label is one value)."""
+    for name in dict.fromkeys(names):
+        index = table.column_names.index(name)
+        kind = table.schema.field(index).type
+        if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+            try:
+                table = table.set_column(index, name, pc.cast(table.column(index), pa.string()))
+            except pa.ArrowInvalid:
+                raise InputError(
+                    "binary column is not UTF-8 text",
+                    source=locator.source,
+                    field=name,
+                    expected="text or numbers",
+                    actual=str(kind),
+                ) from None
+            continue
+        scalar = not pa.types.is_nested(kind) and (
+            pa.types.is_string(kind)
+            or pa.types.is_large_string(kind)
+            or pa.types.is_integer(kind)
+            or pa.types.is_floating(kind)
+            or pa.types.is_boolean(kind)
+            or pa.types.is_decimal(kind)
+            or pa.types.is_null(kind)
+            or (pa.types.is_dictionary(kind) and pa.types.is_string(kind.value_type))
+        )
+        if not scalar:
+            raise InputError(
+                "not a column of single values",
+                source=locator.source,
+                field=name,
+                expected="text or numbers (one value per cell)",
+                actual=str(kind),
+                hint="pick another column, or flatten this one before reading",
+            )
+    return table
 
 
 def _cells_as_text(column: pa.ChunkedArray) -> np.ndarray:

@@ -8,10 +8,11 @@ from typing import Annotated, Any
 import typer
 
 from labelaudit.cli.app import app
-from labelaudit.cli.commands.annotators import Method, SeedOpt
+from labelaudit.cli.commands.annotators import SeedOpt
 from labelaudit.cli.common import (
     AnnotatorColOpt,
     AnnotatorColsOpt,
+    CategoricalMethod,
     CategoriesOpt,
     DebugOpt,
     FileArg,
@@ -24,7 +25,7 @@ from labelaudit.cli.common import (
     LevelOpt,
     OnDuplicateOpt,
     OutputFormat,
-    fail,
+    RawCsvOpt,
     read_table,
 )
 
@@ -32,12 +33,15 @@ from labelaudit.cli.common import (
 @app.command("adjudicate")
 def adjudicate_command(
     file: FileArg,
-    method: Annotated[Method, typer.Option(help="Aggregator giving consensus and confidence.")] = (
-        Method.dawid_skene
-    ),
+    method: Annotated[
+        CategoricalMethod, typer.Option(help="Aggregator giving consensus and confidence.")
+    ] = CategoricalMethod("dawid-skene"),
     threshold: Annotated[float, typer.Option(help="Queue items with confidence below this.")] = 0.7,
     out: Annotated[
-        Path | None, typer.Option(help="Write the queue here as JSONL (default: stdout).")
+        Path | None,
+        typer.Option(
+            help="Write the queue here: .csv, .tsv, .parquet, else JSONL (default: stdout)."
+        ),
     ] = None,
     label_studio: Annotated[
         bool, typer.Option(help="Also write a Label Studio import file (JSON array of tasks).")
@@ -62,38 +66,35 @@ def adjudicate_command(
     level: LevelOpt = Level.nominal,
     categories: CategoriesOpt = None,
     on_duplicate: OnDuplicateOpt = "error",
+    raw_csv: RawCsvOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Queue the tied and low-confidence items, each with every annotator's label.
 
     Example: labelaudit adjudicate labels.csv --threshold 0.7 --out queue.jsonl --label-studio
     """
-    from labelaudit.exceptions import LabelAuditError
-    from labelaudit.quality import adjudication_queue, write_jsonl
+    from labelaudit.quality import adjudication_queue, write_queue
     from labelaudit.quality.label_studio import export_label_studio, label_studio_path
 
-    try:
-        ls_path = label_studio_path(out, ls_out) if label_studio else None
-        table = read_table(
-            file,
-            input_format,
-            layout,
-            item_col,
-            annotator_col,
-            label_col,
-            annotator_cols,
-            level,
-            categories,
-            on_duplicate,
-        )
-        queue = adjudication_queue(table, method=method.value, threshold=threshold, seed=seed)
-        if ls_path is not None:
-            fields = (ls_from_name, ls_to_name, text_col or [])
-            export_label_studio(queue, table, ls_path, *fields)
-        if out is not None:
-            write_jsonl(queue, out)
-    except (LabelAuditError, OSError) as error:
-        raise fail(error, debug) from None
+    ls_path = label_studio_path(out, ls_out) if label_studio else None
+    table = read_table(
+        file,
+        input_format,
+        layout,
+        item_col,
+        annotator_col,
+        label_col,
+        annotator_cols,
+        level,
+        categories,
+        on_duplicate,
+    )
+    queue = adjudication_queue(table, method=str(method), threshold=threshold, seed=seed)
+    if ls_path is not None:
+        fields = (ls_from_name, ls_to_name, text_col or [])
+        export_label_studio(queue, table, ls_path, *fields)
+    if out is not None:
+        write_queue(queue, out, raw_csv=raw_csv)
     if out is None:
         for line in queue.jsonl_lines():
             typer.echo(line)

@@ -23,10 +23,10 @@ from labelaudit.cli.common import (
     LayoutOpt,
     Level,
     LevelOpt,
+    NaValuesOpt,
     OnDuplicateOpt,
     OutputFormat,
     Weights,
-    fail,
     read_table,
 )
 
@@ -64,6 +64,7 @@ def agreement_command(
     level: LevelOpt = Level.nominal,
     categories: CategoriesOpt = None,
     on_duplicate: OnDuplicateOpt = "error",
+    na_values: NaValuesOpt = None,
     task: TaskOpt = None,
     weights: Annotated[Weights, typer.Option(help="Weights for the kappa family.")] = (
         Weights.identity
@@ -86,36 +87,33 @@ def agreement_command(
     """
     from labelaudit.agreement import agreement_report
     from labelaudit.agreement.weights import read_weights_file
-    from labelaudit.exceptions import LabelAuditError
     from labelaudit.structured.api import as_task
 
     structured = task is not None and task is not Task.categorical
-    try:
-        table = read_table(
-            file,
-            input_format,
-            layout,
-            item_col,
-            annotator_col,
-            label_col,
-            annotator_cols,
-            level,
-            None if structured else categories,
-            on_duplicate,
-        )
-        table = as_task(table, task.value if task else None, categories if structured else None)
-        matrix = read_weights_file(weights_file, table.n_categories) if weights_file else None
-        result = agreement_report(
-            table,
-            weights=weights.value,
-            weights_matrix=matrix,
-            ci=ci.value,
-            n_boot=n_boot,
-            seed=seed,
-            top=top,
-        ).to_dict()
-    except LabelAuditError as error:
-        raise fail(error, debug) from None
+    table = read_table(
+        file,
+        input_format,
+        layout,
+        item_col,
+        annotator_col,
+        label_col,
+        annotator_cols,
+        level,
+        None if structured else categories,
+        on_duplicate,
+        na_values=na_values,
+    )
+    table = as_task(table, task.value if task else None, categories if structured else None)
+    matrix = read_weights_file(weights_file, table.n_categories) if weights_file else None
+    result = agreement_report(
+        table,
+        weights=weights.value,
+        weights_matrix=matrix,
+        ci=ci.value,
+        n_boot=n_boot,
+        seed=seed,
+        top=top,
+    ).to_dict()
     emit(result, output.value, report)
 
 

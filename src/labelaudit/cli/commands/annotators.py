@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -12,6 +11,7 @@ from labelaudit.cli.app import app
 from labelaudit.cli.common import (
     AnnotatorColOpt,
     AnnotatorColsOpt,
+    CategoricalMethod,
     CategoriesOpt,
     DebugOpt,
     FileArg,
@@ -24,23 +24,11 @@ from labelaudit.cli.common import (
     LevelOpt,
     OnDuplicateOpt,
     OutputFormat,
-    fail,
     read_table,
 )
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-
-class Method(StrEnum):
-    """Aggregators the quality commands can fit (their ``labelaudit consensus`` names)."""
-
-    majority = "majority"
-    wawa = "wawa"
-    dawid_skene = "dawid-skene"
-    one_coin = "one-coin"
-    glad = "glad"
-    mace = "mace"
 
 
 GoldOpt = Annotated[
@@ -71,8 +59,10 @@ def annotators_command(
         bool, typer.Option(help="Leave gold items out of agreement and the models.")
     ] = False,
     method: Annotated[
-        list[Method] | None,
-        typer.Option(help="Aggregator to fit (repeat) (default: majority, dawid-skene, mace)."),
+        list[CategoricalMethod] | None,
+        typer.Option(
+            help="Aggregator to fit (repeat) (default: majority, dawid-skene, mace).",
+        ),
     ] = None,
     duration_col: DurationColOpt = None,
     time_col: TimeColOpt = None,
@@ -105,41 +95,37 @@ def annotators_command(
 
     Example: labelaudit annotators labels.csv --gold gold.csv --format json
     """
-    from labelaudit.exceptions import LabelAuditError
     from labelaudit.quality import DEFAULT_METHODS, OutlierRules, annotator_report, load_gold
 
-    methods = [m.value for m in method] if method else list(DEFAULT_METHODS)
-    try:
-        table = read_table(
-            file,
-            input_format,
-            layout,
-            item_col,
-            annotator_col,
-            label_col,
-            annotator_cols,
-            level,
-            categories,
-            on_duplicate,
-        )
-        gold_labels = load_gold(
-            table, path=gold, column=gold_col, item_col=gold_item_col, label_col=gold_label_col
-        )
-        rules = OutlierRules(
-            min_labels, min_gold, min_pool, z_threshold, run_alpha, kappa_max, spam_threshold
-        )
-        report = annotator_report(
-            table,
-            gold=gold_labels,
-            methods=methods,
-            exclude_gold=exclude_gold,
-            duration_col=duration_col,
-            time_col=time_col,
-            rules=rules,
-            seed=seed,
-        ).to_dict()
-    except LabelAuditError as error:
-        raise fail(error, debug) from None
+    methods = [str(m) for m in method] if method else list(DEFAULT_METHODS)
+    table = read_table(
+        file,
+        input_format,
+        layout,
+        item_col,
+        annotator_col,
+        label_col,
+        annotator_cols,
+        level,
+        categories,
+        on_duplicate,
+    )
+    gold_labels = load_gold(
+        table, path=gold, column=gold_col, item_col=gold_item_col, label_col=gold_label_col
+    )
+    rules = OutlierRules(
+        min_labels, min_gold, min_pool, z_threshold, run_alpha, kappa_max, spam_threshold
+    )
+    report = annotator_report(
+        table,
+        gold=gold_labels,
+        methods=methods,
+        exclude_gold=exclude_gold,
+        duration_col=duration_col,
+        time_col=time_col,
+        rules=rules,
+        seed=seed,
+    ).to_dict()
     render(report, output.value)
     if fail_on_flag and report["n_flagged"]:
         raise typer.Exit(code=1)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from labelaudit.cli.app import app
-from labelaudit.cli.common import DebugOpt, FormatOpt, OutputFormat, fail
+from labelaudit.cli.common import DebugOpt, FormatOpt, OutputFormat
 
 
 @app.command("check")
@@ -26,15 +26,11 @@ def check_command(
     Exit code 0 when every gate passes, 1 when one fails, 2 on a usage error or an empty
     store. Example: labelaudit check --batch 2024-w17 --format json
     """
-    from labelaudit.exceptions import LabelAuditError
     from labelaudit.project import find_project
     from labelaudit.project.check import check_project, render_check, send_alert
 
-    try:
-        found = find_project(project)
-        result = send_alert(found, check_project(found, batch=batch))
-    except LabelAuditError as error:
-        raise fail(error, debug) from None
+    found = find_project(project)
+    result = send_alert(found, check_project(found, batch=batch))
     report = result.to_dict()
     if output == OutputFormat.json:
         import json

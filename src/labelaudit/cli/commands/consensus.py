@@ -13,6 +13,7 @@ from labelaudit.cli.common import (
     AnnotatorColOpt,
     AnnotatorColsOpt,
     CategoriesOpt,
+    ConsensusMethod,
     DebugOpt,
     FileArg,
     FormatOpt,
@@ -24,24 +25,9 @@ from labelaudit.cli.common import (
     LevelOpt,
     OnDuplicateOpt,
     OutputFormat,
-    fail,
+    RawCsvOpt,
     read_table,
 )
-
-
-class Method(StrEnum):
-    """Aggregation methods (``labelaudit.consensus.api.METHODS``)."""
-
-    majority = "majority"
-    weighted = "weighted"
-    wawa = "wawa"
-    dawid_skene = "dawid-skene"
-    one_coin = "one-coin"
-    glad = "glad"
-    mace = "mace"
-    mean = "mean"
-    median = "median"
-    trimmed_mean = "trimmed-mean"
 
 
 class Tie(StrEnum):
@@ -54,7 +40,9 @@ class Tie(StrEnum):
 @app.command("consensus")
 def consensus_command(
     file: FileArg,
-    method: Annotated[Method, typer.Option(help="Aggregation method.")] = Method.dawid_skene,
+    method: Annotated[ConsensusMethod, typer.Option(help="Aggregation method.")] = ConsensusMethod(
+        "dawid-skene"
+    ),
     out: Annotated[
         Path | None,
         typer.Option(help="Write item,label,confidence here (.csv, .jsonl or .parquet)."),
@@ -83,97 +71,60 @@ def consensus_command(
     proportion: Annotated[
         float | None, typer.Option(help="trimmed-mean: fraction cut from each end.")
     ] = None,
+    raw_csv: RawCsvOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Consensus labels and confidences, one row per item; prints a summary.
 
     Example: labelaudit consensus labels.csv --method dawid-skene --out consensus.csv
     """
-    from labelaudit.consensus._io import read_weights_file
-    from labelaudit.consensus.api import run_consensus
-    from labelaudit.exceptions import LabelAuditError
+    from labelaudit.consensus.api import read_weights_file, run_consensus
 
-    try:
-        table = read_table(
-            file,
-            input_format,
-            layout,
-            item_col,
-            annotator_col,
-            label_col,
-            annotator_cols,
-            level,
-            categories,
-            on_duplicate,
-        )
-        weights = read_weights_file(weights_file) if weights_file else None
-        _, result = run_consensus(
-            table,
-            method.value,
-            out=out,
-            seed=seed,
-            max_iter=max_iter,
-            tol=tol,
-            tie=tie.value if tie else None,
-            weights=weights,
-            proportion=proportion,
-        )
-    except (LabelAuditError, OSError) as error:
-        raise fail(error, debug) from None
+    table = read_table(
+        file,
+        input_format,
+        layout,
+        item_col,
+        annotator_col,
+        label_col,
+        annotator_cols,
+        level,
+        categories,
+        on_duplicate,
+    )
+    weights = read_weights_file(weights_file) if weights_file else None
+    _, result = run_consensus(
+        table,
+        str(method),
+        out=out,
+        raw_csv=raw_csv,
+        seed=seed,
+        max_iter=max_iter,
+        tol=tol,
+        tie=tie.value if tie else None,
+        weights=weights,
+        proportion=proportion,
+    )
     if out is not None:
         typer.echo(f"wrote {result.n_items} rows to {out}", err=True)
     render(result.to_dict(), output.value)
 
 
 def render(summary: dict[str, Any], output: str) -> None:
-    """Print the consensus summary as JSON, Markdown or a terminal table."""
+    """Print the consensus summary: JSON (the contract) or its document as Markdown/terminal."""
     if output == "json":
         import json
 
         typer.echo(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False))
         return
-    rows = _rows(summary)
-    if output == "markdown":
-        typer.echo(f"# Consensus ({summary['method']})\n")
-        typer.echo("| field | value |\n|---|---|")
-        for name, value in rows:
-            typer.echo(f"| {name} | {value} |")
-        return
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    from labelaudit.report.builders import consensus_document
+    from labelaudit.report.document import render_document
 
-    grid = Table(title=f"Consensus ({summary['method']})", show_header=False)
-    for name, value in rows:
-        grid.add_row(escape(name), escape(value))
-    Console().print(grid)
+    typer.echo(render_document(consensus_document(summary), output, width=_width()), nl=False)
 
 
-def _rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
-    """(field, text) pairs of the summary; nulls show their reason."""
-    reasons = summary["reasons"]
-    rows = []
-    for name in (
-        "n_items",
-        "n_annotators",
-        "n_labels",
-        "n_abstained",
-        "n_iter",
-        "converged",
-        "log_likelihood",
-        "mean_confidence",
-        "min_confidence",
-    ):
-        value = summary[name]
-        if value is None:
-            text = f"- ({reasons.get(name, 'undefined')})"
-        elif isinstance(value, float):
-            text = f"{value:.4f}" if abs(value) < 1e4 else f"{value:.1f}"
-        else:
-            text = str(value)
-        rows.append((name, text))
-    for category, count in (summary["label_distribution"] or {}).items():
-        rows.append((f"label {category}", str(count)))
-    for key, value in (summary["values"] or {}).items():
-        rows.append((f"value {key}", f"{value:.4g}" if value is not None else "-"))
-    return rows
+def _width() -> int:
+    """The terminal's width (80 when not a terminal)."""
+    import shutil
+
+    return shutil.get_terminal_size((80, 24)).columns

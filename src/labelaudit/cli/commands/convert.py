@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from labelaudit.cli.app import app
-from labelaudit.cli.common import DebugOpt, InputFormat, fail
+from labelaudit.cli.common import DebugOpt, InputFormat, RawCsvOpt
 
 
 @app.command("convert")
@@ -37,27 +37,24 @@ def convert_command(
     on_duplicate: Annotated[
         str, typer.Option(help="error or keep-last for a repeated (item, annotator).")
     ] = "error",
+    raw_csv: RawCsvOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Read an annotation-platform export and write the canonical table; print the read report.
 
     Example: labelaudit convert export.json --out labels.parquet --control sentiment
     """
-    from labelaudit.exceptions import LabelAuditError
     from labelaudit.io import read_export, write_table
 
-    try:
-        table, report = read_export(
-            files if len(files) > 1 else files[0],
-            from_=input_format.value if input_format else None,
-            task_key=task_key,
-            control=control,
-            task=task,
-            label_config=label_config,
-            on_duplicate=on_duplicate,
-        )
-        written = write_table(table, out)
-    except LabelAuditError as error:
-        raise fail(error, debug) from None
+    table, report = read_export(
+        files if len(files) > 1 else files[0],
+        from_=input_format.value if input_format else None,
+        task_key=task_key,
+        control=control,
+        task=task,
+        label_config=label_config,
+        on_duplicate=on_duplicate,
+    )
+    written = write_table(table, out, raw_csv=raw_csv)
     typer.echo(report.to_text())
     typer.echo(f"wrote {written} ({table.n_ratings} rows, task {table.task})")

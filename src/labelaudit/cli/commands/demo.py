@@ -26,18 +26,13 @@ def demo_command(
     1 on the degraded one is expected) and writes OUT_DIR/report.html.
     """
     from labelaudit.agreement import agreement_report
-    from labelaudit.cli.common import fail
     from labelaudit.datasets import load_pandalm
-    from labelaudit.exceptions import LabelAuditError
     from labelaudit.project.demo import run_demo
     from labelaudit.report import write_reports
 
-    try:
-        result = run_demo(out_dir, echo=typer.echo)
-        typer.echo("$ labelaudit agreement testset-v1.json --layout wide ... --report pilot")
-        pilot = write_reports(agreement_report(load_pandalm()).to_dict(), out_dir, stem="pilot")
-    except LabelAuditError as error:
-        raise fail(error, debug) from None
+    result = run_demo(out_dir, echo=typer.echo)
+    typer.echo("$ labelaudit agreement testset-v1.json --layout wide ... --report pilot")
+    pilot = write_reports(agreement_report(load_pandalm()).to_dict(), out_dir, stem="pilot")
     typer.echo("  pilot study: " + ", ".join(str(p.resolve()) for p in pilot.values()))
     failed = [name for name, code in result.checks if code]
     typer.echo(f"\nProject: {result.project}")

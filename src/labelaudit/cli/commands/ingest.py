@@ -19,8 +19,8 @@ from labelaudit.cli.common import (
     FromOpt,
     ItemColOpt,
     LabelColOpt,
+    NaValuesOpt,
     OutputFormat,
-    fail,
 )
 
 ProjectOpt = Annotated[
@@ -41,11 +41,14 @@ def ingest_command(
         int, typer.Option(help="Store the valid rows if at most N rows are invalid.")
     ] = 0,
     input_format: FromOpt = None,
-    layout: Annotated[str | None, typer.Option(help="long or wide (default: [input]).")] = None,
+    layout: Annotated[
+        str | None, typer.Option(help="long or wide (default: \\[input] layout).")
+    ] = None,
     item_col: ItemColOpt = None,
     annotator_col: AnnotatorColOpt = None,
     label_col: LabelColOpt = None,
     annotator_cols: AnnotatorColsOpt = None,
+    na_values: NaValuesOpt = None,
     output: FormatOpt = OutputFormat.table,
     debug: DebugOpt = False,
 ) -> None:
@@ -56,32 +59,29 @@ def ingest_command(
 
     Example: labelaudit ingest week17.csv --batch 2024-w17
     """
-    from labelaudit.exceptions import LabelAuditError
     from labelaudit.project import ReadOptions, find_project, ingest_batch
 
-    try:
-        found = find_project(project)
-        options = ReadOptions.from_config(
+    found = find_project(project)
+    options = ReadOptions.from_config(
+        found,
+        format=input_format.value if input_format else None,
+        layout=layout,
+        item_col=item_col,
+        annotator_col=annotator_col,
+        label_col=label_col,
+        annotator_cols=annotator_cols,
+        na_values=na_values,
+    )
+    with _spinner() as show:
+        result = ingest_batch(
             found,
-            format=input_format.value if input_format else None,
-            layout=layout,
-            item_col=item_col,
-            annotator_col=annotator_col,
-            label_col=label_col,
-            annotator_cols=annotator_cols,
+            file,
+            batch=batch,
+            replace_batch=replace,
+            max_rejects=max_rejects,
+            options=options,
+            progress=show,
         )
-        with _spinner() as show:
-            result = ingest_batch(
-                found,
-                file,
-                batch=batch,
-                replace_batch=replace,
-                max_rejects=max_rejects,
-                options=options,
-                progress=show,
-            )
-    except LabelAuditError as error:
-        raise fail(error, debug) from None
     if output == OutputFormat.json:
         import json
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from labelaudit.cli.app import app
-from labelaudit.cli.common import CategoriesOpt, DebugOpt, Level, LevelOpt, fail
+from labelaudit.cli.common import CategoriesOpt, DebugOpt, Level, LevelOpt
 
 
 @app.command("init")
@@ -25,17 +25,11 @@ def init_command(
 
     Example: labelaudit init sentiment --categories negative,neutral,positive
     """
-    from labelaudit.exceptions import LabelAuditError
     from labelaudit.project import init_project
     from labelaudit.table import TaskSchema
 
-    try:
-        schema = TaskSchema.create(level.value, categories)
-        project = init_project(
-            directory, name=name, level=schema.level, categories=schema.categories
-        )
-    except LabelAuditError as error:
-        raise fail(error, debug) from None
+    schema = TaskSchema.create(level.value, categories)
+    project = init_project(directory, name=name, level=schema.level, categories=schema.categories)
     typer.echo(f"Created project {project.config.name!r} in {project.root}")
     typer.echo(f"  config: {project.config_path}")
     typer.echo(f"  store:  {project.store_path}")

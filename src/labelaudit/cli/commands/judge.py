@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from labelaudit.cli.app import app
-from labelaudit.cli.common import DebugOpt, fail
+from labelaudit.cli.common import DebugOpt
 
 judge_app = typer.Typer(
     name="judge",
@@ -110,31 +110,33 @@ def run_command(
 
     Example: labelaudit judge run judge.toml items.jsonl --out verdicts.jsonl --concurrency 16
     """
-    from labelaudit.exceptions import LabelAuditError
     from labelaudit.judge.api import run_judge_files
 
-    try:
-        with _progress(progress) as callback:
-            result = run_judge_files(
-                judge_file,
-                data,
-                out=out,
-                cache=cache,
-                use_cache=not no_cache,
-                project=project,
-                prices=prices,
-                progress=callback,
-                concurrency=concurrency,
-                rpm=rpm,
-                repeats=repeats,
-                orders=orders.value,
-                max_cost=max_cost,
-                timeout=timeout,
-                max_retries=max_retries,
-            )
-    except (LabelAuditError, OSError) as error:
-        raise fail(error, debug) from None
+    with _progress(progress) as callback:
+        result = run_judge_files(
+            judge_file,
+            data,
+            out=out,
+            cache=cache,
+            use_cache=not no_cache,
+            project=project,
+            prices=prices,
+            progress=callback,
+            concurrency=concurrency,
+            rpm=rpm,
+            repeats=repeats,
+            orders=orders.value,
+            max_cost=max_cost,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
     _print_summary(result.summary.to_dict(), output.value)
+    if result.summary.n_tokens_estimated:
+        typer.echo(
+            f"warning: {result.summary.n_tokens_estimated} answers came without a usable token "
+            "count; their tokens (and cost) are estimated at 1 token per 3 bytes of text",
+            err=True,
+        )
     if result.summary.stopped_by_budget:
         typer.echo(f"stopped: --max-cost {max_cost} USD reached; finished verdicts kept", err=True)
     if result.summary.fatal_error:
@@ -204,29 +206,25 @@ def audit_command(
     Example: labelaudit judge audit verdicts.jsonl --humans labels.csv --format html --out a.html
     """
     from labelaudit.cli.commands.preferences import _families
-    from labelaudit.exceptions import LabelAuditError
     from labelaudit.judge.audit import audit_judge
     from labelaudit.judge.render import write_output
 
-    try:
-        audit = audit_judge(
-            list(verdicts),
-            humans=humans,
-            gold=gold,
-            data=data,
-            judge=judge,
-            judge_family=_families(judge_family or []),
-            ids_are_models=ids_are_models,
-            level=level,
-            categories=categories,
-            ci=ci,
-            n_boot=n_boot,
-            seed=seed,
-        )
-        write_output(audit.to_dict(), output.value, out)
-        if triage_out is not None:
-            from labelaudit.report.format import atomic_write_text
+    audit = audit_judge(
+        list(verdicts),
+        humans=humans,
+        gold=gold,
+        data=data,
+        judge=judge,
+        judge_family=_families(judge_family or []),
+        ids_are_models=ids_are_models,
+        level=level,
+        categories=categories,
+        ci=ci,
+        n_boot=n_boot,
+        seed=seed,
+    )
+    write_output(audit.to_dict(), output.value, out)
+    if triage_out is not None:
+        from labelaudit.report.format import atomic_write_text
 
-            atomic_write_text(triage_out, "".join(line + "\n" for line in audit.triage_lines()))
-    except (LabelAuditError, OSError) as error:
-        raise fail(error, debug) from None
+        atomic_write_text(triage_out, "".join(line + "\n" for line in audit.triage_lines()))

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from labelaudit.cli.app import app
-from labelaudit.cli.common import DebugOpt, fail
+from labelaudit.cli.common import DebugOpt
 
 
 class Source(StrEnum):
@@ -78,25 +78,21 @@ def preferences_command(
 
     Example: labelaudit preferences votes.csv --from csv --format json --out audit.json
     """
-    from labelaudit.exceptions import LabelAuditError
     from labelaudit.preferences.audit import run_preferences
     from labelaudit.preferences.render import write_output
 
     columns = {name: value for name, value in locals().items() if name.endswith("_col")}
-    try:
-        audit = run_preferences(
-            file,
-            format=source.value,
-            reader_options=_reader_options(source, columns, kind, authors, control),
-            judge_family=_families(judge_family or []),
-            by=by,
-            n_boot=n_boot,
-            seed=seed,
-            alpha=alpha,
-        )
-        write_output(audit.to_dict(), output.value, out)
-    except LabelAuditError as error:
-        raise fail(error, debug) from None
+    audit = run_preferences(
+        file,
+        format=source.value,
+        reader_options=_reader_options(source, columns, kind, authors, control),
+        judge_family=_families(judge_family or []),
+        by=by,
+        n_boot=n_boot,
+        seed=seed,
+        alpha=alpha,
+    )
+    write_output(audit.to_dict(), output.value, out)
 
 
 def _reader_options(

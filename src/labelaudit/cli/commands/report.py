@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from labelaudit.cli.app import app
-from labelaudit.cli.common import DebugOpt, fail
+from labelaudit.cli.common import DebugOpt
 
 
 class ReportFormat(StrEnum):
@@ -43,19 +43,16 @@ def report_command(
     Default scope: the [report] period of labelaudit.toml (7d). Reads the results stored
     at ingest; recomputes nothing. Example: labelaudit report --all --out report.html
     """
-    from labelaudit.exceptions import LabelAuditError, UsageError
+    from labelaudit.exceptions import UsageError
     from labelaudit.pipeline_report import Scope, build_pipeline_report, write_pipeline_report
     from labelaudit.project import find_project
 
-    try:
-        chosen = [flag for flag, given in (("--since", since), ("--batch", batch)) if given]
-        chosen += ["--all"] if all_batches else []
-        if len(chosen) > 1:
-            raise UsageError(f"choose one of --since, --batch, --all; got {' and '.join(chosen)}")
-        mode = "all" if all_batches else "batch" if batch is not None else "since"
-        found = find_project(project)
-        report = build_pipeline_report(found, Scope(mode=mode, since=since, batch=batch))
-        path = write_pipeline_report(report, out, format=output.value)
-    except LabelAuditError as error:
-        raise fail(error, debug) from None
+    chosen = [flag for flag, given in (("--since", since), ("--batch", batch)) if given]
+    chosen += ["--all"] if all_batches else []
+    if len(chosen) > 1:
+        raise UsageError(f"choose one of --since, --batch, --all; got {' and '.join(chosen)}")
+    mode = "all" if all_batches else "batch" if batch is not None else "since"
+    found = find_project(project)
+    report = build_pipeline_report(found, Scope(mode=mode, since=since, batch=batch))
+    path = write_pipeline_report(report, out, format=output.value)
     typer.echo(f"Report written to {path.resolve()}")

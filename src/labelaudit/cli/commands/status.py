@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from labelaudit.cli.app import app
-from labelaudit.cli.common import DebugOpt, FormatOpt, OutputFormat, fail
+from labelaudit.cli.common import DebugOpt, FormatOpt, OutputFormat
 
 
 @app.command("status")
@@ -24,13 +24,9 @@ def status_command(
 
     Example: labelaudit status --format json
     """
-    from labelaudit.exceptions import LabelAuditError
     from labelaudit.project import find_project, project_status
 
-    try:
-        report = project_status(find_project(project))
-    except LabelAuditError as error:
-        raise fail(error, debug) from None
+    report = project_status(find_project(project))
     if output == OutputFormat.json:
         import json
 
@@ -42,10 +38,8 @@ def status_command(
 
 
 def render_markdown(status: dict[str, Any]) -> str:
-    """The status as a Markdown table (user content with ``|`` and newlines escaped)."""
-
-    def cell(text: object) -> str:
-        return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """The status as a Markdown table (user content escaped as in every Markdown writer)."""
+    from labelaudit.report.format import escape_markdown as cell
 
     lines = [
         "| batch | annotations | items | annotators | rejected | ingested (UTC) | sha256 |",
@@ -61,33 +55,11 @@ def render_markdown(status: dict[str, Any]) -> str:
 
 
 def render_status(status: dict[str, Any]) -> None:
-    """The status as a Rich table on the terminal."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    """The status document on the terminal."""
+    import shutil
 
-    info = status["project"]
-    table = Table(title=f"{escape(info['name'])}: {len(status['batches'])} batches")
-    for column in ("batch", "annotations", "items", "annotators", "rejected", "ingested (UTC)"):
-        table.add_column(column, justify="left" if column == "batch" else "right")
-    for batch in status["batches"]:
-        table.add_row(
-            escape(batch["name"]),
-            f"{batch['n_annotations']:,}",
-            f"{batch['n_items']:,}",
-            f"{batch['n_annotators']:,}",
-            f"{batch['n_rejected']:,}",
-            batch["ingested_at"][:19].replace("T", " "),
-        )
-    console = Console()
-    console.print(table)
-    console.print(f"rejected rows kept in the store: {status['rejected_rows']:,}")
-    for reject in status["rejects"]:
-        line = reject["line"] if reject["unit"] == "line" else f"{reject['unit']} {reject['line']}"
-        console.print(
-            f"  {escape(reject['batch'])}: {escape(reject['source'])}:{line}:"
-            f"{escape(reject['field'])}: expected {escape(reject['expected'])} / actual "
-            f"{escape(repr(reject['actual']))}",
-            highlight=False,
-            soft_wrap=True,
-        )
+    from labelaudit.report.builders import status_document
+    from labelaudit.report.document import render_document
+
+    width = shutil.get_terminal_size((80, 24)).columns
+    typer.echo(render_document(status_document(status), "table", width=width), nl=False)

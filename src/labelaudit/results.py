@@ -6,13 +6,16 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MetricResult", "clean_number"]
+__all__ = ["Displayable", "MetricResult", "clean_number"]
 
 
 def clean_number(value: Any) -> Any:
-    """Python float for numpy scalars; ``None`` for NaN/inf (JSON has no NaN)."""
-    if value is None:
-        return None
+    """Python float for numpy scalars; ``None`` for NaN/inf (JSON has no NaN).
+
+    Text is never a number: names such as ``"007"``, ``"1e3"`` or ``"inf"`` stay strings.
+    """
+    if value is None or isinstance(value, (str, bytes)):
+        return value
     if isinstance(value, (list, tuple)):
         return [clean_number(v) for v in value]
     if isinstance(value, dict):
@@ -74,3 +77,35 @@ class MetricResult:
         }
         out.update({k: clean_number(v) for k, v in self.extra.items()})
         return out
+
+
+class Displayable:
+    """Notebook and DataFrame views of a result with a ``to_dict()`` (mixed into every result).
+
+    ``_repr_html_`` renders the result's document (:mod:`labelaudit.report.builders`)
+    through the one HTML renderer; ``to_pandas`` gives a dict of DataFrames: ``"summary"``
+    (one row of the scalar fields) and one frame per list of records.
+    """
+
+    def to_document(self) -> Any:
+        """The result as a :class:`labelaudit.report.document.Document`."""
+        from labelaudit.report.builders import build_document
+
+        return build_document(self)
+
+    def _repr_html_(self) -> str:
+        from labelaudit.report.document import render_document
+
+        return render_document(self.to_document(), "html")
+
+    def to_pandas(self) -> Any:
+        """``{"summary": DataFrame, <list field>: DataFrame, ...}`` from ``to_dict()``."""
+        import pandas as pd
+
+        data: dict[str, Any] = self.to_dict()  # type: ignore[attr-defined]
+        scalars = {k: v for k, v in data.items() if v is None or isinstance(v, (str, int, float))}
+        frames = {"summary": pd.DataFrame([scalars])}
+        for key, value in data.items():
+            if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
+                frames[key] = pd.DataFrame(value)
+        return frames

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,10 +21,11 @@ def require_file(path: Path) -> None:
 
 
 def open_binary(path: Path) -> BinaryIO:
-    """Open a file for reading, transparently decompressing ``.gz``."""
-    if path.suffix == ".gz":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return path.open("rb")
+    """Open a file for reading, transparently decompressing gzip data (size-capped; a
+    truncated stream is an InputError): :func:`labelaudit.table.source.open_binary`."""
+    from labelaudit.table.source import open_binary as open_input
+
+    return open_input(path)  # type: ignore[return-value]
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -40,7 +40,7 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 continue
             try:
                 record = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            except (ValueError, RecursionError) as error:
                 detail = getattr(error, "msg", str(error))
                 raise InputError(
                     "malformed JSON line",
@@ -66,6 +66,8 @@ def load_json(path: Path) -> Any:
     try:
         with open_binary(path) as handle:
             return json.loads(handle.read())
+    except RecursionError:
+        raise InputError("malformed JSON", source=str(path), actual="nested too deeply") from None
     except json.JSONDecodeError as error:
         raise InputError(
             "malformed JSON",
@@ -74,9 +76,9 @@ def load_json(path: Path) -> Any:
             expected="a JSON document",
             actual=f"{error.msg} at column {error.colno}",
         ) from None
-    except UnicodeDecodeError as error:
+    except ValueError as error:  # not UTF-8, or an integer of more than 4,300 digits
         raise InputError(
-            "not UTF-8 text", source=str(path), expected="UTF-8 JSON", actual=str(error)
+            "unreadable JSON", source=str(path), expected="UTF-8 JSON", actual=str(error)[:200]
         ) from None
 
 

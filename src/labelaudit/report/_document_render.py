@@ -1,0 +1,166 @@
+"""Terminal, Markdown and HTML renderers of :class:`labelaudit.report.document.Document`."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from labelaudit.report._format import fmt_value, text
+from labelaudit.report._markdown import escape_markdown
+
+if TYPE_CHECKING:
+    from labelaudit.report.document import DocTable, Document
+
+__all__ = ["render_html", "render_markdown", "render_terminal"]
+
+_STATUS = {"pass": "PASS", "fail": "FAIL", "info": ""}
+
+
+def _fact(value: Any) -> str:
+    if isinstance(value, float):
+        return fmt_value(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return text(value)
+
+
+# ------------------------------------------------------------------------- terminal
+def _fits(table: DocTable, width: int) -> bool:
+    """Whether every column fits with its longest word unbroken (3 cells of padding each)."""
+    need = 0
+    for index, name in enumerate(table.columns):
+        words = [w for row in table.shown for w in table.cell(row, index).split()]
+        need += max(len(w) for w in [*name.split(), *words, "x"]) + 3
+    return need + 1 <= width
+
+
+def _terminal_table(table: DocTable, console: Any, width: int) -> None:
+    from rich.table import Table
+
+    from labelaudit.report.document import terminal_text
+
+    if _fits(table, width):
+        grid = Table(title=terminal_text(table.title), expand=False)
+        for index, name in enumerate(table.columns):
+            number = table.kind(index) == "number"
+            grid.add_column(
+                terminal_text(name),
+                justify="right" if number else "left",
+                overflow="fold",
+                no_wrap=number,
+            )
+        for row in table.shown:
+            grid.add_row(*(terminal_text(table.cell(row, i)) for i in range(len(table.columns))))
+        console.print(grid)
+    else:  # too wide for the screen: one block per row, no column dropped
+        console.print(
+            f"[bold]{terminal_text(table.title)}[/bold] (one block per row to fit {width} columns)"
+        )
+        for row in table.shown:
+            for index, name in enumerate(table.columns):
+                console.print(f"  {terminal_text(name)}: {terminal_text(table.cell(row, index))}")
+            console.print("")
+    if table.n_more:
+        console.print(f"... and {table.n_more:,} more rows (all rows are in the JSON output)")
+    if table.note:
+        console.print(terminal_text(table.note))
+
+
+def render_terminal(document: Document, *, width: int = 80) -> str:
+    """The document as terminal text of at most ``width`` columns (Rich, words kept whole)."""
+    from rich.console import Console
+
+    from labelaudit.report.document import terminal_text
+
+    with open(os.devnull, "w") as sink:
+        console = Console(
+            width=width,
+            file=sink,
+            record=True,
+            color_system=None,
+            soft_wrap=False,
+            emoji=False,
+            highlight=False,
+        )
+        console.print(f"[bold]{terminal_text(document.title)}[/bold]")
+        status = _STATUS.get(document.headline.status, "")
+        console.print((f"{status}: " if status else "") + terminal_text(document.headline.sentence))
+        for figure in document.headline.figures:
+            console.print(f"  {terminal_text(figure.sentence())}")
+        for section in document.sections:
+            console.print(f"\n[bold]{terminal_text(section.title)}[/bold]")
+            if section.text:
+                console.print(terminal_text(section.text))
+            for name, value in section.facts:
+                console.print(f"  {terminal_text(name)}: {terminal_text(_fact(value))}")
+            for table in section.tables:
+                _terminal_table(table, console, width)
+        return console.export_text()
+
+
+# ------------------------------------------------------------------------- markdown
+def _markdown_table(table: DocTable) -> list[str]:
+    lines = [f"**{escape_markdown(table.title)}**", ""]
+    lines.append("| " + " | ".join(escape_markdown(c) for c in table.columns) + " |")
+    lines.append(
+        "|"
+        + "|".join(
+            "---:" if table.kind(i) == "number" else "---" for i in range(len(table.columns))
+        )
+        + "|"
+    )
+    width = range(len(table.columns))
+    lines.extend(
+        "| " + " | ".join(escape_markdown(table.cell(row, i)) for i in width) + " |"
+        for row in table.shown
+    )
+    if table.n_more:
+        lines.append(f"\n… and {table.n_more:,} more rows (all rows are in the JSON output).")
+    if table.note:
+        lines.append(f"\n*{escape_markdown(table.note)}*")
+    return [*lines, ""]
+
+
+def render_markdown(document: Document) -> str:
+    """The document as GitHub-flavoured Markdown, every user string escaped."""
+    lines = [f"# {escape_markdown(document.title)}", ""]
+    status = _STATUS.get(document.headline.status, "")
+    lines.append(
+        f"**{status + ': ' if status else ''}{escape_markdown(document.headline.sentence)}**"
+    )
+    lines.append("")
+    lines += [f"- {escape_markdown(f.sentence())}" for f in document.headline.figures]
+    for section in document.sections:
+        lines += ["", f"## {escape_markdown(section.title)}", ""]
+        if section.text:
+            lines += [escape_markdown(section.text), ""]
+        lines += [f"- {escape_markdown(n)}: {escape_markdown(_fact(v))}" for n, v in section.facts]
+        if section.facts:
+            lines.append("")
+        for table in section.tables:
+            lines += _markdown_table(table)
+    prov = document.provenance
+    if prov.tool_version or prov.files:
+        files = ", ".join(escape_markdown(f) for f in prov.files)
+        lines += [
+            "",
+            f"*labelaudit {escape_markdown(prov.tool_version)}"
+            + (f" · {files}" if files else "")
+            + "*",
+        ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ----------------------------------------------------------------------------- html
+def render_html(document: Document) -> str:
+    """The document as one self-contained HTML page (base template + table partial)."""
+    from markupsafe import Markup
+
+    from labelaudit.report._html import _environment
+    from labelaudit.report.charts import is_inert_svg
+
+    def svg(chart: Any) -> Markup:
+        return Markup(chart.svg) if is_inert_svg(chart.svg) else Markup("")
+
+    template = _environment().get_template("document.html.j2")
+    return template.render(doc=document, fmt=_fact, svg=svg)
