@@ -61,13 +61,21 @@ def stored_table(store: Store, batch_id: int, task_schema: str) -> Any:
 
 
 def rehash_batches(store: Store) -> int:
-    """Write the version-2 content hash of every batch; returns the number of batches."""
+    """Write the version-2 content hash of every batch; returns the number rehashed.
+
+    A batch whose stored rows today's reader refuses keeps its old hash (the migration
+    never blocks the store; a re-ingest of its file still matches by file hash).
+    """
+    from labelaudit.exceptions import LabelAuditError
     from labelaudit.table import content_sha256
 
     batches = store.execute("SELECT batch_id, task_schema FROM batches ORDER BY batch_id")
     done = 0
     for batch_id, task_schema in batches.fetchall():  # loops over batches, not rows
-        sha = content_sha256(stored_table(store, batch_id, task_schema))
+        try:
+            sha = content_sha256(stored_table(store, batch_id, task_schema))
+        except LabelAuditError:  # rows today's reader refuses: keep the old hash, never
+            continue  # block the store (a re-ingest still matches by file hash)
         store.execute("UPDATE batches SET sha256 = ? WHERE batch_id = ?", (sha, batch_id))
         store.execute(
             "UPDATE batch_results SET result = json_merge_patch(result, json_object("
