@@ -258,3 +258,18 @@ def test_cli_prints_the_label_warning_on_stderr(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["categories"] == ["1", "1.0", "2"]
     assert "numerically equal" in result.stderr and "'1.0'" in result.stderr
+
+
+def test_migration_3_keeps_the_hash_of_rows_the_reader_refuses(tmp_path: Path) -> None:
+    project = init_project(tmp_path / "p")
+    path = tmp_path / "b.csv"
+    path.write_text("item,annotator,label\n1,a,x\n1,b,y\n")
+    ingest_batch(project, path, batch="w1")
+    interval = json.dumps({"task": "categorical", "level": "interval", "categories": None})
+    with Store.open(project.store_path) as store:  # text labels cannot be read at interval
+        store.execute("UPDATE batches SET sha256 = 'v1-hash', task_schema = ?", (interval,))
+        store.execute("DELETE FROM schema_migrations WHERE version = 3")
+    with Store.open(project.store_path) as store:
+        (batch,) = store.batches()
+        assert 3 in [m["version"] for m in store.migrations()]
+    assert batch.sha256 == "v1-hash"
