@@ -129,7 +129,7 @@ def test_new_column_is_named_in_the_error(tmp_path: Path) -> None:
         ingest_batch(project, tmp_path / "b.csv", batch="w1")
 
 
-def test_migration_3_rehashes_stored_batches(tmp_path: Path) -> None:
+def test_migration_4_rehashes_stored_batches(tmp_path: Path) -> None:
     project = init_project(tmp_path / "p")
     path = tmp_path / "b.csv"
     path.write_text("item,annotator,label,note\n1,a,x,n1\n1,b,y,\n2,a,x,n3\n2,b,x,n4\n")
@@ -138,7 +138,7 @@ def test_migration_3_rehashes_stored_batches(tmp_path: Path) -> None:
     assert result.sha256 == expected
     with Store.open(project.store_path) as store:  # pretend the store predates version 3
         store.execute("UPDATE batches SET sha256 = 'v1-hash'")
-        store.execute("DELETE FROM schema_migrations WHERE version = 3")
+        store.execute("DELETE FROM schema_migrations WHERE version = 4")
     with Store.open(project.store_path) as store:
         assert [m["version"] for m in store.migrations()] == [m.version for m in MIGRATIONS]
         (batch,) = store.batches()
@@ -260,7 +260,7 @@ def test_cli_prints_the_label_warning_on_stderr(tmp_path: Path) -> None:
     assert "numerically equal" in result.stderr and "'1.0'" in result.stderr
 
 
-def test_migration_3_keeps_the_hash_of_rows_the_reader_refuses(tmp_path: Path) -> None:
+def test_migration_4_keeps_the_hash_of_rows_the_reader_refuses(tmp_path: Path) -> None:
     project = init_project(tmp_path / "p")
     path = tmp_path / "b.csv"
     path.write_text("item,annotator,label\n1,a,x\n1,b,y\n")
@@ -268,8 +268,8 @@ def test_migration_3_keeps_the_hash_of_rows_the_reader_refuses(tmp_path: Path) -
     interval = json.dumps({"task": "categorical", "level": "interval", "categories": None})
     with Store.open(project.store_path) as store:  # text labels cannot be read at interval
         store.execute("UPDATE batches SET sha256 = 'v1-hash', task_schema = ?", (interval,))
-        store.execute("DELETE FROM schema_migrations WHERE version = 3")
+        store.execute("DELETE FROM schema_migrations WHERE version = 4")
     with Store.open(project.store_path) as store:
         (batch,) = store.batches()
-        assert 3 in [m["version"] for m in store.migrations()]
+        assert 4 in [m["version"] for m in store.migrations()]
     assert batch.sha256 == "v1-hash"

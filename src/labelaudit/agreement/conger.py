@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from labelaudit.agreement.chance import ItemStats, _with_se, item_stats
+from labelaudit.agreement.chance import ItemStats, _with_se, item_stats, ordered_stats
 from labelaudit.results import MetricResult
 
 __all__ = ["conger_kappa", "conger_values"]
@@ -49,6 +49,7 @@ def conger_kappa(
     weights: np.ndarray,
     *,
     n_population: float = np.inf,
+    pair_agreement: np.ndarray | None = None,
     stats: ItemStats | None = None,
 ) -> MetricResult:
     """Conger's kappa with Gwet's (2014) SE and t-based 95% CI.
@@ -62,6 +63,9 @@ def conger_kappa(
     n_raters : int
         Number of raters r (columns of the units x raters matrix).
     weights : ndarray, shape (q, q)
+    pair_agreement : ndarray, shape (n_items,), optional
+        Two raters with asymmetric weights: the ordered per-item agreement
+        (:func:`labelaudit.agreement.chance.ordered_stats`).
     stats : ItemStats, optional
         ``item_stats(counts, weights)`` when the caller already has it.
 
@@ -78,7 +82,7 @@ def conger_kappa(
     n, q = counts.shape
     if n_raters < 2:
         return MetricResult.undefined("a single annotator: nothing to compare")
-    stats = item_stats(counts, weights) if stats is None else stats
+    stats = ordered_stats(item_stats(counts, weights) if stats is None else stats, pair_agreement)
     if not stats.pairable.any():
         return MetricResult.undefined("nothing pairable: no item has two or more ratings")
     pa = float(stats.pa_i[stats.pairable].mean())
@@ -95,7 +99,7 @@ def conger_kappa(
     n2 = stats.pairable.sum()
     terms = (n / n2) * (stats.pa_i - pe * stats.pairable) / (1.0 - pe)
     terms = terms - 2.0 * (1.0 - value) * (pe_i - pe) / (1.0 - pe)
-    return _with_se(value, terms, n, n_population, pa, pe)
+    return _with_se(value, terms, (n, int(n2)), n_population, pa, pe)
 
 
 def _item_chance_terms(
@@ -132,6 +136,8 @@ def conger_values(
     n_raters: int,
     weights: np.ndarray,
     item_weights: np.ndarray,
+    *,
+    pair_agreement: np.ndarray | None = None,
 ) -> np.ndarray:
     """Conger's kappa for each bootstrap replicate; ``item_weights`` shape (B, n_items).
 
@@ -141,7 +147,7 @@ def conger_values(
     from scipy import sparse  # bootstrap only: keeps the analytic path's start-up fast
 
     n, q = counts.shape
-    stats = item_stats(counts, weights)
+    stats = ordered_stats(item_stats(counts, weights), pair_agreement)
     w = np.atleast_2d(item_weights)
     with np.errstate(invalid="ignore", divide="ignore"):
         pa = (w @ stats.pa_i) / (w @ stats.pairable.astype(np.float64))

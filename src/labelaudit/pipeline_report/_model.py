@@ -112,7 +112,8 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
         positions = _select(batches, scope, config.report.period)
         chosen = [batches[i] for i in positions]
         ids = [b.batch_id for b in chosen]
-        history = load_history(store, config.monitor, upto=positions[-1] + 1)
+        metric = config.task.tracked_metric
+        history = load_history(store, config.monitor, upto=positions[-1] + 1, metric=metric)
         gates = check_store(store, config, batch=chosen[-1].name, history=history)
         values = _queries.batch_values(store, ids)
         annotators = _queries.leaderboard(store, ids, config.report.max_annotators)
@@ -124,7 +125,7 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
     for row in annotators:
         row["drift"] = drift.get(row["annotator"], [])
     rows = [
-        _batch_row(b, values.get(b.batch_id, {}), history, p)
+        _batch_row(b, values.get(b.batch_id, {}), history, p, metric)
         for b, p in zip(chosen, positions, strict=True)
     ]
     charts = history.to_dict()
@@ -148,7 +149,7 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
             "gold": charts["gold"],
             "metric": charts["metric"],
             "in_scope": positions,
-            "threshold": _alpha_threshold(config.gates),
+            "threshold": _alpha_threshold(config.gates, metric),
             "judged": positions[-1],
             "gates": _chart_gates(config.gates, charts),
         },
@@ -167,7 +168,11 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
 
 
 def _batch_row(
-    batch: BatchRecord, values: dict[str, tuple[Any, Any]], history: Any, position: int
+    batch: BatchRecord,
+    values: dict[str, tuple[Any, Any]],
+    history: Any,
+    position: int,
+    metric: str = "krippendorff_alpha",
 ) -> dict[str, Any]:
     row: dict[str, Any] = {
         "name": batch.name,
@@ -177,9 +182,12 @@ def _batch_row(
         "n_annotators": batch.n_annotators,
         "n_rejected": batch.n_rejected,
     }
-    for kind, metric in BATCH_VALUES:
-        value, _ = values.get(f"{kind}.{metric}", (None, None))
-        row[metric] = clean_number(value)
+    for kind, name in BATCH_VALUES:
+        value, _ = values.get(f"{kind}.{name}", (None, None))
+        row[name] = clean_number(value)
+    if metric not in row:  # a structured project's own agreement metric
+        row[metric] = clean_number(values.get(f"agreement.{metric}", (None, None))[0])
+    row["tracked_metric"] = metric
     row["signals"] = history.signals(position)
     return row
 
@@ -231,9 +239,9 @@ def _chart_gates(gates: Any, charts: dict[str, Any]) -> dict[str, list[dict[str,
     return out
 
 
-def _alpha_threshold(gates: Any) -> float | None:
+def _alpha_threshold(gates: Any, metric: str = "krippendorff_alpha") -> float | None:
     for gate in gates:
-        if gate.metric == "krippendorff_alpha":
+        if gate.metric == metric:
             return float(gate.threshold)
     return None
 

@@ -81,7 +81,7 @@ def _batches(report: Mapping[str, Any]) -> Table:
             b["ingested_at"][:16].replace("T", " "),
             fmt_count(b["n_annotations"]),
             fmt_count(b["n_items"]),
-            fmt_value(b["krippendorff_alpha"]),
+            fmt_value(b[b.get("tracked_metric", "krippendorff_alpha")]),
             fmt_value(b["gold_error_rate"]),
             fmt_value(b["mean_confidence"]),
             fmt_count(b["adjudication_queue"]),
@@ -98,7 +98,7 @@ def _batches(report: Mapping[str, Any]) -> Table:
             Column("ingested (UTC)"),
             Column("annotations", True),
             Column("items", True),
-            Column("Krippendorff's α", True),
+            Column(_tracked_title(report), True),
             Column("gold error rate", True),
             Column("mean confidence", True),
             Column("queue", True),
@@ -218,3 +218,10 @@ def build_tables(report: Mapping[str, Any]) -> list[Table]:
         _confusions(report),
         _queue(report),
     ]
+
+
+def _tracked_title(report: Mapping[str, Any]) -> str:
+    """The batches table's agreement column: Krippendorff's alpha, or a structured
+    project's own metric (e.g. ``span_f1_exact``)."""
+    metric = report["charts"].get("metric", "krippendorff_alpha")
+    return "Krippendorff's α" if metric == "krippendorff_alpha" else str(metric)

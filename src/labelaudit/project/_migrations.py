@@ -1,7 +1,8 @@
 """The store's schema, as numbered migrations (applied by :meth:`Store.migrate`).
 
 Never edit a released migration: add a new one with the next version. Each runs in its
-own transaction and is recorded in ``schema_migrations``.
+own transaction and is recorded in ``schema_migrations``. A migration may also rewrite
+stored data (``apply``), e.g. recompute a stored figure whose convention changed.
 """
 
 from __future__ import annotations
@@ -15,16 +16,24 @@ __all__ = ["BOOTSTRAP", "MIGRATIONS", "Migration"]
 
 @dataclass(frozen=True)
 class Migration:
-    """One schema change: ``version`` (1, 2, ...), a ``name``, its DDL statements and,
-    for data migrations, ``run(store)`` called after them in the same transaction."""
+    """One schema change: ``version`` (1, 2, ...), a ``name``, its DDL statements and an
+    optional ``apply(store)`` run after them in the same transaction."""
 
     version: int
     name: str
     statements: tuple[str, ...]
-    run: Callable[[Any], Any] | None = None
+    apply: Callable[[Any], None] | None = None
+
+
+def _recompute_agreement(store: Any) -> None:
+    """Migration 3 (issue 15): stored agreement figures follow the stated conventions."""
+    from labelaudit.project.results import recompute_agreement
+
+    recompute_agreement(store)
 
 
 def _rehash(store: Any) -> None:
+    """Migration 4 (issue 23): content hash version 2 for every stored batch."""
     from labelaudit.project.stored import rehash_batches
 
     rehash_batches(store)
@@ -87,9 +96,16 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         3,
+        "recompute stored agreement metrics: intervals bounded to each coefficient's range, "
+        "kappas at interval/ratio level with declared categories or <= 100 values, new keys",
+        (),
+        _recompute_agreement,
+    ),
+    Migration(
+        4,
         "rehash batches: content hash version 2 (length-prefixed, every stored column)",
         (),
-        run=_rehash,
+        _rehash,
     ),
 )
 

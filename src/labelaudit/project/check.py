@@ -188,7 +188,9 @@ def check_store(
     record, position = _pick(store, batch)
     values = _stored_values(store, record.batch_id)
     if history is None or len(history.batches) != position + 1:  # charts end at the batch
-        history = load_history(store, config.monitor, upto=position + 1)
+        history = load_history(
+            store, config.monitor, upto=position + 1, metric=config.task.tracked_metric
+        )
     signals = history.signals(position)
     drifting = history.drifting(position)
     note = history.limits_note()

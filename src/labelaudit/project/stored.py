@@ -1,4 +1,4 @@
-"""Stored batches as tables: the content rehash (store migration 3) and what differs.
+"""Stored batches as tables: the content rehash (store migration 4) and what differs.
 
 Batches ingested before content hash version 2 (:mod:`labelaudit.table.content`) carry a
 version-1 ``sha256`` (``item\\tannotator\\tlabel`` rows joined without escaping, extra

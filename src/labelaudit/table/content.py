@@ -15,7 +15,7 @@ the same bytes. The distinct values are the table's sorted item and annotator na
 labels *used* in UTF-8 byte order (declared but unused categories do not change the hash)
 and, for other columns, their text (:func:`labelaudit.table.as_text`) in order of first
 appearance. Version 1 (before 2026-12) joined ``item\\tannotator\\tlabel`` with no escape:
-a TAB in an id could make two tables collide; the store migration 3 rehashes old batches.
+a TAB in an id could make two tables collide; the store migration 4 rehashes old batches.
 """
 
 from __future__ import annotations

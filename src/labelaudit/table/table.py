@@ -19,7 +19,7 @@ CATEGORY_SCALES = ("numeric", "declared", "text")
 #: Row orders over at most this many (item, annotator) cells use a dense scatter, not a sort.
 _DENSE_CELLS = 1 << 24
 
-#: Interval/ratio ratings with no declared categories, or more distinct values than this,
+#: Interval/ratio ratings with no declared categories and more distinct values than this
 #: are "continuous": the kappa family is undefined and alpha uses closed forms.
 CONTINUOUS_LIMIT = 100
 
@@ -126,12 +126,15 @@ class AnnotationTable:
     def is_continuous(self) -> bool:
         """True for interval/ratio ratings without a usable category list.
 
-        That is: no declared categories, or more than ``CONTINUOUS_LIMIT`` distinct values.
-        The kappa family is then undefined (its chance terms need the declared scale);
-        alpha and the ICC still apply.
+        That is: no declared categories *and* more than ``CONTINUOUS_LIMIT`` distinct
+        values (the README's rule). The kappa family is then undefined (its chance terms
+        need a category scale); alpha and the ICC still apply. Declared categories, or at
+        most ``CONTINUOUS_LIMIT`` distinct values, make the observed values the scale.
         """
-        return self.schema.is_quantitative and (
-            self.schema.categories is None or self.n_categories > CONTINUOUS_LIMIT
+        return (
+            self.schema.is_quantitative
+            and self.schema.categories is None
+            and self.n_categories > CONTINUOUS_LIMIT
         )
 
     # ------------------------------------------------------------- converters
