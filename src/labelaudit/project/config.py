@@ -9,7 +9,9 @@ the file ``init`` writes.
 Sections: ``[project]`` (name), ``[task]`` (level, categories), ``[input]`` (how batch
 files are read), ``[agreement]`` (per-batch agreement options), ``[gold]`` (where gold
 answers come from), ``[monitor]`` (control-chart baseline and parameters), ``[[gates]]``
-(quality gates), ``[report]`` (report options) and the optional ``[alert]``.
+(quality gates), ``[report]`` (report options), the optional ``[alert]`` and the optional
+``[categories]`` (what each category code means: ``0 = "tie"``, shown wherever codes appear
+in the project's pages).
 """
 
 from __future__ import annotations
@@ -196,12 +198,15 @@ class ProjectConfig:
     report: ReportConfig = field(default_factory=ReportConfig)
     alert: AlertConfig = field(default_factory=AlertConfig)
     source: str = CONFIG_NAME
+    categories: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form of every setting (the ``source`` path excluded). Keys added after a
         release are left out while unset, so that older files keep their ``sha256``."""
         out = asdict(self)
         out.pop("source")
+        if not out["categories"]:
+            out.pop("categories")
         for section, key in _LATER_KEYS:
             if out[section].get(key) is None:
                 out[section].pop(key, None)
@@ -279,7 +284,7 @@ def load_config(path: Path) -> ProjectConfig:
     """
     source = str(path)
     document = _parse(path, source)
-    known = {"project", "gates", *_SECTIONS}
+    known = {"project", "gates", "categories", *_SECTIONS}
     for key in document:
         if key not in known:
             raise _key_error(source, key, f"one of the sections {', '.join(sorted(known))}", key)
@@ -292,8 +297,25 @@ def load_config(path: Path) -> ProjectConfig:
     _check_schema(sections["task"], source)
     _check_period(sections["report"], source)
     gates = _gates(document.get("gates", []), source)
+    categories = _meanings(_table(document, "categories", source), sections["task"], source)
     name = _typed(project.get("name", ProjectConfig.name), str, "project.name", source)
-    return ProjectConfig(name=name, gates=gates, source=source, **sections)
+    return ProjectConfig(name=name, gates=gates, source=source, categories=categories, **sections)
+
+
+def _meanings(table: dict[str, Any], task: TaskConfig, source: str) -> dict[str, str]:
+    """``[categories]``: code -> meaning; each meaning a non-empty string, each code one of
+    ``[task] categories`` when they are declared."""
+    declared = task.categories
+    out: dict[str, str] = {}
+    for code, meaning in table.items():
+        dotted = f"categories.{code}"
+        if not isinstance(meaning, str) or not meaning.strip():
+            raise _key_error(source, dotted, "a non-empty string (what the code means)", meaning)
+        if declared is not None and code not in declared:
+            listed = ", ".join(declared)
+            raise _key_error(source, dotted, f"a declared category ({listed})", code)
+        out[code] = meaning
+    return out
 
 
 def _parse(path: Path, source: str) -> dict[str, Any]:
@@ -570,6 +592,11 @@ name = "in-control"
 metric = "out_of_control"             # batches beyond a control limit or with a CUSUM/EWMA signal
 op = "=="
 threshold = 0
+
+# What each category code means, shown beside the code in tables, charts and reports:
+# [categories]
+# 0 = "tie"
+# 1 = "response 1 better"
 
 [report]
 title = "Annotation quality report"

@@ -109,6 +109,12 @@ class IngestResult:
             text += f"; {self.n_rejected:,} rejected rows kept in the store"
         return text
 
+    def to_document(self) -> Any:
+        """What ingest did as a document (paths relative to the working folder)."""
+        from labelaudit.project.documents import ingest_document
+
+        return ingest_document(self.to_dict())
+
     def to_dict(self) -> dict[str, Any]:
         """``{"outcome", "batch", "requested", "sha256", "source", "n_annotations",
         "n_items", "n_annotators", "n_rejected", "rejects": [first 20], "run_id",
