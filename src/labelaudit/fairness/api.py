@@ -34,7 +34,7 @@ from labelaudit.table import AnnotationTable
 __all__ = ["SlicesReport", "reference_labels", "slices_report"]
 
 MIN_RATERS = 5
-_SUPPRESSED = "fewer than {n} raters: figures suppressed (they identify people); --show-small-groups shows them"
+_SUPPRESSED = "fewer than {n} raters: figures suppressed (--show-small-groups shows them)"
 _ONE_RATER = "one rater: no pair of ratings, excluded from between-rater statistics"
 
 

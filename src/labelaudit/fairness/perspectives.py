@@ -23,7 +23,11 @@ PERSPECTIVE_FORMATS = (".jsonl", ".ndjson", ".parquet", ".pq")
 
 
 def perspectives_table(
-    table: AnnotationTable, groupings: list[Grouping], shown: dict[str, np.ndarray]
+    table: AnnotationTable,
+    groupings: list[Grouping],
+    *,
+    min_raters: int = 5,
+    show_small_groups: bool = False,
 ) -> pa.Table:
     """Group-conditional label distribution per item, for annotator groupings.
 
@@ -32,8 +36,9 @@ def perspectives_table(
     table : AnnotationTable
     groupings : list of Grouping
         Item groupings (slices) are skipped: a slice has one value per item.
-    shown : dict of str to ndarray of bool
-        Per ``by``: which groups may be shown (shape (n_groups,)).
+    min_raters, show_small_groups : int, bool
+        Groups with fewer raters are left out unless ``show_small_groups`` (as in
+        :func:`labelaudit.fairness.slices_report`, which lists them with their counts).
 
     Returns
     -------
@@ -49,10 +54,12 @@ def perspectives_table(
             continue
         g = grouping.codes[table.annotator_codes]
         n_groups = grouping.n_groups
+        raters = grouping.units_per_group()
+        shown = (raters >= min_raters) | (show_small_groups & (raters > 0))
         key = (table.item_codes * n_groups + g) * q + table.label_codes
         counts = np.bincount(key, minlength=table.n_items * n_groups * q).reshape(-1, q)
         n = counts.sum(axis=1)
-        cells = np.flatnonzero((n > 0) & shown[grouping.by][np.arange(n.size) % n_groups])
+        cells = np.flatnonzero((n > 0) & shown[np.arange(n.size) % n_groups])
         counts, n = counts[cells], n[cells]
         shares = counts / n[:, None]
         means = shares @ table.category_values
