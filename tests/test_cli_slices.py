@@ -24,16 +24,31 @@ def test_formats_and_gate(tmp_path: Path) -> None:
     path = _file(tmp_path)
     runner = CliRunner()
     for output in ("table", "markdown"):
-        result = runner.invoke(app, ["slices", str(path), "--by", "group", "--n-boot", "50",
-                                     "--format", output])
+        result = runner.invoke(
+            app, ["slices", str(path), "--by", "group", "--n-boot", "50", "--format", output]
+        )
         assert result.exit_code == 0, result.output
         assert "offset" in result.output.lower()
-    result = runner.invoke(app, ["slices", str(path), "--by", "group", "--n-boot", "50",
-                                 "--format", "json", "--max-gap", "0.2"])
+    result = runner.invoke(
+        app,
+        [
+            "slices",
+            str(path),
+            "--by",
+            "group",
+            "--n-boot",
+            "50",
+            "--format",
+            "json",
+            "--max-gap",
+            "0.2",
+        ],
+    )
     assert result.exit_code == 1
     assert json.loads(result.stdout)["max_group_gap"] > 0.2
-    result = runner.invoke(app, ["slices", str(path), "--by", "group", "--n-boot", "50",
-                                 "--max-gap", "5"])
+    result = runner.invoke(
+        app, ["slices", str(path), "--by", "group", "--n-boot", "50", "--max-gap", "5"]
+    )
     assert result.exit_code == 0 and "PASS" in result.output
 
 
@@ -47,6 +62,7 @@ def test_bad_input_is_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
     result = runner.invoke(app, ["slices", str(_file(tmp_path)), "--by", "nope"])
     assert result.exit_code == 2 and "no such column" in result.stderr
-    result = runner.invoke(app, ["slices", str(_file(tmp_path)), "--by", "group",
-                                 "--reference", "group"])
+    result = runner.invoke(
+        app, ["slices", str(_file(tmp_path)), "--by", "group", "--reference", "group"]
+    )
     assert result.exit_code == 2 and "BY=GROUP" in result.stderr

@@ -58,15 +58,21 @@ def test_within_alpha_is_the_groups_own_alpha() -> None:
     krippendorff = pytest.importorskip("krippendorff")
     frame = data.to_pandas()
     for row in (r for r in report["agreement"] if r["kind"] == "within"):
-        sub = frame[frame.group == row["group"]].pivot(index="annotator", columns="item", values="label")
+        sub = frame[frame.group == row["group"]].pivot(
+            index="annotator", columns="item", values="label"
+        )
         expected = krippendorff.alpha(sub.to_numpy(dtype=float), level_of_measurement="interval")
         assert row["alpha"] == pytest.approx(expected, abs=1e-9)
 
 
 def test_cross_group_alpha_by_brute_force() -> None:
     rng = np.random.default_rng(3)
-    rows = [(f"i{i}", f"r{r}", int(rng.integers(1, 6)), "a" if r < 4 else "b")
-            for i in range(25) for r in range(8) if rng.random() < 0.7]
+    rows = [
+        (f"i{i}", f"r{r}", int(rng.integers(1, 6)), "a" if r < 4 else "b")
+        for i in range(25)
+        for r in range(8)
+        if rng.random() < 0.7
+    ]
     table = _table(rows)
     group = np.array([int(a[1:]) >= 4 for a in table.annotators])[table.annotator_codes]
     found = cross_group_alphas(table, [~group, group], n_boot=0)[(0, 1)]
@@ -94,8 +100,12 @@ def test_planted_group_found_and_no_other_at_the_stated_rate() -> None:
     found = false_alarms = 0
     for seed in range(40):
         data = planted_ratings(
-            n_items=200, n_raters=100, per_item=6, group_shares=[0.4, 0.15, 0.15, 0.15, 0.15],
-            effects=[0, 0, 0, 0, 1.0], seed=seed,
+            n_items=200,
+            n_raters=100,
+            per_item=6,
+            group_shares=[0.4, 0.15, 0.15, 0.15, 0.15],
+            effects=[0, 0, 0, 0, 1.0],
+            seed=seed,
         )
         table = read_annotations(data, level="interval")
         report = slices_report(table, ["group"], n_boot=300, seed=seed, reference={"group": "g0"})
@@ -130,14 +140,18 @@ def test_small_groups_suppressed_unknown_counted_and_single_rater_slice(tmp_path
 
 
 def test_not_constant_column_is_located(tmp_path: Path) -> None:
-    rows = [("i1", "ann", 1, "A", "t"), ("i2", "ann", 2, "A", "u"), ("i1", "bob", 3, "B", "t"),
-            ("i2", "bob", 4, "C", "t")]
+    rows = [
+        ("i1", "ann", 1, "A", "t"),
+        ("i2", "ann", 2, "A", "u"),
+        ("i1", "bob", 3, "B", "t"),
+        ("i2", "bob", 4, "C", "t"),
+    ]
     table = _table(rows, "item,annotator,label,group,topic", tmp_path)
     with pytest.raises(InputError) as error:
         resolve_groupings(table, ["group"])
     message = str(error.value)
     assert "ratings.csv:5" in message and "field 'group'" in message and "'C'" in message
-    with pytest.raises(InputError, match="ratings.csv:3"):
+    with pytest.raises(InputError, match=r"ratings\.csv:3"):
         resolve_groupings(table, ["topic"])
     with pytest.raises(UsageError, match="no such column"):
         resolve_groupings(table, ["vendor"])
@@ -153,7 +167,7 @@ def test_annotators_meta_file(tmp_path: Path) -> None:
     assert grouping.names == ("acme", "zeta", "unknown")
     assert grouping.units_per_group().tolist() == [2, 2, 2] and grouping.n_meta_only == 1
     meta.write_text("annotator,vendor\nr0,acme\nr0,zeta\n")
-    with pytest.raises(InputError, match="meta.csv:3.*listed twice"):
+    with pytest.raises(InputError, match=r"meta\.csv:3.*listed twice"):
         read_attribute_file(meta, "annotator")
 
 
@@ -165,7 +179,12 @@ def test_reference_metrics_and_perspectives(tmp_path: Path) -> None:
     labels = reference_labels(table, positive=["4", "5"])
     report = slices_report(table, ["group"], n_boot=0, reference_labels=labels).to_dict()
     rows = {r["metric"]: r for r in report["reference_metrics"]}
-    assert set(rows) == {"agreement", "selection_rate", "false_positive_rate", "false_negative_rate"}
+    assert set(rows) == {
+        "agreement",
+        "selection_rate",
+        "false_positive_rate",
+        "false_negative_rate",
+    }
     rate = rows["selection_rate"]
     values = list(rate["by_group"].values())
     assert rate["difference"] == pytest.approx(max(values) - min(values))
@@ -194,7 +213,9 @@ def test_document_renders_everywhere() -> None:
         assert "offset" in render_document(document, output).lower()
     frames = report.to_pandas()
     assert {"offsets", "agreement", "contrasts"} <= set(frames)
-    assert {"by", "group", "n_raters", "n_ratings", "offset", "se", "ci95"} <= set(frames["offsets"])
+    assert {"by", "group", "n_raters", "n_ratings", "offset", "se", "ci95"} <= set(
+        frames["offsets"]
+    )
 
 
 def test_alpha_all_raters_equals_the_agreement_alpha() -> None:
@@ -204,5 +225,7 @@ def test_alpha_all_raters_equals_the_agreement_alpha() -> None:
     table = read_annotations(data, level="interval")
     report = slices_report(table, ["group"], n_boot=0).to_dict()
     overall = next(r for r in report["agreement"] if r["kind"] == "all raters")
-    expected = alpha_from_counts(table.to_item_category_counts(), table.category_values, level="interval")
+    expected = alpha_from_counts(
+        table.to_item_category_counts(), table.category_values, level="interval"
+    )
     assert overall["alpha"] == pytest.approx(expected, abs=1e-12)

@@ -29,7 +29,10 @@ def popquorn(shared_dir: Path) -> Path:
 @pytest.fixture(scope="module")
 def table(popquorn: Path):
     return read_annotations(
-        popquorn, item_col="instance_id", annotator_col="user_id", label_col="offensiveness",
+        popquorn,
+        item_col="instance_id",
+        annotator_col="user_id",
+        label_col="offensiveness",
         level="interval",
     )
 
@@ -58,7 +61,9 @@ def test_mixed_model_item_intercept(table) -> None:
     from labelaudit.fairness.mixed import mixed_model
 
     race, gender, education = resolve_groupings(table, ["race", "gender", "education"])
-    effects = {e.group: e for e in mixed_model(table, race, "White", covariates=(gender, education))}
+    effects = {
+        e.group: e for e in mixed_model(table, race, "White", covariates=(gender, education))
+    }
     black = effects[BLACK]
     assert black.estimate == pytest.approx(0.269, abs=0.001)  # reference +0.269 (0.213-0.325)
     assert black.ci95 == pytest.approx((0.213, 0.325), abs=0.001)
@@ -69,10 +74,31 @@ def test_cli_json_contract(popquorn: Path, tmp_path: Path) -> None:
     out = tmp_path / "soft.parquet"
     result = CliRunner().invoke(
         app,
-        ["slices", str(popquorn), "--item-col", "instance_id", "--annotator-col", "user_id",
-         "--label-col", "offensiveness", "--by", "race", "--by", "gender", "--n-boot", "100",
-         "--positive", "3,4,5", "--perspectives-out", str(out), "--format", "json",
-         "--max-gap", "0.5"],
+        [
+            "slices",
+            str(popquorn),
+            "--item-col",
+            "instance_id",
+            "--annotator-col",
+            "user_id",
+            "--label-col",
+            "offensiveness",
+            "--by",
+            "race",
+            "--by",
+            "gender",
+            "--n-boot",
+            "100",
+            "--positive",
+            "3,4,5",
+            "--perspectives-out",
+            str(out),
+            "--format",
+            "json",
+            "--max-gap",
+            "0.5",
+            "--mixed-model",
+        ],
     )
     assert result.exit_code == 1, result.output  # race gap 0.63 > 0.5: the gate fails
     data = json.loads(result.stdout)
@@ -82,3 +108,6 @@ def test_cli_json_contract(popquorn: Path, tmp_path: Path) -> None:
     assert {r["group"] for r in data["offsets"] if r["by"] == "race"} >= {BLACK, "White"}
     assert all({"by", "group"} <= set(r) for r in data["agreement"])
     assert out.is_file()
+    assert "Arab American" not in {r["group"] for r in data["mixed_model"]}  # one rater
+    black = next(r for r in data["mixed_model"] if r["group"] == BLACK)
+    assert black["reference"] == "White" and black["estimate"] == pytest.approx(0.278, abs=0.001)

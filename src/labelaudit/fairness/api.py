@@ -73,6 +73,7 @@ def slices_report(
     seed: int = 0,
     fwer: float = 0.05,
     reference_labels: ReferenceLabels | None = None,
+    mixed_model: bool = False,
 ) -> SlicesReport:
     """Agreement and label shifts by annotator group and data slice.
 
@@ -98,6 +99,9 @@ def slices_report(
         Family-wise error level of the Holm-adjusted tests (``significant``).
     reference_labels : ReferenceLabels, optional
         Gold or consensus per rating (:func:`reference_labels`) for the MetricFrame rows.
+    mixed_model : bool
+        Also fit statsmodels MixedLM ``rating ~ group + (1 | item)`` per annotator
+        attribute against the contrasts' reference (:mod:`.mixed`; needs statsmodels).
 
     Returns
     -------
@@ -122,6 +126,7 @@ def slices_report(
         for grouping in people:
             _analyse(table, grouping, scope, options, rows)
     metrics = _reference_rows(table, people, reference_labels, options) if reference_labels else []
+    mixed = _mixed_rows(table, people, rows) if mixed_model else []
     return SlicesReport(
         groupings=[_grouping_row(g, table, options) for g in groupings],
         groups=rows["groups"],
@@ -132,6 +137,7 @@ def slices_report(
         slices=rows["slices"],
         reference_metrics=metrics,
         gaps=[_gap(g.by, rows["offsets"]) for g in people],
+        mixed_model=mixed,
         config={
             "min_raters": min_raters,
             "show_small_groups": show_small_groups,
@@ -406,8 +412,14 @@ def _labels(
         else None
     )
     mean = float(table.values[mask].mean()) if n else None
-    return {"by": by, "group": group, **scope.tag(), "n_ratings": n, "mean": mean,
-            "distribution": distribution}
+    return {
+        "by": by,
+        "group": group,
+        **scope.tag(),
+        "n_ratings": n,
+        "mean": mean,
+        "distribution": distribution,
+    }
 
 
 def _grouping_row(grouping: Grouping, table: AnnotationTable, options: _Options) -> dict[str, Any]:
@@ -428,17 +440,30 @@ def _grouping_row(grouping: Grouping, table: AnnotationTable, options: _Options)
 def _gap(by: str, offsets: list[dict[str, Any]]) -> dict[str, Any]:
     """Largest minus smallest shown offset of one attribute over all data."""
     shown = [
-        r for r in offsets
-        if r["by"] == by and r["slice_by"] is None and r["offset"] is not None
+        r
+        for r in offsets
+        if r["by"] == by
+        and r["slice_by"] is None
+        and r["offset"] is not None
         and np.isfinite(r["offset"])
     ]
     if len(shown) < 2:
-        return {"by": by, "gap": None, "high": None, "low": None,
-                "reason": "fewer than two groups with figures"}
+        return {
+            "by": by,
+            "gap": None,
+            "high": None,
+            "low": None,
+            "reason": "fewer than two groups with figures",
+        }
     high = max(shown, key=lambda r: r["offset"])
     low = min(shown, key=lambda r: r["offset"])
-    return {"by": by, "gap": high["offset"] - low["offset"], "high": high["group"],
-            "low": low["group"], "reason": None}
+    return {
+        "by": by,
+        "gap": high["offset"] - low["offset"],
+        "high": high["group"],
+        "low": low["group"],
+        "reason": None,
+    }
 
 
 def _notes(groupings: list[Grouping], rows: dict[str, list[dict[str, Any]]]) -> list[str]:
@@ -452,7 +477,9 @@ def _notes(groupings: list[Grouping], rows: dict[str, list[dict[str, Any]]]) -> 
     for g in groupings:
         if g.unknown is not None:
             n = int(g.units_per_group()[g.unknown])
-            notes.append(f"{g.by}: {n} {g.kind}(s) without a value form the group {g.names[g.unknown]!r}")
+            notes.append(
+                f"{g.by}: {n} {g.kind}(s) without a value form the group {g.names[g.unknown]!r}"
+            )
         if g.n_meta_only:
             notes.append(f"{g.by}: {g.n_meta_only} {g.kind}(s) of {g.origin} have no rating")
     excluded = [r for r in rows["slices"] if r["excluded"]]
@@ -462,6 +489,24 @@ def _notes(groupings: list[Grouping], rows: dict[str, list[dict[str, Any]]]) -> 
             "statistics: " + ", ".join(f"{r['by']}={r['slice']}" for r in excluded[:10])
         )
     return notes
+
+
+def _mixed_rows(
+    table: AnnotationTable, people: list[Grouping], rows: dict[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """MixedLM effects against each attribute's contrast reference; groups whose figures
+    are suppressed are fitted (they are data) but not shown."""
+    from labelaudit.fairness.mixed import mixed_model
+
+    out = []
+    for grouping in people:
+        whole = [r for r in rows["contrasts"] if r["by"] == grouping.by and r["slice_by"] is None]
+        if not whole:
+            continue
+        shown = {r["group"] for r in whole}
+        effects = mixed_model(table, grouping, whole[0]["reference"])
+        out += [e.to_dict() for e in effects if e.group in shown]
+    return out
 
 
 # -------------------------------------------------------------------- reference labels
@@ -508,8 +553,11 @@ def _reference_rows(
         n_raters = grouping.units_per_group()
         shown = (n_raters >= options.min_raters) | (options.show_small & (n_raters > 0))
         frame = metric_table(
-            reference, grouping.codes, table.annotator_codes,
-            n_groups=grouping.n_groups, shown=shown,
+            reference,
+            grouping.codes,
+            table.annotator_codes,
+            n_groups=grouping.n_groups,
+            shown=shown,
         )
         for metric, figures in frame.items():
             by_group = {

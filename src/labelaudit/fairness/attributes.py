@@ -228,9 +228,7 @@ def _codes(values: np.ndarray, n_units: int) -> tuple[tuple[str, ...], np.ndarra
     return (*names_t, unknown), np.where(missing, len(names_t), codes), len(names_t)
 
 
-def _from_file(
-    table: AnnotationTable, by: str, meta: AttributeFile, units: np.ndarray
-) -> Grouping:
+def _from_file(table: AnnotationTable, by: str, meta: AttributeFile, units: np.ndarray) -> Grouping:
     index = np.searchsorted(meta.keys, units.astype(str))
     index = np.clip(index, 0, max(meta.keys.size - 1, 0))
     known = meta.keys[index] == units.astype(str) if meta.keys.size else np.zeros(0, bool)

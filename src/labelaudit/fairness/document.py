@@ -31,7 +31,7 @@ def _headline(data: Mapping[str, Any], gate: float | None) -> Headline:
     figures = []
     if overall is not None:
         ci = tuple(overall["ci95"]) if overall.get("ci95") else None
-        figures.append(Figure("alpha, all raters", overall["alpha"], ci))  # type: ignore[arg-type]
+        figures.append(Figure("alpha, all raters", overall["alpha"], ci))
     found = [c for c in data["contrasts"] if c["significant"] and c["slice_by"] is None]
     if found:
         parts = [
@@ -57,19 +57,45 @@ def _tables(data: Mapping[str, Any]) -> list[Section]:
         "Groups",
         ("attribute", "group", "where", "raters", "items", "ratings", "note"),
         tuple(
-            (r["by"], r["group"], _where(r), r["n_raters"], r["n_items"], r["n_ratings"],
-             r["reason"] or ("no value" if r["missing_value"] else ""))
+            (
+                r["by"],
+                r["group"],
+                _where(r),
+                r["n_raters"],
+                r["n_items"],
+                r["n_ratings"],
+                r["reason"] or ("no value" if r["missing_value"] else ""),
+            )
             for r in data["groups"]
         ),
         ("text", "text", "text", *_N * 3, "text"),
     )
     offsets = DocTable(
         "Item-adjusted offsets (rating - item mean)",
-        ("attribute", "group", "where", "raters", "offset", "ci low", "ci high", "SE",
-         "SE unclustered", "p (Holm)"),
+        (
+            "attribute",
+            "group",
+            "where",
+            "raters",
+            "offset",
+            "ci low",
+            "ci high",
+            "SE",
+            "SE unclustered",
+            "p (Holm)",
+        ),
         tuple(
-            (r["by"], r["group"], _where(r), r["n_raters"], r["offset"], *_ci(r), r["se"],
-             r["se_unclustered"], r["p_holm"])
+            (
+                r["by"],
+                r["group"],
+                _where(r),
+                r["n_raters"],
+                r["offset"],
+                *_ci(r),
+                r["se"],
+                r["se_unclustered"],
+                r["p_holm"],
+            )
             for r in data["offsets"]
         ),
         ("text", "text", "text", *_N * 7),
@@ -78,22 +104,58 @@ def _tables(data: Mapping[str, Any]) -> list[Section]:
     )
     contrasts = DocTable(
         "Contrasts with the reference group",
-        ("attribute", "group", "where", "reference", "difference", "ci low", "ci high",
-         "p (Holm)", "significant"),
+        (
+            "attribute",
+            "group",
+            "where",
+            "reference",
+            "difference",
+            "ci low",
+            "ci high",
+            "p (Holm)",
+            "significant",
+        ),
         tuple(
-            (r["by"], r["group"], _where(r), r["reference"], r["difference"], *_ci(r),
-             r["p_holm"], "yes" if r["significant"] else "no")
+            (
+                r["by"],
+                r["group"],
+                _where(r),
+                r["reference"],
+                r["difference"],
+                *_ci(r),
+                r["p_holm"],
+                "yes" if r["significant"] else "no",
+            )
             for r in data["contrasts"]
         ),
         ("text", "text", "text", "text", *_N * 4, "text"),
     )
     agreement = DocTable(
         "Agreement within and between groups",
-        ("attribute", "group", "with", "kind", "where", "alpha", "ci low", "ci high", "items",
-         "note"),
+        (
+            "attribute",
+            "group",
+            "with",
+            "kind",
+            "where",
+            "alpha",
+            "ci low",
+            "ci high",
+            "items",
+            "note",
+        ),
         tuple(
-            (r["by"] or "", r["group"] or "", r["other"] or "", r["kind"], _where(r),
-             r["alpha"], *_ci(r), r["n_items"], r["reason"] or "")
+            (
+                r["by"] or "",
+                r["group"] or "",
+                r["other"] or "",
+                r["kind"],
+                _where(r),
+                r["alpha"],
+                *_ci(r),
+                r["n_items"],
+                r["reason"] or "",
+            )
             for r in data["agreement"]
         ),
         ("text", "text", "text", "text", "text", *_N * 4, "text"),
@@ -105,6 +167,18 @@ def _tables(data: Mapping[str, Any]) -> list[Section]:
         Section("Label shifts", tables=(offsets, contrasts)),
         Section("Agreement", tables=(agreement,)),
     ]
+    if data.get("mixed_model"):
+        mixed = DocTable(
+            "Mixed model (cross-check)",
+            ("attribute", "group", "reference", "estimate", "ci low", "ci high", "p"),
+            tuple(
+                (r["by"], r["group"], r["reference"], r["estimate"], *_ci(r), r["p"])
+                for r in data["mixed_model"]
+            ),
+            ("text", "text", "text", *_N * 4),
+            note=data["mixed_model"][0]["model"] + "; ignores rater clustering (SEs too small).",
+        )
+        sections[1] = Section("Label shifts", tables=(offsets, contrasts, mixed))
     sections += _reference_sections(data)
     if data["slices"]:
         sections.append(Section("Data slices", tables=(_slices(data),)))
@@ -120,8 +194,13 @@ def _reference_sections(data: Mapping[str, Any]) -> list[Section]:
             f"{by}: against {rows[0]['reference']}",
             ("metric", "overall", *names, "difference", "ratio"),
             tuple(
-                (r["metric"], r["overall"], *(r["by_group"][n] for n in names), r["difference"],
-                 r["ratio"])
+                (
+                    r["metric"],
+                    r["overall"],
+                    *(r["by_group"][n] for n in names),
+                    r["difference"],
+                    r["ratio"],
+                )
                 for r in rows
             ),
             ("text", *_N * (len(names) + 3)),

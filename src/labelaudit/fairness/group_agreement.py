@@ -183,7 +183,11 @@ def _rows(table: AnnotationTable, mask: np.ndarray) -> np.ndarray:
 def _observed(rows_a: np.ndarray, rows_b: np.ndarray, d: np.ndarray | None) -> np.ndarray:
     """Per item: the summed distance over all (a, b) cross pairs, shape (n_items,)."""
     if d is None:  # interval moments: sum (x_a - x_b)^2 = nB SA2 + nA SB2 - 2 SA SB
-        return rows_b[:, 0] * rows_a[:, 2] + rows_a[:, 0] * rows_b[:, 2] - 2 * rows_a[:, 1] * rows_b[:, 1]
+        return (
+            rows_b[:, 0] * rows_a[:, 2]
+            + rows_a[:, 0] * rows_b[:, 2]
+            - 2 * rows_a[:, 1] * rows_b[:, 1]
+        )
     out: np.ndarray = ((rows_a @ d) * rows_b).sum(axis=1)
     return out
 
@@ -199,7 +203,9 @@ def _kappa(
     """kappa_x for each row of item ``weights`` (B, n_items): 1 - d_o / d_e."""
     tot_a, tot_b = weights @ rows_a, weights @ rows_b  # (B, q) or (B, 3) moments
     if d is None:
-        expected_sum = tot_b[:, 0] * tot_a[:, 2] + tot_a[:, 0] * tot_b[:, 2] - 2 * tot_a[:, 1] * tot_b[:, 1]
+        expected_sum = (
+            tot_b[:, 0] * tot_a[:, 2] + tot_a[:, 0] * tot_b[:, 2] - 2 * tot_a[:, 1] * tot_b[:, 1]
+        )
         n_a, n_b = tot_a[:, 0], tot_b[:, 0]
     else:
         expected_sum = np.einsum("bi,ij,bj->b", tot_a, d, tot_b)

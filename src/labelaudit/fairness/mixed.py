@@ -95,20 +95,18 @@ def mixed_model(
     shown = "rating ~ " + " + ".join(a.by for a in (grouping, *covariates))
     fit = smf.mixedlm(formula, frame, groups=frame["item"]).fit(reml=True)
     conf = fit.conf_int()
-    out = []
     prefix = f"{terms[0]}[T."
-    for key in fit.params.index:
-        if key.startswith(prefix):
-            out.append(
-                MixedEffect(
-                    by=grouping.by,
-                    group=grouping.names[int(key[len(prefix) + 1 : -1])],
-                    reference=reference,
-                    estimate=float(fit.params[key]),
-                    se=float(fit.bse[key]),
-                    ci95=(float(conf.loc[key, 0]), float(conf.loc[key, 1])),
-                    p=float(fit.pvalues[key]),
-                    model=f"statsmodels MixedLM (REML): {shown} + (1 | item)",
-                )
-            )
-    return out
+    return [
+        MixedEffect(
+            by=grouping.by,
+            group=grouping.names[int(key[len(prefix) + 1 : -1])],
+            reference=reference,
+            estimate=float(fit.params[key]),
+            se=float(fit.bse[key]),
+            ci95=(float(conf.loc[key, 0]), float(conf.loc[key, 1])),
+            p=float(fit.pvalues[key]),
+            model=f"statsmodels MixedLM (REML): {shown} + (1 | item)",
+        )
+        for key in fit.params.index
+        if key.startswith(prefix)
+    ]

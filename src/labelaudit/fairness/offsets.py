@@ -212,7 +212,9 @@ def _unclustered_se(
     return out
 
 
-def _summary(point: np.ndarray, rep: np.ndarray) -> tuple[np.ndarray, ...]:
+def _summary(
+    point: np.ndarray, rep: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(point, bootstrap SD, 2.5%, 97.5%, normal-approximation two-sided p)."""
     with np.errstate(invalid="ignore"):
         se = np.nanstd(rep, axis=0, ddof=1) if rep.shape[0] > 1 else np.full(point.shape, np.nan)

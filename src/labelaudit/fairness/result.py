@@ -41,6 +41,9 @@ class SlicesReport(Displayable):
         leave-one-out consensus.
     gaps : list of dict
         Per annotator attribute: the largest minus the smallest shown group offset.
+    mixed_model : list of dict
+        With ``mixed_model=True``: statsmodels MixedLM fixed effects against the reference
+        group (item random intercept).
     config, input : dict
         Options and input summary.
     notes : list of str
@@ -56,6 +59,7 @@ class SlicesReport(Displayable):
     slices: list[dict[str, Any]]
     reference_metrics: list[dict[str, Any]]
     gaps: list[dict[str, Any]]
+    mixed_model: list[dict[str, Any]] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
     input: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -79,6 +83,7 @@ class SlicesReport(Displayable):
             "reference_metrics": self.reference_metrics,
             "gaps": self.gaps,
             "max_group_gap": self.max_group_gap,
+            "mixed_model": self.mixed_model,
             "config": self.config,
             "input": self.input,
             "notes": self.notes,

@@ -60,6 +60,9 @@ def slices_command(
         float | None,
         typer.Option(help="Gate: exit 1 when the largest group offset gap exceeds this."),
     ] = None,
+    mixed_model: Annotated[
+        bool, typer.Option(help="Also fit MixedLM rating ~ group + (1|item) (statsmodels).")
+    ] = False,
     n_boot: Annotated[int, typer.Option(help="Bootstrap replicates.")] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
     output: FormatOpt = OutputFormat.table,
@@ -102,7 +105,7 @@ def slices_command(
     report = slices_report(
         table, by, annotators=meta_a, items=meta_i, min_raters=min_raters,
         show_small_groups=show_small_groups, reference=_pairs(reference or []),
-        n_boot=n_boot, seed=seed, reference_labels=labels,
+        n_boot=n_boot, seed=seed, reference_labels=labels, mixed_model=mixed_model,
     )  # fmt: skip
     if perspectives_out is not None:
         groupings = resolve_groupings(table, by, annotators=meta_a, items=meta_i)
