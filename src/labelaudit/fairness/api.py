@@ -27,7 +27,7 @@ from labelaudit.fairness.metric_frame import (
     leave_one_out_consensus,
     metric_table,
 )
-from labelaudit.fairness.offsets import group_offsets
+from labelaudit.fairness.offsets import group_offsets, recode
 from labelaudit.fairness.result import SlicesReport
 from labelaudit.table import AnnotationTable
 
@@ -172,7 +172,7 @@ def _scopes(
         slice_of = grouping.codes[table.item_codes]
         for code, name in enumerate(grouping.names):
             scope = _Scope(grouping.by, name, slice_of == code)
-            n_raters = np.unique(table.annotator_codes[scope.mask]).size
+            n_raters = np.count_nonzero(np.bincount(table.annotator_codes[scope.mask]))
             excluded = n_raters < 2
             rows["slices"].append(
                 {
@@ -227,7 +227,7 @@ def _analyse(
 ) -> None:
     """Groups, offsets, contrasts, agreement and labels of one attribute in one scope."""
     rater_group = grouping.codes[table.annotator_codes]
-    present = np.unique(table.annotator_codes[scope.mask])
+    present = recode(table.annotator_codes[scope.mask], table.n_annotators)[0]
     n_raters = np.bincount(grouping.codes[present], minlength=grouping.n_groups)
     shown = (n_raters >= options.min_raters) | (options.show_small & (n_raters > 0))
     for code, name in enumerate(grouping.names):
@@ -261,8 +261,8 @@ def _offsets(
     rows: dict[str, list[dict[str, Any]]],
 ) -> None:
     idx = np.flatnonzero(scope.mask)
-    _, items = np.unique(table.item_codes[idx], return_inverse=True)
-    raters_used, raters = np.unique(table.annotator_codes[idx], return_inverse=True)
+    _, items = recode(table.item_codes[idx], table.n_items)
+    raters_used, raters = recode(table.annotator_codes[idx], table.n_annotators)
     codes = grouping.codes[raters_used]
     reference = _reference(grouping, shown, codes, options)
     result = group_offsets(
@@ -382,9 +382,11 @@ def _group_agreement(
 
 # ----------------------------------------------------------------------------- helpers
 def _raters_items(table: AnnotationTable, mask: np.ndarray) -> dict[str, int]:
+    raters = np.bincount(table.annotator_codes[mask], minlength=table.n_annotators)
+    items = np.bincount(table.item_codes[mask], minlength=table.n_items)
     return {
-        "n_raters": int(np.unique(table.annotator_codes[mask]).size),
-        "n_items": int(np.unique(table.item_codes[mask]).size),
+        "n_raters": int(np.count_nonzero(raters)),
+        "n_items": int(np.count_nonzero(items)),
         "n_ratings": int(mask.sum()),
     }
 

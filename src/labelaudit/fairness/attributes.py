@@ -258,17 +258,25 @@ def _from_ratings(table: AnnotationTable, by: str) -> Grouping:
 
 
 def _first_conflict(unit_codes: np.ndarray, value_codes: np.ndarray) -> int | None:
-    """First row whose (non-missing, code >= 0) value differs from its unit's first value."""
-    present = np.flatnonzero(value_codes >= 0)
-    if present.size == 0:
+    """First row whose (non-missing, code >= 0) value differs from another of its unit.
+
+    O(n): each unit's smallest and largest value code (``ufunc.at``); no sort.
+    """
+    present = value_codes >= 0
+    if not present.any():
         return None
-    units, codes = unit_codes[present], value_codes[present]
-    order = np.lexsort((present, units))  # by unit, then row
-    first_code = np.full(int(units.max()) + 1, -1, dtype=np.int64)
-    starts = np.r_[True, units[order][1:] != units[order][:-1]]
-    first_code[units[order][starts]] = codes[order][starts]
-    bad = codes != first_code[units]
-    return int(present[bad].min()) if bad.any() else None
+    size = int(unit_codes.max()) + 1
+    low = np.full(size, np.iinfo(np.int64).max)
+    high = np.full(size, -1)
+    np.minimum.at(low, unit_codes[present], value_codes[present])
+    np.maximum.at(high, unit_codes[present], value_codes[present])
+    mixed = (low < high)[unit_codes] & present
+    if not mixed.any():
+        return None
+    first = np.flatnonzero(mixed)[0]  # the unit's first row decides what "differs" means
+    unit = unit_codes[first]
+    rows = np.flatnonzero((unit_codes == unit) & present)
+    return int(rows[value_codes[rows] != value_codes[rows[0]]][0])
 
 
 def _not_constant(

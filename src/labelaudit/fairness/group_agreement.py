@@ -107,15 +107,16 @@ def cross_group_alphas(
             for b in range(a + 1, len(masks))
         }
     rows = [_rows(table, mask) for mask in masks]
+    totals = [_totals(table, r) for r in rows]
     pairs = [(a, b) for a in range(len(masks)) for b in range(a + 1, len(masks))]
     out: dict[tuple[int, int], CrossAgreement] = {}
     live = []
     for a, b in pairs:
-        both = (_totals(table, rows[a]) > 0) & (_totals(table, rows[b]) > 0)
+        both = (totals[a] > 0) & (totals[b] > 0)
         if not both.any():
             out[(a, b)] = CrossAgreement(None, None, 0, 0, "no item is rated by both groups")
             continue
-        term = _PairTerms(table, rows[a], rows[b], both)
+        term = _PairTerms(table, (rows[a], rows[b]), (totals[a], totals[b]), both)
         value = float(term.kappa(both[None, :].astype(np.float64))[0])
         if not np.isfinite(value):
             reason = "the ratings do not vary"
@@ -141,15 +142,20 @@ class _PairTerms:
     """Sufficient statistics of one pair of groups on the items both rated."""
 
     def __init__(
-        self, table: AnnotationTable, rows_a: np.ndarray, rows_b: np.ndarray, both: np.ndarray
+        self,
+        table: AnnotationTable,
+        rows: tuple[np.ndarray, np.ndarray],
+        totals: tuple[np.ndarray, np.ndarray],
+        both: np.ndarray,
     ) -> None:
+        rows_a, rows_b = rows
         self.rows_a, self.rows_b, self.both = rows_a, rows_b, both.astype(np.float64)
         self.d: np.ndarray | None = None
         if table.n_categories <= MAX_CATEGORIES:
             marginals = rows_a[both].sum(axis=0) + rows_b[both].sum(axis=0)
             self.d = distance_matrix(table.category_values, table.level, marginals)
         self.obs = _observed(rows_a, rows_b, self.d)
-        self.pairs = _totals(table, rows_a) * _totals(table, rows_b)
+        self.pairs = totals[0] * totals[1]
         self.n_items = int(both.sum())
         self.n_pairs = int(self.pairs[both].sum())
 

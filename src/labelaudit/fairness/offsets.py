@@ -30,7 +30,7 @@ from scipy import sparse, stats
 
 from labelaudit.intervals import bootstrap_item_weights, holm, percentile_ci
 
-__all__ = ["GroupOffsets", "group_offsets"]
+__all__ = ["GroupOffsets", "group_offsets", "recode"]
 
 _MAX_CELLS = 4_000_000
 
@@ -84,6 +84,17 @@ class GroupOffsets:
         contrast = tested.copy()
         contrast[self.reference] = False
         return holm(p), holm(np.where(contrast, self.diff_p, np.nan))
+
+
+def recode(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The used codes (sorted) and each entry's position among them, O(n + size).
+
+    Same result as ``np.unique(codes, return_inverse=True)`` for codes in [0, size),
+    without sorting.
+    """
+    used = np.bincount(codes, minlength=size) > 0
+    position = np.cumsum(used) - 1
+    return np.flatnonzero(used), position[codes].astype(np.int64)
 
 
 def _weights(n: int, n_boot: int, seed: int, chunk: int) -> Iterator[np.ndarray]:
@@ -149,7 +160,7 @@ def group_offsets(
     keep = per_item[item_codes] >= 2
     x, items, raters = x[keep], item_codes[keep], rater_codes[keep]
     groups = rater_group[raters]
-    cell_key, cell = np.unique(items * n_groups + groups, return_inverse=True)
+    cell_key, cell = recode(items * n_groups + groups, n_items * n_groups)
     cell_item, cell_group = cell_key // n_groups, cell_key % n_groups
     shape = (cell_key.size, n_raters)
     by_rater_x = sparse.csr_matrix((x, (cell, raters)), shape=shape)
@@ -182,7 +193,7 @@ def group_offsets(
     diff_rep = rep - rep[:, [reference]]
     counts = (
         np.bincount(groups, minlength=n_groups),
-        np.bincount(rater_group[np.unique(raters)], minlength=n_groups),
+        np.bincount(rater_group[recode(raters, n_raters)[0]], minlength=n_groups),
         np.bincount(cell_group, minlength=n_groups),
     )
     diff = point - point[reference]
