@@ -22,11 +22,7 @@ import numpy as np
 from labelaudit.exceptions import UsageError
 from labelaudit.fairness.attributes import AttributeFile, Grouping, resolve_groupings
 from labelaudit.fairness.group_agreement import cross_group_alphas, within_alpha
-from labelaudit.fairness.metric_frame import (
-    ReferenceLabels,
-    leave_one_out_consensus,
-    metric_table,
-)
+from labelaudit.fairness.metric_frame import ReferenceLabels, reference_labels, reference_rows
 from labelaudit.fairness.offsets import group_offsets, recode
 from labelaudit.fairness.result import SlicesReport
 from labelaudit.table import AnnotationTable
@@ -125,7 +121,14 @@ def slices_report(
     for scope in _scopes(table, groupings, rows):
         for grouping in people:
             _analyse(table, grouping, scope, options, rows)
-    metrics = _reference_rows(table, people, reference_labels, options) if reference_labels else []
+    metrics = (
+        reference_rows(
+            table, people, reference_labels,
+            min_raters=min_raters, show_small_groups=show_small_groups,
+        )
+        if reference_labels
+        else []
+    )  # fmt: skip
     mixed = _mixed_rows(table, people, rows) if mixed_model else []
     return SlicesReport(
         groupings=[_grouping_row(g, table, options) for g in groupings],
@@ -173,7 +176,7 @@ def _scopes(
         for code, name in enumerate(grouping.names):
             scope = _Scope(grouping.by, name, slice_of == code)
             n_raters = np.count_nonzero(np.bincount(table.annotator_codes[scope.mask]))
-            excluded = n_raters < 2
+            excluded = bool(n_raters < 2)
             rows["slices"].append(
                 {
                     "by": grouping.by,
@@ -508,80 +511,4 @@ def _mixed_rows(
         shown = {r["group"] for r in whole}
         effects = mixed_model(table, grouping, whole[0]["reference"])
         out += [e.to_dict() for e in effects if e.group in shown]
-    return out
-
-
-# -------------------------------------------------------------------- reference labels
-def reference_labels(
-    table: AnnotationTable,
-    *,
-    gold: Any = None,
-    positive: Sequence[str] | None = None,
-) -> ReferenceLabels:
-    """Per-rating reference: the gold label of the item (``gold``: a
-    :class:`~labelaudit.quality.gold.GoldLabels`), else the leave-one-out consensus.
-
-    ``positive``: labels counted as positive; ratings and references become binary.
-    """
-    labels = table.label_codes
-    binary = positive is not None
-    if binary:
-        unknown = [p for p in positive or () if p not in set(table.categories.tolist())]
-        if unknown:
-            raise UsageError(
-                f"--positive {', '.join(unknown)}: not a label of the table; labels: "
-                + ", ".join(map(str, table.categories[:20]))
-            )
-        is_positive = np.isin(table.categories, list(positive or ())).astype(np.int64)
-        labels = is_positive[labels]
-    if gold is not None:
-        truth = gold.item_lookup(table.n_items)[table.item_codes]
-        if binary:
-            truth = np.where(truth >= 0, is_positive[np.maximum(truth, 0)], -1)
-        return ReferenceLabels(labels, truth, "gold", binary)
-    q = 2 if binary else table.n_categories
-    truth = leave_one_out_consensus(table.item_codes, labels, q)
-    return ReferenceLabels(labels, truth, "leave-one-out consensus", binary)
-
-
-def _reference_rows(
-    table: AnnotationTable,
-    people: list[Grouping],
-    reference: ReferenceLabels,
-    options: _Options,
-) -> list[dict[str, Any]]:
-    out = []
-    for grouping in people:
-        n_raters = grouping.units_per_group()
-        shown = (n_raters >= options.min_raters) | (options.show_small & (n_raters > 0))
-        frame = metric_table(
-            reference,
-            grouping.codes,
-            table.annotator_codes,
-            n_groups=grouping.n_groups,
-            shown=shown,
-        )
-        for metric, figures in frame.items():
-            by_group = {
-                name: figures["by_group"][code]  # type: ignore[index]
-                for code, name in enumerate(grouping.names)
-                if n_raters[code] > 0
-            }
-            out.append(
-                {
-                    "by": grouping.by,
-                    "metric": metric,
-                    "reference": reference.kind,
-                    "overall": figures["overall"],
-                    "by_group": by_group,
-                    "n_by_group": {
-                        name: int(figures["n"][code])  # type: ignore[index]
-                        for code, name in enumerate(grouping.names)
-                        if n_raters[code] > 0
-                    },
-                    "difference": figures["difference"],
-                    "ratio": figures["ratio"],
-                    "n_without_reference": reference.n_without,
-                }
-            )
     return out

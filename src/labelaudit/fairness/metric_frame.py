@@ -14,13 +14,25 @@ so that its readers recognise it; fairlearn is not needed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from labelaudit.exceptions import UsageError
+from labelaudit.fairness.attributes import Grouping
 from labelaudit.intervals import wilson_interval
+from labelaudit.table import AnnotationTable
 
-__all__ = ["METRICS", "ReferenceLabels", "leave_one_out_consensus", "metric_table"]
+__all__ = [
+    "METRICS",
+    "ReferenceLabels",
+    "leave_one_out_consensus",
+    "metric_table",
+    "reference_labels",
+    "reference_rows",
+]
 
 #: Metric names in the order shown; the last three need ``positive`` labels.
 METRICS = ("agreement", "selection_rate", "false_positive_rate", "false_negative_rate")
@@ -142,4 +154,84 @@ def metric_table(
             "difference": hi - lo if hi is not None and lo is not None else None,
             "ratio": lo / hi if hi and lo is not None else None,
         }
+    return out
+
+
+def reference_labels(
+    table: AnnotationTable,
+    *,
+    gold: Any = None,
+    positive: Sequence[str] | None = None,
+) -> ReferenceLabels:
+    """Per-rating reference: the gold label of the item (``gold``: a
+    :class:`~labelaudit.quality.gold.GoldLabels`), else the leave-one-out consensus.
+
+    ``positive``: labels counted as positive; ratings and references become binary.
+    """
+    labels = table.label_codes
+    binary = positive is not None
+    if binary:
+        unknown = [p for p in positive or () if p not in set(table.categories.tolist())]
+        if unknown:
+            raise UsageError(
+                f"--positive {', '.join(unknown)}: not a label of the table; labels: "
+                + ", ".join(map(str, table.categories[:20]))
+            )
+        is_positive = np.isin(table.categories, list(positive or ())).astype(np.int64)
+        labels = is_positive[labels]
+    if gold is not None:
+        truth = gold.item_lookup(table.n_items)[table.item_codes]
+        if binary:
+            truth = np.where(truth >= 0, is_positive[np.maximum(truth, 0)], -1)
+        return ReferenceLabels(labels, truth, "gold", binary)
+    q = 2 if binary else table.n_categories
+    truth = leave_one_out_consensus(table.item_codes, labels, q)
+    return ReferenceLabels(labels, truth, "leave-one-out consensus", binary)
+
+
+def reference_rows(
+    table: AnnotationTable,
+    people: list[Grouping],
+    reference: ReferenceLabels,
+    *,
+    min_raters: int = 5,
+    show_small_groups: bool = False,
+) -> list[dict[str, Any]]:
+    """MetricFrame-style JSON rows ``{"by", "metric", "reference", "overall", "by_group",
+    "n_by_group", "difference", "ratio", "n_without_reference"}`` per annotator attribute;
+    groups under ``min_raters`` raters get null rates unless ``show_small_groups``."""
+    out = []
+    for grouping in people:
+        n_raters = grouping.units_per_group()
+        shown = (n_raters >= min_raters) | (show_small_groups & (n_raters > 0))
+        frame = metric_table(
+            reference,
+            grouping.codes,
+            table.annotator_codes,
+            n_groups=grouping.n_groups,
+            shown=shown,
+        )
+        for metric, figures in frame.items():
+            by_group = {
+                name: figures["by_group"][code]  # type: ignore[index]
+                for code, name in enumerate(grouping.names)
+                if n_raters[code] > 0
+            }
+            out.append(
+                {
+                    "by": grouping.by,
+                    "metric": metric,
+                    "reference": reference.kind,
+                    "overall": figures["overall"],
+                    "by_group": by_group,
+                    "n_by_group": {
+                        name: int(figures["n"][code])  # type: ignore[index]
+                        for code, name in enumerate(grouping.names)
+                        if n_raters[code] > 0
+                    },
+                    "difference": figures["difference"],
+                    "ratio": figures["ratio"],
+                    "n_without_reference": reference.n_without,
+                }
+            )
     return out
