@@ -25,6 +25,7 @@ from labelaudit.fairness.group_agreement import cross_group_alphas, within_alpha
 from labelaudit.fairness.metric_frame import ReferenceLabels, reference_labels, reference_rows
 from labelaudit.fairness.offsets import group_offsets, recode
 from labelaudit.fairness.result import SlicesReport
+from labelaudit.intervals import check_n_boot
 from labelaudit.table import AnnotationTable
 
 __all__ = ["SlicesReport", "reference_labels", "slices_report"]
@@ -105,8 +106,9 @@ def slices_report(
     """
     if not by:
         raise UsageError("give at least one attribute with --by")
-    if min_raters < 1 or n_boot < 0 or not 0 < fwer < 1:
-        raise UsageError("need min_raters >= 1, n_boot >= 0 and 0 < fwer < 1")
+    check_n_boot(n_boot, minimum=0)
+    if min_raters < 1 or not 0 < fwer < 1:
+        raise UsageError(f"need min_raters >= 1 and 0 < fwer < 1; got {min_raters}, {fwer}")
     groupings = resolve_groupings(table, by, annotators=annotators, items=items)
     options = _Options(min_raters, show_small_groups, n_boot, seed, fwer, dict(reference or {}))
     for name, group in options.reference.items():

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from labelaudit._typing import CI_METHODS, LEVELS, WEIGHT_NAMES
+from labelaudit._typing import CI_METHODS, LEVELS, MAX_BOOT, WEIGHT_NAMES
 from labelaudit.exceptions import InputError
 from labelaudit.io.detect import PLATFORM_FORMATS
 from labelaudit.table import FORMATS as TABLE_FORMATS
@@ -239,8 +239,9 @@ _POSITIVE = {
 #: key -> (low, high, low inclusive, high inclusive, how to say it).
 _RANGES: dict[str, tuple[float, float, bool, bool, str]] = {
     "agreement.seed": (0, math.inf, True, False, "an integer >= 0"),
+    "agreement.n_boot": (2, MAX_BOOT, True, True, f"an integer from 2 to {MAX_BOOT:,}"),
     "fairness.seed": (0, math.inf, True, False, "an integer >= 0"),
-    "fairness.n_boot": (0, math.inf, True, False, "an integer >= 0"),
+    "fairness.n_boot": (0, MAX_BOOT, True, True, f"an integer from 0 to {MAX_BOOT:,}"),
     "monitor.ewma_lambda": (0.0, 1.0, False, True, "a number in (0, 1]"),
     "monitor.ewma_L": (0.0, math.inf, False, False, "a number > 0"),
     "monitor.cusum_k": (0.0, math.inf, True, False, "a number >= 0"),
