@@ -258,9 +258,9 @@ def _from_ratings(table: AnnotationTable, by: str) -> Grouping:
 
 
 def _first_conflict(unit_codes: np.ndarray, value_codes: np.ndarray) -> int | None:
-    """First row whose (non-missing, code >= 0) value differs from another of its unit.
-
-    O(n): each unit's smallest and largest value code (``ufunc.at``); no sort.
+    """A row whose value (code >= 0; missing ignored) differs from its unit's first value,
+    in the unit with two values that appears first in row order; None when every unit
+    has one value. O(n): each unit's smallest and largest code (``ufunc.at``), no sort.
     """
     present = value_codes >= 0
     if not present.any():
