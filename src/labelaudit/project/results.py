@@ -66,7 +66,8 @@ class BatchResult:
 
 def agreement_result(table: AnnotationTable, config: ProjectConfig) -> BatchResult:
     """Agreement of the batch (:func:`labelaudit.agreement_report`, options from
-    ``[agreement]``); headline rows: every coefficient, and each ICC form as ``icc:FORM``."""
+    ``[agreement]``); headline rows: every coefficient, and each ICC form as ``icc:FORM``
+    (structured batches: their own measures, see :mod:`labelaudit.project.results_structured`)."""
     from labelaudit.agreement import agreement_report
 
     options = config.agreement
@@ -78,6 +79,11 @@ def agreement_result(table: AnnotationTable, config: ProjectConfig) -> BatchResu
         seed=options.seed,
         top=options.top,
     ).to_dict()
+    if table.schema.is_structured:
+        from labelaudit.project.results_structured import structured_rows
+
+        flat = structured_rows(report["metrics"])
+        return BatchResult(kind="agreement", schema_version=1, result=report, metrics=flat)
     return BatchResult(
         kind="agreement", schema_version=1, result=report, metrics=_agreement_rows(report)
     )
