@@ -1,4 +1,5 @@
-"""Intervals and resampling shared by every analysis: t, z and Wilson intervals, bootstrap weights.
+"""Intervals and resampling shared by every analysis: t, z and Wilson intervals, bootstrap
+weights, percentile intervals of replicates and Holm's multiple-comparison adjustment.
 
 One home for each: agreement coefficients, structured agreement, annotator quality and the
 preference audits all import from here.
@@ -35,7 +36,9 @@ __all__ = [
     "analytic_interval",
     "bootstrap_item_weights",
     "check_n_boot",
+    "holm",
     "normal_interval",
+    "percentile_ci",
     "perfect_agreement",
     "t_interval",
     "wilson_interval",
@@ -221,3 +224,33 @@ def _weight_chunks(n_items: int, n_boot: int, seed: int, max_cells: int) -> Iter
         counts = np.bincount(draws.ravel(), minlength=b * n_items)
         yield counts.reshape(b, n_items).astype(np.float64)
         done += b
+
+
+def holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm (1979) step-down adjusted p-values; NaN entries are not tested and stay NaN."""
+    p = np.asarray(p_values, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    tested = np.flatnonzero(np.isfinite(p))
+    m = tested.size
+    if m == 0:
+        return out
+    order = tested[np.argsort(p[tested], kind="stable")]
+    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    out[order] = np.maximum.accumulate(scaled)
+    return out
+
+
+def percentile_ci(replicates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """2.5% and 97.5% percentiles over axis 0, ignoring NaN replicates."""
+    reps = np.asarray(replicates, dtype=np.float64)
+    if reps.size == 0 or reps.shape[0] == 0:
+        nan = np.full(reps.shape[1:], np.nan)
+        return nan, nan
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(reps).any(axis=0)
+        safe = np.where(np.isfinite(reps), reps, np.nan)
+        if not np.all(finite):
+            safe[:, ~finite] = 0.0
+        low = np.nanpercentile(safe, 2.5, axis=0)
+        high = np.nanpercentile(safe, 97.5, axis=0)
+    return np.where(finite, low, np.nan), np.where(finite, high, np.nan)
