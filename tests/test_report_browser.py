@@ -177,11 +177,9 @@ def test_preference_page_charts_in_chromium(
     axis titles, inside a 1280 px viewport, with no script run and no request made."""
     from labelaudit.datasets import dataset_path
     from labelaudit.preferences import audit_preferences, read_preferences
-    from labelaudit.preferences.render import render_html
-
     table = read_preferences(dataset_path("pandalm"), format="pandalm")
     path = tmp_path / "audit.html"
-    path.write_text(render_html(audit_preferences(table, n_boot=50).to_dict()), encoding="utf-8")
+    path.write_text(audit_preferences(table, n_boot=50)._repr_html_(), encoding="utf-8")
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     try:
         page = context.new_page()

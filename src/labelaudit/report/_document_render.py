@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +10,8 @@ from labelaudit.report._format import fmt_value, text
 from labelaudit.report._markdown import escape_markdown
 
 if TYPE_CHECKING:
+    import jinja2
+
     from labelaudit.report.document import DocTable, Document
 
 __all__ = ["render_html", "render_markdown", "render_terminal"]
@@ -24,23 +27,44 @@ def _fact(value: Any) -> str:
     return text(value)
 
 
+def _untitled(table: DocTable, heading: str) -> DocTable:
+    """The table without its title when the title only repeats the section's heading."""
+    from dataclasses import replace
+
+    return replace(table, title="") if table.title == heading else table
+
+
 # ------------------------------------------------------------------------- terminal
 def _fits(table: DocTable, width: int) -> bool:
-    """Whether every column fits with its longest word unbroken (3 cells of padding each)."""
+    """Whether every column fits with its longest word unbroken (numbers whole)."""
     need = 0
     for index, name in enumerate(table.columns):
-        words = [w for row in table.shown for w in table.cell(row, index).split()]
-        need += max(len(w) for w in [*name.split(), *words, "x"]) + 3
-    return need + 1 <= width
+        cells = [table.short(row, index) for row in table.shown]
+        if table.kind(index) == "number":  # numbers never wrap: the whole cell and header
+            words = [name, *cells]
+        else:
+            words = [w for cell in [name, *cells] for w in cell.split()]
+        need += max(len(w) for w in [*words, "x"]) + 3
+    return need - 1 <= width  # SIMPLE_HEAD without edges: 2 padding + 1 rule per column
 
 
 def _terminal_table(table: DocTable, console: Any, width: int) -> None:
+    from rich import box
     from rich.table import Table
 
     from labelaudit.report.document import terminal_text
 
-    if _fits(table, width):
-        grid = Table(title=terminal_text(table.title), expand=False)
+    title = terminal_text(table.title) or "Rows"
+    if not table.rows:  # say so (and why, in the note) rather than draw an empty grid
+        console.print(f"[bold]{title}[/bold]: none.")
+    elif _fits(table, width):
+        grid = Table(
+            title=terminal_text(table.title) or None,
+            expand=False,
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+            title_justify="left",
+        )
         for index, name in enumerate(table.columns):
             number = table.kind(index) == "number"
             grid.add_column(
@@ -50,15 +74,13 @@ def _terminal_table(table: DocTable, console: Any, width: int) -> None:
                 no_wrap=number,
             )
         for row in table.shown:
-            grid.add_row(*(terminal_text(table.cell(row, i)) for i in range(len(table.columns))))
+            grid.add_row(*(terminal_text(table.short(row, i)) for i in range(len(table.columns))))
         console.print(grid)
     else:  # too wide for the screen: one block per row, no column dropped
-        console.print(
-            f"[bold]{terminal_text(table.title)}[/bold] (one block per row to fit {width} columns)"
-        )
+        console.print(f"[bold]{title}[/bold] (one block per row to fit {width} columns)")
         for row in table.shown:
             for index, name in enumerate(table.columns):
-                console.print(f"  {terminal_text(name)}: {terminal_text(table.cell(row, index))}")
+                console.print(f"  {terminal_text(name)}: {terminal_text(table.short(row, index))}")
             console.print("")
     if table.n_more:
         console.print(f"... and {table.n_more:,} more rows (all rows are in the JSON output)")
@@ -89,18 +111,23 @@ def render_terminal(document: Document, *, width: int = 80) -> str:
             console.print(f"  {terminal_text(figure.sentence())}")
         for section in document.sections:
             console.print(f"\n[bold]{terminal_text(section.title)}[/bold]")
-            if section.text:
-                console.print(terminal_text(section.text))
+            for paragraph in section.text.split("\n\n") if section.text else ():
+                console.print(terminal_text(paragraph))
             for name, value in section.facts:
                 console.print(f"  {terminal_text(name)}: {terminal_text(_fact(value))}")
             for table in section.tables:
-                _terminal_table(table, console, width)
+                _terminal_table(_untitled(table, section.title), console, width)
+        if document.provenance.tool_version or document.provenance.files:
+            console.print(f"\n{terminal_text(_provenance_line(document))}")
         return console.export_text()
 
 
 # ------------------------------------------------------------------------- markdown
 def _markdown_table(table: DocTable) -> list[str]:
-    lines = [f"**{escape_markdown(table.title)}**", ""]
+    lines = [f"**{escape_markdown(table.title)}**", ""] if table.title else []
+    if not table.rows:
+        lines = [f"**{escape_markdown(table.title) or 'Rows'}**: none.", ""]
+        return [*lines, *([f"*{escape_markdown(table.note)}*", ""] if table.note else [])]
     lines.append("| " + " | ".join(escape_markdown(c) for c in table.columns) + " |")
     lines.append(
         "|"
@@ -111,7 +138,7 @@ def _markdown_table(table: DocTable) -> list[str]:
     )
     width = range(len(table.columns))
     lines.extend(
-        "| " + " | ".join(escape_markdown(table.cell(row, i)) for i in width) + " |"
+        "| " + " | ".join(escape_markdown(table.short(row, i)) for i in width) + " |"
         for row in table.shown
     )
     if table.n_more:
@@ -132,31 +159,54 @@ def render_markdown(document: Document) -> str:
     lines += [f"- {escape_markdown(f.sentence())}" for f in document.headline.figures]
     for section in document.sections:
         lines += ["", f"## {escape_markdown(section.title)}", ""]
-        if section.text:
-            lines += [escape_markdown(section.text), ""]
+        for paragraph in section.text.split("\n\n") if section.text else ():
+            lines += [escape_markdown(paragraph), ""]
         lines += [f"- {escape_markdown(n)}: {escape_markdown(_fact(v))}" for n, v in section.facts]
         if section.facts:
             lines.append("")
         for table in section.tables:
-            lines += _markdown_table(table)
+            lines += _markdown_table(_untitled(table, section.title))
     prov = document.provenance
     if prov.tool_version or prov.files:
-        files = ", ".join(escape_markdown(f) for f in prov.files)
+        lines += ["", f"*{escape_markdown(_provenance_line(document, 64))}*"]
+    if prov.config:
+        lines += ["", "| Configuration | Value |", "|---|---|"]
         lines += [
-            "",
-            f"*labelaudit {escape_markdown(prov.tool_version)}"
-            + (f" · {files}" if files else "")
-            + "*",
+            f"| {escape_markdown(k)} | {escape_markdown(_fact(v))} |"
+            for k, v in prov.config.items()
         ]
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _provenance_line(document: Document, sha_chars: int = 12) -> str:
+    """``labelaudit 0.1.0 · data/x.csv · sha256 0123456789ab`` (unescaped)."""
+    prov = document.provenance
+    parts = [f"labelaudit {prov.tool_version}".strip()]
+    parts += [", ".join(prov.files)] if prov.files else []
+    parts += [f"sha256 {prov.input_sha256[:sha_chars]}"] if prov.input_sha256 else []
+    return " · ".join(parts)
+
+
 # ----------------------------------------------------------------------------- html
+@functools.cache
+def _environment() -> jinja2.Environment:
+    """The Jinja2 environment: package templates, autoescaping on, strict undefined."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("labelaudit.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
 def render_html(document: Document) -> str:
     """The document as one self-contained HTML page (base template + table partial)."""
     from markupsafe import Markup
 
-    from labelaudit.report._html import _environment
     from labelaudit.report.charts import is_inert_svg
 
     def svg(chart: Any) -> Markup:

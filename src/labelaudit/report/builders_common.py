@@ -1,0 +1,40 @@
+"""Pieces every document builder shares: provenance, category meanings, who chose what."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from labelaudit.report._format import text
+from labelaudit.report.document import Provenance, short_path
+
+__all__ = ["category_text", "provenance", "who_chose"]
+
+
+def provenance(data: Mapping[str, Any], *, full: bool = False) -> Provenance:
+    """Tool version, the input file (relative unless ``full``), its hash and the config."""
+    source = (data.get("input") or {}).get("source")
+    files = (short_path(source, full=full),) if isinstance(source, str) else ()
+    return Provenance(
+        tool_version=str((data.get("tool") or {}).get("version", "")),
+        files=files,
+        input_sha256=(data.get("input") or {}).get("sha256"),
+        config=dict(data.get("config") or {}),
+    )
+
+
+def category_text(code: Any, names: Mapping[str, str] | None) -> str:
+    """``"1 (response 1 better)"`` when ``names`` gives the code a meaning, else the code."""
+    shown = text(code)
+    meaning = (names or {}).get(shown)
+    return f"{shown} ({meaning})" if meaning and meaning != shown else shown
+
+
+def who_chose(labels: Mapping[str, Any], names: Mapping[str, str] | None = None) -> str:
+    """``"2 (response 2 better): ann2, ann3; 0 (tie): ann1"``: each label given, most chosen
+    first, with the annotators who gave it (labels of one item, by annotator)."""
+    groups: dict[str, list[str]] = {}
+    for annotator, label in labels.items():
+        groups.setdefault(text(label), []).append(text(annotator))
+    ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    return "; ".join(f"{category_text(label, names)}: {', '.join(who)}" for label, who in ordered)
