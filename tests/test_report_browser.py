@@ -177,6 +177,7 @@ def test_preference_page_charts_in_chromium(
     axis titles, inside a 1280 px viewport, with no script run and no request made."""
     from labelaudit.datasets import dataset_path
     from labelaudit.preferences import audit_preferences, read_preferences
+
     table = read_preferences(dataset_path("pandalm"), format="pandalm")
     path = tmp_path / "audit.html"
     path.write_text(audit_preferences(table, n_boot=50)._repr_html_(), encoding="utf-8")
