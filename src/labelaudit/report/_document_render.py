@@ -213,4 +213,4 @@ def render_html(document: Document) -> str:
         return Markup(chart.svg) if is_inert_svg(chart.svg) else Markup("")
 
     template = _environment().get_template("document.html.j2")
-    return template.render(doc=document, fmt=_fact, svg=svg)
+    return template.render(doc=document, fmt=_fact, svg=svg, untitled=_untitled)
