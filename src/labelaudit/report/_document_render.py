@@ -35,17 +35,30 @@ def _untitled(table: DocTable, heading: str) -> DocTable:
 
 
 # ------------------------------------------------------------------------- terminal
-def _fits(table: DocTable, width: int) -> bool:
-    """Whether every column fits with its longest word unbroken (numbers whole)."""
-    need = 0
+def _widths(table: DocTable, width: int) -> list[int] | None:
+    """Column widths that keep every word whole (numbers and their headers whole), the
+    room left shared by how much longer each column's cells are; ``None`` when even the
+    longest words do not fit ``width`` (a SIMPLE_HEAD grid without edges: 2 cells of
+    padding and 1 of rule per column)."""
+    from rich.cells import cell_len
+
+    low, high = [], []
     for index, name in enumerate(table.columns):
         cells = [table.short(row, index) for row in table.shown]
         if table.kind(index) == "number":  # numbers never wrap: the whole cell and header
             words = [name, *cells]
         else:
             words = [w for cell in [name, *cells] for w in cell.split()]
-        need += max(len(w) for w in [*words, "x"]) + 3
-    return need - 1 <= width  # SIMPLE_HEAD without edges: 2 padding + 1 rule per column
+        low.append(max(cell_len(w) for w in [*words, "x"]))
+        high.append(max(low[-1], *(cell_len(c) for c in [name, *cells])))
+    room = width - (3 * len(low) - 1) - sum(low)
+    if room < 0:
+        return None
+    slack = [h - lo for lo, h in zip(low, high, strict=True)]
+    total = sum(slack)
+    if total <= room:
+        return high
+    return [lo + room * extra // total for lo, extra in zip(low, slack, strict=True)]
 
 
 def _terminal_table(table: DocTable, console: Any, width: int) -> None:
@@ -57,7 +70,7 @@ def _terminal_table(table: DocTable, console: Any, width: int) -> None:
     title = terminal_text(table.title) or "Rows"
     if not table.rows:  # say so (and why, in the note) rather than draw an empty grid
         console.print(f"[bold]{title}[/bold]: none.")
-    elif _fits(table, width):
+    elif (widths := _widths(table, width)) is not None:
         grid = Table(
             title=terminal_text(table.title) or None,
             expand=False,
@@ -72,6 +85,7 @@ def _terminal_table(table: DocTable, console: Any, width: int) -> None:
                 justify="right" if number else "left",
                 overflow="fold",
                 no_wrap=number,
+                width=widths[index],
             )
         for row in table.shown:
             grid.add_row(*(terminal_text(table.short(row, i)) for i in range(len(table.columns))))

@@ -12,13 +12,15 @@ __all__ = ["category_text", "provenance", "who_chose"]
 
 
 def provenance(data: Mapping[str, Any], *, full: bool = False) -> Provenance:
-    """Tool version, the input file (relative unless ``full``), its hash and the config."""
-    source = (data.get("input") or {}).get("source")
-    files = (short_path(source, full=full),) if isinstance(source, str) else ()
+    """Tool version, the input files (relative unless ``full``), the input hash and the config."""
+    given = data.get("input") or {}
+    sources = [given.get(k) for k in ("source", "verdicts", "humans", "gold", "data", "judge")]
+    flat = [s for v in sources for s in (v if isinstance(v, list) else [v]) if isinstance(s, str)]
+    sha = given.get("sha256")
     return Provenance(
         tool_version=str((data.get("tool") or {}).get("version", "")),
-        files=files,
-        input_sha256=(data.get("input") or {}).get("sha256"),
+        files=tuple(short_path(source, full=full) for source in flat),
+        input_sha256=sha if isinstance(sha, str) else None,
         config=dict(data.get("config") or {}),
     )
 
