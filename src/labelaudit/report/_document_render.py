@@ -125,8 +125,9 @@ def render_terminal(document: Document, *, width: int = 80) -> str:
             console.print(f"  {terminal_text(figure.sentence())}")
         for section in document.sections:
             console.print(f"\n[bold]{terminal_text(section.title)}[/bold]")
-            for paragraph in section.text.split("\n\n") if section.text else ():
-                console.print(terminal_text(paragraph))
+            paragraphs = section.text.split("\n\n") if section.text else []
+            for index, paragraph in enumerate(paragraphs):
+                console.print(("\n" if index else "") + terminal_text(paragraph))
             for name, value in section.facts:
                 console.print(f"  {terminal_text(name)}: {terminal_text(_fact(value))}")
             for table in section.tables:
