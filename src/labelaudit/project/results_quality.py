@@ -76,6 +76,10 @@ def consensus_result(table: AnnotationTable, config: ProjectConfig) -> BatchResu
     from labelaudit.project.results import BatchResult
     from labelaudit.quality import adjudication_queue, item_report
 
+    if table.schema.is_structured:
+        from labelaudit.project.results_structured import structured_consensus_result
+
+        return structured_consensus_result(table, QUEUE_THRESHOLD)
     if table.schema.is_quantitative:
         from labelaudit.project.results_numeric import numeric_consensus_result
 
@@ -160,6 +164,12 @@ def gold_result(table: AnnotationTable, config: ProjectConfig) -> BatchResult | 
     from labelaudit.project.results import BatchResult
     from labelaudit.quality import aggregator_gold_accuracy, fit_method, gold_accuracy
 
+    if table.schema.is_structured:
+        if config.gold.file is None and config.gold.column is None:
+            return None
+        note = f"gold answers of {table.task} labels are scored by `labelaudit annotators --gold`"
+        none = [_metric(m, None, note) for m in ("gold_error_rate", "gold_accuracy")]
+        return BatchResult("gold", 1, {"n_gold_answers": 0, "reason": note}, metrics=none)
     gold, reason = batch_gold(table, config)
     if gold is None and reason == NO_GOLD_CONFIG:
         return None
@@ -220,6 +230,10 @@ def annotators_result(table: AnnotationTable, config: ProjectConfig) -> BatchRes
     from labelaudit.project.results import BatchResult
     from labelaudit.quality import annotator_report
 
+    if table.schema.is_structured:
+        from labelaudit.project.results_structured import structured_annotators_result
+
+        return structured_annotators_result(table)
     if table.schema.is_quantitative:
         from labelaudit.project.results_numeric import numeric_annotators_result
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from labelaudit.report._format import fmt_value, text
@@ -35,15 +36,16 @@ def _untitled(table: DocTable, heading: str) -> DocTable:
 
 
 # ------------------------------------------------------------------------- terminal
-def _widths(table: DocTable, width: int) -> list[int] | None:
-    """Column widths that keep every word whole (numbers and their headers whole), the
-    room left shared by how much longer each column's cells are; ``None`` when even the
-    longest words do not fit ``width`` (a SIMPLE_HEAD grid without edges: 2 cells of
-    padding and 1 of rule per column)."""
+def _widths(table: DocTable, width: int, columns: Sequence[int] | None = None) -> list[int] | None:
+    """Widths of ``columns`` (default all) that keep every word whole (numbers and their
+    headers whole), the room left shared by how much longer each column's cells are;
+    ``None`` when even the longest words do not fit ``width`` (a SIMPLE_HEAD grid without
+    edges: 2 cells of padding and 1 of rule per column)."""
     from rich.cells import cell_len
 
     low, high = [], []
-    for index, name in enumerate(table.columns):
+    for index in range(len(table.columns)) if columns is None else columns:
+        name = table.columns[index]
         cells = [table.short(row, index) for row in table.shown]
         if table.kind(index) == "number":  # numbers never wrap: the whole cell and header
             words = [name, *cells]
@@ -68,9 +70,17 @@ def _terminal_table(table: DocTable, console: Any, width: int) -> None:
     from labelaudit.report.document import terminal_text
 
     title = terminal_text(table.title) or "Rows"
+    columns: Sequence[int] = range(len(table.columns))
+    left_out: list[str] = []
+    widths = _widths(table, width)
+    if widths is None and table.details:  # the expansion columns go, with a note
+        widths = _widths(table, width, table.main_columns)
+        if widths is not None:
+            columns = table.main_columns
+            left_out = [table.columns[i] for i in table.detail_columns]
     if not table.rows:  # say so (and why, in the note) rather than draw an empty grid
         console.print(f"[bold]{title}[/bold]: none.")
-    elif (widths := _widths(table, width)) is not None:
+    elif widths is not None:
         grid = Table(
             title=terminal_text(table.title) or None,
             expand=False,
@@ -78,17 +88,17 @@ def _terminal_table(table: DocTable, console: Any, width: int) -> None:
             show_edge=False,
             title_justify="left",
         )
-        for index, name in enumerate(table.columns):
+        for index, size in zip(columns, widths, strict=True):
             number = table.kind(index) == "number"
             grid.add_column(
-                terminal_text(name),
+                terminal_text(table.columns[index]),
                 justify="right" if number else "left",
                 overflow="fold",
                 no_wrap=number,
-                width=widths[index],
+                width=size,
             )
         for row in table.shown:
-            grid.add_row(*(terminal_text(table.short(row, i)) for i in range(len(table.columns))))
+            grid.add_row(*(terminal_text(table.short(row, i)) for i in columns))
         console.print(grid)
     else:  # too wide for the screen: one block per row, no column dropped
         console.print(f"[bold]{title}[/bold] (one block per row to fit {width} columns)")
@@ -96,6 +106,11 @@ def _terminal_table(table: DocTable, console: Any, width: int) -> None:
             for index, name in enumerate(table.columns):
                 console.print(f"  {terminal_text(name)}: {terminal_text(table.short(row, index))}")
             console.print("")
+    if left_out:
+        console.print(
+            f"Not shown at {width} columns: {terminal_text(', '.join(left_out))} "
+            "(every column is in the Markdown, HTML and JSON outputs)."
+        )
     if table.n_more:
         console.print(f"... and {table.n_more:,} more rows (all rows are in the JSON output)")
     if table.note:

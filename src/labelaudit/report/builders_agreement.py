@@ -14,7 +14,7 @@ from typing import Any
 
 from labelaudit.report._format import fmt_ci, fmt_count, fmt_p, fmt_value, text
 from labelaudit.report._metrics import flat_metrics, get_path, metric_label, metric_names
-from labelaudit.report.builders_common import category_text, provenance, who_chose
+from labelaudit.report.builders_common import category_label, provenance, who_chose
 from labelaudit.report.builders_glossary import how_to_read
 from labelaudit.report.document import DocTable, Document, Figure, Headline, Section
 
@@ -100,6 +100,8 @@ def _coefficients(data: Mapping[str, Any], charts: Mapping[str, Any]) -> Section
             for k in _NOTE_KEYS
             if m.get(k) is not None and not isinstance(m[k], Mapping | list)
         ]
+        if isinstance(m.get("ci95_exact"), list):  # perfect agreement (docs/agreement.md)
+            notes.append(f"exact 95% CI (Clopper-Pearson) {fmt_ci(m['ci95_exact'])}")
         rows.append(
             (
                 metric_label(name, data),
@@ -194,7 +196,7 @@ def _categories(
         ("Category", "Ratings", "Specific agreement", "κ (1 vs rest)", "α (1 vs rest)"),
         tuple(
             (
-                category_text(r.get("category"), names),
+                category_label(r.get("category"), names),
                 fmt_count(r.get("n")),
                 fmt_value(r.get("specific_agreement")),
                 fmt_value(r.get("kappa_1vr")),
@@ -233,8 +235,8 @@ def _confusions(data: Mapping[str, Any], names: Mapping[str, str]) -> Section | 
         ("Label A", "Label B", "Count", "Share", "Example items"),
         tuple(
             (
-                category_text(r.get("label_a"), names),
-                category_text(r.get("label_b"), names),
+                category_label(r.get("label_a"), names),
+                category_label(r.get("label_b"), names),
                 fmt_count(r.get("count")),
                 fmt_value(r.get("share")),
                 _examples(r.get("example_items")),
@@ -313,7 +315,7 @@ def _disagreements(
         row += [
             who_chose(detail.get("labels") or {}, names)
             if with_labels
-            else ", ".join(f"{category_text(k, names)}: {v}" for k, v in counts.items())
+            else ", ".join(f"{category_label(k, names)}: {v}" for k, v in counts.items())
         ]
         row += [fmt_count(record.get("n_ratings")), fmt_value(record.get("observed_agreement"))]
         rows.append(tuple(row))
@@ -337,7 +339,7 @@ def _data_facts(data: Mapping[str, Any], names: Mapping[str, str], source: str) 
     listed = "—"
     if isinstance(categories, Sequence) and not isinstance(categories, str):
         listed = f"{len(categories)}: " + ", ".join(
-            category_text(c, names) for c in categories[:20]
+            category_label(c, names) for c in categories[:20]
         )
         listed += ", …" if len(categories) > 20 else ""
     task = get_path(data, "config", "task")

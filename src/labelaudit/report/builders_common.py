@@ -1,4 +1,5 @@
-"""Pieces every document builder shares: provenance, category meanings, who chose what."""
+"""Pieces every document builder shares: provenance, who chose what (category meanings come
+from :func:`labelaudit.report.document.category_label`)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from labelaudit.report._format import text
-from labelaudit.report.document import Provenance, short_path
+from labelaudit.report.document import Provenance, category_label, short_path
 
-__all__ = ["category_text", "provenance", "who_chose"]
+__all__ = ["category_label", "provenance", "who_chose"]
 
 
 def provenance(data: Mapping[str, Any], *, full: bool = False) -> Provenance:
@@ -25,13 +26,6 @@ def provenance(data: Mapping[str, Any], *, full: bool = False) -> Provenance:
     )
 
 
-def category_text(code: Any, names: Mapping[str, str] | None) -> str:
-    """``"1 (response 1 better)"`` when ``names`` gives the code a meaning, else the code."""
-    shown = text(code)
-    meaning = (names or {}).get(shown)
-    return f"{shown} ({meaning})" if meaning and meaning != shown else shown
-
-
 def who_chose(labels: Mapping[str, Any], names: Mapping[str, str] | None = None) -> str:
     """``"2 (response 2 better): ann2, ann3; 0 (tie): ann1"``: each label given, most chosen
     first, with the annotators who gave it (labels of one item, by annotator)."""
@@ -39,4 +33,4 @@ def who_chose(labels: Mapping[str, Any], names: Mapping[str, str] | None = None)
     for annotator, label in labels.items():
         groups.setdefault(text(label), []).append(text(annotator))
     ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-    return "; ".join(f"{category_text(label, names)}: {', '.join(who)}" for label, who in ordered)
+    return "; ".join(f"{category_label(label, names)}: {', '.join(who)}" for label, who in ordered)

@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from labelaudit.report._format import DASH, fmt_count, fmt_value, text
-from labelaudit.report.builders_common import category_text, provenance, who_chose
+from labelaudit.report.builders_common import category_label, provenance, who_chose
 from labelaudit.report.document import DocTable, Document, Headline, Section
 
-__all__ = ["adjudication_document", "annotators_document"]
+__all__ = ["adjudication_document", "annotators_document", "structured_annotators_document"]
 
 #: Plain names of the flagged metrics.
 FLAG_NAMES = {
@@ -206,7 +206,7 @@ def adjudication_document(
             who_chose(labels, names),
             DASH
             if entry.get("consensus_label") is None
-            else category_text(entry["consensus_label"], names),
+            else category_label(entry["consensus_label"], names),
             fmt_value(entry.get("confidence")),
         ]
         rows.append(tuple(row))
@@ -228,3 +228,86 @@ def adjudication_document(
         Headline(sentence),
         tuple(sections),
     )
+
+
+#: Short column names of the structured annotator measures.
+_SHORT = {
+    "span_f1_exact": "F1 exact",
+    "span_f1_overlap": "F1 overlap",
+    "box_f1_50": "F1@.5",
+    "box_f1_50_95": "F1@.5:.95",
+    "mean_iou": "IoU",
+    "masi_agreement": "MASI",
+    "kendall_tau": "tau",
+    "text_similarity": "similarity",
+    "boundary_errors": "boundary",
+    "label_confusions": "label conf.",
+}
+
+
+def _structured_rows(report: Mapping[str, Any]) -> DocTable:
+    primary = report["primary_metric"]
+    rows = report["annotators"]
+    measures = [k for k in rows[0] if f"{k}_ci95" in rows[0]] if rows else [primary]
+    counts = [k for k in ("missed", "extra", *list(_SHORT)[-2:]) if rows and k in rows[0]]
+
+    def cell(row: Mapping[str, Any], key: str) -> str:
+        interval = row.get(f"{key}_ci95") if key == primary else None
+        shown = fmt_value(row[key], 2)
+        return f"{shown} ({interval[0]:.2f}-{interval[1]:.2f})" if interval else shown
+
+    columns = (
+        "annotator",
+        "regions",
+        *(_SHORT.get(m, m) for m in measures),
+        "others",
+        "vs cons.",
+        *(_SHORT.get(c, c) for c in counts),
+        "flags",
+    )
+    body = tuple(
+        (
+            text(row["annotator"]),
+            fmt_count(row["n_regions"]),
+            *(cell(row, m) for m in measures),
+            fmt_value(row[f"others_{primary}"], 2),
+            fmt_value(row["vs_consensus"].get(primary), 2),
+            *(fmt_count(row[c]) for c in counts),
+            ", ".join(text(f["rule"]) for f in row["flags"]),
+        )
+        for row in rows
+    )
+    kinds = ("text", *("number",) * (len(columns) - 2), "text")
+    note = "others: the other annotators with each other; 95% CI over items."
+    return DocTable("Annotators", columns, body, kinds, note=note, key="annotators")
+
+
+def structured_annotators_document(report: Mapping[str, Any]) -> Document:
+    """The structured annotator report (spans, boxes, sets, rankings, text) as a document:
+    who needs attention and why, then each annotator's measures against the others, the
+    consensus and gold, and the rules that could not run."""
+    flags = report.get("flags") or []
+    primary = text(report["primary_metric"])
+    if flags:
+        who: dict[str, list[str]] = {}
+        for flag in flags:
+            who.setdefault(text(flag["annotator"]), []).append(text(flag["rule"]))
+        named = "; ".join(f"{k} ({', '.join(dict.fromkeys(v))})" for k, v in who.items())
+        headline = Headline(
+            f"{len(who)} of {len(report['annotators'])} annotators need attention: {named}.",
+            status="fail",
+        )
+    else:
+        headline = Headline(f"No annotator flagged ({primary} against the others).", status="pass")
+    lines = [f"{text(f['annotator'])}: {text(f['rule'])}: {text(f['reason'])}" for f in flags]
+    lines += [
+        f"not run: {text(n['rule'])}"
+        + (f" for {text(n['annotator'])}" if "annotator" in n else "")
+        + f": {text(n['reason'])}"
+        for n in report.get("rules_not_run") or []
+    ]
+    sections = [Section("Annotators", tables=(_structured_rows(report),), key="table")]
+    if lines:
+        sections.append(Section("Flags and rules not run", text="\n\n".join(lines), key="flags"))
+    title = f"Annotators ({text(report['task'])}, best first by {primary} with the others)"
+    return Document(title, headline, tuple(sections), provenance(report))

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from labelaudit.cli.app import app
+from labelaudit.cli.commands.agreement import Task, TaskOpt
 from labelaudit.cli.common import (
     AnnotatorColOpt,
     AnnotatorColsOpt,
@@ -83,17 +84,32 @@ def annotators_command(
     level: LevelOpt = Level.nominal,
     categories: CategoriesOpt = None,
     on_duplicate: OnDuplicateOpt = "error",
+    task: TaskOpt = None,
+    min_regions: Annotated[
+        int, typer.Option(help="Structured labels: regions needed before any flag.")
+    ] = 20,
+    margin: Annotated[
+        float,
+        typer.Option(help="Structured labels: flag at this much below the others' agreement."),
+    ] = 0.15,
     debug: DebugOpt = False,
 ) -> None:
     """Annotator table: agreement, gold accuracy, DS/MACE quality, speed, outlier flags.
+
+    Structured labels (--task spans|boxes|multilabel|ranking|text, or what the export
+    says) get their own pairwise measures (span F1, box F1, MASI, tau, edit similarity)
+    against the others, the consensus and gold, with missed/extra regions.
 
     Exit code 1 with --fail-on-flag when an annotator is flagged, 2 on bad input.
 
     Example: labelaudit annotators labels.csv --gold gold.csv --format json
     """
+    from labelaudit.exceptions import UsageError
     from labelaudit.quality import DEFAULT_METHODS, OutlierRules, annotator_report, load_gold
+    from labelaudit.structured.api import as_task
 
     methods = [str(m) for m in method] if method else list(DEFAULT_METHODS)
+    structured = task is not None and task is not Task.categorical
     table = read_table(
         file,
         input_format,
@@ -103,9 +119,37 @@ def annotators_command(
         label_col,
         annotator_cols,
         level,
-        categories,
+        None if structured else categories,
         on_duplicate,
     )
+    table = as_task(table, task.value if task else None, categories if structured else None)
+    if table.schema.is_structured:
+        from labelaudit.quality.structured import (
+            StructuredRules,
+            read_structured_gold,
+            structured_annotator_report,
+        )
+
+        if method or gold_col or exclude_gold:
+            raise UsageError(
+                f"--method, --gold-col and --exclude-gold apply to categorical labels, "
+                f"not to {table.task}"
+            )
+        structured_report = structured_annotator_report(
+            table,
+            gold=read_structured_gold(
+                table, str(gold), item_col=gold_item_col, label_col=gold_label_col
+            )
+            if gold
+            else None,
+            rules=StructuredRules(min_regions, margin),
+            duration_col=duration_col,
+            time_col=time_col,
+        ).to_dict()
+        render_structured(structured_report, output.value)
+        if fail_on_flag and structured_report["n_flagged"]:
+            raise typer.Exit(code=1)
+        return
     gold_labels = load_gold(
         table, path=gold, column=gold_col, item_col=gold_item_col, label_col=gold_label_col
     )
@@ -133,3 +177,11 @@ def render(report: dict[str, Any], output: str) -> None:
     from labelaudit.report.format import emit_document
 
     emit_document(report, annotators_document(report), output)
+
+
+def render_structured(report: dict[str, Any], output: str) -> None:
+    """Print the structured annotator report: its document (who needs attention) or JSON."""
+    from labelaudit.report.builders_quality import structured_annotators_document
+    from labelaudit.report.format import emit_document
+
+    emit_document(report, structured_annotators_document(report), output)
