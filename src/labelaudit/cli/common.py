@@ -34,6 +34,8 @@ __all__ = [
     "NaValuesOpt",
     "OnDuplicateOpt",
     "OutputFormat",
+    "PageFormat",
+    "PageFormatOpt",
     "RawCsvOpt",
     "Weights",
     "error_line",
@@ -47,6 +49,16 @@ class OutputFormat(StrEnum):
 
     table = "table"
     markdown = "markdown"
+    json = "json"
+
+
+class PageFormat(StrEnum):
+    """How an analysis command prints its document: terminal text, Markdown, one
+    self-contained HTML page, or the JSON contract."""
+
+    table = "table"
+    markdown = "markdown"
+    html = "html"
     json = "json"
 
 
@@ -185,6 +197,9 @@ NaValuesOpt = Annotated[
     ),
 ]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+PageFormatOpt = Annotated[
+    PageFormat, typer.Option("--format", help="Output format: table, markdown, html or json.")
+]
 DebugOpt = Annotated[bool, typer.Option(help="Show tracebacks.")]
 RawCsvOpt = Annotated[
     bool,

@@ -33,7 +33,7 @@ from labelaudit.quality.gold import (
     without_gold,
 )
 from labelaudit.quality.gold_scores import GoldReport, aggregator_gold_accuracy, gold_accuracy
-from labelaudit.quality.items import ItemReport, item_report
+from labelaudit.quality.items import ItemReport, item_details, item_report
 from labelaudit.quality.label_studio import (
     item_fields,
     label_config,
@@ -60,6 +60,7 @@ __all__ = [
     "fit_method",
     "gold_accuracy",
     "gold_from_column",
+    "item_details",
     "item_fields",
     "item_report",
     "label_config",

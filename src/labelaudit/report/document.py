@@ -34,11 +34,14 @@ __all__ = [
     "document_from_dict",
     "render_document",
     "short_path",
+    "snippet",
     "terminal_text",
 ]
 
 #: Rows shown per table before "... and N more rows".
 TOP_N = 50
+#: Characters of a ``"snippet"`` cell shown in the terminal and in Markdown.
+SNIPPET_CHARS = 60
 _CONTROL = re.compile(
     r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]|[\x00-\x1f\x7f-\x9f]"
 )
@@ -83,7 +86,9 @@ class Headline:
 
 @dataclass(frozen=True)
 class DocTable:
-    """A typed table: ``kinds`` per column are ``"text"``, ``"number"`` or ``"link"``.
+    """A typed table: ``kinds`` per column are ``"text"``, ``"number"``, ``"link"`` or
+    ``"snippet"`` (long user text such as an item's text: terminal and Markdown show its
+    first words, HTML the snippet with the full text on hover and in an expansion).
 
     ``key`` (optional) gives the HTML table the id ``{key}-table``. ``details`` names columns
     that HTML shows in a per-row expansion (``<details>``) instead of their own column, so
@@ -136,10 +141,26 @@ class DocTable:
             )
         return text(value)
 
+    def short(self, row: Sequence[Any], index: int) -> str:
+        """Cell text, a ``"snippet"`` cell cut to its first words (:func:`snippet`)."""
+        full = self.cell(row, index)
+        return snippet(full) if self.kind(index) == "snippet" else full
+
+
+def snippet(value: str, limit: int = SNIPPET_CHARS) -> str:
+    """The first words of ``value`` within ``limit`` characters, ``…`` marking a cut; never
+    breaks a word (a first word longer than ``limit`` is cut at ``limit``)."""
+    flat = " ".join(value.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit + 1].rsplit(" ", 1)[0] if " " in flat[: limit + 1] else flat[:limit]
+    return cut.rstrip(" ,.;:") + "…"
+
 
 @dataclass(frozen=True)
 class Section:
-    """A titled group of facts (label, value), tables, SVG charts and explanatory text.
+    """A titled group of facts (label, value), tables, SVG charts and explanatory text
+    (paragraphs separated by a blank line).
 
     ``key`` (optional) is the HTML id of the section; a chart with a ``key`` gets the id
     ``chart-{key}``.

@@ -17,7 +17,6 @@ from labelaudit.cli.common import (
     CategoriesOpt,
     DebugOpt,
     FileArg,
-    FormatOpt,
     FromOpt,
     ItemColOpt,
     LabelColOpt,
@@ -25,7 +24,8 @@ from labelaudit.cli.common import (
     Level,
     LevelOpt,
     OnDuplicateOpt,
-    OutputFormat,
+    PageFormat,
+    PageFormatOpt,
     RawCsvOpt,
     read_table,
 )
@@ -57,7 +57,7 @@ def adjudicate_command(
         list[str] | None, typer.Option(help="Column copied into each task's data (repeat).")
     ] = None,
     seed: SeedOpt = 0,
-    output: FormatOpt = OutputFormat.table,
+    output: PageFormatOpt = PageFormat.table,
     input_format: FromOpt = None,
     layout: LayoutOpt = "long",
     item_col: ItemColOpt = None,
@@ -117,25 +117,30 @@ def adjudicate_command(
     if out is None:
         for line in queue.jsonl_lines():
             typer.echo(line)
-    summary = {**queue.summary(), "out": str(out) if out else None, "label_studio": ls_path}
-    emit_summary(summary, output.value, err=out is None)
+    summary = {**queue.summary(), "out": str(out) if out else None}
+    summary["label_studio"] = str(ls_path) if ls_path else None
+    emit_summary(queue, summary, output.value, table, text_col, err=out is None)
 
 
-def emit_summary(summary: dict[str, Any], output: str, *, err: bool) -> None:
-    """Print how many items were queued, by reason, and where the files went."""
-    if summary["label_studio"] is not None:
-        summary["label_studio"] = str(summary["label_studio"])
-    if output == "json":
-        import json
+def emit_summary(
+    queue: Any,
+    summary: dict[str, Any],
+    output: str,
+    table: Any,
+    text_col: list[str] | None,
+    *,
+    err: bool,
+) -> None:
+    """Print the queue's document (or its JSON summary) on stdout, or on stderr when the
+    queue itself streams to stdout."""
+    from labelaudit.quality import item_details
+    from labelaudit.report.builders_quality import adjudication_document
+    from labelaudit.report.format import emit_document
 
-        typer.echo(json.dumps(summary, indent=2, ensure_ascii=False), err=err)
-        return
-    reasons = ", ".join(f"{k}: {v}" for k, v in summary["by_reason"].items())
-    typer.echo(
-        f"queued {summary['n_queued']} of {summary['n_items']} items ({reasons}); "
-        f"method {summary['method']}, threshold {summary['threshold']:g}",
-        err=err,
+    data = queue.to_dict()
+    details = item_details(
+        table, [e["item"] for e in data["items"]], text_col=text_col[0] if text_col else None
     )
-    for key, name in (("out", "queue"), ("label_studio", "Label Studio import")):
-        if summary[key] is not None:
-            typer.echo(f"{name}: {summary[key]}", err=err)
+    files = [summary[k] for k in ("out", "label_studio") if summary[k] is not None]
+    document = adjudication_document(data, details=details, files=files)
+    emit_document(summary, document, output, err=err)

@@ -17,7 +17,6 @@ from labelaudit.cli.common import (
     ConsensusMethod,
     DebugOpt,
     FileArg,
-    FormatOpt,
     FromOpt,
     ItemColOpt,
     LabelColOpt,
@@ -25,7 +24,8 @@ from labelaudit.cli.common import (
     Level,
     LevelOpt,
     OnDuplicateOpt,
-    OutputFormat,
+    PageFormat,
+    PageFormatOpt,
     RawCsvOpt,
     read_table,
 )
@@ -52,7 +52,7 @@ def consensus_command(
         Path | None,
         typer.Option(help="Write item,label,confidence here (.csv, .jsonl or .parquet)."),
     ] = None,
-    output: FormatOpt = OutputFormat.table,
+    output: PageFormatOpt = PageFormat.table,
     input_format: FromOpt = None,
     layout: LayoutOpt = "long",
     item_col: ItemColOpt = None,
@@ -158,20 +158,8 @@ def consensus_command(
 
 
 def render(summary: dict[str, Any], output: str) -> None:
-    """Print the consensus summary: JSON (the contract) or its document as Markdown/terminal."""
-    if output == "json":
-        import json
-
-        typer.echo(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False))
-        return
+    """Print the consensus summary: its document, or the dict as JSON (the contract)."""
     from labelaudit.report.builders import consensus_document
-    from labelaudit.report.document import render_document
+    from labelaudit.report.format import emit_document
 
-    typer.echo(render_document(consensus_document(summary), output, width=_width()), nl=False)
-
-
-def _width() -> int:
-    """The terminal's width (80 when not a terminal)."""
-    import shutil
-
-    return shutil.get_terminal_size((80, 24)).columns
+    emit_document(summary, consensus_document(summary), output)
