@@ -32,6 +32,7 @@ __all__ = [
     "Section",
     "document_from_dict",
     "render_document",
+    "render_page",
     "short_path",
     "terminal_text",
 ]
@@ -82,7 +83,9 @@ class Headline:
 
 @dataclass(frozen=True)
 class DocTable:
-    """A typed table: ``kinds`` per column are ``"text"``, ``"number"`` or ``"link"``."""
+    """A typed table: ``kinds`` per column are ``"text"``, ``"number"``, ``"link"`` (an anchor
+    in the page) or ``"href"`` (a ``(text, url)`` pair; renderers without links show the
+    text)."""
 
     title: str
     columns: tuple[str, ...]
@@ -108,6 +111,8 @@ class DocTable:
     def cell(self, row: Sequence[Any], index: int) -> str:
         """Cell text: numbers formatted, user content as plain (unescaped) text."""
         value = row[index]
+        if self.kind(index) == "href" and isinstance(value, tuple):
+            value = value[0]
         if self.kind(index) == "number" and isinstance(value, (int, float)):
             return (
                 f"{value:,}"
@@ -225,3 +230,14 @@ def render_document(document: Document, output: str, *, width: int = 80) -> str:
     if output == "html":
         return render_html(document)
     return render_terminal(document, width=width)
+
+
+def render_page(document: Document, environment: Any, template: str, **context: Any) -> str:
+    """``document`` as HTML through ``template``, a template of ``environment`` that extends
+    the base ``document.html.j2`` (its blocks ``csp``, ``style``, ``head``, ``nav``,
+    ``extra`` and ``scripts``), with ``context`` for those blocks (e.g. the pages of
+    ``labelaudit serve``). ``environment`` must autoescape and load this package's templates.
+    """
+    from labelaudit.report._document_render import render_html
+
+    return render_html(document, environment=environment, template=template, **context)
