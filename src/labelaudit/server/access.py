@@ -4,8 +4,9 @@ DuckDB lets one process hold the file for writing, and any open connection block
 processes' writers. So the server never keeps the store open: every request that needs it
 opens a connection, reads or writes, and closes it (:meth:`StoreAccess.reading`,
 :meth:`StoreAccess.writing`). When another process (a CLI ``ingest``) holds the file, the
-open is retried for :data:`RETRY_SECONDS`; then :class:`StoreBusy` tells the client to
-come back (HTTP 503 with ``Retry-After``).
+open is retried for :data:`RETRY_SECONDS` (library calls that open the store themselves
+wait :data:`~labelaudit.project.store.LOCK_WAIT_SECONDS`); then :class:`StoreBusy`
+tells the client to come back (HTTP 503 with ``Retry-After``).
 
 Within the process, a lock serialises the short connections (DuckDB refuses a read-only
 and a read-write connection to one file in one process). What pages compute from the store
@@ -17,7 +18,6 @@ ingest, a decision) changes the version, so a new batch is seen without a restar
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,7 +31,7 @@ __all__ = ["RETRY_SECONDS", "StoreAccess", "StoreBusy"]
 
 #: How long a request waits for another process to release the store.
 RETRY_SECONDS = 3.0
-_PAUSE = 0.05
+_BUSY = "the project store is busy (another labelaudit command holds it); try again in a moment"
 #: Cached computations kept per store version.
 _CACHE_SIZE = 256
 
@@ -82,17 +82,10 @@ class StoreAccess:
 
     # -------------------------------------------------------------- connections
     def _open(self, read_only: bool) -> Store:
-        deadline = time.monotonic() + self.retry_seconds
-        while True:
-            try:
-                return self.project().open_store(read_only=read_only)
-            except StoreLockedError as error:
-                if time.monotonic() >= deadline:
-                    raise StoreBusy(
-                        "the project store is busy (another labelaudit command holds it); "
-                        "try again in a moment"
-                    ) from error
-                time.sleep(_PAUSE)
+        try:
+            return self.project().open_store(read_only=read_only, wait=self.retry_seconds)
+        except StoreLockedError as error:
+            raise StoreBusy(_BUSY) from error
 
     @contextmanager
     def reading(self) -> Iterator[Store]:
@@ -116,19 +109,12 @@ class StoreAccess:
 
     def call(self, function: Callable[[Project], T]) -> T:
         """``function(project)`` for library calls that open the store themselves, under the
-        same lock and with the same retry."""
-        deadline = time.monotonic() + self.retry_seconds
+        same lock (they wait for the store as :meth:`Store.open` does)."""
         with self._lock:
-            while True:
-                try:
-                    return function(self.project())
-                except StoreLockedError as error:
-                    if time.monotonic() >= deadline:
-                        raise StoreBusy(
-                            "the project store is busy (another labelaudit command holds "
-                            "it); try again in a moment"
-                        ) from error
-                    time.sleep(_PAUSE)
+            try:
+                return function(self.project())
+            except StoreLockedError as error:
+                raise StoreBusy(_BUSY) from error
 
     # -------------------------------------------------------------------- cache
     def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
