@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 import shutil
 import socket
 import threading
@@ -56,7 +57,7 @@ def make_project(root: Path) -> dict[str, Any]:
     config = project_root / "labelaudit.toml"
     config.write_text(
         config.read_text(encoding="utf-8").replace(
-            '# file = "gold.csv"', 'file = "../batches/gold.csv"'
+            '# file = "gold.csv"', f"file = {json.dumps(str(data.gold))}"
         ),
         encoding="utf-8",
     )
