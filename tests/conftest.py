@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import browser  # noqa: F401  (the one session-wide Playwright, for every module)
 from hypothesis import settings
 
 # Property tests explore the same examples on every run (reproducible CI); set

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from browser import browser  # noqa: F401  (session fixture)
 from labelaudit.datasets import dataset_path
 from labelaudit.report import write_reports
 from labelaudit.report.builders import build_document

@@ -25,6 +25,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
+    "Content-Security-Policy": "frame-ancestors 'none'",
 }
 
 

@@ -30,16 +30,16 @@
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
       body: JSON.stringify({ item: row.getAttribute("data-item"), label: label })
     }).then(function (response) {
-      if (response.ok) {
-        row.classList.add("decided");
-        status.textContent = "decided: " + label;
-        if (wasOpen) { bump("n-open", -1); bump("n-decided", 1); }
-        select(current + 1);
-      } else {
-        return response.text().then(function (text) {
+      return response.text().then(function (text) {  // read the whole answer first
+        if (response.ok) {
+          row.classList.add("decided");
+          status.textContent = "decided: " + label;
+          if (wasOpen) { bump("n-open", -1); bump("n-decided", 1); }
+          select(current + 1);
+        } else {
           status.textContent = "not saved (" + response.status + "): " + text.slice(0, 200);
-        });
-      }
+        }
+      });
     }).catch(function (error) { status.textContent = "not saved: " + error; });
   }
 
