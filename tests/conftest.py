@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import browser  # noqa: F401  (the one session-wide Playwright, for every module)
 from hypothesis import settings
+
+from browser import browser  # noqa: F401  (the one session-wide Playwright, for every module)
 
 # Property tests explore the same examples on every run (reproducible CI); set
 # HYPOTHESIS_PROFILE=explore to draw new ones locally.

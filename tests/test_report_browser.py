@@ -59,7 +59,7 @@ class PageLog:
 
 @pytest.fixture
 def report_page(
-    browser: Any,  # noqa: F811
+    browser: Any,
     tmp_path: Path,
 ) -> Iterator[tuple[Any, PageLog, Path]]:
     """The hostile three-annotator report opened in a fresh page, with its event log."""
@@ -116,7 +116,7 @@ def test_hostile_content_is_inert_text(report_page: tuple[Any, PageLog, Path]) -
 
 
 def test_mobile_layout_has_no_page_overflow(
-    browser: Any,  # noqa: F811
+    browser: Any,
     tmp_path: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
@@ -138,7 +138,7 @@ def test_mobile_layout_has_no_page_overflow(
 
 
 # ------------------------------------------- document pages (labelaudit.report.document)
-def test_document_pages_in_chromium(tmp_path: Path, browser: Any) -> None:  # noqa: F811
+def test_document_pages_in_chromium(tmp_path: Path, browser: Any) -> None:
     pages = [render_document(wide_document(), "html")]
     pages += [
         render_document(build_document(r), "html")
@@ -169,7 +169,7 @@ def test_document_pages_in_chromium(tmp_path: Path, browser: Any) -> None:  # no
 
 
 def test_preference_page_charts_in_chromium(
-    browser: Any,  # noqa: F811
+    browser: Any,
     tmp_path: Path,
 ) -> None:
     """The preference audit page of the bundled PandaLM votes: three charts, each with its

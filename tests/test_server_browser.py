@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from server_helpers import copy_project, live_server, make_project
 from test_report_browser import PageLog
 
 pytest.importorskip("uvicorn")
 
-from labelaudit.project import Project, ingest_batch  # noqa: E402
-from labelaudit.server import create_app  # noqa: E402
+from labelaudit.project import Project, ingest_batch
+from labelaudit.server import create_app
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]

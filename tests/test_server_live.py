@@ -13,14 +13,15 @@ from typing import Any
 
 import httpx
 import pytest
-from server_helpers import copy_project, free_port, live_server, make_project
 from typer.testing import CliRunner
+
+from server_helpers import copy_project, free_port, live_server, make_project
 
 pytest.importorskip("uvicorn")
 
-from labelaudit.cli.app import app as cli  # noqa: E402
-from labelaudit.project.layout import Project, init_project  # noqa: E402
-from labelaudit.server import create_app  # noqa: E402
+from labelaudit.cli.app import app as cli
+from labelaudit.project.layout import Project, init_project
+from labelaudit.server import create_app
 
 runner = CliRunner()
 LABELAUDIT = [sys.executable, "-m", "labelaudit"]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+
 from server_helpers import make_project
 
 schemathesis = pytest.importorskip("schemathesis")
