@@ -114,13 +114,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(app: Any) -> Iterator[str]:
+def live_server(app: Any, *, lifespan: str = "off") -> Iterator[str]:
     """Run ``app`` under a real uvicorn on 127.0.0.1 in a thread; yields the base URL."""
     import uvicorn
 
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from labelaudit.exceptions import InputError, NotFoundError, UsageError
 from labelaudit.server.access import StoreAccess, StoreBusy
 from labelaudit.server.auth import COOKIE, Identity, TokenBook
+from labelaudit.server.inbox import Inbox
 
 __all__ = ["AuthError", "create_app", "identity", "writer"]
 
@@ -69,6 +70,7 @@ def create_app(
     temporary_token: str | None = None,
     webhook_secret: str | None = None,
     retry_seconds: float | None = None,
+    close_every: float | None = None,
 ) -> Any:
     """The FastAPI application serving one project.
 
@@ -83,6 +85,8 @@ def create_app(
         webhook route refuses every delivery.
     retry_seconds : float, optional
         How long a request waits for a store locked by another process.
+    close_every : float, optional
+        Close the open webhook batch every this many seconds (when it holds annotations).
 
     Returns
     -------
@@ -91,7 +95,7 @@ def create_app(
     from fastapi import FastAPI
 
     from labelaudit import __version__
-    from labelaudit.server import routes_api, routes_pages
+    from labelaudit.server import routes_api, routes_pages, routes_webhooks
 
     access = (
         StoreAccess(project_root)
@@ -105,12 +109,15 @@ def create_app(
         description="The team's annotation-quality dashboard: pages and their JSON twins.",
         docs_url=None,
         redoc_url=None,
+        lifespan=_schedule(access, close_every) if close_every else None,
     )
     app.state.access = access
     app.state.tokens = TokenBook(access, temporary_token)
     app.state.webhook_secret = webhook_secret
+    app.state.inbox = Inbox(access)
     _errors(app)
     app.include_router(routes_api.router)
+    app.include_router(routes_webhooks.router)
     app.include_router(routes_pages.router)
 
     @app.middleware("http")
@@ -121,6 +128,41 @@ def create_app(
         return response
 
     return app
+
+
+def _schedule(access: StoreAccess, every: float) -> Any:
+    """A lifespan that closes the open webhook batch every ``every`` seconds."""
+    import contextlib
+    import sys
+    import threading
+
+    from labelaudit.project.webhooks import close_open_batch, open_batch
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> Any:
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(every):
+                try:
+                    with access.reading() as store:
+                        waiting = open_batch(store)["n_deliveries"]
+                    if waiting:
+                        done = access.call(close_open_batch)
+                        print(f"closed webhook batch {done['batch']}: {done['outcome']}")
+                except Exception as error:  # keep serving; say why this round failed
+                    print(f"webhook batch not closed: {error}", file=sys.stderr)
+
+        thread = threading.Thread(target=loop, name="close-webhook-batch", daemon=True)
+        thread.start()
+        app.state.scheduler = thread
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=30)
+
+    return lifespan
 
 
 def _errors(app: Any) -> None:

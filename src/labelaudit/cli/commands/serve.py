@@ -29,13 +29,19 @@ def serve_command(
         "127.0.0.1"
     ),
     port: Annotated[int, typer.Option(help="TCP port.", min=0, max=65535)] = 8765,
+    close_every: Annotated[
+        float | None,
+        typer.Option(help="Close the open Label Studio webhook batch every N seconds.", min=1),
+    ] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Serve the project's quality dashboard, adjudication queue and REST API.
 
     Every page and /api/ route needs a token: create one with `labelaudit token create`
     (--writer to decide). Without a stored token a temporary writer token is printed.
-    Label Studio webhooks are accepted when LABELAUDIT_WEBHOOK_SECRET is set.
+    Label Studio webhooks are accepted when LABELAUDIT_WEBHOOK_SECRET is set (send it in
+    the X-Labelaudit-Secret header); their open batch closes on demand
+    (POST /api/webhook-batch/close) and every --close-every seconds.
 
     Example: labelaudit serve --project my-project --port 8765
     """
@@ -63,7 +69,10 @@ def serve_command(
         ) from None
     temporary = None if n_tokens else new_token()
     application = create_app(
-        found.root, temporary_token=temporary, webhook_secret=os.environ.get(SECRET_ENV)
+        found.root,
+        temporary_token=temporary,
+        webhook_secret=os.environ.get(SECRET_ENV),
+        close_every=close_every,
     )
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"Serving {found.config.name} at http://{shown}:{port}/ (Ctrl+C stops)")
