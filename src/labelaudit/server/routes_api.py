@@ -56,40 +56,58 @@ def _access(request: Request) -> Any:
     return request.app.state.access
 
 
-@router.get("/status", summary="Overview: gates, trends, open adjudications")
-def status(request: Request, _: Reader) -> dict[str, Any]:
+class JSONBody(Response):
+    """A JSON answer serialised once and cached with the page data (same store version)."""
+
+    media_type = "application/json"
+
+
+def cached_json(request: Request, build: Any) -> JSONBody:
+    """``build()`` as JSON bytes, cached under the store version, the path and the query."""
+    key = ("json", request.url.path, str(request.query_params))
+
+    def encode() -> bytes:
+        return json.dumps(build(), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+    return JSONBody(_access(request).cached(key, encode))
+
+
+@router.get(
+    "/status", summary="Overview: gates, trends, open adjudications", response_class=JSONBody
+)
+def status(request: Request, _: Reader) -> JSONBody:
     """The overview's data (``views.status_view``)."""
-    return views.status_view(_access(request))
+    return cached_json(request, lambda: views.status_view(_access(request)))
 
 
-@router.get("/batches", summary="Every batch with its headline values")
-def batches(request: Request, _: Reader) -> dict[str, Any]:
+@router.get("/batches", summary="Every batch with its headline values", response_class=JSONBody)
+def batches(request: Request, _: Reader) -> JSONBody:
     """Batches in history order."""
-    return views.batches_view(_access(request))
+    return cached_json(request, lambda: views.batches_view(_access(request)))
 
 
-@router.get("/batches/{name:path}", summary="One batch")
-def batch(request: Request, name: str, _: Reader) -> dict[str, Any]:
+@router.get("/batches/{name:path}", summary="One batch", response_class=JSONBody)
+def batch(request: Request, name: str, _: Reader) -> JSONBody:
     """Gates, metrics with CIs, confusions, worst items and annotators of one batch."""
-    return views.batch_view(_access(request), name)
+    return cached_json(request, lambda: views.batch_view(_access(request), name))
 
 
-@router.get("/annotators", summary="Every annotator over the history")
-def annotators(request: Request, _: Reader) -> dict[str, Any]:
+@router.get("/annotators", summary="Every annotator over the history", response_class=JSONBody)
+def annotators(request: Request, _: Reader) -> JSONBody:
     """Pooled agreement and gold accuracy, flags and drift per annotator."""
-    return views.annotators_view(_access(request))
+    return cached_json(request, lambda: views.annotators_view(_access(request)))
 
 
-@router.get("/annotators/{annotator:path}", summary="One annotator")
-def annotator(request: Request, annotator: str, _: Reader) -> dict[str, Any]:
+@router.get("/annotators/{annotator:path}", summary="One annotator", response_class=JSONBody)
+def annotator(request: Request, annotator: str, _: Reader) -> JSONBody:
     """Trends, flags with reasons and disagreements of one annotator."""
-    return views.annotator_view(_access(request), annotator)
+    return cached_json(request, lambda: views.annotator_view(_access(request), annotator))
 
 
-@router.get("/items/{item:path}", summary="One item")
-def item(request: Request, item: str, _: Reader) -> dict[str, Any]:
+@router.get("/items/{item:path}", summary="One item", response_class=JSONBody)
+def item(request: Request, item: str, _: Reader) -> JSONBody:
     """Text, every label, consensus with confidence and decisions of one item."""
-    return item_view(_access(request), item)
+    return cached_json(request, lambda: item_view(_access(request), item))
 
 
 def queue_filter(
@@ -117,14 +135,14 @@ def queue_filter(
     )
 
 
-@router.get("/queue", summary="The adjudication queue")
+@router.get("/queue", summary="The adjudication queue", response_class=JSONBody)
 def queue(
     request: Request,
     where: Annotated[views.QueueFilter, Depends(queue_filter)],
     _: Reader,
-) -> dict[str, Any]:
+) -> JSONBody:
     """Queued items with every candidate label, filtered and sorted."""
-    return views.queue_view(_access(request), where)
+    return cached_json(request, lambda: views.queue_view(_access(request), where))
 
 
 @router.get("/decisions", summary="Expert decisions (JSON, or export as CSV / JSONL)")

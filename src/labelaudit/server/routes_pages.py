@@ -32,9 +32,17 @@ def page_user(request: Request) -> Identity:
 User = Annotated[Identity, Depends(page_user)]
 
 
-def _page(request: Request, who: Identity, document: Any, **context: Any) -> HTMLResponse:
+def _page(request: Request, who: Identity, build: Any) -> HTMLResponse:
+    """The page ``build()`` gives as ``(document, context)``, rendered once per store
+    version, path, query and caller (the page holds the caller's name and CSRF token)."""
     tokens = request.app.state.tokens
-    return HTMLResponse(pages.render(document, user=who, csrf=tokens.csrf(who), **context))
+    key = ("page", request.url.path, str(request.query_params), who.digest)
+
+    def render() -> str:
+        document, context = build()
+        return pages.render(document, user=who, csrf=tokens.csrf(who), **context)
+
+    return HTMLResponse(_access(request).cached(key, render))
 
 
 def _access(request: Request) -> Any:
@@ -45,60 +53,74 @@ def _access(request: Request) -> Any:
 def overview(request: Request, who: User) -> HTMLResponse:
     """Gate status, trends with control limits, open adjudications, annotators to watch."""
     access = _access(request)
-    status = views.status_view(access)
-    charts: tuple[Any, ...] = ()
-    if status["n_batches"]:
-        from labelaudit.pipeline_report import render_pipeline_charts
 
-        def draw() -> tuple[Any, ...]:
-            report = views.pipeline(access)
-            drawn = render_pipeline_charts(report or {})
-            return tuple(drawn[k] for k in ("agreement", "gold") if k in drawn)
+    def build() -> tuple[Any, dict[str, Any]]:
+        status = views.status_view(access)
+        charts: tuple[Any, ...] = ()
+        if status["n_batches"]:
+            from labelaudit.pipeline_report import render_pipeline_charts
 
-        charts = access.cached("charts", draw)
-    return _page(request, who, pages.overview_document(status, charts))
+            drawn = render_pipeline_charts(views.pipeline(access) or {})
+            charts = tuple(drawn[k] for k in ("agreement", "gold") if k in drawn)
+        return pages.overview_document(status, charts), {}
+
+    return _page(request, who, build)
 
 
 @router.get("/batches", response_class=HTMLResponse)
 def batches(request: Request, who: User) -> HTMLResponse:
     """Every batch."""
-    return _page(request, who, pages.batches_document(views.batches_view(_access(request))))
+    return _page(
+        request, who, lambda: (pages.batches_document(views.batches_view(_access(request))), {})
+    )
 
 
 @router.get("/batches/{name:path}", response_class=HTMLResponse)
 def batch(request: Request, name: str, who: User) -> HTMLResponse:
     """One batch."""
-    return _page(request, who, pages.batch_document(views.batch_view(_access(request), name)))
+    return _page(
+        request,
+        who,
+        lambda: (pages.batch_document(views.batch_view(_access(request), name)), {}),
+    )
 
 
 @router.get("/annotators", response_class=HTMLResponse)
 def annotators(request: Request, who: User) -> HTMLResponse:
     """Every annotator."""
-    data = views.annotators_view(_access(request))
-    return _page(request, who, pages.annotators_document(data))
+    return _page(
+        request,
+        who,
+        lambda: (pages.annotators_document(views.annotators_view(_access(request))), {}),
+    )
 
 
 @router.get("/annotators/{annotator:path}", response_class=HTMLResponse)
 def annotator(request: Request, annotator: str, who: User) -> HTMLResponse:
     """One annotator."""
-    data = views.annotator_view(_access(request), annotator)
-    return _page(request, who, pages.annotator_document(data))
+    return _page(
+        request,
+        who,
+        lambda: (pages.annotator_document(views.annotator_view(_access(request), annotator)), {}),
+    )
 
 
 @router.get("/items/{item:path}", response_class=HTMLResponse)
 def item(request: Request, item: str, who: User) -> HTMLResponse:
     """One item, with its spans drawn and, for writers, the decision buttons."""
-    data = item_view(_access(request), item)
-    labels = sorted({x["label"] for b in data["batches"] for x in b["labels"]})
-    return _page(
-        request,
-        who,
-        pages.item_document(data),
-        extra="_item.html.j2",
-        item=data,
-        labels=labels if all(len(x) < 100 for x in labels) else [],
-        can_write=who.can_write,
-    )
+
+    def build() -> tuple[Any, dict[str, Any]]:
+        data = item_view(_access(request), item)
+        labels = sorted({x["label"] for b in data["batches"] for x in b["labels"]})
+        context = {
+            "extra": "_item.html.j2",
+            "item": data,
+            "labels": labels if all(len(x) < 100 for x in labels) else [],
+            "can_write": who.can_write,
+        }
+        return pages.item_document(data), context
+
+    return _page(request, who, build)
 
 
 @router.get("/queue", response_class=HTMLResponse)
@@ -108,17 +130,19 @@ def queue(
     where: Annotated[views.QueueFilter, Depends(queue_filter)],
 ) -> HTMLResponse:
     """The adjudication queue with filters, decide buttons and keyboard shortcuts."""
-    data = views.queue_view(_access(request), where)
-    return _page(
-        request,
-        who,
-        pages.queue_document(data),
-        extra="_queue.html.j2",
-        queue=data,
-        where=where,
-        can_write=who.can_write,
-        scripts=("queue.js",),
-    )
+
+    def build() -> tuple[Any, dict[str, Any]]:
+        data = views.queue_view(_access(request), where)
+        context = {
+            "extra": "_queue.html.j2",
+            "queue": data,
+            "where": where,
+            "can_write": who.can_write,
+            "scripts": ("queue.js",),
+        }
+        return pages.queue_document(data), context
+
+    return _page(request, who, build)
 
 
 @router.post("/queue/decide")
@@ -141,8 +165,11 @@ def decide_form(
 @router.get("/decisions", response_class=HTMLResponse)
 def decisions(request: Request, who: User) -> HTMLResponse:
     """The decision history."""
-    data = views.decisions_view(_access(request))
-    return _page(request, who, pages.decisions_document(data))
+    return _page(
+        request,
+        who,
+        lambda: (pages.decisions_document(views.decisions_view(_access(request))), {}),
+    )
 
 
 # ------------------------------------------------------------------------ login
