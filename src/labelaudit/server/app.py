@@ -18,7 +18,7 @@ from labelaudit.server.access import StoreAccess, StoreBusy
 from labelaudit.server.auth import COOKIE, Identity, TokenBook
 from labelaudit.server.inbox import Inbox
 
-__all__ = ["AuthError", "create_app", "identity", "writer"]
+__all__ = ["AuthError", "create_app", "identity", "identity_async", "writer"]
 
 #: Headers on every answer.
 SECURITY_HEADERS = {
@@ -54,6 +54,18 @@ def identity(request: Any) -> Identity:
         detail = "a valid token is needed (Authorization: Bearer TOKEN, or log in)"
         raise AuthError(401, detail, page=_is_page(request.url.path))
     return who
+
+
+async def identity_async(request: Any) -> Identity:
+    """:func:`identity` from the event loop: reading the stored tokens (after a store
+    change) happens in a worker thread, so a locked store never blocks the loop."""
+    import asyncio
+
+    from labelaudit.server.access import MISSING
+
+    if request.app.state.access.peek("tokens") is MISSING:
+        return await asyncio.to_thread(identity, request)
+    return identity(request)
 
 
 def writer(request: Any, who: Identity) -> Identity:

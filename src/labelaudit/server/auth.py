@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 
 from labelaudit.project.tokens import TokenRecord, hash_token, stored_tokens
-from labelaudit.server.access import StoreAccess
+from labelaudit.server.access import MISSING, StoreAccess
 
 __all__ = ["COOKIE", "Identity", "TokenBook"]
 
@@ -55,7 +55,8 @@ class TokenBook:
             with self.access.reading() as store:
                 return stored_tokens(store)
 
-        return self.access.cached("tokens", read)
+        known = self.access.peek("tokens")
+        return self.access.cached("tokens", read) if known is MISSING else known
 
     def identify(self, token: str | None, *, via_cookie: bool) -> Identity | None:
         """The identity of ``token``, or None when it is unknown (or absent)."""

@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from labelaudit.server import views
-from labelaudit.server.app import AuthError, identity, writer
+from labelaudit.server.app import AuthError, identity_async, writer
 from labelaudit.server.auth import Identity
 from labelaudit.server.items import item_view
 
@@ -28,15 +28,15 @@ _bearer = HTTPBearer(auto_error=False, description="a labelaudit token")
 _MAX = 2000  # longest item, label or filter accepted
 
 
-def reader_dep(
+async def reader_dep(
     request: Request,
     _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
 ) -> Identity:
     """Any valid token (401 otherwise)."""
-    return identity(request)
+    return await identity_async(request)
 
 
-def writer_dep(request: Request, who: Annotated[Identity, Depends(reader_dep)]) -> Identity:
+async def writer_dep(request: Request, who: Annotated[Identity, Depends(reader_dep)]) -> Identity:
     """A writer token (403 for a reader)."""
     return writer(request, who)
 
@@ -62,55 +62,56 @@ class JSONBody(Response):
     media_type = "application/json"
 
 
-def cached_json(request: Request, build: Any) -> JSONBody:
-    """``build()`` as JSON bytes, cached under the store version, the path and the query."""
+async def cached_json(request: Request, build: Any) -> JSONBody:
+    """``build()`` as JSON bytes, cached under the store version, the path and the query
+    (a hit answers from the event loop; a miss computes in a worker thread)."""
     key = ("json", request.url.path, str(request.query_params))
 
     def encode() -> bytes:
         return json.dumps(build(), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
-    return JSONBody(_access(request).cached(key, encode))
+    return JSONBody(await _access(request).cached_async(key, encode))
 
 
 @router.get(
     "/status", summary="Overview: gates, trends, open adjudications", response_class=JSONBody
 )
-def status(request: Request, _: Reader) -> JSONBody:
+async def status(request: Request, _: Reader) -> JSONBody:
     """The overview's data (``views.status_view``)."""
-    return cached_json(request, lambda: views.status_view(_access(request)))
+    return await cached_json(request, lambda: views.status_view(_access(request)))
 
 
 @router.get("/batches", summary="Every batch with its headline values", response_class=JSONBody)
-def batches(request: Request, _: Reader) -> JSONBody:
+async def batches(request: Request, _: Reader) -> JSONBody:
     """Batches in history order."""
-    return cached_json(request, lambda: views.batches_view(_access(request)))
+    return await cached_json(request, lambda: views.batches_view(_access(request)))
 
 
 @router.get("/batches/{name:path}", summary="One batch", response_class=JSONBody)
-def batch(request: Request, name: str, _: Reader) -> JSONBody:
+async def batch(request: Request, name: str, _: Reader) -> JSONBody:
     """Gates, metrics with CIs, confusions, worst items and annotators of one batch."""
-    return cached_json(request, lambda: views.batch_view(_access(request), name))
+    return await cached_json(request, lambda: views.batch_view(_access(request), name))
 
 
 @router.get("/annotators", summary="Every annotator over the history", response_class=JSONBody)
-def annotators(request: Request, _: Reader) -> JSONBody:
+async def annotators(request: Request, _: Reader) -> JSONBody:
     """Pooled agreement and gold accuracy, flags and drift per annotator."""
-    return cached_json(request, lambda: views.annotators_view(_access(request)))
+    return await cached_json(request, lambda: views.annotators_view(_access(request)))
 
 
 @router.get("/annotators/{annotator:path}", summary="One annotator", response_class=JSONBody)
-def annotator(request: Request, annotator: str, _: Reader) -> JSONBody:
+async def annotator(request: Request, annotator: str, _: Reader) -> JSONBody:
     """Trends, flags with reasons and disagreements of one annotator."""
-    return cached_json(request, lambda: views.annotator_view(_access(request), annotator))
+    return await cached_json(request, lambda: views.annotator_view(_access(request), annotator))
 
 
 @router.get("/items/{item:path}", summary="One item", response_class=JSONBody)
-def item(request: Request, item: str, _: Reader) -> JSONBody:
+async def item(request: Request, item: str, _: Reader) -> JSONBody:
     """Text, every label, consensus with confidence and decisions of one item."""
-    return cached_json(request, lambda: item_view(_access(request), item))
+    return await cached_json(request, lambda: item_view(_access(request), item))
 
 
-def queue_filter(
+async def queue_filter(
     batch: Annotated[str | None, Query(max_length=_MAX)] = None,
     reason: Annotated[str | None, Query(pattern="^(tie|low_confidence)$")] = None,
     annotator: Annotated[str | None, Query(max_length=_MAX)] = None,
@@ -136,13 +137,13 @@ def queue_filter(
 
 
 @router.get("/queue", summary="The adjudication queue", response_class=JSONBody)
-def queue(
+async def queue(
     request: Request,
     where: Annotated[views.QueueFilter, Depends(queue_filter)],
     _: Reader,
 ) -> JSONBody:
     """Queued items with every candidate label, filtered and sorted."""
-    return cached_json(request, lambda: views.queue_view(_access(request), where))
+    return await cached_json(request, lambda: views.queue_view(_access(request), where))
 
 
 @router.get("/decisions", summary="Expert decisions (JSON, or export as CSV / JSONL)")

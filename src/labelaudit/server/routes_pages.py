@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from labelaudit.server import pages, views
-from labelaudit.server.app import AuthError, identity
+from labelaudit.server.app import AuthError, identity_async
 from labelaudit.server.auth import COOKIE, LOGIN_COOKIE, Identity
 from labelaudit.server.items import item_view
 from labelaudit.server.routes_api import decide, queue_filter
@@ -24,15 +24,15 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 
 
-def page_user(request: Request) -> Identity:
+async def page_user(request: Request) -> Identity:
     """The logged-in caller (pages redirect to the login without one)."""
-    return identity(request)
+    return await identity_async(request)
 
 
 User = Annotated[Identity, Depends(page_user)]
 
 
-def _page(request: Request, who: Identity, build: Any) -> HTMLResponse:
+async def _page(request: Request, who: Identity, build: Any) -> HTMLResponse:
     """The page ``build()`` gives as ``(document, context)``, rendered once per store
     version, path, query and caller (the page holds the caller's name and CSRF token)."""
     tokens = request.app.state.tokens
@@ -42,7 +42,7 @@ def _page(request: Request, who: Identity, build: Any) -> HTMLResponse:
         document, context = build()
         return pages.render(document, user=who, csrf=tokens.csrf(who), **context)
 
-    return HTMLResponse(_access(request).cached(key, render))
+    return HTMLResponse(await _access(request).cached_async(key, render))
 
 
 def _access(request: Request) -> Any:
@@ -50,7 +50,7 @@ def _access(request: Request) -> Any:
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview(request: Request, who: User) -> HTMLResponse:
+async def overview(request: Request, who: User) -> HTMLResponse:
     """Gate status, trends with control limits, open adjudications, annotators to watch."""
     access = _access(request)
 
@@ -64,21 +64,21 @@ def overview(request: Request, who: User) -> HTMLResponse:
             charts = tuple(drawn[k] for k in ("agreement", "gold") if k in drawn)
         return pages.overview_document(status, charts), {}
 
-    return _page(request, who, build)
+    return await _page(request, who, build)
 
 
 @router.get("/batches", response_class=HTMLResponse)
-def batches(request: Request, who: User) -> HTMLResponse:
+async def batches(request: Request, who: User) -> HTMLResponse:
     """Every batch."""
-    return _page(
+    return await _page(
         request, who, lambda: (pages.batches_document(views.batches_view(_access(request))), {})
     )
 
 
 @router.get("/batches/{name:path}", response_class=HTMLResponse)
-def batch(request: Request, name: str, who: User) -> HTMLResponse:
+async def batch(request: Request, name: str, who: User) -> HTMLResponse:
     """One batch."""
-    return _page(
+    return await _page(
         request,
         who,
         lambda: (pages.batch_document(views.batch_view(_access(request), name)), {}),
@@ -86,9 +86,9 @@ def batch(request: Request, name: str, who: User) -> HTMLResponse:
 
 
 @router.get("/annotators", response_class=HTMLResponse)
-def annotators(request: Request, who: User) -> HTMLResponse:
+async def annotators(request: Request, who: User) -> HTMLResponse:
     """Every annotator."""
-    return _page(
+    return await _page(
         request,
         who,
         lambda: (pages.annotators_document(views.annotators_view(_access(request))), {}),
@@ -96,9 +96,9 @@ def annotators(request: Request, who: User) -> HTMLResponse:
 
 
 @router.get("/annotators/{annotator:path}", response_class=HTMLResponse)
-def annotator(request: Request, annotator: str, who: User) -> HTMLResponse:
+async def annotator(request: Request, annotator: str, who: User) -> HTMLResponse:
     """One annotator."""
-    return _page(
+    return await _page(
         request,
         who,
         lambda: (pages.annotator_document(views.annotator_view(_access(request), annotator)), {}),
@@ -106,7 +106,7 @@ def annotator(request: Request, annotator: str, who: User) -> HTMLResponse:
 
 
 @router.get("/items/{item:path}", response_class=HTMLResponse)
-def item(request: Request, item: str, who: User) -> HTMLResponse:
+async def item(request: Request, item: str, who: User) -> HTMLResponse:
     """One item, with its spans drawn and, for writers, the decision buttons."""
 
     def build() -> tuple[Any, dict[str, Any]]:
@@ -120,11 +120,11 @@ def item(request: Request, item: str, who: User) -> HTMLResponse:
         }
         return pages.item_document(data), context
 
-    return _page(request, who, build)
+    return await _page(request, who, build)
 
 
 @router.get("/queue", response_class=HTMLResponse)
-def queue(
+async def queue(
     request: Request,
     who: User,
     where: Annotated[views.QueueFilter, Depends(queue_filter)],
@@ -142,7 +142,7 @@ def queue(
         }
         return pages.queue_document(data), context
 
-    return _page(request, who, build)
+    return await _page(request, who, build)
 
 
 @router.post("/queue/decide")
@@ -163,9 +163,9 @@ def decide_form(
 
 
 @router.get("/decisions", response_class=HTMLResponse)
-def decisions(request: Request, who: User) -> HTMLResponse:
+async def decisions(request: Request, who: User) -> HTMLResponse:
     """The decision history."""
-    return _page(
+    return await _page(
         request,
         who,
         lambda: (pages.decisions_document(views.decisions_view(_access(request))), {}),
