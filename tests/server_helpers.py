@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,9 @@ def call(app: Any, method: str, path: str, token: str | None = None, **kwargs: A
         ) as client:
             return await client.request(method, path, headers=headers, **kwargs)
 
-    return asyncio.run(run())
+    # in a thread of its own: the session's Playwright may hold this thread's event loop
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        return worker.submit(asyncio.run, run()).result()
 
 
 def free_port() -> int:
