@@ -198,7 +198,8 @@ def test_gwet_raw4raters_values_se_ci() -> None:
     assert abs(result.value - expected["nominal"]) <= tol
     assert abs(result.se - expected["nominal_se"]) <= tol
     assert [round(x, 3) for x in result.ci95] == expected["nominal_ci95"]
-    assert result.ci_method == "analytic"
+    # Gwet's source interval; its upper end passed 1 and irrCAC's min(1, .) bound applied
+    assert result.ci_method == "analytic: Gwet 2014 t(n-1); bounded at 1"
     assert abs(result.extra["p_a"] - expected["p_a"]) <= tol
     assert abs(result.extra["p_e"] - expected["p_e"]) <= tol
     interval = krippendorff_alpha(counts, values, level="interval")

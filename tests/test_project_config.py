@@ -85,6 +85,7 @@ def test_config_hash_ignores_comments_and_layout(tmp_path: Path) -> None:
     [
         (('level = "nominal"', 'level = "nominl"'), "task.level", "one of nominal"),
         (("n_boot = 1000", "n_boot = 0"), "agreement.n_boot", "an integer >= 1"),
+        (("n_boot = 1000", "n_boot = 1000000000"), "agreement.n_boot", "from 2 to 100,000"),
         (("seed = 0", 'seed = "zero"'), "agreement.seed", "a int"),
         (("ewma_lambda = 0.2", "ewma_lamda = 0.2"), "monitor.ewma_lamda", "one of the keys"),
         (('op = ">="', 'op = "=>"'), "gates[1].op", "one of >="),

@@ -46,7 +46,9 @@ class MetricResult:
     ci95 : (float, float) or None
         95% confidence interval.
     ci_method : str
-        ``"analytic"``, ``"bootstrap"``, ``"f-test"`` or ``"none"``.
+        ``"analytic: SOURCE"`` (plus ``"; bounded ..."`` when the interval was moved
+        into the coefficient's range; docs/agreement.md), ``"bootstrap"``, ``"f-test"``,
+        ``"wilson"`` or ``"none"``; other analyses may say ``"analytic"`` alone.
     reason : str or None
         Why the value (or its SE) is missing, in plain words.
     extra : dict

@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from labelaudit.exceptions import UsageError
+from labelaudit.intervals import GWET_T, analytic_interval, perfect_agreement
 from labelaudit.results import MetricResult
 
 __all__ = [
@@ -446,7 +447,9 @@ def _result(t: _Terms, level: str, se: bool, n_population: float) -> MetricResul
     do_p = float((t.q / (t.m - 1.0)).sum()) / n_vals  # observed disagreement D_o
     dis = (1.0 - 1.0 / n_vals) * do_p  # 1 - p_a in distance units
     value = 1.0 - dis / t.e_bar
-    info |= {"p_a": 1.0 - dis / t.d_max, "p_e": 1.0 - t.e_bar / t.d_max}
+    p_a, p_e = 1.0 - dis / t.d_max, 1.0 - t.e_bar / t.d_max
+    info |= {"p_a": p_a, "p_e": p_e, "D_o": do_p, "D_e": t.e_bar * n_vals / (n_vals - 1.0)}
+    info |= perfect_agreement(p_a, p_e, n_units)
     if not se:
         return MetricResult(value=value, extra=info)
     if n_units < 2:
@@ -459,11 +462,9 @@ def _result(t: _Terms, level: str, se: bool, n_population: float) -> MetricResul
     k_x = k_i - 2.0 * (1.0 - alpha_p) * (t.e_bar * t.m - t.g) / (rbar * t.e_bar)
     f = min(1.0, t.n_rated / n_population)
     std = math.sqrt((1.0 - f) / (n_units * (n_units - 1.0)) * float(((k_x - alpha_p) ** 2).sum()))
-    from scipy import stats  # imported here: keeps scipy off the CLI start-up path
-
-    half = float(stats.t.ppf(0.975, n_units - 1)) * std
-    ci = (value - half, min(1.0, value + half))
-    return MetricResult(value=value, se=std, ci95=ci, ci_method="analytic", extra=info)
+    ci, method, p_value = analytic_interval(value, std, source=GWET_T, df=n_units - 1)
+    info = {"p_value": p_value} | info
+    return MetricResult(value=value, se=std, ci95=ci, ci_method=method, extra=info)
 
 
 def krippendorff_alpha(
@@ -481,9 +482,12 @@ def krippendorff_alpha(
     Inter-Rater Reliability*, 4th ed., linearisation for raw ratings as in R irrCAC
     ``krippen.alpha.raw`` / Python irrCAC 0.4.4 ``CAC.krippendorff()``, with weights
     W = 1 - d / max(d) (identity for nominal, quadratic for interval, ratio weights for
-    ratio); 95% CI t-based with (pairable units - 1) df, upper limit clipped at 1;
+    ratio); 95% CI t-based with (pairable units - 1) df, upper limit bounded at 1;
     finite-population factor 1 - n_rated / n_population (n_rated: units with a rating).
-    ``extra``: ``p_a``, ``p_e`` (Gwet's pa, pe), ``level``, pairable unit/value counts.
+    ``extra``: ``p_value`` (t test of alpha = 0), ``p_a``, ``p_e`` (Gwet's pa, pe),
+    ``D_o`` and ``D_e`` (Krippendorff's observed and expected disagreement, alpha =
+    1 - D_o / D_e), ``level``, pairable unit/value counts; at perfect agreement
+    ``ci95_exact`` and ``note`` (:func:`labelaudit.intervals.perfect_agreement`).
     For ordinal the metric (built on the observed marginals) is held fixed in the SE.
     ``value`` is None with a ``reason`` when undefined. O(n_items q^2).
     """

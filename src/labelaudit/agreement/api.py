@@ -8,6 +8,7 @@ contract documented in the README.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -23,17 +24,30 @@ from labelaudit.agreement.conger import conger_kappa, conger_values
 from labelaudit.agreement.icc import icc
 from labelaudit.agreement.weights import weight_matrix
 from labelaudit.exceptions import UsageError
-from labelaudit.intervals import bootstrap_item_weights
+from labelaudit.intervals import bootstrap_item_weights, check_n_boot
 from labelaudit.methods import METRIC_ORDER
 from labelaudit.results import Displayable, MetricResult
 from labelaudit.table.table import CONTINUOUS_LIMIT, AnnotationTable
 
-__all__ = ["METRIC_ORDER", "AgreementReport", "agreement_report"]
+__all__ = [
+    "MAX_CATEGORIES",
+    "MAX_COUNT_CELLS",
+    "METRIC_ORDER",
+    "AgreementReport",
+    "agreement_report",
+]
 
 _CONTINUOUS = (
-    "continuous ratings: the kappa family needs a declared scale of at most 100 categories "
-    "(--categories)"
+    "continuous ratings (more than 100 distinct values and no declared categories): the "
+    "kappa family needs a category scale; declare it with --categories"
 )
+#: Most categories the coefficients accept: they hold (q, q) weight and distance matrices
+#: and an (items, q) count matrix, and cost O(items x q^2) time. Measured: 1,000 categories
+#: x 100,000 items took 81 s at 3.4 GB peak; a million categories would need 7.28 TiB.
+MAX_CATEGORIES = 1_000
+#: Most cells of the dense (items + annotators) x categories count matrices (about 32 bytes
+#: per cell at peak: 2e8 cells ~ 6 GB).
+MAX_COUNT_CELLS = 200_000_000
 
 
 @dataclass(frozen=True)
@@ -98,6 +112,7 @@ def agreement_report(
     seed: int = 0,
     diagnose: bool = True,
     top: int = 20,
+    rater_order: Sequence[str] | None = None,
 ) -> AgreementReport:
     """Inter-annotator agreement of a table, with uncertainty and diagnostics.
 
@@ -110,17 +125,32 @@ def agreement_report(
         :func:`labelaudit.agreement.weights.weight_matrix`). Krippendorff's alpha ignores
         it and uses the table's level instead.
     weights_matrix : ndarray (q, q), optional
-        A user weight matrix (overrides ``weights``; reported as ``"custom"``).
+        A user weight matrix (overrides ``weights``; reported as ``"custom"``). An
+        asymmetric matrix needs exactly two annotators and is read in order: w[k, l] for
+        rater 1 saying k and rater 2 saying l (rater 1 = ``rater_order[0]``, else the
+        annotator first by name), by every coefficient, as irrCAC's table functions do.
+        With three or more annotators it is refused (:class:`UsageError`).
     ci : {"none", "analytic", "bootstrap"}
         Analytic: Fleiss-Cohen-Everitt for Cohen's kappa, Gwet (2014) linearisation with
-        t-based CI for the rest. Bootstrap: ``n_boot`` replicates resampling items, SE =
-        bootstrap SD, CI = percentile interval.
+        t-based CI for the rest, bounded to each coefficient's range (docs/agreement.md).
+        Bootstrap: ``n_boot`` replicates resampling items, SE = bootstrap SD, CI =
+        percentile interval.
     n_boot, seed : int
-        Bootstrap replicates and random seed.
+        Bootstrap replicates (2 to :data:`~labelaudit.intervals.MAX_BOOT`)
+        and random seed.
     diagnose : bool
         Compute pairwise, per-category, confusion and worst-item diagnostics.
     top : int
         Length of the confusion and worst-item lists.
+    rater_order : sequence of str, optional
+        Every annotator once, in order; the first is rater 1 (the rows of an asymmetric
+        weight matrix). Default: by name.
+
+    Raises
+    ------
+    UsageError
+        Bad options, an asymmetric matrix with 3+ annotators, more than
+        :data:`MAX_CATEGORIES` categories or :data:`MAX_COUNT_CELLS` count cells.
 
     Returns
     -------
@@ -128,16 +158,17 @@ def agreement_report(
     """
     if ci not in CI_METHODS:
         raise UsageError(f"ci must be one of {', '.join(CI_METHODS)}; got {ci!r}")
-    if n_boot < 2:
-        raise UsageError(f"n_boot must be at least 2; got {n_boot}")
+    check_n_boot(n_boot)
     if table.schema.is_structured:
         return _structured_report(
             table, ci=ci, n_boot=n_boot, seed=seed, diagnose=diagnose, top=top
         )
-    w, weights_name = _weights(table, weights, weights_matrix)
-    metrics = _analytic_metrics(table, w)
+    _check_size(table)
+    w, weights_name, ordered = _weights(table, weights, weights_matrix, rater_order)
+    pair_agreement = _pair_agreement(table, w) if ordered else None
+    metrics = _analytic_metrics(table, w, pair_agreement)
     if ci == "bootstrap":
-        metrics = _bootstrap(table, w, metrics, n_boot, seed)
+        metrics = _bootstrap(table, w, metrics, n_boot, seed, pair_agreement)
     elif ci == "none":
         metrics = {k: replace(m, se=None, ci95=None, ci_method="none") for k, m in metrics.items()}
     report = AgreementReport(
@@ -157,6 +188,7 @@ def agreement_report(
             "n_boot": n_boot,
             "seed": seed,
             "categories": table.schema.categories is not None,
+            **({"rater_order": ordered} if ordered else {}),
         },
     )
     if diagnose and table.n_categories <= CONTINUOUS_LIMIT:
@@ -207,20 +239,92 @@ def _structured_report(
     )
 
 
-def _weights(
-    table: AnnotationTable, name: str, matrix: np.ndarray | None
-) -> tuple[np.ndarray, str]:
+def _check_size(table: AnnotationTable) -> None:
+    """Refuse tables whose dense count and weight matrices would not fit (issue 23)."""
     if table.is_continuous:
-        return np.eye(0), name
-    if matrix is not None:
-        q = table.n_categories
-        if matrix.shape != (q, q):
-            raise UsageError(f"weights matrix must be {q} x {q}; got {matrix.shape}")
-        return matrix, "custom"
-    return weight_matrix(name, table.category_values), name
+        return  # closed forms, no (q, q) or (items, q) matrix
+    q = table.n_categories
+    cells = (table.n_items + table.n_annotators) * q
+    if q <= MAX_CATEGORIES and cells <= MAX_COUNT_CELLS:
+        return
+    raise UsageError(
+        f"{q:,} categories over {table.n_items:,} items: the coefficients need "
+        f"{q:,} x {q:,} weight matrices and {cells:,} count cells, past the limits of "
+        f"{MAX_CATEGORIES:,} categories and {MAX_COUNT_CELLS:,} cells. Fix: check that the "
+        "label column holds categories (not ids or free text), or rate numbers at "
+        "--level interval/ratio without --categories (closed forms, no limit)"
+    )
 
 
-def _analytic_metrics(table: AnnotationTable, w: np.ndarray) -> dict[str, MetricResult]:
+def _weights(
+    table: AnnotationTable,
+    name: str,
+    matrix: np.ndarray | None,
+    rater_order: Sequence[str] | None,
+) -> tuple[np.ndarray, str, list[str] | None]:
+    """(W, its name, rater order when W is asymmetric). W is transposed when the given
+    order puts the annotator second by name first, so rows are always annotator code 0."""
+    order = _rater_order(table, rater_order)
+    if table.is_continuous:
+        return np.eye(0), name, None
+    if matrix is None:
+        return weight_matrix(name, table.category_values), name, None
+    q = table.n_categories
+    if matrix.shape != (q, q):
+        raise UsageError(f"weights matrix must be {q} x {q}; got {matrix.shape}")
+    if np.allclose(matrix, matrix.T, rtol=0.0, atol=1e-12):
+        return matrix, "custom", None
+    if table.n_annotators > 2:
+        raise UsageError(
+            f"the weights matrix is asymmetric (w[k, l] != w[l, k]) and there are "
+            f"{table.n_annotators} annotators: w[k, l] needs to know which rater said k, "
+            "and with three or more raters their order is undefined. Fix: give a symmetric "
+            "matrix, or compare two annotators at a time"
+        )
+    names = [str(a) for a in table.annotators]
+    if order is not None and table.n_annotators == 2 and order[0] != names[0]:
+        return np.ascontiguousarray(matrix.T), "custom", order
+    return matrix, "custom", names
+
+
+def _rater_order(table: AnnotationTable, order: Sequence[str] | None) -> list[str] | None:
+    """The given order, checked to hold every annotator exactly once."""
+    if order is None:
+        return None
+    names = [str(a) for a in table.annotators]
+    given = [str(a) for a in order]
+    if sorted(given) != sorted(names):
+        shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+        raise UsageError(
+            f"--annotators must list every annotator of the file once; got {', '.join(given)}; "
+            f"the file has {shown}"
+        )
+    return given
+
+
+def _pair_codes(table: AnnotationTable) -> np.ndarray:
+    """label_a * q + label_b per item rated by annotators 0 (a) and 1 (b), else -1."""
+    q = table.n_categories
+    pairs = np.full(table.n_items, -1)
+    first = table.annotator_codes == 0
+    label_a = np.full(table.n_items, -1)
+    label_a[table.item_codes[first]] = table.label_codes[first]
+    second = (table.annotator_codes == 1) & (label_a[table.item_codes] >= 0)
+    pairs[table.item_codes[second]] = (
+        label_a[table.item_codes[second]] * q + table.label_codes[second]
+    )
+    return pairs
+
+
+def _pair_agreement(table: AnnotationTable, w: np.ndarray) -> np.ndarray:
+    """w[label of rater 1, label of rater 2] per item (0 where the pair is incomplete)."""
+    pairs = _pair_codes(table)
+    return np.where(pairs >= 0, w.ravel()[np.maximum(pairs, 0)], 0.0)
+
+
+def _analytic_metrics(
+    table: AnnotationTable, w: np.ndarray, pair_agreement: np.ndarray | None = None
+) -> dict[str, MetricResult]:
     metrics: dict[str, MetricResult] = {}
     single = table.n_annotators < 2
     if table.is_continuous:
@@ -228,7 +332,7 @@ def _analytic_metrics(table: AnnotationTable, w: np.ndarray) -> dict[str, Metric
         metrics["krippendorff_alpha"] = _continuous_alpha(table)
     else:
         counts = table.to_item_category_counts()
-        metrics.update(chance_corrected(counts, w))
+        metrics.update(chance_corrected(counts, w, pair_agreement=pair_agreement))
         metrics["krippendorff_alpha"] = alpha_mod.krippendorff_alpha(
             counts, table.category_values, level=table.level
         )
@@ -239,6 +343,7 @@ def _analytic_metrics(table: AnnotationTable, w: np.ndarray) -> dict[str, Metric
             table.label_codes,
             table.n_annotators,
             w,
+            pair_agreement=pair_agreement,
         )
         if table.n_annotators == 2:
             pair = pair_table(
@@ -277,7 +382,10 @@ def _continuous_alpha(table: AnnotationTable) -> MetricResult:
 
 
 def _bootstrap_values(
-    table: AnnotationTable, w: np.ndarray, item_weights: np.ndarray
+    table: AnnotationTable,
+    w: np.ndarray,
+    item_weights: np.ndarray,
+    pair_agreement: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Every coefficient for a chunk of replicates (B, n_items)."""
     if table.is_continuous:
@@ -293,7 +401,7 @@ def _bootstrap_values(
             )
         }
     counts = table.to_item_category_counts()
-    values = family_values(counts, w, item_weights)
+    values = family_values(counts, w, item_weights, pair_agreement=pair_agreement)
     values["krippendorff_alpha"] = np.atleast_1d(
         alpha_mod.alpha_from_counts(
             counts, table.category_values, level=table.level, item_weights=item_weights
@@ -307,19 +415,14 @@ def _bootstrap_values(
         table.n_annotators,
         w,
         item_weights,
+        pair_agreement=pair_agreement,
     )
     if table.n_annotators == 2:
-        pairs = np.full(table.n_items, -1)
-        q = table.n_categories
-        first = table.annotator_codes == 0
-        label_a = np.full(table.n_items, -1)
-        label_a[table.item_codes[first]] = table.label_codes[first]
-        second = (table.annotator_codes == 1) & (label_a[table.item_codes] >= 0)
-        pairs[table.item_codes[second]] = (
-            label_a[table.item_codes[second]] * q + table.label_codes[second]
-        )
-        values.update(cohen_values(pairs, q, w, item_weights))
+        values.update(cohen_values(_pair_codes(table), table.n_categories, w, item_weights))
     return values
+
+
+_ANALYTIC_TESTS = ("p_value", "se_h0", "z", "p", "p_value_vs_chance", "p_e_vs_chance")
 
 
 def _bootstrap(
@@ -328,13 +431,15 @@ def _bootstrap(
     metrics: dict[str, MetricResult],
     n_boot: int,
     seed: int,
+    pair_agreement: np.ndarray | None = None,
 ) -> dict[str, MetricResult]:
-    """Replace analytic SEs/CIs by bootstrap ones (Hayes & Krippendorff 2007: resample items)."""
+    """Replace analytic SEs/CIs by bootstrap ones (Hayes & Krippendorff 2007: resample items);
+    the analytic tests (p-values, z) are dropped, the exact perfect-agreement bound kept."""
     if all(metric.value is None for metric in metrics.values()):
         return {k: replace(m, ci_method="bootstrap") for k, m in metrics.items()}
     chunks: dict[str, list[np.ndarray]] = {}
     for item_weights in bootstrap_item_weights(table.n_items, n_boot, seed):
-        for name, values in _bootstrap_values(table, w, item_weights).items():
+        for name, values in _bootstrap_values(table, w, item_weights, pair_agreement).items():
             chunks.setdefault(name, []).append(values)
     out = {}
     for name, metric in metrics.items():
@@ -353,7 +458,7 @@ def _bootstrap(
             )
             continue
         low, high = np.percentile(finite, [2.5, 97.5])
-        extra = {k: v for k, v in metric.extra.items() if k not in ("p_value", "se_h0", "z", "p")}
+        extra = {k: v for k, v in metric.extra.items() if k not in _ANALYTIC_TESTS}
         extra["n_boot_defined"] = int(finite.size)
         out[name] = replace(
             metric,

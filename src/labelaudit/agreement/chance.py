@@ -12,15 +12,22 @@ with identity weights, AC2 otherwise).
 
 Every ``*_value`` function also accepts ``item_weights`` of shape (B, n_items) - bootstrap
 multiplicities - and then returns B values at once.
+
+Asymmetric weights (two raters only): the count matrix forgets which rater gave which
+label, so its per-item agreement uses the symmetric part (W + W')/2. The functions here
+take ``pair_agreement`` (n_items,), w[label of rater 1, label of rater 2] per item, and use
+it instead: the ordered definition of irrCAC's table functions (rows = rater 1), so every
+coefficient of a report reads W the way Cohen's kappa does.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from labelaudit.intervals import t_interval
+from labelaudit.intervals import GWET_T, analytic_interval, perfect_agreement
 from labelaudit.results import MetricResult
 
 __all__ = ["GwetFamily", "chance_corrected", "family_values"]
@@ -54,6 +61,17 @@ def item_stats(counts: np.ndarray, weights: np.ndarray) -> ItemStats:
     return ItemStats(r=r, pa_i=pa_i, pairable=pairable, share=counts / r[:, None])
 
 
+def ordered_stats(stats: ItemStats, pair_agreement: np.ndarray | None) -> ItemStats:
+    """``stats`` with the per-item agreement of the ordered rating pair (two raters).
+
+    ``pair_agreement`` (n_items,) holds w[k, l] for an item rated k by rater 1 (the
+    table's rows) and l by rater 2; None keeps the symmetric count-matrix term.
+    """
+    if pair_agreement is None:
+        return stats
+    return replace(stats, pa_i=np.where(stats.pairable, pair_agreement, 0.0))
+
+
 def _weighted_means(
     stats: ItemStats, item_weights: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -80,14 +98,19 @@ def _chance(name: str, pi: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def family_values(
-    counts: np.ndarray, weights: np.ndarray, item_weights: np.ndarray | None = None
+    counts: np.ndarray,
+    weights: np.ndarray,
+    item_weights: np.ndarray | None = None,
+    *,
+    pair_agreement: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Point values of the four coefficients, one per replicate.
 
     Returns ``{name: ndarray (B,)}`` for percent_agreement, fleiss_kappa, gwet_ac and
     brennan_prediger (NaN where undefined). B = 1 without ``item_weights``.
+    ``pair_agreement``: see :func:`ordered_stats`.
     """
-    stats = item_stats(counts, weights)
+    stats = ordered_stats(item_stats(counts, weights), pair_agreement)
     pa, pi = _weighted_means(stats, item_weights)
     out = {}
     for name in GwetFamily.NAMES:
@@ -131,7 +154,11 @@ def _linearised_terms(
 
 
 def chance_corrected(
-    counts: np.ndarray, weights: np.ndarray, *, n_population: float = np.inf
+    counts: np.ndarray,
+    weights: np.ndarray,
+    *,
+    n_population: float = np.inf,
+    pair_agreement: np.ndarray | None = None,
 ) -> dict[str, MetricResult]:
     """Percent agreement, Fleiss' kappa, Gwet's AC1/AC2, Brennan-Prediger with Gwet SEs.
 
@@ -144,13 +171,21 @@ def chance_corrected(
     n_population : float
         Size of the item population for the finite-population correction (1 - n/N);
         infinite by default, as in irrCAC.
+    pair_agreement : ndarray, shape (n_items,), optional
+        Two raters with asymmetric weights: w[label of rater 1, label of rater 2] per
+        item (:func:`ordered_stats`).
 
     Returns
     -------
     dict of MetricResult
-        ``value``, ``se`` (linearisation), ``ci95`` (t with n-1 df, upper end clipped at
-        1), ``extra`` with ``p_a``, ``p_e`` and ``p_value``. Undefined coefficients are
-        null with a reason: no item with two ratings, or chance agreement equal to 1.
+        ``value``, ``se`` (linearisation, divisor n - 1), ``ci95`` (t with n-1 df,
+        bounded to the coefficient's range: [0, 1] for percent agreement, at most 1 for
+        the others), ``extra`` with ``p_a``, ``p_e``, ``p_value`` (t test of value = 0)
+        and, at perfect agreement, ``ci95_exact`` and ``note``. Percent agreement adds
+        ``p_value_vs_chance``: the test of p_a = p_e with Fleiss' chance agreement
+        (``p_e_vs_chance``), i.e. of Fleiss' kappa = 0 (Gwet 2014, sec. 5). Undefined
+        coefficients are null with a reason: no item with two ratings, or chance
+        agreement equal to 1.
 
     References
     ----------
@@ -160,7 +195,7 @@ def chance_corrected(
     """
     counts = np.asarray(counts, dtype=np.float64)
     n, q = counts.shape
-    stats = item_stats(counts, weights)
+    stats = ordered_stats(item_stats(counts, weights), pair_agreement)
     if not stats.pairable.any():
         reason = "nothing pairable: no item has two or more ratings"
         return {name: MetricResult.undefined(reason) for name in GwetFamily.NAMES}
@@ -179,20 +214,44 @@ def chance_corrected(
             continue
         value = (pa - pe) / (1.0 - pe)
         terms = _linearised_terms(name, stats, counts, weights, pi, pe, value)
-        out[name] = _with_se(value, terms, n, n_population, pa, pe)
+        lower = 0.0 if name == "percent_agreement" else -math.inf
+        out[name] = _with_se(
+            value, terms, (n, int(stats.pairable.sum())), n_population, pa, pe, lower=lower
+        )
+    return _versus_chance(out)
+
+
+def _versus_chance(out: dict[str, MetricResult]) -> dict[str, MetricResult]:
+    """Percent agreement with the test of p_a = p_e (Fleiss' chance agreement)."""
+    fleiss, percent = out.get("fleiss_kappa"), out["percent_agreement"]
+    if percent.value is None or fleiss is None or fleiss.value is None:
+        return out
+    extra = dict(percent.extra)
+    extra["p_value_vs_chance"] = fleiss.extra.get("p_value", float("nan"))
+    extra["p_e_vs_chance"] = fleiss.extra["p_e"]
+    out["percent_agreement"] = replace(percent, extra=extra)
     return out
 
 
 def _with_se(
-    value: float, terms: np.ndarray, n: int, n_population: float, pa: float, pe: float
+    value: float,
+    terms: np.ndarray,
+    sizes: tuple[int, int],
+    n_population: float,
+    pa: float,
+    pe: float,
+    *,
+    lower: float = -math.inf,
 ) -> MetricResult:
+    """Gwet's (2014) variance sum (terms - value)^2 / (n (n - 1)) over the n items,
+    t interval with n - 1 df; ``sizes`` = (n items, n pairable items)."""
+    n, n_pairable = sizes
+    exact = perfect_agreement(pa, pe, n_pairable)
     if n < 2:
-        return MetricResult(
-            value, reason="one item: no standard error", extra={"p_a": pa, "p_e": pe}
-        )
+        extra = {"p_a": pa, "p_e": pe} | exact
+        return MetricResult(value, reason="one item: no standard error", extra=extra)
     f = n / n_population
     se = float(np.sqrt((1.0 - f) / (n * (n - 1.0)) * ((terms - value) ** 2).sum()))
-    ci, p = t_interval(value, se, n - 1)
-    return MetricResult(
-        value, se=se, ci95=ci, ci_method="analytic", extra={"p_a": pa, "p_e": pe, "p_value": p}
-    )
+    ci, method, p = analytic_interval(value, se, source=GWET_T, df=n - 1, lower=lower)
+    extra = {"p_a": pa, "p_e": pe, "p_value": p} | exact
+    return MetricResult(value, se=se, ci95=ci, ci_method=method, extra=extra)

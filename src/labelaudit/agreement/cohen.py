@@ -7,9 +7,8 @@ weighted kappa (Cohen 1968) and weighted pi.
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse, stats
 
-from labelaudit.intervals import normal_interval, t_interval
+from labelaudit.intervals import FCE_NORMAL, GWET_T, analytic_interval, perfect_agreement
 from labelaudit.results import MetricResult
 
 __all__ = ["cohen_kappa", "cohen_values", "pair_table", "scott_pi"]
@@ -54,9 +53,11 @@ def cohen_kappa(table: np.ndarray, weights: np.ndarray | None = None) -> MetricR
     -------
     MetricResult
         ``se`` = ASE of Fleiss, Cohen & Everitt (1969) (what SAS PROC FREQ and R psych
-        report), ``ci95`` = kappa +/- 1.96 ASE, and in ``extra``: ``se_h0`` (ASE under
-        kappa = 0), ``z`` = kappa / se_h0, two-sided normal ``p``, ``p_o``, ``p_e``,
-        ``n_items``.
+        report; divisor n), ``ci95`` = kappa +/- 1.96 ASE with the upper end bounded at
+        1, and in ``extra``: ``se_h0`` (ASE under kappa = 0), ``z`` = kappa / se_h0,
+        two-sided normal ``p`` and the same as ``p_value``, ``p_o`` and the same as
+        ``p_a``, ``p_e``, ``n_items``; at perfect agreement ``ci95_exact`` and ``note``.
+        A weight matrix is read as given: w[k, l] for rows (rater A) k, columns l.
 
     References
     ----------
@@ -83,21 +84,21 @@ def cohen_kappa(table: np.ndarray, weights: np.ndarray | None = None) -> MetricR
     spread0 = w - (row_w[:, None] + col_w[None, :])
     var0 = ((np.outer(rows, cols) * spread0**2).sum() - p_e**2) / (n * (1 - p_e) ** 2)
     se, se0 = float(np.sqrt(max(var, 0.0))), float(np.sqrt(max(var0, 0.0)))
+    ci, method, _ = analytic_interval(kappa, se, source=FCE_NORMAL)
+    _, _, p_value = analytic_interval(kappa, se0, source=FCE_NORMAL)  # z test under H0
     z = kappa / se0 if se0 > 0 else float("nan")
-    p_value = float(2.0 * stats.norm.sf(abs(z))) if se0 > 0 else float("nan")
-    return MetricResult(
-        kappa,
-        se=se,
-        ci95=normal_interval(kappa, se),
-        ci_method="analytic",
-        extra={"se_h0": se0, "z": z, "p": p_value, "p_o": p_o, "p_e": p_e, "n_items": int(n)},
-    )
+    extra = {"se_h0": se0, "z": z, "p": p_value, "p_value": p_value, "p_o": p_o, "p_a": p_o}
+    extra |= {"p_e": p_e, "n_items": int(n)} | perfect_agreement(p_o, p_e, int(n))
+    return MetricResult(kappa, se=se, ci95=ci, ci_method=method, extra=extra)
 
 
 def scott_pi(table: np.ndarray, weights: np.ndarray | None = None) -> MetricResult:
     """Scott's (weighted) pi with Gwet's (2014) SE and t-based CI (R irrCAC ``scott2.table``).
 
-    Chance agreement uses the pooled marginals pi_k = (p_k. + p_.k) / 2.
+    Chance agreement uses the pooled marginals pi_k = (p_k. + p_.k) / 2. The SE divides
+    by n (the table formula); the 95% CI is t with n - 1 df, upper end bounded at 1.
+    ``extra``: ``p_value``, ``p_o`` and the same as ``p_a``, ``p_e``, ``n_items``; at
+    perfect agreement ``ci95_exact`` and ``note``.
 
     References
     ----------
@@ -121,14 +122,10 @@ def scott_pi(table: np.ndarray, weights: np.ndarray | None = None) -> MetricResu
     spread = w - (1.0 - value) * (pooled_w[:, None] + pooled_w[None, :])
     var = ((p * spread**2).sum() - (p_o - 2.0 * (1.0 - value) * p_e) ** 2) / (n * (1.0 - p_e) ** 2)
     se = float(np.sqrt(max(var, 0.0)))
-    ci, p_value = t_interval(value, se, int(n) - 1)
-    return MetricResult(
-        value,
-        se=se,
-        ci95=ci,
-        ci_method="analytic",
-        extra={"p_value": p_value, "p_o": p_o, "p_e": p_e, "n_items": int(n)},
-    )
+    ci, method, p_value = analytic_interval(value, se, source=GWET_T, df=int(n) - 1)
+    extra = {"p_value": p_value, "p_o": p_o, "p_a": p_o, "p_e": p_e, "n_items": int(n)}
+    extra |= perfect_agreement(p_o, p_e, int(n))
+    return MetricResult(value, se=se, ci95=ci, ci_method=method, extra=extra)
 
 
 def cohen_values(
@@ -146,6 +143,8 @@ def cohen_values(
     -------
     dict with ``cohen_kappa`` and ``scott_pi``, each shape (B,).
     """
+    from scipy import sparse
+
     both = np.flatnonzero(pair_codes >= 0)
     onehot = sparse.csr_matrix(
         (np.ones(both.size), (both, pair_codes[both])), shape=(pair_codes.size, q * q)

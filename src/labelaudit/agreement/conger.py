@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from labelaudit.agreement.chance import _with_se, item_stats
+from labelaudit.agreement.chance import _with_se, item_stats, ordered_stats
 from labelaudit.results import MetricResult
 
 __all__ = ["conger_kappa", "conger_values"]
@@ -50,6 +50,7 @@ def conger_kappa(
     weights: np.ndarray,
     *,
     n_population: float = np.inf,
+    pair_agreement: np.ndarray | None = None,
 ) -> MetricResult:
     """Conger's kappa with Gwet's (2014) SE and t-based 95% CI.
 
@@ -62,6 +63,9 @@ def conger_kappa(
     n_raters : int
         Number of raters r (columns of the units x raters matrix).
     weights : ndarray, shape (q, q)
+    pair_agreement : ndarray, shape (n_items,), optional
+        Two raters with asymmetric weights: the ordered per-item agreement
+        (:func:`labelaudit.agreement.chance.ordered_stats`).
 
     Returns
     -------
@@ -76,7 +80,7 @@ def conger_kappa(
     n, q = counts.shape
     if n_raters < 2:
         return MetricResult.undefined("a single annotator: nothing to compare")
-    stats = item_stats(counts, weights)
+    stats = ordered_stats(item_stats(counts, weights), pair_agreement)
     if not stats.pairable.any():
         return MetricResult.undefined("nothing pairable: no item has two or more ratings")
     pa = float(stats.pa_i[stats.pairable].mean())
@@ -93,7 +97,7 @@ def conger_kappa(
     n2 = stats.pairable.sum()
     terms = (n / n2) * (stats.pa_i - pe * stats.pairable) / (1.0 - pe)
     terms = terms - 2.0 * (1.0 - value) * (pe_i - pe) / (1.0 - pe)
-    return _with_se(value, terms, n, n_population, pa, pe)
+    return _with_se(value, terms, (n, int(n2)), n_population, pa, pe)
 
 
 def _item_chance_terms(
@@ -130,6 +134,8 @@ def conger_values(
     n_raters: int,
     weights: np.ndarray,
     item_weights: np.ndarray,
+    *,
+    pair_agreement: np.ndarray | None = None,
 ) -> np.ndarray:
     """Conger's kappa for each bootstrap replicate; ``item_weights`` shape (B, n_items).
 
@@ -137,7 +143,7 @@ def conger_values(
     (n_items, r q) one-hot of ratings, so all B tables come from one sparse product.
     """
     n, q = counts.shape
-    stats = item_stats(counts, weights)
+    stats = ordered_stats(item_stats(counts, weights), pair_agreement)
     w = np.atleast_2d(item_weights)
     with np.errstate(invalid="ignore", divide="ignore"):
         pa = (w @ stats.pa_i) / (w @ stats.pairable.astype(np.float64))

@@ -330,9 +330,15 @@ class Aggregator:
         InputError
             ``gold`` names an item or category the table does not have.
         UsageError
-            A parameter is out of range.
+            A parameter is out of range, or the table holds structured labels.
         """
         self._check_params()
+        if table.schema.is_structured:
+            raise UsageError(
+                f"{self.cli_name} aggregates categorical or numeric labels; {table.task} "
+                "labels take structured voting (labelaudit.structured.consensus, or "
+                "`labelaudit consensus --method majority`)"
+            )
         if not self.numeric:
             _check_size(table)
         gold_codes = Gold.resolve(table, gold)

@@ -121,7 +121,8 @@ def write_consensus(result: pa.Table, path: str | Path, *, raw_csv: bool = False
         Output of :func:`labelaudit.consensus.consensus_table`.
     path : str or Path
         ``.csv``, ``.jsonl`` / ``.ndjson`` or ``.parquet`` / ``.pq``. Nulls are empty
-        cells in CSV and ``null`` in JSONL.
+        cells in CSV and ``null`` in JSONL. Structured labels (lists, structs) stay
+        nested in JSONL and Parquet and are JSON text in a CSV cell.
     raw_csv : bool, default False
         CSV cells unchanged (default: formula-like text cells get a leading ``'``, see
         :mod:`labelaudit.csvio`).
@@ -141,7 +142,7 @@ def write_consensus(result: pa.Table, path: str | Path, *, raw_csv: bool = False
     if kind == "csv":
         from labelaudit.csvio import write_csv
 
-        write_csv(result, target, raw=raw_csv)
+        write_csv(_flat(result), target, raw=raw_csv)
     elif kind == "parquet":
         import pyarrow.parquet as pq
 
@@ -154,3 +155,16 @@ def write_consensus(result: pa.Table, path: str | Path, *, raw_csv: bool = False
                 record = dict(zip(names, row, strict=True))
                 handle.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
     return target
+
+
+def _flat(result: pa.Table) -> pa.Table:
+    """Nested columns (structured labels) as JSON text, for CSV."""
+    for index, name in enumerate(result.column_names):
+        column = result.column(name)
+        if pa.types.is_nested(column.type):
+            text = [
+                None if v is None else json.dumps(v, ensure_ascii=False, allow_nan=False)
+                for v in column.to_pylist()
+            ]
+            result = result.set_column(index, name, pa.array(text, type=pa.string()))
+    return result

@@ -19,7 +19,13 @@ from labelaudit.exceptions import UsageError
 from labelaudit.methods import CONSENSUS_METHODS
 from labelaudit.table import AnnotationTable
 
-__all__ = ["METHODS", "make_aggregator", "read_weights_file", "run_consensus"]
+__all__ = [
+    "METHODS",
+    "make_aggregator",
+    "read_weights_file",
+    "run_consensus",
+    "run_structured_consensus",
+]
 
 _CLASSES: tuple[type[Aggregator], ...] = (
     MajorityVote,
@@ -118,3 +124,46 @@ def run_consensus(
     if out is not None:
         write_consensus(consensus_table(table, estimator), out, raw_csv=raw_csv)
     return estimator, estimator.summary()
+
+
+def run_structured_consensus(
+    table: AnnotationTable,
+    method: str = "majority",
+    *,
+    out: str | Path | None = None,
+    weights: dict[str, float] | None = None,
+    min_votes: float | None = None,
+    iou: float | None = None,
+    raw_csv: bool = False,
+) -> tuple[Any, ConsensusResult]:
+    """Consensus of a structured table by voting, optionally written, with its summary.
+
+    Parameters
+    ----------
+    table : AnnotationTable
+        Multi-label, spans, boxes, ranking or text annotations.
+    method : {"majority", "weighted"}
+        See :func:`labelaudit.structured.consensus.structured_consensus`.
+    out : path, optional
+        Where to write one record per item, ``item, label, confidence, n_annotators``,
+        ``label`` in the task's payload shape (the shape the readers produce): nested in
+        JSONL / Parquet, JSON text in CSV.
+    weights, min_votes, iou
+        Passed to ``structured_consensus``.
+    raw_csv : bool
+        As for :func:`run_consensus`.
+
+    Returns
+    -------
+    (StructuredConsensus, ConsensusResult)
+    """
+    from labelaudit.structured.consensus import consensus_summary, structured_consensus
+
+    if out is not None:
+        output_format(out)
+    result = structured_consensus(
+        table, method=method, weights=weights, min_votes=min_votes, iou=iou
+    )
+    if out is not None:
+        write_consensus(result.records(), out, raw_csv=raw_csv)
+    return result, consensus_summary(result, table)

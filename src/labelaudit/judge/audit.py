@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from labelaudit.exceptions import UsageError
+from labelaudit.intervals import check_n_boot
 from labelaudit.judge.verdicts import VerdictLines, read_verdicts
 from labelaudit.results import Displayable, clean_number
 
@@ -277,6 +278,7 @@ def audit_judge(
     )
     if n_boot < 0:
         raise UsageError(f"--n-boot must be >= 0; got {n_boot}")
+    check_n_boot(n_boot, minimum=0)
     sections: dict[str, Any] = {"verdicts": verdict_counts(lines)}
     sections["repetition_stability"] = repetition_stability(lines)
     if lines.pairwise:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from labelaudit.exceptions import UsageError
+from labelaudit.intervals import check_n_boot
 from labelaudit.preferences.consistency import consistency_support
 from labelaudit.preferences.records import FIRST, SECOND, PreferenceTable
 from labelaudit.results import Displayable, clean_number
@@ -219,6 +220,7 @@ def _options(
         raise UsageError(f"unknown audit(s) {unknown}; expected some of {list(AUDITS)}")
     if n_boot < 0 or not 0.0 < alpha < 1.0:
         raise UsageError(f"n_boot must be >= 0 and alpha in (0, 1); got {n_boot}, {alpha}")
+    check_n_boot(n_boot, minimum=0)
     if by is not None and by not in table.meta:
         raise UsageError(f"--by {by!r}: no such metadata column; available: {sorted(table.meta)}")
     names = set(map(str, table.annotators))

@@ -1,23 +1,35 @@
 """The store's schema, as numbered migrations (applied by :meth:`Store.migrate`).
 
 Never edit a released migration: add a new one with the next version. Each runs in its
-own transaction and is recorded in ``schema_migrations``.
+own transaction and is recorded in ``schema_migrations``. A migration may also rewrite
+stored data (``apply``), e.g. recompute a stored figure whose convention changed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["BOOTSTRAP", "MIGRATIONS", "Migration"]
 
 
 @dataclass(frozen=True)
 class Migration:
-    """One schema change: ``version`` (1, 2, ...), a ``name`` and its DDL statements."""
+    """One schema change: ``version`` (1, 2, ...), a ``name``, its DDL statements and an
+    optional ``apply(store)`` run after them in the same transaction."""
 
     version: int
     name: str
     statements: tuple[str, ...]
+    apply: Callable[[Any], None] | None = None
+
+
+def _recompute_agreement(store: Any) -> None:
+    """Migration 3 (issue 15): stored agreement figures follow the stated conventions."""
+    from labelaudit.project.results import recompute_agreement
+
+    recompute_agreement(store)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -77,6 +89,13 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         3,
+        "recompute stored agreement metrics: intervals bounded to each coefficient's range, "
+        "kappas at interval/ratio level with declared categories or <= 100 values, new keys",
+        (),
+        _recompute_agreement,
+    ),
+    Migration(
+        4,
         "create API tokens, expert decisions and the Label Studio webhook inbox (serve)",
         (
             # Tokens of `labelaudit serve`, stored as SHA-256 hashes only.

@@ -9,7 +9,9 @@ the file ``init`` writes.
 Sections: ``[project]`` (name), ``[task]`` (level, categories), ``[input]`` (how batch
 files are read), ``[agreement]`` (per-batch agreement options), ``[gold]`` (where gold
 answers come from), ``[monitor]`` (control-chart baseline and parameters), ``[[gates]]``
-(quality gates), ``[report]`` (report options) and the optional ``[alert]``.
+(quality gates), ``[report]`` (report options), the optional ``[alert]`` and the optional
+``[categories]`` (what each category code means: ``0 = "tie"``, shown wherever codes appear
+in the project's pages).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from labelaudit._typing import CI_METHODS, LEVELS, WEIGHT_NAMES
+from labelaudit._typing import CI_METHODS, LEVELS, MAX_BOOT, WEIGHT_NAMES
 from labelaudit.exceptions import InputError
 from labelaudit.io.detect import PLATFORM_FORMATS
 from labelaudit.table import FORMATS as TABLE_FORMATS
@@ -35,6 +37,7 @@ __all__ = [
     "RUN_RULES",
     "AgreementConfig",
     "AlertConfig",
+    "FairnessConfig",
     "Gate",
     "GoldConfig",
     "InputConfig",
@@ -54,16 +57,49 @@ ALERT_ON = ("failure", "always")
 _INPUT_FORMATS = (*TABLE_FORMATS, *PLATFORM_FORMATS)
 
 
+#: The per-batch metric each task charts and gates by default (structured tasks: the
+#: type's own agreement, never a nominal alpha over payload text).
+TRACKED_METRICS = {
+    "categorical": "krippendorff_alpha",
+    "spans": "span_f1_exact",
+    "boxes": "box_f1_50",
+    "multilabel": "masi_alpha",
+    "ranking": "kendall_w",
+    "text": "text_alpha",
+}
+#: Default agreement gate threshold per tracked metric (``init`` writes it; edit freely).
+_GATE_THRESHOLDS = {
+    "krippendorff_alpha": 0.667,
+    "span_f1_exact": 0.7,
+    "box_f1_50": 0.7,
+    "masi_alpha": 0.667,
+    "kendall_w": 0.5,
+    "text_alpha": 0.667,
+}
+
+
 @dataclass(frozen=True)
 class TaskConfig:
-    """``[task]``: measurement level and the declared, ordered categories (None = infer)."""
+    """``[task]``: measurement level, the declared, ordered categories (None = infer) and
+    the task type (None = categorical; structured tasks: the labels inside the payload)."""
 
     level: str = "nominal"
     categories: tuple[str, ...] | None = None
+    task: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """The task type, ``categorical`` when unset."""
+        return self.task or "categorical"
+
+    @property
+    def tracked_metric(self) -> str:
+        """The per-batch agreement metric charted over the history (:data:`TRACKED_METRICS`)."""
+        return TRACKED_METRICS[self.kind]
 
     def schema(self) -> TaskSchema:
         """The :class:`~labelaudit.table.TaskSchema` every batch is read with."""
-        return TaskSchema.create(self.level, self.categories)
+        return TaskSchema.create(self.level, self.categories, self.kind)
 
 
 @dataclass(frozen=True)
@@ -96,6 +132,23 @@ class GoldConfig:
 
     file: str | None = None
     column: str | None = None
+
+
+@dataclass(frozen=True)
+class FairnessConfig:
+    """``[fairness]``: annotator attributes audited on every batch (``labelaudit slices``).
+
+    With ``by`` set, ingest stores the batch's ``max_group_gap`` (largest minus smallest
+    item-adjusted group offset), which a ``[[gates]]`` entry can bound. ``annotators_meta``
+    is relative to the project folder; without it the attributes are columns of the batch
+    files, constant per annotator.
+    """
+
+    by: tuple[str, ...] | None = None
+    annotators_meta: str | None = None
+    min_raters: int = 5
+    n_boot: int = 200
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -162,16 +215,22 @@ class ProjectConfig:
     gates: tuple[Gate, ...] = DEFAULT_GATES
     report: ReportConfig = field(default_factory=ReportConfig)
     alert: AlertConfig = field(default_factory=AlertConfig)
+    fairness: FairnessConfig = field(default_factory=FairnessConfig)
     source: str = CONFIG_NAME
+    categories: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form of every setting (the ``source`` path excluded). Keys added after a
         release are left out while unset, so that older files keep their ``sha256``."""
         out = asdict(self)
         out.pop("source")
+        if not out["categories"]:
+            out.pop("categories")
         for section, key in _LATER_KEYS:
             if out[section].get(key) is None:
                 out[section].pop(key, None)
+        if self.fairness.by is None:  # a later section: absent while unused
+            out.pop("fairness")
         return out
 
     @property
@@ -182,7 +241,7 @@ class ProjectConfig:
 
 
 #: (section, key) added after the first release: omitted from ``to_dict()`` while None.
-_LATER_KEYS = (("input", "na_values"),)
+_LATER_KEYS = (("input", "na_values"), ("task", "task"))
 
 
 # ----------------------------------------------------------------------------- reading
@@ -194,9 +253,11 @@ _SECTIONS: dict[str, type] = {
     "monitor": MonitorConfig,
     "report": ReportConfig,
     "alert": AlertConfig,
+    "fairness": FairnessConfig,
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "task.level": LEVELS,
+    "task.task": tuple(TRACKED_METRICS),
     "input.format": _INPUT_FORMATS,
     "input.layout": ("long", "wide"),
     "agreement.weights": WEIGHT_NAMES,
@@ -211,11 +272,15 @@ _POSITIVE = {
     "report.examples",
     "report.top_confusions",
     "report.max_annotators",
+    "fairness.min_raters",
 }
 #: Numeric keys with a range, checked when the file is read (not when a chart is drawn):
 #: key -> (low, high, low inclusive, high inclusive, how to say it).
 _RANGES: dict[str, tuple[float, float, bool, bool, str]] = {
     "agreement.seed": (0, math.inf, True, False, "an integer >= 0"),
+    "agreement.n_boot": (2, MAX_BOOT, True, True, f"an integer from 2 to {MAX_BOOT:,}"),
+    "fairness.seed": (0, math.inf, True, False, "an integer >= 0"),
+    "fairness.n_boot": (0, MAX_BOOT, True, True, f"an integer from 0 to {MAX_BOOT:,}"),
     "monitor.ewma_lambda": (0.0, 1.0, False, True, "a number in (0, 1]"),
     "monitor.ewma_L": (0.0, math.inf, False, False, "a number > 0"),
     "monitor.cusum_k": (0.0, math.inf, True, False, "a number >= 0"),
@@ -244,7 +309,7 @@ def load_config(path: Path) -> ProjectConfig:
     """
     source = str(path)
     document = _parse(path, source)
-    known = {"project", "gates", *_SECTIONS}
+    known = {"project", "gates", "categories", *_SECTIONS}
     for key in document:
         if key not in known:
             raise _key_error(source, key, f"one of the sections {', '.join(sorted(known))}", key)
@@ -257,8 +322,25 @@ def load_config(path: Path) -> ProjectConfig:
     _check_schema(sections["task"], source)
     _check_period(sections["report"], source)
     gates = _gates(document.get("gates", []), source)
+    categories = _meanings(_table(document, "categories", source), sections["task"], source)
     name = _typed(project.get("name", ProjectConfig.name), str, "project.name", source)
-    return ProjectConfig(name=name, gates=gates, source=source, **sections)
+    return ProjectConfig(name=name, gates=gates, source=source, categories=categories, **sections)
+
+
+def _meanings(table: dict[str, Any], task: TaskConfig, source: str) -> dict[str, str]:
+    """``[categories]``: code -> meaning; each meaning a non-empty string, each code one of
+    ``[task] categories`` when they are declared."""
+    declared = task.categories
+    out: dict[str, str] = {}
+    for code, meaning in table.items():
+        dotted = f"categories.{code}"
+        if not isinstance(meaning, str) or not meaning.strip():
+            raise _key_error(source, dotted, "a non-empty string (what the code means)", meaning)
+        if declared is not None and code not in declared:
+            listed = ", ".join(declared)
+            raise _key_error(source, dotted, f"a declared category ({listed})", code)
+        out[code] = meaning
+    return out
 
 
 def _parse(path: Path, source: str) -> dict[str, Any]:
@@ -433,16 +515,41 @@ def toml_string(text: str) -> str:
 
 
 def default_config_text(
-    name: str, *, level: str = "nominal", categories: tuple[str, ...] | None = None
+    name: str,
+    *,
+    level: str = "nominal",
+    categories: tuple[str, ...] | None = None,
+    task: str | None = None,
 ) -> str:
-    """The commented ``labelaudit.toml`` that ``labelaudit init`` writes."""
+    """The commented ``labelaudit.toml`` that ``labelaudit init`` writes; a structured
+    ``task`` is written to ``[task]`` and gates its own metric (:data:`TRACKED_METRICS`)."""
     if categories:
         listed = ", ".join(toml_string(c) for c in categories)
         category_line = f"categories = [{listed}]"
     else:
         category_line = '# categories = ["negative", "neutral", "positive"]'
-    return _TEMPLATE.format(
+    structured = task not in (None, "categorical")
+    metric = TRACKED_METRICS[task if structured and task else "categorical"]
+    text = _TEMPLATE.format(
         name=toml_string(name), level=toml_string(level), category_line=category_line
+    )
+    if not structured:
+        return text
+    text = text.replace(
+        "\n\n[input]",
+        "\n# Task type: spans | boxes | multilabel | ranking | text (default categorical). Each\n"
+        f"# batch is scored with the type's own agreement; {metric} is charted and gated.\n"
+        f"task = {toml_string(str(task))}\n\n[input]",
+        1,
+    )
+    return text.replace(
+        'metric = "krippendorff_alpha"\nop = ">="                             # >= | > | <= '
+        "| < | == | !=\nthreshold = 0.667                     # Krippendorff's lowest level for "
+        "tentative conclusions",
+        f'metric = "{metric}"\nop = ">="                             # >= | > | <= | < | == | '
+        f"!=\nthreshold = {_GATE_THRESHOLDS[metric]}                       # a starting point: "
+        "set your own bar",
+        1,
     )
 
 
@@ -511,12 +618,27 @@ metric = "out_of_control"             # batches beyond a control limit or with a
 op = "=="
 threshold = 0
 
+# What each category code means, shown beside the code in tables, charts and reports:
+# [categories]
+# 0 = "tie"
+# 1 = "response 1 better"
+
 [report]
 title = "Annotation quality report"
 period = "7d"                         # default window of `labelaudit report` (e.g. 7d, 4w)
 top_confusions = 10                   # label pairs in the confusion heat map
 examples = 3                          # example items per confused pair
 max_annotators = 50                   # rows of the annotator leaderboard
+
+# [fairness]
+# Annotator groups audited on every batch (docs/fairness.md); stores max_group_gap, which a
+# gate can bound: [[gates]] metric = "max_group_gap", op = "<=", threshold = 0.3
+# by = ["vendor"]                     # annotator attributes (columns of annotators_meta,
+#                                     # or batch columns constant per annotator)
+# annotators_meta = "annotators.csv"  # annotator + attribute columns (relative to this folder)
+# min_raters = 5                      # smaller groups: counts only, no figures
+# n_boot = 200                        # bootstrap replicates of the offsets
+# seed = 0
 
 # [alert]
 # url = "https://example.org/hooks/labelaudit"   # POST the check result here as JSON

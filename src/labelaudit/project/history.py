@@ -70,6 +70,7 @@ class HistoryMonitor:
     gold: ControlChart | None
     annotator_agreement: AnnotatorDrift | None
     annotator_gold: AnnotatorDrift | None
+    metric: str = MONITORED_METRIC
 
     def signals(self, index: int) -> list[str]:
         """The charts that signal at batch ``index``: e.g. ``["agreement individuals"]``."""
@@ -111,7 +112,7 @@ class HistoryMonitor:
         "annotator_gold"}`` (each chart as its ``to_dict()``, absent ones null)."""
         return {
             "batches": list(self.batches),
-            "metric": MONITORED_METRIC,
+            "metric": self.metric,
             "agreement": self.agreement.to_dict(),
             "gold": self.gold.to_dict() if self.gold is not None else None,
             "annotator_agreement": _drift_dict(self.annotator_agreement),
@@ -124,7 +125,11 @@ def _drift_dict(drift: AnnotatorDrift | None) -> dict[str, Any] | None:
 
 
 def load_history(
-    store: Store, monitor: MonitorConfig, *, upto: int | None = None
+    store: Store,
+    monitor: MonitorConfig,
+    *,
+    upto: int | None = None,
+    metric: str = MONITORED_METRIC,
 ) -> HistoryMonitor:
     """Control charts of the stored history (optionally of its first ``upto`` batches).
 
@@ -138,13 +143,16 @@ def load_history(
         Chart only the first ``upto`` batches (a report or check of an earlier batch does
         not see later ones). The last batch charted is the judged one: it is in no
         baseline (Phase II).
+    metric : str
+        The agreement metric charted (kind ``agreement``): the project's tracked metric
+        (``[task]``'s, e.g. ``span_f1_exact`` for spans; default Krippendorff's alpha).
 
     Returns
     -------
     HistoryMonitor
         O(n_batches x n_annotators) beyond the store queries.
     """
-    names = [name for name, _ in store.metric_history("agreement", MONITORED_METRIC)]
+    names = [name for name, _ in store.metric_history("agreement", metric)]
     names = names[:upto] if upto is not None else names
     n = len(names)
     judged = [n - 1] if n else []
@@ -156,9 +164,9 @@ def load_history(
         "cusum_h": monitor.cusum_h,
         "rules": monitor.run_rules,
     }
-    alpha = _series(store, "agreement", MONITORED_METRIC, n)
+    alpha = _series(store, "agreement", metric, n)
     agreement = monitor_series(
-        alpha, labels=names, baseline=baseline, bounds=metric_bounds(MONITORED_METRIC), **options
+        alpha, labels=names, baseline=baseline, bounds=metric_bounds(metric), **options
     )
     errors = _series(store, "gold", "gold_errors", n)
     answers = _series(store, "gold", "gold_answers", n)
@@ -188,7 +196,9 @@ def load_history(
             rules=monitor.run_rules,
             exclude=judged,
         )
-    return HistoryMonitor(tuple(names), agreement, gold, annotator_agreement, annotator_gold)
+    return HistoryMonitor(
+        tuple(names), agreement, gold, annotator_agreement, annotator_gold, metric
+    )
 
 
 def _baseline(names: list[str], monitor: MonitorConfig) -> Any:

@@ -108,6 +108,12 @@ class IngestResult:
             text += f"; {self.n_rejected:,} rejected rows kept in the store"
         return text
 
+    def to_document(self) -> Any:
+        """What ingest did as a document (paths relative to the working folder)."""
+        from labelaudit.project.documents import ingest_document
+
+        return ingest_document(self.to_dict())
+
     def to_dict(self) -> dict[str, Any]:
         """``{"outcome", "batch", "requested", "sha256", "source", "n_annotations",
         "n_items", "n_annotators", "n_rejected", "rejects": [first 20], "run_id",
@@ -310,7 +316,7 @@ def _read(
             na_values=options.na_values,
             **common,
         )
-        return table, None
+        return _as_project_task(table, task.kind), None
     except InputError as first_error:
         if platform_of(path, options.format) is not None:
             raise  # platform readers skip bad records themselves and report them
@@ -365,6 +371,26 @@ def _valid_rows(raw: Any, valid: np.ndarray) -> pa.Table:
         key = name if name not in _CANONICAL else f"{name}_original"
         columns[key] = column.take(rows)
     return pa.table(columns)
+
+
+def _as_project_task(table: AnnotationTable, task: str) -> AnnotationTable:
+    """The batch read as the project's task (JSON labels of a generic file parsed), or a
+    UsageError when an export holds another task than the project's."""
+    from labelaudit.structured.api import as_task
+
+    if table.task != task and table.schema.is_structured:
+        raise UsageError(
+            f"{table.source} holds {table.task} annotations but the project's task is "
+            f"{task}: set task = {table.task!r} in [task] of labelaudit.toml (or "
+            f"`labelaudit init --task {table.task}` a new project)"
+        )
+    if task == "categorical":
+        return table
+    table = as_task(table, task)
+    from labelaudit.structured import payload_of
+
+    payload_of(table)  # parse and check every structured label now: bad input fails here
+    return table
 
 
 # ----------------------------------------------------------------------------- writing
@@ -433,7 +459,8 @@ def _stored_rows(table: AnnotationTable) -> pa.Table:
     """item, annotator, label and, when the file had other columns, a map ``extra`` of them."""
     data = table.data
     rows = data.select(list(_CANONICAL))
-    names = [n for n in data.column_names if n not in _CANONICAL]
+    # the structured payload is stored as its canonical JSON, which the label column holds
+    names = [n for n in data.column_names if n not in _CANONICAL and n != "payload"]
     if not names:
         return rows
     from labelaudit.table import as_text

@@ -104,6 +104,7 @@ def init_project(
     name: str | None = None,
     level: str = "nominal",
     categories: tuple[str, ...] | None = None,
+    task: str | None = None,
 ) -> Project:
     """Create a project: ``labelaudit.toml`` (commented defaults) and a migrated store.
 
@@ -113,8 +114,9 @@ def init_project(
         The project folder (created if missing).
     name : str, optional
         Project name shown in reports (default: the folder name).
-    level, categories
-        The task schema written into ``[task]``.
+    level, categories, task
+        The task schema written into ``[task]`` (``task``: None or ``categorical``, or a
+        structured type: spans, boxes, multilabel, ranking, text).
 
     Returns
     -------
@@ -138,9 +140,9 @@ def init_project(
             f"{root / STORE_NAME} exists without {CONFIG_NAME}. "
             "Fix: move the old store away, or pick another folder"
         )
-    TaskSchema.create(level, categories)  # fail before writing anything
+    TaskSchema.create(level, categories, task or "categorical")  # fail before writing anything
     root.mkdir(parents=True, exist_ok=True)
-    text = default_config_text(name or root.name, level=level, categories=categories)
+    text = default_config_text(name or root.name, level=level, categories=categories, task=task)
     config_path.write_text(text, encoding="utf-8")
     project = Project.load(root)
     with project.open_store() as store, store.transaction():

@@ -5,8 +5,8 @@ Each analysis maps a validated :class:`~labelaudit.table.AnnotationTable` to a
 JSON and its headline values as typed rows (``batch_metrics``: metric, value, se, ci_low,
 ci_high, reason; ``annotator_metrics``: annotator, metric, value, n, reason). A new kind
 is one more function in :data:`ANALYSES`: new rows in the same tables, no schema change.
-Stored kinds: ``agreement`` (here), ``consensus``, ``gold`` and ``annotators``
-(:mod:`labelaudit.project.results_quality`).
+Stored kinds: ``agreement`` (here), ``consensus``, ``gold``, ``annotators`` and, with a
+``[fairness]`` section, ``fairness`` (:mod:`labelaudit.project.results_quality`).
 """
 
 from __future__ import annotations
@@ -14,12 +14,22 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labelaudit.project.config import ProjectConfig
 from labelaudit.table.table import AnnotationTable
 
-__all__ = ["ANALYSES", "Analysis", "BatchResult", "agreement_result", "compute_results"]
+if TYPE_CHECKING:
+    from labelaudit.project.store import Store
+
+__all__ = [
+    "ANALYSES",
+    "Analysis",
+    "BatchResult",
+    "agreement_result",
+    "compute_results",
+    "recompute_agreement",
+]
 
 MetricRow = tuple[str, float | None, float | None, float | None, float | None, str | None]
 AnnotatorRow = tuple[str, str, float | None, int | None, str | None]
@@ -56,7 +66,8 @@ class BatchResult:
 
 def agreement_result(table: AnnotationTable, config: ProjectConfig) -> BatchResult:
     """Agreement of the batch (:func:`labelaudit.agreement_report`, options from
-    ``[agreement]``); headline rows: every coefficient, and each ICC form as ``icc:FORM``."""
+    ``[agreement]``); headline rows: every coefficient, and each ICC form as ``icc:FORM``
+    (structured batches: their own measures, see :mod:`labelaudit.project.results_structured`)."""
     from labelaudit.agreement import agreement_report
 
     options = config.agreement
@@ -68,6 +79,18 @@ def agreement_result(table: AnnotationTable, config: ProjectConfig) -> BatchResu
         seed=options.seed,
         top=options.top,
     ).to_dict()
+    if table.schema.is_structured:
+        from labelaudit.project.results_structured import structured_rows
+
+        flat = structured_rows(report["metrics"])
+        return BatchResult(kind="agreement", schema_version=1, result=report, metrics=flat)
+    return BatchResult(
+        kind="agreement", schema_version=1, result=report, metrics=_agreement_rows(report)
+    )
+
+
+def _agreement_rows(report: dict[str, Any]) -> list[MetricRow]:
+    """Headline rows of an agreement report: every coefficient, each ICC form."""
     rows: list[MetricRow] = []
     for name, metric in report["metrics"].items():
         if name == "icc":
@@ -75,7 +98,61 @@ def agreement_result(table: AnnotationTable, config: ProjectConfig) -> BatchResu
             continue
         low, high = metric["ci95"] or (None, None)
         rows.append((name, metric["value"], metric["se"], low, high, metric["reason"]))
-    return BatchResult(kind="agreement", schema_version=1, result=report, metrics=rows)
+    return rows
+
+
+def recompute_agreement(store: Store) -> int:
+    """Recompute the stored ``agreement`` metrics of every categorical batch (migration 3).
+
+    The batch's stored rows and task schema are read back, the coefficients recomputed
+    with the options recorded in the stored result's ``config`` (diagnostics are kept as
+    stored: no convention of theirs changed), and the result's ``metrics`` and the
+    ``batch_metrics`` rows replaced. A batch the current limits refuse keeps its figures.
+    Returns the number of batches recomputed.
+    """
+    from labelaudit._typing import MAX_BOOT
+    from labelaudit.agreement import agreement_report
+    from labelaudit.exceptions import LabelAuditError
+    from labelaudit.table import read_annotations
+
+    stored = store.execute(
+        "SELECT b.batch_id, b.task_schema, r.result FROM batches b JOIN batch_results r "
+        "ON r.batch_id = b.batch_id AND r.kind = 'agreement' ORDER BY b.batch_id"
+    ).fetchall()
+    done = 0
+    for batch_id, schema_json, result_json in stored:
+        schema, result = json.loads(schema_json), json.loads(result_json)
+        if schema.get("task", "categorical") != "categorical":
+            continue  # structured metrics: no convention of theirs changed
+        options = result.get("config", {})
+        rows = store.annotations(batch_id).select(["item", "annotator", "label"])
+        try:
+            table = read_annotations(rows, level=schema["level"], categories=schema["categories"])
+            report = agreement_report(
+                table,
+                weights=options.get("weights", "identity"),
+                ci=options.get("ci", "analytic"),
+                n_boot=min(int(options.get("n_boot", 1000)), MAX_BOOT),
+                seed=int(options.get("seed", 0)),
+                diagnose=False,
+            ).to_dict()
+        except LabelAuditError:
+            continue
+        result["metrics"] = report["metrics"]
+        text = json.dumps(result, ensure_ascii=False, allow_nan=False)
+        store.execute(
+            "UPDATE batch_results SET result = ? WHERE batch_id = ? AND kind = 'agreement'",
+            (text, batch_id),
+        )
+        store.execute(
+            "DELETE FROM batch_metrics WHERE batch_id = ? AND kind = 'agreement'", (batch_id,)
+        )
+        store.connection.executemany(
+            "INSERT INTO batch_metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(batch_id, "agreement", *row) for row in _agreement_rows(report)],
+        )
+        done += 1
+    return done
 
 
 def _icc_rows(icc: dict[str, Any]) -> list[MetricRow]:
@@ -90,6 +167,7 @@ def _icc_rows(icc: dict[str, Any]) -> list[MetricRow]:
 from labelaudit.project.results_quality import (  # noqa: E402  (they use BatchResult)
     annotators_result,
     consensus_result,
+    fairness_result,
     gold_result,
 )
 
@@ -102,6 +180,7 @@ ANALYSES: tuple[Analysis, ...] = (
     consensus_result,
     gold_result,
     annotators_result,
+    fairness_result,
 )
 
 

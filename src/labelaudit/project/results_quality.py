@@ -41,6 +41,7 @@ __all__ = [
     "annotators_result",
     "batch_gold",
     "consensus_result",
+    "fairness_result",
     "gold_labels",
     "gold_result",
 ]
@@ -76,6 +77,10 @@ def consensus_result(table: AnnotationTable, config: ProjectConfig) -> BatchResu
     from labelaudit.project.results import BatchResult
     from labelaudit.quality import adjudication_queue, item_report
 
+    if table.schema.is_structured:
+        from labelaudit.project.results_structured import structured_consensus_result
+
+        return structured_consensus_result(table, QUEUE_THRESHOLD)
     if table.schema.is_quantitative:
         from labelaudit.project.results_numeric import numeric_consensus_result
 
@@ -160,6 +165,12 @@ def gold_result(table: AnnotationTable, config: ProjectConfig) -> BatchResult | 
     from labelaudit.project.results import BatchResult
     from labelaudit.quality import aggregator_gold_accuracy, fit_method, gold_accuracy
 
+    if table.schema.is_structured:
+        if config.gold.file is None and config.gold.column is None:
+            return None
+        note = f"gold answers of {table.task} labels are scored by `labelaudit annotators --gold`"
+        none = [_metric(m, None, note) for m in ("gold_error_rate", "gold_accuracy")]
+        return BatchResult("gold", 1, {"n_gold_answers": 0, "reason": note}, metrics=none)
     gold, reason = batch_gold(table, config)
     if gold is None and reason == NO_GOLD_CONFIG:
         return None
@@ -220,6 +231,10 @@ def annotators_result(table: AnnotationTable, config: ProjectConfig) -> BatchRes
     from labelaudit.project.results import BatchResult
     from labelaudit.quality import annotator_report
 
+    if table.schema.is_structured:
+        from labelaudit.project.results_structured import structured_annotators_result
+
+        return structured_annotators_result(table)
     if table.schema.is_quantitative:
         from labelaudit.project.results_numeric import numeric_annotators_result
 
@@ -264,3 +279,33 @@ def batch_gold(table: AnnotationTable, config: ProjectConfig) -> tuple[GoldLabel
         if "no gold item" in str(error) or "no gold label" in str(error):
             return None, "the batch holds no gold item"
         raise
+
+
+def fairness_result(table: AnnotationTable, config: ProjectConfig) -> BatchResult | None:
+    """Group offsets of the batch (:func:`labelaudit.fairness.slices_report`, options from
+    ``[fairness]``); headline row ``max_group_gap`` (largest minus smallest shown group
+    offset over the ``by`` attributes). None when ``[fairness] by`` is unset."""
+    from labelaudit.fairness import read_attribute_file, slices_report
+    from labelaudit.project.results import BatchResult
+
+    options = config.fairness
+    if not options.by:
+        return None
+    meta = None
+    if options.annotators_meta is not None:
+        path = Path(config.source).parent / options.annotators_meta
+        meta = read_attribute_file(path, "annotator")
+    report = slices_report(
+        table,
+        options.by,
+        annotators=meta,
+        min_raters=options.min_raters,
+        n_boot=options.n_boot,
+        seed=options.seed,
+    )
+    gap = report.max_group_gap
+    reason = None if gap is not None else "fewer than two groups with figures"
+    rows: list[MetricRow] = [("max_group_gap", gap, None, None, None, reason)]
+    data = report.to_dict()
+    result = {k: data[k] for k in ("groupings", "groups", "offsets", "contrasts", "gaps")}
+    return BatchResult(kind="fairness", schema_version=1, result=result, metrics=rows)

@@ -230,6 +230,8 @@ class Store:
             with self.transaction():
                 for statement in migration.statements:
                     self.execute(statement)
+                if migration.apply is not None:
+                    migration.apply(self)
                 self.execute(
                     "INSERT INTO schema_migrations VALUES (?, ?, ?, ?)",
                     (migration.version, migration.name, utc_now(), __version__),

@@ -81,6 +81,8 @@ def _metric_row(name: str, metric: Mapping[str, Any], report: Mapping[str, Any])
         for key in _NOTE_KEYS
         if metric.get(key) is not None and not isinstance(metric[key], Mapping | list)
     ]
+    if isinstance(metric.get("ci95_exact"), list):  # perfect agreement (docs/agreement.md)
+        notes.append(f"exact 95% CI (Clopper-Pearson) {fmt_ci(metric['ci95_exact'])}")
     return (
         metric_label(name, report),
         fmt_value(metric.get("value")),

@@ -8,6 +8,7 @@ calls it for every structured table. Voting consensus lives in
 
 from __future__ import annotations
 
+from labelaudit.structured._payload import payload_of
 from labelaudit.structured.api import (
     payload_vocabulary,
     structured_analysis,
@@ -23,6 +24,7 @@ from labelaudit.structured.voting import (
 
 __all__ = [
     "StructuredConsensus",
+    "payload_of",
     "payload_vocabulary",
     "structured_analysis",
     "structured_diagnostics",

@@ -22,6 +22,8 @@ __all__ = [
     "explode",
     "group_runs",
     "numbers",
+    "order_by",
+    "pack",
     "pairs_within_groups",
     "row_pairs",
     "run_offsets",
@@ -154,3 +156,24 @@ def row_pairs(item_codes: I64, annotator_codes: I64) -> tuple[I64, I64]:
     starts, sizes = group_runs(item_codes[order])
     first, second = pairs_within_groups(starts, sizes)
     return order[first], order[second]
+
+
+def order_by(major: I64, minor: I64) -> I64:
+    """Positions sorting by (major, minor), both non-negative int64.
+
+    One argsort of a packed key ``major << b | minor`` when it fits in 63 bits (b the bit
+    length of max(minor)), else ``np.lexsort``; equal (major, minor) keep no set order.
+    """
+    if major.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    bits = int(minor.max()).bit_length()
+    if int(major.max()).bit_length() + bits <= 62 and int(minor.min()) >= 0:
+        return np.argsort((major << np.int64(bits)) | minor).astype(np.int64)
+    return np.lexsort((minor, major)).astype(np.int64)
+
+
+def pack(high: I64, low: I64) -> I64:
+    """``high << b | low`` with b the bit length of max(low): one int64 ordering like
+    (high, low) for non-negative values that fit (offsets below 2**31 always do)."""
+    bits = int(low.max()).bit_length() if low.size else 0
+    return np.asarray((high << np.int64(bits)) | low, dtype=np.int64)

@@ -63,8 +63,14 @@ def payload_of(table: AnnotationTable) -> pa.Array:
     Raises
     ------
     InputError
-        The payload column has the wrong type, or a label cannot be parsed.
+        The payload column has the wrong type, a label cannot be parsed, a span ends
+        before it starts, or a box has a negative width or height (the first bad row is
+        named).
     """
+    return _checked(_payload(table), table)
+
+
+def _payload(table: AnnotationTable) -> pa.Array:
     task = table.task
     expected = PAYLOAD_TYPES[task]
     column = table.payload
@@ -89,6 +95,51 @@ def payload_of(table: AnnotationTable) -> pa.Array:
     else:
         distinct = pa.array([_parse(task, n, table) for n in names], type=expected)
     return distinct.take(pa.array(table.label_codes))
+
+
+#: task -> (first field, second field, what a valid element satisfies)
+_BAD = {
+    "spans": ("start", "end", "end >= start"),
+    "boxes": ("width", "height", "width >= 0 and height >= 0"),
+}
+
+
+def _checked(array: pa.Array, table: AnnotationTable) -> pa.Array:
+    """``array`` unless an element is impossible (a span ending before its start, a box
+    of negative size): then an InputError naming the first such row and field."""
+    if table.task not in _BAD:
+        return array
+    import pyarrow.compute as pc
+
+    first, second, expected = _BAD[table.task]
+    values = pc.list_flatten(array)
+    a = pc.struct_field(values, first)
+    b = pc.struct_field(values, second)
+    if table.task == "spans":
+        bad = pc.fill_null(pc.less(b, a), False)
+        field = "end"
+    else:
+        bad_a = pc.fill_null(pc.less(a, 0), False)
+        bad = pc.or_(bad_a, pc.fill_null(pc.less(b, 0), False))
+        field = "width" if pc.any(bad_a).as_py() else "height"
+    if not pc.any(bad).as_py():
+        return array
+    element = int(np.flatnonzero(bad.to_numpy(zero_copy_only=False))[0])
+    row = int(pc.list_parent_indices(array).to_numpy(zero_copy_only=False)[element])
+    if table.task == "boxes":
+        field = "width" if bad_a[element].as_py() else "height"
+    actual = {k: values[element].as_py()[k] for k in (first, second)}
+    noun = "span" if table.task == "spans" else "box"
+    raise InputError(
+        f"impossible {noun} in the label",
+        source=table.source,
+        line=row + 1,
+        unit="row",
+        field=f"label.{field}",
+        expected=expected,
+        actual=", ".join(f"{k}={v}" for k, v in actual.items()),
+        hint=f"fix the {noun} or drop it from the export",
+    )
 
 
 def identity_codes(table: AnnotationTable) -> np.ndarray:

@@ -64,6 +64,7 @@ class Rankings:
     row_start: I64
     row_size: I64
     n_dropped: int
+    names: npt.NDArray[np.object_] | None = None
 
 
 def _average_ranks(row: I64, value: F64) -> F64:
@@ -91,7 +92,7 @@ def _tie_runs(row: I64, value: F64) -> tuple[I64, I64]:
 def rankings(table: AnnotationTable) -> Rankings:
     """Explode the ranking payload, keep the ids every annotator of an item ranked, re-rank."""
     parent, values = explode(payload_of(table))
-    _, ids = code_strings(strings(values, "id"))
+    names, ids = code_strings(strings(values, "id"))
     rank = numbers(values, "rank")
     ok = np.isfinite(rank)
     parent, ids, rank = parent[ok], ids[ok], rank[ok]
@@ -109,7 +110,7 @@ def rankings(table: AnnotationTable) -> Rankings:
     parent, ids, rank = parent[order], ids[order], rank[order]
     new_rank = _average_ranks(parent, rank) if parent.size else rank
     sizes = np.bincount(parent, minlength=table.n_ratings).astype(np.int64)
-    return Rankings(parent, ids, new_rank, np.cumsum(sizes) - sizes, sizes, n_dropped)
+    return Rankings(parent, ids, new_rank, np.cumsum(sizes) - sizes, sizes, n_dropped, names)
 
 
 def kendall_w_per_item(table: AnnotationTable, data: Rankings) -> tuple[I64, F64, I64, I64]:

@@ -1,24 +1,34 @@
-"""Consensus of structured labels by voting.
+"""Consensus of structured labels by (weighted) voting.
 
-``min_votes`` is the number of annotators that must agree; ``None`` means a strict
-majority of the item's annotators (floor(m / 2) + 1).
+Every annotator has a vote weight (1 by default; ``weights`` maps annotator names to
+weights >= 0, as for ``labelaudit consensus --method weighted``). ``min_votes`` is the
+total weight that must agree; ``None`` means a strict majority of the weight of the
+item's annotators (with unit weights: floor(m / 2) + 1 of m annotators).
 
-* Multi-label (:func:`vote_multilabel`): a label is kept for an item when at least
-  ``min_votes`` of its annotators chose it.
+* Multi-label (:func:`vote_multilabel`): a label is kept for an item when the annotators
+  who chose it carry at least ``min_votes``.
 * Spans (:func:`vote_spans`): spans linked by the pairwise overlap matching of
   :mod:`labelaudit.structured.spans` (same label, one-to-one, greedy by largest overlap)
   form regions (connected components over all annotator pairs). A region is kept when
-  at least ``min_votes`` distinct annotators have a span in it; its boundaries are the
-  (start, end) marked most often in the region (ties: the longest, then the earliest).
+  the distinct annotators with a span in it carry at least ``min_votes``; its boundaries
+  are the (start, end) with the most weight in the region (ties: the longest, then the
+  earliest).
 * Boxes (:func:`vote_boxes`): boxes linked by the pairwise optimal IoU assignment of
   :mod:`labelaudit.structured.boxes` with IoU >= ``iou`` form regions; a region is kept
-  when at least ``min_votes`` distinct annotators have a box in it; its box is the mean of
-  the region's coordinates (x, y, width, height) and its label the most frequent label
-  (ties: first in vocabulary order).
+  when its distinct annotators carry at least ``min_votes``; its box is the weighted mean
+  of the region's coordinates (x, y, width, height; weighted box fusion with annotator
+  weights as the scores, Solovyev et al. 2021) and its label the label with the most
+  weight (ties: first in vocabulary order).
+
+**Confidence** of an item: every region (label, span region or box region) any annotator
+marked is a decision; its support s is the share of the item's vote weight behind it.
+A kept region is right with share s, a dropped one with 1 - s; the item's confidence is
+the mean over its regions (1.0 when nobody marked anything: everybody agrees).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,15 +37,25 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from labelaudit.exceptions import UsageError
+from labelaudit.structured._explode import order_by, pack
 from labelaudit.structured._payload import PAYLOAD_TYPES
-from labelaudit.structured.boxes import box_data, box_matches
+from labelaudit.structured.boxes import BoxData, BoxMatches, box_data, box_matches
 from labelaudit.structured.multilabel import label_sets
-from labelaudit.structured.spans import span_data, span_matches
+from labelaudit.structured.spans import SpanData, SpanMatches, span_data, span_matches
 from labelaudit.table.table import AnnotationTable
 
-__all__ = ["StructuredConsensus", "vote_boxes", "vote_multilabel", "vote_spans"]
+__all__ = [
+    "StructuredConsensus",
+    "Votes",
+    "vote_boxes",
+    "vote_multilabel",
+    "vote_spans",
+    "vote_weights",
+]
 
 I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+_EPS = 1e-9
 
 
 @dataclass(frozen=True)
@@ -45,43 +65,70 @@ class StructuredConsensus:
     Attributes
     ----------
     task : str
-        ``multilabel``, ``spans`` or ``boxes``.
+        ``multilabel``, ``spans``, ``boxes``, ``ranking`` or ``text``.
     items : ndarray of str, shape (n_items,)
         Item names (the table's item order).
     payload : pyarrow.Array, length n_items
         The consensus annotation of each item, in the contract's payload type.
     n_annotators : ndarray of int64, shape (n_items,)
         Annotators of each item.
-    min_votes : int or None
-        The threshold used (None: strict majority per item).
+    min_votes : float or None
+        The threshold used (None: strict majority of the item's vote weight).
+    confidence : ndarray of float64, shape (n_items,), or None
+        Per item, in [0, 1] (see the module docstring; NaN = undefined).
+    method : str
+        ``majority`` or ``weighted`` (spans, boxes, multi-label), ``borda`` (ranking),
+        ``medoid`` (text).
     """
 
     task: str
     items: npt.NDArray[np.object_]
     payload: pa.Array
     n_annotators: I64
-    min_votes: int | None
+    min_votes: float | None
+    confidence: F64 | None = None
+    method: str = "majority"
 
     def to_table(self) -> pa.Table:
-        """``item``, ``payload``, ``n_annotators`` columns."""
+        """``item``, ``payload``, ``n_annotators`` (and ``confidence``) columns."""
+        columns: dict[str, Any] = {
+            "item": pa.array(self.items.astype(str).tolist(), type=pa.string()),
+            "payload": self.payload,
+            "n_annotators": pa.array(self.n_annotators),
+        }
+        if self.confidence is not None:
+            columns["confidence"] = pa.array(self.confidence, from_pandas=True)
+        return pa.table(columns)
+
+    def records(self) -> pa.Table:
+        """The output file's columns: ``item``, ``label`` (native payload), ``confidence``,
+        ``n_annotators`` - the shape the readers produce, so the file reads back."""
+        confidence = (
+            self.confidence if self.confidence is not None else np.full(self.items.size, np.nan)
+        )
         return pa.table(
             {
                 "item": pa.array(self.items.astype(str).tolist(), type=pa.string()),
-                "payload": self.payload,
+                "label": self.payload,
+                "confidence": pa.array(confidence, from_pandas=True),
                 "n_annotators": pa.array(self.n_annotators),
             }
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"task", "min_votes", "items": [{"item", "consensus", "n_annotators"}]}``."""
+        """``{"task", "method", "min_votes", "items": [{"item", "consensus", "confidence",
+        "n_annotators"}]}``."""
+        confidence = self.records().column("confidence").to_pylist()
         return {
             "task": self.task,
+            "method": self.method,
             "min_votes": self.min_votes,
             "items": [
-                {"item": str(i), "consensus": c, "n_annotators": int(n)}
-                for i, c, n in zip(
+                {"item": str(i), "consensus": c, "confidence": p, "n_annotators": int(n)}
+                for i, c, p, n in zip(
                     self.items.tolist(),
                     self.payload.to_pylist(),
+                    confidence,
                     self.n_annotators.tolist(),
                     strict=True,
                 )
@@ -89,14 +136,58 @@ class StructuredConsensus:
         }
 
 
-def _needed(table: AnnotationTable, min_votes: int | None) -> I64:
-    """Votes needed per item, shape (n_items,)."""
-    m = np.bincount(table.item_codes, minlength=table.n_items).astype(np.int64)
-    if min_votes is None:
-        return m // 2 + 1
-    if min_votes < 1:
-        raise UsageError(f"min_votes must be at least 1; got {min_votes}")
-    return np.full(table.n_items, min_votes, dtype=np.int64)
+@dataclass(frozen=True)
+class Votes:
+    """Vote weight of every row and the total weight and threshold of every item."""
+
+    row: F64
+    total: F64
+    min_votes: float | None
+
+    def kept(self, votes: F64, item: I64) -> npt.NDArray[np.bool_]:
+        """Whether ``votes`` (of decisions of ``item``) pass the threshold."""
+        if self.min_votes is None:
+            return np.asarray(votes > self.total[item] / 2.0 + _EPS)
+        return np.asarray(votes >= self.min_votes - _EPS)
+
+    def confidence(self, votes: F64, item: I64, n_items: int) -> F64:
+        """Mean over each item's decisions of the support of the outcome (1.0 without any)."""
+        votes = np.asarray(votes, dtype=np.float64)
+        share = np.divide(
+            votes, self.total[item], out=np.zeros_like(votes), where=self.total[item] > 0
+        )
+        right = np.where(self.kept(votes, item), share, 1.0 - share)
+        order = np.lexsort((right, item))  # a canonical summation order: exact under relabelling
+        count = np.bincount(item, minlength=n_items).astype(np.float64)
+        summed = np.bincount(item[order], right[order], minlength=n_items)
+        return np.divide(summed, count, out=np.ones(n_items), where=count > 0)
+
+
+def vote_weights(
+    table: AnnotationTable,
+    weights: Mapping[str, float] | None = None,
+    min_votes: float | None = None,
+) -> Votes:
+    """Row vote weights (annotator weights, default 1) and the item totals.
+
+    Raises
+    ------
+    UsageError
+        ``min_votes`` is not positive.
+    InputError
+        An annotator of the table has no weight, or a weight is negative.
+    """
+    if min_votes is not None and not min_votes > 0:
+        raise UsageError(f"min_votes must be positive; got {min_votes}")
+    if weights is None:
+        by_annotator = np.ones(table.n_annotators)
+    else:
+        from labelaudit.consensus.majority import annotator_weights
+
+        by_annotator = annotator_weights(table.annotators, dict(weights))
+    row = by_annotator[table.annotator_codes].astype(np.float64)
+    total = np.asarray(np.bincount(table.item_codes, row, minlength=table.n_items), np.float64)
+    return Votes(row, total, min_votes)
 
 
 def _lists(item: I64, n_items: int, values: pa.Array, task: str) -> pa.Array:
@@ -115,19 +206,25 @@ def _components(n_nodes: int, a: I64, b: I64) -> I64:
     return labels.astype(np.int64)
 
 
-def _kept_regions(
-    region: I64, annotator: I64, item: I64, needed: I64, n_ann: int
-) -> npt.NDArray[np.bool_]:
-    """Per region: at least needed[item] distinct annotators."""
-    distinct = np.unique(region * n_ann + annotator) // n_ann
-    votes = np.bincount(distinct, minlength=int(region.max(initial=-1)) + 1)
-    region_item = np.zeros(votes.size, dtype=np.int64)
+def _region_votes(
+    region: I64, annotator: I64, item: I64, row_weight: F64, n_ann: int
+) -> tuple[F64, I64]:
+    """Per region: the weight of its distinct annotators, and its item."""
+    n_regions = int(region.max(initial=-1)) + 1
+    keys, first = np.unique(region * n_ann + annotator, return_index=True)
+    votes = np.bincount(keys // n_ann, row_weight[first], minlength=n_regions).astype(np.float64)
+    region_item = np.zeros(n_regions, dtype=np.int64)
     region_item[region] = item
-    return votes >= needed[region_item]
+    return votes, region_item
 
 
 def _consensus(
-    table: AnnotationTable, task: str, item: I64, values: pa.Array, min_votes: int | None
+    table: AnnotationTable,
+    task: str,
+    item: I64,
+    values: pa.Array,
+    votes: Votes,
+    confidence: F64,
 ) -> StructuredConsensus:
     order = np.argsort(item, kind="stable")
     return StructuredConsensus(
@@ -135,89 +232,132 @@ def _consensus(
         items=table.items,
         payload=_lists(item[order], table.n_items, values.take(pa.array(order)), task),
         n_annotators=np.bincount(table.item_codes, minlength=table.n_items).astype(np.int64),
-        min_votes=min_votes,
+        min_votes=votes.min_votes,
+        confidence=confidence,
+        method="majority" if np.all(votes.row == 1.0) else "weighted",
     )
 
 
-def _modal_spans(region: I64, start: I64, end: I64) -> I64:
-    """Index of one span per region with the most frequent (start, end); ties: longest, earliest."""
-    order = np.lexsort((end, start, region))
+def _modal_spans(region: I64, start: I64, end: I64, weight: F64) -> I64:
+    """Index of one span per region with the most weighted (start, end); ties: longest, earliest.
+
+    One sort by (region, start, end), then per-region maxima by ``reduceat`` (linear).
+    """
+    if region.size == 0:
+        return region
+    bounds = pack(start, end)
+    order = order_by(region, bounds)
+    r, se = region[order], bounds[order]
     new = np.ones(order.size, dtype=bool)
-    if order.size:
-        new[1:] = (
-            (region[order][1:] != region[order][:-1])
-            | (start[order][1:] != start[order][:-1])
-            | (end[order][1:] != end[order][:-1])
-        )
+    new[1:] = (r[1:] != r[:-1]) | (se[1:] != se[:-1])
     first = np.flatnonzero(new)
-    votes = np.diff(np.append(first, order.size))
+    votes = np.add.reduceat(weight[order], first)
     cand = order[first]
-    cand = cand[np.lexsort((start[cand], start[cand] - end[cand], -votes, region[cand]))]
-    is_first = np.ones(cand.size, dtype=bool)
-    is_first[1:] = region[cand][1:] != region[cand][:-1]
-    return cand[is_first]
+    cand_region = r[first]
+    head = np.ones(cand.size, dtype=bool)
+    head[1:] = cand_region[1:] != cand_region[:-1]
+    heads = np.flatnonzero(head)
+    sizes = np.diff(np.append(heads, cand.size))
+    best = np.repeat(np.maximum.reduceat(votes, heads), sizes)
+    length = np.where(votes >= best - _EPS, end[cand] - start[cand], -1)
+    longest = np.repeat(np.maximum.reduceat(length, heads), sizes)
+    position = np.where(length == longest, np.arange(cand.size), cand.size)
+    return cand[np.minimum.reduceat(position, heads)]  # candidates are sorted by start
 
 
-def vote_multilabel(table: AnnotationTable, *, min_votes: int | None = None) -> StructuredConsensus:
-    """Labels chosen by at least ``min_votes`` annotators of the item (default: majority)."""
+def _names(labels: npt.NDArray[np.object_], codes: I64) -> pa.Array:
+    """Label names of ``codes`` as a string array (one take, no Python list)."""
+    return pa.array(labels.astype(str), type=pa.string()).take(pa.array(codes))
+
+
+def vote_multilabel(
+    table: AnnotationTable,
+    *,
+    min_votes: float | None = None,
+    weights: Mapping[str, float] | None = None,
+) -> StructuredConsensus:
+    """Labels chosen by annotators carrying at least ``min_votes`` (default: majority)."""
+    votes = vote_weights(table, weights, min_votes)
     sets = label_sets(table)
     n_labels = max(sets.labels.size, 1)
-    keys, votes = np.unique(
-        table.item_codes[sets.element_row] * n_labels + sets.element_label, return_counts=True
+    key = table.item_codes[sets.element_row] * n_labels + sets.element_label
+    keys, inverse = np.unique(key, return_inverse=True)
+    support = np.asarray(
+        np.bincount(inverse, votes.row[sets.element_row], minlength=keys.size), np.float64
     )
     item, label = keys // n_labels, keys % n_labels
-    keep = votes >= _needed(table, min_votes)[item]
-    names = pa.array(sets.labels[label[keep]].astype(str).tolist(), type=pa.string())
-    return _consensus(table, "multilabel", item[keep], names, min_votes)
+    keep = votes.kept(support, item)
+    names = _names(sets.labels, label[keep])
+    confidence = votes.confidence(support, item, table.n_items)
+    return _consensus(table, "multilabel", item[keep], names, votes, confidence)
 
 
-def vote_spans(table: AnnotationTable, *, min_votes: int | None = None) -> StructuredConsensus:
-    """Span regions marked by at least ``min_votes`` annotators (see the module docstring)."""
-    d = span_data(table)
-    m = span_matches(table, d)
+def vote_spans(
+    table: AnnotationTable,
+    *,
+    min_votes: float | None = None,
+    weights: Mapping[str, float] | None = None,
+    data: SpanData | None = None,
+    matches: SpanMatches | None = None,
+) -> StructuredConsensus:
+    """Span regions whose annotators carry at least ``min_votes`` (see the module docstring)."""
+    votes = vote_weights(table, weights, min_votes)
+    d = span_data(table) if data is None else data
+    m = span_matches(table, d) if matches is None else matches
     region = _components(d.row.size, m.a, m.b)
-    kept = _kept_regions(region, d.annotator, d.item, _needed(table, min_votes), table.n_annotators)
-    chosen = _modal_spans(region, d.start, d.end)
+    weight = votes.row[d.row]
+    support, region_item = _region_votes(region, d.annotator, d.item, weight, table.n_annotators)
+    kept = votes.kept(support, region_item)
+    chosen = _modal_spans(region, d.start, d.end, weight)
     chosen = chosen[kept[region[chosen]]]
-    chosen = chosen[np.lexsort((d.label[chosen], d.end[chosen], d.start[chosen], d.item[chosen]))]
+    bounds = (d.start[chosen] << np.int64(32)) | d.end[chosen]
+    chosen = chosen[np.lexsort((d.label[chosen], bounds, d.item[chosen]))]
     values = pa.StructArray.from_arrays(
-        [
-            pa.array(d.start[chosen]),
-            pa.array(d.end[chosen]),
-            pa.array(d.labels[d.label[chosen]].astype(str).tolist(), type=pa.string()),
-        ],
+        [pa.array(d.start[chosen]), pa.array(d.end[chosen]), _names(d.labels, d.label[chosen])],
         names=["start", "end", "label"],
     )
-    return _consensus(table, "spans", d.item[chosen], values, min_votes)
+    confidence = votes.confidence(support, region_item, table.n_items)
+    return _consensus(table, "spans", d.item[chosen], values, votes, confidence)
 
 
 def vote_boxes(
-    table: AnnotationTable, *, min_votes: int | None = None, iou: float = 0.5
+    table: AnnotationTable,
+    *,
+    min_votes: float | None = None,
+    iou: float = 0.5,
+    weights: Mapping[str, float] | None = None,
+    data: BoxData | None = None,
+    matches: BoxMatches | None = None,
 ) -> StructuredConsensus:
-    """Box regions marked by at least ``min_votes`` annotators, coordinates averaged."""
-    d = box_data(table)
-    m = box_matches(table, d)
+    """Box regions whose annotators carry at least ``min_votes``, coordinates averaged."""
+    if not 0.0 < iou <= 1.0:
+        raise UsageError(f"iou must be in (0, 1]; got {iou}")
+    votes = vote_weights(table, weights, min_votes)
+    d = box_data(table) if data is None else data
+    m = box_matches(table, d) if matches is None else matches
     link = m.iou >= iou - 1e-12
     region = _components(d.row.size, m.a[link], m.b[link])
     item = table.item_codes[d.row]
+    weight = votes.row[d.row]
     annotator = table.annotator_codes[d.row]
-    kept = _kept_regions(region, annotator, item, _needed(table, min_votes), table.n_annotators)
+    support, region_item = _region_votes(region, annotator, item, weight, table.n_annotators)
+    kept = votes.kept(support, region_item)
     n_regions = kept.size
-    size = np.bincount(region, minlength=n_regions).astype(np.float64)
+    size = np.bincount(region, weight, minlength=n_regions)
+    if np.any(size <= 0):  # regions of zero-weight annotators only: plain means
+        weight = np.where(size[region] > 0, weight, 1.0)
+        size = np.bincount(region, weight, minlength=n_regions)
     coords = [
-        np.bincount(region, c, minlength=n_regions) / np.maximum(size, 1)
-        for c in (d.x, d.y, d.w, d.h)
+        np.bincount(region, c * weight, minlength=n_regions) / size for c in (d.x, d.y, d.w, d.h)
     ]
     n_labels = max(d.labels.size, 1)
-    label_votes = np.bincount(region * n_labels + d.label, minlength=n_regions * n_labels)
+    label_votes = np.bincount(region * n_labels + d.label, weight, minlength=n_regions * n_labels)
     label = label_votes.reshape(n_regions, n_labels).argmax(axis=1)
-    region_item = np.zeros(n_regions, dtype=np.int64)
-    region_item[region] = item
     chosen = np.flatnonzero(kept)
     chosen = chosen[np.lexsort((coords[0][chosen], coords[1][chosen], region_item[chosen]))]
     values = pa.StructArray.from_arrays(
-        [pa.array(c[chosen]) for c in coords]
-        + [pa.array(d.labels[label[chosen]].astype(str).tolist(), type=pa.string())],
+        [pa.array(c[chosen]) for c in coords] + [_names(d.labels, label[chosen])],
         names=["x", "y", "width", "height", "label"],
     )
-    return _consensus(table, "boxes", region_item[chosen], values, min_votes)
+    confidence = votes.confidence(support, region_item, table.n_items)
+    return _consensus(table, "boxes", region_item[chosen], values, votes, confidence)

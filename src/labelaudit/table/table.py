@@ -12,7 +12,7 @@ from labelaudit.table.schema import TaskSchema
 
 __all__ = ["CONTINUOUS_LIMIT", "AnnotationTable"]
 
-#: Interval/ratio ratings with no declared categories, or more distinct values than this,
+#: Interval/ratio ratings with no declared categories and more distinct values than this
 #: are "continuous": the kappa family is undefined and alpha uses closed forms.
 CONTINUOUS_LIMIT = 100
 
@@ -113,12 +113,15 @@ class AnnotationTable:
     def is_continuous(self) -> bool:
         """True for interval/ratio ratings without a usable category list.
 
-        That is: no declared categories, or more than ``CONTINUOUS_LIMIT`` distinct values.
-        The kappa family is then undefined (its chance terms need the declared scale);
-        alpha and the ICC still apply.
+        That is: no declared categories *and* more than ``CONTINUOUS_LIMIT`` distinct
+        values (the README's rule). The kappa family is then undefined (its chance terms
+        need a category scale); alpha and the ICC still apply. Declared categories, or at
+        most ``CONTINUOUS_LIMIT`` distinct values, make the observed values the scale.
         """
-        return self.schema.is_quantitative and (
-            self.schema.categories is None or self.n_categories > CONTINUOUS_LIMIT
+        return (
+            self.schema.is_quantitative
+            and self.schema.categories is None
+            and self.n_categories > CONTINUOUS_LIMIT
         )
 
     # ------------------------------------------------------------- converters

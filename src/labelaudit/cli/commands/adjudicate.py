@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from labelaudit.cli.app import app
+from labelaudit.cli.commands.agreement import Task, TaskOpt
 from labelaudit.cli.commands.annotators import SeedOpt
 from labelaudit.cli.common import (
     AnnotatorColOpt,
@@ -67,15 +68,22 @@ def adjudicate_command(
     categories: CategoriesOpt = None,
     on_duplicate: OnDuplicateOpt = "error",
     raw_csv: RawCsvOpt = False,
+    task: TaskOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Queue the tied and low-confidence items, each with every annotator's label.
 
+    Structured labels (--task spans|boxes|..., or what the export says): items whose voting
+    consensus confidence is below --threshold, with every annotator's regions.
+
     Example: labelaudit adjudicate labels.csv --threshold 0.7 --out queue.jsonl --label-studio
     """
+    from labelaudit.exceptions import UsageError
     from labelaudit.quality import adjudication_queue, write_queue
     from labelaudit.quality.label_studio import export_label_studio, label_studio_path
+    from labelaudit.structured.api import as_task
 
+    structured = task is not None and task is not Task.categorical
     ls_path = label_studio_path(out, ls_out) if label_studio else None
     table = read_table(
         file,
@@ -86,10 +94,21 @@ def adjudicate_command(
         label_col,
         annotator_cols,
         level,
-        categories,
+        None if structured else categories,
         on_duplicate,
     )
-    queue = adjudication_queue(table, method=str(method), threshold=threshold, seed=seed)
+    table = as_task(table, task.value if task else None, categories if structured else None)
+    if table.schema.is_structured:
+        from labelaudit.quality.structured_queue import structured_adjudication_queue
+
+        if label_studio:
+            raise UsageError(
+                f"--label-studio writes choice tasks; {table.task} regions are in the "
+                "queue's candidates[].regions (write them with --out)"
+            )
+        queue = structured_adjudication_queue(table, threshold=threshold)
+    else:
+        queue = adjudication_queue(table, method=str(method), threshold=threshold, seed=seed)
     if ls_path is not None:
         fields = (ls_from_name, ls_to_name, text_col or [])
         export_label_studio(queue, table, ls_path, *fields)

@@ -70,10 +70,23 @@ def agreement_command(
         Weights.identity
     ),
     weights_file: Annotated[
-        Path | None, typer.Option(help="q x q weight matrix file (overrides --weights).")
+        Path | None,
+        typer.Option(
+            help="q x q weight matrix file (overrides --weights); w[k, l] = rater 1 said k, "
+            "rater 2 said l. Asymmetric only with two annotators."
+        ),
+    ] = None,
+    annotators: Annotated[
+        str | None,
+        typer.Option(
+            help="Every annotator, comma-separated, in order: the first is rater 1 (the rows "
+            "of an asymmetric --weights-file). Default: by name."
+        ),
     ] = None,
     ci: Annotated[CI, typer.Option(help="Standard errors and 95% CIs.")] = CI.analytic,
-    n_boot: Annotated[int, typer.Option(help="Bootstrap replicates.")] = 1000,
+    n_boot: Annotated[
+        int, typer.Option(help="Bootstrap replicates (2 to 100,000).", show_default=True)
+    ] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed (bootstrap).")] = 0,
     top: Annotated[int, typer.Option(help="Rows in the confusion and worst-item lists.")] = 10,
     report: Annotated[
@@ -113,6 +126,7 @@ def agreement_command(
         n_boot=n_boot,
         seed=seed,
         top=top,
+        rater_order=[a.strip() for a in annotators.split(",")] if annotators else None,
     ).to_dict()
     emit(result, output.value, report)
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from labelaudit.cli.app import app
+from labelaudit.cli.commands.agreement import Task, TaskOpt
 from labelaudit.cli.common import (
     AnnotatorColOpt,
     AnnotatorColsOpt,
@@ -87,17 +88,32 @@ def annotators_command(
     level: LevelOpt = Level.nominal,
     categories: CategoriesOpt = None,
     on_duplicate: OnDuplicateOpt = "error",
+    task: TaskOpt = None,
+    min_regions: Annotated[
+        int, typer.Option(help="Structured labels: regions needed before any flag.")
+    ] = 20,
+    margin: Annotated[
+        float,
+        typer.Option(help="Structured labels: flag at this much below the others' agreement."),
+    ] = 0.15,
     debug: DebugOpt = False,
 ) -> None:
     """Annotator table: agreement, gold accuracy, DS/MACE quality, speed, outlier flags.
+
+    Structured labels (--task spans|boxes|multilabel|ranking|text, or what the export
+    says) get their own pairwise measures (span F1, box F1, MASI, tau, edit similarity)
+    against the others, the consensus and gold, with missed/extra regions.
 
     Exit code 1 with --fail-on-flag when an annotator is flagged, 2 on bad input.
 
     Example: labelaudit annotators labels.csv --gold gold.csv --format json
     """
+    from labelaudit.exceptions import UsageError
     from labelaudit.quality import DEFAULT_METHODS, OutlierRules, annotator_report, load_gold
+    from labelaudit.structured.api import as_task
 
     methods = [str(m) for m in method] if method else list(DEFAULT_METHODS)
+    structured = task is not None and task is not Task.categorical
     table = read_table(
         file,
         input_format,
@@ -107,9 +123,37 @@ def annotators_command(
         label_col,
         annotator_cols,
         level,
-        categories,
+        None if structured else categories,
         on_duplicate,
     )
+    table = as_task(table, task.value if task else None, categories if structured else None)
+    if table.schema.is_structured:
+        from labelaudit.quality.structured import (
+            StructuredRules,
+            read_structured_gold,
+            structured_annotator_report,
+        )
+
+        if method or gold_col or exclude_gold:
+            raise UsageError(
+                f"--method, --gold-col and --exclude-gold apply to categorical labels, "
+                f"not to {table.task}"
+            )
+        structured_report = structured_annotator_report(
+            table,
+            gold=read_structured_gold(
+                table, str(gold), item_col=gold_item_col, label_col=gold_label_col
+            )
+            if gold
+            else None,
+            rules=StructuredRules(min_regions, margin),
+            duration_col=duration_col,
+            time_col=time_col,
+        ).to_dict()
+        render_structured(structured_report, output.value)
+        if fail_on_flag and structured_report["n_flagged"]:
+            raise typer.Exit(code=1)
+        return
     gold_labels = load_gold(
         table, path=gold, column=gold_col, item_col=gold_item_col, label_col=gold_label_col
     )
@@ -244,3 +288,115 @@ def _render_rich(
         console.print(Text("No annotator flagged."))
     for note in [*report["notes"], *(f"{k}: {v}" for k, v in report["reasons"].items())]:
         console.print(Text(visible_controls(note), style="dim"))
+
+
+_SHORT = {
+    "span_f1_exact": "F1 exact",
+    "span_f1_overlap": "F1 overlap",
+    "box_f1_50": "F1@.5",
+    "box_f1_50_95": "F1@.5:.95",
+    "mean_iou": "IoU",
+    "masi_agreement": "MASI",
+    "kendall_tau": "tau",
+    "text_similarity": "similarity",
+    "boundary_errors": "boundary",
+    "label_confusions": "label conf.",
+}
+
+
+def render_structured(report: dict[str, Any], output: str) -> None:
+    """Print the structured annotator report: JSON, or one table (Markdown / Rich) with the
+    flags and every rule that could not run below it."""
+    if output == "json":
+        import json
+
+        typer.echo(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False))
+        return
+    from labelaudit.report.format import DASH, visible_controls
+
+    primary = report["primary_metric"]
+    rows = report["annotators"]
+    measures = [k for k in rows[0] if f"{k}_ci95" in rows[0]] if rows else [primary]
+    counts = [k for k in ("missed", "extra", *list(_SHORT)[-2:]) if rows and k in rows[0]]
+
+    def number(value: Any) -> str:
+        return DASH if value is None else f"{value:.2f}"
+
+    def cell(row: dict[str, Any], key: str) -> str:
+        interval = row.get(f"{key}_ci95") if key == primary else None
+        text = number(row[key])
+        return f"{text} ({interval[0]:.2f}-{interval[1]:.2f})" if interval else text
+
+    headers = [
+        "annotator",
+        "regions",
+        *(_SHORT.get(m, m) for m in measures),
+        "others",
+        "vs cons.",
+        *(_SHORT.get(c, c) for c in counts),
+        "flags",
+    ]
+    cells = [
+        [
+            row["annotator"],
+            str(row["n_regions"]),
+            *(cell(row, m) for m in measures),
+            number(row[f"others_{primary}"]),
+            number(row["vs_consensus"].get(primary)),
+            *(str(row[c]) for c in counts),
+            ", ".join(f["rule"] for f in row["flags"]),
+        ]
+        for row in rows
+    ]
+    lines = [f"{f['annotator']}: {f['rule']}: {f['reason']}" for f in report["flags"]]
+    lines += [
+        f"not run: {n['rule']}"
+        + (f" for {n['annotator']}" if "annotator" in n else "")
+        + f": {n['reason']}"
+        for n in report["rules_not_run"]
+    ]
+    title = f"Annotators ({report['task']}, best first by {primary} with the others)"
+    if output == "markdown":
+
+        def escape(text: str) -> str:
+            return visible_controls(text).replace("|", "\\|").replace("\n", " ")
+
+        typer.echo(f"# {title}\n")
+        typer.echo("| " + " | ".join(headers) + " |")
+        typer.echo("|" + "|".join("---" for _ in headers) + "|")
+        for row_cells in cells:
+            typer.echo("| " + " | ".join(escape(c) for c in row_cells) + " |")
+        typer.echo("")
+        for line in lines:
+            typer.echo(f"- {escape(line)}")
+        return
+    _rich_structured(title, headers, cells, lines, bool(report["flags"]))
+
+
+def _rich_structured(
+    title: str, headers: list[str], cells: list[list[str]], lines: list[str], flagged: bool
+) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from labelaudit.report.format import visible_controls
+
+    console = Console()
+    grid = Table(
+        title=Text(title),
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+        pad_edge=False,
+        caption=Text("others: the other annotators with each other; 95% CI over items"),
+    )
+    for k, header in enumerate(headers):
+        grid.add_column(Text(header), overflow="fold", min_width=6 if k == 0 else None)
+    for row_cells in cells:
+        grid.add_row(*(Text(visible_controls(c)) for c in row_cells))
+    console.print(grid, emoji=False)
+    if not flagged:
+        console.print(Text("No annotator flagged."))
+    for line in lines:
+        console.print(Text(visible_controls(line)))

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from labelaudit.cli.app import app
+from labelaudit.cli.commands.agreement import Task, TaskOpt
 from labelaudit.cli.common import (
     AnnotatorColOpt,
     AnnotatorColsOpt,
@@ -40,9 +41,13 @@ class Tie(StrEnum):
 @app.command("consensus")
 def consensus_command(
     file: FileArg,
-    method: Annotated[ConsensusMethod, typer.Option(help="Aggregation method.")] = ConsensusMethod(
-        "dawid-skene"
-    ),
+    method: Annotated[
+        ConsensusMethod | None,
+        typer.Option(
+            help="Aggregation method (default: dawid-skene; majority for structured labels, "
+            "which take majority or weighted only)."
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Write item,label,confidence here (.csv, .jsonl or .parquet)."),
@@ -57,6 +62,16 @@ def consensus_command(
     level: LevelOpt = Level.nominal,
     categories: CategoriesOpt = None,
     on_duplicate: OnDuplicateOpt = "error",
+    task: TaskOpt = None,
+    min_votes: Annotated[
+        float | None,
+        typer.Option(
+            help="Structured voting: vote weight a label/span/box needs (default: majority)."
+        ),
+    ] = None,
+    iou: Annotated[
+        float | None, typer.Option(help="Boxes: IoU that links boxes into one object (0.5).")
+    ] = None,
     weights_file: Annotated[
         Path | None, typer.Option(help="annotator,weight CSV for --method weighted.")
     ] = None,
@@ -76,10 +91,20 @@ def consensus_command(
 ) -> None:
     """Consensus labels and confidences, one row per item; prints a summary.
 
+    Structured labels (--task spans|boxes|multilabel|ranking|text, or what the export
+    says) are voted per region and written in their own shape, one record per item.
+
     Example: labelaudit consensus labels.csv --method dawid-skene --out consensus.csv
     """
-    from labelaudit.consensus.api import read_weights_file, run_consensus
+    from labelaudit.consensus.api import (
+        read_weights_file,
+        run_consensus,
+        run_structured_consensus,
+    )
+    from labelaudit.exceptions import UsageError
+    from labelaudit.structured.api import as_task
 
+    structured = task is not None and task is not Task.categorical
     table = read_table(
         file,
         input_format,
@@ -89,22 +114,44 @@ def consensus_command(
         label_col,
         annotator_cols,
         level,
-        categories,
+        None if structured else categories,
         on_duplicate,
     )
+    table = as_task(table, task.value if task else None, categories if structured else None)
     weights = read_weights_file(weights_file) if weights_file else None
-    _, result = run_consensus(
-        table,
-        str(method),
-        out=out,
-        raw_csv=raw_csv,
-        seed=seed,
-        max_iter=max_iter,
-        tol=tol,
-        tie=tie.value if tie else None,
-        weights=weights,
-        proportion=proportion,
-    )
+    if table.schema.is_structured:
+        for name, value in (
+            ("max-iter", max_iter),
+            ("tol", tol),
+            ("tie", tie),
+            ("proportion", proportion),
+        ):
+            if value is not None:
+                raise UsageError(f"--{name} does not apply to {table.task} labels")
+        _, result = run_structured_consensus(
+            table,
+            str(method) if method else "majority",
+            out=out,
+            raw_csv=raw_csv,
+            weights=weights,
+            min_votes=min_votes,
+            iou=iou,
+        )
+    else:
+        if min_votes is not None or iou is not None:
+            raise UsageError("--min-votes and --iou apply to structured labels (--task)")
+        _, result = run_consensus(
+            table,
+            str(method) if method else "dawid-skene",
+            out=out,
+            raw_csv=raw_csv,
+            seed=seed,
+            max_iter=max_iter,
+            tol=tol,
+            tie=tie.value if tie else None,
+            weights=weights,
+            proportion=proportion,
+        )
     if out is not None:
         typer.echo(f"wrote {result.n_items} rows to {out}", err=True)
     render(result.to_dict(), output.value)

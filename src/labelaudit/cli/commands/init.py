@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from labelaudit.cli.app import app
+from labelaudit.cli.commands.agreement import TaskOpt
 from labelaudit.cli.common import CategoriesOpt, DebugOpt, Level, LevelOpt
 
 
@@ -19,6 +20,7 @@ def init_command(
     name: Annotated[str | None, typer.Option(help="Project name (default: folder name).")] = None,
     level: LevelOpt = Level.nominal,
     categories: CategoriesOpt = None,
+    task: TaskOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Create a project: labelaudit.toml (task schema, gates, report options) and its store.
@@ -29,7 +31,13 @@ def init_command(
     from labelaudit.table import TaskSchema
 
     schema = TaskSchema.create(level.value, categories)
-    project = init_project(directory, name=name, level=schema.level, categories=schema.categories)
+    project = init_project(
+        directory,
+        name=name,
+        level=schema.level,
+        categories=schema.categories,
+        task=task.value if task else None,
+    )
     typer.echo(f"Created project {project.config.name!r} in {project.root}")
     typer.echo(f"  config: {project.config_path}")
     typer.echo(f"  store:  {project.store_path}")

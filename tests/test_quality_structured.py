@@ -1,0 +1,133 @@
+"""Structured annotator quality: the sloppy NER annotator (a Label Studio export read by the
+platform reader), per-task keys, the rules that cannot run, gold, and self-agreement."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from labelaudit.cli.app import app
+from labelaudit.io import read_any
+from labelaudit.quality.structured import StructuredRules, structured_annotator_report
+from labelaudit.structured.annotators import pair_scores, per_annotator
+from ner_fixture import gold_spans, write_export
+from structured_helpers import structured_table
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def ner_export(tmp_path_factory):
+    return write_export(tmp_path_factory.mktemp("ner") / "ner_export.json")
+
+
+def test_sloppy_annotator_is_last_and_flagged(ner_export):
+    table, _ = read_any(ner_export)
+    assert table.task == "spans" and table.n_annotators == 4
+    report = structured_annotator_report(table).to_dict()
+    rows = report["annotators"]
+    assert [r["annotator"] for r in rows][-1] == "4"
+    last = rows[-1]
+    assert last["span_f1_exact"] < 0.45 < min(r["span_f1_exact"] for r in rows[:-1])
+    assert [f["rule"] for f in last["flags"]] == ["below_others"]
+    assert "below (margin 0.15)" in last["flags"][0]["reason"]
+    assert all(not r["flags"] for r in rows[:-1])
+    assert last["missed"] > 3 * max(r["missed"] for r in rows[:-1])
+    for key in ("annotator", "span_f1_exact", "span_f1_overlap", "n_regions", "flags"):
+        assert key in last
+    assert report["rules_not_run"] == [{"rule": "below_gold", "reason": "no gold given"}]
+
+
+def test_cli_annotators_on_the_export_with_gold(ner_export, tmp_path):
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        "".join(
+            json.dumps({"item": item, "gold_label": json.dumps(spans)}) + "\n"
+            for item, spans in gold_spans().items()
+        )
+    )
+    result = runner.invoke(
+        app, ["annotators", str(ner_export), "--gold", str(gold), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    by_name = {r["annotator"]: r for r in report["annotators"]}
+    assert by_name["1"]["vs_gold"]["span_f1_exact"] > 0.85
+    assert {f["rule"] for f in by_name["4"]["flags"]} == {"below_others", "below_gold"}
+    flagged = runner.invoke(app, ["annotators", str(ner_export), "--fail-on-flag"])
+    assert flagged.exit_code == 1 and "below_others" in flagged.stdout
+
+
+def _two_annotators():
+    span = {"start": 0, "end": 3, "label": "PER"}
+    return structured_table("spans", [("d1", "a", [span]), ("d1", "b", [span])])
+
+
+@pytest.mark.parametrize("output", ["table", "markdown", "json"])
+def test_rules_that_cannot_run_are_in_every_output(tmp_path, output):
+    path = tmp_path / "two.jsonl"
+    span = [{"start": 0, "end": 3, "label": "PER"}]
+    path.write_text(
+        "".join(json.dumps({"item": "d", "annotator": a, "label": span}) + "\n" for a in "ab")
+    )
+    result = runner.invoke(app, ["annotators", str(path), "--task", "spans", "--format", output])
+    assert result.exit_code == 0, result.output
+    assert "needs 3 or more annotators" in result.stdout
+    assert "fewer than min_regions 20" in result.stdout
+
+
+def test_box_keys_and_counts():
+    def box(x, label="car"):
+        return {"x": x, "y": 0.0, "width": 10.0, "height": 10.0, "label": label}
+
+    table = structured_table(
+        "boxes",
+        [("i", "a", [box(0), box(50)]), ("i", "b", [box(1)]), ("i", "c", [box(0, "bus")])],
+    )
+    rows = {r["annotator"]: r for r in structured_annotator_report(table).to_dict()["annotators"]}
+    assert {"box_f1_50", "box_f1_50_95", "mean_iou", "missed", "extra"} <= set(rows["a"])
+    # a vs b: 1 match of 3 boxes; a vs c: 1 match -> 2 * 2 / (3 + 3)
+    assert rows["a"]["box_f1_50"] == pytest.approx(4 / 6)
+    assert rows["a"]["extra"] == 2 and rows["b"]["missed"] == 1
+    assert rows["c"]["label_confusions"] == 2
+
+
+spans_st = st.lists(
+    st.builds(
+        lambda s, n, lab: {"start": s, "end": s + n, "label": lab},
+        st.integers(0, 50),
+        st.integers(1, 9),
+        st.sampled_from("AB"),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(spans_st, min_size=1, max_size=4))
+def test_a_region_set_against_itself_scores_one(docs):
+    records = [(f"d{i}", a, d) for i, d in enumerate(docs) for a in ("x", "y")]
+    table = structured_table("spans", records)
+    scores = pair_scores(table)
+    for name in ("span_f1_exact", "span_f1_overlap"):
+        assert np.allclose(per_annotator(table, scores, name).value, 1.0)
+    boxes = [
+        (i, a, [{"x": float(s["start"]), "y": 0.0, "width": 3.0, "height": 3.0, "label": "c"}])
+        for i, a, d in [(r[0], r[1], r[2]) for r in records]
+        for s in d[:1]
+    ]
+    box_table = structured_table("boxes", boxes)
+    box_scores = pair_scores(box_table)
+    for name in ("box_f1_50", "box_f1_50_95", "mean_iou"):
+        assert np.allclose(per_annotator(box_table, box_scores, name).value, 1.0)
+
+
+def test_rules_validate():
+    with pytest.raises(Exception, match="margin"):
+        StructuredRules(margin=2.0)
