@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from browser import browser  # noqa: F401  (the one session-wide Playwright, for every module)
+
 # Property tests explore the same examples on every run (reproducible CI); set
 # HYPOTHESIS_PROFILE=explore to draw new ones locally.
 settings.register_profile("repeatable", derandomize=True, deadline=None, print_blob=True)

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from browser import browser  # noqa: F401  (session fixture)
 from labelaudit.datasets import dataset_path
 from labelaudit.report import write_reports
 from labelaudit.report.builders import build_document
@@ -60,7 +59,7 @@ class PageLog:
 
 @pytest.fixture
 def report_page(
-    browser: Any,  # noqa: F811
+    browser: Any,
     tmp_path: Path,
 ) -> Iterator[tuple[Any, PageLog, Path]]:
     """The hostile three-annotator report opened in a fresh page, with its event log."""
@@ -117,7 +116,7 @@ def test_hostile_content_is_inert_text(report_page: tuple[Any, PageLog, Path]) -
 
 
 def test_mobile_layout_has_no_page_overflow(
-    browser: Any,  # noqa: F811
+    browser: Any,
     tmp_path: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
@@ -139,7 +138,7 @@ def test_mobile_layout_has_no_page_overflow(
 
 
 # ------------------------------------------- document pages (labelaudit.report.document)
-def test_document_pages_in_chromium(tmp_path: Path, browser: Any) -> None:  # noqa: F811
+def test_document_pages_in_chromium(tmp_path: Path, browser: Any) -> None:
     pages = [render_document(wide_document(), "html")]
     pages += [
         render_document(build_document(r), "html")
@@ -170,7 +169,7 @@ def test_document_pages_in_chromium(tmp_path: Path, browser: Any) -> None:  # no
 
 
 def test_preference_page_charts_in_chromium(
-    browser: Any,  # noqa: F811
+    browser: Any,
     tmp_path: Path,
 ) -> None:
     """The preference audit page of the bundled PandaLM votes: three charts, each with its
@@ -214,7 +213,7 @@ AXIS_TITLES = """[...document.querySelectorAll('figure.chart svg')].flatMap(svg 
         .map(t => t.textContent.trim()).filter(Boolean).join(' / '))))"""
 
 
-def test_every_analysis_page_in_chromium(browser: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_every_analysis_page_in_chromium(browser: Any, tmp_path: Path) -> None:
     """Each analysis command's HTML page at 1280x800: the headline is visible without
     scrolling, nothing is wider than the viewport, every chart axis with tick labels has a
     title, hostile names are shown as text, and the page runs no script and loads nothing."""
@@ -299,7 +298,7 @@ def project_pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.mark.parametrize("name", ["report", "check", "status", "ingest"])
 def test_project_pages_in_chromium(
     project_pages: dict[str, Path],
-    browser: Any,  # noqa: F811
+    browser: Any,
     name: str,
     width: int,
 ) -> None:
@@ -345,7 +344,7 @@ def test_project_pages_in_chromium(
 
 def test_weekly_report_charts_have_axis_titles(
     project_pages: dict[str, Path],
-    browser: Any,  # noqa: F811
+    browser: Any,
 ) -> None:
     """Every chart of the weekly report (control chart, heat map, OC curve) carries both
     axis titles, fits the page, and shows hostile labels as text."""

@@ -233,8 +233,16 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render_html(document: Document) -> str:
-    """The document as one self-contained HTML page (base template + table partial)."""
+def render_html(
+    document: Document,
+    *,
+    environment: Any = None,
+    template: str = "document.html.j2",
+    **context: Any,
+) -> str:
+    """The document as one self-contained HTML page (base template + table partial);
+    ``environment``, ``template`` and ``context`` render it through a template extending
+    the base one (:func:`labelaudit.report.document.render_page`)."""
     from markupsafe import Markup
 
     from labelaudit.report.charts import is_inert_svg
@@ -242,5 +250,5 @@ def render_html(document: Document) -> str:
     def svg(chart: Any) -> Markup:
         return Markup(chart.svg) if is_inert_svg(chart.svg) else Markup("")
 
-    template = _environment().get_template("document.html.j2")
-    return template.render(doc=document, fmt=_fact, svg=svg, untitled=_untitled)
+    page = (environment or _environment()).get_template(template)
+    return page.render(doc=document, fmt=_fact, svg=svg, untitled=_untitled, **context)

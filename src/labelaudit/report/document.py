@@ -33,6 +33,7 @@ __all__ = [
     "category_label",
     "document_from_dict",
     "render_document",
+    "render_page",
     "short_path",
     "snippet",
     "terminal_text",
@@ -86,9 +87,10 @@ class Headline:
 
 @dataclass(frozen=True)
 class DocTable:
-    """A typed table: ``kinds`` per column are ``"text"``, ``"number"``, ``"link"`` or
-    ``"snippet"`` (long user text such as an item's text: terminal and Markdown show its
-    first words, HTML the snippet with the full text on hover and in an expansion).
+    """A typed table: ``kinds`` per column are ``"text"``, ``"number"``, ``"link"`` (an anchor
+    in the page), ``"href"`` (a ``(text, url)`` pair; renderers without links show the
+    text) or ``"snippet"`` (long user text such as an item's text: terminal and Markdown
+    show its first words, HTML the snippet with the full text on hover and in an expansion).
 
     ``key`` (optional) gives the HTML table the id ``{key}-table``. ``details`` names columns
     that HTML shows in a per-row expansion (``<details>``) instead of their own column, so
@@ -133,6 +135,8 @@ class DocTable:
     def cell(self, row: Sequence[Any], index: int) -> str:
         """Cell text: numbers formatted, user content as plain (unescaped) text."""
         value = row[index]
+        if self.kind(index) == "href" and isinstance(value, tuple):
+            value = value[0]
         if self.kind(index) == "number" and isinstance(value, (int, float)):
             return (
                 f"{value:,}"
@@ -279,3 +283,14 @@ def render_document(document: Document, output: str, *, width: int = 80) -> str:
     if output == "html":
         return render_html(document)
     return render_terminal(document, width=width)
+
+
+def render_page(document: Document, environment: Any, template: str, **context: Any) -> str:
+    """``document`` as HTML through ``template``, a template of ``environment`` that extends
+    the base ``document.html.j2`` (its blocks ``csp``, ``style``, ``head``, ``nav``,
+    ``extra`` and ``scripts``), with ``context`` for those blocks (e.g. the pages of
+    ``labelaudit serve``). ``environment`` must autoescape and load this package's templates.
+    """
+    from labelaudit.report._document_render import render_html
+
+    return render_html(document, environment=environment, template=template, **context)

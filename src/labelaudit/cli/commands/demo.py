@@ -25,6 +25,8 @@ def demo_command(
     partly randomised), ingests them into OUT_DIR/project, runs `check` on each batch (exit
     1 on the degraded one is expected) and writes OUT_DIR/report.html.
     """
+    import shlex
+
     from labelaudit.agreement import agreement_report
     from labelaudit.datasets import PANDALM_CATEGORY_NAMES, load_pandalm, pandalm_texts
     from labelaudit.project.demo import run_demo
@@ -48,4 +50,6 @@ def demo_command(
     typer.echo(
         f"Batches failing a gate (expected: the degraded one): {', '.join(failed) or 'none'}"
     )
+    serve = f"labelaudit serve --project {shlex.quote(str(result.project))}"
+    typer.echo(f"Serve the dashboard: {serve}")
     typer.echo(f"Report written to {result.report}")
