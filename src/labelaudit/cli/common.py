@@ -211,6 +211,7 @@ def read_table(
     task_key: str | None = None,
     control: str | None = None,
     na_values: str | None = None,
+    task: str | None = None,
 ) -> AnnotationTable:
     """Read and validate an annotation file from the shared options (raises InputError).
 
@@ -234,5 +235,6 @@ def read_table(
         na_values=na_values,
         task_key=task_key,
         control=control,
+        task=task,
     )
     return table

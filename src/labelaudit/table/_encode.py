@@ -84,6 +84,10 @@ def as_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
     return pc.utf8_trim_whitespace(column)
 
 
+#: Structured tasks whose label is a JSON list (an empty cell: the empty list).
+_LIST_TASKS = ("multilabel", "spans", "boxes", "ranking")
+
+
 def _first_true(mask: np.ndarray) -> int | None:
     hits = np.flatnonzero(mask)
     return int(hits[0]) if hits.size else None
@@ -285,6 +289,9 @@ def encode(
             actual="0 rows",
         )
     item, annotator, label = (as_text(c) for c in (raw.item, raw.annotator, raw.label))
+    if schema.task in _LIST_TASKS:  # an empty cell is an annotation with no regions
+        empty = pc.or_kleene(pc.is_null(label), pc.equal(pc.utf8_length(label), 0))
+        label = pc.if_else(empty, pa.scalar("[]", pa.string()), label)
     for column, name in ((item, "item"), (annotator, "annotator"), (label, "label")):
         _check_present(column, name, raw, locator)
     items, item_codes = _dictionary_codes(item)
