@@ -177,7 +177,8 @@ def test_demo_writes_pilot_reports(tmp_path: Path) -> None:
     batches = json.loads(status.stdout)["batches"]
     assert [b["n_items"] for b in batches] == [167, 167, 167, 166, 166, 166]
     html = (tmp_path / "report.html").read_text()
-    assert html.count("<svg") == 3 and "Quality gates failed" in html
+    assert html.count("<svg") == 3 and '<section class="headline fail" id="headline">' in html
+    assert "Batch 2024-w06 fails 2 of 2 gates" in html
     pilot = json.loads((tmp_path / "pilot.json").read_text())
     assert pilot["n_items"] == 999 and (tmp_path / "pilot.html").is_file()
     assert (tmp_path / "pilot.md").is_file()

@@ -7,7 +7,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from labelaudit.cli.app import app
-from labelaudit.cli.commands.status import render_markdown
+from labelaudit.project.documents import status_document
+from labelaudit.report.document import render_document
 
 runner = CliRunner()
 
@@ -41,6 +42,6 @@ def test_status_markdown_escapes_html() -> None:
         "ingested_at": "2024-01-01T00:00:00",
         "sha256": "0" * 64,
     }
-    text = render_markdown({"batches": [batch], "rejected_rows": 0})
+    text = render_document(status_document({"batches": [batch], "rejected_rows": 0}), "markdown")
     assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "\\|x" in text

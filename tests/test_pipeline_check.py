@@ -263,8 +263,12 @@ def test_check_cli_exit_codes_and_json(demo: tuple[Project, Any]) -> None:
     assert all(set(gate) == keys for gate in payload["gates"])
     bad = runner.invoke(app, ["check", *root])
     assert bad.exit_code == 1
-    assert bad.stdout.startswith("FAILED: batch '2024-w06'")
-    assert "FAIL      agreement: not 0.5868" in bad.stdout
+    lines = bad.stdout.splitlines()
+    assert lines[0] == "Quality gates: batch 2024-w06" and max(map(len, lines)) <= 80
+    verdict = " ".join(" ".join(lines[1:4]).split())
+    assert verdict.startswith("FAIL: Batch 2024-w06 fails 2 of 2 gates: agreement: ")
+    assert "krippendorff_alpha 0.587, needs >= 0.667 (short by 0.080)" in verdict
+    assert "in-control: out_of_control 3, needs == 0 (off by 3)." in verdict
     markdown = runner.invoke(app, ["check", *root, "--format", "markdown"])
     assert (
         markdown.exit_code == 1

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from browser import LAUNCH_ARGS, chromium_path
 from labelaudit.cli.app import app
 from labelaudit.pipeline_report import (
     Scope,
     build_pipeline_report,
     render_pipeline_html,
     render_pipeline_markdown,
-    write_pipeline_report,
 )
 from labelaudit.project import Project, ingest_batch, init_project
 from labelaudit.project.config import toml_string
@@ -155,81 +151,3 @@ def test_report_cli_formats(hostile: Project, tmp_path: Path) -> None:
         app, ["report", "--all", "--out", str(tmp_path / "e.html"), "--project", str(empty)]
     )
     assert none.exit_code == 2 and "holds no batch yet" in none.stderr
-
-
-# ----------------------------------------------------------------------------- browser
-def open_in_chromium(path: Path, check: Callable[[Any, dict[str, list[str]]], None]) -> None:
-    """Open ``path`` in Debian's headless Chromium and run ``check(page, log)``.
-
-    Playwright runs in its own thread: another module's session-wide ``browser`` fixture
-    may hold the main thread's event loop, and the sync API allows one loop per thread.
-    """
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("no Chromium (needs root and apt-get: apt-get install chromium)")
-    failures: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with sync_api.sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=executable, headless=True, args=LAUNCH_ARGS
-                )
-                try:
-                    page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
-                    log: dict[str, list[str]] = {
-                        "console": [],
-                        "errors": [],
-                        "dialogs": [],
-                        "requests": [],
-                    }
-                    page.on(
-                        "console",
-                        lambda m: log["console"].append(m.text) if m.type == "error" else None,
-                    )
-                    page.on("pageerror", lambda e: log["errors"].append(str(e)))
-                    page.on("dialog", lambda d: (log["dialogs"].append(d.message), d.dismiss()))
-                    page.on("request", lambda r: log["requests"].append(r.url))
-                    page.goto(path.as_uri(), wait_until="load")
-                    check(page, log)
-                finally:
-                    browser.close()
-        except BaseException as error:  # re-raised in the test's thread
-            failures.append(error)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if failures:
-        raise failures[0]
-
-
-@pytest.mark.browser
-def test_report_in_chromium(hostile: Project, tmp_path: Path) -> None:
-    path = write_pipeline_report(
-        build_pipeline_report(hostile, Scope(mode="all")), tmp_path / "report.html"
-    )
-
-    def check(view: Any, log: dict[str, list[str]]) -> None:
-        assert log["console"] == [] and log["errors"] == [] and log["dialogs"] == []
-        assert [url for url in log["requests"] if not url.startswith("file://")] == []
-        assert view.title() == "Annotation quality report"
-        for key in ("agreement", "gold", "confusions"):
-            figure = view.locator(f"#chart-{key} svg")
-            assert figure.count() == 1
-            box = figure.bounding_box()
-            assert box is not None and box["width"] > 200 and box["height"] > 100
-        words = " ".join((view.locator("#chart-agreement svg").text_content() or "").split())
-        assert "Phase II: <b>2024-w04</b> judged against them." in words  # shown as text
-        assert "UCL" in words and "LCL" in words and "batch (in ingest order)" in words
-        heat = view.locator("#chart-confusions svg").text_content() or ""
-        assert "annotator A label" in heat and SCRIPT in heat
-        assert view.locator("script").count() == 0 and view.locator("main img").count() == 0
-        body = view.inner_text("body")
-        assert SCRIPT in body and EVIL_ANNOTATOR in body and EVIL_TEXT in body
-        assert "<b>2024-w04</b>" in body
-        assert view.inner_text("#verdict") in ("Quality gates passed", "Quality gates failed")
-        assert EVIL_ANNOTATOR in view.inner_text("#annotators-table")
-
-    open_in_chromium(path, check)

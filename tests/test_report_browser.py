@@ -204,3 +204,119 @@ def test_preference_page_charts_in_chromium(
         assert not (log.dialogs or log.console_errors or log.page_errors)
     finally:
         context.close()
+
+
+# ------------------------------------- project pages: weekly report, check, status, ingest
+#: Axis titles of every chart of the weekly report, by chart key.
+PIPELINE_AXES = {
+    "agreement": ("batch (in ingest order)", "per batch"),
+    "gold": ("batch (in ingest order)", "gold error rate"),
+    "confusions": ("annotator A label", "annotator B label"),
+    "review": ("share of wrong annotations in the batch", "probability of accepting the batch"),
+}
+
+
+@pytest.fixture(scope="module")
+def project_pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The weekly report and the check, status and ingest pages of a project whose batch,
+    annotator and label names are hostile (``<script>``, quotes, ``{{7*7}}``)."""
+    from typer.testing import CliRunner
+
+    from labelaudit.cli.app import app
+    from labelaudit.pipeline_report import Scope, build_pipeline_report, write_pipeline_report
+    from test_project_pages import hostile_project
+
+    folder = tmp_path_factory.mktemp("project-pages")
+    project = hostile_project(folder)
+    report = build_pipeline_report(project, Scope(mode="all"))
+    pages = {"report": write_pipeline_report(report, folder / "report.html")}
+    runner = CliRunner()
+    root = ["--project", str(project.root), "--format", "html"]
+    for name, args in (
+        ("check", ["check"]),
+        ("status", ["status"]),
+        ("ingest", ["ingest", str(folder / "w1.csv"), "--batch", "again"]),
+    ):
+        pages[name] = folder / f"{name}.html"
+        result = runner.invoke(app, [*args, *root, "--out", str(pages[name])])
+        assert result.exit_code in (0, 1), result.output
+    return pages
+
+
+@pytest.mark.parametrize("width", [1280, 1400])
+@pytest.mark.parametrize("name", ["report", "check", "status", "ingest"])
+def test_project_pages_in_chromium(
+    project_pages: dict[str, Path],
+    browser: Any,  # noqa: F811
+    name: str,
+    width: int,
+) -> None:
+    """Headline visible unscrolled at 1280x800; nothing wider than the viewport (per-row
+    expansions opened); hostile names shown as text; no script, dialog or request."""
+    from test_project_pages import ANNOTATORS, HOSTILE
+
+    path = project_pages[name]
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    try:
+        page = context.new_page()
+        log = PageLog()
+        log.attach(page)
+        page.goto(path.as_uri(), wait_until="load")
+        box = page.locator("#headline").bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 800
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        widest = page.evaluate(
+            "Math.max(...[...document.querySelectorAll('body *')]"
+            ".map(e => e.getBoundingClientRect().right))"
+        )
+        assert widest <= width, (name, widest)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert page.evaluate("document.querySelectorAll('script, img, iframe').length") == 0
+        body = page.inner_text("body")
+        batches = [f'{{{{7*7}}}} "w{week}" <script>' for week in range(1, 5)]
+        shown = {
+            "report": [*HOSTILE, *batches],
+            "check": batches[-1:],
+            "status": batches,
+            "ingest": batches[:1],
+        }[name]
+        for hostile in shown:  # shown as text: not run, not rendered as a template
+            assert hostile in body, hostile
+        if name == "report":
+            for annotator in ANNOTATORS:
+                assert annotator in page.inner_text("#annotators-table")
+        assert log.requests == [path.as_uri()]
+        assert not (log.dialogs or log.console_errors or log.page_errors)
+    finally:
+        context.close()
+
+
+def test_weekly_report_charts_have_axis_titles(
+    project_pages: dict[str, Path],
+    browser: Any,  # noqa: F811
+) -> None:
+    """Every chart of the weekly report (control chart, heat map, OC curve) carries both
+    axis titles, fits the page, and shows hostile labels as text."""
+    from test_project_pages import HOSTILE
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(project_pages["report"].as_uri(), wait_until="load")
+        keys = [
+            key.removeprefix("chart-")
+            for key in page.eval_on_selector_all("figure.chart", "fs => fs.map(f => f.id)")
+        ]
+        assert set(keys) == {"agreement", "confusions", "review"}  # no gold answers here
+        for key in keys:
+            svg = page.locator(f"#chart-{key} svg")
+            words = " ".join((svg.text_content() or "").split())
+            x_title, y_title = PIPELINE_AXES[key]
+            assert x_title in words and y_title in words, key
+            chart = svg.bounding_box()
+            assert chart is not None and 200 < chart["width"] <= 1280
+        heat = " ".join((page.locator("#chart-confusions svg").text_content() or "").split())
+        assert f"{HOSTILE[0]} (means {HOSTILE[0]})" in heat  # meaning beside the code
+        assert "Phase II:" in (page.locator("#chart-agreement svg").text_content() or "")
+    finally:
+        context.close()

@@ -237,4 +237,6 @@ def read_table(
         control=control,
         task=task,
     )
+    for warning in table.report.get("warnings", []):  # stderr: stdout may be JSON
+        typer.echo(f"warning: {file}: {warning}", err=True)
     return table

@@ -2,8 +2,10 @@
 
 - :func:`build_pipeline_report` -- the report dict (the ``--format json`` contract) of the
   batches in a :class:`Scope`; reads stored results, never recomputes agreement.
-- :func:`render_pipeline_html` -- one self-contained HTML file (Jinja2 autoescaping, inline
-  SVG charts drawn with matplotlib, no script, no network).
+- :func:`pipeline_document` -- the report as a :class:`~labelaudit.report.document.Document`
+  (verdict on the latest batch first), drawn by the shared renderers.
+- :func:`render_pipeline_html` -- one self-contained HTML file (the shared base template,
+  inline SVG charts drawn with matplotlib, no script, no network).
 - :func:`render_pipeline_markdown` -- GitHub-flavoured Markdown.
 - :func:`write_pipeline_report` -- render and write one of them atomically.
 """
@@ -11,6 +13,7 @@
 from __future__ import annotations
 
 from labelaudit.pipeline_report._model import Scope, build_pipeline_report, parse_period
+from labelaudit.pipeline_report.document import pipeline_document
 from labelaudit.pipeline_report.render import (
     render_pipeline_html,
     render_pipeline_markdown,
@@ -21,6 +24,7 @@ __all__ = [
     "Scope",
     "build_pipeline_report",
     "parse_period",
+    "pipeline_document",
     "render_pipeline_html",
     "render_pipeline_markdown",
     "write_pipeline_report",

@@ -29,6 +29,7 @@ from labelaudit.report.charts import (
     set_labels,
     text_color,
 )
+from labelaudit.report.document import category_label
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -48,7 +49,8 @@ _METRIC_NAMES = {"krippendorff_alpha": "Krippendorff's α", "gold_error_rate": "
 
 
 def render_pipeline_charts(report: Mapping[str, Any]) -> dict[str, Chart]:
-    """Every chart the report has data for, by key (``agreement``, ``gold``, ``confusions``).
+    """Every chart the report has data for, by key (``agreement``, ``gold``, ``confusions``,
+    ``review``).
 
     Parameters
     ----------
@@ -76,6 +78,11 @@ def render_pipeline_charts(report: Mapping[str, Any]) -> dict[str, Chart]:
             "confusions",
             "Most confused label pairs (count of disagreeing annotator pairs)",
             lambda: _heatmap(report.get("confusions", {}), _meanings(report)),
+        ),
+        (
+            "review",
+            "OC curve of the review plan in force",
+            lambda: _oc_chart(report.get("review")),
         ),
     )
     charts_drawn = draw_charts(drawers, "labelaudit-pipeline")
@@ -278,7 +285,7 @@ def _heatmap(confusions: Mapping[str, Any], meanings: Mapping[str, str]) -> Figu
     axes.set_facecolor("#e8e8e8")  # the diagonal: agreement, not a confusion
     figure.colorbar(mesh, ax=axes, label="disagreeing annotator pairs")
     ticks = [i + 0.5 for i in range(len(labels))]
-    names = [f"{c} ({meanings[c]})" if c in meanings else c for c in labels]
+    names = [category_label(c, meanings) for c in labels]
     key = set_labels(axes, "x", ticks, names, rotation=45, ha="right", fontsize=8)
     set_labels(axes, "y", ticks, names, fontsize=8)
     add_key(figure, key)
@@ -292,4 +299,35 @@ def _heatmap(confusions: Mapping[str, Any], meanings: Mapping[str, str]) -> Figu
                 color = text_color(mesh.cmap(float(value) / top))
                 axes.text(j + 0.5, i + 0.5, f"{int(value)}", ha="center", va="center",
                           fontsize=7, color=color)  # fmt: skip
+    return figure
+
+
+def _oc_chart(review: Mapping[str, Any] | None) -> Figure | None:
+    """P(accept) of the plan (n, c) against the lot error rate, with the reviewed batch's
+    estimated error rate and its 95% CI marked."""
+    if not review or not review.get("oc_curve"):
+        return None
+    curve = review["oc_curve"]
+    plan = review["plan"]
+    figure = new_figure(height_in=3.4)
+    axes = figure.add_subplot()
+    p = [point["p"] for point in curve]
+    axes.plot(p, [point["p_accept"] for point in curve], "-", color=_VALUE, lw=1.6,
+              label=f"plan n = {plan['n']}, c = {plan['c']}")  # fmt: skip
+    low, high = review["ci95"]
+    axes.axvspan(low, high, color=_JUDGED, zorder=0, label="95% CI of the batch's error rate")
+    axes.axvline(review["error_rate"], color=_GATE, linestyle=":", lw=1.2,
+                 label=f"{chart_label(review['batch'], 40)}: estimated error rate "
+                 f"{review['error_rate']:.3f} ({review['decision']})")  # fmt: skip
+    axes.set_xlim(0.0, max(p))
+    axes.set_ylim(0.0, 1.02)
+    axes.set_xlabel("share of wrong annotations in the batch", fontsize=8)
+    axes.set_ylabel("probability of accepting the batch", fontsize=8)
+    axes.set_title(
+        f"Accept when at most {plan['c']} of {plan['n']} reviewed annotations are wrong "
+        f"(lot of {review['batch_size']:,}).",
+        fontsize=7.5,
+        loc="left",
+    )
+    outside_legend(figure, axes, ncols=2)
     return figure

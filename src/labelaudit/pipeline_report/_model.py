@@ -120,12 +120,16 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
         confusions = _queries.confusions(store, chosen, config.report.top_confusions)
         _queries.attach_text(store, confusions, config.report.examples)
         adjudication = _queries.adjudication(store, chosen)
+        alpha_ci = _queries.intervals(store, ids, "krippendorff_alpha")
+        weakest = _queries.weakest_annotator(store, chosen[-1])
+        review = _review(_queries.review(store, chosen))
         schema = max(m["version"] for m in store.migrations())
     drift = _drift(history, positions)
     for row in annotators:
         row["drift"] = drift.get(row["annotator"], [])
     rows = [
         _batch_row(b, values.get(b.batch_id, {}), history, p, metric)
+        | {"krippendorff_alpha_ci95": alpha_ci.get(b.batch_id)}
         for b, p in zip(chosen, positions, strict=True)
     ]
     charts = history.to_dict()
@@ -156,6 +160,8 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
         "annotators": annotators,
         "confusions": confusions,
         "adjudication": adjudication,
+        "weakest_annotator": weakest,
+        "review": review,
         "provenance": {
             "inputs": [_input(b) for b in chosen],
             "config_sha256": config.sha256,
@@ -237,6 +243,27 @@ def _chart_gates(gates: Any, charts: dict[str, Any]) -> dict[str, list[dict[str,
             if g.metric == metric and points
         ]
     return out
+
+
+def _review(found: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The recorded review with the OC curve of its plan (n, c) on a lot of the batch's
+    size: P(accept) at lot error rates from 0 to where it falls below 0.5%."""
+    if found is None:
+        return None
+    import numpy as np
+
+    from labelaudit.plans import oc_curve, single_accept_probability
+
+    n, c, lot = int(found["plan"]["n"]), int(found["plan"]["c"]), int(found["batch_size"])
+    size = lot if lot >= n else None  # a sample larger than the batch: binomial
+    fine = np.linspace(0.0, 1.0, 1001)
+    accept = single_accept_probability(n, c, fine, batch_size=size)
+    beyond = np.flatnonzero(accept < 0.005)
+    top = float(fine[beyond[0]]) if beyond.size else 1.0
+    top = min(1.0, max(top, 1.25 * float(found["ci95"][1]), 0.02))
+    curve = oc_curve(n, c, np.linspace(0.0, top, 61), batch_size=size)
+    kind = "binomial" if size is None else "hypergeometric"
+    return found | {"oc_curve": curve, "distribution": kind}
 
 
 def _alpha_threshold(gates: Any, metric: str = "krippendorff_alpha") -> float | None:

@@ -14,7 +14,16 @@ from typing import Any
 from labelaudit.project.store import BatchRecord, Store
 from labelaudit.results import clean_number
 
-__all__ = ["adjudication", "attach_text", "batch_values", "confusions", "leaderboard"]
+__all__ = [
+    "adjudication",
+    "attach_text",
+    "batch_values",
+    "confusions",
+    "intervals",
+    "leaderboard",
+    "review",
+    "weakest_annotator",
+]
 
 TEXT_COLUMNS = ("text", "instruction", "question", "prompt", "input", "content", "sentence")
 TEXT_CHARS = 300
@@ -185,3 +194,55 @@ def adjudication(store: Store, batches: list[BatchRecord]) -> dict[str, Any]:
         "by_batch": per_batch,
         "latest_examples": latest.get("queue", []),
     }
+
+
+def intervals(store: Store, ids: list[int], metric: str) -> dict[int, list[float] | None]:
+    """``{batch_id: [ci_low, ci_high]}`` of one stored headline metric (None without a CI)."""
+    rows = store.execute(
+        "SELECT batch_id, ci_low, ci_high FROM batch_metrics "
+        "WHERE metric = ? AND list_contains(?::BIGINT[], batch_id)",
+        (metric, ids),
+    ).fetchall()
+    out: dict[int, list[float] | None] = {}
+    for batch_id, low, high in rows:
+        low, high = clean_number(low), clean_number(high)
+        out[batch_id] = [low, high] if low is not None and high is not None else None
+    return out
+
+
+def weakest_annotator(store: Store, batch: BatchRecord) -> dict[str, Any] | None:
+    """The annotator of ``batch`` with the lowest stored agreement with the others
+    (``loo_agreement``), with the mean over the batch's annotators; None with fewer than
+    three annotators or when the lowest is not below the mean."""
+    rows = store.execute(
+        "SELECT annotator, value FROM annotator_metrics WHERE batch_id = ? "
+        "AND kind = 'annotators' AND metric = 'loo_agreement' AND value IS NOT NULL "
+        "AND isfinite(value) ORDER BY value, annotator",
+        (batch.batch_id,),
+    ).fetchall()
+    if len(rows) < 3:
+        return None
+    mean = sum(float(v) for _, v in rows) / len(rows)
+    name, lowest = rows[0]
+    if not lowest < mean:
+        return None
+    return {
+        "batch": batch.name,
+        "annotator": name,
+        "loo_agreement": clean_number(lowest),
+        "mean_loo_agreement": clean_number(mean),
+        "n_annotators": len(rows),
+    }
+
+
+def review(store: Store, batches: list[BatchRecord]) -> dict[str, Any] | None:
+    """The review recorded for the latest of ``batches`` that has one (``review-score
+    --record``): the stored score with its batch name and size; None when none has."""
+    for batch in reversed(batches):
+        row = store.execute(
+            "SELECT result FROM batch_results WHERE batch_id = ? AND kind = 'review'",
+            (batch.batch_id,),
+        ).fetchone()
+        if row is not None:
+            return {"batch": batch.name, "batch_size": batch.n_annotations} | json.loads(row[0])
+    return None

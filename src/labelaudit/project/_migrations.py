@@ -32,6 +32,13 @@ def _recompute_agreement(store: Any) -> None:
     recompute_agreement(store)
 
 
+def _rehash(store: Any) -> None:
+    """Migration 4 (issue 23): content hash version 2 for every stored batch."""
+    from labelaudit.project.stored import rehash_batches
+
+    rehash_batches(store)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -93,6 +100,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "kappas at interval/ratio level with declared categories or <= 100 values, new keys",
         (),
         _recompute_agreement,
+    ),
+    Migration(
+        4,
+        "rehash batches: content hash version 2 (length-prefixed, every stored column)",
+        (),
+        _rehash,
     ),
 )
 

@@ -2,7 +2,8 @@
 
 A gate ``metric op threshold`` reads the batch's stored headline value of ``metric``
 (``batch_metrics``, any kind: ``krippendorff_alpha``, ``fleiss_kappa``,
-``gold_error_rate``, ``mean_confidence``, ``adjudication_queue``, ``n_flagged``, ...) or one
+``gold_error_rate``, ``mean_confidence``, ``adjudication_queue``, ``n_flagged``,
+``max_group_gap`` with a ``[fairness]`` section, ...) or one
 of two values computed from the control charts of the history up to that batch
 (:mod:`labelaudit.project.history`):
 
@@ -55,7 +56,7 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 #: Gate metrics computed from the control charts, not read from ``batch_metrics``.
 CHART_METRICS = ("out_of_control", "drifting_annotators")
 #: Kinds searched for a plain metric name, in this order.
-_KIND_ORDER = ("agreement", "consensus", "gold", "annotators")
+_KIND_ORDER = ("agreement", "consensus", "gold", "annotators", "fairness")
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,12 @@ class CheckResult(Displayable):
     def exit_code(self) -> int:
         """0 when every gate passed, 1 otherwise."""
         return 0 if self.passed else 1
+
+    def to_document(self) -> Any:
+        """The verdict (which gates failed, by how much) and the gate table as a document."""
+        from labelaudit.project.documents import check_document
+
+        return check_document(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         """``{"passed", "batch", "gates": [...], "notes": [...], "alert": {...} | null}``."""
@@ -257,44 +264,24 @@ def send_alert(project: Project, result: CheckResult) -> CheckResult:
     return replace(result, alert=outcome)
 
 
-def render_check(report: dict[str, Any], *, markdown: bool = False) -> str:
-    """The check result dict as text for people: one line per gate, or a Markdown table.
+def render_check(report: dict[str, Any], *, markdown: bool = False, width: int = 80) -> str:
+    """The check result dict as text for people: the verdict sentence (which gates failed,
+    by how much) and the gate table, as 80-column terminal text or Markdown.
 
     Parameters
     ----------
     report : dict
         :meth:`CheckResult.to_dict`.
     markdown : bool
-        A GitHub-flavoured Markdown table (user content escaped) instead of plain lines.
+        GitHub-flavoured Markdown (user content escaped) instead of terminal text.
+    width : int
+        Columns of the terminal text.
 
     Returns
     -------
     str
     """
-    from labelaudit.report.format import escape_markdown, fmt_value, visible_controls
+    from labelaudit.project.documents import check_document
+    from labelaudit.report.document import render_document
 
-    verdict = "PASSED" if report["passed"] else "FAILED"
-    if markdown:
-        lines = [
-            f"**{verdict}**: batch {escape_markdown(report['batch'])}",
-            "",
-            "| gate | metric | value | rule | verdict | reason |",
-            "|---|---|---:|---|---|---|",
-        ]
-        lines += [
-            f"| {escape_markdown(g['name'])} | {escape_markdown(g['metric'])} | "
-            f"{fmt_value(g['value'])} | {g['op']} {g['threshold']:g} | {g['verdict']} | "
-            f"{escape_markdown(g['reason'])} |"
-            for g in report["gates"]
-        ]
-        return "\n".join(lines)
-    lines = [f"{verdict}: batch {visible_controls(report['batch'])!r}"]
-    for gate in report["gates"]:
-        lines.append(
-            f"  {gate['verdict'].upper():9} {visible_controls(gate['name'])}: "
-            f"{visible_controls(gate['reason'])}"
-        )
-    lines += [f"  note: {note}" for note in report["notes"]]
-    if report["alert"] is not None and report["alert"]["sent"]:
-        lines.append(f"  alert sent to {report['alert']['url']} (HTTP {report['alert']['status']})")
-    return "\n".join(lines)
+    return render_document(check_document(report), "markdown" if markdown else "table", width=width)

@@ -9,7 +9,9 @@ the file ``init`` writes.
 Sections: ``[project]`` (name), ``[task]`` (level, categories), ``[input]`` (how batch
 files are read), ``[agreement]`` (per-batch agreement options), ``[gold]`` (where gold
 answers come from), ``[monitor]`` (control-chart baseline and parameters), ``[[gates]]``
-(quality gates), ``[report]`` (report options) and the optional ``[alert]``.
+(quality gates), ``[report]`` (report options), the optional ``[alert]`` and the optional
+``[categories]`` (what each category code means: ``0 = "tie"``, shown wherever codes appear
+in the project's pages).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ __all__ = [
     "RUN_RULES",
     "AgreementConfig",
     "AlertConfig",
+    "FairnessConfig",
     "Gate",
     "GoldConfig",
     "InputConfig",
@@ -132,6 +135,23 @@ class GoldConfig:
 
 
 @dataclass(frozen=True)
+class FairnessConfig:
+    """``[fairness]``: annotator attributes audited on every batch (``labelaudit slices``).
+
+    With ``by`` set, ingest stores the batch's ``max_group_gap`` (largest minus smallest
+    item-adjusted group offset), which a ``[[gates]]`` entry can bound. ``annotators_meta``
+    is relative to the project folder; without it the attributes are columns of the batch
+    files, constant per annotator.
+    """
+
+    by: tuple[str, ...] | None = None
+    annotators_meta: str | None = None
+    min_raters: int = 5
+    n_boot: int = 200
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class MonitorConfig:
     """``[monitor]``: control-chart baseline and parameters (see :mod:`labelaudit.monitor`)."""
 
@@ -195,16 +215,22 @@ class ProjectConfig:
     gates: tuple[Gate, ...] = DEFAULT_GATES
     report: ReportConfig = field(default_factory=ReportConfig)
     alert: AlertConfig = field(default_factory=AlertConfig)
+    fairness: FairnessConfig = field(default_factory=FairnessConfig)
     source: str = CONFIG_NAME
+    categories: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form of every setting (the ``source`` path excluded). Keys added after a
         release are left out while unset, so that older files keep their ``sha256``."""
         out = asdict(self)
         out.pop("source")
+        if not out["categories"]:
+            out.pop("categories")
         for section, key in _LATER_KEYS:
             if out[section].get(key) is None:
                 out[section].pop(key, None)
+        if self.fairness.by is None:  # a later section: absent while unused
+            out.pop("fairness")
         return out
 
     @property
@@ -227,6 +253,7 @@ _SECTIONS: dict[str, type] = {
     "monitor": MonitorConfig,
     "report": ReportConfig,
     "alert": AlertConfig,
+    "fairness": FairnessConfig,
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "task.level": LEVELS,
@@ -245,12 +272,15 @@ _POSITIVE = {
     "report.examples",
     "report.top_confusions",
     "report.max_annotators",
+    "fairness.min_raters",
 }
 #: Numeric keys with a range, checked when the file is read (not when a chart is drawn):
 #: key -> (low, high, low inclusive, high inclusive, how to say it).
 _RANGES: dict[str, tuple[float, float, bool, bool, str]] = {
     "agreement.seed": (0, math.inf, True, False, "an integer >= 0"),
     "agreement.n_boot": (2, MAX_BOOT, True, True, f"an integer from 2 to {MAX_BOOT:,}"),
+    "fairness.seed": (0, math.inf, True, False, "an integer >= 0"),
+    "fairness.n_boot": (0, MAX_BOOT, True, True, f"an integer from 0 to {MAX_BOOT:,}"),
     "monitor.ewma_lambda": (0.0, 1.0, False, True, "a number in (0, 1]"),
     "monitor.ewma_L": (0.0, math.inf, False, False, "a number > 0"),
     "monitor.cusum_k": (0.0, math.inf, True, False, "a number >= 0"),
@@ -279,7 +309,7 @@ def load_config(path: Path) -> ProjectConfig:
     """
     source = str(path)
     document = _parse(path, source)
-    known = {"project", "gates", *_SECTIONS}
+    known = {"project", "gates", "categories", *_SECTIONS}
     for key in document:
         if key not in known:
             raise _key_error(source, key, f"one of the sections {', '.join(sorted(known))}", key)
@@ -292,8 +322,25 @@ def load_config(path: Path) -> ProjectConfig:
     _check_schema(sections["task"], source)
     _check_period(sections["report"], source)
     gates = _gates(document.get("gates", []), source)
+    categories = _meanings(_table(document, "categories", source), sections["task"], source)
     name = _typed(project.get("name", ProjectConfig.name), str, "project.name", source)
-    return ProjectConfig(name=name, gates=gates, source=source, **sections)
+    return ProjectConfig(name=name, gates=gates, source=source, categories=categories, **sections)
+
+
+def _meanings(table: dict[str, Any], task: TaskConfig, source: str) -> dict[str, str]:
+    """``[categories]``: code -> meaning; each meaning a non-empty string, each code one of
+    ``[task] categories`` when they are declared."""
+    declared = task.categories
+    out: dict[str, str] = {}
+    for code, meaning in table.items():
+        dotted = f"categories.{code}"
+        if not isinstance(meaning, str) or not meaning.strip():
+            raise _key_error(source, dotted, "a non-empty string (what the code means)", meaning)
+        if declared is not None and code not in declared:
+            listed = ", ".join(declared)
+            raise _key_error(source, dotted, f"a declared category ({listed})", code)
+        out[code] = meaning
+    return out
 
 
 def _parse(path: Path, source: str) -> dict[str, Any]:
@@ -571,12 +618,27 @@ metric = "out_of_control"             # batches beyond a control limit or with a
 op = "=="
 threshold = 0
 
+# What each category code means, shown beside the code in tables, charts and reports:
+# [categories]
+# 0 = "tie"
+# 1 = "response 1 better"
+
 [report]
 title = "Annotation quality report"
 period = "7d"                         # default window of `labelaudit report` (e.g. 7d, 4w)
 top_confusions = 10                   # label pairs in the confusion heat map
 examples = 3                          # example items per confused pair
 max_annotators = 50                   # rows of the annotator leaderboard
+
+# [fairness]
+# Annotator groups audited on every batch (docs/fairness.md); stores max_group_gap, which a
+# gate can bound: [[gates]] metric = "max_group_gap", op = "<=", threshold = 0.3
+# by = ["vendor"]                     # annotator attributes (columns of annotators_meta,
+#                                     # or batch columns constant per annotator)
+# annotators_meta = "annotators.csv"  # annotator + attribute columns (relative to this folder)
+# min_raters = 5                      # smaller groups: counts only, no figures
+# n_boot = 200                        # bootstrap replicates of the offsets
+# seed = 0
 
 # [alert]
 # url = "https://example.org/hooks/labelaudit"   # POST the check result here as JSON

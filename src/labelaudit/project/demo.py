@@ -31,6 +31,8 @@ __all__ = ["DEMO_NAME", "DemoData", "DemoResult", "demo_batches", "run_demo"]
 DEMO_NAME = "pandalm-demo"
 ANNOTATORS = ("annotator1", "annotator2", "annotator3")
 CATEGORIES = ("0", "1", "2")
+#: What the PandaLM codes mean (datasets/data/pandalm/SOURCE.md), as ``[categories]``.
+MEANINGS = '\n[categories]\n0 = "tie"\n1 = "response 1 better"\n2 = "response 2 better"\n'
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,7 @@ def run_demo(out_dir: Path, *, echo: Callable[[str], None]) -> DemoResult:
     text = config.read_text(encoding="utf-8").replace(
         '# file = "gold.csv"', 'file = "../batches/gold.csv"'
     )
-    config.write_text(text, encoding="utf-8")
+    config.write_text(text + MEANINGS, encoding="utf-8")
     project = Project.load(root)
     checks = []
     for name, path in data.batches:
@@ -173,7 +175,8 @@ def run_demo(out_dir: Path, *, echo: Callable[[str], None]) -> DemoResult:
         echo(f"$ labelaudit check --batch {name}    # exit {result.exit_code}")
         if not result.passed:
             echo(f"  (exit 1 is expected: {name} was degraded on purpose)")
-            echo("\n".join("  " + line for line in render_check(result.to_dict()).splitlines()))
+            verdict = render_check(result.to_dict(), width=78)
+            echo("\n".join("  " + line for line in verdict.splitlines()))
         checks.append((name, result.exit_code))
     report = build_pipeline_report(project, Scope(mode="all"))
     path = write_pipeline_report(report, out_dir / "report.html")

@@ -40,6 +40,12 @@ class StatusReport(Displayable):
     rejected_rows: int
     rejects: list[dict[str, Any]] = field(default_factory=list)
 
+    def to_document(self) -> Any:
+        """The batches and rejected rows as a document (paths relative to the working folder)."""
+        from labelaudit.project.documents import status_document
+
+        return status_document(self.to_dict())
+
     def to_dict(self) -> dict[str, Any]:
         """``{"project": {"root", "name", "config_sha256", "schema_version"},
         "batches": [{"name", "n_annotations", "n_items", "n_annotators", "n_rejected",

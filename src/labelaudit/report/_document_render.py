@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from labelaudit.report._format import fmt_value, text
@@ -25,13 +26,32 @@ def _fact(value: Any) -> str:
 
 
 # ------------------------------------------------------------------------- terminal
-def _fits(table: DocTable, width: int) -> bool:
-    """Whether every column fits with its longest word unbroken (3 cells of padding each)."""
-    need = 0
-    for index, name in enumerate(table.columns):
-        words = [w for row in table.shown for w in table.cell(row, index).split()]
-        need += max(len(w) for w in [*name.split(), *words, "x"]) + 3
-    return need + 1 <= width
+def _longest_word(table: DocTable, index: int) -> int:
+    """Length of the longest word of column ``index`` (its name included)."""
+    words = [w for row in table.shown for w in table.cell(row, index).split()]
+    return max(len(w) for w in [*table.columns[index].split(), *words, "x"])
+
+
+def _fits(table: DocTable, width: int, columns: Sequence[int] | None = None) -> bool:
+    """Whether the columns fit with their longest word unbroken (3 cells of padding each)."""
+    chosen = range(len(table.columns)) if columns is None else columns
+    return sum(_longest_word(table, i) + 3 for i in chosen) + 1 <= width
+
+
+def _widths(table: DocTable, columns: Sequence[int], width: int) -> list[int]:
+    """Column widths that keep every word whole: each column gets its longest word, the
+    rest of the screen goes to the columns in proportion to how much more they could use."""
+    need = [_longest_word(table, i) for i in columns]
+    full = [
+        max([len(table.columns[i]), *(len(table.cell(r, i)) for r in table.shown), need[k]])
+        for k, i in enumerate(columns)
+    ]
+    spare = width - (3 * len(columns) + 1) - sum(need)
+    wants = [f - n for f, n in zip(full, need, strict=True)]
+    if sum(wants) <= spare:
+        return full
+    extra = [spare * w // max(1, sum(wants)) for w in wants]
+    return [n + e for n, e in zip(need, extra, strict=True)]
 
 
 def _terminal_table(table: DocTable, console: Any, width: int) -> None:
@@ -39,18 +59,24 @@ def _terminal_table(table: DocTable, console: Any, width: int) -> None:
 
     from labelaudit.report.document import terminal_text
 
-    if _fits(table, width):
+    columns: Sequence[int] = range(len(table.columns))
+    left_out: list[str] = []
+    if not _fits(table, width) and table.details and _fits(table, width, table.main_columns):
+        columns = table.main_columns  # the expansion columns go, with a note
+        left_out = [table.columns[i] for i in table.detail_columns]
+    if _fits(table, width, columns):
         grid = Table(title=terminal_text(table.title), expand=False)
-        for index, name in enumerate(table.columns):
+        for index, size in zip(columns, _widths(table, columns, width), strict=True):
             number = table.kind(index) == "number"
             grid.add_column(
-                terminal_text(name),
+                terminal_text(table.columns[index]),
                 justify="right" if number else "left",
                 overflow="fold",
                 no_wrap=number,
+                width=size,
             )
         for row in table.shown:
-            grid.add_row(*(terminal_text(table.cell(row, i)) for i in range(len(table.columns))))
+            grid.add_row(*(terminal_text(table.cell(row, i)) for i in columns))
         console.print(grid)
     else:  # too wide for the screen: one block per row, no column dropped
         console.print(
@@ -60,6 +86,11 @@ def _terminal_table(table: DocTable, console: Any, width: int) -> None:
             for index, name in enumerate(table.columns):
                 console.print(f"  {terminal_text(name)}: {terminal_text(table.cell(row, index))}")
             console.print("")
+    if left_out:
+        console.print(
+            f"Not shown at {width} columns: {terminal_text(', '.join(left_out))} "
+            "(every column is in the Markdown, HTML and JSON outputs)."
+        )
     if table.n_more:
         console.print(f"... and {table.n_more:,} more rows (all rows are in the JSON output)")
     if table.note:

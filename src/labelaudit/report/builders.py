@@ -169,30 +169,11 @@ def consensus_document(data: Mapping[str, Any]) -> Document:
 
 
 def status_document(data: Mapping[str, Any]) -> Document:
-    """The project's batches and its rejected rows."""
-    batches = data.get("batches") or []
-    table = DocTable(
-        "Batches",
-        ("batch", "annotations", "items", "annotators", "rejected", "ingested (UTC)"),
-        tuple(
-            (
-                b["name"],
-                b["n_annotations"],
-                b["n_items"],
-                b["n_annotators"],
-                b["n_rejected"],
-                str(b["ingested_at"])[:19].replace("T", " "),
-            )
-            for b in batches
-        ),
-        ("text", "number", "number", "number", "number", "text"),
-    )
-    name = (data.get("project") or {}).get("name", "project")
-    sentence = (
-        f"{name}: {len(batches)} batches; {data.get('rejected_rows', 0):,} rejected rows "
-        "kept in the store."
-    )
-    return Document(f"Status of {name}", Headline(sentence), (Section("Batches", tables=(table,)),))
+    """The project's batches and rejected rows: one home,
+    :func:`labelaudit.project.documents.status_document`."""
+    from labelaudit.project.documents import status_document as project_status_document
+
+    return project_status_document(data)
 
 
 def build_document(result: Any) -> Document:

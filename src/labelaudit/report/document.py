@@ -30,6 +30,7 @@ __all__ = [
     "Headline",
     "Provenance",
     "Section",
+    "category_label",
     "document_from_dict",
     "render_document",
     "short_path",
@@ -82,7 +83,14 @@ class Headline:
 
 @dataclass(frozen=True)
 class DocTable:
-    """A typed table: ``kinds`` per column are ``"text"``, ``"number"`` or ``"link"``."""
+    """A typed table: ``kinds`` per column are ``"text"``, ``"number"`` or ``"link"``.
+
+    ``key`` (optional) gives the HTML table the id ``{key}-table``. ``details`` names columns
+    that HTML shows in a per-row expansion (``<details>``) instead of their own column, so
+    a wide table never grows wider than the page; Markdown and JSON show them as ordinary
+    columns, and terminal text too unless the table is then too wide for the screen (they
+    are left out with a note rather than breaking words).
+    """
 
     title: str
     columns: tuple[str, ...]
@@ -90,6 +98,18 @@ class DocTable:
     kinds: tuple[str, ...] = ()
     note: str = ""
     top_n: int = TOP_N
+    key: str = ""
+    details: tuple[str, ...] = ()
+
+    @property
+    def main_columns(self) -> tuple[int, ...]:
+        """Indices of the columns shown as columns in HTML (all but ``details``)."""
+        return tuple(i for i, c in enumerate(self.columns) if c not in self.details)
+
+    @property
+    def detail_columns(self) -> tuple[int, ...]:
+        """Indices of the columns HTML folds into each row's expansion."""
+        return tuple(i for i, c in enumerate(self.columns) if c in self.details)
 
     @property
     def shown(self) -> tuple[tuple[Any, ...], ...]:
@@ -119,13 +139,18 @@ class DocTable:
 
 @dataclass(frozen=True)
 class Section:
-    """A titled group of facts (label, value), tables, SVG charts and explanatory text."""
+    """A titled group of facts (label, value), tables, SVG charts and explanatory text.
+
+    ``key`` (optional) is the HTML id of the section; a chart with a ``key`` gets the id
+    ``chart-{key}``.
+    """
 
     title: str
     facts: tuple[tuple[str, Any], ...] = ()
     tables: tuple[DocTable, ...] = ()
     charts: tuple[Any, ...] = ()  # labelaudit.report.charts.Chart
     text: str = ""
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -169,6 +194,14 @@ def short_path(path: str | Path, *, full: bool = False, base: Path | None = None
         return str(resolved.relative_to(root))
     except ValueError:
         return resolved.name
+
+
+def category_label(code: Any, meanings: Mapping[str, str] | None) -> str:
+    """A category code with its meaning from the config: ``"0 (tie)"``; the code alone when
+    it has none (``[categories]`` in ``labelaudit.toml``)."""
+    shown = text(code)
+    meaning = (meanings or {}).get(shown)
+    return f"{shown} ({meaning})" if meaning else shown
 
 
 def terminal_text(value: Any) -> str:

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from labelaudit.cli.app import app
-from labelaudit.cli.common import DebugOpt, FormatOpt, OutputFormat
+from labelaudit.cli.common import DebugOpt
+from labelaudit.cli.pages import OutOpt, PageFormat, PageFormatOpt, emit_document
 
 
 @app.command("check")
@@ -18,26 +19,24 @@ def check_command(
         Path | None,
         typer.Option(help="Project folder (default: nearest parent holding labelaudit.toml)."),
     ] = None,
-    output: FormatOpt = OutputFormat.table,
+    output: PageFormatOpt = PageFormat.table,
+    out: OutOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Evaluate the [[gates]] of labelaudit.toml on a batch; POST the result to [alert] url.
 
+    Prints the verdict first (which gates failed, by how much), then one row per gate.
     Exit code 0 when every gate passes, 1 when one fails, 2 on a usage error or an empty
     store. Example: labelaudit check --batch 2024-w17 --format json
     """
     from labelaudit.project import find_project
-    from labelaudit.project.check import check_project, render_check, send_alert
+    from labelaudit.project.check import check_project, send_alert
+    from labelaudit.project.documents import check_document
 
     found = find_project(project)
     result = send_alert(found, check_project(found, batch=batch))
     report = result.to_dict()
-    if output == OutputFormat.json:
-        import json
-
-        typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
-    else:
-        typer.echo(render_check(report, markdown=output == OutputFormat.markdown))
+    emit_document(check_document(report), report, output, out)
     if result.alert is not None and not result.alert.sent:
         typer.echo(f"warning: alert to {result.alert.url} failed: {result.alert.error}", err=True)
     raise typer.Exit(code=result.exit_code)

@@ -15,12 +15,18 @@ from labelaudit.cli.common import (
     AnnotatorColsOpt,
     DebugOpt,
     FileArg,
-    FormatOpt,
     FromOpt,
     ItemColOpt,
     LabelColOpt,
     NaValuesOpt,
-    OutputFormat,
+)
+from labelaudit.cli.pages import (
+    OutOpt,
+    PageFormat,
+    PageFormatOpt,
+    ProvenanceMode,
+    ProvenanceOpt,
+    emit_document,
 )
 
 ProjectOpt = Annotated[
@@ -49,7 +55,9 @@ def ingest_command(
     label_col: LabelColOpt = None,
     annotator_cols: AnnotatorColsOpt = None,
     na_values: NaValuesOpt = None,
-    output: FormatOpt = OutputFormat.table,
+    output: PageFormatOpt = PageFormat.table,
+    out: OutOpt = None,
+    provenance: ProvenanceOpt = ProvenanceMode.relative,
     debug: DebugOpt = False,
 ) -> None:
     """Validate FILE against the project's schema and store it as batch NAME.
@@ -60,6 +68,7 @@ def ingest_command(
     Example: labelaudit ingest week17.csv --batch 2024-w17
     """
     from labelaudit.project import ReadOptions, find_project, ingest_batch
+    from labelaudit.project.documents import ingest_document
 
     found = find_project(project)
     options = ReadOptions.from_config(
@@ -82,14 +91,9 @@ def ingest_command(
             options=options,
             progress=show,
         )
-    if output == OutputFormat.json:
-        import json
-
-        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
-    else:
-        typer.echo(result.message())
-        for reject in result.rejects:
-            typer.echo(f"  rejected: {reject}")
+    report = result.to_dict()
+    document = ingest_document(report, full_paths=provenance == ProvenanceMode.full)
+    emit_document(document, report, output, out)
 
 
 @contextmanager

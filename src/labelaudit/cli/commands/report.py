@@ -10,6 +10,7 @@ import typer
 
 from labelaudit.cli.app import app
 from labelaudit.cli.common import DebugOpt
+from labelaudit.cli.pages import ProvenanceMode, ProvenanceOpt
 
 
 class ReportFormat(StrEnum):
@@ -35,10 +36,12 @@ def report_command(
     output: Annotated[
         ReportFormat, typer.Option("--format", help="html, markdown or json.")
     ] = ReportFormat.html,
+    provenance: ProvenanceOpt = ProvenanceMode.relative,
     debug: DebugOpt = False,
 ) -> None:
-    """Write the quality report: gates, agreement and gold control charts, annotator
-    leaderboard, confused label pairs, adjudication queue and provenance.
+    """Write the quality report: the verdict on the latest batch, gates, agreement and gold
+    control charts, the review plan's OC curve, annotator leaderboard, confused label pairs,
+    adjudication queue and provenance.
 
     Default scope: the [report] period of labelaudit.toml (7d). Reads the results stored
     at ingest; recomputes nothing. Example: labelaudit report --all --out report.html
@@ -54,5 +57,7 @@ def report_command(
     mode = "all" if all_batches else "batch" if batch is not None else "since"
     found = find_project(project)
     report = build_pipeline_report(found, Scope(mode=mode, since=since, batch=batch))
-    path = write_pipeline_report(report, out, format=output.value)
+    path = write_pipeline_report(
+        report, out, format=output.value, full_paths=provenance == ProvenanceMode.full
+    )
     typer.echo(f"Report written to {path.resolve()}")
