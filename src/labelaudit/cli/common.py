@@ -226,6 +226,7 @@ def read_table(
     task_key: str | None = None,
     control: str | None = None,
     na_values: str | None = None,
+    task: str | None = None,
 ) -> AnnotationTable:
     """Read and validate an annotation file from the shared options (raises InputError).
 
@@ -249,6 +250,7 @@ def read_table(
         na_values=na_values,
         task_key=task_key,
         control=control,
+        task=task,
     )
     for warning in table.report.get("warnings", []):  # stderr: stdout may be JSON
         typer.echo(f"warning: {file}: {warning}", err=True)

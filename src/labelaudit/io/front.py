@@ -48,6 +48,7 @@ def read_any(
     na_values: Sequence[str] | str | None = None,
     task_key: str | None = None,
     control: str | None = None,
+    task: str | None = None,
 ) -> tuple[AnnotationTable, ReadReport | None]:
     """Read any annotation source into a validated table.
 
@@ -65,6 +66,9 @@ def read_any(
         (``ordinal`` for ratings).
     task_key, control
         Platform exports only (see :func:`labelaudit.io.read_export`).
+    task : str, optional
+        Plain tables only: a structured task (``spans``, ...) the label column holds as
+        JSON; an empty label cell is then an annotation with no regions (``[]``).
 
     Returns
     -------
@@ -103,6 +107,7 @@ def read_any(
             categories=categories,
             on_duplicate=on_duplicate,
             na_values=na_values,
+            task=task or "categorical",
         )
     except InputError as error:
         raise _platform_hint(source, error) from None

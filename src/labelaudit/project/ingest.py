@@ -318,6 +318,7 @@ def _read(
             label_col=options.label_col,
             annotator_cols=options.annotator_cols,
             na_values=options.na_values,
+            task=task.kind if task.kind != "categorical" else None,
             **common,
         )
         return _as_project_task(table, task.kind), None

@@ -96,6 +96,10 @@ def as_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
     return pc.utf8_trim_whitespace(column)
 
 
+#: Structured tasks whose label is a JSON list (an empty cell: the empty list).
+_LIST_TASKS = ("multilabel", "spans", "boxes", "ranking")
+
+
 def _first_true(mask: np.ndarray) -> int | None:
     hits = np.flatnonzero(mask)
     return int(hits[0]) if hits.size else None
@@ -418,7 +422,12 @@ def encode(
             expected="at least one annotation",
             actual="0 rows",
         )
-    coded = {name: _code(getattr(raw, name)) for name in ("item", "annotator", "label")}
+    label = raw.label
+    if schema.task in _LIST_TASKS:  # an empty cell is an annotation with no regions
+        label = as_text(label)
+        empty = pc.or_kleene(pc.is_null(label), pc.equal(pc.utf8_length(label), 0))
+        label = pc.if_else(empty, pa.scalar("[]", pa.string()), label)
+    coded = {"item": _code(raw.item), "annotator": _code(raw.annotator), "label": _code(label)}
     for name, column in coded.items():
         _check_present(column, name, raw, locator)
     items, item_names, item_codes = _sorted_codes(coded["item"])

@@ -122,6 +122,7 @@ def agreement_command(
         None if structured else categories,
         on_duplicate,
         na_values=na_values,
+        task=task.value if structured and task else None,
     )
     table = as_task(table, task.value if task else None, categories if structured else None)
     matrix = read_weights_file(weights_file, table.n_categories) if weights_file else None

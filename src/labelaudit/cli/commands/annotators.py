@@ -121,6 +121,7 @@ def annotators_command(
         level,
         None if structured else categories,
         on_duplicate,
+        task=task.value if structured and task else None,
     )
     table = as_task(table, task.value if task else None, categories if structured else None)
     if table.schema.is_structured:

@@ -116,6 +116,7 @@ def consensus_command(
         level,
         None if structured else categories,
         on_duplicate,
+        task=task.value if structured and task else None,
     )
     table = as_task(table, task.value if task else None, categories if structured else None)
     weights = read_weights_file(weights_file) if weights_file else None
