@@ -5,6 +5,7 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/run_all.py                 # everything; writes docs/benchmarks.md
     .venv/bin/python benchmarks/run_all.py --only 1 --only icc   # some cases (numbers or keys)
     .venv/bin/python benchmarks/run_all.py --quick         # small sizes: a smoke run
+    .venv/bin/python benchmarks/run_all.py --only e2e      # the end-to-end command only
 
 Partial and quick runs print the tables but write docs/benchmarks.md only with ``--out``.
 Every worker runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (see README.md); the
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+import bench_e2e
 from cases import CASES, Case, Options, irrcac_matrix
 from measure import children_cpu_s, cpu_busy_s
 from page import collect_meta, render_page
@@ -235,9 +237,17 @@ def _command_line(argv: list[str] | None) -> str:
     return " ".join([".venv/bin/python benchmarks/run_all.py", *args])
 
 
+def _wants_e2e(only: list[str]) -> tuple[bool, list[str]]:
+    """(run the end-to-end case?, the other --only names)."""
+    names = [w.strip() for item in only for w in item.split(",") if w.strip()]
+    rest = [name for name in names if name != "e2e"]
+    return not names or "e2e" in names, rest
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    cases = select_cases(args.only)
+    e2e, only = _wants_e2e(args.only)
+    cases = select_cases(only) if only or not args.only else []
     env = bench_env(args.blas_threads)
     if args.render is not None:
         meta, results = _load(args.render)
@@ -248,7 +258,11 @@ def main(argv: list[str] | None = None) -> int:
         results = run_all(cases, args.quick, env, limits, irrcac)
         meta = collect_meta(env, irrcac, _command_line(argv), args.quick, results)
         meta["blas_threads"] = args.blas_threads
-    tables = render_tables(cases, results, bool(meta["quick"]))
+    tables = render_tables(cases, results, bool(meta["quick"])) if cases else ""
+    if e2e and args.render is None:
+        items = 20_000 if args.quick else 1_000_000
+        section = bench_e2e.run(items, repeat=1 if args.quick else 3)
+        tables = f"{tables}\n\n{bench_e2e.MARK_START}\n{section}\n{bench_e2e.MARK_END}".strip()
     print(tables)
     if args.json is not None:
         _dump(args.json, meta, results)

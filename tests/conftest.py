@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from browser import browser  # noqa: F401  (the one session-wide Playwright, for every module)
+
 # One real Label Studio per session (tests/ls_harness.py), seeded once (tests/ls_seed.py):
 # registered here so every module shares the same server.
 from ls_harness import label_studio  # noqa: F401

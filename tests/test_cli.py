@@ -169,6 +169,8 @@ def test_demo_writes_pilot_reports(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
     assert lines[-1] == f"Report written to {(tmp_path / 'report.html').resolve()}"
+    project = (tmp_path / "project").resolve()
+    assert lines[-2] == f"Serve the dashboard: labelaudit serve --project {project}"
     assert "$ labelaudit check --batch 2024-w06    # exit 1" in lines
     assert "$ labelaudit check --batch 2024-w05    # exit 0" in lines
     status = runner.invoke(

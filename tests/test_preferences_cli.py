@@ -133,11 +133,12 @@ def test_untrusted_names_are_escaped(tmp_path: Path) -> None:
         + "".join(f"p{i},a{i},b{i}x,first,other\n" for i in range(12))
     )
     report = audit_preferences(read_preferences(path, format="csv"), n_boot=20).to_dict()
-    from labelaudit.preferences.render import render_html, render_markdown
+    from labelaudit.report.builders_audit import preferences_document
+    from labelaudit.report.document import render_document
 
-    html = render_html(report)
+    html = render_document(preferences_document(report), "html")
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    markdown = render_markdown(report)
+    markdown = render_document(preferences_document(report), "markdown")
     assert "<script>" not in markdown and "&lt;script&gt;" in markdown and "\\|" in markdown
     result = run(str(path), "--from", "csv", "--n-boot", "20")
     assert result.exit_code == 0 and "[bold]x[/bold]" in result.stdout

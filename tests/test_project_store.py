@@ -161,6 +161,7 @@ HOLDER = textwrap.dedent(
 
 def test_second_process_gets_a_clear_error(tmp_path: Path) -> None:
     project = init_project(tmp_path / "proj")
+    started = time.monotonic()
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER.format(src=SRC), str(project.store_path)],
         stdin=subprocess.PIPE,
@@ -170,11 +171,14 @@ def test_second_process_gets_a_clear_error(tmp_path: Path) -> None:
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
         with pytest.raises(StoreLockedError) as caught:
-            Store.open(project.store_path)
+            Store.open(project.store_path, wait=0.3)
+        assert time.monotonic() - started >= 0.3  # waited for the holder first
         message = str(caught.value)
         assert "in use by another process" in message and str(holder.pid) in message
         assert "Fix:" in message and isinstance(caught.value, UsageError)
-        result = runner.invoke(app, ["status", "--project", str(project.root)])
+        result = runner.invoke(
+            app, ["status", "--project", str(project.root)], env={"LABELAUDIT_LOCK_WAIT": "0"}
+        )
         assert result.exit_code == 2 and "in use by another process" in result.output
     finally:
         assert holder.stdin is not None and holder.stdout is not None

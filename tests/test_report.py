@@ -306,14 +306,16 @@ def test_escape_markdown() -> None:
 def test_markdown_two_annotators() -> None:
     markdown = render_markdown(two_annotator_report())
     assert markdown.startswith("# Agreement report: testset-v1.json\n")
-    for fact in ("**Items:** 999", "**Annotators:** 2", "**Ratings:** 1,998", "**Level:** nominal"):
+    for fact in ("- Items: 999", "- Annotators: 2", "- Ratings: 1,998", "- Level: nominal"):
         assert fact in markdown
-    assert "**Weights:** identity" in markdown
+    assert "- Weights: identity" in markdown
+    # the verdict first: the coefficient to quote with its interval
+    assert markdown.split("\n")[2] == r"**Krippendorff's α 0.86 \[0.84, 0.88\].**"
     rows = table_rows(markdown, "Agreement coefficients")
     assert len(rows) == 8
-    assert "| Fleiss' κ | 0.857 | [0.835, 0.879] | 0.0113 | analytic |  |" in rows
+    assert r"| Fleiss' κ | 0.857 | \[0.835, 0.879\] | 0.0113 | analytic |  |" in rows
     cohen = next(row for row in rows if row.startswith("| Cohen's κ |"))
-    assert "0.852 | [0.829, 0.875] | 0.0118" in cohen
+    assert r"0.852 | \[0.829, 0.875\] | 0.0118" in cohen
     assert r"se\_h0 = 0.0187; z = 45.5700; p &lt; 0.0001" in cohen
     assert any(row.startswith("| Scott's π | 0.852 |") for row in rows)
     assert any(row.startswith("| Gwet's AC1 | 0.893 |") for row in rows)
@@ -325,16 +327,16 @@ def test_markdown_two_annotators() -> None:
     )
     assert table_rows(markdown, "Most frequent confusions")[0] == "| 1 | 2 | 40 | 0.500 | 17, 42 |"
     assert table_rows(markdown, "Items with most disagreement") == [
-        "| 17 | 2 | 0.000 | 1: 1, 2: 1 |"
+        "| 17 | 1: 1, 2: 1 | 2 | 0.000 |"
     ]
     assert "## How to read this" in markdown
-    assert "Landis & Koch" in markdown and "rough guide" in markdown
+    assert "Landis &amp; Koch" in markdown and "rough guide" in markdown
     assert "Intraclass" not in markdown
 
 
 def test_markdown_icc_and_reproducibility() -> None:
     markdown = render_markdown(interval_report())
-    rows = table_rows(markdown, "Intraclass correlation (ICC)")
+    rows = table_rows(markdown, "Intraclass correlation")
     assert [row.split(" | ")[0] for row in rows] == [
         "| ICC(1,1)",
         "| ICC(2,1)",
@@ -343,13 +345,12 @@ def test_markdown_icc_and_reproducibility() -> None:
         "| ICC(2,k)",
         "| ICC(3,k)",
     ]
-    assert rows[0] == "| ICC(1,1) | 0.712 | [0.501, 0.863] | 8.431 | 19 | 38 | 0.0123 |"
-    assert rows[1].endswith("| 19 | 40 | <0.0001 |")
+    assert rows[0] == r"| ICC(1,1) | 0.712 | \[0.501, 0.863\] | 8.431 | 19 | 38 | 0.0123 |"
+    assert rows[1].endswith("| 19 | 40 | &lt;0.0001 |")
     assert "*20 items used, 3 raters.*" in markdown
     assert "Gwet's AC2" in markdown
-    assert "| Input SHA-256 | " + "ab12" * 16 + " |" in markdown
-    assert r"| config.n\_boot | 1000 |" in markdown
-    assert "| Tool | labelaudit 0.1.0 |" in markdown
+    assert "*labelaudit 0.1.0 · " in markdown and "sha256 " + "ab12" * 16 + "*" in markdown
+    assert r"| n\_boot | 1,000 |" in markdown
 
 
 def test_markdown_undefined_metrics_show_dash_and_reason() -> None:
@@ -414,7 +415,7 @@ def test_html_two_annotators_values_and_structure() -> None:
     assert len(svgs(html)) == 3
     assert 'id="chart-pairwise"' in html
     assert "ab12" * 16 in html
-    assert "config.n_boot" in html and "<code>1000</code>" in html
+    assert "<dt>n_boot</dt><dd><code>1,000</code></dd>" in html
     assert "labelaudit 0.1.0" in html
 
 
@@ -543,7 +544,7 @@ def test_terminal_tables_show_values() -> None:
         assert title in output
     assert "Fleiss' κ" in output and "0.857" in output and "[0.835, 0.879]" in output
     assert "annotator1" in output and "annotator2" in output
-    assert "ab12" * 16 in output
+    assert "sha256 " + "ab12" * 3 in output
 
 
 def test_terminal_shows_hostile_content_literally() -> None:

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from browser import browser  # noqa: F401  (session fixture)
 from labelaudit.datasets import dataset_path
 from labelaudit.report import write_reports
 from labelaudit.report.builders import build_document
@@ -62,7 +61,7 @@ class PageLog:
 
 @pytest.fixture
 def report_page(
-    browser: Any,  # noqa: F811
+    browser: Any,
     tmp_path: Path,
 ) -> Iterator[tuple[Any, PageLog, Path]]:
     """The hostile three-annotator report opened in a fresh page, with its event log."""
@@ -119,7 +118,7 @@ def test_hostile_content_is_inert_text(report_page: tuple[Any, PageLog, Path]) -
 
 
 def test_mobile_layout_has_no_page_overflow(
-    browser: Any,  # noqa: F811
+    browser: Any,
     tmp_path: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
@@ -141,7 +140,7 @@ def test_mobile_layout_has_no_page_overflow(
 
 
 # ------------------------------------------- document pages (labelaudit.report.document)
-def test_document_pages_in_chromium(tmp_path: Path, browser: Any) -> None:  # noqa: F811
+def test_document_pages_in_chromium(tmp_path: Path, browser: Any) -> None:
     pages = [render_document(wide_document(), "html")]
     pages += [
         render_document(build_document(r), "html")
@@ -172,18 +171,17 @@ def test_document_pages_in_chromium(tmp_path: Path, browser: Any) -> None:  # no
 
 
 def test_preference_page_charts_in_chromium(
-    browser: Any,  # noqa: F811
+    browser: Any,
     tmp_path: Path,
 ) -> None:
     """The preference audit page of the bundled PandaLM votes: three charts, each with its
     axis titles, inside a 1280 px viewport, with no script run and no request made."""
     from labelaudit.datasets import dataset_path
     from labelaudit.preferences import audit_preferences, read_preferences
-    from labelaudit.preferences.render import render_html
 
     table = read_preferences(dataset_path("pandalm"), format="pandalm")
     path = tmp_path / "audit.html"
-    path.write_text(render_html(audit_preferences(table, n_boot=50).to_dict()), encoding="utf-8")
+    path.write_text(audit_preferences(table, n_boot=50)._repr_html_(), encoding="utf-8")
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     try:
         page = context.new_page()
@@ -204,6 +202,59 @@ def test_preference_page_charts_in_chromium(
             assert x_title in words and y_title in words
         assert log.requests == [path.as_uri()]
         assert not (log.dialogs or log.console_errors or log.page_errors)
+    finally:
+        context.close()
+
+
+# ------------------------------------------- every analysis page (labelaudit CLI --format html)
+AXIS_TITLES = """[...document.querySelectorAll('figure.chart svg')].flatMap(svg =>
+  [...svg.querySelectorAll('g[id^="axes_"]')].flatMap(ax =>
+    [...ax.querySelectorAll(':scope > g[id^="matplotlib.axis_"]')]
+      .filter(axis => axis.querySelector('g[id^="xtick_"] text, g[id^="ytick_"] text'))
+      .map(axis => [...axis.querySelectorAll(':scope > g[id^="text_"]')]
+        .map(t => t.textContent.trim()).filter(Boolean).join(' / '))))"""
+
+
+def test_every_analysis_page_in_chromium(browser: Any, tmp_path: Path) -> None:
+    """Each analysis command's HTML page at 1280x800: the headline is visible without
+    scrolling, nothing is wider than the viewport, every chart axis with tick labels has a
+    title, hostile names are shown as text, and the page runs no script and loads nothing."""
+    from typer.testing import CliRunner
+
+    from analysis_pages import HOSTILE as NAMES
+    from analysis_pages import analysis_commands
+    from labelaudit.cli.app import app
+
+    runner = CliRunner()
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        for name, args in analysis_commands(tmp_path).items():
+            result = runner.invoke(app, [*args, "--format", "html"])
+            assert result.exit_code == 0, (name, result.output)
+            path = tmp_path / f"{name}.html"
+            path.write_text(result.stdout, encoding="utf-8")
+            page, log = context.new_page(), PageLog()
+            log.attach(page)
+            page.goto(path.as_uri(), wait_until="load")
+            box = page.locator("#headline").bounding_box()
+            assert box is not None and box["y"] + box["height"] <= 800, name
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1280, name
+            widest = page.evaluate(
+                "Math.max(...[...document.querySelectorAll('body *')]"
+                ".map(e => e.getBoundingClientRect().right))"
+            )
+            assert widest <= 1280, (name, widest)
+            titles = page.evaluate(AXIS_TITLES)
+            assert all(titles), (name, titles)
+            body = page.evaluate("document.body.textContent")  # closed <details> included
+            if name not in ("pilot", "judge", "consensus"):  # real data; consensus names nobody
+                shown = [n for n in NAMES if n in body]
+                assert shown == NAMES, (name, shown)
+                assert "{{7*7}}" in body  # shown, never evaluated as a template
+            assert page.evaluate("document.querySelectorAll('script').length") == 0, name
+            assert log.requests == [path.as_uri()], name
+            assert not (log.dialogs or log.page_errors or log.console_errors), name
+            page.close()
     finally:
         context.close()
 
@@ -249,7 +300,7 @@ def project_pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.mark.parametrize("name", ["report", "check", "status", "ingest"])
 def test_project_pages_in_chromium(
     project_pages: dict[str, Path],
-    browser: Any,  # noqa: F811
+    browser: Any,
     name: str,
     width: int,
 ) -> None:
@@ -295,7 +346,7 @@ def test_project_pages_in_chromium(
 
 def test_weekly_report_charts_have_axis_titles(
     project_pages: dict[str, Path],
-    browser: Any,  # noqa: F811
+    browser: Any,
 ) -> None:
     """Every chart of the weekly report (control chart, heat map, OC curve) carries both
     axis titles, fits the page, and shows hostile labels as text."""
@@ -371,7 +422,7 @@ def _ls_label_by_hand(page: Any, ls: LabelStudio, project: int, task: int) -> No
 @pytest.mark.label_studio
 def test_label_studio_editor_writes_code_point_offsets(
     label_studio: LabelStudio,
-    browser: Any,  # noqa: F811
+    browser: Any,
 ) -> None:
     ls = label_studio
     project = ls.create_project("offsets", NER_CONFIG)

@@ -413,6 +413,14 @@ def test_metric_bounds() -> None:
     assert metric_bounds("gold_error_rate") == (0.0, 1.0)
     assert metric_bounds("tie_rate") == (0.0, 1.0)
     assert metric_bounds("n_flagged") is None
+    for name in ("span_f1_exact", "span_f1_overlap", "span_f1_exact:PER", "box_f1_50"):
+        assert metric_bounds(name) == (0.0, 1.0)
+    assert metric_bounds("box_f1_50_95") == metric_bounds("mean_iou") == (0.0, 1.0)
+    assert metric_bounds("kendall_w") == (0.0, 1.0)
+    assert metric_bounds("masi_alpha") == (None, 1.0)
+    assert metric_bounds("per_label_kappa:sports") == (-1.0, 1.0)
+    low, high = clamp_limits(np.array([-0.3]), np.array([1.2]), metric_bounds("masi_alpha"))
+    assert low[0] == -0.3 and high[0] == 1.0
     low, high = clamp_limits(np.array([-0.2, np.nan]), np.array([1.3, np.nan]), (0.0, 1.0))
     assert low[0] == 0.0 and high[0] == 1.0 and np.isnan(low[1]) and np.isnan(high[1])
 

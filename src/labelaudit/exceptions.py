@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "InputError",
     "LabelAuditError",
+    "NotFoundError",
     "RecordRejected",
     "RejectedRowsError",
     "StoreLockedError",
@@ -134,6 +135,10 @@ class RejectedRowsError(InputError):
 
 class StoreLockedError(UsageError):
     """The store is open in another process (DuckDB's file lock): wait and retry."""
+
+
+class NotFoundError(UsageError):
+    """A named batch, item or annotator is not in the project store."""
 
 
 class StoreOutdatedError(UsageError):

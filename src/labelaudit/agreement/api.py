@@ -18,15 +18,14 @@ from labelaudit import __version__
 from labelaudit._typing import CI_METHODS
 from labelaudit.agreement import alpha as alpha_mod
 from labelaudit.agreement import diagnostics
-from labelaudit.agreement.chance import chance_corrected, family_values
-from labelaudit.agreement.cohen import cohen_kappa, cohen_values, pair_table, scott_pi
+from labelaudit.agreement.chance import chance_corrected, family_values, item_stats
 from labelaudit.agreement.conger import conger_kappa, conger_values
-from labelaudit.agreement.icc import icc
 from labelaudit.agreement.weights import weight_matrix
 from labelaudit.exceptions import UsageError
 from labelaudit.intervals import bootstrap_item_weights, check_n_boot
 from labelaudit.methods import METRIC_ORDER
 from labelaudit.results import Displayable, MetricResult
+from labelaudit.table.content import content_sha256
 from labelaudit.table.table import CONTINUOUS_LIMIT, AnnotationTable
 
 __all__ = [
@@ -35,6 +34,7 @@ __all__ = [
     "METRIC_ORDER",
     "AgreementReport",
     "agreement_report",
+    "content_sha256",
 ]
 
 _CONTINUOUS = (
@@ -179,7 +179,7 @@ def agreement_report(
         weights=weights_name,
         categories=[str(c) for c in table.categories],
         metrics=metrics,
-        icc=icc(table.to_units_by_raters()) if table.schema.is_quantitative else None,
+        icc=_icc(table) if table.schema.is_quantitative else None,
         input={"source": table.source, "sha256": content_sha256(table)},
         config={
             "level": table.level,
@@ -239,6 +239,12 @@ def _structured_report(
     )
 
 
+def _icc(table: AnnotationTable) -> Any:
+    from labelaudit.agreement.icc import icc  # scipy.stats: only at interval/ratio level
+
+    return icc(table.to_units_by_raters())
+
+
 def _check_size(table: AnnotationTable) -> None:
     """Refuse tables whose dense count and weight matrices would not fit (issue 23)."""
     if table.is_continuous:
@@ -267,6 +273,13 @@ def _weights(
     order = _rater_order(table, rater_order)
     if table.is_continuous:
         return np.eye(0), name, None
+    if matrix is None and name != "identity" and table.category_scale == "text":
+        raise UsageError(
+            f"--weights {name} needs category values, but the labels are text and no "
+            "order was declared (text order is never value order). Fix: pass --categories "
+            "in scale order (e.g. --categories low,medium,high), use numeric labels, or "
+            "give a --weights-file"
+        )
     if matrix is None:
         return weight_matrix(name, table.category_values), name, None
     q = table.n_categories
@@ -331,8 +344,9 @@ def _analytic_metrics(
         metrics.update({name: MetricResult.undefined(_CONTINUOUS) for name in METRIC_ORDER})
         metrics["krippendorff_alpha"] = _continuous_alpha(table)
     else:
-        counts = table.to_item_category_counts()
-        metrics.update(chance_corrected(counts, w, pair_agreement=pair_agreement))
+        counts = table.to_item_category_counts()  # built once, shared with the diagnostics
+        stats = item_stats(counts, w)  # per-item sufficient statistics, shared
+        metrics.update(chance_corrected(counts, w, pair_agreement=pair_agreement, stats=stats))
         metrics["krippendorff_alpha"] = alpha_mod.krippendorff_alpha(
             counts, table.category_values, level=table.level
         )
@@ -344,8 +358,11 @@ def _analytic_metrics(
             table.n_annotators,
             w,
             pair_agreement=pair_agreement,
+            stats=stats,
         )
         if table.n_annotators == 2:
+            from labelaudit.agreement.cohen import cohen_kappa, pair_table, scott_pi
+
             pair = pair_table(
                 table.item_codes,
                 table.annotator_codes,
@@ -418,6 +435,8 @@ def _bootstrap_values(
         pair_agreement=pair_agreement,
     )
     if table.n_annotators == 2:
+        from labelaudit.agreement.cohen import cohen_values
+
         values.update(cohen_values(_pair_codes(table), table.n_categories, w, item_weights))
     return values
 
@@ -468,33 +487,3 @@ def _bootstrap(
             extra=extra,
         )
     return out
-
-
-def content_sha256(table: AnnotationTable) -> str:
-    """SHA-256 of the canonical rows sorted by (item, annotator): same content, same hash.
-
-    Each row is ``item\tannotator\tlabel``; the names are decoded from the integer codes
-    by Arrow dictionary arrays (no Python objects per row), so 10M rows take about a second.
-    """
-    import hashlib
-
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    order = np.lexsort((table.annotator_codes, table.item_codes))
-
-    def decode(codes: np.ndarray, names: np.ndarray) -> pa.Array:
-        dictionary = pa.array(names.astype(str), type=pa.string())
-        return pa.DictionaryArray.from_arrays(pa.array(codes[order]), dictionary).cast(pa.string())
-
-    joined = pc.binary_join_element_wise(
-        decode(table.item_codes, table.items),
-        decode(table.annotator_codes, table.annotators),
-        decode(table.label_codes, table.categories),
-        "\t",
-    )
-    digest = hashlib.sha256()
-    for buffer in joined.buffers()[1:]:
-        if buffer is not None:
-            digest.update(memoryview(buffer))
-    return digest.hexdigest()

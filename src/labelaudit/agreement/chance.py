@@ -30,7 +30,7 @@ import numpy as np
 from labelaudit.intervals import GWET_T, analytic_interval, perfect_agreement
 from labelaudit.results import MetricResult
 
-__all__ = ["GwetFamily", "chance_corrected", "family_values"]
+__all__ = ["GwetFamily", "ItemStats", "chance_corrected", "family_values", "item_stats"]
 
 _PE_ONE = 1e-12
 
@@ -159,6 +159,7 @@ def chance_corrected(
     *,
     n_population: float = np.inf,
     pair_agreement: np.ndarray | None = None,
+    stats: ItemStats | None = None,
 ) -> dict[str, MetricResult]:
     """Percent agreement, Fleiss' kappa, Gwet's AC1/AC2, Brennan-Prediger with Gwet SEs.
 
@@ -174,6 +175,9 @@ def chance_corrected(
     pair_agreement : ndarray, shape (n_items,), optional
         Two raters with asymmetric weights: w[label of rater 1, label of rater 2] per
         item (:func:`ordered_stats`).
+    stats : ItemStats, optional
+        ``item_stats(counts, weights)`` when the caller already has it (shared with
+        Conger's kappa by :func:`labelaudit.agreement.agreement_report`).
 
     Returns
     -------
@@ -195,7 +199,7 @@ def chance_corrected(
     """
     counts = np.asarray(counts, dtype=np.float64)
     n, q = counts.shape
-    stats = ordered_stats(item_stats(counts, weights), pair_agreement)
+    stats = ordered_stats(item_stats(counts, weights) if stats is None else stats, pair_agreement)
     if not stats.pairable.any():
         reason = "nothing pairable: no item has two or more ratings"
         return {name: MetricResult.undefined(reason) for name in GwetFamily.NAMES}

@@ -9,9 +9,8 @@ O(n_ratings) instead of the reference implementation's q^2 passes over an n x r 
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
 
-from labelaudit.agreement.chance import _with_se, item_stats, ordered_stats
+from labelaudit.agreement.chance import ItemStats, _with_se, item_stats, ordered_stats
 from labelaudit.results import MetricResult
 
 __all__ = ["conger_kappa", "conger_values"]
@@ -51,6 +50,7 @@ def conger_kappa(
     *,
     n_population: float = np.inf,
     pair_agreement: np.ndarray | None = None,
+    stats: ItemStats | None = None,
 ) -> MetricResult:
     """Conger's kappa with Gwet's (2014) SE and t-based 95% CI.
 
@@ -66,6 +66,8 @@ def conger_kappa(
     pair_agreement : ndarray, shape (n_items,), optional
         Two raters with asymmetric weights: the ordered per-item agreement
         (:func:`labelaudit.agreement.chance.ordered_stats`).
+    stats : ItemStats, optional
+        ``item_stats(counts, weights)`` when the caller already has it.
 
     Returns
     -------
@@ -80,7 +82,7 @@ def conger_kappa(
     n, q = counts.shape
     if n_raters < 2:
         return MetricResult.undefined("a single annotator: nothing to compare")
-    stats = ordered_stats(item_stats(counts, weights), pair_agreement)
+    stats = ordered_stats(item_stats(counts, weights) if stats is None else stats, pair_agreement)
     if not stats.pairable.any():
         return MetricResult.undefined("nothing pairable: no item has two or more ratings")
     pa = float(stats.pa_i[stats.pairable].mean())
@@ -142,6 +144,8 @@ def conger_values(
     The rater x category table of a replicate is ``item_weights @ D`` with D the sparse
     (n_items, r q) one-hot of ratings, so all B tables come from one sparse product.
     """
+    from scipy import sparse  # bootstrap only: keeps the analytic path's start-up fast
+
     n, q = counts.shape
     stats = ordered_stats(item_stats(counts, weights), pair_agreement)
     w = np.atleast_2d(item_weights)

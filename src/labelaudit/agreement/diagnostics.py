@@ -27,8 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.agreement.alpha import alpha_from_counts
-from labelaudit.agreement.chance import chance_corrected
 from labelaudit.exceptions import UsageError
 from labelaudit.table.table import AnnotationTable
 
@@ -36,6 +34,8 @@ __all__ = ["confusions", "pairwise_agreement", "per_category_agreement", "top_di
 
 #: Largest number of marginal-count cells (pairs x q) held in memory at once.
 _CELL_BUDGET = 1 << 20
+#: Up to this many annotators, pair tables come from a dense item x annotator grid.
+_DENSE_RATERS = 64
 #: |1 - p_e| at or below this makes kappa undefined (as in :func:`cohen.cohen_kappa`).
 _PE_ONE = 1e-12
 
@@ -61,10 +61,13 @@ def _group_pairs(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _label_entries(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nonzero cells of the item x category counts: (item, label, n_ik), sorted by item, label."""
-    q = table.n_categories
-    keys, n_ik = np.unique(table.item_codes * q + table.label_codes, return_counts=True)
-    return keys // q, keys % q, n_ik
+    """Nonzero cells of the item x category counts: (item, label, n_ik), sorted by item, label.
+
+    Read from the table's shared count matrix (row-major ``nonzero``: no sort).
+    """
+    counts = table.to_item_category_counts()
+    items, labels = np.nonzero(counts)
+    return items.astype(np.int64), labels.astype(np.int64), counts[items, labels]
 
 
 def _count_keys(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -88,7 +91,9 @@ def _pair_cells(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray]:
     r, q = table.n_annotators, table.n_categories
     if r * q >= 3_000_000_000:
         raise UsageError(f"too many annotators x categories for int64 keys: {r} x {q}")
-    order = np.lexsort((table.annotator_codes, table.item_codes))
+    if r <= _DENSE_RATERS and table.n_items * r <= max(_CELL_BUDGET, 4 * table.n_ratings):
+        return _dense_pair_cells(table)
+    order = table.row_order  # (item, annotator) order, computed once per table
     left, right = _group_pairs(table.item_codes[order])
     annotators, labels = table.annotator_codes[order], table.label_codes[order]
     keys = annotators[left] * r
@@ -98,6 +103,33 @@ def _pair_cells(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray]:
     keys *= q
     keys += labels[right]
     return _count_keys(keys, r * r * q * q)
+
+
+def _dense_pair_cells(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_pair_cells` for few annotators over a dense item x annotator grid.
+
+    One row of label codes per annotator; each of the r (r - 1) / 2 annotator pairs counts
+    its table with one bincount over the items: O(n_items r^2) work, no pair list, no sort.
+    """
+    r, q = table.n_annotators, table.n_categories
+    # q marks "not rated": each pair's (q + 1) x (q + 1) table is one bincount, then the
+    # row and column of q are dropped (no boolean masks over the items)
+    dtype = np.int16 if (q + 1) ** 2 < 2**15 else np.int64
+    grid = np.full((r, table.n_items), q, dtype=dtype)
+    grid[table.annotator_codes, table.item_codes] = table.label_codes
+    keep = (np.arange(q + 1)[:, None] < q) & (np.arange(q + 1)[None, :] < q)
+    keys, counts = [], []
+    for a in range(r):  # loops over annotator pairs (r <= 64), never over items
+        scaled = grid[a] * dtype(q + 1)
+        for b in range(a + 1, r):
+            cells = np.bincount(scaled + grid[b], minlength=(q + 1) ** 2)
+            cells = cells.reshape(q + 1, q + 1)[keep]
+            present = np.flatnonzero(cells)
+            keys.append((a * r + b) * q * q + present)
+            counts.append(cells[present])
+    if not keys:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(keys), np.concatenate(counts)
 
 
 def _pair_statistics(
@@ -232,26 +264,73 @@ def per_category_agreement(table: AnnotationTable) -> list[dict[str, Any]]:
         are ``None``.
     """
     counts = table.to_item_category_counts()
+    kappa, alpha = _one_vs_rest(counts)
     m = counts.sum(axis=1)
     agreeing = (counts * (counts - 1)).sum(axis=0)
     pairable = (counts * (m - 1)[:, None]).sum(axis=0)
-    identity, binary_values = np.eye(2), np.array([1.0, 0.0])
-    out = []
-    for k, name in enumerate(table.categories.tolist()):  # loop over categories only
-        binary = np.column_stack((counts[:, k], m - counts[:, k]))
-        kappa = chance_corrected(binary, identity)["fleiss_kappa"].value
-        alpha = float(alpha_from_counts(binary, binary_values, level="nominal"))
-        specific = agreeing[k] / pairable[k] if pairable[k] > 0 else math.nan
-        out.append(
-            {
-                "category": str(name),
-                "n": int(counts[:, k].sum()),
-                "specific_agreement": _number(specific),
-                "kappa_1vr": None if kappa is None else _number(kappa),
-                "alpha_1vr": _number(alpha),
-            }
+    with np.errstate(invalid="ignore", divide="ignore"):
+        specific = np.where(pairable > 0, agreeing / np.maximum(pairable, 1), np.nan)
+    return [
+        {
+            "category": str(name),
+            "n": int(n),
+            "specific_agreement": _number(sa),
+            "kappa_1vr": _number(k),
+            "alpha_1vr": _number(a),
+        }
+        for name, n, sa, k, a in zip(
+            table.categories.tolist(),
+            counts.sum(axis=0).tolist(),
+            specific.tolist(),
+            kappa.tolist(),
+            alpha.tolist(),
+            strict=True,
         )
-    return out
+    ]
+
+
+def _one_vs_rest(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fleiss' kappa and nominal alpha of every "k vs rest" collapse at once, (q,) each.
+
+    From the one item x category count matrix n_ik (m_i = sum_k n_ik), with the same
+    conventions as :func:`labelaudit.agreement.chance.chance_corrected` and
+    :func:`labelaudit.agreement.alpha.alpha_from_counts` on the (n_items, 2) collapse
+    [n_ik, m_i - n_ik] (the tests check both, category by category):
+
+    * kappa: p_a = mean over items with m_i >= 2 of (n_ik (n_ik - 1) + r_ik (r_ik - 1)) /
+      (m_i (m_i - 1)), r_ik = m_i - n_ik; pi_k = mean over items of n_ik / m_i;
+      p_e = pi_k^2 + (1 - pi_k)^2; kappa = (p_a - p_e) / (1 - p_e), NaN if p_e = 1 or
+      nothing is pairable (Fleiss 1971);
+    * alpha: over pairable items, D_o = sum_i 2 n_ik r_ik / (m_i - 1), n = sum_i m_i,
+      N_k = sum_i n_ik; alpha = 1 - (n - 1) D_o / (2 N_k (n - N_k)), NaN if the
+      denominator is 0 (Krippendorff 2011).
+    """
+    n = np.asarray(counts, dtype=np.float64)
+    m = n.sum(axis=1)
+    pair = m >= 2
+    if not pair.any():
+        nan = np.full(n.shape[1], np.nan)
+        return nan, nan.copy()
+    # Every per-category sum is a matrix-vector product with n or n^2 (BLAS, no (n, q)
+    # temporaries but n^2): with r = m - n, n(n-1) + r(r-1) = 2n^2 - 2mn + m^2 - m and
+    # 2 n r = 2mn - 2n^2.
+    squares = n * n
+    safe = np.where(pair, m, 2.0)
+    w_agree = np.where(pair, 1.0 / (safe * (safe - 1.0)), 0.0)
+    agree = 2.0 * (w_agree @ squares) - 2.0 * ((w_agree * m) @ n) + w_agree @ (m * m - m)
+    p_a = agree / pair.sum()
+    pi = (1.0 / m) @ n / m.size
+    p_e = pi**2 + (1.0 - pi) ** 2
+    w_alpha = np.where(pair, 1.0 / (safe - 1.0), 0.0)
+    observed = 2.0 * ((w_alpha * m) @ n) - 2.0 * (w_alpha @ squares)
+    total = float(m[pair].sum())
+    marginal = pair.astype(np.float64) @ n
+    expected = 2.0 * marginal * (total - marginal)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kappa = np.where(np.abs(1.0 - p_e) > _PE_ONE, (p_a - p_e) / (1.0 - p_e), np.nan)
+        ratio = observed / np.where(expected > 0, expected, 1.0)
+        alpha = np.where(expected > 0, 1.0 - (total - 1.0) * ratio, np.nan)
+    return kappa, alpha
 
 
 # ------------------------------------------------------------------------- confusions
@@ -288,15 +367,9 @@ def confusions(table: AnnotationTable, *, top: int = 20, examples: int = 5) -> l
     label_pairs = labels[left] * q + labels[right]  # label[left] < label[right]
     pair_counts = n_ik[left] * n_ik[right]
     pair_items = items[left]
-    kinds, kind_index = np.unique(label_pairs, return_inverse=True)
-    totals = np.bincount(kind_index, weights=pair_counts, minlength=kinds.size).astype(np.int64)
+    kinds, totals = _weighted_keys(label_pairs, pair_counts, q * q)
     grand_total = int(pair_counts.sum())
     chosen = np.lexsort((kinds, -totals))[: max(top, 0)]
-    rank = np.full(kinds.size, -1)
-    rank[chosen] = np.arange(chosen.size)
-    rows = np.flatnonzero(rank[kind_index] >= 0)
-    rows = rows[np.lexsort((pair_items[rows], -pair_counts[rows], rank[kind_index[rows]]))]
-    bounds = np.searchsorted(rank[kind_index[rows]], np.arange(chosen.size + 1))
     names, categories = table.items, table.categories
     return [
         {
@@ -305,14 +378,62 @@ def confusions(table: AnnotationTable, *, top: int = 20, examples: int = 5) -> l
             "count": int(totals[kind]),
             "share": int(totals[kind]) / grand_total,
             "example_items": [
-                str(names[i]) for i in pair_items[rows[bounds[r] : bounds[r + 1]][:examples]]
+                str(names[i])
+                for i in _examples(label_pairs == kinds[kind], pair_items, pair_counts, examples)
             ],
         }
-        for r, kind in enumerate(chosen.tolist())
+        for kind in chosen.tolist()  # loops over the top label pairs only
     ]
 
 
+def _weighted_keys(
+    keys: np.ndarray, weights: np.ndarray, size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct ``keys`` in [0, size) (sorted) and the int64 sum of ``weights`` (> 0) of each."""
+    if size <= max(4 * keys.size, _CELL_BUDGET):
+        sums = np.bincount(keys, weights=weights, minlength=size)
+        present = np.flatnonzero(sums)
+        return present, sums[present].astype(np.int64)
+    kinds, index = np.unique(keys, return_inverse=True)
+    return kinds, np.bincount(index, weights=weights, minlength=kinds.size).astype(np.int64)
+
+
+def _examples(
+    mask: np.ndarray, pair_items: np.ndarray, pair_counts: np.ndarray, examples: int
+) -> list[int]:
+    """Up to ``examples`` items among ``mask`` with the largest pair count (ties: item order).
+
+    ``pair_items`` is sorted and holds each item once per label pair, so walking the
+    distinct counts downwards (a few values) replaces a sort of all the pairs.
+    """
+    rows = np.flatnonzero(mask)
+    counts = pair_counts[rows]
+    picked: list[int] = []
+    for value in np.flatnonzero(np.bincount(counts))[::-1].tolist():
+        if len(picked) >= examples:
+            break
+        hits = rows[counts == value][: examples - len(picked)]
+        picked.extend(pair_items[hits].tolist())
+    return picked
+
+
 # ------------------------------------------------------------------- worst items
+def _smallest(first: np.ndarray, second: np.ndarray, third: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k smallest by (first, second, third), in that order.
+
+    A partition on ``first`` keeps the candidates (all ties of the k-th value), so the
+    lexsort runs on them only, not on every item.
+    """
+    if k == 0 or first.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    candidates = np.arange(first.size)
+    if first.size > 4 * k:
+        threshold = np.partition(first, k - 1)[k - 1]
+        candidates = np.flatnonzero(first <= threshold)
+    order = np.lexsort((third[candidates], second[candidates], first[candidates]))
+    return candidates[order[:k]]
+
+
 def top_disagreements(table: AnnotationTable, *, top: int = 20) -> list[dict[str, Any]]:
     """Items with the lowest observed agreement among their ratings.
 
@@ -333,11 +454,11 @@ def top_disagreements(table: AnnotationTable, *, top: int = 20) -> list[dict[str
         ascending, then more ratings first, then item order.
     """
     items, labels, n_ik = _label_entries(table)
-    m = np.bincount(table.item_codes, minlength=table.n_items)
+    m = table.to_item_category_counts().sum(axis=1)
     agreeing = np.bincount(items, weights=n_ik * (n_ik - 1), minlength=table.n_items)
     eligible = np.flatnonzero(m >= 2)
     observed = agreeing[eligible] / (m[eligible] * (m[eligible] - 1))
-    chosen = np.lexsort((eligible, -m[eligible], observed))[: max(top, 0)]
+    chosen = _smallest(observed, -m[eligible], eligible, max(top, 0))
     starts = np.searchsorted(items, eligible[chosen])
     ends = np.searchsorted(items, eligible[chosen], side="right")
     categories = table.categories

@@ -41,6 +41,8 @@ __all__ = [
     "NaValuesOpt",
     "OnDuplicateOpt",
     "OutputFormat",
+    "PageFormat",
+    "PageFormatOpt",
     "RawCsvOpt",
     "TaskKeyOpt",
     "TokenFileOpt",
@@ -59,6 +61,16 @@ class OutputFormat(StrEnum):
 
     table = "table"
     markdown = "markdown"
+    json = "json"
+
+
+class PageFormat(StrEnum):
+    """How an analysis command prints its document: terminal text, Markdown, one
+    self-contained HTML page, or the JSON contract."""
+
+    table = "table"
+    markdown = "markdown"
+    html = "html"
     json = "json"
 
 
@@ -243,6 +255,9 @@ UsersOpt = Annotated[
         rich_help_panel=_EXPORT,
     ),
 ]
+PageFormatOpt = Annotated[
+    PageFormat, typer.Option("--format", help="Output format: table, markdown, html or json.")
+]
 DebugOpt = Annotated[bool, typer.Option(help="Show tracebacks.")]
 RawCsvOpt = Annotated[
     bool,
@@ -322,6 +337,7 @@ def read_table(
     task_key: str | None = None,
     control: str | None = None,
     na_values: str | None = None,
+    task: str | None = None,
     export: ExportOptions | None = None,
 ) -> AnnotationTable:
     """Read and validate an annotation file from the shared options (raises InputError).
@@ -346,6 +362,9 @@ def read_table(
         categories=categories,
         on_duplicate=on_duplicate,
         na_values=na_values,
+        task=task,
         **export.read_kwargs(),
     )
+    for warning in table.report.get("warnings", []):  # stderr: stdout may be JSON
+        typer.echo(f"warning: {file}: {warning}", err=True)
     return table

@@ -11,6 +11,7 @@ no Python loop over items or rows.
 from __future__ import annotations
 
 import inspect
+import weakref
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar, Literal, Self, TypeAlias
@@ -69,13 +70,21 @@ class Codes:
 
     @classmethod
     def from_table(cls, table: AnnotationTable) -> Codes:
-        """Codes of ``table`` in canonical (item, annotator) order."""
+        """Codes of ``table`` in canonical (item, annotator) order (built once per table:
+        the consensus, item and annotator analyses of one batch share them)."""
+        cached = _CODES.get(table)
+        if cached is None:
+            cached = _CODES[table] = cls._build(table)
+        return cached
+
+    @classmethod
+    def _build(cls, table: AnnotationTable) -> Codes:
         item = np.asarray(table.item_codes, dtype=np.int64)
         annotator = np.asarray(table.annotator_codes, dtype=np.int64)
         label = np.asarray(table.label_codes, dtype=np.int64)
         key = item * max(table.n_annotators, 1) + annotator
         if key.size > 1 and not bool(np.all(key[1:] >= key[:-1])):
-            order = np.argsort(key, kind="stable")
+            order = table.row_order  # computed once per table, shared (no sort per fit)
             item, annotator, label = item[order], annotator[order], label[order]
         return cls(item, annotator, label, table.n_items, table.n_annotators, table.n_categories)
 
@@ -115,6 +124,10 @@ class Codes:
     def labels_per_annotator(self) -> np.ndarray:
         """Number of labels of each annotator, shape (n_annotators,), int64."""
         return np.bincount(self.annotator, minlength=self.n_annotators)
+
+
+#: Codes per live table (weak: a table's codes go when the table does).
+_CODES: weakref.WeakKeyDictionary[AnnotationTable, Codes] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)

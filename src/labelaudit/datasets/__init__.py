@@ -15,7 +15,14 @@ from pathlib import Path
 
 from labelaudit.table import AnnotationTable, read_annotations
 
-__all__ = ["DATA_DIR", "dataset_path", "load_bluebirds", "load_pandalm"]
+__all__ = [
+    "DATA_DIR",
+    "PANDALM_CATEGORY_NAMES",
+    "dataset_path",
+    "load_bluebirds",
+    "load_pandalm",
+    "pandalm_texts",
+]
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -44,6 +51,21 @@ PANDALM_OPTIONS = {
 def load_pandalm() -> AnnotationTable:
     """The PandaLM test set as a table: 2,997 labels, 999 items, 3 annotators."""
     return read_annotations(dataset_path("pandalm"), **PANDALM_OPTIONS)
+
+
+#: What the PandaLM label codes mean (its README).
+PANDALM_CATEGORY_NAMES = {"0": "tie", "1": "response 1 better", "2": "response 2 better"}
+
+
+def pandalm_texts() -> dict[str, str]:
+    """Each PandaLM item's text (its instruction, then its input when there is one), by id."""
+    import json
+
+    records = json.loads(dataset_path("pandalm").read_text(encoding="utf-8"))
+    return {
+        str(r["idx"]): " ".join(part for part in (r["instruction"], r.get("input")) if part)
+        for r in records
+    }
 
 
 def load_bluebirds() -> AnnotationTable:

@@ -51,6 +51,7 @@ def read_any(
     label_config: str | Path | None = None,
     include_models: bool = False,
     users: str | Path | dict[str, str] | None = None,
+    task: str | None = None,
 ) -> tuple[AnnotationTable, ReadReport | None]:
     """Read any annotation source into a validated table.
 
@@ -69,6 +70,9 @@ def read_any(
     task_key, control, label_config, include_models, users
         Platform exports only (see :func:`labelaudit.io.read_export`; the CLI's shared
         export options, :class:`labelaudit.io.ExportOptions`).
+    task : str, optional
+        Plain tables only: a structured task (``spans``, ...) the label column holds as
+        JSON; an empty label cell is then an annotation with no regions (``[]``).
 
     Returns
     -------
@@ -110,6 +114,7 @@ def read_any(
             categories=categories,
             on_duplicate=on_duplicate,
             na_values=na_values,
+            task=task or "categorical",
         )
     except InputError as error:
         raise _platform_hint(source, error) from None

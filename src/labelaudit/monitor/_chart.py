@@ -49,6 +49,31 @@ _PROPORTIONS = (
     "mean_confidence",
     "loo_agreement",
 )
+#: Structured-label metrics (:mod:`labelaudit.project.results_structured` names): F1,
+#: IoU, shares and normalised distances lie in [0, 1] (Kendall's W too, Kendall 1948);
+#: alpha with a MASI / Jaccard / edit distance is at most 1 with no fixed lower bound
+#: (Krippendorff 2011: its minimum depends on the data); tau-b and the per-label and
+#: token kappa / nominal alpha are chance-corrected coefficients in [-1, 1].
+_STRUCTURED_BOUNDS: dict[str, tuple[float | None, float | None]] = {
+    "span_f1_exact": (0.0, 1.0),
+    "span_f1_overlap": (0.0, 1.0),
+    "box_f1_50": (0.0, 1.0),
+    "box_f1_50_95": (0.0, 1.0),
+    "mean_iou": (0.0, 1.0),
+    "box_label_agreement": (0.0, 1.0),
+    "exact_set_agreement": (0.0, 1.0),
+    "normalized_exact_agreement": (0.0, 1.0),
+    "mean_edit_distance": (0.0, 1.0),
+    "kendall_w": (0.0, 1.0),
+    "masi_alpha": (None, 1.0),
+    "jaccard_alpha": (None, 1.0),
+    "text_alpha": (None, 1.0),
+    "kendall_tau": (-1.0, 1.0),
+    "token_alpha": (-1.0, 1.0),
+    "token_kappa": (-1.0, 1.0),
+    "per_label_kappa": (-1.0, 1.0),
+    "per_label_alpha": (-1.0, 1.0),
+}
 
 
 @dataclass(frozen=True)
@@ -228,15 +253,23 @@ def metric_bounds(metric: str) -> Bounds:
     Parameters
     ----------
     metric : str
-        A stored metric name (``krippendorff_alpha``, ``gold_error_rate``, ...).
+        A stored metric name (``krippendorff_alpha``, ``gold_error_rate``,
+        ``span_f1_exact``, ``span_f1_exact:PER``, ...; a ``:LABEL`` suffix keeps the
+        range of its metric).
 
     Returns
     -------
     (lower, upper) or None
         ``(-1, 1)`` for the chance-corrected coefficients (Cohen 1960, Krippendorff 2019:
         1 is perfect agreement; -1 bounds them below), ``(0, 1)`` for proportions and
-        rates (any name ending in ``_rate``), None for a metric with no known range.
+        rates (any name ending in ``_rate``); for structured labels ``(0, 1)`` for span
+        and box F1, IoU, shares and Kendall's W, ``(None, 1)`` for ``masi_alpha``,
+        ``jaccard_alpha`` and ``text_alpha`` (at most 1, no fixed minimum); None for a
+        metric with no known range.
     """
+    metric = metric.split(":", 1)[0]
+    if metric in _STRUCTURED_BOUNDS:
+        return _STRUCTURED_BOUNDS[metric]
     if metric in _COEFFICIENTS:
         return (-1.0, 1.0)
     if metric in _PROPORTIONS or metric.endswith("_rate"):

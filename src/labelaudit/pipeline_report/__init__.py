@@ -8,11 +8,15 @@
   inline SVG charts drawn with matplotlib, no script, no network).
 - :func:`render_pipeline_markdown` -- GitHub-flavoured Markdown.
 - :func:`write_pipeline_report` -- render and write one of them atomically.
+- :func:`render_pipeline_charts` -- the report's control and confusion charts (inline SVG),
+  for other pages that show them (``labelaudit serve``); :func:`item_text` an item's text.
 """
 
 from __future__ import annotations
 
+from labelaudit.pipeline_report._charts import render_pipeline_charts
 from labelaudit.pipeline_report._model import Scope, build_pipeline_report, parse_period
+from labelaudit.pipeline_report._queries import TEXT_COLUMNS, item_text
 from labelaudit.pipeline_report.document import pipeline_document
 from labelaudit.pipeline_report.render import (
     render_pipeline_html,
@@ -21,10 +25,13 @@ from labelaudit.pipeline_report.render import (
 )
 
 __all__ = [
+    "TEXT_COLUMNS",
     "Scope",
     "build_pipeline_report",
+    "item_text",
     "parse_period",
     "pipeline_document",
+    "render_pipeline_charts",
     "render_pipeline_html",
     "render_pipeline_markdown",
     "write_pipeline_report",

@@ -15,11 +15,13 @@ from labelaudit.project.store import BatchRecord, Store
 from labelaudit.results import clean_number
 
 __all__ = [
+    "TEXT_COLUMNS",
     "adjudication",
     "attach_text",
     "batch_values",
     "confusions",
     "intervals",
+    "item_text",
     "leaderboard",
     "review",
     "weakest_annotator",
@@ -152,7 +154,7 @@ def attach_text(store: Store, found: dict[str, Any], per_pair: int) -> None:
             (batch, sorted(items)),
         ).fetchall()
         for item, extra in rows:
-            text = _item_text(extra)
+            text = item_text(extra)
             if text is not None:
                 texts[(batch, item)] = text
     for pair in found["pairs"]:
@@ -160,7 +162,9 @@ def attach_text(store: Store, found: dict[str, Any], per_pair: int) -> None:
             example["text"] = texts.get((example["batch"], example["item"]))
 
 
-def _item_text(extra: Any) -> str | None:
+def item_text(extra: Any) -> str | None:
+    """The item's text: the first of :data:`TEXT_COLUMNS` in a stored ``extra`` map,
+    cut to :data:`TEXT_CHARS` characters; None when there is none."""
     if not extra:
         return None
     values = dict(extra) if not isinstance(extra, dict) else extra

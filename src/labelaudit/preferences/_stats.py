@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats
 
-from labelaudit.intervals import bootstrap_item_weights
+from labelaudit.intervals import bootstrap_item_weights, holm, percentile_ci
 
 __all__ = [
     "binomial_p",
@@ -28,36 +28,6 @@ def binomial_p(k: np.ndarray, n: np.ndarray, p: float = 0.5) -> np.ndarray:
         if trials > 0:
             out.flat[index] = stats.binomtest(int(successes), int(trials), p).pvalue
     return out
-
-
-def holm(p_values: np.ndarray) -> np.ndarray:
-    """Holm (1979) step-down adjusted p-values; NaN entries are not tested and stay NaN."""
-    p = np.asarray(p_values, dtype=np.float64)
-    out = np.full(p.shape, np.nan)
-    tested = np.flatnonzero(np.isfinite(p))
-    m = tested.size
-    if m == 0:
-        return out
-    order = tested[np.argsort(p[tested], kind="stable")]
-    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
-    out[order] = np.maximum.accumulate(scaled)
-    return out
-
-
-def percentile_ci(replicates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """2.5% and 97.5% percentiles over axis 0, ignoring NaN replicates."""
-    reps = np.asarray(replicates, dtype=np.float64)
-    if reps.size == 0 or reps.shape[0] == 0:
-        nan = np.full(reps.shape[1:], np.nan)
-        return nan, nan
-    with np.errstate(all="ignore"):
-        finite = np.isfinite(reps).any(axis=0)
-        safe = np.where(np.isfinite(reps), reps, np.nan)
-        if not np.all(finite):
-            safe[:, ~finite] = 0.0
-        low = np.nanpercentile(safe, 2.5, axis=0)
-        high = np.nanpercentile(safe, 97.5, axis=0)
-    return np.where(finite, low, np.nan), np.where(finite, high, np.nan)
 
 
 def bootstrap_prompts(

@@ -32,6 +32,13 @@ def _recompute_agreement(store: Any) -> None:
     recompute_agreement(store)
 
 
+def _rehash(store: Any) -> None:
+    """Migration 4 (issue 23): content hash version 2 for every stored batch."""
+    from labelaudit.project.stored import rehash_batches
+
+    rehash_batches(store)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -96,7 +103,38 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         4,
-        "record Label Studio pulls and expert decisions (labelaudit pull)",
+        "rehash batches: content hash version 2 (length-prefixed, every stored column)",
+        (),
+        _rehash,
+    ),
+    Migration(
+        5,
+        "create API tokens, expert decisions and the Label Studio webhook inbox (serve)",
+        (
+            # Tokens of `labelaudit serve`, stored as SHA-256 hashes only.
+            """CREATE TABLE api_tokens (
+                token_id VARCHAR PRIMARY KEY, token_sha256 VARCHAR NOT NULL UNIQUE,
+                role VARCHAR NOT NULL, name VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL)""",
+            # Adjudicators' decisions, apart from honeypot gold. The same table as
+            # `labelaudit pull --as-decisions` writes (IF NOT EXISTS: one definition).
+            """CREATE TABLE IF NOT EXISTS decisions (
+                item VARCHAR NOT NULL, label VARCHAR NOT NULL, decided_by VARCHAR,
+                source VARCHAR NOT NULL, record_id VARCHAR NOT NULL, revision INTEGER NOT NULL,
+                decided_at VARCHAR, pulled_at TIMESTAMP NOT NULL,
+                PRIMARY KEY (source, record_id, revision))""",
+            # Label Studio webhook deliveries, one row per distinct (annotation, revision,
+            # deleted): a replayed delivery adds nothing. Rows without batch_name form the
+            # open batch; closing it stores each annotation's latest state as a batch.
+            """CREATE TABLE webhook_annotations (
+                annotation_id BIGINT NOT NULL, task_id BIGINT NOT NULL,
+                annotator VARCHAR NOT NULL, updated_at VARCHAR NOT NULL, deleted BOOLEAN NOT NULL,
+                annotation JSON NOT NULL, task JSON NOT NULL, received_at TIMESTAMP NOT NULL,
+                batch_name VARCHAR, PRIMARY KEY (annotation_id, updated_at, deleted))""",
+        ),
+    ),
+    Migration(
+        6,
+        "record Label Studio pulls (labelaudit pull)",
         (
             # One row per revision of a pulled annotation (or prediction): what was seen,
             # when, and the batch it went into; status submitted, cancelled or deleted.
@@ -104,12 +142,6 @@ MIGRATIONS: tuple[Migration, ...] = (
                 source VARCHAR NOT NULL, record_id VARCHAR NOT NULL, revision INTEGER NOT NULL,
                 task_id BIGINT, annotator VARCHAR, updated_at VARCHAR, status VARCHAR NOT NULL,
                 batch_name VARCHAR, pulled_at TIMESTAMP NOT NULL,
-                PRIMARY KEY (source, record_id, revision))""",
-            # Adjudicators' decisions (pull --as-decisions), apart from honeypot gold.
-            """CREATE TABLE decisions (
-                item VARCHAR NOT NULL, label VARCHAR NOT NULL, decided_by VARCHAR,
-                source VARCHAR NOT NULL, record_id VARCHAR NOT NULL, revision INTEGER NOT NULL,
-                decided_at VARCHAR, pulled_at TIMESTAMP NOT NULL,
                 PRIMARY KEY (source, record_id, revision))""",
         ),
     ),

@@ -2,7 +2,8 @@
 
 A gate ``metric op threshold`` reads the batch's stored headline value of ``metric``
 (``batch_metrics``, any kind: ``krippendorff_alpha``, ``fleiss_kappa``,
-``gold_error_rate``, ``mean_confidence``, ``adjudication_queue``, ``n_flagged``, ...) or one
+``gold_error_rate``, ``mean_confidence``, ``adjudication_queue``, ``n_flagged``,
+``max_group_gap`` with a ``[fairness]`` section, ...) or one
 of two values computed from the control charts of the history up to that batch
 (:mod:`labelaudit.project.history`):
 
@@ -55,7 +56,7 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 #: Gate metrics computed from the control charts, not read from ``batch_metrics``.
 CHART_METRICS = ("out_of_control", "drifting_annotators")
 #: Kinds searched for a plain metric name, in this order.
-_KIND_ORDER = ("agreement", "consensus", "gold", "annotators")
+_KIND_ORDER = ("agreement", "consensus", "gold", "annotators", "fairness")
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ __all__ = [
     "RUN_RULES",
     "AgreementConfig",
     "AlertConfig",
+    "FairnessConfig",
     "Gate",
     "GoldConfig",
     "InputConfig",
@@ -134,6 +135,23 @@ class GoldConfig:
 
 
 @dataclass(frozen=True)
+class FairnessConfig:
+    """``[fairness]``: annotator attributes audited on every batch (``labelaudit slices``).
+
+    With ``by`` set, ingest stores the batch's ``max_group_gap`` (largest minus smallest
+    item-adjusted group offset), which a ``[[gates]]`` entry can bound. ``annotators_meta``
+    is relative to the project folder; without it the attributes are columns of the batch
+    files, constant per annotator.
+    """
+
+    by: tuple[str, ...] | None = None
+    annotators_meta: str | None = None
+    min_raters: int = 5
+    n_boot: int = 200
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class MonitorConfig:
     """``[monitor]``: control-chart baseline and parameters (see :mod:`labelaudit.monitor`)."""
 
@@ -197,6 +215,7 @@ class ProjectConfig:
     gates: tuple[Gate, ...] = DEFAULT_GATES
     report: ReportConfig = field(default_factory=ReportConfig)
     alert: AlertConfig = field(default_factory=AlertConfig)
+    fairness: FairnessConfig = field(default_factory=FairnessConfig)
     source: str = CONFIG_NAME
     categories: dict[str, str] = field(default_factory=dict)
 
@@ -210,6 +229,8 @@ class ProjectConfig:
         for section, key in _LATER_KEYS:
             if out[section].get(key) is None:
                 out[section].pop(key, None)
+        if self.fairness.by is None:  # a later section: absent while unused
+            out.pop("fairness")
         return out
 
     @property
@@ -232,6 +253,7 @@ _SECTIONS: dict[str, type] = {
     "monitor": MonitorConfig,
     "report": ReportConfig,
     "alert": AlertConfig,
+    "fairness": FairnessConfig,
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "task.level": LEVELS,
@@ -250,12 +272,15 @@ _POSITIVE = {
     "report.examples",
     "report.top_confusions",
     "report.max_annotators",
+    "fairness.min_raters",
 }
 #: Numeric keys with a range, checked when the file is read (not when a chart is drawn):
 #: key -> (low, high, low inclusive, high inclusive, how to say it).
 _RANGES: dict[str, tuple[float, float, bool, bool, str]] = {
     "agreement.seed": (0, math.inf, True, False, "an integer >= 0"),
     "agreement.n_boot": (2, MAX_BOOT, True, True, f"an integer from 2 to {MAX_BOOT:,}"),
+    "fairness.seed": (0, math.inf, True, False, "an integer >= 0"),
+    "fairness.n_boot": (0, MAX_BOOT, True, True, f"an integer from 0 to {MAX_BOOT:,}"),
     "monitor.ewma_lambda": (0.0, 1.0, False, True, "a number in (0, 1]"),
     "monitor.ewma_L": (0.0, math.inf, False, False, "a number > 0"),
     "monitor.cusum_k": (0.0, math.inf, True, False, "a number >= 0"),
@@ -604,6 +629,16 @@ period = "7d"                         # default window of `labelaudit report` (e
 top_confusions = 10                   # label pairs in the confusion heat map
 examples = 3                          # example items per confused pair
 max_annotators = 50                   # rows of the annotator leaderboard
+
+# [fairness]
+# Annotator groups audited on every batch (docs/fairness.md); stores max_group_gap, which a
+# gate can bound: [[gates]] metric = "max_group_gap", op = "<=", threshold = 0.3
+# by = ["vendor"]                     # annotator attributes (columns of annotators_meta,
+#                                     # or batch columns constant per annotator)
+# annotators_meta = "annotators.csv"  # annotator + attribute columns (relative to this folder)
+# min_raters = 5                      # smaller groups: counts only, no figures
+# n_boot = 200                        # bootstrap replicates of the offsets
+# seed = 0
 
 # [alert]
 # url = "https://example.org/hooks/labelaudit"   # POST the check result here as JSON

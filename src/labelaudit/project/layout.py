@@ -41,21 +41,22 @@ class Project:
         """``ROOT/labelaudit.duckdb``."""
         return self.root / STORE_NAME
 
-    def open_store(self, *, read_only: bool = False) -> Store:
-        """Open the store (created and migrated on first write).
+    def open_store(self, *, read_only: bool = False, wait: float | None = None) -> Store:
+        """Open the store (created and migrated on first write); ``wait`` as in
+        :meth:`Store.open`.
 
         A read-only open of a store that is missing or not yet migrated first opens it for
         writing to create or migrate it.
         """
         if read_only and self.store_path.is_file():
             try:
-                return Store.open(self.store_path, read_only=True)
+                return Store.open(self.store_path, read_only=True, wait=wait)
             except StoreOutdatedError:
                 pass
         if read_only:
-            Store.open(self.store_path).close()  # create or migrate, then reopen read-only
-            return Store.open(self.store_path, read_only=True)
-        return Store.open(self.store_path)
+            Store.open(self.store_path, wait=wait).close()  # create or migrate, then reopen
+            return Store.open(self.store_path, read_only=True, wait=wait)
+        return Store.open(self.store_path, wait=wait)
 
     @classmethod
     def load(cls, root: Path) -> Project:

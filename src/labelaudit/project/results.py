@@ -5,8 +5,8 @@ Each analysis maps a validated :class:`~labelaudit.table.AnnotationTable` to a
 JSON and its headline values as typed rows (``batch_metrics``: metric, value, se, ci_low,
 ci_high, reason; ``annotator_metrics``: annotator, metric, value, n, reason). A new kind
 is one more function in :data:`ANALYSES`: new rows in the same tables, no schema change.
-Stored kinds: ``agreement`` (here), ``consensus``, ``gold`` and ``annotators``
-(:mod:`labelaudit.project.results_quality`).
+Stored kinds: ``agreement`` (here), ``consensus``, ``gold``, ``annotators`` and, with a
+``[fairness]`` section, ``fairness`` (:mod:`labelaudit.project.results_quality`).
 """
 
 from __future__ import annotations
@@ -182,6 +182,7 @@ def _icc_rows(icc: dict[str, Any]) -> list[MetricRow]:
 from labelaudit.project.results_quality import (  # noqa: E402  (they use BatchResult)
     annotators_result,
     consensus_result,
+    fairness_result,
     gold_result,
 )
 
@@ -194,6 +195,7 @@ ANALYSES: tuple[Analysis, ...] = (
     consensus_result,
     gold_result,
     annotators_result,
+    fairness_result,
 )
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "annotators_result",
     "batch_gold",
     "consensus_result",
+    "fairness_result",
     "gold_labels",
     "gold_result",
 ]
@@ -278,3 +279,33 @@ def batch_gold(table: AnnotationTable, config: ProjectConfig) -> tuple[GoldLabel
         if "no gold item" in str(error) or "no gold label" in str(error):
             return None, "the batch holds no gold item"
         raise
+
+
+def fairness_result(table: AnnotationTable, config: ProjectConfig) -> BatchResult | None:
+    """Group offsets of the batch (:func:`labelaudit.fairness.slices_report`, options from
+    ``[fairness]``); headline row ``max_group_gap`` (largest minus smallest shown group
+    offset over the ``by`` attributes). None when ``[fairness] by`` is unset."""
+    from labelaudit.fairness import read_attribute_file, slices_report
+    from labelaudit.project.results import BatchResult
+
+    options = config.fairness
+    if not options.by:
+        return None
+    meta = None
+    if options.annotators_meta is not None:
+        path = Path(config.source).parent / options.annotators_meta
+        meta = read_attribute_file(path, "annotator")
+    report = slices_report(
+        table,
+        options.by,
+        annotators=meta,
+        min_raters=options.min_raters,
+        n_boot=options.n_boot,
+        seed=options.seed,
+    )
+    gap = report.max_group_gap
+    reason = None if gap is not None else "fewer than two groups with figures"
+    rows: list[MetricRow] = [("max_group_gap", gap, None, None, None, reason)]
+    data = report.to_dict()
+    result = {k: data[k] for k in ("groupings", "groups", "offsets", "contrasts", "gaps")}
+    return BatchResult(kind="fairness", schema_version=1, result=result, metrics=rows)

@@ -1,8 +1,10 @@
 """The embedded project store ``labelaudit.duckdb``: a small repository over DuckDB.
 
 One :class:`Store` holds one DuckDB connection: the single writer of the file. DuckDB
-locks the file, so a second process that opens it gets :class:`StoreLockedError` (a
-:class:`~labelaudit.exceptions.UsageError`) instead of a corrupted store.
+locks the file, so a second process that opens it waits up to :data:`LOCK_WAIT_SECONDS`
+(``LABELAUDIT_LOCK_WAIT``, default 5 s: e.g. while ``labelaudit serve`` answers a request)
+and then gets :class:`StoreLockedError` (a :class:`~labelaudit.exceptions.UsageError`)
+instead of a corrupted store.
 
 Rules kept here:
 
@@ -23,7 +25,9 @@ new columns.
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,6 +41,7 @@ from labelaudit.exceptions import InputError, StoreLockedError, StoreOutdatedErr
 from labelaudit.project._migrations import BOOTSTRAP, MIGRATIONS, Migration
 
 __all__ = [
+    "LOCK_WAIT_SECONDS",
     "MIGRATIONS",
     "STORE_NAME",
     "BatchRecord",
@@ -64,6 +69,10 @@ _BATCH_COLUMNS = (
     "batch_id, name, sha256, source, input_sha256, read_sha256, n_annotations, n_items, "
     "n_annotators, n_rejected, task_schema, ingested_at, run_id"
 )
+#: How long :meth:`Store.open` waits for another process to release the file (seconds;
+#: the environment variable ``LABELAUDIT_LOCK_WAIT`` overrides it).
+LOCK_WAIT_SECONDS = 5.0
+_LOCK_PAUSE = 0.05
 _LOCK = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
 
 
@@ -117,13 +126,23 @@ class Store:
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    def open(cls, path: Path, *, read_only: bool = False, migrate: bool = True) -> Store:
+    def open(
+        cls,
+        path: Path,
+        *,
+        read_only: bool = False,
+        migrate: bool = True,
+        wait: float | None = None,
+    ) -> Store:
         """Open (creating it if needed, unless ``read_only``) and migrate the store.
+
+        ``wait`` seconds (default :data:`LOCK_WAIT_SECONDS`) are spent retrying while
+        another process holds the file.
 
         Raises
         ------
         StoreLockedError
-            Another process holds the file.
+            Another process held the file for the whole wait.
         InputError
             The file is not a DuckDB database, or was written by a newer labelaudit.
         """
@@ -132,12 +151,20 @@ class Store:
         path = Path(path)
         if read_only and not path.is_file():
             raise UsageError(f"no project store at {path}; run `labelaudit init` first")
-        try:
-            connection = duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as error:
-            raise _open_error(path, error) from None
-        except duckdb.Error as error:
-            raise _damaged(path, error) from None
+        if wait is None:
+            wait = float(os.environ.get("LABELAUDIT_LOCK_WAIT", LOCK_WAIT_SECONDS))
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                connection = duckdb.connect(str(path), read_only=read_only)
+                break
+            except duckdb.IOException as error:
+                problem = _open_error(path, error)
+                if not isinstance(problem, StoreLockedError) or time.monotonic() >= deadline:
+                    raise problem from None
+                time.sleep(_LOCK_PAUSE)
+            except duckdb.Error as error:
+                raise _damaged(path, error) from None
         store = cls(connection, path, read_only)
         try:
             if migrate and not read_only:

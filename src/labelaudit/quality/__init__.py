@@ -34,7 +34,7 @@ from labelaudit.quality.gold import (
     without_gold,
 )
 from labelaudit.quality.gold_scores import GoldReport, aggregator_gold_accuracy, gold_accuracy
-from labelaudit.quality.items import ItemReport, item_report
+from labelaudit.quality.items import ItemReport, item_details, item_report
 from labelaudit.quality.label_studio import (
     item_fields,
     label_config,
@@ -62,6 +62,7 @@ __all__ = [
     "gold_accuracy",
     "gold_from_column",
     "ground_truth_gold",
+    "item_details",
     "item_fields",
     "item_report",
     "label_config",

@@ -258,7 +258,7 @@ def annotator_report(
         table, gold, fits, exclude_gold=exclude_gold, seed=seed, timing=(duration_col, time_col)
     )
     flags, pools, notes = flag_annotators(metrics, rules, ds_kappa=ds_kappa)
-    from labelaudit.agreement.api import content_sha256
+    from labelaudit.table import content_sha256
 
     return AnnotatorReport(
         n_items=table.n_items,

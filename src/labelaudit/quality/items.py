@@ -13,6 +13,7 @@ that ties stay visible) and returns an :class:`ItemReport` of arrays, one entry 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from labelaudit.quality._stats import vote_entropy
 from labelaudit.results import Displayable
 from labelaudit.table.table import AnnotationTable
 
-__all__ = ["TIE_RTOL", "ItemReport", "item_report"]
+__all__ = ["TIE_RTOL", "ItemReport", "item_details", "item_report"]
 
 #: Two posteriors closer than this (relative to the larger) are a tie.
 TIE_RTOL = 1e-12
@@ -147,3 +148,51 @@ def item_report(
         n_distinct=(counts > 0).sum(axis=1),
         tied=tied,
     )
+
+
+def item_details(
+    table: AnnotationTable, items: Sequence[Any], *, text_col: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """Each listed item's text and every annotator's label, for disagreement tables.
+
+    Parameters
+    ----------
+    table : AnnotationTable
+    items : sequence
+        Item ids (as in the reports: strings); ids the table does not hold are skipped.
+    text_col : str, optional
+        Column of ``table.data`` holding the item's text (its first value per item);
+        default ``"text"`` when the table carries one, else no text.
+
+    Returns
+    -------
+    dict
+        ``{item: {"text": str or None, "labels": {annotator: label}}}`` in the order of
+        ``items``; labels are category names (categorical tasks only; structured tasks
+        give an empty mapping).
+    """
+    from labelaudit.quality.label_studio import item_fields
+
+    index = {str(name): code for code, name in enumerate(table.items.tolist())}
+    wanted = [index[str(i)] for i in dict.fromkeys(items) if str(i) in index]
+    codes = np.asarray(wanted, dtype=np.int64)
+    column = text_col or ("text" if "text" in table.data.column_names else None)
+    texts: list[Any] = [None] * len(wanted)
+    if column is not None and codes.size:
+        texts = item_fields(table, [column]).column(0).take(pa.array(codes)).to_pylist()
+    rows = np.flatnonzero(np.isin(table.item_codes, codes))
+    order = rows[np.lexsort((table.annotator_codes[rows], table.item_codes[rows]))]
+    categorical = table.task == "categorical"
+    names = np.asarray(table.annotators, dtype=object)[table.annotator_codes[order]].tolist()
+    labels = np.asarray(table.categories, dtype=object)[table.label_codes[order]].tolist()
+    item_of = table.item_codes[order].tolist()
+    per_item: dict[int, dict[str, str]] = {code: {} for code in wanted}
+    for code, name, label in zip(item_of, names, labels, strict=True) if categorical else ():
+        per_item[code][str(name)] = str(label)
+    return {
+        str(table.items[code]): {
+            "text": None if value is None else str(value),
+            "labels": per_item[code],
+        }
+        for code, value in zip(wanted, texts, strict=True)
+    }

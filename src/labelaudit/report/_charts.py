@@ -23,7 +23,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from labelaudit.report._format import DASH, as_float, text
-from labelaudit.report._model import flat_metrics, metric_label, metric_names
+from labelaudit.report._metrics import flat_metrics, metric_label, metric_names
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,8 @@ from labelaudit.report._format import fmt_value, text
 from labelaudit.report._markdown import escape_markdown
 
 if TYPE_CHECKING:
+    import jinja2
+
     from labelaudit.report.document import DocTable, Document
 
 __all__ = ["render_html", "render_markdown", "render_terminal"]
@@ -25,48 +28,67 @@ def _fact(value: Any) -> str:
     return text(value)
 
 
+def _untitled(table: DocTable, heading: str) -> DocTable:
+    """The table without its title when the title only repeats the section's heading."""
+    from dataclasses import replace
+
+    return replace(table, title="") if table.title == heading else table
+
+
 # ------------------------------------------------------------------------- terminal
-def _longest_word(table: DocTable, index: int) -> int:
-    """Length of the longest word of column ``index`` (its name included)."""
-    words = [w for row in table.shown for w in table.cell(row, index).split()]
-    return max(len(w) for w in [*table.columns[index].split(), *words, "x"])
+def _widths(table: DocTable, width: int, columns: Sequence[int] | None = None) -> list[int] | None:
+    """Widths of ``columns`` (default all) that keep every word whole (numbers and their
+    headers whole), the room left shared by how much longer each column's cells are;
+    ``None`` when even the longest words do not fit ``width`` (a SIMPLE_HEAD grid without
+    edges: 2 cells of padding and 1 of rule per column)."""
+    from rich.cells import cell_len
 
-
-def _fits(table: DocTable, width: int, columns: Sequence[int] | None = None) -> bool:
-    """Whether the columns fit with their longest word unbroken (3 cells of padding each)."""
-    chosen = range(len(table.columns)) if columns is None else columns
-    return sum(_longest_word(table, i) + 3 for i in chosen) + 1 <= width
-
-
-def _widths(table: DocTable, columns: Sequence[int], width: int) -> list[int]:
-    """Column widths that keep every word whole: each column gets its longest word, the
-    rest of the screen goes to the columns in proportion to how much more they could use."""
-    need = [_longest_word(table, i) for i in columns]
-    full = [
-        max([len(table.columns[i]), *(len(table.cell(r, i)) for r in table.shown), need[k]])
-        for k, i in enumerate(columns)
-    ]
-    spare = width - (3 * len(columns) + 1) - sum(need)
-    wants = [f - n for f, n in zip(full, need, strict=True)]
-    if sum(wants) <= spare:
-        return full
-    extra = [spare * w // max(1, sum(wants)) for w in wants]
-    return [n + e for n, e in zip(need, extra, strict=True)]
+    low, high = [], []
+    for index in range(len(table.columns)) if columns is None else columns:
+        name = table.columns[index]
+        cells = [table.short(row, index) for row in table.shown]
+        if table.kind(index) == "number":  # numbers never wrap: the whole cell and header
+            words = [name, *cells]
+        else:
+            words = [w for cell in [name, *cells] for w in cell.split()]
+        low.append(max(cell_len(w) for w in [*words, "x"]))
+        high.append(max(low[-1], *(cell_len(c) for c in [name, *cells])))
+    room = width - (3 * len(low) - 1) - sum(low)
+    if room < 0:
+        return None
+    slack = [h - lo for lo, h in zip(low, high, strict=True)]
+    total = sum(slack)
+    if total <= room:
+        return high
+    return [lo + room * extra // total for lo, extra in zip(low, slack, strict=True)]
 
 
 def _terminal_table(table: DocTable, console: Any, width: int) -> None:
+    from rich import box
     from rich.table import Table
 
     from labelaudit.report.document import terminal_text
 
+    title = terminal_text(table.title) or "Rows"
     columns: Sequence[int] = range(len(table.columns))
     left_out: list[str] = []
-    if not _fits(table, width) and table.details and _fits(table, width, table.main_columns):
-        columns = table.main_columns  # the expansion columns go, with a note
-        left_out = [table.columns[i] for i in table.detail_columns]
-    if _fits(table, width, columns):
-        grid = Table(title=terminal_text(table.title), expand=False)
-        for index, size in zip(columns, _widths(table, columns, width), strict=True):
+    widths = _widths(table, width)
+    if widths is None and table.details:  # the expansion columns go, with a note
+        widths = _widths(table, width, table.main_columns)
+        if widths is not None:
+            columns = table.main_columns
+            left_out = [table.columns[i] for i in table.detail_columns]
+    if not table.rows:  # say so (and why, in the note) rather than draw an empty grid
+        console.print(f"[bold]{title}[/bold]: none.")
+    elif widths is not None:
+        grid = Table(
+            title=terminal_text(table.title) or None,
+            expand=False,
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+            title_justify="left",
+        )
+        for index, size in zip(columns, widths, strict=True):
             number = table.kind(index) == "number"
             grid.add_column(
                 terminal_text(table.columns[index]),
@@ -76,15 +98,13 @@ def _terminal_table(table: DocTable, console: Any, width: int) -> None:
                 width=size,
             )
         for row in table.shown:
-            grid.add_row(*(terminal_text(table.cell(row, i)) for i in columns))
+            grid.add_row(*(terminal_text(table.short(row, i)) for i in columns))
         console.print(grid)
     else:  # too wide for the screen: one block per row, no column dropped
-        console.print(
-            f"[bold]{terminal_text(table.title)}[/bold] (one block per row to fit {width} columns)"
-        )
+        console.print(f"[bold]{title}[/bold] (one block per row to fit {width} columns)")
         for row in table.shown:
             for index, name in enumerate(table.columns):
-                console.print(f"  {terminal_text(name)}: {terminal_text(table.cell(row, index))}")
+                console.print(f"  {terminal_text(name)}: {terminal_text(table.short(row, index))}")
             console.print("")
     if left_out:
         console.print(
@@ -120,18 +140,24 @@ def render_terminal(document: Document, *, width: int = 80) -> str:
             console.print(f"  {terminal_text(figure.sentence())}")
         for section in document.sections:
             console.print(f"\n[bold]{terminal_text(section.title)}[/bold]")
-            if section.text:
-                console.print(terminal_text(section.text))
+            paragraphs = section.text.split("\n\n") if section.text else []
+            for index, paragraph in enumerate(paragraphs):
+                console.print(("\n" if index else "") + terminal_text(paragraph))
             for name, value in section.facts:
                 console.print(f"  {terminal_text(name)}: {terminal_text(_fact(value))}")
             for table in section.tables:
-                _terminal_table(table, console, width)
+                _terminal_table(_untitled(table, section.title), console, width)
+        if document.provenance.tool_version or document.provenance.files:
+            console.print(f"\n{terminal_text(_provenance_line(document))}")
         return console.export_text()
 
 
 # ------------------------------------------------------------------------- markdown
 def _markdown_table(table: DocTable) -> list[str]:
-    lines = [f"**{escape_markdown(table.title)}**", ""]
+    lines = [f"**{escape_markdown(table.title)}**", ""] if table.title else []
+    if not table.rows:
+        lines = [f"**{escape_markdown(table.title) or 'Rows'}**: none.", ""]
+        return [*lines, *([f"*{escape_markdown(table.note)}*", ""] if table.note else [])]
     lines.append("| " + " | ".join(escape_markdown(c) for c in table.columns) + " |")
     lines.append(
         "|"
@@ -142,7 +168,7 @@ def _markdown_table(table: DocTable) -> list[str]:
     )
     width = range(len(table.columns))
     lines.extend(
-        "| " + " | ".join(escape_markdown(table.cell(row, i)) for i in width) + " |"
+        "| " + " | ".join(escape_markdown(table.short(row, i)) for i in width) + " |"
         for row in table.shown
     )
     if table.n_more:
@@ -163,35 +189,66 @@ def render_markdown(document: Document) -> str:
     lines += [f"- {escape_markdown(f.sentence())}" for f in document.headline.figures]
     for section in document.sections:
         lines += ["", f"## {escape_markdown(section.title)}", ""]
-        if section.text:
-            lines += [escape_markdown(section.text), ""]
+        for paragraph in section.text.split("\n\n") if section.text else ():
+            lines += [escape_markdown(paragraph), ""]
         lines += [f"- {escape_markdown(n)}: {escape_markdown(_fact(v))}" for n, v in section.facts]
         if section.facts:
             lines.append("")
         for table in section.tables:
-            lines += _markdown_table(table)
+            lines += _markdown_table(_untitled(table, section.title))
     prov = document.provenance
     if prov.tool_version or prov.files:
-        files = ", ".join(escape_markdown(f) for f in prov.files)
+        lines += ["", f"*{escape_markdown(_provenance_line(document, 64))}*"]
+    if prov.config:
+        lines += ["", "| Configuration | Value |", "|---|---|"]
         lines += [
-            "",
-            f"*labelaudit {escape_markdown(prov.tool_version)}"
-            + (f" · {files}" if files else "")
-            + "*",
+            f"| {escape_markdown(k)} | {escape_markdown(_fact(v))} |"
+            for k, v in prov.config.items()
         ]
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _provenance_line(document: Document, sha_chars: int = 12) -> str:
+    """``labelaudit 0.1.0 · data/x.csv · sha256 0123456789ab`` (unescaped)."""
+    prov = document.provenance
+    parts = [f"labelaudit {prov.tool_version}".strip()]
+    parts += [", ".join(prov.files)] if prov.files else []
+    parts += [f"sha256 {prov.input_sha256[:sha_chars]}"] if prov.input_sha256 else []
+    return " · ".join(parts)
+
+
 # ----------------------------------------------------------------------------- html
-def render_html(document: Document) -> str:
-    """The document as one self-contained HTML page (base template + table partial)."""
+@functools.cache
+def _environment() -> jinja2.Environment:
+    """The Jinja2 environment: package templates, autoescaping on, strict undefined."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("labelaudit.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_html(
+    document: Document,
+    *,
+    environment: Any = None,
+    template: str = "document.html.j2",
+    **context: Any,
+) -> str:
+    """The document as one self-contained HTML page (base template + table partial);
+    ``environment``, ``template`` and ``context`` render it through a template extending
+    the base one (:func:`labelaudit.report.document.render_page`)."""
     from markupsafe import Markup
 
-    from labelaudit.report._html import _environment
     from labelaudit.report.charts import is_inert_svg
 
     def svg(chart: Any) -> Markup:
         return Markup(chart.svg) if is_inert_svg(chart.svg) else Markup("")
 
-    template = _environment().get_template("document.html.j2")
-    return template.render(doc=document, fmt=_fact, svg=svg)
+    page = (environment or _environment()).get_template(template)
+    return page.render(doc=document, fmt=_fact, svg=svg, untitled=_untitled, **context)

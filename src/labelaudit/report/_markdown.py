@@ -1,15 +1,16 @@
-"""Render the agreement report dict as GitHub-flavoured Markdown."""
+"""Markdown escaping (the one Markdown escaping function), and the pre-document table type.
+
+:class:`Column`, :class:`Table` and :func:`markdown_section` remain only for
+``pipeline_report`` until the weekly report moves onto the document model
+(:mod:`labelaudit.report.document`); nothing in ``report/`` uses them.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
 
-from labelaudit.report._model import GUIDANCE, Table, provenance, summary, title
-from labelaudit.report._tables import build_tables
-
-__all__ = ["escape_markdown", "render_markdown"]
+__all__ = ["Column", "Table", "escape_markdown", "markdown_section"]
 
 _NEWLINES = re.compile(r"\r\n|\r|\n|\u2028|\u2029")
 _SPECIALS = re.compile(r"([\\`*_\[\]|~$])")
@@ -42,6 +43,26 @@ def escape_markdown(value: str) -> str:
     return _NEWLINES.sub("<br>", out)
 
 
+@dataclass(frozen=True)
+class Column:
+    """A table column: its header and whether it holds numbers (right-aligned)."""
+
+    name: str
+    numeric: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """A titled table of formatted, unescaped cells (``key`` is the HTML ``id``)."""
+
+    key: str
+    title: str
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[str, ...], ...]
+    description: str = ""
+    note: str | None = None
+
+
 def markdown_section(table: Table) -> list[str]:
     """Markdown lines of one section: heading, description, note and the GFM table."""
     lines = [f"## {table.title}", "", table.description, ""]
@@ -58,32 +79,3 @@ def markdown_section(table: Table) -> list[str]:
         )
         lines.append("| " + " | ".join(cells) + " |")
     return [*lines, ""]
-
-
-def render_markdown(report: Mapping[str, Any]) -> str:
-    """Render the agreement report as GitHub-flavoured Markdown.
-
-    Parameters
-    ----------
-    report : Mapping
-        The agreement report dict (the stable JSON contract); absent sections are skipped.
-
-    Returns
-    -------
-    str
-        A Markdown document: header facts, coefficient, ICC, pairwise, per-category,
-        confusion and disagreement tables, a "How to read this" section and the
-        reproducibility facts. User content is escaped for tables; undefined numbers show
-        as an em dash with the reason in the note column.
-    """
-    lines = [f"# {escape_markdown(title(report))}", ""]
-    lines += [f"- **{label}:** {escape_markdown(value)}" for label, value in summary(report)]
-    lines.append("")
-    for table in build_tables(report):
-        lines += markdown_section(table)
-    lines += ["## How to read this", ""]
-    for paragraph in GUIDANCE:
-        lines += [paragraph, ""]
-    lines += ["## Reproducibility", "", "| Field | Value |", "|---|---|"]
-    lines += [f"| {escape_markdown(k)} | {escape_markdown(v)} |" for k, v in provenance(report)]
-    return "\n".join(lines) + "\n"

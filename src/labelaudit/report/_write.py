@@ -1,4 +1,4 @@
-"""Write the HTML, Markdown and JSON reports atomically."""
+"""The one write path of rendered output: documents printed or written atomically."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import contextlib
 import json
 import os
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from labelaudit.report._html import render_html
-from labelaudit.report._markdown import render_markdown
+if TYPE_CHECKING:
+    from labelaudit.report.document import Document
 
-__all__ = ["atomic_write_text", "emit_rendered", "write_output_file", "write_reports"]
+__all__ = ["atomic_write_text", "emit_document", "write_output_file", "write_reports"]
 
 
 def atomic_write_text(path: Path, content: str) -> None:
@@ -54,12 +54,21 @@ def write_output_file(path: Path, content: str) -> Path:
     return path
 
 
-def write_reports(report: Mapping[str, Any], out_dir: Path, stem: str = "pilot") -> dict[str, Path]:
+def write_reports(
+    report: Mapping[str, Any],
+    out_dir: Path,
+    stem: str = "pilot",
+    *,
+    details: Mapping[str, Any] | None = None,
+    category_names: Mapping[str, str] | None = None,
+    gate: float | None = None,
+) -> dict[str, Path]:
     """Write ``{stem}.html``, ``{stem}.md`` and ``{stem}.json`` into ``out_dir``.
 
     All three are rendered before anything is written, so a report that cannot be rendered
     or serialised (e.g. a NaN, which JSON forbids) leaves ``out_dir`` untouched; each file is
-    then replaced atomically.
+    then replaced atomically. HTML and Markdown are the agreement document
+    (:func:`labelaudit.report.builders.agreement_document`); the JSON is the report dict.
 
     Parameters
     ----------
@@ -69,6 +78,9 @@ def write_reports(report: Mapping[str, Any], out_dir: Path, stem: str = "pilot")
         Output folder, created if missing.
     stem : str, default "pilot"
         File name without extension.
+    details, category_names, gate
+        Item text and labels per annotator, category meanings and the target of the
+        headline coefficient (see :func:`~labelaudit.report.builders.agreement_document`).
 
     Returns
     -------
@@ -80,12 +92,16 @@ def write_reports(report: Mapping[str, Any], out_dir: Path, stem: str = "pilot")
     ValueError
         If ``stem`` is empty or holds a path separator, or the report holds NaN or infinity.
     """
+    from labelaudit.report.builders import agreement_document
+    from labelaudit.report.document import render_document
+
     if not stem or Path(stem).name != stem or stem in {".", ".."}:
         msg = f"`stem` must be a plain file name without a folder, got {stem!r}"
         raise ValueError(msg)
+    document = agreement_document(report, gate=gate, details=details, category_names=category_names)
     contents = {
-        "html": (f"{stem}.html", render_html(report)),
-        "markdown": (f"{stem}.md", render_markdown(report)),
+        "html": (f"{stem}.html", render_document(document, "html")),
+        "markdown": (f"{stem}.md", render_document(document, "markdown")),
         "json": (
             f"{stem}.json",
             json.dumps(dict(report), indent=2, ensure_ascii=False, allow_nan=False) + "\n",
@@ -100,46 +116,41 @@ def write_reports(report: Mapping[str, Any], out_dir: Path, stem: str = "pilot")
     return paths
 
 
-def emit_rendered(
-    report: Mapping[str, Any],
-    output: str,
-    out: Path | None,
-    *,
-    terminal: Callable[[Mapping[str, Any], Any], None],
-    html: Callable[[Mapping[str, Any]], str],
-    markdown: Callable[[Mapping[str, Any]], str] | None = None,
-) -> None:
-    """Print ``report`` or write it atomically to ``out`` as table, json, markdown or html.
+#: Width of terminal text written to a file (``--format table --out FILE``).
+FILE_WIDTH = 100
 
-    ``terminal(report, console)`` draws the Rich tables (to the screen, or recorded as
-    120-column text for ``out``); ``html`` and ``markdown`` return the page. Used by every
-    command whose result has its own renderers (preference and judge audits).
+
+def emit_document(
+    data: Mapping[str, Any],
+    document: Document,
+    output: str,
+    out: Path | None = None,
+    *,
+    err: bool = False,
+) -> None:
+    """Print a result or write it atomically to ``out``: ``json`` is ``data`` (the JSON
+    contract), ``table``/``markdown``/``html`` are ``document`` through the shared renderers.
+
+    ``table`` fits the terminal's width (80 columns when not a terminal; 100 in a file).
+    Writing a file prints ``wrote FILE`` on stderr; ``err`` prints to stderr instead of
+    stdout (when stdout carries data). Used by every analysis command.
     """
+    import shutil
     import sys
 
     from labelaudit.exceptions import UsageError
+    from labelaudit.report.document import render_document
 
     if out is not None and not out.parent.is_dir():
         raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
-    if output == "table":
-        from rich.console import Console
-
-        if out is None:
-            terminal(report, Console())
-            return
-        with open(os.devnull, "w") as sink:
-            console = Console(record=True, width=120, file=sink)
-            terminal(report, console)
-        content = console.export_text()
-    elif output == "json":
-        content = json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    elif output == "markdown" and markdown is not None:
-        content = markdown(report)
-    elif output == "html":
-        content = html(report)
+    if output == "json":
+        content = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    elif output in ("table", "markdown", "html"):
+        width = FILE_WIDTH if out is not None else shutil.get_terminal_size((80, 24)).columns
+        content = render_document(document, output, width=width)
     else:
         raise UsageError(f"unsupported output format {output!r}")
-    if out is None:
-        sys.stdout.write(content)
-    else:
+    if out is not None:
         write_output_file(out, content)
+    else:
+        (sys.stderr if err else sys.stdout).write(content)

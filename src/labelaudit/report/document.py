@@ -33,12 +33,16 @@ __all__ = [
     "category_label",
     "document_from_dict",
     "render_document",
+    "render_page",
     "short_path",
+    "snippet",
     "terminal_text",
 ]
 
 #: Rows shown per table before "... and N more rows".
 TOP_N = 50
+#: Characters of a ``"snippet"`` cell shown in the terminal and in Markdown.
+SNIPPET_CHARS = 60
 _CONTROL = re.compile(
     r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]|[\x00-\x1f\x7f-\x9f]"
 )
@@ -83,7 +87,10 @@ class Headline:
 
 @dataclass(frozen=True)
 class DocTable:
-    """A typed table: ``kinds`` per column are ``"text"``, ``"number"`` or ``"link"``.
+    """A typed table: ``kinds`` per column are ``"text"``, ``"number"``, ``"link"`` (an anchor
+    in the page), ``"href"`` (a ``(text, url)`` pair; renderers without links show the
+    text) or ``"snippet"`` (long user text such as an item's text: terminal and Markdown
+    show its first words, HTML the snippet with the full text on hover and in an expansion).
 
     ``key`` (optional) gives the HTML table the id ``{key}-table``. ``details`` names columns
     that HTML shows in a per-row expansion (``<details>``) instead of their own column, so
@@ -128,6 +135,8 @@ class DocTable:
     def cell(self, row: Sequence[Any], index: int) -> str:
         """Cell text: numbers formatted, user content as plain (unescaped) text."""
         value = row[index]
+        if self.kind(index) == "href" and isinstance(value, tuple):
+            value = value[0]
         if self.kind(index) == "number" and isinstance(value, (int, float)):
             return (
                 f"{value:,}"
@@ -136,10 +145,26 @@ class DocTable:
             )
         return text(value)
 
+    def short(self, row: Sequence[Any], index: int) -> str:
+        """Cell text, a ``"snippet"`` cell cut to its first words (:func:`snippet`)."""
+        full = self.cell(row, index)
+        return snippet(full) if self.kind(index) == "snippet" else full
+
+
+def snippet(value: str, limit: int = SNIPPET_CHARS) -> str:
+    """The first words of ``value`` within ``limit`` characters, ``…`` marking a cut; never
+    breaks a word (a first word longer than ``limit`` is cut at ``limit``)."""
+    flat = " ".join(value.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit + 1].rsplit(" ", 1)[0] if " " in flat[: limit + 1] else flat[:limit]
+    return cut.rstrip(" ,.;:") + "…"
+
 
 @dataclass(frozen=True)
 class Section:
-    """A titled group of facts (label, value), tables, SVG charts and explanatory text.
+    """A titled group of facts (label, value), tables, SVG charts and explanatory text
+    (paragraphs separated by a blank line).
 
     ``key`` (optional) is the HTML id of the section; a chart with a ``key`` gets the id
     ``chart-{key}``.
@@ -258,3 +283,14 @@ def render_document(document: Document, output: str, *, width: int = 80) -> str:
     if output == "html":
         return render_html(document)
     return render_terminal(document, width=width)
+
+
+def render_page(document: Document, environment: Any, template: str, **context: Any) -> str:
+    """``document`` as HTML through ``template``, a template of ``environment`` that extends
+    the base ``document.html.j2`` (its blocks ``csp``, ``style``, ``head``, ``nav``,
+    ``extra`` and ``scripts``), with ``context`` for those blocks (e.g. the pages of
+    ``labelaudit serve``). ``environment`` must autoescape and load this package's templates.
+    """
+    from labelaudit.report._document_render import render_html
+
+    return render_html(document, environment=environment, template=template, **context)

@@ -16,9 +16,8 @@ from labelaudit.report._format import (
     text,
     visible_controls,
 )
-from labelaudit.report._markdown import escape_markdown, markdown_section
-from labelaudit.report._model import Column, Table
-from labelaudit.report._write import atomic_write_text, emit_rendered, write_output_file
+from labelaudit.report._markdown import Column, Table, escape_markdown, markdown_section
+from labelaudit.report._write import atomic_write_text, emit_document, write_output_file
 
 __all__ = [
     "DASH",
@@ -26,7 +25,7 @@ __all__ = [
     "Table",
     "as_float",
     "atomic_write_text",
-    "emit_rendered",
+    "emit_document",
     "escape_markdown",
     "fmt_ci",
     "fmt_count",

@@ -3,7 +3,9 @@
 Platform readers fill the ``payload`` column (see :class:`AnnotationTable.payload`). A
 generic file read with ``task=...`` has no payload: its label column then holds the
 structured label as JSON (a list of strings for multi-label, a list of
-``{"start", "end", "label"}`` objects for spans, ...; plain text for the text task), and
+``{"start", "end", "label"}`` objects for spans - or Label Studio's own region shape
+``{"start", "end", "text", "labels": [...]}``, one span per label -, ...; plain text for
+the text task; an empty cell of a list-valued task is ``[]``, no regions), and
 it is parsed here once per *distinct* label, then expanded to the rows with ``take``.
 """
 
@@ -180,6 +182,17 @@ def _parse(task: str, text: str, table: AnnotationTable) -> Any:
     return parsed
 
 
+def _labels(region: dict[str, Any]) -> list[str]:
+    """A region's labels: ``label``, or Label Studio's ``labels`` list (one span per label,
+    its ``text`` ignored); KeyError/TypeError when neither holds a label."""
+    if "label" in region:
+        return [str(region["label"])]
+    labels = region["labels"]
+    if not isinstance(labels, list) or not labels:
+        raise TypeError("labels must be a non-empty list")
+    return [str(label) for label in labels]
+
+
 def _shape(task: str, value: list[Any]) -> list[Any] | None:
     """The JSON value in the contract's shape, or None when it does not fit."""
     try:
@@ -192,7 +205,7 @@ def _shape(task: str, value: list[Any]) -> list[Any] | None:
         if not all(isinstance(v, dict) for v in value):
             return None
         if task == "spans":
-            spans = [(int(v["start"]), int(v["end"]), str(v["label"])) for v in value]
+            spans = [(int(v["start"]), int(v["end"]), lab) for v in value for lab in _labels(v)]
             return [{"start": s, "end": e, "label": lab} for s, e, lab in sorted(spans)]
         if task == "boxes":
             keys = ("x", "y", "width", "height")

@@ -214,9 +214,10 @@ def as_task(table: AnnotationTable, task: str | None, categories: Any = None) ->
 
     from labelaudit.table.schema import TaskSchema
 
-    if task is None or task == table.task:
+    declared_already = categories is None or table.schema.categories is not None
+    if task is None or (task == table.task and declared_already):
         return table
-    if table.schema.is_structured:
+    if table.schema.is_structured and task != table.task:
         raise UsageError(
             f"{table.source} holds {table.task} annotations; --task {task} does not fit "
             f"(drop --task or pass --task {table.task})"

@@ -5,9 +5,10 @@ IoU of every box of r with every box of s is computed at once for all images (pi
 top-left origin; IoU = intersection area / union area, 0 when the union is empty). Boxes
 are then matched one-to-one by the assignment that maximises the total IoU
 (Kuhn 1955 / Munkres 1957, ``scipy.optimize.linear_sum_assignment``), class-agnostic;
-pairs with IoU 0 are never matches. An image pair whose positive-IoU graph is already a
-matching (every box overlaps at most one box of the other annotator) is resolved without
-the solver; the others go through it one by one.
+pairs with IoU 0 are never matches. The optimum is found for all image pairs at once by
+:func:`labelaudit.structured._assign.sparse_assignment` (the positive-IoU graph split into
+connected components, small components solved by exact enumeration in numpy, large ones
+by the solver).
 
 * ``box_f1.iou50``: F1 = 2 TP / (|A| + |B|) with TP the matches of IoU >= 0.5, per
   annotator pair over the images both annotated, averaged over annotator pairs.
@@ -28,13 +29,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from labelaudit.structured._assign import sparse_assignment
 from labelaudit.structured._explode import (
     code_strings,
-    cross_within_groups,
     explode,
-    group_runs,
     numbers,
     row_pairs,
+    run_offsets,
     strings,
 )
 from labelaudit.structured._payload import payload_of
@@ -57,7 +58,6 @@ F64 = npt.NDArray[np.float64]
 
 #: IoU thresholds of ``iou50_95``.
 THRESHOLDS = np.round(np.arange(0.5, 0.951, 0.05), 2)
-_CHUNK_EDGES = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -108,59 +108,54 @@ class BoxMatches:
     iou: F64
 
 
-def _assign(values: F64, n_r: int, n_s: int) -> tuple[I64, I64]:
-    from scipy.optimize import linear_sum_assignment
+def _x_overlaps(d: BoxData, item: I64) -> tuple[I64, I64]:
+    """Box pairs (i, j) of one item and two rows whose x ranges intersect (positive length).
 
-    rows, cols = linear_sum_assignment(values.reshape(n_r, n_s), maximize=True)
-    return rows.astype(np.int64), cols.astype(np.int64)
-
-
-def _match_chunk(d: BoxData, r: I64, s: I64, pair_ids: I64) -> tuple[I64, I64, I64, F64]:
-    """Matches of a chunk of row pairs: vectorised IoU, solver only where ambiguous."""
-    n_r, n_s = d.row_size[r], d.row_size[s]
-    ia, ib, local = cross_within_groups(d.row_start[r], n_r, d.row_start[s], n_s)
-    value = iou(d.x[ia], d.y[ia], d.w[ia], d.h[ia], d.x[ib], d.y[ib], d.w[ib], d.h[ib])
-    positive = value > 0
-    node_a = _node(local, ia, r, d)
-    node_b = _node(local, ib, s, d)
-    deg_a = np.bincount(node_a[positive], minlength=int(node_a.max(initial=-1)) + 1)
-    deg_b = np.bincount(node_b[positive], minlength=int(node_b.max(initial=-1)) + 1)
-    ambiguous_edge = positive & ((deg_a[node_a] > 1) | (deg_b[node_b] > 1))
-    ambiguous = np.zeros(r.size, dtype=bool)
-    ambiguous[local[ambiguous_edge]] = True
-    simple = positive & ~ambiguous[local]
-    found = [np.flatnonzero(simple)]
-    edge_start = np.cumsum(n_r * n_s) - n_r * n_s
-    for p in np.flatnonzero(ambiguous).tolist():
-        lo = int(edge_start[p])
-        rows, cols = _assign(value[lo : lo + int(n_r[p] * n_s[p])], int(n_r[p]), int(n_s[p]))
-        hit = lo + rows * int(n_s[p]) + cols
-        found.append(hit[value[hit] > 0])
-    edges = np.sort(np.concatenate(found))
-    return ia[edges], ib[edges], pair_ids[local[edges]], value[edges]
-
-
-def _node(local: I64, index: I64, rows: I64, d: BoxData) -> I64:
-    """A (pair, box) node id unique within a chunk: local pair x max boxes + box offset."""
-    width = int(d.row_size.max(initial=1))
-    return local * width + (index - d.row_start[rows[local]])
+    Sorted by (item, x), the boxes that intersect box i's x range and start at or after it
+    are the run of boxes starting before x_i + w_i (x and x + w are replaced by their
+    exact ranks among all of them, so one integer key sorts and searches), so the cost is
+    the number of such pairs, not the square of an image's box count.
+    """
+    n = d.x.size
+    _, rank = np.unique(np.concatenate([d.x, d.x + d.w]), return_inverse=True)
+    rank = rank.astype(np.int64).reshape(-1)
+    shift = int(max(int(rank.max(initial=0)), 1)).bit_length()
+    start_key = (item << np.int64(shift)) | rank[:n]
+    end_key = (item << np.int64(shift)) | rank[n:]
+    order = np.argsort(start_key, kind="stable").astype(np.int64)
+    stop = np.searchsorted(start_key[order], end_key[order], side="left")
+    count = np.maximum(stop - np.arange(n) - 1, 0)
+    first = np.repeat(np.arange(n, dtype=np.int64), count)
+    i, j = order[first], order[first + 1 + run_offsets(count)]
+    keep = d.row[i] != d.row[j]
+    return i[keep], j[keep]
 
 
 def box_matches(table: AnnotationTable, d: BoxData | None = None) -> BoxMatches:
-    """Optimal one-to-one IoU matches of every annotator pair of every image."""
+    """Optimal one-to-one IoU matches of every annotator pair of every image.
+
+    Candidate box pairs come from a sweep over x (:func:`_x_overlaps`), their IoU is
+    computed at once, and the positive-IoU pairs of all image pairs are matched together
+    by :func:`labelaudit.structured._assign.sparse_assignment`. Matches are ordered by
+    (row pair, box a, box b).
+    """
+    from labelaudit.structured.spans import _row_pair_index
+
     d = box_data(table) if d is None else d
     pair_r, pair_s = row_pairs(table.item_codes, table.annotator_codes)
-    cost = d.row_size[pair_r] * d.row_size[pair_s]
-    starts, sizes = group_runs((np.cumsum(cost) - cost) // _CHUNK_EDGES)
-    parts = []
-    for lo, n in zip(starts.tolist(), sizes.tolist(), strict=True):
-        ids = np.arange(lo, lo + n)
-        parts.append(_match_chunk(d, pair_r[ids], pair_s[ids], ids))
-    if not parts:
-        empty = np.zeros(0, dtype=np.int64)
-        return BoxMatches(pair_r, pair_s, empty, empty, empty, np.zeros(0))
-    a, b, pair, value = (np.concatenate(x) for x in zip(*parts, strict=True))
-    return BoxMatches(pair_r, pair_s, a, b, pair, value)
+    who = table.annotator_codes[d.row]
+    i, j = _x_overlaps(d, table.item_codes[d.row])
+    swap = who[i] > who[j]
+    a, b = np.where(swap, j, i), np.where(swap, i, j)
+    value = iou(d.x[a], d.y[a], d.w[a], d.h[a], d.x[b], d.y[b], d.w[b], d.h[b])
+    positive = value > 0
+    a, b, value = a[positive], b[positive], value[positive]
+    n_ann = max(table.n_annotators, 1)
+    chosen = sparse_assignment(a * n_ann + who[b], b * n_ann + who[a], value)
+    a, b, value = a[chosen], b[chosen], value[chosen]
+    pair = _row_pair_index(pair_r, pair_s, d.row[a], d.row[b], table.n_ratings)
+    order = np.lexsort((b, a, pair))
+    return BoxMatches(pair_r, pair_s, a[order], b[order], pair[order], value[order])
 
 
 def _pair_tp(m: BoxMatches, threshold: float) -> F64:

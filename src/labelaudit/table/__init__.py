@@ -5,6 +5,7 @@ sources build :class:`RawColumns` and go through the same :func:`encode` boundar
 """
 
 from labelaudit.table._encode import NUMBER_PATTERN, Locator, RawColumns, as_text, encode
+from labelaudit.table.content import content_sha256
 from labelaudit.table.readers import (
     FORMATS,
     format_of,
@@ -27,6 +28,7 @@ __all__ = [
     "RawColumns",
     "TaskSchema",
     "as_text",
+    "content_sha256",
     "encode",
     "format_of",
     "from_dataframe",

@@ -6,6 +6,7 @@ happens on the error path, to name the exact line of the first bad row.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +22,10 @@ __all__ = ["NUMBER_PATTERN", "Locator", "RawColumns", "as_text", "encode"]
 
 #: A decimal number as written in a file (no NaN/inf): what counts as a numeric label.
 NUMBER_PATTERN = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
+#: Integral floats below this print as integers (exact in float64).
+_EXACT_INTEGER = 2.0**53
+#: Key spaces up to this many cells are checked with a dense bincount instead of a sort.
+_DENSE_CELLS = 1 << 22
 
 
 @dataclass
@@ -69,19 +74,30 @@ class RawColumns:
 
 
 def as_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
-    """Any column as trimmed strings; integral floats lose their ``.0`` (3.0 -> "3")."""
+    """Any column as trimmed strings; integral floats lose their ``.0`` (3.0 -> "3").
+
+    Integral floats print as integers only while exact (|x| < 2**53); larger ones keep
+    their shortest round-trip form (``1.2345678901234567e+19``), never a wrapped int64.
+    """
     if isinstance(column, pa.Array):
         column = pa.chunked_array([column])
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
     if pa.types.is_floating(column.type):
-        # 3.0 -> "3", 2.5 -> "2.5": labels read as floats keep a natural name
-        as_float = column.to_numpy(zero_copy_only=False)
+        as_float = column.to_numpy(zero_copy_only=False).astype(np.float64)
         integral = np.isfinite(as_float) & (np.floor(as_float) == as_float)
-        text = np.where(integral, np.char.mod("%d", np.nan_to_num(as_float)), as_float.astype(str))
+        integral &= np.abs(as_float) < _EXACT_INTEGER
+        text = as_float.astype(str).astype(object)
+        text[integral] = as_float[integral].astype(np.int64).astype(str)
         mask = pc.is_null(column).to_numpy(zero_copy_only=False) | np.isnan(as_float)
-        return pa.chunked_array([pa.array(text.astype(object), mask=mask, type=pa.string())])
+        return pa.chunked_array([pa.array(text, mask=mask, type=pa.string())])
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         column = pc.cast(column, pa.string())
     return pc.utf8_trim_whitespace(column)
+
+
+#: Structured tasks whose label is a JSON list (an empty cell: the empty list).
+_LIST_TASKS = ("multilabel", "spans", "boxes", "ranking")
 
 
 def _first_true(mask: np.ndarray) -> int | None:
@@ -89,9 +105,57 @@ def _first_true(mask: np.ndarray) -> int | None:
     return int(hits[0]) if hits.size else None
 
 
-def _check_present(column: pa.ChunkedArray, name: str, raw: RawColumns, locator: Locator) -> None:
-    missing = pc.or_(pc.is_null(column), pc.equal(pc.utf8_length(column), 0))
-    bad = _first_true(pc.fill_null(missing, True).to_numpy(zero_copy_only=False))
+def _numpy(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(array.to_numpy(zero_copy_only=False))
+
+
+@dataclass
+class _Coded:
+    """A column after one hash pass: distinct canonical strings and each entry's index.
+
+    ``names`` (d,) distinct trimmed strings (first-appearance order); ``indices`` (n,)
+    int64 positions in ``names``, -1 where the cell is null or empty; ``same`` is True when
+    the raw column already was exactly these strings (no cast, trim or merge changed one).
+    """
+
+    names: pa.Array
+    indices: np.ndarray
+    same: bool
+
+
+def _code(column: pa.ChunkedArray) -> _Coded:
+    """Hash-encode a raw column, then canonicalise only its distinct values (vectorised)."""
+    if pa.types.is_dictionary(column.type):  # e.g. Parquet dictionary pages: no row hashing
+        encoded = column.unify_dictionaries().combine_chunks()
+    else:
+        encoded = pc.dictionary_encode(column).combine_chunks()
+    raw_names = encoded.dictionary
+    text = as_text(raw_names).combine_chunks()
+    indices = _numpy(pc.fill_null(encoded.indices, -1)).astype(np.int64)
+    blank = _numpy(pc.fill_null(pc.equal(pc.utf8_length(text), 0), True))
+    used = np.bincount(indices[indices >= 0], minlength=len(text)) > 0
+    blank |= ~used  # a dictionary may hold values no row uses
+    unchanged = pa.types.is_string(raw_names.type) and not blank.any()
+    unchanged = unchanged and bool(pc.all(pc.equal(raw_names, text)).as_py() is not False)
+    if unchanged:  # distinct strings already, trimmed and non-empty
+        return _Coded(text, indices, not pa.types.is_dictionary(column.type))
+    merged = pc.dictionary_encode(text)
+    if len(merged.dictionary) < len(text) or blank.any():
+        remap = _numpy(pc.fill_null(merged.indices, -1)).astype(np.int64)
+        remap[blank] = -1
+        keep = np.zeros(len(merged.dictionary), dtype=bool)
+        keep[remap[remap >= 0]] = True
+        if not keep.all():  # drop the empty string from the distinct values
+            position = np.cumsum(keep) - 1
+            remap = np.where(remap >= 0, position[np.maximum(remap, 0)], -1)
+        names = merged.dictionary.filter(pa.array(keep))
+        indices = np.where(indices >= 0, remap[np.maximum(indices, 0)], -1)
+        return _Coded(names, indices, False)
+    return _Coded(text, indices, False)
+
+
+def _check_present(coded: _Coded, name: str, raw: RawColumns, locator: Locator) -> None:
+    bad = _first_true(coded.indices < 0)
     if bad is not None:
         raise locator.error(
             int(raw.rows[bad]),
@@ -103,61 +167,140 @@ def _check_present(column: pa.ChunkedArray, name: str, raw: RawColumns, locator:
         )
 
 
-def _dictionary_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted unique strings and the code of each row (hash encode, then sort the dictionary)."""
-    encoded = pc.dictionary_encode(column).combine_chunks()
-    dictionary = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
-    indices = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    order = _natural_order(dictionary)
+def _numbers(names: pa.Array) -> np.ndarray | None:
+    """The names as float64 when every one is a decimal number (``NUMBER_PATTERN``), else None."""
+    if len(names) == 0 or not re.match(NUMBER_PATTERN, str(names[0])):
+        return None  # the first name decides most cases without a pass over all of them
+    if not pc.all(pc.match_substring_regex(names, NUMBER_PATTERN)).as_py():
+        return None
+    return _numpy(pc.cast(pc.utf8_trim_whitespace(names), pa.float64())).astype(np.float64)
+
+
+def _natural_order(names: pa.Array) -> np.ndarray:
+    """Positions of ``names`` sorted: by value when every name is a number (ties by text:
+    ``1`` and ``1.0`` stay two names), else by text (UTF-8 byte order); one Arrow sort."""
+    numbers = _numbers(names)
+    if numbers is None:
+        return _numpy(pc.sort_indices(names)).astype(np.int64)
+    keys = pa.table({"value": numbers, "text": names})
+    order = pc.sort_indices(keys, sort_keys=[("value", "ascending"), ("text", "ascending")])
+    return _numpy(order).astype(np.int64)
+
+
+def _sorted_codes(coded: _Coded) -> tuple[np.ndarray, pa.Array, np.ndarray]:
+    """(names sorted as an object array, the same as Arrow, each entry's code)."""
+    order = _natural_order(coded.names)
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
-    return dictionary[order], rank[indices]
+    names = coded.names.take(pa.array(order))
+    return _numpy(names).astype(object), names, rank[coded.indices]
 
 
-def _natural_order(names: np.ndarray) -> np.ndarray:
-    """Numeric order when every name is a number, else lexicographic."""
-    numbers = _parse_numbers(names)
-    if numbers is not None:
-        return np.lexsort((names.astype(str), numbers))
-    return np.argsort(names.astype(str), kind="stable")
-
-
-def _parse_numbers(names: np.ndarray) -> np.ndarray | None:
-    if names.size == 0:
-        return None
-    matches = pc.match_substring_regex(pa.array(names.astype(str)), NUMBER_PATTERN)
-    if not pc.all(matches).as_py():
-        return None
-    return np.asarray(names.astype(str), dtype=np.float64)
+def _entry_of(coded: _Coded, bad_names: np.ndarray) -> int:
+    """The first entry whose distinct value is flagged in ``bad_names`` (error path)."""
+    return int(np.flatnonzero(bad_names[coded.indices])[0])
 
 
 def _number_names(values: np.ndarray) -> np.ndarray:
     """Names of numeric categories: 3.0 -> "3", 2.5 -> "2.5" (vectorised)."""
-    integral = np.floor(values) == values
+    integral = (np.floor(values) == values) & (np.abs(values) < _EXACT_INTEGER)
     names = values.astype(str).astype(object)
     names[integral] = values[integral].astype(np.int64).astype(str)
     return names
 
 
-def _encode_labels(
-    label: pa.ChunkedArray, schema: TaskSchema, raw: RawColumns, locator: Locator
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return (categories, category_values, label_codes) after the label checks.
+@dataclass
+class _Labels:
+    """Coded labels: names (q,), values (q,), codes (n,), scale, warnings."""
 
-    Structured tasks carry canonical JSON strings in ``label``: they are coded as strings
-    and checked against nothing here (their readers validate the payload).
+    categories: np.ndarray
+    values: np.ndarray
+    codes: np.ndarray
+    scale: str
+    warnings: list[str]
+
+
+def _equal_numbers_warning(text: np.ndarray, numbers: np.ndarray, merged: bool) -> list[str]:
+    """A warning naming labels that are numerically equal but written differently."""
+    values, counts = np.unique(numbers, return_counts=True)
+    clash = np.flatnonzero(counts > 1)
+    if clash.size == 0:
+        return []
+    same = np.flatnonzero(numbers == values[clash[0]])[:4]
+    shown = ", ".join(repr(str(t)) for t in text[same])
+    what = (
+        "are counted as one category (numeric level)"
+        if merged
+        else "are kept as different categories (nominal labels are text; pass --level "
+        "ordinal/interval or declare numeric --categories to compare them as numbers)"
+    )
+    return [f"labels {shown} are numerically equal but written differently: they {what}"]
+
+
+def _encode_labels(coded: _Coded, schema: TaskSchema, raw: RawColumns, locator: Locator) -> _Labels:
+    """Categories, their values and each entry's code, after the label checks.
+
+    Every check runs on the distinct labels, then maps to entries. At nominal level labels
+    are text (``01``, ``1`` and ``1.0`` are three categories); numeric meaning applies at
+    ordinal/interval/ratio level or against declared numeric categories. Structured tasks
+    carry canonical JSON strings in ``label``: coded as text and checked here against
+    nothing (their readers validate the payload).
     """
     if schema.is_structured:
-        return _string_codes(label)
-    text = label.to_numpy(zero_copy_only=False).astype(object)
-    is_number = pc.match_substring_regex(label, NUMBER_PATTERN).to_numpy(zero_copy_only=False)
+        names, _, codes = _sorted_codes(coded)
+        return _Labels(names, np.arange(1, names.size + 1, dtype=np.float64), codes, "text", [])
+    text = _numpy(coded.names).astype(object)
+    is_number = _numpy(pc.match_substring_regex(coded.names, NUMBER_PATTERN)).astype(bool)
+    numbers = np.full(text.size, np.nan)
+    if is_number.any():
+        numbers[is_number] = _numpy(
+            pc.cast(coded.names.filter(pa.array(is_number)), pa.float64())
+        ).astype(np.float64)
     declared = np.asarray(schema.categories, dtype=object) if schema.categories else None
-    declared_numbers = _parse_numbers(declared) if declared is not None else None
+    declared_numbers = _numbers(pa.array(declared, pa.string())) if declared is not None else None
     numeric = bool(is_number.all()) and (declared is None or declared_numbers is not None)
+    _check_level(schema, numeric, is_number, declared, coded, raw, locator, text)
+    numeric_meaning = numeric and (schema.level != "nominal" or declared_numbers is not None)
+    warnings = _equal_numbers_warning(text[is_number], numbers[is_number], numeric_meaning)
+    if numeric_meaning:
+        if declared is not None and declared_numbers is not None:
+            found = _against_declared(numbers, declared_numbers, declared, coded, raw, locator)
+            return _Labels(*found, "numeric", warnings)
+        observed, entry_codes = np.unique(numbers, return_inverse=True)
+        return _Labels(
+            _number_names(observed), observed, entry_codes[coded.indices], "numeric", warnings
+        )
+    if declared is not None:
+        found = _against_declared(text, declared, declared, coded, raw, locator)
+        return _Labels(*found, "declared", warnings)
+    names, _, codes = _sorted_codes(coded)
+    if numeric:  # nominal numbers: text categories, numeric values for weights
+        return _Labels(
+            names,
+            _numpy(pc.cast(pa.array(names, pa.string()), pa.float64())).astype(np.float64),
+            codes,
+            "numeric",
+            warnings,
+        )
+    return _Labels(names, np.arange(1, names.size + 1, dtype=np.float64), codes, "text", warnings)
+
+
+def _check_level(
+    schema: TaskSchema,
+    numeric: bool,
+    is_number: np.ndarray,
+    declared: np.ndarray | None,
+    coded: _Coded,
+    raw: RawColumns,
+    locator: Locator,
+    text: np.ndarray,
+) -> None:
+    """Numbers at interval/ratio level; a declared order for ordinal text labels."""
     if schema.is_quantitative and not numeric:
-        bad = _first_true(~is_number)
-        if bad is not None:
-            raise _label_error(raw, locator, bad, f"a number ({schema.level} level)", text[bad])
+        if not is_number.all():
+            entry = _entry_of(coded, ~is_number)
+            bad_text = text[coded.indices[entry]]
+            raise _label_error(raw, locator, entry, f"a number ({schema.level} level)", bad_text)
         raise InputError(
             f"declared categories must be numbers at {schema.level} level",
             source=locator.source,
@@ -171,47 +314,33 @@ def _encode_labels(
             source=locator.source,
             field="label",
             expected="--categories in rank order",
-            actual=", ".join(map(str, np.unique(text)[:5])),
+            actual=", ".join(map(str, np.sort(text.astype(str))[:5])),
             hint="pass --categories low,medium,high (lowest first)",
         )
-    if numeric:
-        values = np.asarray(text.astype(str), dtype=np.float64)
-        if declared_numbers is not None and declared is not None:
-            return _codes_against_declared(values, declared_numbers, declared, raw, locator, text)
-        observed, codes = np.unique(values, return_inverse=True)
-        names = _number_names(observed)
-        return names, observed.astype(np.float64), codes.astype(np.int64)
-    if declared is not None:
-        return _codes_against_declared(text, declared, declared, raw, locator, text)
-    return _string_codes(label)
 
 
-def _string_codes(label: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    names, codes = _dictionary_codes(label)
-    return names, np.arange(1, names.size + 1, dtype=np.float64), codes
-
-
-def _codes_against_declared(
+def _against_declared(
     keys: np.ndarray,
     declared_keys: np.ndarray,
     declared_names: np.ndarray,
+    coded: _Coded,
     raw: RawColumns,
     locator: Locator,
-    text: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(names, values, entry codes) of distinct labels ``keys`` matched to the declared list."""
     order = np.argsort(declared_keys, kind="stable")
     sorted_keys = declared_keys[order]
     position = np.clip(np.searchsorted(sorted_keys, keys), 0, sorted_keys.size - 1)
     found = sorted_keys[position] == keys
-    bad = _first_true(~found)
-    if bad is not None:
+    if not found.all():
+        entry = _entry_of(coded, ~found)
         allowed = ", ".join(map(str, declared_names[:20]))
         raise _label_error(
             raw,
             locator,
-            bad,
+            entry,
             f"one of the declared categories ({allowed})",
-            text[bad],
+            _numpy(coded.names)[coded.indices[entry]],
             hint="fix the label or add it to --categories",
         )
     values = (
@@ -220,7 +349,7 @@ def _codes_against_declared(
         else np.arange(1, declared_keys.size + 1, dtype=np.float64)
     )
     names = np.array([str(n) for n in declared_names], dtype=object)
-    return names, values, order[position].astype(np.int64)
+    return names, values, order[position].astype(np.int64)[coded.indices]
 
 
 def _label_error(
@@ -251,6 +380,9 @@ def _resolve_duplicates(
 ) -> np.ndarray | None:
     """Mask of rows to keep (None = keep all); raise on duplicates with on_duplicate=error."""
     key = item_codes * n_annotators + annotator_codes
+    size = int(item_codes.max(initial=-1) + 1) * n_annotators
+    if size <= max(4 * key.size, _DENSE_CELLS) and np.bincount(key, minlength=size).max() <= 1:
+        return None  # every (item, annotator) cell counted once: no sort needed
     order = np.argsort(key, kind="stable")
     repeated = key[order][1:] == key[order][:-1]
     if not repeated.any():
@@ -276,7 +408,13 @@ def _resolve_duplicates(
 def encode(
     raw: RawColumns, schema: TaskSchema, locator: Locator, *, on_duplicate: str = "error"
 ) -> AnnotationTable:
-    """Validate canonical columns and build the integer-coded :class:`AnnotationTable`."""
+    """Validate canonical columns and build the integer-coded :class:`AnnotationTable`.
+
+    One hash pass per column (Arrow ``dictionary_encode``); trimming, number checks,
+    category matching and sorting run on the distinct values only, then map to rows with
+    one numpy take. ``table.report["warnings"]`` lists what the user should know (e.g.
+    labels that are numerically equal but written differently).
+    """
     if len(raw.item) == 0:
         raise InputError(
             "empty input",
@@ -284,25 +422,30 @@ def encode(
             expected="at least one annotation",
             actual="0 rows",
         )
-    item, annotator, label = (as_text(c) for c in (raw.item, raw.annotator, raw.label))
-    for column, name in ((item, "item"), (annotator, "annotator"), (label, "label")):
+    label = raw.label
+    if schema.task in _LIST_TASKS:  # an empty cell is an annotation with no regions
+        label = as_text(label)
+        empty = pc.or_kleene(pc.is_null(label), pc.equal(pc.utf8_length(label), 0))
+        label = pc.if_else(empty, pa.scalar("[]", pa.string()), label)
+    coded = {"item": _code(raw.item), "annotator": _code(raw.annotator), "label": _code(label)}
+    for name, column in coded.items():
         _check_present(column, name, raw, locator)
-    items, item_codes = _dictionary_codes(item)
-    annotators, annotator_codes = _dictionary_codes(annotator)
-    categories, category_values, label_codes = _encode_labels(label, schema, raw, locator)
+    items, item_names, item_codes = _sorted_codes(coded["item"])
+    annotators, annotator_names, annotator_codes = _sorted_codes(coded["annotator"])
+    labels = _encode_labels(coded["label"], schema, raw, locator)
     keep = _resolve_duplicates(
         item_codes, annotator_codes, annotators.size, on_duplicate, raw, locator
     )
     columns = {
-        "item": item,
-        "annotator": annotator,
-        "label": pa.DictionaryArray.from_arrays(
-            pa.array(label_codes), pa.array(categories, type=pa.string())
-        ).cast(pa.string()),
+        "item": _rows_text(raw.item, coded["item"], item_names, item_codes),
+        "annotator": _rows_text(
+            raw.annotator, coded["annotator"], annotator_names, annotator_codes
+        ),
+        "label": _rows_text(None, None, pa.array(labels.categories, pa.string()), labels.codes),
     }
     columns.update(raw.extra)
     data = pa.table(columns)
-    n_dropped = 0
+    n_dropped, label_codes = 0, labels.codes
     if keep is not None:
         n_dropped = int((~keep).sum())
         data = data.filter(pa.array(keep))
@@ -318,11 +461,24 @@ def encode(
         schema=schema,
         items=items,
         annotators=annotators,
-        categories=categories,
-        category_values=category_values,
+        categories=labels.categories,
+        category_values=labels.values,
         item_codes=item_codes.astype(np.int64),
         annotator_codes=annotator_codes.astype(np.int64),
-        label_codes=label_codes,
+        label_codes=label_codes.astype(np.int64),
         source=locator.source,
-        report={"duplicates_replaced": n_dropped},
+        report={"duplicates_replaced": n_dropped, "warnings": labels.warnings},
+        category_scale=labels.scale,
     )
+
+
+def _rows_text(
+    raw: pa.ChunkedArray | None, coded: _Coded | None, names: pa.Array, codes: np.ndarray
+) -> pa.ChunkedArray | pa.Array:
+    """The canonical strings of each row: the raw column itself when it already held
+    exactly them, else one take from the distinct names."""
+    if raw is not None and coded is not None and coded.same:
+        return raw
+    index_type = pa.int32() if len(names) < 2**31 else pa.int64()
+    indices = pa.array(codes.astype(np.int32 if index_type == pa.int32() else np.int64))
+    return names.take(indices)

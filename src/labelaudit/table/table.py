@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,13 @@ import pyarrow.compute as pc
 
 from labelaudit.table.schema import TaskSchema
 
-__all__ = ["CONTINUOUS_LIMIT", "AnnotationTable"]
+__all__ = ["CATEGORY_SCALES", "CONTINUOUS_LIMIT", "AnnotationTable"]
+
+#: Where ``category_values`` come from: the labels are numbers, their place in the declared
+#: ``--categories`` list, or only their place in text order (which is never a value order).
+CATEGORY_SCALES = ("numeric", "declared", "text")
+#: Row orders over at most this many (item, annotator) cells use a dense scatter, not a sort.
+_DENSE_CELLS = 1 << 24
 
 #: Interval/ratio ratings with no declared categories and more distinct values than this
 #: are "continuous": the kappa family is undefined and alpha uses closed forms.
@@ -45,6 +52,11 @@ class AnnotationTable:
         Integer codes of each row.
     source : str
         Where the rows came from (file name or ``"<DataFrame>"``).
+    report : dict
+        What reading did: ``duplicates_replaced`` and ``warnings`` (list of str).
+    category_scale : {"numeric", "declared", "text"}
+        Where ``category_values`` come from (see :data:`CATEGORY_SCALES`). Weights other
+        than identity need ``numeric`` or ``declared``.
     """
 
     data: pa.Table
@@ -58,6 +70,7 @@ class AnnotationTable:
     label_codes: np.ndarray
     source: str = "<input>"
     report: dict[str, Any] = field(default_factory=dict)
+    category_scale: str = "numeric"
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -138,14 +151,48 @@ class AnnotationTable:
 
     # ------------------------------------------------------------- converters
     def to_item_category_counts(self) -> np.ndarray:
-        """Item x category count matrix, shape (n_items, q), int64.
+        """Item x category count matrix, shape (n_items, q), int64, read-only.
 
         Entry (i, k) is the number of annotators who gave item i category k (Fleiss 1971
-        layout; statsmodels' ``aggregate_raters`` output without its NaN pitfall).
+        layout; statsmodels' ``aggregate_raters`` output without its NaN pitfall). Built
+        once per table (one bincount) and shared by every coefficient and diagnostic.
         """
+        return self._item_category_counts
+
+    @cached_property
+    def _item_category_counts(self) -> np.ndarray:
         q = self.n_categories
         flat = np.bincount(self.item_codes * q + self.label_codes, minlength=self.n_items * q)
-        return flat.reshape(self.n_items, q)
+        counts = flat.reshape(self.n_items, q)
+        counts.flags.writeable = False
+        return counts
+
+    @cached_property
+    def content_sha256(self) -> str:
+        """SHA-256 of the content (:func:`labelaudit.table.content_sha256`), once per table."""
+        from labelaudit.table.content import _compute
+
+        return _compute(self)
+
+    @cached_property
+    def row_order(self) -> np.ndarray:
+        """Row positions sorted by (item code, annotator code), shape (n_ratings,), int64.
+
+        Computed once per table. Each (item, annotator) cell holds one row, so when the
+        n_items x n_annotators grid is small (at most ``2**24`` cells or 4 per row) one
+        scatter into the grid gives the order in O(n_items r) without sorting; otherwise
+        (or if a cell holds two rows) a lexsort.
+        """
+        n, r = self.n_ratings, self.n_annotators
+        cells = self.n_items * r
+        if cells <= max(_DENSE_CELLS, 4 * n) and n < 2**31:
+            key = self.item_codes * r + self.annotator_codes
+            slots = np.full(cells, -1, dtype=np.int32)
+            slots[key] = np.arange(n, dtype=np.int32)
+            order = slots[slots >= 0].astype(np.int64)
+            if order.size == n:
+                return order
+        return np.lexsort((self.annotator_codes, self.item_codes)).astype(np.int64)
 
     def to_units_by_raters(self, *, codes: bool = False) -> np.ndarray:
         """Units x raters matrix, shape (n_items, n_annotators), float64 with NaN = missing.
@@ -183,6 +230,7 @@ class AnnotationTable:
             label_codes=self.label_codes[mask],
             source=self.source,
             report=dict(self.report),
+            category_scale=self.category_scale,
         )
 
     def __repr__(self) -> str:

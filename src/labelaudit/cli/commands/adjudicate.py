@@ -18,7 +18,6 @@ from labelaudit.cli.common import (
     ControlOpt,
     DebugOpt,
     FileArg,
-    FormatOpt,
     FromOpt,
     IncludeModelsOpt,
     ItemColOpt,
@@ -30,7 +29,8 @@ from labelaudit.cli.common import (
     LsProjectOpt,
     LsUrlOpt,
     OnDuplicateOpt,
-    OutputFormat,
+    PageFormat,
+    PageFormatOpt,
     RawCsvOpt,
     TaskKeyOpt,
     TokenFileOpt,
@@ -67,7 +67,7 @@ def adjudicate_command(
         list[str] | None, typer.Option(help="Column copied into each task's data (repeat).")
     ] = None,
     seed: SeedOpt = 0,
-    output: FormatOpt = OutputFormat.table,
+    output: PageFormatOpt = PageFormat.table,
     input_format: FromOpt = None,
     layout: LayoutOpt = "long",
     item_col: ItemColOpt = None,
@@ -120,6 +120,7 @@ def adjudicate_command(
         level,
         None if structured else categories,
         on_duplicate,
+        task=task.value if structured and task else None,
         export=export_options(control, task_key, label_config, include_models, False, users),
     )
     table = as_task(table, task.value if task else None, categories if structured else None)
@@ -147,10 +148,11 @@ def adjudicate_command(
     if out is None:
         for line in queue.jsonl_lines():
             typer.echo(line)
-    summary = {**queue.summary(), "out": str(out) if out else None, "label_studio": ls_path}
+    summary = {**queue.summary(), "out": str(out) if out else None}
+    summary["label_studio"] = str(ls_path) if ls_path else None
     if push:
         summary["pushed"] = pushed
-    emit_summary(summary, output.value, err=out is None)
+    emit_summary(queue, summary, output.value, table, text_col, err=out is None)
 
 
 def _review(
@@ -193,26 +195,30 @@ def _review(
             api.close()
 
 
-def emit_summary(summary: dict[str, Any], output: str, *, err: bool) -> None:
-    """Print how many items were queued, by reason, and where the files went."""
-    if summary["label_studio"] is not None:
-        summary["label_studio"] = str(summary["label_studio"])
-    if output == "json":
-        import json
+def emit_summary(
+    queue: Any,
+    summary: dict[str, Any],
+    output: str,
+    table: Any,
+    text_col: list[str] | None,
+    *,
+    err: bool,
+) -> None:
+    """Print the queue's document (or its JSON summary) on stdout, or on stderr when the
+    queue itself streams to stdout."""
+    from labelaudit.quality import item_details
+    from labelaudit.report.builders_quality import adjudication_document
+    from labelaudit.report.format import emit_document
 
-        typer.echo(json.dumps(summary, indent=2, ensure_ascii=False), err=err)
-        return
-    reasons = ", ".join(f"{k}: {v}" for k, v in summary["by_reason"].items())
-    typer.echo(
-        f"queued {summary['n_queued']} of {summary['n_items']} items ({reasons}); "
-        f"method {summary['method']}, threshold {summary['threshold']:g}",
-        err=err,
+    data = queue.to_dict()
+    details = item_details(
+        table, [e["item"] for e in data["items"]], text_col=text_col[0] if text_col else None
     )
-    for key, name in (("out", "queue"), ("label_studio", "Label Studio import")):
-        if summary[key] is not None:
-            typer.echo(f"{name}: {summary[key]}", err=err)
+    files = [summary[k] for k in ("out", "label_studio") if summary[k] is not None]
+    document = adjudication_document(data, details=details, files=files)
+    emit_document(summary, document, output, err=err)
     pushed = summary.get("pushed")
-    if pushed:
+    if pushed and output != "json":
         typer.echo(
             f"pushed {pushed['n_tasks']} review tasks to {pushed['ls_url']} project "
             f"{pushed['ls_project']}",

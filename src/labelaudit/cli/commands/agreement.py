@@ -17,7 +17,6 @@ from labelaudit.cli.common import (
     ControlOpt,
     DebugOpt,
     FileArg,
-    FormatOpt,
     FromOpt,
     IncludeModelsOpt,
     ItemColOpt,
@@ -28,7 +27,8 @@ from labelaudit.cli.common import (
     LevelOpt,
     NaValuesOpt,
     OnDuplicateOpt,
-    OutputFormat,
+    PageFormat,
+    PageFormatOpt,
     TaskKeyOpt,
     UsersOpt,
     Weights,
@@ -60,7 +60,7 @@ TaskOpt = Annotated[
 @app.command("agreement")
 def agreement_command(
     file: FileArg,
-    output: FormatOpt = OutputFormat.table,
+    output: PageFormatOpt = PageFormat.table,
     input_format: FromOpt = None,
     layout: LayoutOpt = "long",
     item_col: ItemColOpt = None,
@@ -103,6 +103,13 @@ def agreement_command(
     report: Annotated[
         Path | None, typer.Option(help="Also write PREFIX.html, PREFIX.md and PREFIX.json.")
     ] = None,
+    text_col: Annotated[
+        str | None,
+        typer.Option(
+            help="Column with each item's text, shown beside disagreements "
+            "(default: text, when the file has it)."
+        ),
+    ] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Agreement coefficients with CIs, and the annotators and categories behind disagreement.
@@ -126,6 +133,7 @@ def agreement_command(
         None if structured else categories,
         on_duplicate,
         na_values=na_values,
+        task=task.value if structured and task else None,
         export=export_options(control, task_key, label_config, include_models, False, users),
     )
     table = as_task(table, task.value if task else None, categories if structured else None)
@@ -140,27 +148,36 @@ def agreement_command(
         top=top,
         rater_order=[a.strip() for a in annotators.split(",")] if annotators else None,
     ).to_dict()
-    emit(result, output.value, report)
+    details = None
+    if output is not PageFormat.json or report is not None:
+        from labelaudit.quality import item_details
+
+        worst = [d["item"] for d in result.get("top_disagreements") or []]
+        boundaries = (result.get("structured") or {}).get("boundary_disagreements") or []
+        worst += [e["item"] for b in boundaries for e in b.get("examples") or []]
+        details = item_details(table, worst, text_col=text_col)
+    emit(result, output.value, report, details=details)
 
 
-def emit(result: dict[str, Any], output: str, report: Path | None) -> None:
-    """Print the agreement report dict as json/markdown/table; optionally write the files."""
+def emit(
+    result: dict[str, Any],
+    output: str,
+    report: Path | None,
+    *,
+    details: dict[str, Any] | None = None,
+    category_names: dict[str, str] | None = None,
+) -> None:
+    """Print the agreement report (its document, or the dict as JSON); optionally write
+    PREFIX.html/.md/.json. ``details`` and ``category_names`` go to the document."""
+    from labelaudit.report.builders import agreement_document
+    from labelaudit.report.format import emit_document
+
     if report is not None:
         from labelaudit.report import write_reports
 
-        paths = write_reports(result, report.parent, stem=report.name)
+        paths = write_reports(
+            result, report.parent, stem=report.name, details=details, category_names=category_names
+        )
         typer.echo("reports: " + ", ".join(str(p) for p in paths.values()), err=True)
-    if output == "json":
-        import json
-
-        typer.echo(json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False))
-    elif output == "markdown":
-        from labelaudit.report import render_markdown
-
-        typer.echo(render_markdown(result))
-    else:
-        from rich.console import Console
-
-        from labelaudit.report import render_terminal
-
-        render_terminal(result, Console())
+    document = agreement_document(result, details=details, category_names=category_names)
+    emit_document(result, document, output)

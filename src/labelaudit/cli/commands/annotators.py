@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -17,7 +17,6 @@ from labelaudit.cli.common import (
     ControlOpt,
     DebugOpt,
     FileArg,
-    FormatOpt,
     FromOpt,
     GroundTruthAsGoldOpt,
     IncludeModelsOpt,
@@ -28,16 +27,13 @@ from labelaudit.cli.common import (
     Level,
     LevelOpt,
     OnDuplicateOpt,
-    OutputFormat,
+    PageFormat,
+    PageFormatOpt,
     TaskKeyOpt,
     UsersOpt,
     export_options,
     read_table,
 )
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
 
 GoldOpt = Annotated[
     Path | None, typer.Option(help="Gold labels file (CSV/TSV/JSONL/JSON/Parquet), one per item.")
@@ -92,7 +88,7 @@ def annotators_command(
         False
     ),
     seed: SeedOpt = 0,
-    output: FormatOpt = OutputFormat.table,
+    output: PageFormatOpt = PageFormat.table,
     input_format: FromOpt = None,
     layout: LayoutOpt = "long",
     item_col: ItemColOpt = None,
@@ -162,6 +158,7 @@ def annotators_command(
         level,
         None if structured else categories,
         on_duplicate,
+        task=task.value if structured and task else None,
         export=export_options(
             control, task_key, label_config, include_models, ground_truth_as_gold, users
         ),
@@ -262,40 +259,6 @@ def _decisions(table: Any, source: Path) -> dict[str, Any]:
     return decision_agreement(table, items, labels, str(source))
 
 
-# ------------------------------------------------------------------------------ render
-_HEADERS = (
-    ("annotator", "annotator", False),
-    ("labels", "n_labels", True),
-    ("LOO", "loo_agreement", True),
-    ("gold (95% CI)", "gold", True),
-    ("DS", "ds_accuracy", True),
-    ("DS κ", "ds_kappa", True),
-    ("spam", "mace_spamming", True),
-    ("JS", "js_divergence", True),
-    ("s/label", "median_seconds", True),
-    ("run", "longest_run", True),
-    ("flags", "flags", False),
-)
-
-
-def _cell(row: dict[str, Any], key: str) -> str:
-    from labelaudit.report.format import DASH
-
-    value = row.get(key)
-    if key == "gold":
-        if row["gold_accuracy"] is None:
-            return DASH
-        low, high = row["gold_ci95"]
-        return f"{row['gold_accuracy']:.2f} ({low:.2f}-{high:.2f})"
-    if key == "flags":
-        return ", ".join(row["flags"])
-    if value is None:
-        return DASH
-    if isinstance(value, float):
-        return f"{value:.1f}" if key == "median_seconds" else f"{value:.2f}"
-    return str(value)
-
-
 def _models(table: Any, predictions: Path | None, keep: bool, seed: int) -> tuple[Any, Any]:
     """The table (human rows only unless ``keep``) and the models' agreement (or None)."""
     from labelaudit.models import annotator_kinds, human_rows
@@ -310,193 +273,16 @@ def _models(table: Any, predictions: Path | None, keep: bool, seed: int) -> tupl
 
 
 def render(report: dict[str, Any], output: str) -> None:
-    """Print the annotator report as JSON, a Markdown table or Rich tables."""
-    if output == "json":
-        import json
+    """Print the annotator report: its document (who needs attention, and why) or JSON."""
+    from labelaudit.report.builders_quality import annotators_document
+    from labelaudit.report.format import emit_document
 
-        typer.echo(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False))
-        return
-    from labelaudit.report.format import DASH
-
-    cells = [[_cell(row, key) for _, key, _ in _HEADERS] for row in report["annotators"]]
-    keep = [j for j in range(len(_HEADERS)) if any(row[j] not in (DASH, "") for row in cells)]
-    headers = [_HEADERS[j] for j in keep]  # columns empty for everybody are left out
-    rows = [[row[j] for j in keep] for row in cells]
-    if output == "markdown":
-        from labelaudit.report.format import visible_controls
-
-        def escape(cell: str) -> str:
-            return visible_controls(cell).replace("|", "\\|").replace("\n", " ")
-
-        typer.echo("| " + " | ".join(h for h, _, _ in headers) + " |")
-        typer.echo("|" + "|".join("---:" if n else "---" for _, _, n in headers) + "|")
-        for row in rows:
-            typer.echo("| " + " | ".join(escape(c) for c in row) + " |")
-        for flag in report["flags"]:
-            typer.echo(
-                f"- **{escape(flag['annotator'])}** {flag['metric']}: {escape(flag['reason'])}"
-            )
-        return
-    from rich.console import Console
-
-    _render_rich(report, headers, rows, Console())
-
-
-def _render_rich(
-    report: dict[str, Any],
-    headers: list[tuple[str, str, bool]],
-    rows: list[list[str]],
-    console: Console,
-) -> None:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    from labelaudit.report.format import visible_controls
-
-    table = Table(
-        title=Text(f"Annotators of {visible_controls(report['input']['source'])}"),
-        box=box.SIMPLE_HEAD,
-        collapse_padding=True,
-        pad_edge=False,
-        caption=Text(
-            "LOO: agreement with the others' majority; DS: Dawid-Skene accuracy; "
-            "spam: MACE spamming probability; JS: label divergence (bits); run: longest run"
-        ),
-    )
-    for header, _, numeric in headers:
-        table.add_column(
-            Text(header),
-            justify="right" if numeric else "left",
-            overflow="fold",
-            no_wrap=numeric,
-            min_width=None if numeric else 8,
-        )
-    for cells in rows:  # Text cells: user content is shown literally, never as markup
-        table.add_row(*(Text(visible_controls(cell)) for cell in cells))
-    console.print(table, emoji=False)
-    if report["flags"]:
-        flags = Table(title=Text(f"{report['n_flagged']} annotator(s) flagged"))
-        for header in ("annotator", "metric", "reason"):
-            flags.add_column(Text(header), overflow="fold")
-        for flag in report["flags"]:
-            flags.add_row(
-                *(Text(visible_controls(str(flag[k]))) for k in ("annotator", "metric", "reason"))
-            )
-        console.print(flags, emoji=False)
-    else:
-        console.print(Text("No annotator flagged."))
-    for note in [*report["notes"], *(f"{k}: {v}" for k, v in report["reasons"].items())]:
-        console.print(Text(visible_controls(note), style="dim"))
-
-
-_SHORT = {
-    "span_f1_exact": "F1 exact",
-    "span_f1_overlap": "F1 overlap",
-    "box_f1_50": "F1@.5",
-    "box_f1_50_95": "F1@.5:.95",
-    "mean_iou": "IoU",
-    "masi_agreement": "MASI",
-    "kendall_tau": "tau",
-    "text_similarity": "similarity",
-    "boundary_errors": "boundary",
-    "label_confusions": "label conf.",
-}
+    emit_document(report, annotators_document(report), output)
 
 
 def render_structured(report: dict[str, Any], output: str) -> None:
-    """Print the structured annotator report: JSON, or one table (Markdown / Rich) with the
-    flags and every rule that could not run below it."""
-    if output == "json":
-        import json
+    """Print the structured annotator report: its document (who needs attention) or JSON."""
+    from labelaudit.report.builders_quality import structured_annotators_document
+    from labelaudit.report.format import emit_document
 
-        typer.echo(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False))
-        return
-    from labelaudit.report.format import DASH, visible_controls
-
-    primary = report["primary_metric"]
-    rows = report["annotators"]
-    measures = [k for k in rows[0] if f"{k}_ci95" in rows[0]] if rows else [primary]
-    counts = [k for k in ("missed", "extra", *list(_SHORT)[-2:]) if rows and k in rows[0]]
-
-    def number(value: Any) -> str:
-        return DASH if value is None else f"{value:.2f}"
-
-    def cell(row: dict[str, Any], key: str) -> str:
-        interval = row.get(f"{key}_ci95") if key == primary else None
-        text = number(row[key])
-        return f"{text} ({interval[0]:.2f}-{interval[1]:.2f})" if interval else text
-
-    headers = [
-        "annotator",
-        "regions",
-        *(_SHORT.get(m, m) for m in measures),
-        "others",
-        "vs cons.",
-        *(_SHORT.get(c, c) for c in counts),
-        "flags",
-    ]
-    cells = [
-        [
-            row["annotator"],
-            str(row["n_regions"]),
-            *(cell(row, m) for m in measures),
-            number(row[f"others_{primary}"]),
-            number(row["vs_consensus"].get(primary)),
-            *(str(row[c]) for c in counts),
-            ", ".join(f["rule"] for f in row["flags"]),
-        ]
-        for row in rows
-    ]
-    lines = [f"{f['annotator']}: {f['rule']}: {f['reason']}" for f in report["flags"]]
-    lines += [
-        f"not run: {n['rule']}"
-        + (f" for {n['annotator']}" if "annotator" in n else "")
-        + f": {n['reason']}"
-        for n in report["rules_not_run"]
-    ]
-    title = f"Annotators ({report['task']}, best first by {primary} with the others)"
-    if output == "markdown":
-
-        def escape(text: str) -> str:
-            return visible_controls(text).replace("|", "\\|").replace("\n", " ")
-
-        typer.echo(f"# {title}\n")
-        typer.echo("| " + " | ".join(headers) + " |")
-        typer.echo("|" + "|".join("---" for _ in headers) + "|")
-        for row_cells in cells:
-            typer.echo("| " + " | ".join(escape(c) for c in row_cells) + " |")
-        typer.echo("")
-        for line in lines:
-            typer.echo(f"- {escape(line)}")
-        return
-    _rich_structured(title, headers, cells, lines, bool(report["flags"]))
-
-
-def _rich_structured(
-    title: str, headers: list[str], cells: list[list[str]], lines: list[str], flagged: bool
-) -> None:
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    from labelaudit.report.format import visible_controls
-
-    console = Console()
-    grid = Table(
-        title=Text(title),
-        box=box.SIMPLE_HEAD,
-        collapse_padding=True,
-        pad_edge=False,
-        caption=Text("others: the other annotators with each other; 95% CI over items"),
-    )
-    for k, header in enumerate(headers):
-        grid.add_column(Text(header), overflow="fold", min_width=6 if k == 0 else None)
-    for row_cells in cells:
-        grid.add_row(*(Text(visible_controls(c)) for c in row_cells))
-    console.print(grid, emoji=False)
-    if not flagged:
-        console.print(Text("No annotator flagged."))
-    for line in lines:
-        console.print(Text(visible_controls(line)))
+    emit_document(report, structured_annotators_document(report), output)

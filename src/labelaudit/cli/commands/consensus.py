@@ -18,7 +18,6 @@ from labelaudit.cli.common import (
     ControlOpt,
     DebugOpt,
     FileArg,
-    FormatOpt,
     FromOpt,
     IncludeModelsOpt,
     ItemColOpt,
@@ -28,7 +27,8 @@ from labelaudit.cli.common import (
     Level,
     LevelOpt,
     OnDuplicateOpt,
-    OutputFormat,
+    PageFormat,
+    PageFormatOpt,
     RawCsvOpt,
     TaskKeyOpt,
     UsersOpt,
@@ -58,7 +58,7 @@ def consensus_command(
         Path | None,
         typer.Option(help="Write item,label,confidence here (.csv, .jsonl or .parquet)."),
     ] = None,
-    output: FormatOpt = OutputFormat.table,
+    output: PageFormatOpt = PageFormat.table,
     input_format: FromOpt = None,
     layout: LayoutOpt = "long",
     item_col: ItemColOpt = None,
@@ -135,6 +135,7 @@ def consensus_command(
         level,
         None if structured else categories,
         on_duplicate,
+        task=task.value if structured and task else None,
         export=export_options(control, task_key, label_config, include_models, False, users),
     )
     table = as_task(table, task.value if task else None, categories if structured else None)
@@ -199,20 +200,8 @@ def _write_soft(table: Any, estimator: Any, out: Path, raw_csv: bool, output: st
 
 
 def render(summary: dict[str, Any], output: str) -> None:
-    """Print the consensus summary: JSON (the contract) or its document as Markdown/terminal."""
-    if output == "json":
-        import json
-
-        typer.echo(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False))
-        return
+    """Print the consensus summary: its document, or the dict as JSON (the contract)."""
     from labelaudit.report.builders import consensus_document
-    from labelaudit.report.document import render_document
+    from labelaudit.report.format import emit_document
 
-    typer.echo(render_document(consensus_document(summary), output, width=_width()), nl=False)
-
-
-def _width() -> int:
-    """The terminal's width (80 when not a terminal)."""
-    import shutil
-
-    return shutil.get_terminal_size((80, 24)).columns
+    emit_document(summary, consensus_document(summary), output)

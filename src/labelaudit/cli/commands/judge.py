@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from labelaudit.cli.app import app
-from labelaudit.cli.common import DebugOpt
+from labelaudit.cli.common import DebugOpt, PageFormat, PageFormatOpt
 
 judge_app = typer.Typer(
     name="judge",
@@ -163,14 +163,6 @@ def _print_summary(summary: dict[str, Any], output: str) -> None:
         typer.echo(f"verdicts: {summary['out']}")
 
 
-class AuditFormat(StrEnum):
-    """How the audit is printed."""
-
-    table = "table"
-    json = "json"
-    html = "html"
-
-
 @judge_app.command("audit")
 def audit_command(
     verdicts: Annotated[list[Path], typer.Argument(help="Verdict file(s) from `judge run`.")],
@@ -191,10 +183,10 @@ def audit_command(
     ci: Annotated[str, typer.Option(help="Label/score CIs: analytic or bootstrap.")] = "analytic",
     n_boot: Annotated[int, typer.Option(help="Bootstrap replicates.")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    output: Annotated[AuditFormat, typer.Option("--format", help="Output format.")] = (
-        AuditFormat.table
-    ),
-    out: Annotated[Path | None, typer.Option(help="Write the output to this file.")] = None,
+    output: PageFormatOpt = PageFormat.table,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the output to this file (prints 'wrote FILE').")
+    ] = None,
     triage_out: Annotated[
         Path | None, typer.Option(help="Write the triage queue here (JSONL).")
     ] = None,
@@ -207,7 +199,8 @@ def audit_command(
     """
     from labelaudit.cli.commands.preferences import _families
     from labelaudit.judge.audit import audit_judge
-    from labelaudit.judge.render import write_output
+    from labelaudit.report.builders_judge import judge_document
+    from labelaudit.report.format import emit_document
 
     audit = audit_judge(
         list(verdicts),
@@ -223,7 +216,8 @@ def audit_command(
         n_boot=n_boot,
         seed=seed,
     )
-    write_output(audit.to_dict(), output.value, out)
+    report = audit.to_dict()
+    emit_document(report, judge_document(report), output.value, out)
     if triage_out is not None:
         from labelaudit.report.format import atomic_write_text
 

@@ -13,6 +13,8 @@ from labelaudit.cli.common import (
     ControlOpt,
     DebugOpt,
     LabelConfigOpt,
+    PageFormat,
+    PageFormatOpt,
     TaskKeyOpt,
     UsersOpt,
     export_options,
@@ -34,15 +36,6 @@ class Source(StrEnum):
     csv = "csv"
 
 
-class Output(StrEnum):
-    """How the audit is printed."""
-
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-    html = "html"
-
-
 ColOpt = Annotated[
     str | None,
     typer.Option(help="--from csv: column name (default: as the option).", rich_help_panel="CSV"),
@@ -55,8 +48,10 @@ def preferences_command(
         Path, typer.Argument(help="Preference file (or folder for mtbench/pandalm/llmbar).")
     ],
     source: Annotated[Source, typer.Option("--from", help="Input format.")],
-    output: Annotated[Output, typer.Option("--format", help="Output format.")] = Output.table,
-    out: Annotated[Path | None, typer.Option(help="Write the output to this file.")] = None,
+    output: PageFormatOpt = PageFormat.table,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the output to this file (prints 'wrote FILE').")
+    ] = None,
     judge_family: Annotated[
         list[str] | None,
         typer.Option(help="JUDGE=MODEL_PREFIX: the model family of a judge (repeatable)."),
@@ -90,7 +85,8 @@ def preferences_command(
     Example: labelaudit preferences votes.csv --from csv --format json --out audit.json
     """
     from labelaudit.preferences.audit import run_preferences
-    from labelaudit.preferences.render import write_output
+    from labelaudit.report.builders_audit import preferences_document
+    from labelaudit.report.format import emit_document
 
     columns = {name: value for name, value in locals().items() if name.endswith("_col")}
     audit = run_preferences(
@@ -109,7 +105,8 @@ def preferences_command(
         seed=seed,
         alpha=alpha,
     )
-    write_output(audit.to_dict(), output.value, out)
+    report = audit.to_dict()
+    emit_document(report, preferences_document(report), output.value, out)
 
 
 def _reader_options(

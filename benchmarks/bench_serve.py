@@ -1,0 +1,192 @@
+"""Load test of ``labelaudit serve`` on loopback: 50 concurrent clients for 60 s.
+
+Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/bench_serve.py                 # builds the store, ~10 min
+    .venv/bin/python benchmarks/bench_serve.py --keep /tmp/serve-bench   # keep / reuse it
+
+The store is the 100-batch history of ``bench_pipeline.py`` (100 batches of 10,000
+annotations: 1,000,000 annotations, 5 per item, annotators from a pool of 50, 5
+categories), built through the library. A reader token is created, then the real command
+``labelaudit serve`` runs in its own process on 127.0.0.1. Each page is fetched once
+first (its cold time: the first computation after a store change, e.g. a new batch), then
+50 clients (asyncio + httpx, one process) request the pages round-robin for 60 s. The
+latency of each request is measured from send to the last byte; p50 / p95 / p99 per page,
+requests and errors (any status but 200) are printed as a Markdown table.
+
+Target (issue 14): p95 under 200 ms for the overview and batch pages, zero errors. The
+client and the server share the 2-core machine, so the client's own CPU use is part of
+every latency. Bounded: it stops by itself after ``--seconds`` and only talks to
+127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench_pipeline import CATEGORIES, HISTORY, make_batch
+
+PAGES = {
+    "overview /": "/",
+    "batch /batches/week-050": "/batches/week-050",
+    "/api/status": "/api/status",
+    "/api/batches/week-099": "/api/batches/week-099",
+    "batches /batches": "/batches",
+    "annotators /annotators": "/annotators",
+    "annotator /annotators/ann7": "/annotators/ann7",
+    "item /items/item42": "/items/item42",
+    "queue /queue": "/queue",
+}
+TARGETS = {"overview /": 0.2, "batch /batches/week-050": 0.2}
+
+
+def build(folder: Path) -> Path:
+    """The 100-batch project (reused when ``folder`` already holds it)."""
+    project = folder / "history"
+    if (project / "labelaudit.duckdb").is_file():
+        return project
+    weeks = folder / "weeks"
+    weeks.mkdir(parents=True, exist_ok=True)
+    for week in range(100):
+        make_batch(weeks / f"week-{week:03d}.parquet", 10_000, seed=1000 + week)
+    labelaudit = [sys.executable, "-m", "labelaudit"]
+    subprocess.run(
+        [*labelaudit, "init", str(project), "--categories", ",".join(CATEGORIES)],
+        check=True,
+        capture_output=True,
+    )
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", HISTORY, str(project), str(weeks)], check=True)
+    print(f"built the store (100 ingests) in {time.perf_counter() - started:.0f} s")
+    return project
+
+
+def serve(project: Path, port: int) -> tuple[subprocess.Popen[str], str]:
+    """A reader token and ``labelaudit serve`` on 127.0.0.1:port."""
+    labelaudit = [sys.executable, "-m", "labelaudit"]
+    made = subprocess.run(
+        [*labelaudit, "token", "create", "--project", str(project)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    token = made.stdout.strip().splitlines()[-1]
+    process = subprocess.Popen(
+        [*labelaudit, "serve", "--project", str(project), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return process, token
+
+
+async def load(base: str, token: str, clients: int, seconds: float) -> dict[str, list[float]]:
+    """Every page once (cold), then ``clients`` loops over the pages for ``seconds``."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    times: dict[str, list[float]] = {name: [] for name in PAGES}
+    errors: dict[str, list[str]] = {name: [] for name in PAGES}
+    cold: dict[str, float] = {}
+    async with httpx.AsyncClient(
+        base_url=base, headers=headers, limits=limits, timeout=120
+    ) as client:
+        for _ in range(600):  # wait for the server
+            try:
+                await client.get("/openapi.json")
+                break
+            except httpx.ConnectError:
+                await asyncio.sleep(0.1)
+        else:
+            raise RuntimeError(f"no server at {base} after 60 s")
+        for name, path in PAGES.items():
+            started = time.perf_counter()
+            answer = await client.get(path)
+            cold[name] = time.perf_counter() - started
+            if answer.status_code != 200:
+                raise RuntimeError(f"{path}: {answer.status_code} {answer.text[:300]}")
+        stop = time.monotonic() + seconds
+
+        async def user(offset: int) -> None:
+            names = list(PAGES)
+            k = offset
+            while time.monotonic() < stop:
+                name = names[k % len(names)]
+                k += 1
+                started = time.perf_counter()
+                try:
+                    answer = await client.get(PAGES[name])
+                    await answer.aread()
+                    ok = answer.status_code == 200
+                    detail = str(answer.status_code)
+                except httpx.HTTPError as error:
+                    ok, detail = False, type(error).__name__
+                times[name].append(time.perf_counter() - started)
+                if not ok:
+                    errors[name].append(detail)
+
+        await asyncio.gather(*(user(i) for i in range(clients)))
+    return {"times": times, "errors": errors, "cold": cold}  # type: ignore[return-value]
+
+
+def table(result: dict[str, dict[str, object]], seconds: float, clients: int) -> str:
+    """The Markdown table of the run."""
+    lines = [
+        "| page | cold (first request) | requests | p50 | p95 | p99 | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in PAGES:
+        values = np.array(result["times"][name]) * 1000  # type: ignore[index]
+        p50, p95, p99 = np.percentile(values, [50, 95, 99]) if values.size else (0, 0, 0)
+        target = TARGETS.get(name)
+        mark = "" if target is None else (" ✓" if p95 <= target * 1000 else " ✗")
+        cold = result["cold"][name] * 1000  # type: ignore[index]
+        errors = len(result["errors"][name])  # type: ignore[index]
+        lines.append(
+            f"| {name} | {cold:,.0f} ms | {values.size:,} | {p50:,.0f} ms | "
+            f"{p95:,.0f} ms{mark} | {p99:,.0f} ms | {errors} |"
+        )
+    total = sum(len(v) for v in result["times"].values())  # type: ignore[union-attr]
+    lines.append(
+        f"\n{clients} clients, {seconds:.0f} s: {total:,} requests ({total / seconds:,.0f}/s)."
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", type=Path, help="folder for the store (reused if present)")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--port", type=int, default=8799)
+    parser.add_argument("--json", type=Path, help="also write the raw latencies here")
+    options = parser.parse_args(argv)
+    folder = options.keep or Path(tempfile.mkdtemp(prefix="bench-serve-"))
+    project = build(folder)
+    process, token = serve(project, options.port)
+    try:
+        result = asyncio.run(
+            load(f"http://127.0.0.1:{options.port}", token, options.clients, options.seconds)
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    print(f"labelaudit serve, {os.cpu_count()} CPUs, store {project}")
+    print(table(result, options.seconds, options.clients))
+    if options.json:
+        options.json.write_text(json.dumps(result), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

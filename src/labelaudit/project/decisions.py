@@ -1,0 +1,266 @@
+"""Expert decisions on adjudicated items, kept apart from honeypot gold.
+
+A decision is an adjudicator's label for an item (``decisions`` table: who, when, which
+revision). Decisions are a biased sample (the disputed items), so they never enter gold
+accuracy; each batch holding a decided item gets a stored result of kind ``decisions``
+instead, recomputed whenever one of its items is decided:
+
+- batch rows ``decided_items`` (items of the batch with a decision), ``queued_items``
+  (the batch's adjudication queue, :func:`batch_queue`), ``open_adjudications`` (queued
+  and not decided) and ``decision_agreement`` (share of the batch's labels on decided items
+  that equal the decision, with its Wilson interval);
+- per annotator ``decision_agreement`` (n = their labels on decided items).
+
+The latest revision of an item's decision counts (an item decided twice keeps both rows:
+the history). Every statement is constant SQL with parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from labelaudit.exceptions import NotFoundError, UsageError
+from labelaudit.intervals import wilson_interval
+from labelaudit.project.store import BatchRecord, Store, utc_now
+from labelaudit.results import clean_number
+
+if TYPE_CHECKING:
+    from labelaudit.project.config import ProjectConfig
+    from labelaudit.quality import AdjudicationQueue
+    from labelaudit.table.table import AnnotationTable
+
+__all__ = [
+    "SOURCE",
+    "Decision",
+    "batch_queue",
+    "batch_table",
+    "item_batches",
+    "latest_decisions",
+    "list_decisions",
+    "record_decision",
+]
+
+#: ``decisions.source`` of the decisions made in ``labelaudit serve``.
+SOURCE = "labelaudit serve"
+_LATEST = (
+    "SELECT item, label FROM (SELECT item, label, row_number() OVER (PARTITION BY item "
+    "ORDER BY pulled_at DESC, revision DESC) AS k FROM decisions) WHERE k = 1"
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One stored decision: ``revision`` counts the item's decisions from 1."""
+
+    item: str
+    label: str
+    decided_by: str
+    decided_at: str
+    revision: int
+    source: str = SOURCE
+    batches: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"item", "label", "decided_by", "decided_at", "revision", "source", "batches"}``."""
+        return {
+            "item": self.item,
+            "label": self.label,
+            "decided_by": self.decided_by,
+            "decided_at": self.decided_at,
+            "revision": self.revision,
+            "source": self.source,
+            "batches": list(self.batches),
+        }
+
+
+def batch_table(store: Store, batch: BatchRecord) -> AnnotationTable:
+    """The stored annotations of ``batch`` as a validated table (its stored task schema)."""
+    from labelaudit.table import read_annotations
+
+    schema = json.loads(batch.task_schema)
+    rows = store.annotations(batch.batch_id).select(["item", "annotator", "label"])
+    return read_annotations(
+        rows, level=schema.get("level", "nominal"), categories=schema.get("categories")
+    )
+
+
+def batch_queue(table: AnnotationTable) -> AdjudicationQueue:
+    """The batch's adjudication queue by the rule ingest stores (majority vote, ties and
+    confidence below :data:`~labelaudit.project.results_quality.QUEUE_THRESHOLD`)."""
+    from labelaudit.project.results_quality import QUEUE_THRESHOLD
+    from labelaudit.quality import adjudication_queue
+
+    return adjudication_queue(table, method="majority", threshold=QUEUE_THRESHOLD)
+
+
+def item_batches(store: Store, item: str) -> list[BatchRecord]:
+    """The batches holding ``item``, in history order."""
+    ids = {
+        row[0]
+        for row in store.execute(
+            "SELECT DISTINCT batch_id FROM annotations WHERE item = ?", (item,)
+        ).fetchall()
+    }
+    return [b for b in store.batches() if b.batch_id in ids]
+
+
+def latest_decisions(store: Store) -> dict[str, str]:
+    """``{item: label}`` of the latest decision on each decided item."""
+    return dict(store.execute(_LATEST).fetchall())
+
+
+def list_decisions(store: Store, *, item: str | None = None) -> list[Decision]:
+    """Every stored decision (or one item's), oldest first."""
+    rows = store.execute(
+        "SELECT item, label, coalesce(decided_by, ''), coalesce(decided_at, ''), revision, "
+        "source FROM decisions WHERE ? IS NULL OR item = ? ORDER BY pulled_at, item, revision",
+        (item, item),
+    ).fetchall()
+    return [Decision(*row) for row in rows]
+
+
+def _allowed_labels(store: Store, batches: list[BatchRecord]) -> set[str]:
+    """Declared categories of the item's batches, else the labels seen in those batches."""
+    labels: set[str] = set()
+    for batch in batches:
+        declared = json.loads(batch.task_schema).get("categories")
+        if declared:
+            labels.update(map(str, declared))
+        else:
+            rows = store.execute(
+                "SELECT DISTINCT label FROM annotations WHERE batch_id = ?", (batch.batch_id,)
+            ).fetchall()
+            labels.update(row[0] for row in rows)
+    return labels
+
+
+def record_decision(
+    store: Store, config: ProjectConfig, item: str, label: str, *, decided_by: str
+) -> Decision:
+    """Store a decision on ``item`` and recompute the ``decisions`` result of every batch
+    holding it, in one transaction.
+
+    Raises
+    ------
+    NotFoundError
+        ``item`` is in no batch.
+    UsageError
+        ``label`` is not a label of the item's batches.
+    """
+    batches = item_batches(store, item)
+    if not batches:
+        raise NotFoundError(f"no item {item!r} in the project store")
+    allowed = _allowed_labels(store, batches)
+    if label not in allowed:
+        listed = ", ".join(sorted(allowed)[:20])
+        raise UsageError(
+            f"label {label!r} is not a label of item {item!r}; expected one of {listed}"
+        )
+    now = utc_now()
+    decided_at = now.isoformat(timespec="seconds") + "Z"
+    with store.transaction():
+        row = store.execute(
+            "SELECT coalesce(max(revision), 0) + 1 FROM decisions WHERE source = ? "
+            "AND record_id = ?",
+            (SOURCE, item),
+        ).fetchone()
+        revision = int(row[0])
+        store.execute(
+            "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (item, label, decided_by, SOURCE, item, revision, decided_at, now),
+        )
+        run_id = store.record_run(
+            "decide",
+            started_at=now,
+            config_sha256=config.sha256,
+            config_json=json.dumps(config.to_dict(), ensure_ascii=False),
+            outcome="decided",
+            batch_name=batches[-1].name,
+            details_json=json.dumps({"item": item, "label": label, "by": decided_by}),
+        )
+        for batch in batches:
+            _store_decision_result(store, batch, run_id)
+    names = tuple(b.name for b in batches)
+    return Decision(item, label, decided_by, decided_at, revision, SOURCE, names)
+
+
+_AGREEMENT = (
+    "WITH d AS (" + _LATEST + ") SELECT a.annotator, count(*) AS n, "
+    "count(*) FILTER (WHERE a.label = d.label) AS agreed FROM annotations a JOIN d "
+    "USING (item) WHERE a.batch_id = ? GROUP BY a.annotator ORDER BY a.annotator"
+)
+_DECIDED = (
+    "WITH d AS (" + _LATEST + ") SELECT DISTINCT a.item FROM annotations a JOIN d "
+    "USING (item) WHERE a.batch_id = ?"
+)
+
+
+def _store_decision_result(store: Store, batch: BatchRecord, run_id: int) -> None:
+    """Replace the batch's ``decisions`` result (inside the caller's transaction)."""
+    rows = store.execute(_AGREEMENT, (batch.batch_id,)).fetchall()
+    decided = {row[0] for row in store.execute(_DECIDED, (batch.batch_id,)).fetchall()}
+    names = [row[0] for row in rows]
+    n = np.array([row[1] for row in rows], dtype=np.int64)
+    agreed = np.array([row[2] for row in rows], dtype=np.int64)
+    low, high = wilson_interval(agreed, n)
+    total_low, total_high = wilson_interval(int(agreed.sum()), int(n.sum()))
+    schema = json.loads(batch.task_schema)
+    if schema.get("level") in ("interval", "ratio"):
+        queued: set[str] = set()
+    else:
+        queued = {e["item"] for e in batch_queue(batch_table(store, batch)).entries}
+    overall = agreed.sum() / n.sum() if n.sum() else None
+    result = {
+        "source": "decisions",
+        "n_decided": len(decided),
+        "n_queued": len(queued),
+        "open_adjudications": len(queued - decided),
+        "decision_agreement": clean_number(overall),
+        "annotators": {
+            name: {
+                "n": int(n[i]),
+                "agreed": int(agreed[i]),
+                "agreement": clean_number(agreed[i] / n[i]),
+                "ci95": clean_number([low[i], high[i]]),
+            }
+            for i, name in enumerate(names)
+        },
+    }
+    metrics = [
+        ("decided_items", float(len(decided)), None, None, None, None),
+        ("queued_items", float(len(queued)), None, None, None, None),
+        ("open_adjudications", float(len(queued - decided)), None, None, None, None),
+        (
+            "decision_agreement",
+            clean_number(overall),
+            None,
+            clean_number(float(total_low)),
+            clean_number(float(total_high)),
+            None if overall is not None else "no decided item in the batch",
+        ),
+    ]
+    annotators = [
+        (name, "decision_agreement", clean_number(agreed[i] / n[i]), int(n[i]), None)
+        for i, name in enumerate(names)
+    ]
+    for table in ("batch_results", "batch_metrics", "annotator_metrics"):
+        store.execute(_CLEAR[table], (batch.batch_id,))
+    store.insert_result(
+        batch.batch_id,
+        "decisions",
+        json.dumps(result, ensure_ascii=False, allow_nan=False),
+        metrics,
+        run_id=run_id,
+        annotators=annotators,
+    )
+
+
+# Constant statements (table names from this module only).
+_CLEAR = {
+    name: f"DELETE FROM {name} WHERE batch_id = ? AND kind = 'decisions'"
+    for name in ("batch_results", "batch_metrics", "annotator_metrics")
+}
