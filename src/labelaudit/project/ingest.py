@@ -191,7 +191,7 @@ def ingest_batch(
         if table is None:
             table, validation = _read(path, project, options, max_rejects)
         else:
-            validation = None
+            table, validation = _as_project_task(table, project.config.task.kind), None
         sha, holder, previous = _check_content(store, table, batch, replace_batch)
         if holder is not None:
             return _duplicate(holder, batch, str(file))
