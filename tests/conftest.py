@@ -12,6 +12,11 @@ from hypothesis import settings
 
 from browser import browser  # noqa: F401  (the one session-wide Playwright, for every module)
 
+# One real Label Studio per session (tests/ls_harness.py), seeded once (tests/ls_seed.py):
+# registered here so every module shares the same server.
+from ls_harness import label_studio  # noqa: F401
+from ls_seed import seeded_ls  # noqa: F401
+
 # Property tests explore the same examples on every run (reproducible CI); set
 # HYPOTHESIS_PROFILE=explore to draw new ones locally.
 settings.register_profile("repeatable", derandomize=True, deadline=None, print_blob=True)

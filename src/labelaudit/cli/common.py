@@ -11,6 +11,7 @@ import typer
 from labelaudit.methods import CATEGORICAL_METHODS, CONSENSUS_METHODS
 
 if TYPE_CHECKING:
+    from labelaudit.io import ExportOptions
     from labelaudit.table import AnnotationTable
 
 __all__ = [
@@ -21,26 +22,37 @@ __all__ = [
     "CategoricalMethod",
     "CategoriesOpt",
     "ConsensusMethod",
+    "ControlOpt",
     "DebugOpt",
     "FileArg",
     "FormatOpt",
     "FromOpt",
+    "GroundTruthAsGoldOpt",
+    "IncludeModelsOpt",
     "InputFormat",
     "ItemColOpt",
     "LabelColOpt",
+    "LabelConfigOpt",
     "LayoutOpt",
     "Level",
     "LevelOpt",
+    "LsProjectOpt",
+    "LsUrlOpt",
     "NaValuesOpt",
     "OnDuplicateOpt",
     "OutputFormat",
     "PageFormat",
     "PageFormatOpt",
     "RawCsvOpt",
+    "TaskKeyOpt",
+    "TokenFileOpt",
+    "UsersOpt",
     "Weights",
     "error_line",
+    "export_options",
     "fail",
     "read_table",
+    "server_target",
 ]
 
 
@@ -200,6 +212,52 @@ FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Output format
 PageFormatOpt = Annotated[
     PageFormat, typer.Option("--format", help="Output format: table, markdown, html or json.")
 ]
+
+# --------------------------------------------------------------- shared export options
+# Every command that reads an annotation-platform export declares these and turns them
+# into one labelaudit.io.ExportOptions with export_options(...).
+_EXPORT = "Export options"
+ControlOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Labelling control (question) to analyse when the export has several.",
+        rich_help_panel=_EXPORT,
+    ),
+]
+TaskKeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Item key path in each task, e.g. data.item (default: the task id; merges projects).",
+        rich_help_panel=_EXPORT,
+    ),
+]
+LabelConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Label Studio labelling config XML (declared labels, control types).",
+        rich_help_panel=_EXPORT,
+    ),
+]
+IncludeModelsOpt = Annotated[
+    bool,
+    typer.Option(
+        help="Read predictions as model annotators (left out of human agreement by default).",
+        rich_help_panel=_EXPORT,
+    ),
+]
+GroundTruthAsGoldOpt = Annotated[
+    bool,
+    typer.Option(
+        help="Annotations marked ground_truth serve as gold labels.", rich_help_panel=_EXPORT
+    ),
+]
+UsersOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="CSV mapping exported user ids to names (id, name|email|username).",
+        rich_help_panel=_EXPORT,
+    ),
+]
 DebugOpt = Annotated[bool, typer.Option(help="Show tracebacks.")]
 RawCsvOpt = Annotated[
     bool,
@@ -209,6 +267,59 @@ RawCsvOpt = Annotated[
         "CR gets a leading ' so spreadsheets do not run it as a formula).",
     ),
 ]
+
+
+# --------------------------------------------------------------- Label Studio server options
+_SERVER = "Label Studio server"
+LsUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ls-url", help="Label Studio base URL, e.g. http://localhost:8080.",
+        rich_help_panel=_SERVER,
+    ),
+]  # fmt: skip
+LsProjectOpt = Annotated[
+    int | None,
+    typer.Option("--ls-project", help="Label Studio project id.", rich_help_panel=_SERVER),
+]
+TokenFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="File whose first line is the API token (else $LABEL_STUDIO_API_KEY).",
+        rich_help_panel=_SERVER,
+    ),
+]
+
+
+def server_target(ls_url: str | None, ls_project: int | None) -> tuple[str, int]:
+    """``(url, project)`` when both ``--ls-url`` and ``--ls-project`` were given.
+
+    Raises
+    ------
+    UsageError
+        One of them is missing.
+    """
+    from labelaudit.exceptions import UsageError
+
+    if ls_url is None or ls_project is None:
+        raise UsageError("talking to Label Studio needs both --ls-url URL and --ls-project ID")
+    return ls_url, ls_project
+
+
+def export_options(
+    control: str | None = None,
+    task_key: str | None = None,
+    label_config: Path | None = None,
+    include_models: bool = False,
+    ground_truth_as_gold: bool = False,
+    users: Path | None = None,
+) -> ExportOptions:
+    """The shared export options of a command as one :class:`labelaudit.io.ExportOptions`."""
+    from labelaudit.io import ExportOptions
+
+    return ExportOptions(
+        control, task_key, label_config, include_models, ground_truth_as_gold, users
+    )
 
 
 def read_table(
@@ -227,15 +338,18 @@ def read_table(
     control: str | None = None,
     na_values: str | None = None,
     task: str | None = None,
+    export: ExportOptions | None = None,
 ) -> AnnotationTable:
     """Read and validate an annotation file from the shared options (raises InputError).
 
     Every command reads through the one front door, :func:`labelaudit.io.read_any`:
-    platform exports (named with ``--from`` or detected) go to ``read_export``, plain
-    tables to ``read_annotations``.
+    platform exports (named with ``--from`` or detected) go to ``read_export`` with the
+    ``export`` options, plain tables to ``read_annotations``.
     """
     from labelaudit.io import read_any
 
+    if export is None:
+        export = export_options(control, task_key)
     table, _ = read_any(
         file,
         from_=input_format.value if input_format is not None else None,
@@ -248,9 +362,8 @@ def read_table(
         categories=categories,
         on_duplicate=on_duplicate,
         na_values=na_values,
-        task_key=task_key,
-        control=control,
         task=task,
+        **export.read_kwargs(),
     )
     for warning in table.report.get("warnings", []):  # stderr: stdout may be JSON
         typer.echo(f"warning: {file}: {warning}", err=True)

@@ -16,13 +16,27 @@ from typing import Any
 from labelaudit.exceptions import InputError, UsageError
 from labelaudit.io._canonical import read_canonical, write_table
 from labelaudit.io._collect import Collector, Options
+from labelaudit.io._ls_config import Control, LabelConfig, parse_label_config
 from labelaudit.io._report import ReadReport
 from labelaudit.io.detect import PLATFORM_FORMATS, detect_format
 from labelaudit.io.front import read_any
+from labelaudit.io.options import ExportOptions, read_users
 from labelaudit.table import Locator
 from labelaudit.table.table import AnnotationTable
 
-__all__ = ["FORMATS", "ReadReport", "detect_format", "read_any", "read_export", "write_table"]
+__all__ = [
+    "FORMATS",
+    "Control",
+    "ExportOptions",
+    "LabelConfig",
+    "ReadReport",
+    "detect_format",
+    "parse_label_config",
+    "read_any",
+    "read_export",
+    "read_users",
+    "write_table",
+]
 
 #: Every value ``from_`` accepts.
 FORMATS = (*PLATFORM_FORMATS, "canonical", "huggingface")
@@ -80,6 +94,8 @@ def read_export(
     level: str | None = None,
     categories: Sequence[Any] | str | None = None,
     on_duplicate: str = "error",
+    include_models: bool = False,
+    users: str | Path | dict[str, str] | None = None,
 ) -> tuple[AnnotationTable, ReadReport]:
     """Read an annotation-platform export into a validated table and a read report.
 
@@ -108,6 +124,12 @@ def read_export(
         Declared categories (labels inside the payload for structured tasks).
     on_duplicate : {"error", "keep-last"}
         What a second annotation by the same annotator of the same item does.
+    include_models : bool
+        Label Studio: read predictions as rows of model annotators named by their
+        ``model_version`` (``annotator_kind`` = ``model``). Default: left out (counted in
+        a note), so agreement is between people.
+    users : path or dict, optional
+        Map of exported user ids to names (a CSV, see :func:`read_users`, or a dict).
 
     Returns
     -------
@@ -156,7 +178,8 @@ def read_export(
         name, fmt, unit=unit, item_field=task_key or item_field, annotator_field=annotator_field
     )
     col.report.files = [str(p) for p in paths]
-    _dispatch(fmt, paths, col, options, task_key, label_config)
+    user_map = read_users(users) if isinstance(users, (str, Path)) else users
+    _dispatch(fmt, paths, col, options, task_key, label_config, include_models, user_map)
     return col.finish(options, Locator(name, lambda row: row + 1, unit))
 
 
@@ -167,6 +190,8 @@ def _dispatch(
     options: Options,
     task_key: str | None,
     label_config: str | Path | None,
+    include_models: bool = False,
+    users: dict[str, str] | None = None,
 ) -> None:
     if fmt in ("label-studio", "label-studio-min"):
         from labelaudit.io._ls_config import parse_label_config
@@ -188,6 +213,8 @@ def _dispatch(
             task_key=task_key,
             config=config,
             control=options.control,
+            include_models=include_models,
+            users=users,
         )
         return
     from importlib import import_module

@@ -28,7 +28,7 @@ from labelaudit.io._payload import (
 )
 from labelaudit.io._report import MAX_EXAMPLES, ReadReport, SkipExample
 from labelaudit.table import Locator, RawColumns, encode
-from labelaudit.table.schema import TaskSchema
+from labelaudit.table.schema import ANNOTATOR_KINDS, TaskSchema
 from labelaudit.table.table import AnnotationTable
 
 __all__ = ["FLUSH", "Collector", "Options"]
@@ -47,6 +47,9 @@ _BASE_TYPES: dict[str, pa.DataType] = {
     "tokens": TOKENS,
     "image_width": pa.float64(),
     "image_height": pa.float64(),
+    "annotator_kind": pa.string(),
+    "ground_truth": pa.bool_(),
+    "task_row": pa.int64(),
 }
 _KEEP_FOR = {"text": "spans", "tokens": "spans", "image_width": "boxes", "image_height": "boxes"}
 _LIST_KINDS = {"choices", "multilabel", "spans", "boxes", "ranking"}
@@ -83,6 +86,76 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)
+
+
+class _TaskData:
+    """Task ``data`` fields, one row per task, kept as Arrow chunks of strings.
+
+    Annotations point at their task's row (``task_row``); :meth:`columns` returns each
+    field as a dictionary-encoded column (per-annotation indices into the per-task
+    values), so a text shared by three annotations is stored once.
+    """
+
+    def __init__(self) -> None:
+        self.n = 0
+        self._rows: list[dict[str, str | None]] = []
+        self._chunks: list[pa.Table] = []
+
+    def add(self, data: Any) -> int:
+        row = {}
+        if isinstance(data, dict):
+            for key, value in data.items():
+                text = value if isinstance(value, str) or value is None else _json(value)
+                row[f"data.{key}"] = text
+        self._rows.append(row)
+        self.n += 1
+        if len(self._rows) >= FLUSH:
+            self._flush()
+        return self.n - 1
+
+    def _flush(self) -> None:
+        if self._rows:
+            names = list(dict.fromkeys(k for row in self._rows for k in row))
+            columns = {n: pa.array([r.get(n) for r in self._rows], pa.string()) for n in names}
+            # a column of nulls keeps the row count of tasks without data (dropped later)
+            columns["data."] = pa.nulls(len(self._rows), pa.string())
+            self._chunks.append(pa.table(columns))
+            self._rows = []
+
+    def columns(self, task_rows: pa.ChunkedArray) -> dict[str, pa.ChunkedArray]:
+        """Each ``data.<field>`` column for the given per-row task rows (null = no task)."""
+        self._flush()
+        if not self._chunks:
+            return {}
+        tasks = pa.concat_tables(self._chunks, promote_options="default")
+        indices = task_rows.combine_chunks() if task_rows.num_chunks else pa.array([], pa.int64())
+        out = {}
+        for name in tasks.column_names:
+            values = tasks.column(name).combine_chunks()
+            if values.null_count == len(values):
+                continue
+            array = pa.DictionaryArray.from_arrays(indices, values)
+            out[name] = pa.chunked_array([array])
+        return out
+
+
+class _Mismatches:
+    """Regions whose quoted ``text`` differs from the task text at their offsets."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.examples: list[dict[str, Any]] = []
+
+    def add(self, record: int, control: str, detail: str) -> None:
+        self.count += 1
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append({"record": record, "control": control, "detail": detail})
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 class _Sink:
@@ -151,6 +224,9 @@ class Collector:
         self.unsupported: dict[str, str] = {}
         self._chosen = "label"
         self._pending: list[tuple[int, str, str]] = []
+        self.seen: dict[str, str] = {}
+        self._tasks = _TaskData()
+        self.mismatches = _Mismatches()
 
     # ------------------------------------------------------------------ reader API
     def begin(self, record: int, item: Any, annotator: Any, **meta: Any) -> int:
@@ -168,6 +244,9 @@ class Collector:
         base["tokens"].append(meta.get("tokens"))
         base["image_width"].append(_number(meta.get("image_width")))
         base["image_height"].append(_number(meta.get("image_height")))
+        base["annotator_kind"].append(meta.get("kind") or ANNOTATOR_KINDS[0])
+        base["ground_truth"].append(True if meta.get("ground_truth") else None)
+        base["task_row"].append(meta.get("task_row"))
         index = self._n
         self._n += 1
         self.report.n_annotations += 1
@@ -201,6 +280,18 @@ class Collector:
     def skip_control(self, control: str, record: int, reason: str, detail: Any = "") -> None:
         """Count a skip that concerns one control only (no annotation was begun for it)."""
         self._note_skip(control, record, reason, detail)
+
+    def task_data(self, data: Any) -> int:
+        """Keep one task's ``data`` fields (carried as ``data.<field>`` columns); its row."""
+        return self._tasks.add(data)
+
+    def saw_control(self, control: str, kind: str) -> None:
+        """Remember a control that has results, with its platform type (for error lists)."""
+        self.seen.setdefault(control, kind)
+
+    def text_mismatch(self, record: int, control: str, detail: str) -> None:
+        """A region whose quoted text differs from the task text at its offsets (kept)."""
+        self.mismatches.add(record, control, detail)
 
     def unsupported_control(self, control: str, kind: str) -> None:
         """Remember a control whose type no reader maps (reported; an error if selected)."""
@@ -270,6 +361,11 @@ class Collector:
         self._fill_report(sink, task, schema, table)
         return table, self.report
 
+    def _listing(self) -> str:
+        """Every control with results as ``name (type)``, in order of appearance."""
+        types = {n: s.kind for n, s in self.sinks.items()} | self.seen | self.unsupported
+        return ", ".join(f"{name} ({kind})" for name, kind in types.items())
+
     def _choose(self, options: Options) -> _Sink:
         names = list(self.sinks)
         if options.control is not None:
@@ -283,23 +379,22 @@ class Collector:
                     "no such labelling control",
                     source=self.report.source,
                     field="--control",
-                    expected=f"one of {', '.join(names) or '(none found)'}",
+                    expected=f"one of {self._listing() or '(no control has results)'}",
                     actual=options.control,
                 )
             return self.sinks[options.control]
-        if len(names) == 1:
+        if len(names) == 1 and len(self.seen.keys() - self.sinks.keys()) == 0:
             return self.sinks[names[0]]
         if not names:
             raise self._empty_error(None)
-        kinds = ", ".join(f"{n} ({s.kind})" for n, s in self.sinks.items())
         raise InputError(
             "several labelling controls in one export",
             source=self.report.source,
             field="--control",
             expected="the name of the control to analyse",
-            actual=kinds,
-            hint=f"pick one with control={names[0]!r} (CLI: labelaudit convert FILE --control "
-            f"{names[0]} --out table.parquet, then analyse table.parquet)",
+            actual=self._listing(),
+            hint=f"pass --control {names[0]} (every command that reads an export takes it; "
+            f"library: control={names[0]!r})",
         )
 
     def _resolve_task(self, sink: _Sink, options: Options, values: pa.ChunkedArray) -> str:
@@ -371,7 +466,10 @@ class Collector:
         for name, only in _KEEP_FOR.items():
             if only == task:
                 extra[name] = rows.column(name)
+        extra["annotator_kind"] = rows.column("annotator_kind")
+        extra["ground_truth"] = rows.column("ground_truth")
         extra = {n: c for n, c in extra.items() if c.null_count < len(c) or n == "payload"}
+        extra.update(self._tasks.columns(rows.column("task_row")))
         if "created_at" in extra:
             extra["created_at"] = self._timestamps(extra["created_at"])
         raw = RawColumns(
@@ -424,6 +522,8 @@ class Collector:
             skipped.update(self._skips.get(key, Counter()))
             examples.extend(self._examples.get(key, []))
         report.skipped = dict(skipped)
+        report.n_text_mismatches = self.mismatches.count
+        report.text_mismatches = list(self.mismatches.examples)
         report.examples = sorted(examples, key=lambda e: e.record)[:MAX_EXAMPLES]
         duplicates = table.report.get("duplicates_replaced", 0)
         if duplicates:

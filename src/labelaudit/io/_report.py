@@ -64,6 +64,12 @@ class ReadReport:
         The files read (several when projects were merged on a task key).
     notes : list of str
         Anything else a user should know (fallbacks taken, fields ignored).
+    n_text_mismatches : int
+        Span regions whose quoted ``text`` is not the task text at their offsets (the
+        rows are kept; offsets may be wrong in the export).
+    text_mismatches : list of dict
+        The first :data:`MAX_EXAMPLES` of them: ``{"record", "control", "detail"}`` with
+        the offsets, the quoted text and the text found there.
     """
 
     source: str
@@ -80,6 +86,8 @@ class ReadReport:
     schema: dict[str, Any] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    n_text_mismatches: int = 0
+    text_mismatches: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def n_skipped(self) -> int:
@@ -104,6 +112,8 @@ class ReadReport:
             "schema": self.schema,
             "files": list(self.files),
             "notes": list(self.notes),
+            "n_text_mismatches": self.n_text_mismatches,
+            "text_mismatches": list(self.text_mismatches),
         }
 
     def to_text(self) -> str:
@@ -128,5 +138,14 @@ class ReadReport:
             for example in self.examples:
                 detail = f" ({example.detail})" if example.detail else ""
                 lines.append(f"  {self.unit} {example.record}: {example.reason}{detail}")
+        if self.n_text_mismatches:
+            lines.append(
+                f"{self.n_text_mismatches} span(s) whose text differs from the task text "
+                "at their offsets (kept as exported):"
+            )
+            lines.extend(
+                f"  {self.unit} {m['record']}: {m['control']}: {m['detail']}"
+                for m in self.text_mismatches
+            )
         lines.extend(f"note: {note}" for note in self.notes)
         return "\n".join(lines)

@@ -49,6 +49,9 @@ def read_any(
     task_key: str | None = None,
     control: str | None = None,
     task: str | None = None,
+    label_config: str | Path | None = None,
+    include_models: bool = False,
+    users: str | Path | dict[str, str] | None = None,
 ) -> tuple[AnnotationTable, ReadReport | None]:
     """Read any annotation source into a validated table.
 
@@ -64,8 +67,9 @@ def read_any(
     level, categories, on_duplicate
         Every source. For platform exports ``level="nominal"`` means "the reader's default"
         (``ordinal`` for ratings).
-    task_key, control
-        Platform exports only (see :func:`labelaudit.io.read_export`).
+    task_key, control, label_config, include_models, users
+        Platform exports only (see :func:`labelaudit.io.read_export`; the CLI's shared
+        export options, :class:`labelaudit.io.ExportOptions`).
     task : str, optional
         Plain tables only: a structured task (``spans``, ...) the label column holds as
         JSON; an empty label cell is then an annotation with no regions (``[]``).
@@ -90,6 +94,9 @@ def read_any(
             from_=platform,
             task_key=task_key,
             control=control,
+            label_config=label_config,
+            include_models=include_models,
+            users=users,
             level=level if level != "nominal" else None,
             categories=categories,
             on_duplicate=on_duplicate,

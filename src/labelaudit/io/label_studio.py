@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from labelaudit.io._collect import Collector
 from labelaudit.io._common import (
     MISSING,
@@ -69,6 +71,10 @@ class _Context:
     batch: str
     minimal: bool
     control: str | None
+    include_models: bool = False
+    users: dict[str, str] | None = None
+    n_predictions: int = 0
+    n_utf16: int = 0
 
     def declared(self, name: str) -> Control | None:
         return self.config.controls.get(name) if self.config else None
@@ -112,7 +118,14 @@ def _choices(regions: list[dict[str, Any]], control: Control | None, _: Any) -> 
     return choices_value(chosen)
 
 
-def _spans(regions: list[dict[str, Any]], control: Control | None, text: Any) -> Any:
+def _spans(
+    regions: list[dict[str, Any]], control: Control | None, text: Any, issues: list[str]
+) -> Any:
+    """Span regions as ``(start, end, label)``; quoted-text problems appended to ``issues``.
+
+    Each issue is ``"utf16"`` (offsets were UTF-16 code units, converted) or a mismatch
+    description (offsets kept as exported).
+    """
     spans: list[tuple[int, int, str]] = []
     length = len(text) if isinstance(text, str) else None
     for region in regions:
@@ -120,6 +133,17 @@ def _spans(regions: list[dict[str, Any]], control: Control | None, text: Any) ->
         start, end = value.get("start"), value.get("end")
         if type(start) is not int or type(end) is not int:
             start, end = as_int(start, "start"), as_int(end, "end")
+        quoted = value.get("text")
+        if length is not None and isinstance(quoted, str) and text[start:end] != quoted:
+            converted = _utf16_offsets(text, start, end, quoted)
+            if converted is None:
+                issues.append(
+                    f"start={start}, end={end}: region text {quoted!r}, task text there "
+                    f"{text[start:end]!r}"
+                )
+            else:
+                start, end = converted
+                issues.append("utf16")
         if not (0 <= start < end and (length is None or end <= length)):
             check_span(start, end, text)
         labels = value.get("labels")
@@ -127,6 +151,26 @@ def _spans(regions: list[dict[str, Any]], control: Control | None, text: Any) ->
             labels = _labels_of(value, "labels", control)
         spans.extend((start, end, str(label)) for label in labels)
     return spans_value(spans)
+
+
+def _utf16_offsets(text: str, start: int, end: int, quoted: str) -> tuple[int, int] | None:
+    """Code-point offsets when ``start``/``end`` are UTF-16 code units around ``quoted``.
+
+    Label Studio 1.23.2's editor writes code-point offsets (verified in Chromium,
+    ``tests/test_report_browser.py``); exports from editors that counted JavaScript string
+    units (UTF-16) run ahead after a character outside the Basic Multilingual Plane (most
+    emoji). Returns the converted offsets when the quoted text sits at the UTF-16
+    offsets, else ``None``.
+    """
+    units = np.fromiter((2 if ord(c) > 0xFFFF else 1 for c in text), np.int64, len(text))
+    ends = np.cumsum(units)
+    first = int(np.searchsorted(ends - units, start))
+    last = int(np.searchsorted(ends, end))
+    if first >= len(text) or last >= len(text):
+        return None
+    if ends[first] - units[first] != start or ends[last] != end:
+        return None
+    return (first, last + 1) if text[first : last + 1] == quoted else None
 
 
 def _boxes(regions: list[dict[str, Any]], control: Control | None, _: Any) -> Any:
@@ -197,7 +241,6 @@ def _ranker(regions: list[dict[str, Any]], control: Control | None, _: Any) -> A
 
 _VALUES: dict[str, Callable[[list[dict[str, Any]], Control | None, Any], Any]] = {
     "choices": _choices,
-    "labels": _spans,
     "rectanglelabels": _boxes,
     "rating": _rating,
     "taxonomy": _taxonomy,
@@ -223,7 +266,9 @@ def _pairwise(
 
 
 # ---------------------------------------------------------------- annotations
-def _annotator(annotation: dict[str, Any], col: Collector, record: int) -> str | None:
+def _annotator(
+    annotation: dict[str, Any], col: Collector, record: int, ctx: _Context
+) -> str | None:
     who = annotation.get("completed_by", MISSING)
     if isinstance(who, dict):
         who = who.get("email") or who.get("id", MISSING)
@@ -233,7 +278,10 @@ def _annotator(annotation: dict[str, Any], col: Collector, record: int) -> str |
             col.skip(record, "missing completed_by", f"annotation {annotation.get('id')}")
             return None
         col.note("completed_by missing: annotator taken from last_created_by")
-    return key_text(who)
+    name = key_text(who)
+    if ctx.users is not None and name is not None:
+        return ctx.users.get(name, name)
+    return name
 
 
 def _group(result: list[Any]) -> tuple[dict[str, list[dict[str, Any]]], tuple[Any, Any]]:
@@ -261,9 +309,17 @@ def _region_type(regions: list[dict[str, Any]], control: Control | None) -> str:
     return next((k for k in value if k.endswith("labels")), "unknown")
 
 
-def _annotation(
-    col: Collector, record: int, task: dict[str, Any], annotation: Any, ctx: _Context
-) -> None:
+@dataclass
+class _Task:
+    """The task an annotation belongs to: its record number, object and data row."""
+
+    record: int
+    value: dict[str, Any]
+    row: int
+
+
+def _annotation(col: Collector, task: _Task, annotation: Any, ctx: _Context) -> None:
+    record = task.record
     if not isinstance(annotation, dict):
         col.skip(record, "malformed annotation", type(annotation).__name__)
         return
@@ -282,26 +338,49 @@ def _annotation(
     except Reject as reject:
         col.skip(record, reject.reason, reject.detail)
         return
-    _emit(col, record, task, annotation, groups, size, ctx)
+    _emit(col, task, annotation, groups, size, ctx)
+
+
+def _prediction(col: Collector, task: _Task, prediction: Any, ctx: _Context) -> None:
+    """A prediction as the annotation of a model annotator named by its model_version."""
+    if not isinstance(prediction, dict):
+        col.note(
+            "predictions exported as ids only were left out: use a snapshot export or "
+            "labelaudit pull for their results"
+        )
+        return
+    version = prediction.get("model_version") or "prediction"
+    annotation = {
+        "id": f"prediction-{prediction.get('id', '')}",
+        "completed_by": str(version),
+        "created_at": prediction.get("created_at"),
+        "result": prediction.get("result"),
+        "kind": "model",
+    }
+    users, ctx.users = ctx.users, None
+    try:
+        _annotation(col, task, annotation, ctx)
+    finally:
+        ctx.users = users
 
 
 def _emit(
     col: Collector,
-    record: int,
-    task: dict[str, Any],
+    task: _Task,
     annotation: dict[str, Any],
     groups: dict[str, list[dict[str, Any]]],
     size: tuple[Any, Any],
     ctx: _Context,
 ) -> None:
-    annotator = _annotator(annotation, col, record)
-    item = ctx.item(task)
+    record = task.record
+    annotator = _annotator(annotation, col, record, ctx)
+    item = ctx.item(task.value)
     if annotator is None:
         return
     if item is None:
         col.skip(record, "missing task key", ctx.task_key or "id")
         return
-    data = task.get("data", task)
+    data = task.value.get("data", task.value)
     text = ctx.text(data)
     ann = col.begin(
         record,
@@ -309,12 +388,15 @@ def _emit(
         annotator,
         created_at=annotation.get("created_at"),
         duration_s=annotation.get("lead_time"),
-        task_id=task.get("id"),
+        task_id=task.value.get("id"),
         annotation_id=annotation.get("id"),
         batch=ctx.batch,
         text=text,
         image_width=size[0],
         image_height=size[1],
+        kind=annotation.get("kind", "human"),
+        ground_truth=annotation.get("ground_truth"),
+        task_row=task.row,
     )
     for name, regions in groups.items():
         control = ctx.declared(name)
@@ -323,17 +405,40 @@ def _emit(
         if kind is None:
             col.unsupported_control(name, kind_name)
             continue
+        col.saw_control(name, kind_name)
         if ctx.control is not None and name != ctx.control:
             continue
         try:
-            if kind_name == "pairwise":
-                value = _pairwise(regions, control, ctx, data)
-            else:
-                value = _VALUES[kind_name](regions, control, text)
+            value = _value(kind_name, regions, control, ctx, data, text, col, record, name)
         except Reject as reject:
             col.reject(ann, name, kind, record, reject.reason, reject.detail)
             continue
         col.add(ann, name, kind, value)
+
+
+def _value(
+    kind_name: str,
+    regions: list[dict[str, Any]],
+    control: Control | None,
+    ctx: _Context,
+    data: Any,
+    text: Any,
+    col: Collector,
+    record: int,
+    name: str,
+) -> Any:
+    if kind_name == "pairwise":
+        return _pairwise(regions, control, ctx, data)
+    if kind_name != "labels":
+        return _VALUES[kind_name](regions, control, text)
+    issues: list[str] = []
+    value = _spans(regions, control, text, issues)
+    for issue in issues:
+        if issue == "utf16":
+            ctx.n_utf16 += 1
+        else:
+            col.text_mismatch(record, name, issue)
+    return value
 
 
 def _minimal(col: Collector, record: int, row: dict[str, Any], ctx: _Context) -> None:
@@ -346,16 +451,22 @@ def _minimal(col: Collector, record: int, row: dict[str, Any], ctx: _Context) ->
     }
     groups: dict[str, list[dict[str, Any]]] = {}
     size: tuple[Any, Any] = (None, None)
+    data: dict[str, Any] = {}
     for key, value in row.items():
         control = ctx.declared(key)
         if key in _MIN_META or (ctx.config is not None and control is None):
+            if key not in _MIN_META:
+                data[key] = value
             continue
         regions = _min_regions(key, value, control, ctx)
         if regions:
             groups[key] = regions
             if size[0] is None and "original_width" in regions[0]:
                 size = (regions[0]["original_width"], regions[0].get("original_height"))
-    _emit(col, record, row, annotation, groups, size, ctx)
+        else:
+            data[key] = value
+    task = _Task(record, row, col.task_data(data))
+    _emit(col, task, annotation, groups, size, ctx)
 
 
 def _min_regions(
@@ -389,13 +500,19 @@ def read_label_studio(
     task_key: str | None,
     config: LabelConfig | None,
     control: str | None,
+    include_models: bool = False,
+    users: dict[str, str] | None = None,
 ) -> None:
     """Stream Label Studio JSON (``minimal=False``) or JSON_MIN files into the collector.
 
     Several files are merged on ``task_key`` (a dotted path such as ``data.text``); each
-    file's name goes to the ``batch`` column.
+    file's name goes to the ``batch`` column. Each task's ``data`` fields are kept
+    (``data.<field>`` columns). With ``include_models``, each prediction becomes the
+    annotation of a model annotator named by its ``model_version`` (``annotator_kind``
+    ``model``); otherwise predictions are counted in a note. ``users`` maps exported ids
+    (``completed_by``) to names.
     """
-    ctx = _Context(config, task_key, "", minimal, control)
+    ctx = _Context(config, task_key, "", minimal, control, include_models, users)
     for path in paths:
         ctx.batch = path.name
         for entry in iter_records(path):
@@ -407,12 +524,34 @@ def read_label_studio(
             if minimal:
                 _minimal(col, entry.number, task, ctx)
                 continue
-            annotations = task.get("annotations", task.get("completions", MISSING))
-            if not isinstance(annotations, list):
-                reason = (
-                    "missing annotations" if annotations is MISSING else "malformed annotations"
-                )
-                col.skip(entry.number, reason, f"task {task.get('id')}")
-                continue
-            for annotation in annotations:
-                _annotation(col, entry.number, task, annotation, ctx)
+            _task(col, _Task(entry.number, task, col.task_data(task.get("data"))), ctx)
+    _notes(col, ctx)
+
+
+def _task(col: Collector, task: _Task, ctx: _Context) -> None:
+    annotations = task.value.get("annotations", task.value.get("completions", MISSING))
+    if not isinstance(annotations, list):
+        reason = "missing annotations" if annotations is MISSING else "malformed annotations"
+        col.skip(task.record, reason, f"task {task.value.get('id')}")
+        return
+    for annotation in annotations:
+        _annotation(col, task, annotation, ctx)
+    predictions = task.value.get("predictions")
+    if isinstance(predictions, list) and predictions:
+        ctx.n_predictions += len(predictions)
+        if ctx.include_models:
+            for prediction in predictions:
+                _prediction(col, task, prediction, ctx)
+
+
+def _notes(col: Collector, ctx: _Context) -> None:
+    if ctx.n_predictions and not ctx.include_models:
+        col.note(
+            f"{ctx.n_predictions} predictions left out (model annotators; pass "
+            "--include-models to read them)"
+        )
+    if ctx.n_utf16:
+        col.note(
+            f"{ctx.n_utf16} span(s) had offsets in UTF-16 code units (written by an "
+            "editor that counted JavaScript string units); converted to code points"
+        )

@@ -432,7 +432,12 @@ def _llmbar_rows(
 
 # ---------------------------------------------------------------------------- Label Studio
 def read_label_studio(
-    path: Path, *, control: str | None = None, label_config: str | Path | None = None
+    path: Path,
+    *,
+    control: str | None = None,
+    label_config: str | Path | None = None,
+    task_key: str | None = None,
+    users: str | Path | None = None,
 ) -> PreferenceTable:
     """Label Studio pairwise annotations, parsed by :func:`labelaudit.io.read_export`.
 
@@ -449,13 +454,17 @@ def read_label_studio(
         The pairwise control's name when the project has several controls.
     label_config : str or Path, optional
         The labelling config (XML), to find the fields the control compares.
+    task_key, users : optional
+        As in :func:`labelaudit.io.read_export` (the item key path; a user map).
     """
     import pyarrow.compute as pc
 
     from labelaudit.io import read_export
 
     require_file(path)
-    table, report = read_export(path, control=control, label_config=label_config)
+    table, report = read_export(
+        path, control=control, label_config=label_config, task_key=task_key, users=users
+    )
     if table.task != "pairwise" or table.payload is None:
         raise InputError(
             "not a pairwise annotation",

@@ -132,6 +132,26 @@ MIGRATIONS: tuple[Migration, ...] = (
                 batch_name VARCHAR, PRIMARY KEY (annotation_id, updated_at, deleted))""",
         ),
     ),
+    Migration(
+        6,
+        "record Label Studio pulls and expert decisions (labelaudit pull)",
+        (
+            # One row per revision of a pulled annotation (or prediction): what was seen,
+            # when, and the batch it went into; status submitted, cancelled or deleted.
+            """CREATE TABLE label_studio_pulls (
+                source VARCHAR NOT NULL, record_id VARCHAR NOT NULL, revision INTEGER NOT NULL,
+                task_id BIGINT, annotator VARCHAR, updated_at VARCHAR, status VARCHAR NOT NULL,
+                batch_name VARCHAR, pulled_at TIMESTAMP NOT NULL,
+                PRIMARY KEY (source, record_id, revision))""",
+            # Adjudicators' decisions (pull --as-decisions), apart from honeypot gold: the
+            # table migration 5 (serve) created; IF NOT EXISTS keeps one definition.
+            """CREATE TABLE IF NOT EXISTS decisions (
+                item VARCHAR NOT NULL, label VARCHAR NOT NULL, decided_by VARCHAR,
+                source VARCHAR NOT NULL, record_id VARCHAR NOT NULL, revision INTEGER NOT NULL,
+                decided_at VARCHAR, pulled_at TIMESTAMP NOT NULL,
+                PRIMARY KEY (source, record_id, revision))""",
+        ),
+    ),
 )
 
 BOOTSTRAP = """CREATE TABLE IF NOT EXISTS schema_migrations (

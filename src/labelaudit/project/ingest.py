@@ -134,6 +134,8 @@ def ingest_batch(
     max_rejects: int = 0,
     options: ReadOptions | None = None,
     progress: Callable[[str], None] | None = None,
+    table: AnnotationTable | None = None,
+    on_commit: Callable[[Store], None] | None = None,
 ) -> IngestResult:
     """Validate ``file`` and store it as batch ``batch`` with its per-batch results.
 
@@ -156,6 +158,12 @@ def ingest_batch(
     progress : callable, optional
         Called with the name of each stage (``reading``, ``scoring``, ``writing``), e.g. to
         show a spinner on a terminal.
+    table : AnnotationTable, optional
+        The rows of ``file`` already read (an annotation-platform export read with
+        :func:`labelaudit.io.read_export`); ``file`` is then only hashed.
+    on_commit : callable, optional
+        Called with the store inside the batch's transaction (e.g. ``labelaudit pull``
+        records what it pulled), so both are written or neither.
 
     Returns
     -------
@@ -181,7 +189,10 @@ def ingest_batch(
         known = store.batch_by_input(input_sha, read_sha)
         if known is not None:
             return _duplicate(known, batch, str(file))
-        table, validation = _read(path, project, options, max_rejects)
+        if table is None:
+            table, validation = _read(path, project, options, max_rejects)
+        else:
+            table, validation = _as_project_task(table, project.config.task.kind), None
         sha, holder, previous = _check_content(store, table, batch, replace_batch)
         if holder is not None:
             return _duplicate(holder, batch, str(file))
@@ -191,7 +202,9 @@ def ingest_batch(
         stage("writing")
         facts = {"input_sha256": input_sha, "read_sha256": read_sha, "sha256": sha}
         table = replace(table, source=str(path.resolve()))
-        run_id = _write(store, project, table, validation, results, batch, previous, started, facts)
+        run_id = _write(
+            store, project, table, validation, results, batch, previous, started, facts, on_commit
+        )
     rejects = tuple(validation.first()) if validation is not None else ()
     return IngestResult(
         outcome="replaced" if previous is not None else "stored",
@@ -409,6 +422,7 @@ def _write(
     previous: BatchRecord | None,
     started: Any,
     facts: dict[str, str],
+    on_commit: Callable[[Store], None] | None = None,
 ) -> int:
     """Everything of one batch in one transaction; returns the run id."""
     config = project.config
@@ -457,6 +471,8 @@ def _write(
                 run_id=run_id,
                 schema_version=result.schema_version,
             )
+        if on_commit is not None:
+            on_commit(store)
     return run_id
 
 
@@ -479,7 +495,13 @@ def _stored_rows(table: AnnotationTable) -> pa.Table:
         }
     )
     # the structured payload is stored as its canonical JSON, which the label column holds
-    names = [n for n in table.data.column_names if n not in _CANONICAL and n != "payload"]
+    # and nested columns (task data structures) are not extra either
+    data = table.data
+    names = [
+        n
+        for n in data.column_names
+        if n not in _CANONICAL and n != "payload" and not pa.types.is_nested(data.column(n).type)
+    ]
     if not names:
         return rows
     from labelaudit.table import as_text

@@ -96,6 +96,9 @@ def _agreement_rows(report: dict[str, Any]) -> list[MetricRow]:
         if name == "icc":
             rows.extend(_icc_rows(metric))
             continue
+        if "value" not in metric:  # structured tasks: span_f1 {exact, overlap} -> micro
+            rows.extend(_variant_rows(name, metric))
+            continue
         low, high = metric["ci95"] or (None, None)
         rows.append((name, metric["value"], metric["se"], low, high, metric["reason"]))
     return rows
@@ -153,6 +156,18 @@ def recompute_agreement(store: Store) -> int:
         )
         done += 1
     return done
+
+
+def _variant_rows(name: str, metric: dict[str, Any]) -> list[MetricRow]:
+    """``NAME:VARIANT`` rows of a metric reported per variant, from each ``micro`` figure."""
+    rows: list[MetricRow] = []
+    for variant, values in metric.items():
+        micro = values.get("micro") if isinstance(values, dict) else None
+        if isinstance(micro, dict):
+            low, high = micro.get("ci95") or (None, None)
+            row = (micro.get("value"), micro.get("se"), low, high, micro.get("reason"))
+            rows.append((f"{name}:{variant}", *row))
+    return rows
 
 
 def _icc_rows(icc: dict[str, Any]) -> list[MetricRow]:

@@ -28,6 +28,7 @@ from labelaudit.quality.annotators import AnnotatorMetrics
 from labelaudit.quality.gold import (
     GoldLabels,
     gold_from_column,
+    ground_truth_gold,
     load_gold,
     read_gold,
     without_gold,
@@ -60,6 +61,7 @@ __all__ = [
     "fit_method",
     "gold_accuracy",
     "gold_from_column",
+    "ground_truth_gold",
     "item_details",
     "item_fields",
     "item_report",

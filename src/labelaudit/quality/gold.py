@@ -15,7 +15,7 @@ Scores on gold (accuracy with Wilson intervals) live in :mod:`labelaudit.quality
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ __all__ = [
     "GoldLabels",
     "align_gold",
     "gold_from_column",
+    "ground_truth_gold",
     "load_gold",
     "read_gold",
     "without_gold",
@@ -383,3 +384,47 @@ def load_gold(
 def without_gold(table: AnnotationTable, gold: GoldLabels) -> AnnotationTable:
     """The table without the rows of gold items (categories kept, items re-coded)."""
     return table.filter_rows(~np.isin(table.item_codes, gold.item_codes))
+
+
+def ground_truth_gold(table: AnnotationTable) -> tuple[AnnotationTable, GoldLabels]:
+    """Annotations marked ``ground_truth`` (Label Studio) as gold labels.
+
+    Parameters
+    ----------
+    table : AnnotationTable
+        A table read from an export; its ``ground_truth`` column (true on marked rows)
+        says which rows are gold.
+
+    Returns
+    -------
+    (AnnotationTable, GoldLabels)
+        The table without the ground-truth rows (they are the answer key, not an
+        annotator's work) and the gold labels aligned with it.
+
+    Raises
+    ------
+    InputError
+        No row is marked ``ground_truth``, or marked rows of one item disagree.
+    """
+    column = "ground_truth"
+    marked = np.zeros(table.n_ratings, dtype=bool)
+    if column in table.data.column_names:
+        flags = pc.fill_null(table.data.column(column).cast(pa.bool_()), False)
+        marked = flags.to_numpy(zero_copy_only=False).astype(bool)
+    if not marked.any():
+        raise InputError(
+            "no ground-truth annotation",
+            source=table.source,
+            field=column,
+            expected="annotations marked ground_truth: true (--ground-truth-as-gold)",
+            actual="none in the export",
+        )
+    rows = np.flatnonzero(marked)
+    rest = table.filter_rows(~marked)
+    locator = Locator(table.source, lambda row: int(rows[row]) + 1, "row")
+    items = pa.array(table.items[table.item_codes[rows]], type=pa.string())
+    labels = table.data.column("label").take(pa.array(rows))
+    gold = align_gold(
+        rest, items, labels, locator=locator, label_field="ground_truth", duplicates_warn=False
+    )
+    return rest, replace(gold, source=f"{table.source} (ground_truth annotations)")

@@ -6,6 +6,7 @@ gold category and columns = the annotator's label.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ from labelaudit.quality.gold import GoldLabels
 from labelaudit.results import Displayable, MetricResult, clean_number
 from labelaudit.table.table import AnnotationTable
 
-__all__ = ["GoldReport", "aggregator_gold_accuracy", "gold_accuracy"]
+__all__ = ["GoldReport", "aggregator_gold_accuracy", "decision_agreement", "gold_accuracy"]
 
 
 @dataclass(frozen=True)
@@ -135,3 +136,59 @@ def aggregator_gold_accuracy(labels: np.ndarray, gold: GoldLabels) -> MetricResu
         ci_method="wilson",
         extra=extra,
     )
+
+
+def decision_agreement(
+    table: AnnotationTable, items: Sequence[str], labels: Sequence[str], source: str
+) -> dict[str, Any]:
+    """How often each annotator agreed with the adjudicators' decisions.
+
+    Decisions (``labelaudit pull --as-decisions``) are expert answers on the *disputed*
+    items, a biased sample, so this is reported as its own figure, never mixed with gold
+    accuracy on honeypots. Labels are compared in canonical form (the ``label`` column:
+    a category, or the canonical JSON of a structured label), so a decision nobody gave
+    (e.g. a span set the adjudicator drew) simply agrees with nobody.
+
+    Parameters
+    ----------
+    table : AnnotationTable
+    items, labels : sequence of str, shape (d,)
+        One decision per item (items absent from ``table`` are ignored).
+    source : str
+        Where the decisions came from (for the report).
+
+    Returns
+    -------
+    dict
+        ``{"source", "n_items", "annotators": {name: {"n", "agreed", "agreement",
+        "ci95"}}}`` for every annotator who labelled a decided item (Wilson intervals).
+    """
+    names = np.asarray(table.items, dtype=object)
+    wanted = np.asarray(list(items), dtype=object)
+    position = np.searchsorted(names, wanted) if names.size else np.zeros(0, np.int64)
+    position = np.minimum(position, max(names.size - 1, 0))
+    found = names.size > 0 and wanted.size > 0
+    hit = (names[position] == wanted) if found else np.zeros(wanted.size, bool)
+    decision = np.full(table.n_items, None, dtype=object)
+    decision[position[hit]] = np.asarray(list(labels), dtype=object)[hit]
+    row_decision = decision[table.item_codes]
+    decided = row_decision != None  # noqa: E711 - elementwise on an object array
+    given = np.asarray(table.data.column("label").to_pylist(), dtype=object)
+    annotator = table.annotator_codes[decided]
+    n = np.bincount(annotator, minlength=table.n_annotators)
+    agreed_rows = given[decided] == row_decision[decided]
+    agreed = np.bincount(annotator[agreed_rows], minlength=table.n_annotators)
+    low, high = wilson_interval(agreed, n)
+    return {
+        "source": source,
+        "n_items": int(hit.sum()),
+        "annotators": {
+            str(table.annotators[a]): {
+                "n": int(n[a]),
+                "agreed": int(agreed[a]),
+                "agreement": float(agreed[a] / n[a]),
+                "ci95": clean_number([low[a], high[a]]),
+            }
+            for a in np.flatnonzero(n > 0)
+        },
+    }

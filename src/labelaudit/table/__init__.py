@@ -15,10 +15,11 @@ from labelaudit.table.readers import (
     read_annotations,
     split_names,
 )
-from labelaudit.table.schema import TASKS, TaskSchema
+from labelaudit.table.schema import ANNOTATOR_KINDS, TASKS, TaskSchema
 from labelaudit.table.table import AnnotationTable
 
 __all__ = [
+    "ANNOTATOR_KINDS",
     "FORMATS",
     "NUMBER_PATTERN",
     "TASKS",

@@ -8,12 +8,17 @@ from typing import Any
 from labelaudit._typing import LEVELS, Level
 from labelaudit.exceptions import UsageError
 
-__all__ = ["TASKS", "TaskSchema"]
+__all__ = ["ANNOTATOR_KINDS", "TASKS", "TaskSchema"]
 
 #: Task types. ``categorical`` labels live in the ``label`` column; every other task keeps
 #: its structured label in the table's ``payload`` column (see :class:`AnnotationTable`)
 #: and a canonical JSON string of it in ``label`` (so exact-match agreement still works).
 TASKS = ("categorical", "multilabel", "spans", "boxes", "ranking", "text", "pairwise")
+
+#: Who produced a row (the optional ``annotator_kind`` column; ``human`` when absent): a
+#: person, a model (e.g. Label Studio predictions, named by ``model_version``) or a
+#: labelling function. Human agreement leaves the others out unless asked.
+ANNOTATOR_KINDS = ("human", "model", "function")
 
 
 @dataclass(frozen=True)

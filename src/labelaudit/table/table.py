@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from labelaudit.table.schema import TaskSchema
 
@@ -116,6 +117,17 @@ class AnnotationTable:
         if "payload" not in self.data.column_names:
             return None
         return self.data.column("payload")
+
+    @property
+    def annotator_kinds(self) -> np.ndarray:
+        """Who produced each row, shape (n_ratings,), object array of ``human``, ``model``
+        or ``function`` (:data:`~labelaudit.table.schema.ANNOTATOR_KINDS`); from the
+        ``annotator_kind`` column, ``human`` where it is absent or empty."""
+        if "annotator_kind" not in self.data.column_names:
+            return np.full(self.n_ratings, "human", dtype=object)
+        column = pc.cast(self.data.column("annotator_kind"), pa.string())
+        column = pc.fill_null(pc.if_else(pc.equal(column, ""), None, column), "human")
+        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
 
     @property
     def values(self) -> np.ndarray:

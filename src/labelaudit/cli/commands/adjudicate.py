@@ -15,19 +15,29 @@ from labelaudit.cli.common import (
     AnnotatorColsOpt,
     CategoricalMethod,
     CategoriesOpt,
+    ControlOpt,
     DebugOpt,
     FileArg,
     FromOpt,
+    IncludeModelsOpt,
     ItemColOpt,
     LabelColOpt,
+    LabelConfigOpt,
     LayoutOpt,
     Level,
     LevelOpt,
+    LsProjectOpt,
+    LsUrlOpt,
     OnDuplicateOpt,
     PageFormat,
     PageFormatOpt,
     RawCsvOpt,
+    TaskKeyOpt,
+    TokenFileOpt,
+    UsersOpt,
+    export_options,
     read_table,
+    server_target,
 )
 
 
@@ -67,6 +77,17 @@ def adjudicate_command(
     level: LevelOpt = Level.nominal,
     categories: CategoriesOpt = None,
     on_duplicate: OnDuplicateOpt = "error",
+    control: ControlOpt = None,
+    task_key: TaskKeyOpt = None,
+    label_config: LabelConfigOpt = None,
+    include_models: IncludeModelsOpt = False,
+    users: UsersOpt = None,
+    push: Annotated[
+        bool, typer.Option(help="Create the review tasks in --ls-project through the API.")
+    ] = False,
+    ls_url: LsUrlOpt = None,
+    ls_project: LsProjectOpt = None,
+    token_file: TokenFileOpt = None,
     raw_csv: RawCsvOpt = False,
     task: TaskOpt = None,
     debug: DebugOpt = False,
@@ -75,6 +96,9 @@ def adjudicate_command(
 
     Structured labels (--task spans|boxes|..., or what the export says): items whose voting
     consensus confidence is below --threshold, with every annotator's regions.
+
+    With --label-config (or --push, which reads the review project's config), the Label
+    Studio tasks are built and validated against that config.
 
     Example: labelaudit adjudicate labels.csv --threshold 0.7 --out queue.jsonl --label-studio
     """
@@ -97,20 +121,26 @@ def adjudicate_command(
         None if structured else categories,
         on_duplicate,
         task=task.value if structured and task else None,
+        export=export_options(control, task_key, label_config, include_models, False, users),
     )
     table = as_task(table, task.value if task else None, categories if structured else None)
     if table.schema.is_structured:
         from labelaudit.quality.structured_queue import structured_adjudication_queue
 
-        if label_studio:
+        if label_studio and label_config is None and not push:
             raise UsageError(
-                f"--label-studio writes choice tasks; {table.task} regions are in the "
-                "queue's candidates[].regions (write them with --out)"
+                f"--label-studio needs --label-config (or --push) for {table.task} regions: "
+                "they are written as native regions of the config's control"
             )
         queue = structured_adjudication_queue(table, threshold=threshold)
     else:
         queue = adjudication_queue(table, method=str(method), threshold=threshold, seed=seed)
-    if ls_path is not None:
+    pushed = None
+    if push or (ls_path is not None and label_config is not None):
+        pushed = _review(
+            queue, table, ls_path, label_config, control, push, ls_url, ls_project, token_file
+        )
+    elif ls_path is not None:
         fields = (ls_from_name, ls_to_name, text_col or [])
         export_label_studio(queue, table, ls_path, *fields)
     if out is not None:
@@ -120,7 +150,49 @@ def adjudicate_command(
             typer.echo(line)
     summary = {**queue.summary(), "out": str(out) if out else None}
     summary["label_studio"] = str(ls_path) if ls_path else None
+    if pushed is not None:
+        summary["pushed"] = pushed
     emit_summary(queue, summary, output.value, table, text_col, err=out is None)
+
+
+def _review(
+    queue: Any,
+    table: Any,
+    ls_path: Path | None,
+    label_config: Path | None,
+    control: str | None,
+    push: bool,
+    ls_url: str | None,
+    ls_project: int | None,
+    token_file: Path | None,
+) -> dict[str, Any] | None:
+    """Review tasks validated against the label config; written and/or pushed."""
+    from labelaudit.io import parse_label_config
+    from labelaudit.quality.label_studio import write_label_studio
+    from labelaudit.quality.label_studio_review import pick_control, review_tasks
+
+    api = None
+    if push:
+        from labelaudit.io.label_studio_api import LabelStudioAPI, load_token
+
+        url, project = server_target(ls_url, ls_project)
+        api = LabelStudioAPI(url, load_token(token_file))
+    try:
+        if label_config is not None:
+            config = parse_label_config(label_config)
+        else:
+            assert api is not None
+            config = parse_label_config(api.project(project)["label_config"])
+        tasks = review_tasks(queue, table, config, pick_control(config, table.task, control))
+        if ls_path is not None:
+            write_label_studio(tasks, ls_path)
+        if api is None:
+            return None
+        created = api.import_tasks(project, tasks)
+        return {"ls_url": api.url, "ls_project": project, "n_tasks": created}
+    finally:
+        if api is not None:
+            api.close()
 
 
 def emit_summary(
@@ -145,3 +217,10 @@ def emit_summary(
     files = [summary[k] for k in ("out", "label_studio") if summary[k] is not None]
     document = adjudication_document(data, details=details, files=files)
     emit_document(summary, document, output, err=err)
+    pushed = summary.get("pushed")
+    if pushed:
+        typer.echo(
+            f"pushed {pushed['n_tasks']} review tasks to {pushed['ls_url']} project "
+            f"{pushed['ls_project']}",
+            err=True,
+        )

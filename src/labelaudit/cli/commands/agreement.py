@@ -14,11 +14,14 @@ from labelaudit.cli.common import (
     AnnotatorColOpt,
     AnnotatorColsOpt,
     CategoriesOpt,
+    ControlOpt,
     DebugOpt,
     FileArg,
     FromOpt,
+    IncludeModelsOpt,
     ItemColOpt,
     LabelColOpt,
+    LabelConfigOpt,
     LayoutOpt,
     Level,
     LevelOpt,
@@ -26,7 +29,10 @@ from labelaudit.cli.common import (
     OnDuplicateOpt,
     PageFormat,
     PageFormatOpt,
+    TaskKeyOpt,
+    UsersOpt,
     Weights,
+    export_options,
     read_table,
 )
 
@@ -65,6 +71,11 @@ def agreement_command(
     categories: CategoriesOpt = None,
     on_duplicate: OnDuplicateOpt = "error",
     na_values: NaValuesOpt = None,
+    control: ControlOpt = None,
+    task_key: TaskKeyOpt = None,
+    label_config: LabelConfigOpt = None,
+    include_models: IncludeModelsOpt = False,
+    users: UsersOpt = None,
     task: TaskOpt = None,
     weights: Annotated[Weights, typer.Option(help="Weights for the kappa family.")] = (
         Weights.identity
@@ -123,6 +134,7 @@ def agreement_command(
         on_duplicate,
         na_values=na_values,
         task=task.value if structured and task else None,
+        export=export_options(control, task_key, label_config, include_models, False, users),
     )
     table = as_task(table, task.value if task else None, categories if structured else None)
     matrix = read_weights_file(weights_file, table.n_categories) if weights_file else None

@@ -14,17 +14,24 @@ from labelaudit.cli.common import (
     AnnotatorColsOpt,
     CategoricalMethod,
     CategoriesOpt,
+    ControlOpt,
     DebugOpt,
     FileArg,
     FromOpt,
+    GroundTruthAsGoldOpt,
+    IncludeModelsOpt,
     ItemColOpt,
     LabelColOpt,
+    LabelConfigOpt,
     LayoutOpt,
     Level,
     LevelOpt,
     OnDuplicateOpt,
     PageFormat,
     PageFormatOpt,
+    TaskKeyOpt,
+    UsersOpt,
+    export_options,
     read_table,
 )
 
@@ -52,6 +59,13 @@ def annotators_command(
     gold_item_col: GoldItemColOpt = "item",
     gold_label_col: GoldLabelColOpt = "gold_label",
     gold_col: GoldColOpt = None,
+    decisions: Annotated[
+        Path | None,
+        typer.Option(
+            help="Adjudicators' decisions: a labelaudit project (pull --as-decisions) or a "
+            "file with item and label columns; agreement with them is its own figure."
+        ),
+    ] = None,
     exclude_gold: Annotated[
         bool, typer.Option(help="Leave gold items out of agreement and the models.")
     ] = False,
@@ -92,6 +106,12 @@ def annotators_command(
         float,
         typer.Option(help="Structured labels: flag at this much below the others' agreement."),
     ] = 0.15,
+    control: ControlOpt = None,
+    task_key: TaskKeyOpt = None,
+    label_config: LabelConfigOpt = None,
+    include_models: IncludeModelsOpt = False,
+    users: UsersOpt = None,
+    ground_truth_as_gold: GroundTruthAsGoldOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Annotator table: agreement, gold accuracy, DS/MACE quality, speed, outlier flags.
@@ -105,7 +125,13 @@ def annotators_command(
     Example: labelaudit annotators labels.csv --gold gold.csv --format json
     """
     from labelaudit.exceptions import UsageError
-    from labelaudit.quality import DEFAULT_METHODS, OutlierRules, annotator_report, load_gold
+    from labelaudit.quality import (
+        DEFAULT_METHODS,
+        OutlierRules,
+        annotator_report,
+        ground_truth_gold,
+        load_gold,
+    )
     from labelaudit.structured.api import as_task
 
     methods = [str(m) for m in method] if method else list(DEFAULT_METHODS)
@@ -122,6 +148,9 @@ def annotators_command(
         None if structured else categories,
         on_duplicate,
         task=task.value if structured and task else None,
+        export=export_options(
+            control, task_key, label_config, include_models, ground_truth_as_gold, users
+        ),
     )
     table = as_task(table, task.value if task else None, categories if structured else None)
     if table.schema.is_structured:
@@ -147,6 +176,8 @@ def annotators_command(
             duration_col=duration_col,
             time_col=time_col,
         ).to_dict()
+        if decisions is not None:
+            structured_report["decisions"] = _decisions(table, decisions)
         render_structured(structured_report, output.value)
         if fail_on_flag and structured_report["n_flagged"]:
             raise typer.Exit(code=1)
@@ -154,6 +185,10 @@ def annotators_command(
     gold_labels = load_gold(
         table, path=gold, column=gold_col, item_col=gold_item_col, label_col=gold_label_col
     )
+    if ground_truth_as_gold:
+        if gold_labels is not None:
+            raise UsageError("--ground-truth-as-gold replaces --gold/--gold-col: pass one")
+        table, gold_labels = ground_truth_gold(table)
     rules = OutlierRules(
         min_labels, min_gold, min_pool, z_threshold, run_alpha, kappa_max, spam_threshold
     )
@@ -167,9 +202,45 @@ def annotators_command(
         rules=rules,
         seed=seed,
     ).to_dict()
+    if decisions is not None:
+        report["decisions"] = _decisions(table, decisions)
     render(report, output.value)
+    if report.get("decisions") and output.value != "json":
+        found = report["decisions"]
+        typer.echo(
+            f"agreement with adjudicators' decisions ({found['n_items']} disputed items, "
+            "a biased sample; not gold):"
+        )
+        for name, row in found["annotators"].items():
+            typer.echo(f"  {name}: {row['agreement']:.2f} ({row['agreed']}/{row['n']})")
     if fail_on_flag and report["n_flagged"]:
         raise typer.Exit(code=1)
+
+
+def _decisions(table: Any, source: Path) -> dict[str, Any]:
+    """Agreement of each annotator with the decisions of ``source`` (project or file)."""
+    from labelaudit.quality.gold_scores import decision_agreement
+
+    if (source / "labelaudit.toml").is_file():
+        from labelaudit.project import find_project
+        from labelaudit.project.pull import read_decisions
+
+        items, labels = read_decisions(find_project(source))
+        return decision_agreement(table, items, labels, f"{source} (decisions)")
+    from labelaudit.table import load_source
+
+    raw, _ = load_source(source, None)
+    for column in ("item", "label"):
+        if column not in raw.column_names:
+            from labelaudit.exceptions import InputError
+
+            raise InputError(
+                "not a decisions file", source=str(source), field=column,
+                expected="columns item and label", actual=", ".join(raw.column_names),
+            )  # fmt: skip
+    items = [str(v) for v in raw.column("item").to_pylist()]
+    labels = [str(v) for v in raw.column("label").to_pylist()]
+    return decision_agreement(table, items, labels, str(source))
 
 
 def render(report: dict[str, Any], output: str) -> None:

@@ -15,11 +15,14 @@ from labelaudit.cli.common import (
     AnnotatorColsOpt,
     CategoriesOpt,
     ConsensusMethod,
+    ControlOpt,
     DebugOpt,
     FileArg,
     FromOpt,
+    IncludeModelsOpt,
     ItemColOpt,
     LabelColOpt,
+    LabelConfigOpt,
     LayoutOpt,
     Level,
     LevelOpt,
@@ -27,6 +30,9 @@ from labelaudit.cli.common import (
     PageFormat,
     PageFormatOpt,
     RawCsvOpt,
+    TaskKeyOpt,
+    UsersOpt,
+    export_options,
     read_table,
 )
 
@@ -72,6 +78,11 @@ def consensus_command(
     iou: Annotated[
         float | None, typer.Option(help="Boxes: IoU that links boxes into one object (0.5).")
     ] = None,
+    control: ControlOpt = None,
+    task_key: TaskKeyOpt = None,
+    label_config: LabelConfigOpt = None,
+    include_models: IncludeModelsOpt = False,
+    users: UsersOpt = None,
     weights_file: Annotated[
         Path | None, typer.Option(help="annotator,weight CSV for --method weighted.")
     ] = None,
@@ -117,6 +128,7 @@ def consensus_command(
         None if structured else categories,
         on_duplicate,
         task=task.value if structured and task else None,
+        export=export_options(control, task_key, label_config, include_models, False, users),
     )
     table = as_task(table, task.value if task else None, categories if structured else None)
     weights = read_weights_file(weights_file) if weights_file else None

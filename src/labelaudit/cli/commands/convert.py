@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 
 from labelaudit.cli.app import app
-from labelaudit.cli.common import DebugOpt, InputFormat, RawCsvOpt
+from labelaudit.cli.common import (
+    ControlOpt,
+    DebugOpt,
+    IncludeModelsOpt,
+    InputFormat,
+    LabelConfigOpt,
+    RawCsvOpt,
+    TaskKeyOpt,
+    UsersOpt,
+    export_options,
+)
 
 
 @app.command("convert")
@@ -22,18 +32,14 @@ def convert_command(
         InputFormat | None,
         typer.Option("--from", help="Export format (default: detected)."),
     ] = None,
-    task_key: Annotated[
-        str | None, typer.Option(help="Item key path, e.g. data.text (merges projects).")
-    ] = None,
-    control: Annotated[
-        str | None, typer.Option(help="Labelling control (question) to read.")
-    ] = None,
+    task_key: TaskKeyOpt = None,
+    control: ControlOpt = None,
     task: Annotated[
         str | None, typer.Option(help="Force the task type (multilabel, ranking, text, ...).")
     ] = None,
-    label_config: Annotated[
-        Path | None, typer.Option(help="Label Studio labelling config XML (declared labels).")
-    ] = None,
+    label_config: LabelConfigOpt = None,
+    include_models: IncludeModelsOpt = False,
+    users: UsersOpt = None,
     on_duplicate: Annotated[
         str, typer.Option(help="error or keep-last for a repeated (item, annotator).")
     ] = "error",
@@ -49,11 +55,11 @@ def convert_command(
     table, report = read_export(
         files if len(files) > 1 else files[0],
         from_=input_format.value if input_format else None,
-        task_key=task_key,
-        control=control,
         task=task,
-        label_config=label_config,
         on_duplicate=on_duplicate,
+        **export_options(
+            control, task_key, label_config, include_models, False, users
+        ).read_kwargs(),
     )
     written = write_table(table, out, raw_csv=raw_csv)
     typer.echo(report.to_text())

@@ -5,20 +5,27 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from labelaudit.cli.app import app
 from labelaudit.cli.common import (
+    PLATFORM_FORMATS,
     AnnotatorColOpt,
     AnnotatorColsOpt,
+    ControlOpt,
     DebugOpt,
     FileArg,
     FromOpt,
+    IncludeModelsOpt,
     ItemColOpt,
     LabelColOpt,
+    LabelConfigOpt,
     NaValuesOpt,
+    TaskKeyOpt,
+    UsersOpt,
+    export_options,
 )
 from labelaudit.cli.pages import (
     OutOpt,
@@ -28,6 +35,11 @@ from labelaudit.cli.pages import (
     ProvenanceOpt,
     emit_document,
 )
+
+if TYPE_CHECKING:
+    from labelaudit.io import ExportOptions
+    from labelaudit.project import Project
+    from labelaudit.table import AnnotationTable
 
 ProjectOpt = Annotated[
     Path | None,
@@ -54,6 +66,11 @@ def ingest_command(
     annotator_col: AnnotatorColOpt = None,
     label_col: LabelColOpt = None,
     annotator_cols: AnnotatorColsOpt = None,
+    control: ControlOpt = None,
+    task_key: TaskKeyOpt = None,
+    label_config: LabelConfigOpt = None,
+    include_models: IncludeModelsOpt = False,
+    users: UsersOpt = None,
     na_values: NaValuesOpt = None,
     output: PageFormatOpt = PageFormat.table,
     out: OutOpt = None,
@@ -71,6 +88,8 @@ def ingest_command(
     from labelaudit.project.documents import ingest_document
 
     found = find_project(project)
+    export = export_options(control, task_key, label_config, include_models, False, users)
+    table, input_format = _platform_export(found, file, input_format, export)
     options = ReadOptions.from_config(
         found,
         format=input_format.value if input_format else None,
@@ -90,10 +109,36 @@ def ingest_command(
             max_rejects=max_rejects,
             options=options,
             progress=show,
+            table=table,
         )
     report = result.to_dict()
     document = ingest_document(report, full_paths=provenance == ProvenanceMode.full)
     emit_document(document, report, output, out)
+
+
+def _platform_export(
+    project: Project, file: Path, input_format: Any, export: ExportOptions
+) -> tuple[AnnotationTable | None, Any]:
+    """An annotation-platform export read as ``agreement`` reads it (None for a table).
+
+    Returns the table (or None) and the format left for the table reader (None once the
+    export is read).
+    """
+    from labelaudit.io import detect_format, read_export
+
+    if input_format is not None and input_format.value not in PLATFORM_FORMATS:
+        return None, input_format
+    platform = input_format.value if input_format is not None else detect_format(file)
+    if platform is None or platform == "canonical":
+        return None, input_format
+    table, _ = read_export(
+        file,
+        from_=platform,
+        **export.read_kwargs(),
+        level=project.config.task.level,
+        categories=project.config.task.categories,
+    )
+    return table, None
 
 
 @contextmanager

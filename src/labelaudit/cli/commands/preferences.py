@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from labelaudit.cli.app import app
-from labelaudit.cli.common import DebugOpt, PageFormat, PageFormatOpt
+from labelaudit.cli.common import (
+    ControlOpt,
+    DebugOpt,
+    LabelConfigOpt,
+    PageFormat,
+    PageFormatOpt,
+    TaskKeyOpt,
+    UsersOpt,
+    export_options,
+)
+
+if TYPE_CHECKING:
+    from labelaudit.io import ExportOptions
 
 
 class Source(StrEnum):
@@ -58,9 +70,10 @@ def preferences_command(
     gold_col: ColOpt = None,
     kind: Annotated[str | None, typer.Option(help="dpo/hh-rlhf/csv: human or judge.")] = None,
     authors: Annotated[bool, typer.Option(help="mtbench: keep the authors' votes.")] = False,
-    control: Annotated[
-        str | None, typer.Option(help="label-studio: the pairwise control's name.")
-    ] = None,
+    control: ControlOpt = None,
+    task_key: TaskKeyOpt = None,
+    label_config: LabelConfigOpt = None,
+    users: UsersOpt = None,
     seed: Annotated[int, typer.Option(help="Random seed (bootstraps).")] = 0,
     n_boot: Annotated[int, typer.Option(help="Bootstrap replicates.")] = 1000,
     alpha: Annotated[float, typer.Option(help="Level of the bias flags (Holm).")] = 0.01,
@@ -79,7 +92,13 @@ def preferences_command(
     audit = run_preferences(
         file,
         format=source.value,
-        reader_options=_reader_options(source, columns, kind, authors, control),
+        reader_options=_reader_options(
+            source,
+            columns,
+            kind,
+            authors,
+            export_options(control, task_key, label_config, users=users),
+        ),
         judge_family=_families(judge_family or []),
         by=by,
         n_boot=n_boot,
@@ -95,7 +114,7 @@ def _reader_options(
     columns: dict[str, str | None],
     kind: str | None,
     authors: bool,
-    control: str | None,
+    export: ExportOptions,
 ) -> dict[str, object]:
     """Reader keyword arguments; options that do not apply to ``source`` are refused."""
     from labelaudit.exceptions import UsageError
@@ -108,11 +127,12 @@ def _reader_options(
         raise UsageError("--authors only applies to --from mtbench")
     if kind is not None and source not in (Source.dpo, Source.hh_rlhf, Source.csv):
         raise UsageError("--kind only applies to --from dpo, hh-rlhf or csv")
-    if control is not None and source is not Source.label_studio:
-        raise UsageError("--control only applies to --from label-studio")
+    chosen = {k: v for k, v in export.read_kwargs().items() if v not in (None, False)}
+    if chosen and source is not Source.label_studio:
+        names = ", ".join("--" + name.replace("_", "-") for name in chosen)
+        raise UsageError(f"{names} only apply to --from label-studio")
     options: dict[str, object] = dict(given)
-    if control is not None:
-        options["control"] = control
+    options.update(chosen)
     if kind is not None:
         options["kind"] = kind
     if authors:
