@@ -194,7 +194,7 @@ def test_ner_project_round_trip(
         "name": "ner",
         "project": seeded.ner,
         "config": NER_CONFIG,
-        "init": [],
+        "init": ["--task", "spans"],
         "read": ["--control", "ner", "--task-key", "data.item"],
         "rows": 12,
         "items": 4,

@@ -209,6 +209,9 @@ NaValuesOpt = Annotated[
     ),
 ]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+PageFormatOpt = Annotated[
+    PageFormat, typer.Option("--format", help="Output format: table, markdown, html or json.")
+]
 
 # --------------------------------------------------------------- shared export options
 # Every command that reads an annotation-platform export declares these and turns them
@@ -254,9 +257,6 @@ UsersOpt = Annotated[
         help="CSV mapping exported user ids to names (id, name|email|username).",
         rich_help_panel=_EXPORT,
     ),
-]
-PageFormatOpt = Annotated[
-    PageFormat, typer.Option("--format", help="Output format: table, markdown, html or json.")
 ]
 DebugOpt = Annotated[bool, typer.Option(help="Show tracebacks.")]
 RawCsvOpt = Annotated[

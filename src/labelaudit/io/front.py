@@ -48,10 +48,10 @@ def read_any(
     na_values: Sequence[str] | str | None = None,
     task_key: str | None = None,
     control: str | None = None,
+    task: str | None = None,
     label_config: str | Path | None = None,
     include_models: bool = False,
     users: str | Path | dict[str, str] | None = None,
-    task: str | None = None,
 ) -> tuple[AnnotationTable, ReadReport | None]:
     """Read any annotation source into a validated table.
 

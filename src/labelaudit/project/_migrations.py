@@ -134,7 +134,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         6,
-        "record Label Studio pulls (labelaudit pull)",
+        "record Label Studio pulls and expert decisions (labelaudit pull)",
         (
             # One row per revision of a pulled annotation (or prediction): what was seen,
             # when, and the batch it went into; status submitted, cancelled or deleted.
@@ -142,6 +142,13 @@ MIGRATIONS: tuple[Migration, ...] = (
                 source VARCHAR NOT NULL, record_id VARCHAR NOT NULL, revision INTEGER NOT NULL,
                 task_id BIGINT, annotator VARCHAR, updated_at VARCHAR, status VARCHAR NOT NULL,
                 batch_name VARCHAR, pulled_at TIMESTAMP NOT NULL,
+                PRIMARY KEY (source, record_id, revision))""",
+            # Adjudicators' decisions (pull --as-decisions), apart from honeypot gold: the
+            # table migration 5 (serve) created; IF NOT EXISTS keeps one definition.
+            """CREATE TABLE IF NOT EXISTS decisions (
+                item VARCHAR NOT NULL, label VARCHAR NOT NULL, decided_by VARCHAR,
+                source VARCHAR NOT NULL, record_id VARCHAR NOT NULL, revision INTEGER NOT NULL,
+                decided_at VARCHAR, pulled_at TIMESTAMP NOT NULL,
                 PRIMARY KEY (source, record_id, revision))""",
         ),
     ),

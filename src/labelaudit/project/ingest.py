@@ -192,7 +192,7 @@ def ingest_batch(
         if table is None:
             table, validation = _read(path, project, options, max_rejects)
         else:
-            validation = None
+            table, validation = _as_project_task(table, project.config.task.kind), None
         sha, holder, previous = _check_content(store, table, batch, replace_batch)
         if holder is not None:
             return _duplicate(holder, batch, str(file))
@@ -494,8 +494,8 @@ def _stored_rows(table: AnnotationTable) -> pa.Table:
             )
         }
     )
-    # the structured payload is stored as its canonical JSON, which the label column holds;
-    # other nested columns (e.g. Label Studio tokens) are not extra either
+    # the structured payload is stored as its canonical JSON, which the label column holds
+    # and nested columns (task data structures) are not extra either
     data = table.data
     names = [
         n

@@ -150,7 +150,7 @@ def adjudicate_command(
             typer.echo(line)
     summary = {**queue.summary(), "out": str(out) if out else None}
     summary["label_studio"] = str(ls_path) if ls_path else None
-    if push:
+    if pushed is not None:
         summary["pushed"] = pushed
     emit_summary(queue, summary, output.value, table, text_col, err=out is None)
 
@@ -218,9 +218,9 @@ def emit_summary(
     document = adjudication_document(data, details=details, files=files)
     emit_document(summary, document, output, err=err)
     pushed = summary.get("pushed")
-    if pushed and output != "json":
+    if pushed:
         typer.echo(
             f"pushed {pushed['n_tasks']} review tasks to {pushed['ls_url']} project "
             f"{pushed['ls_project']}",
-            err=err,
+            err=True,
         )

@@ -187,6 +187,8 @@ def annotators_command(
             duration_col=duration_col,
             time_col=time_col,
         ).to_dict()
+        if decisions is not None:
+            structured_report["decisions"] = _decisions(table, decisions)
         render_structured(structured_report, output.value)
         if fail_on_flag and structured_report["n_flagged"]:
             raise typer.Exit(code=1)
