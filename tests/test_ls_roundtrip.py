@@ -80,6 +80,15 @@ def _loop(
     decisions = _pull(ls, review, root, "--as-decisions", *spec["read"][:2])
     assert decisions["outcome"] == "decisions"
     assert decisions["n_decisions"] == len(tasks)
+    assert decisions["recomputed"] == ["b1"]  # the batch holding the decided items
+    from labelaudit.project import find_project
+
+    with find_project(root).open_store() as store:
+        decided = store.execute(
+            "SELECT value FROM batch_metrics WHERE kind = 'decisions' AND metric = ?",
+            ("decided_items",),
+        ).fetchall()
+    assert decided == [(float(len({t["data"]["labelaudit_item"] for t in tasks})),)]
     report = run(
         ["annotators", pulled, *spec["read"], "--decisions", str(root), "--format", "json"],
         ls.token,

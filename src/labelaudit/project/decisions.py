@@ -42,6 +42,7 @@ __all__ = [
     "latest_decisions",
     "list_decisions",
     "record_decision",
+    "refresh_decision_results",
 ]
 
 #: ``decisions.source`` of the decisions made in ``labelaudit serve``.
@@ -186,6 +187,38 @@ def record_decision(
             _store_decision_result(store, batch, run_id)
     names = tuple(b.name for b in batches)
     return Decision(item, label, decided_by, decided_at, revision, SOURCE, names)
+
+
+def refresh_decision_results(
+    store: Store, config: ProjectConfig, items: list[str], *, source: str
+) -> tuple[str, ...]:
+    """Recompute the ``decisions`` result of every batch holding one of ``items`` (inside
+    the caller's transaction), after decisions arrived from ``source`` (e.g. ``labelaudit
+    pull --as-decisions``). Returns the names of the recomputed batches, history order."""
+    wanted = sorted(set(items))
+    if not wanted:
+        return ()
+    ids = {
+        row[0]
+        for row in store.execute(
+            "SELECT DISTINCT batch_id FROM annotations WHERE list_contains(?, item)", (wanted,)
+        ).fetchall()
+    }
+    batches = [b for b in store.batches() if b.batch_id in ids]
+    if not batches:
+        return ()
+    run_id = store.record_run(
+        "decide",
+        started_at=utc_now(),
+        config_sha256=config.sha256,
+        config_json=json.dumps(config.to_dict(), ensure_ascii=False),
+        outcome="decided",
+        batch_name=batches[-1].name,
+        details_json=json.dumps({"source": source, "n_items": len(wanted)}),
+    )
+    for batch in batches:
+        _store_decision_result(store, batch, run_id)
+    return tuple(b.name for b in batches)
 
 
 _AGREEMENT = (

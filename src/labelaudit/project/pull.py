@@ -31,6 +31,7 @@ from typing import Any
 
 from labelaudit.exceptions import UsageError
 from labelaudit.io import ExportOptions, read_export
+from labelaudit.project.decisions import refresh_decision_results
 from labelaudit.project.ingest import IngestResult, ingest_batch
 from labelaudit.project.layout import Project
 from labelaudit.project.store import Store, utc_now
@@ -184,6 +185,7 @@ class PullResult:
     n_rows: int = 0
     n_decisions: int = 0
     ingest: IngestResult | None = None
+    recomputed: tuple[str, ...] = ()
 
     def message(self) -> str:
         """One line for people."""
@@ -192,7 +194,12 @@ class PullResult:
         if self.outcome == "up to date":
             return where + f"nothing new since the last pull ({counts or 'no annotations'})"
         if self.outcome == "decisions":
-            return where + f"stored {self.n_decisions} decisions ({counts})"
+            again = (
+                f"; recomputed the decisions figures of {len(self.recomputed)} batch(es)"
+                if self.recomputed
+                else ""
+            )
+            return where + f"stored {self.n_decisions} decisions ({counts}){again}"
         if self.outcome == "written":
             return where + f"wrote {self.file} ({self.n_rows} annotations)"
         if self.outcome == "recorded":
@@ -202,7 +209,8 @@ class PullResult:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"source", "outcome", "counts", "batch", "file", "n_rows", "n_decisions",
-        "ingest"}`` (``ingest``: the ingest result's dict, or null)."""
+        "recomputed", "ingest"}`` (``recomputed``: the batches whose ``decisions`` figures
+        were recomputed; ``ingest``: the ingest result's dict, or null)."""
         out = {k: v for k, v in self.__dict__.items() if k != "ingest"}
         out["ingest"] = self.ingest.to_dict() if self.ingest is not None else None
         return out
@@ -337,7 +345,12 @@ def _store_decisions(
                 (item, label, who, source, key, revisions.get(key, 1), when, now),
             )
         _write_ledger(store, source, plan, None, "decisions")
-    return PullResult(source, "decisions", plan.counts, file=str(path), n_decisions=table.n_ratings)
+        items = [str(item) for item in data.column("item").to_pylist()]
+        recomputed = refresh_decision_results(store, project.config, items, source=source)
+    return PullResult(
+        source, "decisions", plan.counts, file=str(path), n_decisions=table.n_ratings,
+        recomputed=recomputed,
+    )  # fmt: skip
 
 
 def read_decisions(project: Project) -> tuple[list[str], list[str]]:
