@@ -50,7 +50,7 @@ class LabelStudio:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.token = secrets.token_hex(20)
-        self.password = secrets.token_urlsafe(12)
+        self.password = "p" + secrets.token_urlsafe(12)  # never starts with "-" (an option)
         self.log = root / "label-studio.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.client = httpx.Client(

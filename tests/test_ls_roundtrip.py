@@ -70,7 +70,7 @@ def _loop(
         "--out", str(tmp_path / "queue.jsonl"), "--label-studio", "--ls-out", str(ls_file),
         "--push", "--ls-url", ls.url, "--ls-project", str(review), "--format", "json",
     ]  # fmt: skip
-    summary = json.loads(run(push, ls.token).output)
+    summary = json.loads(run(push, ls.token).stdout)  # "pushed ..." goes to stderr
     assert summary["pushed"]["n_tasks"] == summary["n_queued"] > 0
     tasks = _review_tasks(ls, review)
     assert len(tasks) == summary["n_queued"]
