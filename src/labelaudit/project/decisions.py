@@ -85,7 +85,10 @@ def batch_table(store: Store, batch: BatchRecord) -> AnnotationTable:
     schema = json.loads(batch.task_schema)
     rows = store.annotations(batch.batch_id).select(["item", "annotator", "label"])
     return read_annotations(
-        rows, level=schema.get("level", "nominal"), categories=schema.get("categories")
+        rows,
+        level=schema.get("level", "nominal"),
+        categories=schema.get("categories"),
+        task=schema.get("task", "categorical"),
     )
 
 
@@ -94,6 +97,11 @@ def batch_queue(table: AnnotationTable) -> AdjudicationQueue:
     confidence below :data:`~labelaudit.project.results_quality.QUEUE_THRESHOLD`)."""
     from labelaudit.project.results_quality import QUEUE_THRESHOLD
     from labelaudit.quality import adjudication_queue
+
+    if table.schema.is_structured:  # spans, boxes, ...: the structured voting queue
+        from labelaudit.quality.structured_queue import structured_adjudication_queue
+
+        return structured_adjudication_queue(table, threshold=QUEUE_THRESHOLD)
 
     return adjudication_queue(table, method="majority", threshold=QUEUE_THRESHOLD)
 

@@ -218,7 +218,7 @@ def emit_summary(
     document = adjudication_document(data, details=details, files=files)
     emit_document(summary, document, output, err=err)
     pushed = summary.get("pushed")
-    if pushed:
+    if pushed and output != "json":  # JSON: the summary's "pushed" says it
         typer.echo(
             f"pushed {pushed['n_tasks']} review tasks to {pushed['ls_url']} project "
             f"{pushed['ls_project']}",
