@@ -52,6 +52,7 @@ __all__ = [
     "export_options",
     "fail",
     "read_table",
+    "read_task_table",
     "server_target",
 ]
 
@@ -368,3 +369,43 @@ def read_table(
     for warning in table.report.get("warnings", []):  # stderr: stdout may be JSON
         typer.echo(f"warning: {file}: {warning}", err=True)
     return table
+
+
+def read_task_table(
+    file: Path,
+    input_format: InputFormat | None,
+    layout: str,
+    item_col: str | None,
+    annotator_col: str | None,
+    label_col: str | None,
+    annotator_cols: str | None,
+    level: Level,
+    categories: str | None,
+    on_duplicate: str,
+    *,
+    task: str | None,
+    export: ExportOptions,
+    na_values: str | None = None,
+) -> AnnotationTable:
+    """:func:`read_table` for the commands with ``--task``: a structured ``task`` (spans,
+    boxes, ...) reads the label column as its JSON payload, and ``--categories`` then
+    names the labels inside the payload (:func:`labelaudit.structured.api.as_task`)."""
+    from labelaudit.structured.api import as_task
+
+    structured = task is not None and task != "categorical"
+    table = read_table(
+        file,
+        input_format,
+        layout,
+        item_col,
+        annotator_col,
+        label_col,
+        annotator_cols,
+        level,
+        None if structured else categories,
+        on_duplicate,
+        na_values=na_values,
+        task=task if structured else None,
+        export=export,
+    )
+    return as_task(table, task, categories if structured else None)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from labelaudit.cli.app import app
-from labelaudit.cli.commands.agreement import Task, TaskOpt
+from labelaudit.cli.commands.agreement import TaskOpt
 from labelaudit.cli.commands.annotators import SeedOpt
 from labelaudit.cli.common import (
     AnnotatorColOpt,
@@ -36,7 +36,7 @@ from labelaudit.cli.common import (
     TokenFileOpt,
     UsersOpt,
     export_options,
-    read_table,
+    read_task_table,
     server_target,
 )
 
@@ -105,11 +105,9 @@ def adjudicate_command(
     from labelaudit.exceptions import UsageError
     from labelaudit.quality import adjudication_queue, write_queue
     from labelaudit.quality.label_studio import export_label_studio, label_studio_path
-    from labelaudit.structured.api import as_task
 
-    structured = task is not None and task is not Task.categorical
     ls_path = label_studio_path(out, ls_out) if label_studio else None
-    table = read_table(
+    table = read_task_table(
         file,
         input_format,
         layout,
@@ -118,12 +116,11 @@ def adjudicate_command(
         label_col,
         annotator_cols,
         level,
-        None if structured else categories,
+        categories,
         on_duplicate,
-        task=task.value if structured and task else None,
+        task=task.value if task else None,
         export=export_options(control, task_key, label_config, include_models, False, users),
     )
-    table = as_task(table, task.value if task else None, categories if structured else None)
     if table.schema.is_structured:
         from labelaudit.quality.structured_queue import structured_adjudication_queue
 

@@ -33,7 +33,7 @@ from labelaudit.cli.common import (
     UsersOpt,
     Weights,
     export_options,
-    read_table,
+    read_task_table,
 )
 
 
@@ -118,10 +118,8 @@ def agreement_command(
     """
     from labelaudit.agreement import agreement_report
     from labelaudit.agreement.weights import read_weights_file
-    from labelaudit.structured.api import as_task
 
-    structured = task is not None and task is not Task.categorical
-    table = read_table(
+    table = read_task_table(
         file,
         input_format,
         layout,
@@ -130,13 +128,12 @@ def agreement_command(
         label_col,
         annotator_cols,
         level,
-        None if structured else categories,
+        categories,
         on_duplicate,
         na_values=na_values,
-        task=task.value if structured and task else None,
+        task=task.value if task else None,
         export=export_options(control, task_key, label_config, include_models, False, users),
     )
-    table = as_task(table, task.value if task else None, categories if structured else None)
     matrix = read_weights_file(weights_file, table.n_categories) if weights_file else None
     result = agreement_report(
         table,

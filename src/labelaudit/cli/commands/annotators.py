@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from labelaudit.cli.app import app
-from labelaudit.cli.commands.agreement import Task, TaskOpt
+from labelaudit.cli.commands.agreement import TaskOpt
 from labelaudit.cli.common import (
     AnnotatorColOpt,
     AnnotatorColsOpt,
@@ -32,7 +32,7 @@ from labelaudit.cli.common import (
     TaskKeyOpt,
     UsersOpt,
     export_options,
-    read_table,
+    read_task_table,
 )
 
 GoldOpt = Annotated[
@@ -143,11 +143,9 @@ def annotators_command(
         ground_truth_gold,
         load_gold,
     )
-    from labelaudit.structured.api import as_task
 
     methods = [str(m) for m in method] if method else list(DEFAULT_METHODS)
-    structured = task is not None and task is not Task.categorical
-    table = read_table(
+    table = read_task_table(
         file,
         input_format,
         layout,
@@ -156,14 +154,13 @@ def annotators_command(
         label_col,
         annotator_cols,
         level,
-        None if structured else categories,
+        categories,
         on_duplicate,
-        task=task.value if structured and task else None,
+        task=task.value if task else None,
         export=export_options(
             control, task_key, label_config, include_models, ground_truth_as_gold, users
         ),
     )
-    table = as_task(table, task.value if task else None, categories if structured else None)
     if table.schema.is_structured:
         from labelaudit.quality.structured import (
             StructuredRules,

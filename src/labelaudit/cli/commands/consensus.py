@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from labelaudit.cli.app import app
-from labelaudit.cli.commands.agreement import Task, TaskOpt
+from labelaudit.cli.commands.agreement import TaskOpt
 from labelaudit.cli.common import (
     AnnotatorColOpt,
     AnnotatorColsOpt,
@@ -33,7 +33,7 @@ from labelaudit.cli.common import (
     TaskKeyOpt,
     UsersOpt,
     export_options,
-    read_table,
+    read_task_table,
 )
 
 
@@ -121,10 +121,8 @@ def consensus_command(
         run_structured_consensus,
     )
     from labelaudit.exceptions import UsageError
-    from labelaudit.structured.api import as_task
 
-    structured = task is not None and task is not Task.categorical
-    table = read_table(
+    table = read_task_table(
         file,
         input_format,
         layout,
@@ -133,12 +131,11 @@ def consensus_command(
         label_col,
         annotator_cols,
         level,
-        None if structured else categories,
+        categories,
         on_duplicate,
-        task=task.value if structured and task else None,
+        task=task.value if task else None,
         export=export_options(control, task_key, label_config, include_models, False, users),
     )
-    table = as_task(table, task.value if task else None, categories if structured else None)
     weights = read_weights_file(weights_file) if weights_file else None
     if soft and out is None:
         raise UsageError("--soft writes the label distributions to a file: add --out PATH")
