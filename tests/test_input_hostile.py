@@ -20,7 +20,7 @@ from labelaudit.io import read_any, read_export
 from labelaudit.project import ReadOptions, ingest_batch, init_project
 from labelaudit.project.config import load_config
 from labelaudit.table import read_annotations
-from labelaudit.table.source import limits
+from labelaudit.table.source import limits, open_arrow
 
 runner = CliRunner()
 
@@ -183,6 +183,27 @@ def test_gzip_data_under_a_plain_name_is_decoded(tmp_path: Path) -> None:
     gz = tmp_path / "r.jsonl.gz"
     gz.write_bytes(gzip.compress(records.encode()))
     assert read_annotations(gz).n_ratings == 100
+
+
+def test_arrow_readers_get_native_files_only(tmp_path: Path) -> None:
+    """Arrow's threaded readers never get a Python file: a buffer read from one is freed
+    on an Arrow thread that must take the GIL, which aborted the process at exit
+    (benchmarks/exit_crash_loop.py reproduces the abort). Plain and gzip inputs both come back
+    as native Arrow files with the same bytes; the gzip size limit still applies."""
+    text = ("\n".join(_rows(50)) + "\n").encode()
+    plain, packed = tmp_path / "p.csv", tmp_path / "p.csv.gz"
+    plain.write_bytes(text)
+    packed.write_bytes(gzip.compress(text))
+    for path in (plain, packed):
+        with open_arrow(path) as handle:
+            assert isinstance(handle, pa.NativeFile) and not isinstance(handle, pa.PythonFile)
+            assert handle.read() == text
+    with limits(max_decompressed_bytes=100), pytest.raises(InputError, match="size limit"):
+        open_arrow(packed)
+    utf16 = tmp_path / "u.csv"
+    utf16.write_bytes("item,annotator,label\n".encode("utf-16"))
+    with pytest.raises(InputError, match="UTF-16"):
+        open_arrow(utf16)
 
 
 def test_truncated_gzip_is_exit_2_not_aborted(tmp_path: Path) -> None:

@@ -24,9 +24,9 @@ from labelaudit.table._encode import Locator
 from labelaudit.table.source import (
     current_limits,
     limit_error,
+    open_arrow,
     open_binary,
     open_text,
-    sniff,
     utf8_error,
 )
 
@@ -122,7 +122,7 @@ def _load_csv(path: Path, name: str, delimiter: str = ",") -> tuple[pa.Table, Lo
     header = _csv_header(path, name, delimiter)
     locator = Locator(name, lambda row: _csv_record_line(path, name, delimiter, row))
     try:
-        with open_binary(path, name) as handle:
+        with open_arrow(path, name) as handle:  # never a Python file: see open_arrow
             table = pacsv.read_csv(
                 handle,
                 parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
@@ -340,13 +340,9 @@ def _cell(value: Any) -> str | None:
 def _load_parquet(path: Path, name: str) -> tuple[pa.Table, Locator]:
     import pyarrow.parquet as pq
 
-    kind = sniff(path)
     try:
-        if kind == "gzip":
-            with open_binary(path, name) as handle:
-                table = pq.read_table(pa.BufferReader(handle.read()))
-        else:
-            table = pq.read_table(path)
+        with open_arrow(path, name) as handle:  # never a Python file: see open_arrow
+            table = pq.ParquetFile(handle).read()
     except (pa.ArrowException, OSError, ValueError) as error:
         raise InputError(
             "unreadable Parquet file",

@@ -42,6 +42,7 @@ __all__ = [
     "current_limits",
     "limit_error",
     "limits",
+    "open_arrow",
     "open_binary",
     "open_text",
     "read_zip_member",
@@ -199,6 +200,37 @@ def open_binary(path: Path, source: str | None = None, *, allow: tuple[str, ...]
     if kind != "text" and kind not in allow:
         raise what_it_is(name, kind)
     return Path(path).open("rb")
+
+
+def open_arrow(path: Path, source: str | None = None) -> Any:
+    """Open a file for Arrow's readers as a native Arrow stream (``pyarrow.NativeFile``).
+
+    Arrow's multi-threaded readers (CSV with ``use_threads``, Parquet pre-buffering) run
+    read-ahead tasks on Arrow's I/O thread pool. Given a Python file object, those tasks
+    call back into Python and the last reference to the file is dropped on an Arrow
+    thread, which must take the GIL to do it. When that happens while the interpreter is
+    finalising, CPython ends the thread with ``pthread_exit``; the forced unwind meets a
+    ``noexcept`` C++ destructor and the process aborts with "terminate called without an
+    active exception" (exit 134) after its normal output (apache/arrow#34314, #50482,
+    #43604). So Arrow never gets a Python object here: a plain file is an ``OSFile``,
+    and gzip data (by magic, any name) is decompressed here, within
+    :attr:`Limits.max_decompressed_bytes`, into a buffer Arrow owns. Other non-text
+    kinds raise the same InputError as :func:`open_binary`.
+    """
+    import pyarrow as pa
+
+    name = source or str(path)
+    kind = sniff(path)
+    if kind == "gzip":
+        with open_binary(path, name) as handle:
+            data = handle.read()
+        sink = pa.BufferOutputStream()  # a copy Arrow allocates and owns: no GIL to free it
+        sink.write(data)
+        del data
+        return pa.BufferReader(sink.getvalue())
+    if kind != "text":
+        raise what_it_is(name, kind)
+    return pa.OSFile(str(path), "rb")
 
 
 def what_it_is(source: str, kind: str) -> InputError:
