@@ -233,3 +233,35 @@ def test_round_trip_and_order_invariance(rows: list[tuple[str, str, int]]) -> No
         g = list(table.annotators).index(annotator)
         assert matrix[i, g] == label
     assert table.to_item_category_counts().sum() == len(rows)
+
+
+_CELLS = st.one_of(st.none(), st.sampled_from(["", " ", "\t", "\u3000", "a", " b ", "NA"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    items=st.lists(_CELLS, min_size=1, max_size=12),
+    numbers=st.lists(st.one_of(st.none(), st.floats(allow_infinity=False)), min_size=1),
+)
+def test_missing_cells_counted_as_the_text_reads_them(
+    items: list[str | None], numbers: list[float | None]
+) -> None:
+    """raw_columns counts a cell missing exactly when its text (as_text) is null or empty:
+    strings that are empty or whitespace only, nulls, float NaN; never an integer."""
+    from labelaudit.table import Locator, as_text, raw_columns
+
+    n = min(len(items), len(numbers))
+    table = pa.table(
+        {
+            "item": pa.array(items[:n], pa.string()),
+            "annotator": pa.array(range(n), pa.int64()),
+            "label": pa.array(numbers[:n], pa.float64()),
+        }
+    )
+    _, missing = raw_columns(table, Locator("<t>", lambda row: row + 1))
+    expected = sum(
+        cell is None or cell == ""
+        for name in ("item", "annotator", "label")
+        for cell in as_text(table.column(name)).to_pylist()
+    )
+    assert missing == expected

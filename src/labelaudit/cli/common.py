@@ -390,8 +390,6 @@ def read_task_table(
     """:func:`read_table` for the commands with ``--task``: a structured ``task`` (spans,
     boxes, ...) reads the label column as its JSON payload, and ``--categories`` then
     names the labels inside the payload (:func:`labelaudit.structured.api.as_task`)."""
-    from labelaudit.structured.api import as_task
-
     structured = task is not None and task != "categorical"
     table = read_table(
         file,
@@ -408,4 +406,8 @@ def read_task_table(
         task=task if structured else None,
         export=export,
     )
+    if task is None:
+        return table  # as_task would return it as is: no need to import labelaudit.structured
+    from labelaudit.structured.api import as_task
+
     return as_task(table, task, categories if structured else None)

@@ -394,8 +394,6 @@ def _valid_rows(raw: Any, valid: np.ndarray) -> pa.Table:
 def _as_project_task(table: AnnotationTable, task: str) -> AnnotationTable:
     """The batch read as the project's task (JSON labels of a generic file parsed), or a
     UsageError when an export holds another task than the project's."""
-    from labelaudit.structured.api import as_task
-
     if table.task != task and table.schema.is_structured:
         raise UsageError(
             f"{table.source} holds {table.task} annotations but the project's task is "
@@ -403,9 +401,11 @@ def _as_project_task(table: AnnotationTable, task: str) -> AnnotationTable:
             f"`labelaudit init --task {table.task}` a new project)"
         )
     if task == "categorical":
-        return table
-    table = as_task(table, task)
+        return table  # before the imports: labelaudit.structured is not needed here
     from labelaudit.structured import payload_of
+    from labelaudit.structured.api import as_task
+
+    table = as_task(table, task)
 
     payload_of(table)  # parse and check every structured label now: bad input fails here
     return table

@@ -285,12 +285,12 @@ def fairness_result(table: AnnotationTable, config: ProjectConfig) -> BatchResul
     """Group offsets of the batch (:func:`labelaudit.fairness.slices_report`, options from
     ``[fairness]``); headline row ``max_group_gap`` (largest minus smallest shown group
     offset over the ``by`` attributes). None when ``[fairness] by`` is unset."""
+    options = config.fairness
+    if not options.by:
+        return None  # before the imports: labelaudit.fairness loads scipy.stats
     from labelaudit.fairness import read_attribute_file, slices_report
     from labelaudit.project.results import BatchResult
 
-    options = config.fairness
-    if not options.by:
-        return None
     meta = None
     if options.annotators_meta is not None:
         path = Path(config.source).parent / options.annotators_meta

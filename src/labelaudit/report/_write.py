@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -122,7 +122,7 @@ FILE_WIDTH = 100
 
 def emit_document(
     data: Mapping[str, Any],
-    document: Document,
+    document: Document | Callable[[], Document],
     output: str,
     out: Path | None = None,
     *,
@@ -131,6 +131,8 @@ def emit_document(
     """Print a result or write it atomically to ``out``: ``json`` is ``data`` (the JSON
     contract), ``table``/``markdown``/``html`` are ``document`` through the shared renderers.
 
+    ``document`` may be a function building it: it is called only for a format that shows
+    it, so ``--format json`` never draws the charts or lays out the tables.
     ``table`` fits the terminal's width (80 columns when not a terminal; 100 in a file).
     Writing a file prints ``wrote FILE`` on stderr; ``err`` prints to stderr instead of
     stdout (when stdout carries data). Used by every analysis command.
@@ -147,7 +149,8 @@ def emit_document(
         content = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     elif output in ("table", "markdown", "html"):
         width = FILE_WIDTH if out is not None else shutil.get_terminal_size((80, 24)).columns
-        content = render_document(document, output, width=width)
+        built = document() if callable(document) else document
+        content = render_document(built, output, width=width)
     else:
         raise UsageError(f"unsupported output format {output!r}")
     if out is not None:

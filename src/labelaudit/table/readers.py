@@ -147,9 +147,18 @@ def raw_columns(
 
 
 def _n_missing(column: pa.ChunkedArray) -> int:
-    text = as_text(column)
-    empty = pc.or_kleene(pc.is_null(text), pc.equal(pc.utf8_length(text), 0))
-    return int(pc.sum(pc.fill_null(empty, True).cast(pa.int64())).as_py() or 0)
+    """Missing cells as :func:`as_text` sees them (null, NaN, empty or all whitespace),
+    counted without building the text: integers and booleans miss only nulls, floats also
+    NaN, strings also cells that are empty or whitespace only."""
+    kind = column.type
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        return column.null_count
+    if pa.types.is_floating(kind):
+        return column.null_count + int(pc.sum(pc.is_nan(column).cast(pa.int64())).as_py() or 0)
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        column = as_text(column)
+    blank = pc.or_(pc.equal(pc.utf8_length(column), 0), pc.utf8_is_space(column))
+    return column.null_count + int(pc.sum(blank.cast(pa.int64())).as_py() or 0)
 
 
 def from_dataframe(frame: Any, **options: Any) -> AnnotationTable:

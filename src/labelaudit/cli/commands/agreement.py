@@ -176,5 +176,8 @@ def emit(
             result, report.parent, stem=report.name, details=details, category_names=category_names
         )
         typer.echo("reports: " + ", ".join(str(p) for p in paths.values()), err=True)
-    document = agreement_document(result, details=details, category_names=category_names)
-    emit_document(result, document, output)
+    emit_document(  # built (charts drawn) only for a format that shows it, never for JSON
+        result,
+        lambda: agreement_document(result, details=details, category_names=category_names),
+        output,
+    )

@@ -276,7 +276,7 @@ def render(report: dict[str, Any], output: str) -> None:
     from labelaudit.report.builders_quality import annotators_document
     from labelaudit.report.format import emit_document
 
-    emit_document(report, annotators_document(report), output)
+    emit_document(report, lambda: annotators_document(report), output)
 
 
 def render_structured(report: dict[str, Any], output: str) -> None:
@@ -284,4 +284,4 @@ def render_structured(report: dict[str, Any], output: str) -> None:
     from labelaudit.report.builders_quality import structured_annotators_document
     from labelaudit.report.format import emit_document
 
-    emit_document(report, structured_annotators_document(report), output)
+    emit_document(report, lambda: structured_annotators_document(report), output)

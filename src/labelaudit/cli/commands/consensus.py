@@ -201,4 +201,4 @@ def render(summary: dict[str, Any], output: str) -> None:
     from labelaudit.report.builders import consensus_document
     from labelaudit.report.format import emit_document
 
-    emit_document(summary, consensus_document(summary), output)
+    emit_document(summary, lambda: consensus_document(summary), output)

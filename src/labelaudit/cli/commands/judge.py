@@ -217,7 +217,7 @@ def audit_command(
         seed=seed,
     )
     report = audit.to_dict()
-    emit_document(report, judge_document(report), output.value, out)
+    emit_document(report, lambda: judge_document(report), output.value, out)
     if triage_out is not None:
         from labelaudit.report.format import atomic_write_text
 

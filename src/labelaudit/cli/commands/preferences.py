@@ -106,7 +106,7 @@ def preferences_command(
         alpha=alpha,
     )
     report = audit.to_dict()
-    emit_document(report, preferences_document(report), output.value, out)
+    emit_document(report, lambda: preferences_document(report), output.value, out)
 
 
 def _reader_options(
