@@ -145,6 +145,22 @@ def test_hostile_strings_stored_verbatim(tmp_path: Path) -> None:
     assert json.loads(status.stdout)["batches"][0]["name"] == batch
 
 
+def test_annotations_right_after_open_and_after_an_unread_result(tmp_path: Path) -> None:
+    """DuckDB >= 2.0 refuses a relation while an execute() result is unread ("unfinished
+    result"); opening runs one (check_schema), so annotations() must work first thing on
+    a read-only store, and after a caller's fetchone() too."""
+    project = init_project(tmp_path / "proj")
+    source = tmp_path / "b.parquet"
+    rows = {"item": ["a", "a", "b"], "annotator": ["x", "y", "x"], "label": ["1", "2", "1"]}
+    pq.write_table(pa.table(rows), source)
+    ingest_batch(project, source, batch="b1")
+    for read_only in (True, False):
+        with project.open_store(read_only=read_only) as store:
+            assert store.annotations(1).num_rows == 3
+            assert store.execute("SELECT count(*) FROM batches").fetchone() == (1,)
+            assert store.annotations(1).column("item").to_pylist() == ["a", "a", "b"]
+
+
 HOLDER = textwrap.dedent(
     """
     import sys, time

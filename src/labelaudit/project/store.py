@@ -408,7 +408,14 @@ class Store:
             self.connection.unregister("incoming_rejects")
 
     def annotations(self, batch_id: int) -> pa.Table:
-        """A batch's stored annotations (item, annotator, label, extra) in stored order."""
+        """A batch's stored annotations (item, annotator, label, extra) in stored order.
+
+        DuckDB >= 2.0 refuses a relation while an earlier ``execute()`` result on the
+        connection is unread (``fetchone`` leaves it so: ``check_schema`` on every open),
+        so that result is run to its end first (``complete``)."""
+        finish = getattr(self.connection, "complete", None)  # DuckDB >= 2.0
+        if finish is not None:
+            finish()
         relation = self.connection.sql(
             "SELECT item, annotator, label, extra FROM annotations WHERE batch_id = ?",
             params=[batch_id],

@@ -16,13 +16,11 @@ from labelaudit.report._format import (
     text,
     visible_controls,
 )
-from labelaudit.report._markdown import Column, Table, escape_markdown, markdown_section
+from labelaudit.report._markdown import escape_markdown
 from labelaudit.report._write import atomic_write_text, emit_document, write_output_file
 
 __all__ = [
     "DASH",
-    "Column",
-    "Table",
     "as_float",
     "atomic_write_text",
     "emit_document",
@@ -31,7 +29,6 @@ __all__ = [
     "fmt_count",
     "fmt_p",
     "fmt_value",
-    "markdown_section",
     "text",
     "visible_controls",
     "write_output_file",
