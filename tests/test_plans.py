@@ -65,6 +65,41 @@ def test_published_hypergeometric_plans(aql: float, ltpd: float, n: int, c: int)
     assert (single.n, single.c) == (n, c)
 
 
+#: MIL-STD-105E (1989) Table II-A, page 19: the (Ac, Re) cells of each row, left to right
+#: (arrows left out), and the sample size of each code letter.
+_TABLE_II_A_ROWS = {
+    "A": (2, [0, 1, 2, 3, 5, 7, 10, 14, 21, 30]),
+    **{
+        k: (n, [0, 1, 2, 3, 5, 7, 10, 14, 21, 30, 44])
+        for k, n in zip("BCDE", (3, 5, 8, 13), strict=True)
+    },
+    **{
+        k: (n, [0, 1, 2, 3, 5, 7, 10, 14, 21])
+        for k, n in zip("FGHJKLMNPQ", (20, 32, 50, 80, 125, 200, 315, 500, 800, 1250), strict=True)
+    },
+    "R": (2000, [1, 2, 3, 5, 7, 10, 14, 21]),
+}
+
+
+def test_mil_std_105e_table_ii_a_row_by_row() -> None:
+    """Every row of the published Table II-A: its plans (the cells that are not arrows, in
+    AQL order), read as the cells whose plan is the row's own letter."""
+    from labelaudit.plans.milstd105e import AQLS, plan_for_letter
+
+    for letter, (n, accept) in _TABLE_II_A_ROWS.items():
+        own = [
+            plan["c"] for aql in AQLS if (plan := plan_for_letter(letter, aql))["letter"] == letter
+        ]
+        assert own == accept, letter
+        assert plan_for_letter(letter, AQLS[-1])["n"] <= n
+    # arrows: F at 100 points up to E (n = 13, 21/22); R at 0.015 points up (no row below)
+    assert plan_for_letter("F", 100.0) == {"letter": "E", "n": 13, "c": 21, "r": 22}
+    assert plan_for_letter("G", 65.0) == {"letter": "F", "n": 20, "c": 21, "r": 22}
+    assert plan_for_letter("R", 0.015)["letter"] != "R"
+    assert plan_for_letter("R", 0.025) == {"letter": "R", "n": 2000, "c": 1, "r": 2}
+    assert plan_for_letter("Q", 0.010) == {"letter": "Q", "n": 1250, "c": 0, "r": 1}
+
+
 def test_mil_std_105e_examples() -> None:
     # Montgomery, Introduction to Statistical Quality Control, sec. 15.4: N = 2000, AQL
     # 0.65%, general level II -> code letter K, n = 125, Ac = 2, Re = 3.

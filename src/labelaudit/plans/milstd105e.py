@@ -11,8 +11,14 @@ Table II-A is diagonal: along a diagonal (one letter down, one AQL column left) 
 AQL is constant, so the entry depends on ``d = letter index + AQL index - 14``: below 0 an
 arrow down (use the first plan below), 0 is (0, 1), 1 an arrow up (use the plan above),
 2 an arrow down, and 3, 4, ... are (1, 2), (2, 3), (3, 4), (5, 6), (7, 8), (10, 11),
-(14, 15), (21, 22), (30, 31), (44, 45); beyond, an arrow up. When the sample is at least
-the lot, the standard says inspect every item (``n = N``).
+(14, 15), (21, 22), (30, 31), (44, 45); beyond, an arrow up. Only letters A-E (samples of
+2-13) reach (30, 31) and (44, 45): from F (20) down, every cell past (21, 22) is an arrow
+up. The last row (R) holds no arrow down: its cell at d = 2 (AQL 0.015) points up. When
+the sample is at least the lot, the standard says inspect every item (``n = N``).
+
+Source: MIL-STD-105E, 10 May 1989, Table II-A "Single sampling plans for normal
+inspection (Master table)", page 19 of the 74-page legible copy (Department of Defense,
+approved for public release); checked row by row in ``tests/test_plans.py``.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ AQLS: tuple[float, ...] = (0.010, 0.015, 0.025, 0.040, 0.065, 0.10, 0.15, 0.25, 
 AQLS += (1.0, 1.5, 2.5, 4.0, 6.5, 10.0, 15.0, 25.0, 40.0, 65.0, 100.0, 150.0, 250.0, 400.0)
 AQLS += (650.0, 1000.0)
 _ACCEPT = (1, 2, 3, 5, 7, 10, 14, 21, 30, 44)  # Ac for d = 3, 4, ...; Re = Ac + 1
+_LAST_LARGE_ROW = 4  # E: the last letter whose row reaches (30, 31) and (44, 45)
 #: Table I upper ends of the lot-size ranges.
 _LOT_TOPS = (8, 15, 25, 50, 90, 150, 280, 500, 1200, 3200, 10000, 35000, 150000, 500000)
 _LEVELS = {
@@ -63,6 +70,8 @@ def _cell(letter_index: int, aql_index: int) -> str | tuple[int, int]:
         return (0, 1)
     if d == 1 or d - 3 >= len(_ACCEPT):
         return "up"
+    if letter_index > _LAST_LARGE_ROW and _ACCEPT[d - 3] > 21:
+        return "up"
     return (_ACCEPT[d - 3], _ACCEPT[d - 3] + 1)
 
 
@@ -70,7 +79,8 @@ def plan_for_letter(letter: str, aql_percent: float) -> dict[str, Any]:
     """Table II-A: the plan for a code letter and a standard AQL (percent), arrows followed.
 
     Returns ``{"letter", "n", "c", "r"}`` of the plan the arrows lead to (an arrow up in the
-    first row, which the table never holds, is read as down).
+    first row, which the table never holds, is read as down; an arrow down in the last row,
+    likewise, as up).
     """
     if aql_percent not in AQLS:
         raise UsageError(f"AQL {aql_percent}% is not a MIL-STD-105E column; use one of {AQLS}")
@@ -80,7 +90,8 @@ def plan_for_letter(letter: str, aql_percent: float) -> dict[str, Any]:
         cell = _cell(row, column)
         if isinstance(cell, tuple):
             return {"letter": LETTERS[row], "n": SAMPLE_SIZES[row], "c": cell[0], "r": cell[1]}
-        step = step or (1 if cell == "down" or row == 0 else -1)
+        last = row == len(LETTERS) - 1
+        step = step or (1 if (cell == "down" and not last) or row == 0 else -1)
         row += step
         if not 0 <= row < len(LETTERS):
             raise UsageError(f"no MIL-STD-105E plan for letter {letter} at AQL {aql_percent}%")
