@@ -85,6 +85,8 @@ def main() -> int:
             outcomes[key] += 1
             if not clean:
                 print(f"run {run}: {key}", flush=True)
+            if run % 50 == 0:
+                print(f"{run} runs, {run - outcomes['clean']} crashes", flush=True)
         elapsed = time.perf_counter() - start
     crashes = args.runs - outcomes["clean"]
     size = f"{args.items} items x {args.annotators} annotators{' (gzip)' if args.gzip else ''}"
