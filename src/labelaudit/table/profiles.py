@@ -98,8 +98,11 @@ class ItemProfiles:
         kept = rank < self.keep
         # the last kept item of each profile carries the multiplicity of the dropped ones
         carrier = order[np.flatnonzero(kept & ((rank == self.keep - 1) | _last(sorted_keys)))]
-        dropped = np.bincount(keys[order[~kept]], weights=self.multiplicity[order[~kept]],
-                              minlength=keys.max(initial=-1) + 1).astype(np.int64)
+        dropped = np.bincount(
+            keys[order[~kept]],
+            weights=self.multiplicity[order[~kept]],
+            minlength=keys.max(initial=-1) + 1,
+        ).astype(np.int64)
         mult = self.multiplicity.astype(np.int64).copy()
         mult[carrier] += dropped[keys[carrier]]
         mask = np.zeros(keys.size, dtype=bool)

@@ -16,6 +16,7 @@ from labelaudit.cli.common import (
     CategoriesOpt,
     ControlOpt,
     DebugOpt,
+    EngineOpt,
     FileArg,
     FromOpt,
     IncludeModelsOpt,
@@ -110,6 +111,7 @@ def agreement_command(
             "(default: text, when the file has it)."
         ),
     ] = None,
+    engine: EngineOpt = "local",
     debug: DebugOpt = False,
 ) -> None:
     """Agreement coefficients with CIs, and the annotators and categories behind disagreement.
@@ -133,6 +135,7 @@ def agreement_command(
         na_values=na_values,
         task=task.value if task else None,
         export=export_options(control, task_key, label_config, include_models, False, users),
+        engine=engine,
     )
     matrix = read_weights_file(weights_file, table.n_categories) if weights_file else None
     result = agreement_report(
