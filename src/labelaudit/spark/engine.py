@@ -65,8 +65,12 @@ def spark_session(master: str | None = None, *, memory: str = "1g") -> Any:
         raise UsageError(
             "the Spark engine needs PySpark: pip install 'labelaudit[spark]'"
         ) from None
+    quiet = _quiet_log_config()
     builder = (
-        SparkSession.builder.master(master or os.environ.get("LABELAUDIT_SPARK_MASTER", "local[2]"))
+        SparkSession.builder.config(
+            "spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={quiet}"
+        )
+        .master(master or os.environ.get("LABELAUDIT_SPARK_MASTER", "local[2]"))
         .appName("labelaudit")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
@@ -77,6 +81,27 @@ def spark_session(master: str | None = None, *, memory: str = "1g") -> Any:
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+_LOG4J2 = """status = error
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n
+"""
+
+
+def _quiet_log_config() -> str:
+    """A log4j2 configuration printing errors only (Spark's default prints warnings)."""
+    import tempfile
+
+    path = Path(tempfile.gettempdir()) / "labelaudit-spark-log4j2.properties"
+    if not path.is_file() or path.read_text() != _LOG4J2:
+        path.write_text(_LOG4J2)
+    return str(path)
 
 
 def read_spark(spark: Any, source: str | Path, format: str | None = None) -> tuple[Any, Locator]:
