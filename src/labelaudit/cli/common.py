@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -480,7 +480,7 @@ def _spark_table(
 
     frame, locator = read_spark(spark_session(), file, fmt)
     item_col, annotator_col, label_col = columns
-    options = {
+    options: dict[str, Any] = {
         "item_col": item_col,
         "annotator_col": annotator_col,
         "label_col": label_col,

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from labelaudit.exceptions import InputError, UsageError
 from labelaudit.table import (
@@ -37,7 +38,15 @@ from labelaudit.table import (
 )
 from labelaudit.table.profiles import KEEP_NAMES, ItemProfiles
 
-__all__ = ["read_spark", "spark_profiles", "spark_rows", "spark_session", "spark_table"]
+__all__ = [
+    "keyed_rows",
+    "read_spark",
+    "spark_profiles",
+    "spark_rows",
+    "spark_session",
+    "spark_table",
+    "vocabulary_codes",
+]
 
 #: Unicode whitespace at either end (what Arrow's ``utf8_trim_whitespace`` removes).
 _TRIM = r"(?U)^\s+|\s+$"
@@ -169,10 +178,19 @@ def _key(frame: Any, name: str) -> Any:
     return F.when(text == "", None).otherwise(text)
 
 
-def _fields(frame: Any, locator: Locator, **columns: str | None) -> dict[str, str]:
+def _fields(
+    frame: Any,
+    locator: Locator,
+    *,
+    item_col: str | None,
+    annotator_col: str | None,
+    label_col: str | None,
+) -> dict[str, str]:
     """The item/annotator/label columns, resolved (aliases, errors) as the local reader."""
     empty = pa.table({name: pa.array([], pa.string()) for name in frame.columns})
-    raw, _ = raw_columns(empty, locator, **columns)
+    raw, _ = raw_columns(
+        empty, locator, item_col=item_col, annotator_col=annotator_col, label_col=label_col
+    )
     return raw.fields
 
 
@@ -204,7 +222,7 @@ def spark_profiles(
     fields = _fields(
         frame, locator, item_col=item_col, annotator_col=annotator_col, label_col=label_col
     )
-    keyed = frame.select(*_columns(frame, fields))
+    keyed = keyed_rows(frame, fields)
     missing = F.col("kitem").isNull() | F.col("kannotator").isNull() | F.col("klabel").isNull()
     numeric_type = isinstance(frame.schema[fields["item"]].dataType, NumericType)
     not_number = F.lit(False) if numeric_type else ~F.col("kitem").rlike(NUMBER_PATTERN)
@@ -218,15 +236,29 @@ def spark_profiles(
         F.sort_array(F.collect_list(rated)).alias("profile"), F.first("ritem").alias("ritem")
     )
     rows = _ranked(per_item, not flags["text"], keep)
-    if any(_repeats(row["profile"]) for row in rows):
+    if rows.num_rows and pc.any(rows.column("repeats")).as_py():
         _raise_duplicate(frame, fields, schema, locator)
     return _encode_profiles(rows, fields, schema, locator, keep, frame)
 
 
-def _repeats(profile: list[Any]) -> bool:
-    """Does a profile hold an annotator twice (a duplicate (item, annotator) pair)?"""
-    names = [rated["kannotator"] for rated in profile]
-    return len(set(names)) < len(names)
+def keyed_rows(frame: Any, fields: dict[str, str]) -> Any:
+    """The rows as ``r<role>`` (raw) and ``k<role>`` (canonical key) columns."""
+    return frame.select(*_columns(frame, fields))
+
+
+def vocabulary_codes(keyed: Any, role: str, names: np.ndarray, alias: str) -> Any:
+    """A small DataFrame ``(k<role>, alias)``: each key's code, its canonical name's
+    position in ``names`` (the validated table's annotators or categories)."""
+    from labelaudit.table import as_text
+
+    pairs = keyed.select(f"k{role}", f"r{role}").dropDuplicates([f"k{role}"]).toArrow()
+    canonical = as_text(pairs.column(f"r{role}")).to_pylist()
+    position = {str(name): code for code, name in enumerate(names.tolist())}
+    rows = [
+        (key, position[name])
+        for key, name in zip(pairs.column(f"k{role}").to_pylist(), canonical, strict=True)
+    ]  # loops over the distinct annotators or labels
+    return keyed.sparkSession.createDataFrame(rows, f"k{role} string, {alias} int")
 
 
 def _columns(frame: Any, fields: dict[str, str]) -> list[Any]:
@@ -237,48 +269,53 @@ def _columns(frame: Any, fields: dict[str, str]) -> list[Any]:
     return raw + [_key(frame, fields[n]).alias(f"k{n}") for n in _ROLES]
 
 
-def _ranked(per_item: Any, numeric: bool, keep: int | None) -> list[Any]:
-    """(item, profile, rank in item order, items of the profile) for the first ``keep``."""
+def _ranked(per_item: Any, numeric: bool, keep: int | None) -> pa.Table:
+    """One row per rating of the first ``keep`` items of each profile (in item order):
+    the raw item, annotator and label, the item's rank in its profile, the profile's
+    items and whether it repeats an annotator; exploded in Spark, fetched as Arrow."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    if keep is None:  # every item named (per-item outputs): no window
-        return per_item.select(
+    if keep is None:  # every item named: no window
+        ranked = per_item.select(
             "ritem", "profile", F.lit(1).alias("rank"), F.lit(1).alias("items")
-        ).collect()
-    order = [F.col("kitem").cast("double"), F.col("kitem")] if numeric else [F.col("kitem")]
-    ranked = per_item.select(
-        "ritem",
-        "profile",
-        F.row_number().over(Window.partitionBy("profile").orderBy(*order)).alias("rank"),
-        F.count(F.lit(1)).over(Window.partitionBy("profile")).alias("items"),
+        )
+    else:
+        order = [F.col("kitem").cast("double"), F.col("kitem")] if numeric else [F.col("kitem")]
+        ranked = per_item.select(
+            "ritem",
+            "profile",
+            F.row_number().over(Window.partitionBy("profile").orderBy(*order)).alias("rank"),
+            F.count(F.lit(1)).over(Window.partitionBy("profile")).alias("items"),
+        ).filter(F.col("rank") <= keep)
+    repeats = F.size(F.array_distinct(F.col("profile.kannotator"))) < F.size("profile")
+    exploded = ranked.select(
+        "ritem", "rank", "items", repeats.alias("repeats"), F.explode("profile").alias("r")
     )
-    return ranked.filter(F.col("rank") <= keep).collect()
+    return exploded.select(
+        "ritem", "rank", "items", "repeats", "r.rannotator", "r.rlabel", "r.klabel"
+    ).toArrow()
 
 
 def _encode_profiles(
-    rows: list[Any],
+    rows: pa.Table,
     fields: dict[str, str],
     schema: TaskSchema,
     locator: Locator,
     keep: int | None,
     frame: Any,
 ) -> ItemProfiles:
-    """The collected profiles through the local ``encode``; multiplicities per named item."""
-    items, annotators, labels, multiplicity = [], [], [], []
-    for row in rows:  # loops over the collected profiles (at most keep per profile)
-        last = row["rank"] == min(row["items"], keep or 1)
-        count = row["items"] - row["rank"] + 1 if last else 1
-        for rated in row["profile"]:
-            items.append(row["ritem"])
-            annotators.append(rated["rannotator"])
-            labels.append(rated["rlabel"])
-            multiplicity.append(count)
+    """The fetched profiles through the local ``encode``; multiplicities per named item
+    (the last named item of a profile carries its unnamed items)."""
+    rank = rows.column("rank").to_numpy()
+    items = rows.column("items").to_numpy()
+    last = rank == np.minimum(items, keep or 1)
+    multiplicity = np.where(last, items - rank + 1, 1).astype(np.int64)
     raw = RawColumns(
-        item=pa.chunked_array([pa.array(items)]),
-        annotator=pa.chunked_array([pa.array(annotators)]),
-        label=pa.chunked_array([pa.array(labels)]),
-        rows=np.arange(len(items)),
+        item=rows.column("ritem"),
+        annotator=rows.column("rannotator"),
+        label=rows.column("rlabel"),
+        rows=np.arange(rows.num_rows),
         fields=fields,
         label_fields=None,
         extra={"multiplicity": pa.chunked_array([pa.array(multiplicity, pa.int64())])},
@@ -286,13 +323,12 @@ def _encode_profiles(
     try:
         table = encode(raw, schema, locator)
     except InputError:
-        labels_of = {r["klabel"]: r["rlabel"] for row in rows for r in row["profile"]}
-        _raise_label(frame, fields, schema, locator, labels_of)
+        keys, values = rows.column("klabel").to_pylist(), rows.column("rlabel").to_pylist()
+        _raise_label(frame, fields, schema, locator, dict(zip(keys, values, strict=True)))
         raise
     mult = np.zeros(table.n_items, dtype=np.int64)
     mult[table.item_codes] = table.data.column("multiplicity").to_numpy()
-    table = _drop_extra(table)
-    return ItemProfiles(table, mult, keep or KEEP_NAMES)
+    return ItemProfiles(_drop_extra(table), mult, keep or KEEP_NAMES)
 
 
 def _drop_extra(table: AnnotationTable) -> AnnotationTable:

@@ -31,8 +31,9 @@ from labelaudit.table.table import AnnotationTable
 
 __all__ = ["KEEP_NAMES", "ItemProfiles"]
 
-#: Item names kept per profile: the longest worst-item / example list they can serve.
-KEEP_NAMES = 100
+#: Item names kept per profile: the longest worst-item / example list they can serve
+#: (``agreement_report``'s default ``top``; confusion examples list 5).
+KEEP_NAMES = 20
 
 
 @dataclass(frozen=True, eq=False)

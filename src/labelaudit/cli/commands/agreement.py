@@ -120,6 +120,11 @@ def agreement_command(
     """
     from labelaudit.agreement import agreement_report
     from labelaudit.agreement.weights import read_weights_file
+    from labelaudit.exceptions import UsageError
+    from labelaudit.table.profiles import KEEP_NAMES
+
+    if engine == "spark" and top > KEEP_NAMES:
+        raise UsageError(f"--top is at most {KEEP_NAMES} with --engine spark (item names kept)")
 
     table = read_task_table(
         file,
