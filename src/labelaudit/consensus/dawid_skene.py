@@ -38,6 +38,7 @@ __all__ = [
     "confusion_log_joint",
     "log_tables",
     "majority_shares",
+    "relative_change",  # the EM stopping rule, shared with labelaudit.spark.consensus
 ]
 
 

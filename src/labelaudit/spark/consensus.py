@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.consensus._base import relative_change
-from labelaudit.consensus.dawid_skene import DawidSkene, log_tables
+from labelaudit.consensus.dawid_skene import DawidSkene, log_tables, relative_change
 from labelaudit.spark.engine import _fields, keyed_rows, spark_profiles, vocabulary_codes
 from labelaudit.table import Locator
 
