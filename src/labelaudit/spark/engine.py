@@ -145,7 +145,8 @@ def read_spark(spark: Any, source: str | Path, format: str | None = None) -> tup
                 inferSchema=False,
             )
         return frame, file_locator(path, kind)
-    if kind is not None or path.parent != Path("."):
+    quoted = "`" in str(source)  # delta.`/path/to/table` is a table name, not a file
+    if not quoted and (kind is not None or path.parent != Path(".")):
         raise InputError(
             "file not found", source=str(source), expected="a readable file", actual=str(path)
         )
