@@ -66,7 +66,8 @@ def _need_java() -> None:
 
 def spark_session(master: str | None = None, *, memory: str = "1g") -> Any:
     """A SparkSession for the CLI: ``master`` (default ``$LABELAUDIT_SPARK_MASTER`` or
-    ``local[2]``), UI off, quiet logs. An existing session is reused (getOrCreate)."""
+    ``local[2]``), UI off, quiet logs. Without ``master``, an active session (a notebook's,
+    a test's) is returned as it is."""
     _need_java()
     try:
         from pyspark.sql import SparkSession
@@ -74,6 +75,9 @@ def spark_session(master: str | None = None, *, memory: str = "1g") -> Any:
         raise UsageError(
             "the Spark engine needs PySpark: pip install 'labelaudit[spark]'"
         ) from None
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None:  # the caller's session, as configured
+        return active
     quiet = _quiet_log_config()
     builder = (
         SparkSession.builder.config(
