@@ -1,0 +1,357 @@
+"""Apply labeling functions to records: the label matrix as a canonical annotation table.
+
+Each LF is an annotator of kind ``function`` (the ``annotator_kind`` column); an abstain
+is an absent row, so every agreement, consensus and report of labelaudit works on LF
+votes unchanged. Records come as a pandas DataFrame, a pyarrow Table, a list of dicts or
+a file (CSV, TSV, JSONL, JSON array, Parquet).
+
+Vectorised LFs run once per batch; per-record LFs once per record. Outputs are mapped to
+label codes with one hash lookup per LF (no Python loop over rows for vectorised LFs).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from labelaudit.exceptions import InputError, UsageError
+from labelaudit.table import AnnotationTable, read_annotations
+from labelaudit.weak.lf import ABSTAIN, LabelingFunction, Record
+
+__all__ = ["ON_ERROR", "apply_lfs", "label_matrix_of", "load_lfs", "records_frame", "votes_table"]
+
+#: What an LF that raises does: stop with the record (``raise``) or count as abstain.
+ON_ERROR = ("raise", "abstain")
+#: Characters of a record's fields shown in an error message.
+_FIELDS_CHARS = 300
+
+
+def records_frame(data: Any) -> tuple[Any, str]:
+    """``data`` as a pandas DataFrame and a name for messages.
+
+    Parameters
+    ----------
+    data : DataFrame, pyarrow.Table, list of dict, or path
+        Records; a path is read by :func:`labelaudit.table.load_source` (CSV, TSV, JSONL,
+        JSON array, Parquet).
+    """
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return data.reset_index(drop=True), "<DataFrame>"
+    if isinstance(data, pa.Table):
+        return data.to_pandas(), "<Table>"
+    if isinstance(data, (str, Path)):
+        from labelaudit.table import load_source
+
+        raw, locator = load_source(data, None)
+        return raw.to_pandas(), locator.source
+    if isinstance(data, Sequence) and all(isinstance(r, dict) for r in data):
+        return pd.DataFrame.from_records(list(data)), "<records>"
+    raise UsageError(
+        "records must be a pandas DataFrame, a pyarrow Table, a list of dicts or a file path; "
+        f"got {type(data).__name__}"
+    )
+
+
+@dataclass
+class _Run:
+    """One LF over the records: what it needs to report errors precisely."""
+
+    lf: LabelingFunction
+    frame: Any
+    ids: np.ndarray
+    source: str
+    on_error: str
+    errors: int = 0
+
+    def fail(self, row: int, error: BaseException) -> InputError:
+        fields = repr(dict(self.frame.iloc[row].to_dict()))
+        if len(fields) > _FIELDS_CHARS:
+            fields = fields[:_FIELDS_CHARS] + "…"
+        return InputError(
+            f"labeling function {self.lf.name!r} raised {type(error).__name__}: {error}",
+            source=self.source,
+            line=row + 1,
+            unit="record",
+            field=f"item {self.ids[row]}",
+            actual=fields,
+            hint="fix the function, or count such records as abstain (--on-error abstain)",
+        )
+
+    def per_record(self) -> list[Any]:
+        out: list[Any] = []
+        for row, values in enumerate(self.frame.to_dict("records")):
+            try:
+                out.append(self.lf(Record(values)))
+            except Exception as error:  # an LF is user code: any exception is its failure
+                if self.on_error == "raise":
+                    raise self.fail(row, error) from error
+                self.errors += 1
+                out.append(None)
+        return out
+
+    def batch(self, low: int, high: int) -> list[Any]:
+        """Outputs of rows ``low:high``; on failure bisect to the rows that raise."""
+        part = self.frame.iloc[low:high]
+        try:
+            values = self.lf(part)
+            return list(_as_list(values, high - low, self.lf.name))
+        except InputError:
+            raise
+        except Exception as error:
+            if high - low == 1:
+                if self.on_error == "raise":
+                    raise self.fail(low, error) from error
+                self.errors += 1
+                return [None]
+            middle = (low + high) // 2
+            return self.batch(low, middle) + self.batch(middle, high)
+
+
+def _as_list(values: Any, n: int, name: str) -> Any:
+    """A vectorised LF's output as a sequence of n values (UsageError on a wrong length)."""
+    size = len(values) if hasattr(values, "__len__") else -1
+    if size != n:
+        raise UsageError(
+            f"labeling function {name!r} is vectorized and must return one label per row: "
+            f"got {size if size >= 0 else type(values).__name__} for {n} rows"
+        )
+    return values
+
+
+def _codes(values: Any, labels: Sequence[Any], run: _Run) -> np.ndarray:
+    """Label codes (int8/int16, -1 = abstain) of one LF's outputs; InputError on a label
+    outside ``labels`` (naming the LF, the value and the record)."""
+    import pandas as pd
+
+    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=None)
+    series = series.reset_index(drop=True)
+    abstain = series.isna().to_numpy()
+    if series.dtype.kind in "iufb" or series.dtype == object:
+        abstain |= (series == ABSTAIN).to_numpy(dtype=bool, na_value=False)
+    index = pd.Index(list(labels))
+    codes = np.asarray(index.get_indexer(series.where(~abstain, None)), dtype=np.int64)
+    missing = (codes < 0) & ~abstain
+    if missing.any():  # e.g. 1 for the label "1": match by text
+        text = pd.Index([str(label) for label in labels])
+        rows = np.flatnonzero(missing)
+        codes[rows] = text.get_indexer(series.iloc[rows].astype(str))
+        missing = (codes < 0) & ~abstain
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise InputError(
+            f"labeling function {run.lf.name!r} returned a label outside the declared set",
+            source=run.source,
+            line=row + 1,
+            unit="record",
+            field=f"item {run.ids[row]}",
+            expected="one of " + ", ".join(repr(label) for label in labels) + " or None",
+            actual=series.iloc[row],
+        )
+    codes[abstain] = -1
+    return codes.astype(np.int16)
+
+
+def apply_lfs(
+    lfs: Sequence[LabelingFunction],
+    data: Any,
+    *,
+    labels: Sequence[Any],
+    id_col: str | None = None,
+    on_error: str = "raise",
+) -> AnnotationTable:
+    """Run every LF on every record; the votes as a canonical annotation table.
+
+    Parameters
+    ----------
+    lfs : sequence of LabelingFunction
+        Distinct names (each becomes an annotator of kind ``function``).
+    data : DataFrame, pyarrow.Table, list of dict, or path
+        The records (see :func:`records_frame`).
+    labels : sequence
+        The declared label set, in order (the table's categories, as text).
+    id_col : str, optional
+        Column naming each record (the item); default the record's 0-based position.
+    on_error : {"raise", "abstain"}
+        An LF that raises: stop with an InputError naming the LF, the record number, its
+        item and fields; or count the record as abstained (counts in
+        ``table.report["lf_errors"]``).
+
+    Returns
+    -------
+    AnnotationTable
+        One row per non-abstain vote: ``item``, ``annotator`` (LF name), ``label``,
+        ``annotator_kind`` = ``function``. ``report`` holds ``n_records`` (records
+        including those no LF voted on: coverage is relative to them),
+        ``labeling_functions`` (names in order) and ``lf_errors`` (name -> records
+        counted as abstain because the LF raised).
+
+    Raises
+    ------
+    UsageError
+        No LF, duplicate names, an empty label set, a bad ``on_error``, a vectorised LF
+        returning the wrong number of labels.
+    InputError
+        An LF raised (``on_error="raise"``) or returned a label outside ``labels``; or
+        ``id_col`` is missing or repeats an id.
+    """
+    matrix, ids, source = label_matrix_of(
+        lfs, data, labels=labels, id_col=id_col, on_error=on_error
+    )
+    table = votes_table(matrix.codes, ids, [lf.name for lf in lfs], labels, source=source)
+    table.report["lf_errors"] = matrix.errors
+    return table
+
+
+@dataclass(frozen=True)
+class _Matrix:
+    codes: np.ndarray
+    errors: dict[str, int]
+
+
+def label_matrix_of(
+    lfs: Sequence[LabelingFunction],
+    data: Any,
+    *,
+    labels: Sequence[Any],
+    id_col: str | None = None,
+    on_error: str = "raise",
+) -> tuple[_Matrix, np.ndarray, str]:
+    """The dense label matrix (n_records, n_lfs) of codes (-1 = abstain), the item ids and
+    the data's name (see :func:`apply_lfs` for the parameters and errors)."""
+    _check(lfs, labels, on_error)
+    frame, source = records_frame(data)
+    ids = _ids(frame, id_col, source)
+    codes = np.full((len(frame), len(lfs)), -1, dtype=np.int16)
+    errors: dict[str, int] = {}
+    for j, lf in enumerate(lfs):
+        run = _Run(lf, frame, ids, source, on_error)
+        values = run.batch(0, len(frame)) if lf.vectorized else run.per_record()
+        if len(frame) == 0:
+            continue
+        codes[:, j] = _codes(values, labels, run)
+        errors[lf.name] = run.errors
+    return _Matrix(codes, errors), ids, source
+
+
+def _check(lfs: Sequence[LabelingFunction], labels: Sequence[Any], on_error: str) -> None:
+    if on_error not in ON_ERROR:
+        raise UsageError(f"on_error must be 'raise' or 'abstain'; got {on_error!r}")
+    if not lfs:
+        raise UsageError("no labeling functions given")
+    names = [lf.name for lf in lfs]
+    for lf in lfs:
+        if not isinstance(lf, LabelingFunction):
+            raise UsageError(
+                f"{lf!r} is not a labeling function (decorate it with @labeling_function)"
+            )
+    if len(set(names)) < len(names):
+        twice = next(n for n in names if names.count(n) > 1)
+        raise UsageError(f"two labeling functions are named {twice!r}: names must be distinct")
+    if len(labels) == 0 or len({str(label) for label in labels}) < len(labels):
+        raise UsageError("labels must be a non-empty list of distinct labels")
+
+
+def _ids(frame: Any, id_col: str | None, source: str) -> np.ndarray:
+    """Item name of each record: ``id_col`` as text, else the 0-based row number."""
+    if id_col is None:
+        return np.arange(len(frame)).astype(str).astype(object)
+    if id_col not in frame.columns:
+        raise InputError(
+            "missing id column", source=source, line=1, field=id_col,
+            expected=f"a column named {id_col!r}", actual=", ".join(map(str, frame.columns)),
+        )  # fmt: skip
+    ids = frame[id_col].astype(str).str.strip().to_numpy(dtype=object)
+    _, first, counts = np.unique(ids, return_index=True, return_counts=True)
+    if bool((counts > 1).any()):
+        row = int(np.setdiff1d(np.arange(ids.size), first).min())
+        raise InputError(
+            "record id repeated", source=source, line=row + 1, unit="record", field=id_col,
+            expected="one record per id", actual=ids[row],
+        )  # fmt: skip
+    return ids
+
+
+def votes_table(
+    codes: np.ndarray,
+    ids: np.ndarray,
+    names: Sequence[str],
+    labels: Sequence[Any],
+    *,
+    source: str = "<labeling functions>",
+) -> AnnotationTable:
+    """The canonical table of a label matrix.
+
+    Parameters
+    ----------
+    codes : ndarray of int, shape (n_records, n_lfs)
+        Label codes in ``labels`` order, -1 = abstain.
+    ids : ndarray of str, shape (n_records,)
+        Item names.
+    names : sequence of str, length n_lfs
+        Annotator (LF) names.
+    labels : sequence
+        The label set (categories, as text).
+    """
+    rows, cols = np.nonzero(codes >= 0)
+    categories = [str(label) for label in labels]
+
+    def coded(positions: np.ndarray, values: Sequence[str]) -> pa.DictionaryArray:
+        return pa.DictionaryArray.from_arrays(
+            pa.array(positions.astype(np.int32)), pa.array(list(values), type=pa.string())
+        )
+
+    ids = np.asarray(ids, dtype=object)
+    data = pa.table(
+        {
+            "item": coded(rows, ids) if ids.size else pa.array([], pa.string()),
+            "annotator": coded(cols, names),
+            "label": coded(codes[rows, cols], categories),
+            "annotator_kind": coded(np.zeros(rows.size), ["function"]),
+        }
+    )
+    if data.num_rows == 0:
+        raise InputError(
+            "no labeling function voted on any record", source=source,
+            expected="at least one non-abstain vote", actual="every vote abstained",
+        )  # fmt: skip
+    table = read_annotations(data, categories=categories)
+    table.report.update(
+        {"n_records": int(codes.shape[0]), "labeling_functions": [str(n) for n in names]}
+    )
+    return table
+
+
+def load_lfs(path: str | Path) -> list[LabelingFunction]:
+    """Every :class:`LabelingFunction` defined at the top level of a Python file, in
+    definition order (the file is executed as a module: only run files you trust).
+
+    Raises
+    ------
+    UsageError
+        The file does not exist, fails to import (the error is named) or defines no LF.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"{file}: no such file (a Python file defining labeling functions)")
+    spec = importlib.util.spec_from_file_location(f"labelaudit_lfs_{file.stem}", file)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"{file}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:  # user code: report any failure as one line
+        raise UsageError(f"{file}: importing it failed: {type(error).__name__}: {error}") from error
+    found = [v for v in vars(module).values() if isinstance(v, LabelingFunction)]
+    if not found:
+        raise UsageError(f"{file}: defines no @labeling_function")
+    return found
