@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,7 @@ class _Run:
         try:
             values = self.lf(part)
             return list(_as_list(values, high - low, self.lf.name))
-        except InputError:
+        except (InputError, UsageError):
             raise
         except Exception as error:
             if high - low == 1:
@@ -127,6 +127,22 @@ def _as_list(values: Any, n: int, name: str) -> Any:
     return values
 
 
+def _by_value(values: Any, labels: Sequence[Any]) -> np.ndarray:
+    """Codes of ``values`` matched to ``labels`` as numbers when both are numeric, else as
+    text (-1 where neither matches)."""
+    import pandas as pd
+
+    numbers = pd.to_numeric(pd.Series([str(label) for label in labels]), errors="coerce")
+    codes = np.full(len(values), -1, dtype=np.int64)
+    if not numbers.isna().any() and numbers.is_unique:
+        as_numbers = pd.to_numeric(values, errors="coerce")
+        codes = np.asarray(pd.Index(numbers).get_indexer(as_numbers), dtype=np.int64)
+    rest = np.flatnonzero(codes < 0)
+    text = pd.Index([str(label) for label in labels])
+    codes[rest] = text.get_indexer(values.iloc[rest].astype(str))
+    return codes
+
+
 def _codes(values: Any, labels: Sequence[Any], run: _Run) -> np.ndarray:
     """Label codes (int8/int16, -1 = abstain) of one LF's outputs; InputError on a label
     outside ``labels`` (naming the LF, the value and the record)."""
@@ -134,16 +150,15 @@ def _codes(values: Any, labels: Sequence[Any], run: _Run) -> np.ndarray:
 
     series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=None)
     series = series.reset_index(drop=True)
-    abstain = series.isna().to_numpy()
-    if series.dtype.kind in "iufb" or series.dtype == object:
-        abstain |= (series == ABSTAIN).to_numpy(dtype=bool, na_value=False)
+    abstain = np.array(series.isna(), dtype=bool)
+    if series.dtype.kind != "b":  # True == 1 and False == 0 are labels, never -1
+        abstain |= np.array(series.eq(ABSTAIN).fillna(False), dtype=bool)
     index = pd.Index(list(labels))
     codes = np.asarray(index.get_indexer(series.where(~abstain, None)), dtype=np.int64)
     missing = (codes < 0) & ~abstain
-    if missing.any():  # e.g. 1 for the label "1": match by text
-        text = pd.Index([str(label) for label in labels])
+    if missing.any():  # e.g. 1 or 1.0 for the label "1": match by value, then by text
         rows = np.flatnonzero(missing)
-        codes[rows] = text.get_indexer(series.iloc[rows].astype(str))
+        codes[rows] = _by_value(series.iloc[rows], labels)
         missing = (codes < 0) & ~abstain
     if missing.any():
         row = int(np.flatnonzero(missing)[0])
@@ -323,7 +338,7 @@ def votes_table(
             "no labeling function voted on any record", source=source,
             expected="at least one non-abstain vote", actual="every vote abstained",
         )  # fmt: skip
-    table = read_annotations(data, categories=categories)
+    table = replace(read_annotations(data, categories=categories), source=source)
     table.report.update(
         {"n_records": int(codes.shape[0]), "labeling_functions": [str(n) for n in names]}
     )
