@@ -93,8 +93,12 @@ def label_models(train: np.ndarray, test: np.ndarray, y_test: np.ndarray) -> dic
             scores.append(half_credit(model.predict_proba(test), test, y_test))
             if seed == 0:
                 weights = [float(w) for w in model.get_weights()]
-        runs[f"epochs_{epochs}"] = {"seeds": list(range(5)), "test_accuracy": scores,
-                                    "mean": float(np.mean(scores)), "weights_seed0": weights}  # fmt: skip
+        runs[f"epochs_{epochs}"] = {
+            "seeds": list(range(5)),
+            "test_accuracy": scores,
+            "mean": float(np.mean(scores)),
+            "weights_seed0": weights,
+        }
     voter = MajorityLabelVoter(cardinality=2)
     hashed = voter.predict(test, tie_break_policy="random")
     uncovered = (test >= 0).sum(axis=1) == 0

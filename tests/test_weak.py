@@ -237,7 +237,7 @@ def test_label_model_learns_accuracies_of_independent_lfs() -> None:
     np.testing.assert_allclose(model.skills_, accuracy, atol=0.02)
     probs = model.predict_proba(L)
     assert probs.shape == (n, 2) and np.allclose(probs.sum(axis=1), 1.0)
-    counts = np.stack([(L == c).sum(axis=1) for c in (0, 1)], axis=1)
+    counts = np.stack([(c == L).sum(axis=1) for c in (0, 1)], axis=1)
     majority = np.where(counts[:, 0] == counts[:, 1], 0.5, counts.argmax(axis=1) == y)
     tied = np.isclose(probs[:, 0], 0.5)
     model_score = np.where(tied, 0.5, probs.argmax(axis=1) == y)

@@ -103,7 +103,7 @@ def test_consensus_cli_label_model_and_majority(wrench: dict[str, Any], tmp_path
         L, _, ids = wrench[split]
         files[split] = tmp_path / f"{split}.csv"
         votes_table(L, ids, NAMES, ["0", "1"]).data.to_pandas().to_csv(files[split], index=False)
-    L_test, y_test, ids = wrench["test"]
+    _, y_test, ids = wrench["test"]
     gold = dict(zip(ids, y_test, strict=True))
     runner = CliRunner()
     scores = {}
