@@ -260,6 +260,7 @@ class LabelModel(Aggregator):
     """
 
     cli_name = "label-model"
+    lfs_: np.ndarray | None
 
     def __init__(
         self,
@@ -308,7 +309,7 @@ class LabelModel(Aggregator):
             check_number(self, "n_records", self.n_records, low=1, integer=True)
 
     # ------------------------------------------------------------- matrix interface
-    def fit(self, table: Any, gold: dict[str, str] | None = None) -> LabelModel:  # type: ignore[override]
+    def fit(self, table: Any, gold: dict[str, str] | None = None) -> LabelModel:
         """Fit on a vote table (then label its items) or on a label matrix (n, m).
 
         Raises
@@ -384,7 +385,7 @@ class LabelModel(Aggregator):
         lfs = np.asarray(self.lfs_ if self.lfs_ is not None else table.annotators).astype(str)
         names = table.annotators.astype(str)
         position = {name: j for j, name in enumerate(lfs)}
-        unknown = [name for name in names if name not in position]
+        unknown = [str(name) for name in names if name not in position]
         if unknown:
             raise UsageError(
                 f"annotator {unknown[0]!r} is not one of the labeling functions the model "

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from labelaudit.consensus.label_model import LabelModel
 from labelaudit.weak.analysis import LFAnalysis, lf_analysis, lf_analysis_matrix
-from labelaudit.weak.apply import apply_lfs, load_lfs, records_frame, votes_table
+from labelaudit.weak.apply import apply_lfs, lf_run_summary, load_lfs, records_frame, votes_table
 from labelaudit.weak.lf import ABSTAIN, LabelingFunction, Record, labeling_function
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "labeling_function",
     "lf_analysis",
     "lf_analysis_matrix",
+    "lf_run_summary",
     "load_lfs",
     "records_frame",
     "votes_table",

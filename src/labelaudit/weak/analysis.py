@@ -50,7 +50,9 @@ class LFAnalysis(Displayable):
     lfs : list of dict
         One record per LF: ``lf``, ``polarity``, ``coverage``, ``overlaps``, ``conflicts``,
         ``n_votes``, ``correct``, ``incorrect``, ``empirical_accuracy``,
-        ``empirical_accuracy_ci95``, ``kappa_with_others``, ``alpha_without``,
+        ``empirical_accuracy_ci95``, ``agreement_with_others`` (share of its pairings
+        with another LF's vote on the same item that agree), ``kappa_with_others``,
+        ``alpha_without``,
         ``estimated_accuracy`` (null where undefined; see ``reasons``).
     alpha : float or None
         Krippendorff's alpha (nominal) of all LFs.
@@ -102,12 +104,14 @@ def _conflicted(L: np.ndarray, v: np.ndarray, k: int) -> np.ndarray:
     return (v.sum(axis=1) >= 2) & (low < high)
 
 
-def _pair_kappas(L: np.ndarray, k: int) -> np.ndarray:
-    """Mean Cohen's kappa of each LF with each other LF it shares items with, shape (m,).
+def _pair_kappas(L: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean Cohen's kappa of each LF with each other LF it shares items with, and the share
+    of its pairings with another LF's vote on the same item that agree; shapes (m,).
 
     Pair tables T_ab (k, k) come from one sparse product (the label model's O, as counts);
     kappa_ab = (p_o - p_e) / (1 - p_e) (Cohen 1960); pairs with p_e = 1 or no shared item
-    are left out; NaN for an LF with no defined pair.
+    are left out; NaN for an LF with no defined pair. An LF that only ever votes one label
+    has kappa 0 with any other (p_o = p_e): the agreement share is the informative one.
     """
     m = L.shape[1]
     ind = one_hot(L, k)
@@ -120,13 +124,17 @@ def _pair_kappas(L: np.ndarray, k: int) -> np.ndarray:
         kappa = (p_o - p_e) / (1.0 - p_e)
     defined = (total > 0) & (p_e < 1.0) & ~np.eye(m, dtype=bool)
     kappa = np.where(defined, kappa, 0.0)
+    others = total * (1 - np.eye(m))
+    agree = np.einsum("akbk->ab", T) * (1 - np.eye(m))
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.asarray(kappa.sum(axis=1) / defined.sum(axis=1))
+        mean_kappa = kappa.sum(axis=1) / defined.sum(axis=1)
+        agreement = agree.sum(axis=1) / others.sum(axis=1)
+    return np.asarray(mean_kappa), np.asarray(agreement)
 
 
 def _alphas(L: np.ndarray, v: np.ndarray, k: int) -> tuple[float, np.ndarray]:
     """Krippendorff's alpha (nominal) of all LFs, and of all LFs but each one, shape (m,)."""
-    counts = np.stack([(y == L).sum(axis=1) for y in range(k)], axis=1).astype(np.float64)
+    counts = np.stack([np.equal(L, y).sum(axis=1) for y in range(k)], axis=1).astype(np.float64)
     values = np.arange(1.0, k + 1.0)
     overall = float(alpha_from_counts(counts, values))
     without = np.empty(L.shape[1])
@@ -295,10 +303,10 @@ def _analyse(
     coverage = v.sum(axis=0) * share
     overlaps = (v & (n_votes >= 2)[:, None]).sum(axis=0) * share
     conflicts = (v & c[:, None]).sum(axis=0) * share
-    per_label = np.stack([(y == L).sum(axis=0) for y in range(k)], axis=1)  # (m, k)
+    per_label = np.stack([np.equal(L, y).sum(axis=0) for y in range(k)], axis=1)  # (m, k)
     reasons: dict[str, str] = {}
     gold_stats = _gold_stats(L, v, Y, reasons)
-    kappa = _pair_kappas(L, k)
+    kappa, agreement = _pair_kappas(L, k)
     alpha, without = _alphas(L, v, k)
     estimated, model = _estimated(L, k, class_balance, reasons)
     lfs = []
@@ -312,6 +320,7 @@ def _analyse(
             "n_votes": int(per_label[j].sum()),
         }
         record.update({key: values[j] for key, values in gold_stats.items()})
+        record["agreement_with_others"] = float(agreement[j])
         record["kappa_with_others"] = float(kappa[j])
         record["alpha_without"] = float(without[j])
         record["estimated_accuracy"] = None if estimated is None else float(estimated[j])

@@ -25,7 +25,15 @@ from labelaudit.exceptions import InputError, UsageError
 from labelaudit.table import AnnotationTable, read_annotations
 from labelaudit.weak.lf import ABSTAIN, LabelingFunction, Record
 
-__all__ = ["ON_ERROR", "apply_lfs", "label_matrix_of", "load_lfs", "records_frame", "votes_table"]
+__all__ = [
+    "ON_ERROR",
+    "apply_lfs",
+    "label_matrix_of",
+    "lf_run_summary",
+    "load_lfs",
+    "records_frame",
+    "votes_table",
+]
 
 #: What an LF that raises does: stop with the record (``raise``) or count as abstain.
 ON_ERROR = ("raise", "abstain")
@@ -319,9 +327,9 @@ def votes_table(
     rows, cols = np.nonzero(codes >= 0)
     categories = [str(label) for label in labels]
 
-    def coded(positions: np.ndarray, values: Sequence[str]) -> pa.DictionaryArray:
+    def coded(positions: np.ndarray, values: Sequence[str] | np.ndarray) -> pa.DictionaryArray:
         return pa.DictionaryArray.from_arrays(
-            pa.array(positions.astype(np.int32)), pa.array(list(values), type=pa.string())
+            pa.array(positions.astype(np.int32)), pa.array(values, type=pa.string())
         )
 
     ids = np.asarray(ids, dtype=object)
@@ -345,9 +353,10 @@ def votes_table(
     return table
 
 
-def load_lfs(path: str | Path) -> list[LabelingFunction]:
+def load_lfs(path: str | Path) -> tuple[list[LabelingFunction], list[Any] | None]:
     """Every :class:`LabelingFunction` defined at the top level of a Python file, in
-    definition order (the file is executed as a module: only run files you trust).
+    definition order, and the file's ``LABELS`` list when it declares one (the file is
+    executed as a module: only run files you trust).
 
     Raises
     ------
@@ -369,4 +378,31 @@ def load_lfs(path: str | Path) -> list[LabelingFunction]:
     found = [v for v in vars(module).values() if isinstance(v, LabelingFunction)]
     if not found:
         raise UsageError(f"{file}: defines no @labeling_function")
-    return found
+    labels = getattr(module, "LABELS", None)
+    return found, None if labels is None else list(labels)
+
+
+def lf_run_summary(table: AnnotationTable) -> dict[str, Any]:
+    """What an :func:`apply_lfs` run produced, JSON-ready: ``n_records``, ``n_lfs``,
+    ``n_votes``, ``n_items_voted`` and per LF (in definition order) ``lf``, ``n_votes``,
+    ``coverage`` (share of records) and ``errors`` (records abstained because it raised)."""
+    names = list(table.report.get("labeling_functions") or table.annotators.astype(str))
+    n_records = int(table.report.get("n_records") or table.n_items)
+    votes = np.bincount(table.annotator_codes, minlength=table.n_annotators)
+    by_name = dict(zip(table.annotators.astype(str), votes.tolist(), strict=True))
+    errors = table.report.get("lf_errors") or {}
+    return {
+        "n_records": n_records,
+        "n_lfs": len(names),
+        "n_votes": table.n_ratings,
+        "n_items_voted": table.n_items,
+        "labeling_functions": [
+            {
+                "lf": name,
+                "n_votes": int(by_name.get(name, 0)),
+                "coverage": by_name.get(name, 0) / max(n_records, 1),
+                "errors": int(errors.get(name, 0)),
+            }
+            for name in names
+        ],
+    }
