@@ -94,7 +94,9 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
     dict
         ``{"tool", "title", "project", "generated_at", "scope", "summary", "gates",
         "batches", "charts": {"agreement", "gold"}, "annotators", "confusions",
-        "adjudication", "provenance"}``; documented in ``docs/pipeline.md``.
+        "adjudication", "labeling_functions", "provenance"}``; documented in
+        ``docs/pipeline.md`` (``labeling_functions``: the LF analysis of the latest batch
+        with labeling-function votes, or null).
 
     Raises
     ------
@@ -123,6 +125,7 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
         alpha_ci = _queries.intervals(store, ids, "krippendorff_alpha")
         weakest = _queries.weakest_annotator(store, chosen[-1])
         review = _review(_queries.review(store, chosen))
+        functions = _queries.labeling_functions(store, chosen)
         schema = max(m["version"] for m in store.migrations())
     drift = _drift(history, positions)
     for row in annotators:
@@ -162,6 +165,7 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
         "adjudication": adjudication,
         "weakest_annotator": weakest,
         "review": review,
+        "labeling_functions": functions,
         "provenance": {
             "inputs": [_input(b) for b in chosen],
             "config_sha256": config.sha256,
