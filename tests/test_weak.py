@@ -13,6 +13,7 @@ from labelaudit.consensus.api import run_consensus
 from labelaudit.exceptions import InputError, UsageError
 from labelaudit.intervals import wilson_interval
 from labelaudit.models import annotator_kinds
+from labelaudit.table import read_annotations
 from labelaudit.weak import (
     ABSTAIN,
     LabelModel,
@@ -270,3 +271,27 @@ def test_label_model_is_a_consensus_method_with_fit_on() -> None:
     direct = LabelModel(class_balance=[0.5, 0.5]).fit(L[:2000])
     expected = direct.predict_proba(L[2000:])[test.items.astype(int) - 2000]
     np.testing.assert_allclose(estimator.probas_, expected, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        None,
+        ["r10", "r2", "x", "r1", "Z", "b"],
+        ["10", "9", "1e1x", "3", "2", "1"],
+        ["10", "9", "8", "3", "2.5", "1"],
+    ],
+)
+@pytest.mark.parametrize("labels", [["HAM", "SPAM"], ["1", "0"], ["2", "10"]])
+def test_votes_table_equals_what_the_reader_gives(ids: list[str] | None, labels: list[str]) -> None:
+    codes = np.array([[0, -1, 1], [-1, -1, -1], [1, 1, 0], [0, 0, -1], [-1, 1, -1], [1, -1, -1]])
+    names = ["lf_b", "10", "lf_a"]
+    built = votes_table(codes, None if ids is None else np.array(ids, dtype=object), names, labels)
+    read = read_annotations(built.data, categories=labels)
+    for field in ("items", "annotators", "categories", "category_values", "item_codes",
+                  "annotator_codes", "label_codes"):  # fmt: skip
+        np.testing.assert_array_equal(getattr(built, field), getattr(read, field), err_msg=field)
+    assert built.category_scale == read.category_scale
+    assert built.data.equals(read.data)
+    with pytest.raises(InputError, match="record id repeated"):
+        votes_table(codes, np.array(["a", "b", "a", "c", "d", "e"], dtype=object), names, labels)

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linear_sum_assignment, minimize
+from scipy.optimize import linear_sum_assignment
 
 from labelaudit.consensus._base import (
     Aggregator,
@@ -40,7 +40,16 @@ from labelaudit.consensus._base import (
 from labelaudit.exceptions import InputError, UsageError
 from labelaudit.table import AnnotationTable
 
-__all__ = ["LabelModel", "fit_mu", "lf_accuracies", "overlap_matrix", "posterior"]
+__all__ = [
+    "LabelModel",
+    "class_balance_of",
+    "fit_mu",
+    "lbfgs",
+    "lf_accuracies",
+    "overlap_matrix",
+    "pair_counts",
+    "posterior",
+]
 
 SOLVERS = ("lbfgs", "sgd")
 
@@ -50,7 +59,15 @@ def one_hot(L: np.ndarray, k: int) -> sp.csr_array:
     n, m = L.shape
     rows, cols = np.nonzero(L >= 0)
     data = np.ones(rows.size)
-    return sp.csr_array((data, (rows, cols * k + L[rows, cols])), shape=(n, m * k))
+    columns = cols * k + L[rows, cols].astype(np.int64)
+    return sp.csr_array((data, (rows, columns)), shape=(n, m * k))
+
+
+def pair_counts(L: np.ndarray, k: int) -> np.ndarray:
+    """L_ind' L_ind, shape (m k, m k), float64: entry (a k + l, b k + l') counts the rows
+    where LF a voted l and LF b voted l' (one sparse product, O(sum_i votes_i^2))."""
+    ind = one_hot(L, k)
+    return np.asarray((ind.T @ ind).toarray(), dtype=np.float64)
 
 
 def overlap_matrix(L: np.ndarray, k: int) -> np.ndarray:
@@ -63,8 +80,7 @@ def overlap_matrix(L: np.ndarray, k: int) -> np.ndarray:
     k : int
         Number of classes.
     """
-    ind = one_hot(L, k)
-    return np.asarray((ind.T @ ind).toarray(), dtype=np.float64) / max(L.shape[0], 1)
+    return pair_counts(L, k) / max(L.shape[0], 1)
 
 
 def _loss_grad(
@@ -123,7 +139,8 @@ def fit_mu(
     l2 : float
         Strength of the pull towards mu_init.
     solver : {"lbfgs", "sgd"}
-        L-BFGS to convergence, or Snorkel's ``n_epochs`` steps of SGD (momentum 0.9).
+        L-BFGS to convergence (:func:`lbfgs`), or Snorkel's ``n_epochs`` steps of SGD
+        (momentum 0.9).
     init_scale : float
         Factor on mu_init at the start (Snorkel draws it uniformly in [0, 1)).
     mu_eps : float, optional
@@ -148,11 +165,68 @@ def fit_mu(
             loss, grad = _loss_grad(x.reshape(mu.shape), overlap, mask, p, mu_init, l2)
             return loss, grad.ravel()
 
-        found = minimize(objective, mu.ravel(), jac=True, method="L-BFGS-B",
-                         options={"maxiter": 10_000, "ftol": 1e-15, "gtol": 1e-12})  # fmt: skip
-        mu, iterations = found.x.reshape(mu.shape), int(found.nit)
+        found, iterations = lbfgs(objective, mu.ravel())
+        mu = found.reshape(mu.shape)
     eps = min(0.01, 1.0 / 10 ** np.ceil(np.log10(max(n, 1)))) if mu_eps is None else mu_eps
     return _break_symmetry(np.clip(mu, eps, 1.0 - eps), p), iterations
+
+
+def lbfgs(
+    objective: Any,
+    x: np.ndarray,
+    *,
+    max_iter: int = 10_000,
+    history: int = 10,
+    ftol: float = 1e-15,
+    gtol: float = 1e-12,
+) -> tuple[np.ndarray, int]:
+    """Minimise ``objective(x) -> (value, gradient)`` by L-BFGS (Nocedal & Wright 2006,
+    algorithm 7.4: two-loop recursion, ``history`` pairs) with a backtracking Armijo line
+    search; stops when the relative change of the value is at most ``ftol`` or every
+    gradient entry is below ``gtol``. Returns (x, iterations).
+
+    In numpy on purpose: the problem has m k^2 variables (hundreds), where SciPy's
+    L-BFGS-B spends its time in multi-threaded BLAS calls that crawl on a busy machine
+    (measured 0.05 s single-threaded vs 2-4 s with two threads under load).
+    """
+    value, grad = objective(x)
+    steps: list[tuple[np.ndarray, np.ndarray]] = []
+    for iteration in range(1, max_iter + 1):
+        direction = -_two_loop(grad, steps)
+        slope = float(grad @ direction)
+        if slope >= 0:  # not a descent direction: restart from the gradient
+            direction, slope, steps = -grad, -float(grad @ grad), []
+        step = 1.0
+        while True:
+            candidate = x + step * direction
+            new_value, new_grad = objective(candidate)
+            if new_value <= value + 1e-4 * step * slope or step < 1e-20:
+                break
+            step *= 0.5
+        s, y = candidate - x, new_grad - grad
+        if float(s @ y) > 1e-300:
+            steps = [*steps[-(history - 1) :], (s, y)]
+        done = abs(value - new_value) <= ftol * max(abs(value), abs(new_value), 1.0)
+        x, value, grad = candidate, new_value, new_grad
+        if done or float(np.abs(grad).max()) < gtol:
+            return x, iteration
+    return x, max_iter
+
+
+def _two_loop(grad: np.ndarray, steps: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """H grad for the L-BFGS inverse-Hessian estimate of the stored (s, y) pairs."""
+    q = grad.copy()
+    alphas = []
+    for s, y in reversed(steps):
+        alpha = float(s @ q) / float(y @ s)
+        alphas.append(alpha)
+        q -= alpha * y
+    if steps:
+        s, y = steps[-1]
+        q *= float(s @ y) / float(y @ y)
+    for (s, y), alpha in zip(steps, reversed(alphas), strict=True):
+        q += s * (alpha - float(y @ q) / float(y @ s))
+    return q
 
 
 def _break_symmetry(mu: np.ndarray, p: np.ndarray) -> np.ndarray:

@@ -23,8 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.agreement.alpha import alpha_from_counts
-from labelaudit.consensus.label_model import LabelModel, one_hot
+from labelaudit.consensus.label_model import (
+    LabelModel,
+    class_balance_of,
+    fit_mu,
+    lf_accuracies,
+    pair_counts,
+)
 from labelaudit.exceptions import UsageError
 from labelaudit.intervals import wilson_interval
 from labelaudit.results import Displayable, clean_number
@@ -104,18 +109,17 @@ def _conflicted(L: np.ndarray, v: np.ndarray, k: int) -> np.ndarray:
     return (v.sum(axis=1) >= 2) & (low < high)
 
 
-def _pair_kappas(L: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _pair_kappas(counts: np.ndarray, m: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean Cohen's kappa of each LF with each other LF it shares items with, and the share
     of its pairings with another LF's vote on the same item that agree; shapes (m,).
 
-    Pair tables T_ab (k, k) come from one sparse product (the label model's O, as counts);
-    kappa_ab = (p_o - p_e) / (1 - p_e) (Cohen 1960); pairs with p_e = 1 or no shared item
-    are left out; NaN for an LF with no defined pair. An LF that only ever votes one label
-    has kappa 0 with any other (p_o = p_e): the agreement share is the informative one.
+    Pair tables T_ab (k, k) are blocks of ``counts`` (:func:`pair_counts`, the label
+    model's O times n); kappa_ab = (p_o - p_e) / (1 - p_e) (Cohen 1960); pairs with p_e = 1
+    or no shared item are left out; NaN for an LF with no defined pair. An LF that only
+    ever votes one label has kappa 0 with any other (p_o = p_e): the agreement share is
+    the informative one.
     """
-    m = L.shape[1]
-    ind = one_hot(L, k)
-    T = np.asarray((ind.T @ ind).toarray()).reshape(m, k, m, k)
+    T = counts.reshape(m, k, m, k)
     total = T.sum(axis=(1, 3))
     rows, cols = T.sum(axis=3), T.sum(axis=1)  # (a, k, b), (a, b, k)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -132,29 +136,58 @@ def _pair_kappas(L: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(mean_kappa), np.asarray(agreement)
 
 
-def _alphas(L: np.ndarray, v: np.ndarray, k: int) -> tuple[float, np.ndarray]:
-    """Krippendorff's alpha (nominal) of all LFs, and of all LFs but each one, shape (m,)."""
-    counts = np.stack([np.equal(L, y).sum(axis=1) for y in range(k)], axis=1).astype(np.float64)
-    values = np.arange(1.0, k + 1.0)
-    overall = float(alpha_from_counts(counts, values))
+def _nominal_alpha(m_u: np.ndarray, squares: np.ndarray, marginals: np.ndarray) -> float:
+    """Krippendorff's alpha (nominal) from per-unit sizes m_u, sums of squared category
+    counts and the pairable units' category totals: 1 - (n - 1) sum_u (m_u^2 - sum_c
+    n_uc^2) / (m_u - 1) / (n^2 - sum_c n_c^2) over units with m_u >= 2 (Krippendorff
+    2011); NaN when nothing is pairable or the expected disagreement is 0."""
+    pairable = m_u >= 2
+    total = float(m_u[pairable].sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        observed = float(((m_u**2 - squares)[pairable] / (m_u[pairable] - 1.0)).sum())
+    expected = total**2 - float((marginals**2).sum())
+    if total == 0 or expected <= 0:
+        return float("nan")
+    return 1.0 - (total - 1.0) * observed / expected
+
+
+def _alphas(L: np.ndarray, v: np.ndarray, N: np.ndarray) -> tuple[float, np.ndarray]:
+    """Krippendorff's alpha (nominal) of all LFs, and of all LFs but each one, shape (m,).
+
+    ``N`` (n, k) counts the votes per row and label; leaving LF j out subtracts its vote
+    from m_u, from sum_c n_uc^2 (by 2 n_{u,l} - 1) and from the totals: O(n k) per LF.
+    """
+    k = N.shape[1]
+    counts = N.astype(np.float64)
+    m_u = counts.sum(axis=1)
+    squares = (counts**2).sum(axis=1)
+    pairable = (m_u >= 2).astype(np.float64)
+    overall = _nominal_alpha(m_u, squares, np.einsum("u,uc->c", pairable, counts))
     without = np.empty(L.shape[1])
-    for j in range(L.shape[1]):  # one pass per LF (m is small); each pass is vectorised
-        mine = np.zeros_like(counts)
+    for j in range(L.shape[1]):  # one vectorised pass per LF (m is small)
         rows = np.flatnonzero(v[:, j])
-        mine[rows, L[rows, j]] = 1.0
-        without[j] = float(alpha_from_counts(counts - mine, values))
+        labels = L[rows, j].astype(np.int64)
+        m_j = m_u.copy()
+        m_j[rows] -= 1.0
+        squares_j = squares.copy()
+        squares_j[rows] -= 2.0 * counts[rows, labels] - 1.0
+        pairable_j = m_j >= 2
+        totals = np.einsum("u,uc->c", pairable_j.astype(np.float64), counts)
+        totals -= np.bincount(labels[pairable_j[rows]], minlength=k)
+        without[j] = _nominal_alpha(m_j, squares_j, totals)
     return overall, without
 
 
 def _top_conflicts(
-    L: np.ndarray, c: np.ndarray, items: np.ndarray, categories: list[str], top: int
+    N: np.ndarray, c: np.ndarray, items: np.ndarray, categories: list[str], top: int
 ) -> list[dict[str, Any]]:
-    """The conflicted rows with the largest minority share (then the most votes)."""
+    """The conflicted rows (``c``) with the largest minority share (then the most votes);
+    ``N`` (n, k) counts each row's votes per label."""
     rows = np.flatnonzero(c)
     if rows.size == 0:
         return []
     k = len(categories)
-    counts = np.stack([(L[rows] == y).sum(axis=1) for y in range(k)], axis=1)
+    counts = N[rows]
     n_votes = counts.sum(axis=1)
     minority = 1.0 - counts.max(axis=1) / n_votes
     order = np.lexsort((rows, -n_votes, -minority))[:top]
@@ -211,7 +244,8 @@ def lf_analysis_matrix(
     labels = [str(x) for x in (categories if categories is not None else range(k))]
     k = max(k, len(labels))
     rows = np.asarray(items if items is not None else np.arange(n)).astype(str)
-    return _analyse(L.astype(np.int64), gold, k, names, labels, rows, class_balance, top)
+    votes = L.astype(_vote_type(k))
+    return _analyse(votes, gold, k, names, labels, rows, class_balance, top)
 
 
 def lf_analysis(
@@ -246,7 +280,7 @@ def lf_analysis(
     n = int(n_records or votes.report.get("n_records") or covered)
     if n < covered:
         raise UsageError(f"n_records ({n}) is smaller than the {covered} items with a vote")
-    L = np.full((n, votes.n_annotators), -1, dtype=np.int64)
+    L = np.full((n, votes.n_annotators), -1, dtype=_vote_type(votes.n_categories))
     L[votes.item_codes, votes.annotator_codes] = votes.label_codes
     Y = np.full(n, -1, dtype=np.int64)
     if gold is not None:
@@ -258,6 +292,11 @@ def lf_analysis(
                       class_balance, top)  # fmt: skip
     n_gold = int((Y >= 0).sum())
     return result if gold is None else _with_gold_count(result, n_gold)
+
+
+def _vote_type(k: int) -> type[np.signedinteger[Any]]:
+    """The smallest int type holding votes 0..k-1 and -1 (int8 for up to 127 labels)."""
+    return np.int8 if k < 127 else np.int32
 
 
 def _gold_codes(votes: AnnotationTable, gold: Any) -> np.ndarray:
@@ -306,9 +345,11 @@ def _analyse(
     per_label = np.stack([np.equal(L, y).sum(axis=0) for y in range(k)], axis=1)  # (m, k)
     reasons: dict[str, str] = {}
     gold_stats = _gold_stats(L, v, Y, reasons)
-    kappa, agreement = _pair_kappas(L, k)
-    alpha, without = _alphas(L, v, k)
-    estimated, model = _estimated(L, k, class_balance, reasons)
+    N = np.stack([np.equal(L, y).sum(axis=1) for y in range(k)], axis=1)  # (n, k)
+    counts = pair_counts(L, k)
+    kappa, agreement = _pair_kappas(counts, m, k)
+    alpha, without = _alphas(L, v, N)
+    estimated, model = _estimated(counts, n, coverage, k, class_balance, reasons)
     lfs = []
     for j in range(m):  # one record per LF: m dicts
         record: dict[str, Any] = {
@@ -331,7 +372,7 @@ def _analyse(
         label_overlap=float((n_votes >= 2).sum() * share),
         label_conflict=float(c.sum() * share),
         lfs=lfs, alpha=alpha, n_gold=0 if Y is None else int((Y >= 0).sum()),
-        top_conflicts=_top_conflicts(L, c, items, labels, top),
+        top_conflicts=_top_conflicts(N, c, items, labels, top),
         label_model=model, reasons=reasons,
     )  # fmt: skip
 
@@ -369,15 +410,22 @@ def _gold_stats(
 
 
 def _estimated(
-    L: np.ndarray, k: int, class_balance: Any, reasons: dict[str, str]
+    counts: np.ndarray,
+    n: int,
+    coverage: np.ndarray,
+    k: int,
+    class_balance: Any,
+    reasons: dict[str, str],
 ) -> tuple[np.ndarray | None, dict[str, Any] | None]:
-    """Each LF's accuracy estimated by the label model (None with fewer than 3 LFs)."""
-    if L.shape[1] < 3:
+    """Each LF's accuracy estimated by the label model (None with fewer than 3 LFs),
+    fitted on the pair counts already computed (O = counts / n)."""
+    if coverage.size < 3:
         reasons["estimated_accuracy"] = "the label model needs at least 3 LFs"
         return None, None
-    model = LabelModel(class_balance=class_balance, cardinality=k).fit(L)
-    return model.skills_, {
+    p = np.full(k, 1.0 / k) if class_balance is None else class_balance_of(class_balance, k)
+    mu, _ = fit_mu(counts / max(n, 1), p, n=n)
+    return lf_accuracies(mu, p, coverage), {
         "method": LabelModel.cli_name,
-        "solver": model.solver,
-        "class_balance": [float(x) for x in model.class_balance_],
+        "solver": "lbfgs",
+        "class_balance": [float(x) for x in p],
     }

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from labelaudit.exceptions import InputError, UsageError
-from labelaudit.table import AnnotationTable, read_annotations
+from labelaudit.table import AnnotationTable, natural_order, read_annotations
 from labelaudit.weak.lf import ABSTAIN, LabelingFunction, Record
 
 __all__ = [
@@ -106,12 +106,12 @@ class _Run:
                 out.append(None)
         return out
 
-    def batch(self, low: int, high: int) -> list[Any]:
-        """Outputs of rows ``low:high``; on failure bisect to the rows that raise."""
+    def batch(self, low: int, high: int) -> Any:
+        """Outputs of rows ``low:high`` (the LF's own array-like when it succeeds); on
+        failure bisect to the rows that raise (then a list)."""
         part = self.frame.iloc[low:high]
         try:
-            values = self.lf(part)
-            return list(_as_list(values, high - low, self.lf.name))
+            return _as_list(self.lf(part), high - low, self.lf.name)
         except (InputError, UsageError):
             raise
         except Exception as error:
@@ -121,7 +121,12 @@ class _Run:
                 self.errors += 1
                 return [None]
             middle = (low + high) // 2
-            return self.batch(low, middle) + self.batch(middle, high)
+            return _listed(self.batch(low, middle)) + _listed(self.batch(middle, high))
+
+
+def _listed(values: Any) -> list[Any]:
+    """Outputs as a list (NaN of a float array kept; only on the bisection path)."""
+    return list(np.asarray(values, dtype=object)) if not isinstance(values, list) else values
 
 
 def _as_list(values: Any, n: int, name: str) -> Any:
@@ -151,25 +156,62 @@ def _by_value(values: Any, labels: Sequence[Any]) -> np.ndarray:
     return codes
 
 
-def _codes(values: Any, labels: Sequence[Any], run: _Run) -> np.ndarray:
-    """Label codes (int8/int16, -1 = abstain) of one LF's outputs; InputError on a label
-    outside ``labels`` (naming the LF, the value and the record)."""
+def _numeric_codes(values: np.ndarray, labels: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, abstain) of a numeric output array: -1 and NaN abstain; a value matches the
+    label whose text is that number (1 and 1.0 match "1"); -2 where nothing matches."""
+    abstain = values == ABSTAIN
+    if values.dtype.kind == "f":
+        abstain |= np.isnan(values)
+    codes = np.full(values.shape, -2, dtype=np.int64)
+    numbers = _label_numbers(labels)
+    if numbers is not None:
+        order = np.argsort(numbers, kind="stable")
+        keys = numbers[order]
+        position = np.clip(np.searchsorted(keys, values), 0, keys.size - 1)
+        found = keys[position] == values
+        codes[found] = order[position[found]]
+    codes[abstain] = -1
+    return codes, abstain
+
+
+def _label_numbers(labels: Sequence[Any]) -> np.ndarray | None:
+    """The labels as float64 when each one reads as a distinct number, else None."""
+    try:
+        numbers = np.array([float(str(label)) for label in labels], dtype=np.float64)
+    except ValueError:
+        return None
+    return numbers if np.unique(numbers).size == numbers.size else None
+
+
+def _object_codes(values: Any, labels: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, abstain) of any other output: None / NaN / -1 abstain; labels match by
+    equality, then by number, then by text; -2 where nothing matches."""
     import pandas as pd
 
-    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=None)
-    series = series.reset_index(drop=True)
+    series = pd.Series(np.asarray(values, dtype=object))
     abstain = np.array(series.isna(), dtype=bool)
-    if series.dtype.kind != "b":  # True == 1 and False == 0 are labels, never -1
-        abstain |= np.array(series.eq(ABSTAIN).fillna(False), dtype=bool)
-    index = pd.Index(list(labels))
-    codes = np.asarray(index.get_indexer(series.where(~abstain, None)), dtype=np.int64)
+    abstain |= np.array(series.eq(ABSTAIN).fillna(False), dtype=bool)
+    codes = np.asarray(pd.Index(list(labels), dtype=object).get_indexer(series), dtype=np.int64)
     missing = (codes < 0) & ~abstain
-    if missing.any():  # e.g. 1 or 1.0 for the label "1": match by value, then by text
+    if missing.any():  # e.g. 1 or 1.0 for the label "1"
         rows = np.flatnonzero(missing)
         codes[rows] = _by_value(series.iloc[rows], labels)
-        missing = (codes < 0) & ~abstain
-    if missing.any():
-        row = int(np.flatnonzero(missing)[0])
+    codes[(codes < 0) & ~abstain] = -2
+    codes[abstain] = -1
+    return codes, abstain
+
+
+def _codes(values: Any, labels: Sequence[Any], run: _Run) -> np.ndarray:
+    """Label codes (int16, -1 = abstain) of one LF's outputs; InputError on a label
+    outside ``labels`` (naming the LF, the value and the record). A numeric array takes a
+    vectorised path; other outputs one hash lookup."""
+    array = values.to_numpy() if hasattr(values, "to_numpy") else values
+    if isinstance(array, np.ndarray) and array.dtype.kind in "iuf":
+        codes, _ = _numeric_codes(array, labels)
+    else:
+        codes, _ = _object_codes(array, labels)
+    if bool((codes == -2).any()):
+        row = int(np.flatnonzero(codes == -2)[0])
         raise InputError(
             f"labeling function {run.lf.name!r} returned a label outside the declared set",
             source=run.source,
@@ -177,9 +219,8 @@ def _codes(values: Any, labels: Sequence[Any], run: _Run) -> np.ndarray:
             unit="record",
             field=f"item {run.ids[row]}",
             expected="one of " + ", ".join(repr(label) for label in labels) + " or None",
-            actual=series.iloc[row],
+            actual=np.asarray(array, dtype=object)[row],
         )
-    codes[abstain] = -1
     return codes.astype(np.int16)
 
 
@@ -229,7 +270,8 @@ def apply_lfs(
     matrix, ids, source = label_matrix_of(
         lfs, data, labels=labels, id_col=id_col, on_error=on_error
     )
-    table = votes_table(matrix.codes, ids, [lf.name for lf in lfs], labels, source=source)
+    names = [lf.name for lf in lfs]
+    table = votes_table(matrix.codes, None if id_col is None else ids, names, labels, source=source)
     table.report["lf_errors"] = matrix.errors
     return table
 
@@ -305,52 +347,105 @@ def _ids(frame: Any, id_col: str | None, source: str) -> np.ndarray:
 
 def votes_table(
     codes: np.ndarray,
-    ids: np.ndarray,
+    ids: np.ndarray | None,
     names: Sequence[str],
     labels: Sequence[Any],
     *,
     source: str = "<labeling functions>",
 ) -> AnnotationTable:
-    """The canonical table of a label matrix.
+    """The canonical table of a label matrix (what :func:`read_annotations` would give for
+    its votes, built from the codes without re-parsing them).
 
     Parameters
     ----------
     codes : ndarray of int, shape (n_records, n_lfs)
         Label codes in ``labels`` order, -1 = abstain.
-    ids : ndarray of str, shape (n_records,)
-        Item names.
+    ids : ndarray of str, shape (n_records,), or None
+        Item names (distinct, non-empty); None = the record numbers ``0``..``n - 1``.
     names : sequence of str, length n_lfs
-        Annotator (LF) names.
+        Annotator (LF) names, distinct.
     labels : sequence
         The label set (categories, as text).
+
+    Raises
+    ------
+    InputError
+        No vote at all, or ``ids`` with an empty or repeated name.
     """
     rows, cols = np.nonzero(codes >= 0)
-    categories = [str(label) for label in labels]
-
-    def coded(positions: np.ndarray, values: Sequence[str] | np.ndarray) -> pa.DictionaryArray:
-        return pa.DictionaryArray.from_arrays(
-            pa.array(positions.astype(np.int32)), pa.array(values, type=pa.string())
-        )
-
-    ids = np.asarray(ids, dtype=object)
-    data = pa.table(
-        {
-            "item": coded(rows, ids) if ids.size else pa.array([], pa.string()),
-            "annotator": coded(cols, names),
-            "label": coded(codes[rows, cols], categories),
-            "annotator_kind": coded(np.zeros(rows.size), ["function"]),
-        }
-    )
-    if data.num_rows == 0:
+    if rows.size == 0:
         raise InputError(
             "no labeling function voted on any record", source=source,
             expected="at least one non-abstain vote", actual="every vote abstained",
         )  # fmt: skip
-    table = replace(read_annotations(data, categories=categories), source=source)
-    table.report.update(
-        {"n_records": int(codes.shape[0]), "labeling_functions": [str(n) for n in names]}
+    shape = _shape(names, labels)
+    covered = np.zeros(codes.shape[0], dtype=bool)
+    covered[rows] = True
+    kept = np.flatnonzero(covered)
+    if ids is None:  # record numbers: their natural order is their order
+        items, rank = kept.astype(str).astype(object), np.arange(kept.size)
+    else:
+        items, rank = _item_order(np.asarray(ids, dtype=object)[kept], kept, source)
+    item_codes = rank[(np.cumsum(covered) - 1)[rows]]
+    annotator_codes = _positions(shape.annotators, names)[cols]
+    label_codes = codes[rows, cols].astype(np.int64)
+    data = pa.table(
+        {
+            "item": pa.array(items, pa.string()).take(pa.array(item_codes)),
+            "annotator": pa.array(shape.annotators, pa.string()).take(pa.array(annotator_codes)),
+            "label": pa.array(shape.categories, pa.string()).take(pa.array(label_codes)),
+            "annotator_kind": pa.array(["function"]).take(pa.array(np.zeros(rows.size, np.int32))),
+        }
     )
-    return table
+    report = {"duplicates_replaced": 0, "warnings": list(shape.report.get("warnings", []))}
+    report |= {"n_records": int(codes.shape[0]), "labeling_functions": [str(n) for n in names]}
+    return AnnotationTable(
+        data=data, schema=shape.schema, items=items, annotators=shape.annotators,
+        categories=shape.categories, category_values=shape.category_values,
+        item_codes=item_codes, annotator_codes=annotator_codes, label_codes=label_codes,
+        source=source, report=report, category_scale=shape.category_scale,
+    )  # fmt: skip
+
+
+def _shape(names: Sequence[str], labels: Sequence[Any]) -> AnnotationTable:
+    """A small table with every LF and label once: the reader's LF order, categories,
+    category values and scale for these names (one home for those rules)."""
+    m, q = len(names), len(labels)
+    return read_annotations(
+        pa.table(
+            {
+                "item": np.arange(m * q).astype(str),
+                "annotator": np.tile(np.asarray([str(n) for n in names], dtype=object), q),
+                "label": np.repeat(np.asarray([str(x) for x in labels], dtype=object), m),
+            }
+        ),
+        categories=[str(x) for x in labels],
+    )
+
+
+def _item_order(ids: np.ndarray, records: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """(items in the reader's natural order, each covered record's rank) of given ids."""
+    names = pa.array(ids, type=pa.string())
+    order = natural_order(names)
+    rank = np.empty(ids.size, dtype=np.int64)
+    rank[order] = np.arange(ids.size)
+    items = ids[order]
+    blank = np.flatnonzero(np.char.str_len(items.astype(str)) == 0)
+    repeated = np.flatnonzero(items[1:] == items[:-1])
+    for bad, problem in ((blank, "empty record id"), (repeated, "record id repeated")):
+        if len(bad):
+            row = int(records[order[bad[0]]])
+            raise InputError(
+                problem, source=source, line=row + 1, unit="record",
+                expected="one distinct, non-empty id per record", actual=str(items[bad[0]]),
+            )  # fmt: skip
+    return items, rank
+
+
+def _positions(sorted_names: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """Position of each of ``names`` in ``sorted_names`` (every name is there once)."""
+    lookup = {str(name): code for code, name in enumerate(sorted_names)}
+    return np.array([lookup[name] for name in names], dtype=np.int64)
 
 
 def load_lfs(path: str | Path) -> tuple[list[LabelingFunction], list[Any] | None]:
