@@ -23,6 +23,7 @@ takes Snorkel's steps (``init_scale`` = the random factor, for comparisons).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from labelaudit.consensus._base import (
     check_choice,
     check_number,
 )
+from labelaudit.consensus._result import ConsensusResult
 from labelaudit.exceptions import InputError, UsageError
 from labelaudit.table import AnnotationTable
 
@@ -52,6 +54,8 @@ __all__ = [
 ]
 
 SOLVERS = ("lbfgs", "sgd")
+#: Iterations after which L-BFGS stops unconverged.
+LBFGS_MAX_ITER = 10_000
 
 
 def one_hot(L: np.ndarray, k: int) -> sp.csr_array:
@@ -175,7 +179,7 @@ def lbfgs(
     objective: Any,
     x: np.ndarray,
     *,
-    max_iter: int = 10_000,
+    max_iter: int = LBFGS_MAX_ITER,
     history: int = 10,
     ftol: float = 1e-15,
     gtol: float = 1e-12,
@@ -469,6 +473,15 @@ class LabelModel(Aggregator):
         L = np.full((table.n_items, lfs.size), -1, dtype=np.int64)
         L[table.item_codes, columns[table.annotator_codes]] = table.label_codes
         return L
+
+    def summary(self) -> ConsensusResult:
+        """As every aggregator's, with the solver's iterations (the loss is not a
+        likelihood, so ``log_likelihood`` stays null with that reason)."""
+        result = super().summary()
+        reasons = {k: v for k, v in result.reasons.items() if k not in ("n_iter", "converged")}
+        reasons["log_likelihood"] = "matrix-completion loss (Ratner et al. 2019), not a likelihood"
+        converged = self.solver == "lbfgs" and self.n_iter_ < LBFGS_MAX_ITER
+        return replace(result, n_iter=int(self.n_iter_), converged=converged, reasons=reasons)
 
     def _fit(self, codes: Codes, gold: Gold | None) -> None:
         self.probas_ = posterior(self._votes, self.mu_, self.class_balance_)
