@@ -14,7 +14,9 @@ Synthetic, conditionally independent LFs (as in the research notes, A.5): P(y=1)
 coverage_j ~ U(0.05, 0.5), accuracy_j ~ U(0.55, 0.9), seed 0. Each LF is a vectorised
 function of two columns of a pandas DataFrame (its vote and a coverage draw) returning an
 int array with -1 = abstain. Times are wall-clock seconds of one run after the imports;
-accuracy counts ties and rows without a vote as half right.
+accuracy counts ties and rows without a vote as half right. Each phase prints its wall
+time and this process's CPU time: on a shared machine the CPU time is the steadier number
+(the wall time grows with the load average, printed too).
 """
 
 from __future__ import annotations
@@ -169,6 +171,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     frame, y, coverage, accuracy = synthetic(args.n, args.m)
+    load_before = os.getloadavg()[0]
     ours = run_labelaudit(frame, y, coverage, accuracy)
     L = ours.pop("_L")
     peer = run_snorkel(args.snorkel_python, L, y) if args.snorkel_python else None
@@ -200,8 +203,11 @@ def main() -> None:
             f"max |LF accuracy ours - snorkel| = {gap:.4f}; snorkel first fit "
             f"{peer['fit_first_s']:.2f} s, import {peer['import_s']:.2f} s"
         )
+    load = (load_before, os.getloadavg()[0])
+    print(f"1-minute load average before / after: {load[0]:.1f} / {load[1]:.1f} on 2 CPUs")
     if args.json:
-        args.json.write_text(json.dumps({"labelaudit": ours, "snorkel": peer}, indent=1))
+        record = {"labelaudit": ours, "snorkel": peer, "load_average": load}
+        args.json.write_text(json.dumps(record, indent=1))
     sys.stdout.flush()
 
 

@@ -81,6 +81,7 @@ class _Run:
     errors: int = 0
 
     def fail(self, row: int, error: BaseException) -> InputError:
+        """The error naming the LF, the exception and record ``row`` (number, id, fields)."""
         fields = repr(dict(self.frame.iloc[row].to_dict()))
         if len(fields) > _FIELDS_CHARS:
             fields = fields[:_FIELDS_CHARS] + "…"
@@ -95,6 +96,7 @@ class _Run:
         )
 
     def per_record(self) -> list[Any]:
+        """The LF's output on each record in turn (None where it raised, if allowed)."""
         out: list[Any] = []
         for row, values in enumerate(self.frame.to_dict("records")):
             try:
