@@ -61,10 +61,12 @@ LBFGS_MAX_ITER = 10_000
 def one_hot(L: np.ndarray, k: int) -> sp.csr_array:
     """Sparse one-hot votes (n, m k): entry (i, j k + L[i, j]) = 1 for each vote."""
     n, m = L.shape
-    rows, cols = np.nonzero(L >= 0)
-    data = np.ones(rows.size)
+    voted = L >= 0
+    rows, cols = np.nonzero(voted)  # row-major: already in CSR order
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(voted.sum(axis=1), out=indptr[1:])
     columns = cols * k + L[rows, cols].astype(np.int64)
-    return sp.csr_array((data, (rows, columns)), shape=(n, m * k))
+    return sp.csr_array((np.ones(rows.size), columns, indptr), shape=(n, m * k))
 
 
 def pair_counts(L: np.ndarray, k: int) -> np.ndarray:
