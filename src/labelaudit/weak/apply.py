@@ -28,7 +28,6 @@ from labelaudit.weak.lf import ABSTAIN, LabelingFunction, Record
 __all__ = [
     "ON_ERROR",
     "apply_lfs",
-    "label_matrix_of",
     "lf_run_summary",
     "load_lfs",
     "records_frame",
@@ -75,7 +74,7 @@ class _Run:
 
     lf: LabelingFunction
     frame: Any
-    ids: np.ndarray
+    ids: np.ndarray | None
     source: str
     on_error: str
     errors: int = 0
@@ -90,10 +89,14 @@ class _Run:
             source=self.source,
             line=row + 1,
             unit="record",
-            field=f"item {self.ids[row]}",
+            field=f"item {self.item(row)}",
             actual=fields,
             hint="fix the function, or count such records as abstain (--on-error abstain)",
         )
+
+    def item(self, row: int) -> str:
+        """The item name of record ``row``."""
+        return str(row) if self.ids is None else str(self.ids[row])
 
     def per_record(self) -> list[Any]:
         """The LF's output on each record in turn (None where it raised, if allowed)."""
@@ -219,7 +222,7 @@ def _codes(values: Any, labels: Sequence[Any], run: _Run) -> np.ndarray:
             source=run.source,
             line=row + 1,
             unit="record",
-            field=f"item {run.ids[row]}",
+            field=f"item {run.item(row)}",
             expected="one of " + ", ".join(repr(label) for label in labels) + " or None",
             actual=np.asarray(array, dtype=object)[row],
         )
@@ -269,31 +272,25 @@ def apply_lfs(
         An LF raised (``on_error="raise"``) or returned a label outside ``labels``; or
         ``id_col`` is missing or repeats an id.
     """
-    matrix, ids, source = label_matrix_of(
+    codes, errors, ids, source = _label_matrix(
         lfs, data, labels=labels, id_col=id_col, on_error=on_error
     )
-    names = [lf.name for lf in lfs]
-    table = votes_table(matrix.codes, None if id_col is None else ids, names, labels, source=source)
-    table.report["lf_errors"] = matrix.errors
+    table = votes_table(codes, ids, [lf.name for lf in lfs], labels, source=source)
+    table.report["lf_errors"] = errors
     return table
 
 
-@dataclass(frozen=True)
-class _Matrix:
-    codes: np.ndarray
-    errors: dict[str, int]
-
-
-def label_matrix_of(
+def _label_matrix(
     lfs: Sequence[LabelingFunction],
     data: Any,
     *,
     labels: Sequence[Any],
     id_col: str | None = None,
     on_error: str = "raise",
-) -> tuple[_Matrix, np.ndarray, str]:
-    """The dense label matrix (n_records, n_lfs) of codes (-1 = abstain), the item ids and
-    the data's name (see :func:`apply_lfs` for the parameters and errors)."""
+) -> tuple[np.ndarray, dict[str, int], np.ndarray | None, str]:
+    """The dense label matrix (n_records, n_lfs) of codes (-1 = abstain), the errors
+    counted per LF, the item ids (None: record numbers) and the data's name (see
+    :func:`apply_lfs` for the parameters and errors)."""
     _check(lfs, labels, on_error)
     frame, source = records_frame(data)
     ids = _ids(frame, id_col, source)
@@ -306,7 +303,7 @@ def label_matrix_of(
             continue
         codes[:, j] = _codes(values, labels, run)
         errors[lf.name] = run.errors
-    return _Matrix(codes, errors), ids, source
+    return codes, errors, ids, source
 
 
 def _check(lfs: Sequence[LabelingFunction], labels: Sequence[Any], on_error: str) -> None:
@@ -327,10 +324,10 @@ def _check(lfs: Sequence[LabelingFunction], labels: Sequence[Any], on_error: str
         raise UsageError("labels must be a non-empty list of distinct labels")
 
 
-def _ids(frame: Any, id_col: str | None, source: str) -> np.ndarray:
-    """Item name of each record: ``id_col`` as text, else the 0-based row number."""
+def _ids(frame: Any, id_col: str | None, source: str) -> np.ndarray | None:
+    """Item name of each record: ``id_col`` as text, else None (the 0-based row number)."""
     if id_col is None:
-        return np.arange(len(frame)).astype(str).astype(object)
+        return None
     if id_col not in frame.columns:
         raise InputError(
             "missing id column", source=source, line=1, field=id_col,
