@@ -12,6 +12,7 @@ from labelaudit.table._encode import (
     encode,
     natural_order,
 )
+from labelaudit.table._load import file_locator
 from labelaudit.table.content import content_sha256
 from labelaudit.table.readers import (
     FORMATS,
@@ -37,6 +38,7 @@ __all__ = [
     "as_text",
     "content_sha256",
     "encode",
+    "file_locator",
     "format_of",
     "from_dataframe",
     "load_source",
