@@ -1,0 +1,109 @@
+"""``labelaudit guidelines``: check a guideline file, write its Label Studio config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from labelaudit.cli.app import app
+from labelaudit.cli.common import DebugOpt
+from labelaudit.cli.pages import OutOpt, PageFormat, PageFormatOpt, emit_document
+
+guidelines_app = typer.Typer(
+    name="guidelines",
+    help="Annotation guidelines as versioned files (docs/guidelines.md): check, platform config.",
+    no_args_is_help=True,
+)
+app.add_typer(guidelines_app, name="guidelines")
+
+GuidelineArg = Annotated[
+    Path, typer.Argument(help="Guideline file (Markdown with a TOML front matter).")
+]
+ProjectDirOpt = Annotated[
+    Path | None,
+    typer.Option("--project", help="Project folder: its categories and gold are checked too."),
+]
+
+
+@guidelines_app.command("check")
+def check_command(
+    file: GuidelineArg,
+    project: ProjectDirOpt = None,
+    label_config: Annotated[
+        Path | None,
+        typer.Option(help="An existing Label Studio config (XML): labels missing on either side."),
+    ] = None,
+    gold: Annotated[
+        Path | None, typer.Option(help="Gold file (item, gold_label; default: the project's).")
+    ] = None,
+    previous: Annotated[
+        Path | None,
+        typer.Option(help="Previous version of the file (default: the file at git HEAD)."),
+    ] = None,
+    output: PageFormatOpt = PageFormat.table,
+    out: OutOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Check a guideline: definitions for every project category, examples' labels,
+    examples on gold items against the gold, referenced sections, and what changed since
+    the previous version. Exit 1 when a problem is found.
+
+    Example: labelaudit guidelines check guidelines.md --project .
+    """
+    from labelaudit.guidelines import check_guideline, previous_from_git, read_guideline
+    from labelaudit.guidelines.documents import check_document
+    from labelaudit.guidelines.project import gold_map, project_gold
+
+    guide = read_guideline(file)
+    categories = gold_answers = None
+    if project is not None:
+        from labelaudit.project import find_project
+
+        found = find_project(project)
+        declared = found.config.task.categories
+        categories = [str(c) for c in declared] if declared else None
+        gold_answers = project_gold(found)
+    if gold is not None:
+        gold_answers = gold_map(gold)
+    config_labels = None
+    if label_config is not None:
+        from labelaudit.io import parse_label_config
+
+        parsed = parse_label_config(label_config)
+        config_labels = [label for c in parsed.controls.values() for label in c.labels]
+    before = read_guideline(previous) if previous is not None else previous_from_git(file)
+    result = check_guideline(
+        guide,
+        categories=categories,
+        gold=gold_answers,
+        config_labels=config_labels,
+        previous=before,
+    )
+    data = result.to_dict()
+    emit_document(check_document(data), data, output, out)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@guidelines_app.command("label-config")
+def label_config_command(
+    file: GuidelineArg,
+    data_field: Annotated[str, typer.Option(help="Task-data field shown ($text).")] = "text",
+    control: Annotated[str, typer.Option(help="Name of the control tag.")] = "label",
+    out: OutOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Write the Label Studio labelling config (XML) of the guideline's labels and hints.
+
+    Example: labelaudit guidelines label-config guidelines.md --out config.xml
+    """
+    from labelaudit.guidelines import label_studio_config, read_guideline
+    from labelaudit.report.format import write_output_file
+
+    xml = label_studio_config(read_guideline(file), data_field=data_field, control=control)
+    if out is None:
+        typer.echo(xml, nl=False)
+    else:
+        write_output_file(out, xml)
