@@ -107,3 +107,33 @@ def label_config_command(
         typer.echo(xml, nl=False)
     else:
         write_output_file(out, xml)
+
+
+@app.command("compare")
+def compare_command(
+    before: Annotated[str, typer.Option(help="Guideline version before the revision (e.g. v3).")],
+    after: Annotated[str, typer.Option(help="Guideline version after it (e.g. v4).")],
+    project: Annotated[
+        Path | None,
+        typer.Option(help="Project folder (default: nearest parent holding labelaudit.toml)."),
+    ] = None,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap replicates per period.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    output: PageFormatOpt = PageFormat.table,
+    out: OutOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Agreement before and after a guideline revision: each coefficient, each category
+    and each annotator, with a bootstrap 95% interval on the difference (items resampled
+    within each period) and a sentence on whether the revision helped. Batches ingested
+    without a version form the period "unversioned", compared only when named.
+
+    Example: labelaudit compare --before v1 --after v2 --project .
+    """
+    from labelaudit.guidelines.compare import compare_versions
+    from labelaudit.guidelines.documents import compare_document
+    from labelaudit.project import find_project
+
+    result = compare_versions(find_project(project), before, after, n_boot=n_boot, seed=seed)
+    data = result.to_dict()
+    emit_document(compare_document(data), data, output, out)
