@@ -138,7 +138,7 @@ def test_pairs_map_to_explicit_confusions_or_mentions() -> None:
         "title": "A tie is not a way out",
         "count": 7,
         "pairs": ["0/1", "0/2"],
-        "examples": ["4", "9", "11"],
+        "examples": [{"item": "4"}, {"item": "9"}, {"item": "11"}],
     }
 
 

@@ -111,3 +111,32 @@ def test_worked_example_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     unnamed = runner.invoke(app, ["compare", "--before", "unversioned", "--after", "v2"])
     assert unnamed.exit_code == 2
     assert "no batch labelled under guideline version 'unversioned'" in unnamed.output
+
+
+def test_weekly_report_lists_rules_most_often_disagreed_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from labelaudit.pipeline_report import Scope, build_pipeline_report, render_pipeline_html
+    from labelaudit.project import Project
+
+    files = write_example(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["init", ".", "--categories", "0,1,2"]).exit_code == 0
+    project = Project.load(tmp_path)
+    assert runner.invoke(app, ["ingest", str(files.batches[0][2]), "--batch", "w1"]).exit_code == 0
+    assert build_pipeline_report(project, Scope(mode="all"))["guideline_rules"] is None
+    config = tmp_path / "labelaudit.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8") + '\n[guidelines]\nfile = "guidelines-v2.md"\n',
+        encoding="utf-8",
+    )
+    report = build_pipeline_report(Project.load(tmp_path), Scope(mode="all"))
+    rules = report["guideline_rules"]
+    assert rules["version"] == "v2"
+    top = rules["rules"][0]
+    assert top["section"] == "pref.tie.2"
+    pairs = {(p["label_a"], p["label_b"]): p["count"] for p in report["confusions"]["pairs"]}
+    assert top["count"] == sum(pairs.values())  # every pair is decided by pref.tie.2
+    assert all("text" in e for e in top["examples"])
+    html = render_pipeline_html(report)
+    assert 'id="guideline-rules"' in html and "A tie is not a way out" in html

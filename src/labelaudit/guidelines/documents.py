@@ -71,7 +71,9 @@ def rules_section(rules: list[Mapping[str, Any]], version: str) -> Section:
             r["title"],
             r["count"],
             ", ".join(r["pairs"]),
-            ", ".join(r["examples"]),
+            " | ".join(
+                e["item"] + (f": {e['text']}" if e.get("text") else "") for e in r["examples"]
+            ),
         )
         for r in rules
     )
@@ -89,6 +91,7 @@ def rules_section(rules: list[Mapping[str, Any]], version: str) -> Section:
                 rows,
                 ("text", "text", "number", "text", "text"),
                 key="guideline-rules",
+                details=("example items",),
             ),
         ),
         key="guideline-rules",

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labelaudit.guidelines.model import Guideline, GuidelineSection
 
-__all__ = ["mentioned_labels", "rules_for_confusions", "sections_for_pair"]
+if TYPE_CHECKING:
+    from labelaudit.project import Project
+
+__all__ = ["mentioned_labels", "project_rules", "rules_for_confusions", "sections_for_pair"]
 
 
 def mentioned_labels(guide: Guideline, section: GuidelineSection) -> set[str]:
@@ -44,7 +47,8 @@ def rules_for_confusions(
     guide : Guideline
     confusions : sequence of mappings
         Rows of :func:`labelaudit.agreement.diagnostics.confusions` (``label_a``,
-        ``label_b``, ``count``, ``example_items``), e.g. from one or more stored batches.
+        ``label_b``, ``count`` and ``example_items`` (item ids) or ``examples`` (dicts
+        with ``item`` and optionally ``batch`` and ``text``: the weekly report's pairs).
     examples : int
         Example items kept per section.
 
@@ -52,7 +56,7 @@ def rules_for_confusions(
     -------
     list of dict
         ``section``, ``title``, ``count`` (disagreeing pairs of annotations),
-        ``pairs`` (the label pairs, ``"a/b"``) and ``examples`` (item ids), most disagreed
+        ``pairs`` (the label pairs, ``"a/b"``) and ``examples`` (``{"item", ...}``), most disagreed
         first; pairs no section decides are returned under ``section`` None.
     """
     by_section: dict[str | None, dict[str, Any]] = {}
@@ -63,10 +67,12 @@ def rules_for_confusions(
             entry = by_section.setdefault(section_id, {"count": 0, "pairs": [], "examples": []})
             entry["count"] += int(row.get("count", 0))
             entry["pairs"].append(f"{a}/{b}")
-            for item in row.get("example_items", []) or []:
-                item = str(item)
-                if item not in entry["examples"] and len(entry["examples"]) < examples:
-                    entry["examples"].append(item)
+            found = row.get("examples") or row.get("example_items") or []
+            for example in found:
+                shown = dict(example) if isinstance(example, Mapping) else {"item": str(example)}
+                known = [e["item"] for e in entry["examples"]]
+                if shown["item"] not in known and len(entry["examples"]) < examples:
+                    entry["examples"].append(shown)
     out = []
     for section_id, entry in by_section.items():
         section = guide.section(section_id) if section_id else None
@@ -81,3 +87,24 @@ def rules_for_confusions(
         )
     out.sort(key=lambda r: (-r["count"], r["section"] is None, r["section"] or ""))
     return out
+
+
+def project_rules(
+    project: Project, confusions: Mapping[str, Any], *, examples: int = 3
+) -> dict[str, Any] | None:
+    """The weekly report's "rules most often disagreed on": the confused pairs of the
+    report (``{"pairs": [...]}``) mapped to the sections of the project's ``[guidelines]``
+    file; None when the project names no guideline file.
+
+    Returns
+    -------
+    dict or None
+        ``{"version", "source", "rules"}`` (rules as :func:`rules_for_confusions`).
+    """
+    from labelaudit.guidelines.project import project_guideline
+
+    guide = project_guideline(project)
+    if guide is None:
+        return None
+    rules = rules_for_confusions(guide, confusions.get("pairs", []), examples=examples)
+    return {"version": guide.version, "source": project.config.guidelines.file, "rules": rules}
