@@ -6,8 +6,10 @@
 three batches stand for the weeks labelled under v1: there one annotator (``annotator3``)
 misreads the rules, simulated as in the demo by replacing 40% of their labels with a
 random one (seeded). The last three are the original labels, standing for the weeks under
-v2. PandaLM had no guideline revision: the difference the example measures is the
-simulated one, which the docs say.
+v2. ``calibration-answers.csv`` holds every batch's labels (item, annotator, label): the
+annotators' answers to any calibration round drawn from these items. PandaLM had no
+guideline revision: the difference the example measures is the simulated one, which the
+docs say.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class ExampleFiles:
     guidelines: tuple[Path, Path]
     batches: tuple[tuple[str, str, Path], ...]  # (batch, version, file)
     gold: Path
+    answers: Path
 
 
 def write_example(folder: Path) -> ExampleFiles:
@@ -53,4 +56,18 @@ def write_example(folder: Path) -> ExampleFiles:
         guides.append(target)
     data = demo_batches(folder / "batches", degraded=(0, 1, 2), share=0.4, seed=16)
     batches = tuple((name, EXAMPLE_VERSIONS[name], path) for name, path in data.batches)
-    return ExampleFiles(folder, (guides[0], guides[1]), batches, data.gold)
+    answers = folder / "calibration-answers.csv"
+    _answers(tuple(path for _, path in data.batches), answers)
+    return ExampleFiles(folder, (guides[0], guides[1]), batches, data.gold, answers)
+
+
+def _answers(paths: tuple[Path, ...], target: Path) -> None:
+    """item, annotator, label of every batch: the annotators' answers on any round's items."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from labelaudit.csvio import write_csv
+
+    read = pacsv.ConvertOptions(column_types={"item": pa.string(), "label": pa.string()})
+    tables = [pacsv.read_csv(p, convert_options=read) for p in paths]
+    write_csv(pa.concat_tables(tables).select(["item", "annotator", "label"]), target)
