@@ -7,7 +7,7 @@ from typing import Any
 
 from labelaudit.report.document import DocTable, Document, Figure, Headline, Section
 
-__all__ = ["check_document", "compare_document", "rules_section"]
+__all__ = ["calibration_section", "check_document", "compare_document", "rules_section"]
 
 
 def check_document(data: Mapping[str, Any]) -> Document:
@@ -184,3 +184,34 @@ def compare_document(data: Mapping[str, Any]) -> Document:
 def _ci(row: Mapping[str, Any]) -> tuple[float, float] | None:
     ci = row.get("ci95")
     return None if ci is None else (ci[0], ci[1])
+
+
+def calibration_section(rows: list[Mapping[str, Any]]) -> Section:
+    """One annotator's calibration scores round by round (oldest first): the trend."""
+    table = DocTable(
+        "Calibration rounds",
+        ("round", "guideline", "items", "right", "accuracy", "ci95 low", "ci95 high", "kappa"),
+        tuple(
+            (
+                r["round"],
+                r["guideline_version"] or "",
+                r["n_items"],
+                r["n_correct"],
+                r["accuracy"],
+                r["accuracy_low"],
+                r["accuracy_high"],
+                r["kappa"],
+            )
+            for r in rows
+        ),
+        ("text", "text", "number", "number", "number", "number", "number", "number"),
+        key="calibration",
+    )
+    first, last = rows[0], rows[-1]
+    trend = (
+        f"Accuracy against the expert went from {first['accuracy']:.2f} ({first['round']}) "
+        f"to {last['accuracy']:.2f} ({last['round']})."
+        if len(rows) > 1
+        else f"Accuracy against the expert in {last['round']}: {last['accuracy']:.2f}."
+    )
+    return Section("Calibration", tables=(table,), text=trend, key="calibration")

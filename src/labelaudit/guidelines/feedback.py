@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from labelaudit.report.document import DocTable, Document, Figure, Headline, Section
+from labelaudit import __version__
+from labelaudit.report.document import DocTable, Document, Figure, Headline, Provenance, Section
 
 if TYPE_CHECKING:
     from labelaudit.guidelines.model import Guideline
@@ -82,7 +83,9 @@ def annotator_sheet(
     sections.append(Section("Confusion matrix", tables=(matrix,)))
     sections.extend(_rules(misses, guide))
     title = f"Calibration feedback: {annotator} ({data['round']})"
-    return Document(title, Headline(sentence, figures, status), tuple(sections))
+    return Document(
+        title, Headline(sentence, figures, status), tuple(sections), Provenance(__version__)
+    )
 
 
 def _rules(misses: list[Mapping[str, Any]], guide: Guideline | None) -> list[Section]:
@@ -143,6 +146,7 @@ def team_sheet(data: Mapping[str, Any]) -> Document:
         f"Calibration round {data['round']}: team",
         Headline(sentence, status="fail" if coach else "pass"),
         (Section("Ranking", tables=(table,), key="team"),),
+        Provenance(__version__),
     )
 
 
