@@ -6,7 +6,7 @@ from the project's gold items, its adjudication queue or its hardest recent disa
 with the expected answer where one is known (gold, else the latest expert decision).
 :func:`write_round` writes ``round.json`` (the round: items, expected answers, text) and
 ``tasks.json`` (Label Studio tasks: ``data.text`` and ``data.item``, so the answers read
-back with ``--task-key item``).
+back with ``--task-key data.item``).
 """
 
 from __future__ import annotations

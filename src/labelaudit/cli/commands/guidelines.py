@@ -1,4 +1,6 @@
-"""``labelaudit guidelines``: check a guideline file, write its Label Studio config."""
+"""``labelaudit guidelines`` (check a guideline file, write its Label Studio config),
+``labelaudit compare`` (before/after a revision) and ``labelaudit judge init
+--from-guidelines``."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Annotated
 import typer
 
 from labelaudit.cli.app import app
+from labelaudit.cli.commands.judge import judge_app
 from labelaudit.cli.common import DebugOpt
 from labelaudit.cli.pages import OutOpt, PageFormat, PageFormatOpt, emit_document
 
@@ -137,3 +140,33 @@ def compare_command(
     result = compare_versions(find_project(project), before, after, n_boot=n_boot, seed=seed)
     data = result.to_dict()
     emit_document(compare_document(data), data, output, out)
+
+
+@judge_app.command("init")
+def judge_init_command(
+    from_guidelines: Annotated[
+        Path, typer.Option("--from-guidelines", help="Guideline file whose rules the judge gets.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Judge TOML to write.")] = Path("judge.toml"),
+    model: Annotated[str, typer.Option(help="Model name.")] = "gpt-4o-mini",
+    base_url: Annotated[
+        str, typer.Option(help="OpenAI-compatible endpoint root.")
+    ] = "http://127.0.0.1:8000/v1",
+    field: Annotated[
+        list[str] | None, typer.Option(help="DATA field shown to the judge (repeatable).")
+    ] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Write a judge TOML whose prompt carries the guideline's label definitions, examples
+    and edge-case rules, so the judge is audited against the same rules as the annotators.
+
+    Example: labelaudit judge init --from-guidelines guidelines.md --out judge.toml
+    """
+    from labelaudit.guidelines import read_guideline
+    from labelaudit.guidelines.judge import judge_from_guideline
+    from labelaudit.report.format import write_output_file
+
+    text = judge_from_guideline(
+        read_guideline(from_guidelines), model=model, base_url=base_url, fields=field or ["text"]
+    )
+    write_output_file(out, text)
