@@ -125,7 +125,10 @@ def test_bundled_versions_check_clean_and_differ() -> None:
 def test_pairs_map_to_explicit_confusions_or_mentions() -> None:
     v2 = read_guideline(V2)
     assert sections_for_pair(v2, "1", "0") == ("pref.tie.2",)  # explicit table
-    assert sections_for_pair(v2, "1", "2") == ("pref.better.1", "pref.better.2", "pref.tie.2")
+    assert sections_for_pair(v2, "1", "2") == ("pref.better.2",)  # explicit table
+    v1 = read_guideline(V1)  # no table: the sections mentioning both labels
+    assert sections_for_pair(v1, "1", "2") == ("pref.better.1",)
+    assert sections_for_pair(v1, "0", "1") == ()
     rules = rules_for_confusions(
         v2,
         [

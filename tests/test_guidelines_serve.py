@@ -30,7 +30,7 @@ def test_guidelines_page_and_twin(example: dict[str, Any]) -> None:
     data = call(app, "GET", "/api/guidelines", token).json()
     assert [v["version"] for v in data["versions"]] == ["v1", "v2"]
     assert data["comparisons"] == [{"before": "v1", "after": "v2"}]
-    assert data["rules"]["rules"][0]["section"] == "pref.tie.2"
+    assert [r["section"] for r in data["rules"]["rules"]] == ["pref.better.2", "pref.tie.2"]
     assert {r["annotator"] for r in data["calibration"]} == {
         "annotator1",
         "annotator2",
@@ -79,7 +79,7 @@ def test_feedback_sheet_and_compare_view_in_chromium(
             assert page.locator("h1").inner_text() == "Guidelines"
             page.click("text=compare")
             page.wait_for_url(f"{base}/guidelines/compare?before=v1&after=v2")
-            assert page.locator("h1").inner_text() == "Guideline revision v1 -> v2"
+            assert page.locator("h1").inner_text() == "Guideline revision v1 → v2"
             assert "The revision helped" in page.locator("#headline").inner_text()
             shots["guidelines-compare.png"] = tmp_path / "compare.png"
             page.screenshot(path=str(shots["guidelines-compare.png"]), full_page=False)

@@ -71,6 +71,7 @@ def create_round(
     stratify: str = "none",
     seed: int = 0,
     name: str = "round",
+    gold: dict[str, str] | None = None,
 ) -> CalibrationRound:
     """Pick ``n_items`` calibration items (see the module docstring).
 
@@ -87,6 +88,8 @@ def create_round(
     seed : int
     name : str
         The round's name (stored with its scores).
+    gold : dict item -> label, optional
+        Gold answers (default: the project's ``[gold] file``).
     """
     if source not in SOURCES:
         raise UsageError(f"--from must be one of {', '.join(SOURCES)}; got {source!r}")
@@ -98,7 +101,7 @@ def create_round(
     from labelaudit.plans.review import draw_review_sample
     from labelaudit.project.decisions import latest_decisions
 
-    gold = project_gold(project) or {}
+    gold = gold if gold is not None else (project_gold(project) or {})
     with project.open_store(read_only=True) as store:
         batches = store.batches()
         if not batches:

@@ -177,7 +177,7 @@ def compare_document(data: Mapping[str, Any]) -> Document:
             ),
         ),
     )
-    title = f"Guideline revision {data['before']} -> {data['after']}"
+    title = f"Guideline revision {data['before']} → {data['after']}"
     return Document(title, Headline(data["sentence"], figures, status), sections)
 
 

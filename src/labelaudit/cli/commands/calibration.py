@@ -42,6 +42,10 @@ def create_command(
     stratify: Annotated[str, typer.Option(help="none | label.")] = "none",
     seed: Annotated[int, typer.Option(help="Seed of the draw.")] = 0,
     name: Annotated[str | None, typer.Option(help="Round name (default: the folder name).")] = None,
+    gold: Annotated[
+        Path | None,
+        typer.Option(help="Gold file (item, gold_label; default: the project's [gold] file)."),
+    ] = None,
     out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the round.")] = Path(
         "calibration"
     ),
@@ -52,8 +56,10 @@ def create_command(
     Studio tasks: data.item and data.text).
 
     Example: labelaudit calibration create --items 30 --from gold --out-dir round-1
+    (answers from Label Studio: calibration score ROUND export.json --task-key data.item)
     """
     from labelaudit.guidelines.calibration import create_round, write_round
+    from labelaudit.guidelines.project import gold_map
     from labelaudit.project import find_project
 
     found = find_project(project)
@@ -64,6 +70,7 @@ def create_command(
         stratify=stratify,
         seed=seed,
         name=name or out_dir.resolve().name,
+        gold=gold_map(gold) if gold is not None else None,
     )
     paths = write_round(round_, out_dir)
     known = sum(1 for i in round_.items if i["expected"] is not None)

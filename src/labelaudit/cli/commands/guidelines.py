@@ -170,3 +170,23 @@ def judge_init_command(
         read_guideline(from_guidelines), model=model, base_url=base_url, fields=field or ["text"]
     )
     write_output_file(out, text)
+
+
+@guidelines_app.command("example")
+def example_command(
+    folder: Annotated[Path, typer.Argument(help="Folder for the example's files (created).")],
+    debug: DebugOpt = False,
+) -> None:
+    """Write the worked example of docs/guidelines.md: two guideline versions, six PandaLM
+    batches (the first three simulate a misread rule), gold and calibration answers.
+
+    Example: labelaudit guidelines example gl-example
+    """
+    from labelaudit.guidelines.example import write_example
+
+    files = write_example(folder)
+    typer.echo(
+        f"wrote {files.guidelines[0].name}, {files.guidelines[1].name}, "
+        f"{len(files.batches)} batches and {files.gold.name} in {files.gold.parent}, "
+        f"{files.answers.name} into {folder}"
+    )
