@@ -141,3 +141,28 @@ def test_weekly_report_lists_rules_most_often_disagreed_on(
     assert all("text" in e for r in rules["rules"] for e in r["examples"])
     html = render_pipeline_html(report)
     assert 'id="guideline-rules"' in html and "Order of criteria" in html
+
+
+def test_unversioned_batches_take_part_only_when_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = write_example(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["init", ".", "--categories", "0,1,2"]).exit_code == 0
+    (_, _, first), (_, _, second), (_, _, third) = files.batches[:3]
+    assert runner.invoke(app, ["ingest", str(first), "--batch", "a"]).exit_code == 0
+    for path, name, version in ((second, "b", "v7"), (third, "c", "v8")):
+        args = ["ingest", str(path), "--batch", name, "--guidelines-version", version]
+        assert runner.invoke(app, args).exit_code == 0
+    named = runner.invoke(
+        app, ["compare", "--before", "unversioned", "--after", "v7", "--n-boot", "50",
+              "--format", "json"],
+    )  # fmt: skip
+    assert named.exit_code == 0, named.output
+    assert json.loads(named.stdout)["periods"]["unversioned"]["batches"] == ["a"]
+    versions = runner.invoke(
+        app, ["compare", "--before", "v7", "--after", "v8", "--n-boot", "50", "--format", "json"]
+    )
+    assert json.loads(versions.stdout)["periods"]["v7"]["batches"] == ["b"]  # "a" left out
+    empty = runner.invoke(app, ["ingest", str(first), "--batch", "z", "--guidelines-version", " "])
+    assert empty.exit_code == 2 and "--guidelines-version must not be empty" in empty.output

@@ -321,8 +321,10 @@ def _tables(
     schema = json.loads(task_schema)
     categories = list(project.config.task.categories or ())
     if not categories:
+        import pyarrow.compute as pc
+
         labels = pa.concat_arrays([t.column("label").combine_chunks() for t in rows.values()])
-        found = {str(v) for v in labels.to_pylist() if v is not None}
+        found = {str(v) for v in pc.unique(labels).to_pylist() if v is not None}
         categories = sorted(found, key=_order_key)
     return {
         name: read_annotations(

@@ -98,6 +98,21 @@ def rules_section(rules: list[Mapping[str, Any]], version: str) -> Section:
     )
 
 
+_HEAD = ("before", "after", "difference", "ci95 low", "ci95 high")
+_KINDS = ("text", "number", "number", "number", "number", "number")
+
+
+def _difference_table(
+    title: str, first: str, entries: list[Mapping[str, Any]], key: str, table_key: str
+) -> DocTable:
+    """Before, after, difference and its interval, one row per entry."""
+    rows = tuple(
+        (e[key], e["before"], e["after"], e["difference"], *(e["ci95"] or (None, None)))
+        for e in entries
+    )
+    return DocTable(title, (first, *_HEAD), rows, _KINDS, key=table_key)
+
+
 def compare_document(data: Mapping[str, Any]) -> Document:
     """``compare``: the verdict, coefficient and per-category differences with their CIs,
     per-annotator changes."""
@@ -106,75 +121,40 @@ def compare_document(data: Mapping[str, Any]) -> Document:
         for row in data["coefficients"][:3]
     )
     status = {"helped": "pass", "hurt": "fail"}.get(data["verdict"], "info")
-    head = ("metric", "before", "after", "difference", "ci95 low", "ci95 high")
-    kinds = ("text", "number", "number", "number", "number", "number")
-
-    def rows(entries: list[Mapping[str, Any]], key: str) -> tuple[tuple[Any, ...], ...]:
-        return tuple(
-            (
-                e[key],
-                e["before"],
-                e["after"],
-                e["difference"],
-                *(e["ci95"] or (None, None)),
-            )
-            for e in entries
-        )
-
-    annotators = tuple(
-        (a["annotator"], a["before"], a["after"], a["difference"], a["n_before"], a["n_after"])
-        for a in data["annotators"]
+    annotators = DocTable(
+        "Annotators",
+        ("annotator", "before", "after", "difference", "items before", "items after"),
+        tuple(
+            (a["annotator"], a["before"], a["after"], a["difference"], a["n_before"], a["n_after"])
+            for a in data["annotators"]
+        ),
+        ("text", "number", "number", "number", "number", "number"),
     )
-    periods = data["periods"]
+    periods = tuple(
+        (
+            name,
+            f"{p['n_items']} items, {p['n_annotations']} annotations: " + ", ".join(p["batches"]),
+        )
+        for name, p in data["periods"].items()
+    )
+    coefficients = _difference_table(
+        "Coefficients", "metric", data["coefficients"], "metric", "compare-coefficients"
+    )
+    categories = _difference_table(
+        "Per category (specific agreement)",
+        "category",
+        data["categories"],
+        "category",
+        "compare-categories",
+    )
     sections = (
-        Section(
-            "Periods",
-            facts=tuple(
-                (
-                    name,
-                    f"{p['n_items']} items, {p['n_annotations']} annotations: "
-                    + ", ".join(p["batches"]),
-                )
-                for name, p in periods.items()
-            ),
-            text=data["method"],
-        ),
-        Section(
-            "Agreement coefficients",
-            tables=(
-                DocTable(
-                    "Coefficients",
-                    head,
-                    rows(data["coefficients"], "metric"),
-                    kinds,
-                    key="compare-coefficients",
-                ),
-            ),
-            key="compare-coefficients",
-        ),
-        Section(
-            "Per-category agreement",
-            tables=(
-                DocTable(
-                    "Per category (specific agreement)",
-                    ("category", *head[1:]),
-                    rows(data["categories"], "category"),
-                    kinds,
-                    key="compare-categories",
-                ),
-            ),
-        ),
+        Section("Periods", facts=periods, text=data["method"]),
+        Section("Agreement coefficients", tables=(coefficients,), key="compare-coefficients"),
+        Section("Per-category agreement", tables=(categories,)),
         Section(
             "Per annotator",
             text="Agreement of each annotator with the others on the items of each period.",
-            tables=(
-                DocTable(
-                    "Annotators",
-                    ("annotator", "before", "after", "difference", "items before", "items after"),
-                    annotators,
-                    ("text", "number", "number", "number", "number", "number"),
-                ),
-            ),
+            tables=(annotators,),
         ),
     )
     title = f"Guideline revision {data['before']} → {data['after']}"
