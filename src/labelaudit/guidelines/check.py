@@ -17,12 +17,25 @@ from labelaudit.exceptions import InputError
 from labelaudit.guidelines.model import Guideline, parse_guideline
 
 __all__ = [
+    "DIFF_KEYS",
     "GuidelineCheck",
     "GuidelineDiff",
     "check_guideline",
     "diff_guidelines",
     "previous_from_git",
 ]
+
+
+#: The lists of a :class:`GuidelineDiff`, in the order they are shown.
+DIFF_KEYS = (
+    "labels_added",
+    "labels_removed",
+    "labels_renamed",
+    "definitions_changed",
+    "sections_added",
+    "sections_removed",
+    "sections_changed",
+)
 
 
 @dataclass(frozen=True)
@@ -42,18 +55,7 @@ class GuidelineDiff:
     @property
     def changed(self) -> bool:
         """Whether anything differs."""
-        return any(
-            getattr(self, name)
-            for name in (
-                "labels_added",
-                "labels_removed",
-                "labels_renamed",
-                "definitions_changed",
-                "sections_added",
-                "sections_removed",
-                "sections_changed",
-            )
-        )
+        return any(getattr(self, name) for name in DIFF_KEYS)
 
     def summary(self) -> str:
         """One line: ``v1 -> v2: labels +1 -1, 1 renamed; sections +2, 1 changed``."""
@@ -70,16 +72,8 @@ class GuidelineDiff:
     def to_dict(self) -> dict[str, Any]:
         """JSON form (lists of ids; renames as ``[old, new]``)."""
         out: dict[str, Any] = {"before": self.before, "after": self.after}
-        for name in (
-            "labels_added",
-            "labels_removed",
-            "definitions_changed",
-            "sections_added",
-            "sections_removed",
-            "sections_changed",
-        ):
-            out[name] = list(getattr(self, name))
-        out["labels_renamed"] = [list(pair) for pair in self.labels_renamed]
+        for name in DIFF_KEYS:
+            out[name] = [list(v) if isinstance(v, tuple) else v for v in getattr(self, name)]
         out["summary"] = self.summary()
         return out
 

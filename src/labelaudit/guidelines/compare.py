@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from labelaudit.project import Project
     from labelaudit.table import AnnotationTable
 
-__all__ = ["VersionComparison", "compare_periods", "compare_versions"]
+__all__ = ["VersionComparison", "compare_periods", "compare_versions", "label_order_key"]
 
 _NAMES = {
     "krippendorff_alpha": "Krippendorff's alpha",
@@ -325,7 +325,7 @@ def _tables(
 
         labels = pa.concat_arrays([t.column("label").combine_chunks() for t in rows.values()])
         found = {str(v) for v in pc.unique(labels).to_pylist() if v is not None}
-        categories = sorted(found, key=_order_key)
+        categories = sorted(found, key=label_order_key)
     return {
         name: read_annotations(
             table,
@@ -337,8 +337,8 @@ def _tables(
     }
 
 
-def _order_key(label: str) -> tuple[int, float, str]:
-    """Numbers in numeric order before text in text order."""
+def label_order_key(label: str) -> tuple[int, float, str]:
+    """Sort key of label texts: numbers in numeric order before text in text order."""
     try:
         return (0, float(label), label)
     except ValueError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from labelaudit.guidelines.check import DIFF_KEYS
 from labelaudit.report.document import DocTable, Document, Figure, Headline, Section
 
 __all__ = ["calibration_section", "check_document", "compare_document", "rules_section"]
@@ -41,15 +42,7 @@ def check_document(data: Mapping[str, Any]) -> Document:
                 key.replace("_", " "),
                 ", ".join("->".join(v) if isinstance(v, list) else v for v in diff[key]),
             )
-            for key in (
-                "labels_added",
-                "labels_removed",
-                "labels_renamed",
-                "definitions_changed",
-                "sections_added",
-                "sections_removed",
-                "sections_changed",
-            )
+            for key in DIFF_KEYS
             if diff[key]
         )
         sections.append(

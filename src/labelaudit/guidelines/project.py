@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from labelaudit.exceptions import InputError, UsageError
+from labelaudit.exceptions import UsageError
 from labelaudit.guidelines.model import Guideline, read_guideline
 
 if TYPE_CHECKING:
@@ -34,20 +34,11 @@ def gold_map(
     InputError
         Unreadable file or a missing column.
     """
-    from labelaudit.table import load_source
+    from labelaudit.quality.gold import gold_columns
 
-    raw, locator = load_source(path, None)
-    for name in (item_col, label_col):
-        if name not in raw.column_names:
-            raise InputError(
-                "no gold column",
-                source=locator.source,
-                field=name,
-                expected=f"a column named {name!r}",
-                actual=", ".join(raw.column_names) or "no columns",
-            )
-    items = raw.column(item_col).cast("string").to_pylist()
-    labels = raw.column(label_col).cast("string").to_pylist()
+    items_column, labels_column, _ = gold_columns(path, item_col=item_col, label_col=label_col)
+    items = items_column.cast("string").to_pylist()
+    labels = labels_column.cast("string").to_pylist()
     return {
         str(i): str(g)
         for i, g in zip(items, labels, strict=True)

@@ -18,6 +18,7 @@ import numpy as np
 
 from labelaudit.exceptions import UsageError
 from labelaudit.guidelines.calibration import CalibrationRound
+from labelaudit.guidelines.compare import label_order_key
 
 if TYPE_CHECKING:
     from labelaudit.guidelines.model import Guideline
@@ -51,13 +52,6 @@ class CalibrationScore:
             "annotators": list(self.annotators),
             "misses": list(self.misses),
         }
-
-
-def _order_key(label: str) -> tuple[int, float, str]:
-    try:
-        return (0, float(label), label)
-    except ValueError:
-        return (1, 0.0, label)
 
 
 def _expected(
@@ -120,7 +114,7 @@ def score_round(
     items, who, given, wanted = items[keep], who[keep], given[keep], truth[at[keep]]
     if items.size == 0:
         raise UsageError("no answer in the file is on an item of the round")
-    labels = np.asarray(sorted(set(given) | set(wanted), key=_order_key), dtype=str)
+    labels = np.asarray(sorted(set(given) | set(wanted), key=label_order_key), dtype=str)
     rows = _annotator_rows(
         who,
         np.searchsorted(labels, wanted, sorter=_sorter(labels)),
