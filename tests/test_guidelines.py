@@ -86,6 +86,10 @@ def test_check_findings() -> None:
     )
     kinds = sorted(k for k, _, _ in result.findings)
     assert kinds == ["example", "gold", "label_config", "label_config", "reference"]
+    cited = parse_guideline(MINIMAL.replace("Alpha things.", "Alpha, see §ab.8."), source="g.md")
+    assert [m for _, _, m in check_guideline(cited).findings] == [
+        "section 'ab.8' is referenced but not defined"
+    ]
     assert not result.ok
     ok = check_guideline(parse_guideline(MINIMAL), categories=["a", "b"])
     assert ok.ok and ok.to_dict()["findings"] == []
@@ -190,3 +194,25 @@ def test_cli_label_config_writes_xml(tmp_path: Path) -> None:
     result = runner.invoke(app, ["guidelines", "label-config", str(V1), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert parse_label_config(out).controls["label"].labels == ("0", "1", "2")
+
+
+def test_schema_lists_the_keys_the_parser_allows() -> None:
+    import json
+
+    from labelaudit.guidelines.model import (
+        CONFUSION_KEYS,
+        EXAMPLE_KEYS,
+        LABEL_KEYS,
+        SCHEMA_PATH,
+        TASKS,
+        TOP_KEYS,
+    )
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    top = schema["properties"]
+    label = top["labels"]["items"]["properties"]
+    assert set(top) == set(TOP_KEYS)
+    assert set(label) == set(LABEL_KEYS)
+    assert set(label["examples"]["items"]["properties"]) == set(EXAMPLE_KEYS)
+    assert set(top["confusions"]["items"]["properties"]) == set(CONFUSION_KEYS)
+    assert tuple(top["task"]["enum"]) == TASKS

@@ -20,8 +20,8 @@ the numbered rules as headings with a stable id in Pandoc's attribute form::
     Choose `0` (tie) only when ...
 
 A section runs from its heading to the next heading of the same or a higher level. Text
-may cite a section as ``§pref.tie.1``. The JSON schema of the front matter ships as
-``labelaudit/guidelines/guideline.schema.json``. Every error is an
+(and a label's definition or hint) may cite a section as ``§pref.tie.1``. The JSON schema
+of the front matter ships as ``labelaudit/guidelines/guideline.schema.json``. Every error is an
 :class:`~labelaudit.exceptions.InputError` naming the file and line.
 """
 
@@ -36,7 +36,12 @@ from typing import Any
 from labelaudit.exceptions import InputError
 
 __all__ = [
+    "CONFUSION_KEYS",
+    "EXAMPLE_KEYS",
+    "LABEL_KEYS",
     "SCHEMA_PATH",
+    "TASKS",
+    "TOP_KEYS",
     "Confusion",
     "Example",
     "Guideline",
@@ -53,10 +58,11 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*\{#([A-Za-z0-9_][A-Za-z0-9_.\-]*)\}\
 _ANY_HEADING = re.compile(r"^(#{1,6})\s")
 _CITE = re.compile(r"§\s?([A-Za-z0-9_][A-Za-z0-9_.\-]*[A-Za-z0-9_])")
 _TOML_LINE = re.compile(r"at line (\d+)")
-_TOP_KEYS = ("version", "task", "title", "labels", "confusions", "previous")
-_LABEL_KEYS = ("id", "name", "definition", "hint", "renamed_from", "examples", "sections")
-_EXAMPLE_KEYS = ("item", "text", "expected", "kind", "section", "note")
-_CONFUSION_KEYS = ("labels", "sections")
+#: Keys the front matter allows (the JSON schema lists the same).
+TOP_KEYS = ("version", "task", "title", "labels", "confusions", "previous")
+LABEL_KEYS = ("id", "name", "definition", "hint", "renamed_from", "examples", "sections")
+EXAMPLE_KEYS = ("item", "text", "expected", "kind", "section", "note")
+CONFUSION_KEYS = ("labels", "sections")
 TASKS = ("categorical", "multilabel", "spans", "boxes", "ranking", "text")
 
 
@@ -214,6 +220,10 @@ def parse_guideline(text: str, *, source: str = "<guideline>") -> Guideline:
         (match.group(1), number + 1)
         for number in range(close + 1, len(lines))
         for match in _CITE.finditer(lines[number])
+    ) + tuple(
+        (match.group(1), label.line)
+        for label in labels
+        for match in _CITE.finditer(f"{label.definition}\n{label.hint}")
     )
     return Guideline(
         source=source,
@@ -315,7 +325,7 @@ class _Front:
                 raise self.error(f"unknown key in {where}", line, key, ", ".join(allowed), key)
 
     def labels(self, data: dict[str, Any]) -> tuple[GuidelineLabel, ...]:
-        self.keys(data, _TOP_KEYS, 1, "the front matter")
+        self.keys(data, TOP_KEYS, 1, "the front matter")
         raw = data.get("labels")
         if not isinstance(raw, list) or not raw:
             raise self.error("no labels", 1, "labels", "one [[labels]] table per label", raw)
@@ -324,7 +334,7 @@ class _Front:
         n_examples = 0
         for number, table in enumerate(raw):
             line = self.label_lines[number] if number < len(self.label_lines) else 1
-            self.keys(table, _LABEL_KEYS, line, "[[labels]]")
+            self.keys(table, LABEL_KEYS, line, "[[labels]]")
             code = table.get("id")
             if isinstance(code, int) and not isinstance(code, bool):
                 code = str(code)
@@ -356,7 +366,7 @@ class _Front:
         return tuple(out)
 
     def example(self, table: dict[str, Any], line: int, code: str) -> Example:
-        self.keys(table, _EXAMPLE_KEYS, line, "[[labels.examples]]")
+        self.keys(table, EXAMPLE_KEYS, line, "[[labels.examples]]")
         if ("item" in table) == ("text" in table):
             raise self.error("an example needs item or text", line, "item", "exactly one", None)
         item = table.get("item")
@@ -382,7 +392,7 @@ class _Front:
         out = []
         for number, table in enumerate(data.get("confusions", [])):
             line = self.confusion_lines[number] if number < len(self.confusion_lines) else 1
-            self.keys(table, _CONFUSION_KEYS, line, "[[confusions]]")
+            self.keys(table, CONFUSION_KEYS, line, "[[confusions]]")
             pair = tuple(str(v) for v in table.get("labels", []))
             if len(pair) != 2 or pair[0] == pair[1]:
                 raise self.error("wrong labels", line, "labels", "two different labels", pair)
