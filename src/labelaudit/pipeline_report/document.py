@@ -78,6 +78,7 @@ def pipeline_document(report: Mapping[str, Any], *, full_paths: bool = False) ->
         sections.append(_labeling_functions(report["labeling_functions"]))
     sections += [
         _confusions(report, charts, meanings),
+        *_rules(report),
         _queue(report, meanings),
         _provenance(report, full_paths),
     ]
@@ -322,6 +323,16 @@ def _confusions(
         "batch's stored top pairs; example items with their text when the file had one.",
         key="confusions",
     )
+
+
+def _rules(report: Mapping[str, Any]) -> tuple[Section, ...]:
+    """ "Rules most often disagreed on" when the project names a guideline file."""
+    found = report.get("guideline_rules")
+    if not found:
+        return ()
+    from labelaudit.guidelines.documents import rules_section
+
+    return (rules_section(found["rules"], found["version"]),)
 
 
 def _queue(report: Mapping[str, Any], meanings: Mapping[str, str]) -> Section:
