@@ -58,9 +58,7 @@ async def overview(request: Request, who: User) -> HTMLResponse:
         status = views.status_view(access)
         charts: tuple[Any, ...] = ()
         if status["n_batches"]:
-            from labelaudit.pipeline_report import render_pipeline_charts
-
-            drawn = render_pipeline_charts(views.pipeline(access) or {})
+            drawn = views.pipeline_charts(access)
             charts = tuple(drawn[k] for k in ("agreement", "gold") if k in drawn)
         return pages.overview_document(status, charts), {}
 
