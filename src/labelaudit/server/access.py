@@ -53,10 +53,11 @@ MISSING = object()
 
 #: The parts of the store a cached value can depend on: batches and their results other
 #: than decisions (``results``), expert decisions and their results (``decisions``),
-#: the stored tokens (``tokens``) and ``labelaudit.toml`` (``config``).
-PARTS = ("results", "decisions", "tokens", "config")
-#: What a page or a JSON answer depends on unless it says otherwise.
-PAGE_PARTS = ("results", "decisions", "config")
+#: stored preference and judge audits (``audits``), the stored tokens (``tokens``) and
+#: ``labelaudit.toml`` (``config``).
+PARTS = ("results", "decisions", "audits", "tokens", "config")
+#: What a page or a JSON answer depends on unless it says otherwise (all but the tokens).
+PAGE_PARTS = ("results", "decisions", "audits", "config")
 _STAMPS = {
     "results": "SELECT b.batch_id, b.sha256, r.kind, r.run_id, r.computed_at FROM batches b "
     "LEFT JOIN batch_results r ON r.batch_id = b.batch_id AND r.kind <> 'decisions' "
@@ -64,6 +65,7 @@ _STAMPS = {
     "decisions": "SELECT (SELECT count(*) FROM decisions), (SELECT max(pulled_at) FROM "
     "decisions), (SELECT list(run_id ORDER BY batch_id) FROM batch_results "
     "WHERE kind = 'decisions')",
+    "audits": "SELECT count(*), max(audit_id) FROM audit_results",
     "tokens": "SELECT token_sha256, role FROM api_tokens ORDER BY ALL",
 }
 

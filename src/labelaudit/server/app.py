@@ -107,7 +107,7 @@ def create_app(
     from fastapi import FastAPI
 
     from labelaudit import __version__
-    from labelaudit.server import routes_api, routes_pages, routes_webhooks
+    from labelaudit.server import routes_api, routes_audits, routes_pages, routes_webhooks
 
     access = (
         StoreAccess(project_root)
@@ -130,6 +130,7 @@ def create_app(
     _errors(app)
     app.include_router(routes_api.router)
     app.include_router(routes_webhooks.router)
+    app.include_router(routes_audits.router)
     app.include_router(routes_pages.router)
 
     app.add_middleware(_SecurityHeaders)

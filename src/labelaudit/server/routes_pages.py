@@ -45,6 +45,11 @@ async def _page(request: Request, who: Identity, build: Any) -> HTMLResponse:
     return HTMLResponse(await _access(request).cached_async(key, render))
 
 
+#: The page renderer for the other page modules (audits, fairness): ``build()`` gives
+#: ``(document, context)``; rendered once per store change, path, query and caller.
+render_page = _page
+
+
 def _access(request: Request) -> Any:
     return request.app.state.access
 
@@ -76,11 +81,13 @@ async def batches(request: Request, who: User) -> HTMLResponse:
 @router.get("/batches/{name:path}", response_class=HTMLResponse)
 async def batch(request: Request, name: str, who: User) -> HTMLResponse:
     """One batch."""
-    return await _page(
-        request,
-        who,
-        lambda: (pages.batch_document(views.batch_view(_access(request), name)), {}),
-    )
+    access = _access(request)
+
+    def build() -> tuple[Any, dict[str, Any]]:
+        data = views.batch_view(access, name)
+        return pages.batch_document(data, views.agreement_document(access, name, data)), {}
+
+    return await _page(request, who, build)
 
 
 @router.get("/annotators", response_class=HTMLResponse)

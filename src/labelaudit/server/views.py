@@ -21,6 +21,7 @@ from labelaudit.server.queue import QueueFilter, queue_view
 
 __all__ = [
     "QueueFilter",
+    "agreement_document",
     "annotator_view",
     "annotators_view",
     "batch_view",
@@ -183,6 +184,18 @@ def batch_view(access: StoreAccess, name: str) -> dict[str, Any]:
         "decisions": data["decisions"],
         "agreement": agreement,
     }
+
+
+def agreement_document(access: StoreAccess, name: str, data: dict[str, Any]) -> Any:
+    """The batch's agreement document (its charts drawn with matplotlib), built once per
+    change of the batches' results (a decision does not redraw it); None without one."""
+    from labelaudit.report.builders import agreement_document as build
+
+    if not data["agreement"]:
+        return None
+    return access.cached(
+        ("agreement-document", name), lambda: build(data["agreement"]), ("results", "config")
+    )
 
 
 def annotators_view(access: StoreAccess) -> dict[str, Any]:
