@@ -17,6 +17,7 @@ from labelaudit.server import pages, views
 from labelaudit.server.app import AuthError, identity_async
 from labelaudit.server.auth import COOKIE, LOGIN_COOKIE, Identity
 from labelaudit.server.items import item_view
+from labelaudit.server.overlays import image_origin
 from labelaudit.server.routes_api import decide, queue_filter
 
 __all__ = ["router"]
@@ -65,7 +66,7 @@ async def overview(request: Request, who: User) -> HTMLResponse:
         if status["n_batches"]:
             drawn = views.pipeline_charts(access)
             charts = tuple(drawn[k] for k in ("agreement", "gold") if k in drawn)
-        return pages.overview_document(status, charts), {}
+        return pages.overview_document(status, charts), {"scripts": ("hover.js",)}
 
     return await _page(request, who, build)
 
@@ -122,6 +123,8 @@ async def item(request: Request, item: str, who: User) -> HTMLResponse:
             "item": data,
             "labels": labels if all(len(x) < 100 for x in labels) else [],
             "can_write": who.can_write,
+            "scripts": ("hover.js",),
+            "image_origin": image_origin(data["image"]),
         }
         return pages.item_document(data), context
 
@@ -227,6 +230,13 @@ def logout(
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
+
+
+@router.get("/static/hover.js")
+def hover_script() -> Response:
+    """Hover values on charts and image boxes (shipped with labelaudit; no CDN, no build)."""
+    text = resources.files("labelaudit.server").joinpath("static/hover.js").read_text("utf-8")
+    return Response(text, media_type="text/javascript; charset=utf-8")
 
 
 @router.get("/static/queue.js")

@@ -62,10 +62,28 @@ def pipeline_charts(access: StoreAccess) -> dict[str, Any]:
     of the batches (a decision does not redraw them)."""
 
     def compute() -> dict[str, Any]:
+        import dataclasses
+
         from labelaudit.pipeline_report import render_pipeline_charts
+        from labelaudit.server.overlays import hover_points
 
         report = pipeline(access)
-        return {} if report is None else render_pipeline_charts(report)
+        if report is None:
+            return {}
+        drawn = render_pipeline_charts(report)
+        charts = report["charts"]
+        for key in ("agreement", "gold"):
+            chart = charts.get(key) or {}
+            if key == "agreement" and chart:
+                chart = chart["charts"]["individuals"]
+            points = chart.get("points", [])
+            if key in drawn and points:
+                labels = [str(p.get("label", k)) for k, p in enumerate(points)]
+                svg = hover_points(
+                    drawn[key].svg, f"series-{key}", labels, [p.get("value") for p in points]
+                )
+                drawn[key] = dataclasses.replace(drawn[key], svg=svg)
+        return drawn
 
     return access.cached("charts", compute, ("results", "config"))
 
