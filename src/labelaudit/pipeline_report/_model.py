@@ -94,7 +94,8 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
     dict
         ``{"tool", "title", "project", "generated_at", "scope", "summary", "gates",
         "batches", "charts": {"agreement", "gold"}, "annotators", "confusions",
-        "adjudication", "provenance"}``; documented in ``docs/pipeline.md``.
+        "adjudication", "fairness", "provenance"}``; documented in ``docs/pipeline.md``
+        (``fairness`` is null unless ingest stored group offsets: a ``[fairness]`` section).
 
     Raises
     ------
@@ -123,6 +124,7 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
         alpha_ci = _queries.intervals(store, ids, "krippendorff_alpha")
         weakest = _queries.weakest_annotator(store, chosen[-1])
         review = _review(_queries.review(store, chosen))
+        fairness = _queries.fairness(store, ids)
         schema = max(m["version"] for m in store.migrations())
     drift = _drift(history, positions)
     for row in annotators:
@@ -162,6 +164,7 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
         "adjudication": adjudication,
         "weakest_annotator": weakest,
         "review": review,
+        "fairness": fairness,
         "provenance": {
             "inputs": [_input(b) for b in chosen],
             "config_sha256": config.sha256,

@@ -107,7 +107,13 @@ def create_app(
     from fastapi import FastAPI
 
     from labelaudit import __version__
-    from labelaudit.server import routes_api, routes_audits, routes_pages, routes_webhooks
+    from labelaudit.server import (
+        routes_api,
+        routes_audits,
+        routes_fairness,
+        routes_pages,
+        routes_webhooks,
+    )
 
     access = (
         StoreAccess(project_root)
@@ -131,6 +137,7 @@ def create_app(
     app.include_router(routes_api.router)
     app.include_router(routes_webhooks.router)
     app.include_router(routes_audits.router)
+    app.include_router(routes_fairness.router)
     app.include_router(routes_pages.router)
 
     app.add_middleware(_SecurityHeaders)
