@@ -80,7 +80,7 @@ def boxes(label: str) -> dict[str, Any] | None:
         data = json.loads(label)
     except ValueError:
         return None
-    out = []
+    out: list[dict[str, Any]] = []
     for box in data if isinstance(data, list) else []:
         if not isinstance(box, dict):
             return None
@@ -89,9 +89,12 @@ def boxes(label: str) -> dict[str, Any] | None:
             return None
         name = box.get("label", box.get("rectanglelabels", ""))
         name = ", ".join(map(str, name)) if isinstance(name, list) else str(name)
-        x, y, w, h = (float(v) for v in numbers)
+        x, y, w, h = (float(v) for v in numbers if v is not None)
         out.append({"x": x, "y": y, "width": w, "height": h, "label": name})
     if not out:
         return None
-    percent = all(b["x"] + b["width"] <= 100 and b["y"] + b["height"] <= 100 for b in out)
+    percent = all(
+        float(b["x"]) + float(b["width"]) <= 100 and float(b["y"]) + float(b["height"]) <= 100
+        for b in out
+    )
     return {"unit": "percent" if percent else "pixels", "boxes": out}
