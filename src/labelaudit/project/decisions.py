@@ -244,6 +244,11 @@ _PREVIOUS = (
     "SELECT batch_id, result FROM batch_results WHERE kind = 'decisions' "
     "AND list_contains(?::BIGINT[], batch_id)"
 )
+# The queue size ingest stored (categorical batches: majority vote, the same rule).
+_INGESTED = (
+    "SELECT batch_id, CAST(json_extract(result, '$.n_queued') AS BIGINT) FROM batch_results "
+    "WHERE kind = 'consensus' AND list_contains(?::BIGINT[], batch_id)"
+)
 
 
 def _queued(batch: BatchRecord, table: Any) -> set[str]:
@@ -260,6 +265,16 @@ def _queued(batch: BatchRecord, table: Any) -> set[str]:
         task=schema.get("task", "categorical"),
     )
     return {e["item"] for e in batch_queue(rows).entries}
+
+
+def _categorical(batch: BatchRecord) -> bool:
+    """Whether the batch is categorical (its stored consensus queue is :func:`batch_queue`'s:
+    majority vote, ties and low confidence)."""
+    schema = json.loads(batch.task_schema)
+    return schema.get("task", "categorical") == "categorical" and schema.get("level") not in (
+        "interval",
+        "ratio",
+    )
 
 
 def _queued_decided(batches: list[BatchRecord], rows: Any) -> dict[int, set[str]]:
@@ -291,7 +306,8 @@ def _store_decision_results(store: Store, batches: list[BatchRecord], run_id: in
 
     Incremental: the batch's queue size is kept from its previous ``decisions`` result (a
     stored batch never changes), so only the decided items' labels are read and voted on;
-    the first result of a batch computes its whole queue once. Three statements read every
+    the first result of a categorical batch takes the queue size ingest stored (same rule),
+    of other batches computes the whole queue once. Three statements read every
     batch at once; the per-batch work is a loop over batches, not rows.
     """
 
@@ -303,6 +319,7 @@ def _store_decision_results(store: Store, batches: list[BatchRecord], run_id: in
     decided = (getattr(relation, "to_arrow_table", None) or relation.arrow)()
     previous = {b: json.loads(r) for b, r in store.execute(_PREVIOUS, (ids,)).fetchall()}
     queued = _queued_decided(batches, decided)
+    ingested = dict(store.execute(_INGESTED, (ids,)).fetchall())
     items: dict[int, set[str]] = {i: set() for i in ids}
     for batch_id, item in zip(
         decided["batch_id"].to_pylist(), decided["item"].to_pylist(), strict=True
@@ -311,6 +328,8 @@ def _store_decision_results(store: Store, batches: list[BatchRecord], run_id: in
     results = []
     for batch in batches:
         known = previous.get(batch.batch_id, {}).get("n_queued")
+        if known is None and _categorical(batch):
+            known = ingested.get(batch.batch_id)
         n_queued = (
             int(known)
             if known is not None
