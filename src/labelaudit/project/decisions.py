@@ -307,10 +307,9 @@ def _store_decision_results(store: Store, batches: list[BatchRecord], run_id: in
     Incremental: the batch's queue size is kept from its previous ``decisions`` result (a
     stored batch never changes), so only the decided items' labels are read and voted on;
     the first result of a categorical batch takes the queue size ingest stored (same rule),
-    of other batches computes the whole queue once. Three statements read every
-    batch at once; the per-batch work is a loop over batches, not rows.
+    of other batches computes the whole queue once. Four statements read every batch at
+    once; the per-batch work is a loop over batches, not rows.
     """
-
     ids = [b.batch_id for b in batches]
     agreement: dict[int, list[tuple[str, int, int]]] = {i: [] for i in ids}
     for batch_id, annotator, n, agreed in store.execute(_AGREEMENT, (ids,)).fetchall():
