@@ -39,6 +39,13 @@ def _rehash(store: Any) -> None:
     rehash_batches(store)
 
 
+def _profiles(store: Any) -> None:
+    """Migration 8 (issue 21): the item profiles of every stored batch."""
+    from labelaudit.project.statistics import backfill_profiles
+
+    backfill_profiles(store)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -153,12 +160,25 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
+        8,
+        "store each batch's item profiles: windows of batches summed without re-reading "
+        "annotations (labelaudit.project.statistics)",
+        (
+            # One row per distinct profile of a batch: the item's sorted (annotator, label)
+            # ratings as JSON text, and the number of the batch's items that have it.
+            """CREATE TABLE batch_profiles (
+                batch_id BIGINT NOT NULL, profile VARCHAR NOT NULL, items BIGINT NOT NULL,
+                PRIMARY KEY (batch_id, profile))""",
+        ),
+        _profiles,
+    ),
+    Migration(
         9,
         "store preference and judge audits (labelaudit preferences / judge audit --project)",
         (
             # One row per stored audit: the audit's to_dict() as it was written (the JSON
             # contract of docs/preferences.md and docs/judge.md); kind 'preferences' or
-            # 'judge'. Versions 7, 8 and 10 belong to other branches (numbers reserved).
+            # 'judge'. Versions 7 and 10 belong to other branches (numbers reserved).
             """CREATE TABLE IF NOT EXISTS audit_results (
                 audit_id BIGINT PRIMARY KEY, kind VARCHAR NOT NULL, name VARCHAR NOT NULL,
                 input_sha256 VARCHAR, result JSON NOT NULL, stored_at TIMESTAMP NOT NULL,
