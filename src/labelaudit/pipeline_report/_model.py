@@ -94,6 +94,7 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
     dict
         ``{"tool", "title", "project", "generated_at", "scope", "summary", "gates",
         "batches", "charts": {"agreement", "gold"}, "annotators", "confusions",
+        "guideline_rules" (None without a ``[guidelines]`` file),
         "adjudication", "fairness", "provenance"}``; documented in ``docs/pipeline.md``
         (``fairness`` is null unless ingest stored group offsets: a ``[fairness]`` section).
 
@@ -103,6 +104,7 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
         Empty store, unknown batch, an empty window or a malformed ``--since``.
     """
     from labelaudit import __version__
+    from labelaudit.guidelines.rules import project_rules
     from labelaudit.project.check import check_store
     from labelaudit.project.history import load_history
 
@@ -120,6 +122,7 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
         annotators = _queries.leaderboard(store, ids, config.report.max_annotators)
         confusions = _queries.confusions(store, chosen, config.report.top_confusions)
         _queries.attach_text(store, confusions, config.report.examples)
+        rules = project_rules(project, confusions, examples=config.report.examples)
         adjudication = _queries.adjudication(store, chosen)
         alpha_ci = _queries.intervals(store, ids, "krippendorff_alpha")
         weakest = _queries.weakest_annotator(store, chosen[-1])
@@ -161,6 +164,7 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
         },
         "annotators": annotators,
         "confusions": confusions,
+        "guideline_rules": rules,
         "adjudication": adjudication,
         "weakest_annotator": weakest,
         "review": review,

@@ -73,7 +73,7 @@ def pipeline_document(report: Mapping[str, Any], *, full_paths: bool = False) ->
     ]
     if report.get("review") is not None:
         sections.append(_review(report["review"], charts))
-    sections += [_annotators(report), _confusions(report, charts, meanings)]
+    sections += [_annotators(report), _confusions(report, charts, meanings), *_rules(report)]
     if report.get("fairness") is not None:
         sections.append(fairness_section(report["fairness"]))
     sections += [_queue(report, meanings), _provenance(report, full_paths)]
@@ -318,6 +318,16 @@ def _confusions(
         "batch's stored top pairs; example items with their text when the file had one.",
         key="confusions",
     )
+
+
+def _rules(report: Mapping[str, Any]) -> tuple[Section, ...]:
+    """ "Rules most often disagreed on" when the project names a guideline file."""
+    found = report.get("guideline_rules")
+    if not found:
+        return ()
+    from labelaudit.guidelines.documents import rules_section
+
+    return (rules_section(found["rules"], found["version"]),)
 
 
 def _queue(report: Mapping[str, Any], meanings: Mapping[str, str]) -> Section:

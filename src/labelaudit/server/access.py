@@ -53,11 +53,12 @@ MISSING = object()
 
 #: The parts of the store a cached value can depend on: batches and their results other
 #: than decisions (``results``), expert decisions and their results (``decisions``),
-#: stored preference and judge audits (``audits``), the stored tokens (``tokens``) and
-#: ``labelaudit.toml`` (``config``).
-PARTS = ("results", "decisions", "audits", "tokens", "config")
+#: stored preference and judge audits (``audits``), guideline versions and calibration
+#: scores (``guidelines``), the stored tokens (``tokens``) and ``labelaudit.toml``
+#: (``config``). A new table that pages show needs a part here.
+PARTS = ("results", "decisions", "audits", "guidelines", "tokens", "config")
 #: What a page or a JSON answer depends on unless it says otherwise (all but the tokens).
-PAGE_PARTS = ("results", "decisions", "audits", "config")
+PAGE_PARTS = ("results", "decisions", "audits", "guidelines", "config")
 _STAMPS = {
     "results": "SELECT b.batch_id, b.sha256, r.kind, r.run_id, r.computed_at FROM batches b "
     "LEFT JOIN batch_results r ON r.batch_id = b.batch_id AND r.kind <> 'decisions' "
@@ -66,6 +67,9 @@ _STAMPS = {
     "decisions), (SELECT list(run_id ORDER BY batch_id) FROM batch_results "
     "WHERE kind = 'decisions')",
     "audits": "SELECT count(*), max(audit_id) FROM audit_results",
+    "guidelines": "SELECT (SELECT list((batch_id, version, recorded_at) ORDER BY batch_id) "
+    "FROM batch_guidelines), (SELECT count(*) FROM calibration_scores), "
+    "(SELECT max(scored_at) FROM calibration_scores)",
     "tokens": "SELECT token_sha256, role FROM api_tokens ORDER BY ALL",
 }
 

@@ -108,6 +108,7 @@ def create_app(
 
     from labelaudit import __version__
     from labelaudit.server import (
+        guidelines,
         routes_api,
         routes_audits,
         routes_fairness,
@@ -134,6 +135,7 @@ def create_app(
     app.state.webhook_secret = webhook_secret
     app.state.inbox = Inbox(access)
     _errors(app)
+    app.include_router(guidelines.router)
     app.include_router(routes_api.router)
     app.include_router(routes_webhooks.router)
     app.include_router(routes_audits.router)
