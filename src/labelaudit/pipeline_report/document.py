@@ -73,7 +73,10 @@ def pipeline_document(report: Mapping[str, Any], *, full_paths: bool = False) ->
     ]
     if report.get("review") is not None:
         sections.append(_review(report["review"], charts))
-    sections += [_annotators(report), _confusions(report, charts, meanings), *_rules(report)]
+    sections.append(_annotators(report))
+    if report.get("labeling_functions"):
+        sections.append(_labeling_functions(report["labeling_functions"]))
+    sections += [_confusions(report, charts, meanings), *_rules(report)]
     if report.get("fairness") is not None:
         sections.append(fairness_section(report["fairness"]))
     sections += [_queue(report, meanings), _provenance(report, full_paths)]
@@ -425,6 +428,13 @@ def _provenance(report: Mapping[str, Any], full_paths: bool) -> Section:
         "loads nothing from the network.",
         key="provenance",
     )
+
+
+def _labeling_functions(found: Mapping[str, Any]) -> Section:
+    """The LF table of the latest batch with labeling-function votes."""
+    from labelaudit.report.builders_weak import lf_section
+
+    return lf_section(found, f"Labeling functions (batch {text(found['batch'])})")
 
 
 def _tracked_title(report: Mapping[str, Any]) -> str:
