@@ -89,7 +89,7 @@ def gates_sentence(check: Mapping[str, Any]) -> str:
         allowed = [g for g in failed if g["verdict"] == "undefined"]
         extra = f" ({len(allowed)} undefined, allowed)" if allowed else ""
         return f"Batch {text(check['batch'])} passes all {len(gates)} gates{extra}."
-    failing = [g for g in failed if not str(g.get("reason", "")).endswith("allowed")]
+    failing = [g for g in failed if "allowed by allow_undefined" not in str(g.get("reason", ""))]
     failing = failing or failed
     return (
         f"Batch {text(check['batch'])} fails {len(failing)} of {len(gates)} gates: "
