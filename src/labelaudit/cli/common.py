@@ -120,11 +120,21 @@ class InputFormat(StrEnum):
     doccano = "doccano"
     sagemaker = "sagemaker"
     argilla = "argilla"
+    scale = "scale"
 
 
 #: Input formats read by :func:`labelaudit.io.read_export` (annotation-platform exports).
 PLATFORM_FORMATS = frozenset(
-    {"label-studio", "label-studio-min", "prodigy", "labelbox", "doccano", "sagemaker", "argilla"}
+    {
+        "label-studio",
+        "label-studio-min",
+        "prodigy",
+        "labelbox",
+        "doccano",
+        "sagemaker",
+        "argilla",
+        "scale",
+    }
 )
 
 
