@@ -182,7 +182,7 @@ FileArg = Annotated[
     Path,
     typer.Argument(
         help="Annotations: CSV, TSV, JSONL, JSON, Parquet, or a platform export "
-        "(Label Studio, Prodigy, Labelbox, doccano, SageMaker, Argilla)."
+        "(Label Studio, Prodigy, Labelbox, doccano, SageMaker, Argilla, Scale AI)."
     ),
 ]
 FromOpt = Annotated[

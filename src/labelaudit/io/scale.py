@@ -12,6 +12,8 @@ Fields used, as Scale's API reference documents the task object and the callback
 - ``status``: only ``completed`` tasks are read (``pending``, ``canceled``, ``error`` are
   skipped and counted);
 - ``params.attachment`` (with ``params.attachment_type = "text"``): the item's text;
+- ``params.categories`` (strings) of the first task that has them: the declared categories
+  (so a category nobody chose still counts, in the task's order);
 - ``completed_at``: the annotation time (``created_at`` column);
 - ``metadata``: kept only as the source of ``task_key``.
 
@@ -65,6 +67,9 @@ def read_record(
         col.skip(number, "missing task key", task_key or "task_id")
         return
     params = task.get("params") if isinstance(task.get("params"), dict) else {}
+    declared = params.get("categories")
+    if isinstance(declared, list) and declared and all(isinstance(c, str) for c in declared):
+        options.declared.setdefault(_CONTROL, tuple(declared))
     text = params.get("attachment") if params.get("attachment_type") == "text" else None
     response = task.get("response") or record.get("response")
     category = response.get("category") if isinstance(response, dict) else None
