@@ -26,6 +26,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
+from labelaudit.project.check import gate_failed
 from labelaudit.results import clean_number
 
 __all__ = ["GX_SUITE", "check_github", "check_gx", "check_junit"]
@@ -45,14 +46,6 @@ _BETWEEN = {
 def _xml_text(value: Any) -> str:
     """``value`` as text XML 1.0 can hold (illegal control characters become U+FFFD)."""
     return _XML_ILLEGAL.sub("\ufffd", "" if value is None else str(value))
-
-
-def _gate_failed(gate: Mapping[str, Any]) -> bool:
-    """True when the gate counts as failed (fail, or undefined and not allowed)."""
-    if gate["verdict"] == "fail":
-        return True
-    allowed = "allowed by allow_undefined" in str(gate.get("reason", ""))
-    return gate["verdict"] == "undefined" and not allowed
 
 
 def _gate_line(gate: Mapping[str, Any]) -> str:
@@ -77,7 +70,7 @@ def check_junit(report: Mapping[str, Any]) -> str:
         XML 1.0 cannot hold are replaced by U+FFFD.
     """
     gates = list(report.get("gates") or [])
-    failed = [_gate_failed(g) for g in gates]
+    failed = [gate_failed(g) for g in gates]
     skipped = [g["verdict"] == "undefined" and not f for g, f in zip(gates, failed, strict=True)]
     counts = {
         "tests": str(len(gates)),
@@ -152,7 +145,7 @@ def _expectation(gate: Mapping[str, Any], batch: str) -> dict[str, Any]:
         kwargs["value"] = threshold
     meta = {"gate": gate["name"], "verdict": gate["verdict"], "reason": gate.get("reason")}
     return {
-        "success": not _gate_failed(gate),
+        "success": not gate_failed(gate),
         "expectation_config": {
             "type": kind,
             "expectation_type": kind,

@@ -143,7 +143,7 @@ def tracker_payload(project: Project) -> TrackerPayload:
     """
     from labelaudit import __version__
     from labelaudit.pipeline_report import Scope, build_pipeline_report, render_pipeline_html
-    from labelaudit.project.check import check_store
+    from labelaudit.project.check import check_store, gate_failed
     from labelaudit.project.sheets import annotator_sheet
 
     config = project.config
@@ -156,9 +156,9 @@ def tracker_payload(project: Project) -> TrackerPayload:
         for step, record in enumerate(records):
             values = _batch_values(store, record.batch_id)
             check = check_store(store, config, batch=record.name)
-            for gate in check.gates:
-                if gate.verdict != "undefined" or "allowed by" not in gate.reason:
-                    values[metric_key("gate", gate.name)] = float(gate.verdict == "pass")
+            for gate in check.to_dict()["gates"]:
+                if gate["verdict"] != "undefined" or gate_failed(gate):
+                    values[metric_key("gate", gate["name"])] = float(gate["verdict"] == "pass")
             values["gates/passed"] = float(check.passed)
             when = int(record.ingested_at.timestamp() * 1000)
             batches.append(BatchMetrics(record.name, step, when, values, check.passed))
