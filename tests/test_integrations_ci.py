@@ -205,3 +205,37 @@ def test_pre_commit_hook_files_agree() -> None:
     (local,) = yaml.safe_load((EXAMPLES / "pre-commit-hooks.yaml").read_text())["repos"][0]["hooks"]
     assert published["id"] == local["id"] and published["entry"] == local["entry"]
     assert published["files"] == local["files"] == r"^guidelines/.*\.md$"
+
+
+def test_pre_commit_hook_entry_runs_guidelines_check(tmp_path: Path) -> None:
+    """The hook's entry, as pre-commit runs it (filenames appended), on the bundled example
+    guidelines (pass) and with a malformed file among them (the commit is refused)."""
+    import os
+    import shlex
+    import shutil
+    import subprocess
+    import sys
+
+    yaml = pytest.importorskip("yaml")
+    (hook,) = yaml.safe_load(
+        (Path(__file__).resolve().parents[1] / ".pre-commit-hooks.yaml").read_text()
+    )
+    examples = (
+        Path(__file__).resolve().parents[1] / "src" / "labelaudit" / "guidelines" / "examples"
+    )
+    folder = tmp_path / "guidelines"
+    folder.mkdir()
+    for name in ("pandalm-v1.md", "pandalm-v2.md"):
+        shutil.copy(examples / name, folder / name)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    files = ["guidelines/pandalm-v1.md", "guidelines/pandalm-v2.md"]
+    good = subprocess.run([*shlex.split(hook["entry"]), *files], cwd=tmp_path, env=env, check=False)
+    assert good.returncode == 0
+    (folder / "broken.md").write_text("+++\nnot toml = = \n+++\n# nothing\n")
+    bad = subprocess.run(
+        [*shlex.split(hook["entry"]), *files, "guidelines/broken.md"],
+        cwd=tmp_path,
+        env=env,
+        check=False,
+    )
+    assert bad.returncode == 1
