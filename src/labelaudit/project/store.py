@@ -489,8 +489,8 @@ class Store:
         """The stored JSON text of one result, or None."""
         row = self.execute(
             "SELECT result FROM batch_results WHERE batch_id = ? AND kind = ?", (batch_id, kind)
-        ).fetchone()
-        return None if row is None else str(row[0])
+        ).fetchall()  # fetchone would leave the result open on the connection
+        return None if not row else str(row[0][0])
 
     def metric_history(self, kind: str, metric: str) -> list[tuple[str, float | None]]:
         """``(batch name, value)`` of one metric over the batches, in history order."""
