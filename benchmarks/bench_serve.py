@@ -12,7 +12,9 @@ categories), built through the library. A reader token is created, then the real
 first (its cold time: the first computation after a store change, e.g. a new batch), then
 50 clients (asyncio + httpx, one process) request the pages round-robin for 60 s. The
 latency of each request is measured from send to the last byte; p50 / p95 / p99 per page,
-requests and errors (any status but 200) are printed as a Markdown table.
+requests and errors (any status but 200) are printed as a Markdown table. After the
+load, one decision is posted (a writer token) and every page fetched once more: what a
+decision costs the next reader.
 
 Target (issue 14): p95 under 200 ms for the overview and batch pages, zero errors. The
 client and the server share the 2-core machine, so the client's own CPU use is part of
@@ -71,27 +73,33 @@ def build(folder: Path) -> Path:
     return project
 
 
-def serve(project: Path, port: int) -> tuple[subprocess.Popen[str], str]:
-    """A reader token and ``labelaudit serve`` on 127.0.0.1:port."""
+def serve(project: Path, port: int) -> tuple[subprocess.Popen[str], str, str]:
+    """A reader and a writer token and ``labelaudit serve`` on 127.0.0.1:port."""
     labelaudit = [sys.executable, "-m", "labelaudit"]
-    made = subprocess.run(
-        [*labelaudit, "token", "create", "--project", str(project)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    token = made.stdout.strip().splitlines()[-1]
+    tokens = []
+    for role in ([], ["--writer"]):
+        made = subprocess.run(
+            [*labelaudit, "token", "create", "--project", str(project), *role],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        tokens.append(made.stdout.strip().splitlines()[-1])
     process = subprocess.Popen(
         [*labelaudit, "serve", "--project", str(project), "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
-    return process, token
+    return process, tokens[0], tokens[1]
 
 
-async def load(base: str, token: str, clients: int, seconds: float) -> dict[str, list[float]]:
-    """Every page once (cold), then ``clients`` loops over the pages for ``seconds``."""
+async def load(
+    base: str, token: str, writer: str, clients: int, seconds: float, pid: int
+) -> dict[str, list[float]]:
+    """Every page once (cold), then ``clients`` loops over the pages for ``seconds``, then
+    two decisions and every page once more (what a decision costs the next reader); the
+    server's CPU seconds (process ``pid``) during the timed loop."""
     import httpx
 
     headers = {"Authorization": f"Bearer {token}"}
@@ -117,6 +125,7 @@ async def load(base: str, token: str, clients: int, seconds: float) -> dict[str,
             if answer.status_code != 200:
                 raise RuntimeError(f"{path}: {answer.status_code} {answer.text[:300]}")
         stop = time.monotonic() + seconds
+        cpu = _cpu_seconds(pid)
 
         async def user(offset: int) -> None:
             names = list(PAGES)
@@ -137,14 +146,40 @@ async def load(base: str, token: str, clients: int, seconds: float) -> dict[str,
                     errors[name].append(detail)
 
         await asyncio.gather(*(user(i) for i in range(clients)))
-    return {"times": times, "errors": errors, "cold": cold}  # type: ignore[return-value]
+        cpu = _cpu_seconds(pid) - cpu
+        decide = []
+        for entry in (await client.get("/api/queue?limit=2")).json()["items"]:
+            started = time.perf_counter()
+            decided = await client.post(
+                "/api/decisions",
+                json={"item": entry["item"], "label": entry["candidates"][0]["label"]},
+                headers={"Authorization": f"Bearer {writer}"},
+            )
+            decide.append(time.perf_counter() - started)
+            if decided.status_code != 201:
+                raise RuntimeError(f"decision: {decided.status_code} {decided.text[:300]}")
+        after: dict[str, float] = {}
+        for name, path in PAGES.items():
+            started = time.perf_counter()
+            answer = await client.get(path)
+            after[name] = time.perf_counter() - started
+            if answer.status_code != 200:
+                raise RuntimeError(f"{path}: {answer.status_code} {answer.text[:300]}")
+    return {  # type: ignore[return-value]
+        "times": times,
+        "errors": errors,
+        "cold": cold,
+        "after_decision": after,
+        "decide": decide,
+        "server_cpu": cpu,
+    }
 
 
 def table(result: dict[str, dict[str, object]], seconds: float, clients: int) -> str:
     """The Markdown table of the run."""
     lines = [
-        "| page | cold (first request) | requests | p50 | p95 | p99 | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| page | cold (first request) | after a decision | requests | p50 | p95 | p99 | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in PAGES:
         values = np.array(result["times"][name]) * 1000  # type: ignore[index]
@@ -153,15 +188,30 @@ def table(result: dict[str, dict[str, object]], seconds: float, clients: int) ->
         mark = "" if target is None else (" ✓" if p95 <= target * 1000 else " ✗")
         cold = result["cold"][name] * 1000  # type: ignore[index]
         errors = len(result["errors"][name])  # type: ignore[index]
+        after = result["after_decision"][name] * 1000  # type: ignore[index]
         lines.append(
-            f"| {name} | {cold:,.0f} ms | {values.size:,} | {p50:,.0f} ms | "
+            f"| {name} | {cold:,.0f} ms | {after:,.0f} ms | {values.size:,} | {p50:,.0f} ms | "
             f"{p95:,.0f} ms{mark} | {p99:,.0f} ms | {errors} |"
         )
     total = sum(len(v) for v in result["times"].values())  # type: ignore[union-attr]
+    first, second = (float(t) * 1000 for t in result["decide"])  # type: ignore[union-attr]
+    cpu = float(result["server_cpu"]) / total * 1000  # type: ignore[arg-type]
     lines.append(
-        f"\n{clients} clients, {seconds:.0f} s: {total:,} requests ({total / seconds:,.0f}/s)."
+        f"\n{clients} clients, {seconds:.0f} s: {total:,} requests ({total / seconds:,.0f}/s); "
+        f"server CPU {cpu:.2f} ms per request in the timed loop. Two decisions "
+        f"(POST /api/decisions on items in all 100 batches): {first:,.0f} ms (the first "
+        f"computes each batch's queue size once), then {second:,.0f} ms."
     )
     return "\n".join(lines)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux ``/proc``; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -174,16 +224,18 @@ def main(argv: list[str] | None = None) -> None:
     options = parser.parse_args(argv)
     folder = options.keep or Path(tempfile.mkdtemp(prefix="bench-serve-"))
     project = build(folder)
-    process, token = serve(project, options.port)
+    process, token, writer = serve(project, options.port)
     try:
+        base = f"http://127.0.0.1:{options.port}"
         result = asyncio.run(
-            load(f"http://127.0.0.1:{options.port}", token, options.clients, options.seconds)
+            load(base, token, writer, options.clients, options.seconds, process.pid)
         )
     finally:
         process.terminate()
         process.wait(timeout=60)
     print(f"labelaudit serve, {os.cpu_count()} CPUs, store {project}")
     print(table(result, options.seconds, options.clients))
+    print("load average (1, 5, 15 min) at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     if options.json:
         options.json.write_text(json.dumps(result), encoding="utf-8")
 

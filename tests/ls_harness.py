@@ -62,6 +62,9 @@ class LabelStudio:
         """Start the server and wait until ``/api/version`` answers (raises on failure)."""
         env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
         env.update(SENTRY_DSN="", FRONTEND_SENTRY_DSN="", LABEL_STUDIO_BASE_DATA_DIR=str(self.root))
+        # Its webhooks go to a labelaudit serve on 127.0.0.1, a subnet Label Studio's SSRF
+        # guard refuses by default (USE_DEFAULT_BANNED_SUBNETS); this server is loopback-only.
+        env.update(USE_DEFAULT_BANNED_SUBNETS="false")
         command = [
             str(self.executable), "start", "--no-browser", "--internal-host", "127.0.0.1",
             "-p", str(self.port), "--data-dir", str(self.root / "data"),

@@ -65,6 +65,10 @@ def test_pages_and_keyboard_adjudication(
             assert page.locator("h1").inner_text() == "server-test: overview"
             assert "Latest batch 2024-w03: a gate failed" in page.locator("#headline").inner_text()
             assert page.locator("figure.chart svg").count() == 2  # agreement and gold charts
+            point = page.locator("figure.chart svg use[data-hover]").first
+            point.hover()
+            expect(page.locator(".hover-tip")).to_be_visible()
+            assert page.locator(".hover-tip").inner_text().startswith("2024-w01: ")
             open_before = int(_count(page, "open adjudications").replace(",", ""))
             assert _count(page, "decided items (expert decisions)") == "0"
             page.screenshot(path=str(shots / "serve-overview.png"), full_page=False)

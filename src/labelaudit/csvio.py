@@ -20,7 +20,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["FORMULA_START", "neutralise_formulas", "unquote_formulas", "write_csv"]
+__all__ = [
+    "FORMULA_START",
+    "neutralise_formulas",
+    "neutralise_strings",
+    "unquote_formulas",
+    "write_csv",
+]
 
 #: First characters that make a spreadsheet evaluate a cell.
 FORMULA_START = "=+-@\t\r"
@@ -37,6 +43,18 @@ def _text_columns(table: pa.Table) -> list[int]:
         or pa.types.is_large_string(column.type)
         or (pa.types.is_dictionary(column.type) and pa.types.is_string(column.type.value_type))
     ]
+
+
+def neutralise_strings(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """The one formula rule on a string array: a value matching ``^'*[=+\\-@\\t\\r]`` that
+    is not a plain number gains one leading ``'`` (nulls kept). Used for CSV cells, XLSX
+    cells and XLSX header names alike."""
+    needs = pc.and_(
+        pc.match_substring_regex(column, _NEEDS_QUOTE),
+        pc.invert(pc.match_substring_regex(column, _PLAIN_NUMBER)),
+    )
+    quoted = pc.binary_join_element_wise(pa.scalar("'"), column, pa.scalar(""))
+    return pc.if_else(needs, quoted, column)
 
 
 def neutralise_formulas(table: pa.Table) -> pa.Table:
@@ -57,12 +75,7 @@ def neutralise_formulas(table: pa.Table) -> pa.Table:
         column = table.column(index)
         if pa.types.is_dictionary(column.type):
             column = column.cast(pa.string())
-        needs = pc.and_(
-            pc.match_substring_regex(column, _NEEDS_QUOTE),
-            pc.invert(pc.match_substring_regex(column, _PLAIN_NUMBER)),
-        )
-        quoted = pc.binary_join_element_wise(pa.scalar("'"), column, pa.scalar(""))
-        table = table.set_column(index, table.field(index).name, pc.if_else(needs, quoted, column))
+        table = table.set_column(index, table.field(index).name, neutralise_strings(column))
     return table
 
 

@@ -121,11 +121,21 @@ class InputFormat(StrEnum):
     doccano = "doccano"
     sagemaker = "sagemaker"
     argilla = "argilla"
+    scale = "scale"
 
 
 #: Input formats read by :func:`labelaudit.io.read_export` (annotation-platform exports).
 PLATFORM_FORMATS = frozenset(
-    {"label-studio", "label-studio-min", "prodigy", "labelbox", "doccano", "sagemaker", "argilla"}
+    {
+        "label-studio",
+        "label-studio-min",
+        "prodigy",
+        "labelbox",
+        "doccano",
+        "sagemaker",
+        "argilla",
+        "scale",
+    }
 )
 
 
@@ -173,7 +183,7 @@ FileArg = Annotated[
     Path,
     typer.Argument(
         help="Annotations: CSV, TSV, JSONL, JSON, Parquet, or a platform export "
-        "(Label Studio, Prodigy, Labelbox, doccano, SageMaker, Argilla)."
+        "(Label Studio, Prodigy, Labelbox, doccano, SageMaker, Argilla, Scale AI)."
     ),
 ]
 FromOpt = Annotated[

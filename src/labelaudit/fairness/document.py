@@ -10,7 +10,7 @@ from typing import Any
 from labelaudit.report.document import DocTable, Document, Figure, Headline, Provenance, Section
 from labelaudit.report.format import fmt_value
 
-__all__ = ["slices_document"]
+__all__ = ["shift_sections", "slices_document"]
 
 _N = ("number",)
 
@@ -52,7 +52,10 @@ def _headline(data: Mapping[str, Any], gate: float | None) -> Headline:
     return Headline(sentence + ".", tuple(figures), status)
 
 
-def _tables(data: Mapping[str, Any]) -> list[Section]:
+def shift_sections(data: Mapping[str, Any]) -> list[Section]:
+    """The "Groups" and "Label shifts" sections (groups, offsets, contrasts with the
+    reference): what a batch's stored ``fairness`` result holds, for the weekly report and
+    the dashboard."""
     groups = DocTable(
         "Groups",
         ("attribute", "group", "where", "raters", "items", "ratings", "note"),
@@ -130,6 +133,14 @@ def _tables(data: Mapping[str, Any]) -> list[Section]:
         ),
         ("text", "text", "text", "text", *_N * 4, "text"),
     )
+    return [
+        Section("Groups", tables=(groups,)),
+        Section("Label shifts", tables=(offsets, contrasts)),
+    ]
+
+
+def _tables(data: Mapping[str, Any]) -> list[Section]:
+    sections = shift_sections(data)
     agreement = DocTable(
         "Agreement within and between groups",
         (
@@ -162,11 +173,7 @@ def _tables(data: Mapping[str, Any]) -> list[Section]:
         note="within: Krippendorff's alpha among the group's raters; between: "
         "cross-replication alpha of cross-group pairs (Wong et al. 2021).",
     )
-    sections = [
-        Section("Groups", tables=(groups,)),
-        Section("Label shifts", tables=(offsets, contrasts)),
-        Section("Agreement", tables=(agreement,)),
-    ]
+    sections.append(Section("Agreement", tables=(agreement,)))
     if data.get("mixed_model"):
         mixed = DocTable(
             "Mixed model (cross-check)",
@@ -178,7 +185,7 @@ def _tables(data: Mapping[str, Any]) -> list[Section]:
             ("text", "text", "text", *_N * 4),
             note=data["mixed_model"][0]["model"] + "; ignores rater clustering (SEs too small).",
         )
-        sections[1] = Section("Label shifts", tables=(offsets, contrasts, mixed))
+        sections[1] = Section("Label shifts", tables=(*sections[1].tables, mixed))
     sections += _reference_sections(data)
     if data["slices"]:
         sections.append(Section("Data slices", tables=(_slices(data),)))

@@ -1,10 +1,10 @@
 """Annotation-platform exports -> the canonical :class:`AnnotationTable`, and back to files.
 
 ``read_export`` reads Label Studio (JSON, JSON_MIN), Prodigy, Labelbox, doccano,
-SageMaker Ground Truth and Argilla exports and an in-memory Hugging Face Dataset, streaming
-large files, and returns the table with a :class:`ReadReport` of what was read, skipped
-(with reasons) and inferred. ``write_table`` writes the canonical table as CSV, JSONL or
-Parquet. See ``docs/formats.md``.
+SageMaker Ground Truth, Argilla and Scale AI (delivered tasks) exports and an in-memory
+Hugging Face Dataset, streaming large files, and returns the table with a
+:class:`ReadReport` of what was read, skipped (with reasons) and inferred.
+``write_table`` writes the canonical table as CSV, JSONL or Parquet. See ``docs/formats.md``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,13 @@ __all__ = [
 
 #: Every value ``from_`` accepts.
 FORMATS = (*PLATFORM_FORMATS, "canonical", "huggingface")
-_UNITS = {"prodigy": "line", "labelbox": "line", "doccano": "line", "sagemaker": "line"}
+_UNITS = {
+    "prodigy": "line",
+    "labelbox": "line",
+    "doccano": "line",
+    "sagemaker": "line",
+    "scale": "record",
+}
 _FIELDS = {
     "label-studio": ("id", "completed_by"),
     "label-studio-min": ("id", "annotator"),
@@ -49,6 +55,7 @@ _FIELDS = {
     "doccano": ("id", "(file name)"),
     "sagemaker": ("source-ref", "workerId"),
     "argilla": ("id", "user_id"),
+    "scale": ("task_id", "(vendor)"),
 }
 
 

@@ -20,6 +20,7 @@ PLATFORM_FORMATS = (
     "doccano",
     "sagemaker",
     "argilla",
+    "scale",
 )
 _JSON_SUFFIXES = {".json", ".jsonl", ".ndjson", ".manifest", ".jsonlines"}
 _TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".parquet", ".pq"}
@@ -54,6 +55,10 @@ def detect_record(record: Any) -> str | None:
         return "sagemaker"
     if isinstance(record.get("responses"), dict) or any(k.endswith(".responses") for k in keys):
         return "argilla"
+    from labelaudit.io.scale import is_scale_task
+
+    if is_scale_task(record):
+        return "scale"
     if "annotator" in keys and "annotation_id" in keys:
         return "label-studio-min"
     if "text" in keys and not keys & _ALIASES:

@@ -9,7 +9,8 @@
 - :func:`render_pipeline_markdown` -- GitHub-flavoured Markdown.
 - :func:`write_pipeline_report` -- render and write one of them atomically.
 - :func:`render_pipeline_charts` -- the report's control and confusion charts (inline SVG),
-  for other pages that show them (``labelaudit serve``); :func:`item_text` an item's text.
+  for other pages that show them (``labelaudit serve``); :func:`item_text` an item's text;
+  :func:`fairness_section` the annotator-group section (also the dashboard's page).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from labelaudit.pipeline_report._charts import render_pipeline_charts
 from labelaudit.pipeline_report._model import Scope, build_pipeline_report, parse_period
 from labelaudit.pipeline_report._queries import TEXT_COLUMNS, item_text
-from labelaudit.pipeline_report.document import pipeline_document
+from labelaudit.pipeline_report.document import fairness_section, pipeline_document
 from labelaudit.pipeline_report.render import (
     render_pipeline_html,
     render_pipeline_markdown,
@@ -28,6 +29,7 @@ __all__ = [
     "TEXT_COLUMNS",
     "Scope",
     "build_pipeline_report",
+    "fairness_section",
     "item_text",
     "parse_period",
     "pipeline_document",

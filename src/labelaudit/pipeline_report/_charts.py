@@ -179,13 +179,18 @@ def _control_chart(
     out: Sequence[int],
     gates: Sequence[Mapping[str, Any]],
     ylabel: str,
+    gid: str,
 ) -> Figure:
-    """Values, center line, 3-sigma limits, gates; out-of-control points ringed in red."""
+    """Values, center line, 3-sigma limits, gates; out-of-control points ringed in red
+    (the points' SVG group has the id ``gid``)."""
     points = chart["points"]
     figure = new_figure(height_in=3.6)
     axes = figure.add_subplot()
     x = list(range(len(points)))
-    axes.plot(x, _nums([p["value"] for p in points]), "o-", color=_VALUE, ms=4, label=ylabel)
+    (series,) = axes.plot(
+        x, _nums([p["value"] for p in points]), "o-", color=_VALUE, ms=4, label=ylabel
+    )
+    series.set_gid(gid)  # the SVG group of the points (labelaudit serve adds hover values)
     judged = charts.get("judged")
     at = judged if isinstance(judged, int) else len(points) - 1
     marks = _limit_lines(axes, points, at) + _gate_marks(axes, points, gates)
@@ -220,7 +225,7 @@ def _agreement_chart(charts: Mapping[str, Any]) -> Figure | None:
     gates = (charts.get("gates") or {}).get("agreement", [])
     metric = _METRIC_NAMES.get(str(charts.get("metric")), str(charts.get("metric", "value")))
     out = list(monitor.get("out_of_control", []))
-    return _control_chart(chart, charts, out, gates, f"{metric} per batch")
+    return _control_chart(chart, charts, out, gates, f"{metric} per batch", "series-agreement")
 
 
 def _gold_chart(charts: Mapping[str, Any]) -> Figure | None:
@@ -229,7 +234,8 @@ def _gold_chart(charts: Mapping[str, Any]) -> Figure | None:
         return None
     gates = (charts.get("gates") or {}).get("gold", [])
     out = list(chart.get("out_of_control", []))
-    return _control_chart(chart, charts, out, gates, "gold error rate (share of gold answers)")
+    ylabel = "gold error rate (share of gold answers)"
+    return _control_chart(chart, charts, out, gates, ylabel, "series-gold")
 
 
 def _meanings(report: Mapping[str, Any]) -> dict[str, str]:

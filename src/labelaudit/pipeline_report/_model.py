@@ -95,9 +95,10 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
         ``{"tool", "title", "project", "generated_at", "scope", "summary", "gates",
         "batches", "charts": {"agreement", "gold"}, "annotators", "confusions",
         "guideline_rules" (None without a ``[guidelines]`` file),
-        "adjudication", "labeling_functions", "provenance"}``; documented in
+        "adjudication", "labeling_functions", "fairness", "provenance"}``; documented in
         ``docs/pipeline.md`` (``labeling_functions``: the LF analysis of the latest batch
-        with labeling-function votes, or null).
+        with labeling-function votes, or null; ``fairness`` is null unless ingest stored
+        group offsets: a ``[fairness]`` section).
 
     Raises
     ------
@@ -129,6 +130,7 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
         weakest = _queries.weakest_annotator(store, chosen[-1])
         review = _review(_queries.review(store, chosen))
         functions = _queries.labeling_functions(store, chosen)
+        fairness = _queries.fairness(store, ids)
         schema = max(m["version"] for m in store.migrations())
     drift = _drift(history, positions)
     for row in annotators:
@@ -170,6 +172,7 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
         "weakest_annotator": weakest,
         "review": review,
         "labeling_functions": functions,
+        "fairness": fairness,
         "provenance": {
             "inputs": [_input(b) for b in chosen],
             "config_sha256": config.sha256,

@@ -20,6 +20,7 @@ __all__ = [
     "attach_text",
     "batch_values",
     "confusions",
+    "fairness",
     "intervals",
     "item_text",
     "leaderboard",
@@ -250,6 +251,32 @@ def review(store: Store, batches: list[BatchRecord]) -> dict[str, Any] | None:
         if row is not None:
             return {"batch": batch.name, "batch_size": batch.n_annotations} | json.loads(row[0])
     return None
+
+
+def fairness(store: Store, ids: list[int]) -> dict[str, Any] | None:
+    """The stored ``fairness`` results of these batches (ingest with a ``[fairness]``
+    section): the stored ``max_group_gap`` per batch, and the groups, offsets, contrasts
+    and gaps of the latest batch holding one; None when no batch has one."""
+    results = _results(store, ids, "fairness")
+    if not results:
+        return None
+    gaps = store.execute(
+        "SELECT b.name, m.value FROM batch_metrics m JOIN batches b USING (batch_id) "
+        "WHERE m.kind = 'fairness' AND m.metric = 'max_group_gap' "
+        "AND list_contains(?::BIGINT[], m.batch_id) ORDER BY m.batch_id",
+        (ids,),
+    ).fetchall()
+    batch, latest = results[-1]
+    return {
+        "batch": batch,
+        "by": [g["by"] for g in latest.get("groupings", [])],
+        "max_group_gap": [{"batch": name, "value": clean_number(v)} for name, v in gaps],
+        "groupings": latest.get("groupings", []),
+        "groups": latest.get("groups", []),
+        "offsets": latest.get("offsets", []),
+        "contrasts": latest.get("contrasts", []),
+        "gaps": latest.get("gaps", []),
+    }
 
 
 def labeling_functions(store: Store, batches: list[BatchRecord]) -> dict[str, Any] | None:

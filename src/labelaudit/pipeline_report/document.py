@@ -29,7 +29,7 @@ from labelaudit.report.document import (
 )
 from labelaudit.report.format import DASH, fmt_value, text
 
-__all__ = ["category_meanings", "pipeline_document"]
+__all__ = ["category_meanings", "fairness_section", "pipeline_document"]
 
 _ALPHA = "Krippendorff's α"
 
@@ -76,12 +76,10 @@ def pipeline_document(report: Mapping[str, Any], *, full_paths: bool = False) ->
     sections.append(_annotators(report))
     if report.get("labeling_functions"):
         sections.append(_labeling_functions(report["labeling_functions"]))
-    sections += [
-        _confusions(report, charts, meanings),
-        *_rules(report),
-        _queue(report, meanings),
-        _provenance(report, full_paths),
-    ]
+    sections += [_confusions(report, charts, meanings), *_rules(report)]
+    if report.get("fairness") is not None:
+        sections.append(fairness_section(report["fairness"]))
+    sections += [_queue(report, meanings), _provenance(report, full_paths)]
     files = tuple(
         short_path(entry["source"], full=full_paths)
         for entry in report["provenance"]["inputs"]
@@ -367,6 +365,32 @@ def _queue(report: Mapping[str, Any], meanings: Mapping[str, str]) -> Section:
         text="Tied items and items whose majority share is below the threshold; the first "
         "queued items of the latest batch.",
         key="adjudication",
+    )
+
+
+def fairness_section(fairness: Mapping[str, Any]) -> Section:
+    """Annotator groups (the report's ``fairness`` dict): the largest cross-group offset
+    gap per batch, then the latest batch's groups, offsets and contrasts (the tables of
+    ``labelaudit slices``)."""
+    from labelaudit.fairness.document import shift_sections
+
+    trend = DocTable(
+        "Largest cross-group offset gap per batch",
+        ("batch", "max group gap"),
+        tuple((text(g["batch"]), g["value"]) for g in fairness["max_group_gap"]),
+        ("text", "number"),
+        note="Largest minus smallest shown group offset (item-adjusted), over the "
+        "[fairness] attributes; a gate on max_group_gap can fail on it.",
+    )
+    tables = [trend] + [t for part in shift_sections(fairness) for t in part.tables]
+    by = ", ".join(text(b) for b in fairness["by"]) or "the [fairness] attributes"
+    return Section(
+        f"Annotator groups ({by})",
+        tables=tuple(tables),
+        text=f"Groups, offsets and contrasts of {text(fairness['batch'])}, the latest batch "
+        "in scope with stored group figures; groups under the minimum rater count are "
+        "listed without figures.",
+        key="fairness",
     )
 
 

@@ -189,6 +189,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         _profiles,
     ),
+    Migration(
+        9,
+        "store preference and judge audits (labelaudit preferences / judge audit --project)",
+        (
+            # One row per stored audit: the audit's to_dict() as it was written (the JSON
+            # contract of docs/preferences.md and docs/judge.md); kind 'preferences' or
+            # 'judge'. Versions 7 and 10 belong to other branches (numbers reserved).
+            """CREATE TABLE IF NOT EXISTS audit_results (
+                audit_id BIGINT PRIMARY KEY, kind VARCHAR NOT NULL, name VARCHAR NOT NULL,
+                input_sha256 VARCHAR, result JSON NOT NULL, stored_at TIMESTAMP NOT NULL,
+                run_id BIGINT NOT NULL)""",
+        ),
+    ),
 )
 
 BOOTSTRAP = """CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -20,7 +20,7 @@ recomputed from the annotations.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -40,6 +40,7 @@ __all__ = [
     "check_project",
     "check_store",
     "evaluate_gates",
+    "gate_failed",
     "gate_failures",
     "render_check",
     "send_alert",
@@ -55,6 +56,8 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 }
 #: Gate metrics computed from the control charts, not read from ``batch_metrics``.
 CHART_METRICS = ("out_of_control", "drifting_annotators")
+#: What the reason of an undefined value says when ``allow_undefined`` lets the gate pass.
+ALLOWED_UNDEFINED = "allowed by allow_undefined"
 #: Kinds searched for a plain metric name, in this order.
 _KIND_ORDER = ("agreement", "consensus", "gold", "annotators", "fairness")
 
@@ -131,7 +134,7 @@ def evaluate_gates(
     for gate in gates:
         value, reason = values.get(gate.metric, (None, _unknown(gate.metric, values)))
         if value is None:
-            policy = "allowed by allow_undefined" if gate.allow_undefined else "fails the gate"
+            policy = ALLOWED_UNDEFINED if gate.allow_undefined else "fails the gate"
             reason = f"undefined ({reason or 'no value'}); {policy}"
             out.append(_result(gate, None, "undefined", reason))
             continue
@@ -140,6 +143,14 @@ def evaluate_gates(
         text = shown if holds else f"not {shown}"
         out.append(_result(gate, value, "pass" if holds else "fail", text + (reason or "")))
     return out
+
+
+def gate_failed(gate: Mapping[str, Any]) -> bool:
+    """True when a gate of :meth:`CheckResult.to_dict` counts as failed: ``fail``, or
+    ``undefined`` without ``allow_undefined``."""
+    if gate["verdict"] == "fail":
+        return True
+    return gate["verdict"] == "undefined" and ALLOWED_UNDEFINED not in str(gate.get("reason"))
 
 
 def gate_failures(gate: Gate, values: Sequence[float | None]) -> list[int]:

@@ -191,8 +191,7 @@ def record_decision(
             batch_name=batches[-1].name,
             details_json=json.dumps({"item": item, "label": label, "by": decided_by}),
         )
-        for batch in batches:
-            _store_decision_result(store, batch, run_id)
+        _store_decision_results(store, batches, run_id)
     names = tuple(b.name for b in batches)
     return Decision(item, label, decided_by, decided_at, revision, SOURCE, names)
 
@@ -224,42 +223,142 @@ def refresh_decision_results(
         batch_name=batches[-1].name,
         details_json=json.dumps({"source": source, "n_items": len(wanted)}),
     )
-    for batch in batches:
-        _store_decision_result(store, batch, run_id)
+    _store_decision_results(store, batches, run_id)
     return tuple(b.name for b in batches)
 
 
 _AGREEMENT = (
-    "WITH d AS (" + _LATEST + ") SELECT a.annotator, count(*) AS n, "
+    "WITH d AS (" + _LATEST + ") SELECT a.batch_id, a.annotator, count(*) AS n, "
     "count(*) FILTER (WHERE a.label = d.label) AS agreed FROM annotations a JOIN d "
-    "USING (item) WHERE a.batch_id = ? GROUP BY a.annotator ORDER BY a.annotator"
+    "USING (item) WHERE list_contains(?::BIGINT[], a.batch_id) GROUP BY a.batch_id, "
+    "a.annotator ORDER BY a.batch_id, a.annotator"
 )
-_DECIDED = (
-    "WITH d AS (" + _LATEST + ") SELECT DISTINCT a.item FROM annotations a JOIN d "
-    "USING (item) WHERE a.batch_id = ?"
+# The labels of the decided items of these batches (the only rows whose queue status the
+# decisions result needs: a queue entry depends on its own item's labels only).
+_DECIDED_ROWS = (
+    "WITH d AS (" + _LATEST + ") SELECT a.batch_id, a.item, a.annotator, a.label "
+    "FROM annotations a JOIN d USING (item) WHERE list_contains(?::BIGINT[], a.batch_id) "
+    "ORDER BY a.batch_id, a.item, a.annotator"
+)
+_PREVIOUS = (
+    "SELECT batch_id, result FROM batch_results WHERE kind = 'decisions' "
+    "AND list_contains(?::BIGINT[], batch_id)"
+)
+# The queue size ingest stored (categorical batches: majority vote, the same rule).
+_INGESTED = (
+    "SELECT batch_id, CAST(json_extract(result, '$.n_queued') AS BIGINT) FROM batch_results "
+    "WHERE kind = 'consensus' AND list_contains(?::BIGINT[], batch_id)"
 )
 
 
-def _store_decision_result(store: Store, batch: BatchRecord, run_id: int) -> None:
-    """Replace the batch's ``decisions`` result (inside the caller's transaction)."""
-    rows = store.execute(_AGREEMENT, (batch.batch_id,)).fetchall()
-    decided = {row[0] for row in store.execute(_DECIDED, (batch.batch_id,)).fetchall()}
+def _queued(batch: BatchRecord, table: Any) -> set[str]:
+    """Items of ``table`` (rows of ``batch``) that the batch's queue rule queues."""
+    from labelaudit.table import read_annotations
+
+    schema = json.loads(batch.task_schema)
+    if schema.get("level") in ("interval", "ratio") or table.num_rows == 0:
+        return set()
+    rows = read_annotations(
+        table.select(["item", "annotator", "label"]),
+        level=schema.get("level", "nominal"),
+        categories=schema.get("categories"),
+        task=schema.get("task", "categorical"),
+    )
+    return {e["item"] for e in batch_queue(rows).entries}
+
+
+def _categorical(batch: BatchRecord) -> bool:
+    """Whether the batch is categorical (its stored consensus queue is :func:`batch_queue`'s:
+    majority vote, ties and low confidence)."""
+    schema = json.loads(batch.task_schema)
+    return schema.get("task", "categorical") == "categorical" and schema.get("level") not in (
+        "interval",
+        "ratio",
+    )
+
+
+def _queued_decided(batches: list[BatchRecord], rows: Any) -> dict[int, set[str]]:
+    """``{batch_id: queued items}`` among ``rows`` (batch_id, item, annotator, label),
+    voted once per task schema: an item is keyed by its batch and name (a queue entry
+    depends on its own labels only)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out: dict[int, set[str]] = {}
+    groups: dict[str, list[BatchRecord]] = {}
+    for batch in batches:
+        groups.setdefault(batch.task_schema, []).append(batch)
+    for group in groups.values():
+        ids = pa.array([b.batch_id for b in group], type=pa.int64())
+        sub = rows.filter(pc.is_in(rows["batch_id"], value_set=ids))
+        keys = pc.binary_join_element_wise(
+            pc.cast(sub["batch_id"], pa.string()), sub["item"], _SEPARATOR
+        )
+        table = pa.table({"item": keys, "annotator": sub["annotator"], "label": sub["label"]})
+        for key in _queued(group[0], table):
+            batch_id, item = key.split(_SEPARATOR, 1)
+            out.setdefault(int(batch_id), set()).add(item)
+    return out
+
+
+def _store_decision_results(store: Store, batches: list[BatchRecord], run_id: int) -> None:
+    """Replace the ``decisions`` result of ``batches`` (inside the caller's transaction).
+
+    Incremental: the batch's queue size is kept from its previous ``decisions`` result (a
+    stored batch never changes), so only the decided items' labels are read and voted on;
+    the first result of a categorical batch takes the queue size ingest stored (same rule),
+    of other batches computes the whole queue once. Four statements read every batch at
+    once; the per-batch work is a loop over batches, not rows.
+    """
+    ids = [b.batch_id for b in batches]
+    agreement: dict[int, list[tuple[str, int, int]]] = {i: [] for i in ids}
+    for batch_id, annotator, n, agreed in store.execute(_AGREEMENT, (ids,)).fetchall():
+        agreement[batch_id].append((annotator, int(n), int(agreed)))
+    relation = store.connection.sql(_DECIDED_ROWS, params=[ids])
+    decided = (getattr(relation, "to_arrow_table", None) or relation.arrow)()
+    previous = {b: json.loads(r) for b, r in store.execute(_PREVIOUS, (ids,)).fetchall()}
+    queued = _queued_decided(batches, decided)
+    ingested = dict(store.execute(_INGESTED, (ids,)).fetchall())
+    items: dict[int, set[str]] = {i: set() for i in ids}
+    for batch_id, item in zip(
+        decided["batch_id"].to_pylist(), decided["item"].to_pylist(), strict=True
+    ):
+        items[batch_id].add(item)
+    results = []
+    for batch in batches:
+        known = previous.get(batch.batch_id, {}).get("n_queued")
+        if known is None and _categorical(batch):
+            known = ingested.get(batch.batch_id)
+        n_queued = (
+            int(known)
+            if known is not None
+            else len(_queued(batch, store.annotations(batch.batch_id)))
+        )
+        open_items = n_queued - len(queued.get(batch.batch_id, ()))
+        results.append(
+            _decision_result(agreement[batch.batch_id], items[batch.batch_id], n_queued, open_items)
+        )
+    _replace_results(store, ids, results, run_id)
+
+
+def _decision_result(
+    rows: list[tuple[str, int, int]],
+    decided: set[str],
+    n_queued: int,
+    open_items: int,
+) -> tuple[dict[str, Any], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The batch's result JSON, its headline rows and its per-annotator rows."""
     names = [row[0] for row in rows]
     n = np.array([row[1] for row in rows], dtype=np.int64)
     agreed = np.array([row[2] for row in rows], dtype=np.int64)
     low, high = wilson_interval(agreed, n)
     total_low, total_high = wilson_interval(int(agreed.sum()), int(n.sum()))
-    schema = json.loads(batch.task_schema)
-    if schema.get("level") in ("interval", "ratio"):
-        queued: set[str] = set()
-    else:
-        queued = {e["item"] for e in batch_queue(batch_table(store, batch)).entries}
     overall = agreed.sum() / n.sum() if n.sum() else None
     result = {
         "source": "decisions",
         "n_decided": len(decided),
-        "n_queued": len(queued),
-        "open_adjudications": len(queued - decided),
+        "n_queued": n_queued,
+        "open_adjudications": open_items,
         "decision_agreement": clean_number(overall),
         "annotators": {
             name: {
@@ -273,8 +372,8 @@ def _store_decision_result(store: Store, batch: BatchRecord, run_id: int) -> Non
     }
     metrics = [
         ("decided_items", float(len(decided)), None, None, None, None),
-        ("queued_items", float(len(queued)), None, None, None, None),
-        ("open_adjudications", float(len(queued - decided)), None, None, None, None),
+        ("queued_items", float(n_queued), None, None, None, None),
+        ("open_adjudications", float(open_items), None, None, None, None),
         (
             "decision_agreement",
             clean_number(overall),
@@ -288,20 +387,66 @@ def _store_decision_result(store: Store, batch: BatchRecord, run_id: int) -> Non
         (name, "decision_agreement", clean_number(agreed[i] / n[i]), int(n[i]), None)
         for i, name in enumerate(names)
     ]
+    return result, metrics, annotators
+
+
+def _replace_results(
+    store: Store,
+    ids: list[int],
+    results: list[tuple[dict[str, Any], list[tuple[Any, ...]], list[tuple[Any, ...]]]],
+    run_id: int,
+) -> None:
+    """Delete the batches' ``decisions`` rows and insert the new ones: one statement per
+    table (rows go in as Arrow tables; DuckDB's ``executemany`` is a statement per row)."""
+    import pyarrow as pa
+
     for table in ("batch_results", "batch_metrics", "annotator_metrics"):
-        store.execute(_CLEAR[table], (batch.batch_id,))
-    store.insert_result(
-        batch.batch_id,
-        "decisions",
-        json.dumps(result, ensure_ascii=False, allow_nan=False),
-        metrics,
-        run_id=run_id,
-        annotators=annotators,
-    )
+        store.execute(_CLEAR[table], (ids,))
+    pairs = list(zip(ids, results, strict=True))
+    now = utc_now()
+    text = [json.dumps(r[0], ensure_ascii=False, allow_nan=False) for _, r in pairs]
+    number, string = pa.float64(), pa.string()
+    incoming = {
+        "batch_results": (
+            ("batch_id", "result", "computed_at", "run_id"),
+            (pa.int64(), string, pa.timestamp("us"), pa.int64()),
+            [(i, t, now, run_id) for (i, _), t in zip(pairs, text, strict=True)],
+        ),
+        "batch_metrics": (
+            ("batch_id", "metric", "value", "se", "ci_low", "ci_high", "reason"),
+            (pa.int64(), string, number, number, number, number, string),
+            [(i, *row) for i, r in pairs for row in r[1]],
+        ),
+        "annotator_metrics": (
+            ("batch_id", "annotator", "metric", "value", "n", "reason"),
+            (pa.int64(), string, string, number, pa.int64(), string),
+            [(i, *row) for i, r in pairs for row in r[2]],
+        ),
+    }
+    for table, (names, types, rows) in incoming.items():
+        if not rows:
+            continue
+        columns = list(zip(*rows, strict=True))
+        arrays = {k: pa.array(c, type=t) for k, c, t in zip(names, columns, types, strict=True)}
+        store.connection.register("incoming_decisions", pa.table(arrays))
+        try:
+            store.execute(_INSERT[table])
+        finally:
+            store.connection.unregister("incoming_decisions")
 
 
+#: Joins a batch id and an item name into one queue key (never in a batch id).
+_SEPARATOR = "\x1f"
 # Constant statements (table names from this module only).
 _CLEAR = {
-    name: f"DELETE FROM {name} WHERE batch_id = ? AND kind = 'decisions'"
+    name: f"DELETE FROM {name} WHERE list_contains(?::BIGINT[], batch_id) AND kind = 'decisions'"
     for name in ("batch_results", "batch_metrics", "annotator_metrics")
+}
+_INSERT = {
+    "batch_results": "INSERT INTO batch_results SELECT batch_id, 'decisions', 1, result, "
+    "computed_at, run_id FROM incoming_decisions",
+    "batch_metrics": "INSERT INTO batch_metrics SELECT batch_id, 'decisions', metric, value, "
+    "se, ci_low, ci_high, reason FROM incoming_decisions",
+    "annotator_metrics": "INSERT INTO annotator_metrics SELECT batch_id, 'decisions', "
+    "annotator, metric, value, n, reason FROM incoming_decisions",
 }

@@ -254,14 +254,19 @@ class Store:
 
         known = max(m.version for m in MIGRATIONS)
         try:
-            row = self.execute("SELECT max(version) FROM schema_migrations").fetchone()
+            row = self.execute(
+                "SELECT max(version), list(version) FROM schema_migrations"
+            ).fetchone()
         except duckdb.Error:  # no migrations table: not (yet) a labelaudit store
-            row = (None,)
+            row = (None, None)
         version = row[0] if row else None
-        if version is None or version < known:
+        # versions are numbered on branches: a store can hold a later one and miss an earlier
+        missing = {m.version for m in MIGRATIONS} - set(row[1] or ()) if row else set()
+        if version is None or version < known or missing:
             raise StoreOutdatedError(
-                f"the store {self.path} has schema version {version or 0}, this labelaudit "
-                f"needs {known}; run any writing command (e.g. `labelaudit ingest`) to migrate"
+                f"the store {self.path} has schema version {version or 0} (missing "
+                f"{', '.join(map(str, sorted(missing)))}), this labelaudit needs {known}; run "
+                "any writing command (e.g. `labelaudit ingest`) to migrate"
             )
         if version > known:
             raise InputError(
@@ -491,8 +496,8 @@ class Store:
         """The stored JSON text of one result, or None."""
         row = self.execute(
             "SELECT result FROM batch_results WHERE batch_id = ? AND kind = ?", (batch_id, kind)
-        ).fetchone()
-        return None if row is None else str(row[0])
+        ).fetchall()  # fetchone would leave the result open on the connection
+        return None if not row else str(row[0][0])
 
     def metric_history(self, kind: str, metric: str) -> list[tuple[str, float | None]]:
         """``(batch name, value)`` of one metric over the batches, in history order."""

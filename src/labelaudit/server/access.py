@@ -10,9 +10,12 @@ tells the client to come back (HTTP 503 with ``Retry-After``).
 
 Within the process, a lock serialises the short connections (DuckDB refuses a read-only
 and a read-write connection to one file in one process). What pages compute from the store
-is cached under the store's *version*: the size and modification time of the store file,
-its write-ahead log and ``labelaudit.toml``, read before the store is. Any write (a CLI
-ingest, a decision) changes the version, so a new batch is seen without a restart.
+is cached with the *parts* of the store it reads (:data:`PARTS`). The store's *version*
+(size and modification time of the store file, its write-ahead log and
+``labelaudit.toml``, three ``stat`` calls) tells that something was written; then one short
+read takes a stamp of each part, and only the values of the parts that changed are
+dropped: a decision drops what shows decisions and keeps the pipeline report and its
+charts, a CLI ingest drops what shows batches, so a new batch is seen without a restart.
 """
 
 from __future__ import annotations
@@ -27,7 +30,15 @@ from labelaudit.exceptions import LabelAuditError, StoreLockedError
 from labelaudit.project.layout import Project
 from labelaudit.project.store import Store
 
-__all__ = ["MISSING", "RETRY_SECONDS", "StoreAccess", "StoreBusy"]
+__all__ = [
+    "MISSING",
+    "PAGE_PARTS",
+    "PARTS",
+    "RETRY_SECONDS",
+    "StoreAccess",
+    "StoreBusy",
+    "read_stamps",
+]
 
 #: How long a request waits for another process to release the store.
 RETRY_SECONDS = 3.0
@@ -38,6 +49,29 @@ _CACHE_SIZE = 256
 T = TypeVar("T")
 #: What :meth:`StoreAccess.peek` gives for a value not cached.
 MISSING = object()
+
+
+#: The parts of the store a cached value can depend on: batches and their results other
+#: than decisions (``results``), expert decisions and their results (``decisions``),
+#: stored preference and judge audits (``audits``), guideline versions and calibration
+#: scores (``guidelines``), the stored tokens (``tokens``) and ``labelaudit.toml``
+#: (``config``). A new table that pages show needs a part here.
+PARTS = ("results", "decisions", "audits", "guidelines", "tokens", "config")
+#: What a page or a JSON answer depends on unless it says otherwise (all but the tokens).
+PAGE_PARTS = ("results", "decisions", "audits", "guidelines", "config")
+_STAMPS = {
+    "results": "SELECT b.batch_id, b.sha256, r.kind, r.run_id, r.computed_at FROM batches b "
+    "LEFT JOIN batch_results r ON r.batch_id = b.batch_id AND r.kind <> 'decisions' "
+    "ORDER BY ALL",
+    "decisions": "SELECT (SELECT count(*) FROM decisions), (SELECT max(pulled_at) FROM "
+    "decisions), (SELECT list(run_id ORDER BY batch_id) FROM batch_results "
+    "WHERE kind = 'decisions')",
+    "audits": "SELECT count(*), max(audit_id) FROM audit_results",
+    "guidelines": "SELECT (SELECT list((batch_id, version, recorded_at) ORDER BY batch_id) "
+    "FROM batch_guidelines), (SELECT count(*) FROM calibration_scores), "
+    "(SELECT max(scored_at) FROM calibration_scores)",
+    "tokens": "SELECT token_sha256, role FROM api_tokens ORDER BY ALL",
+}
 
 
 class StoreBusy(LabelAuditError):
@@ -51,8 +85,9 @@ class StoreAccess:
         self.root = Path(root).resolve()
         self.retry_seconds = retry_seconds
         self._lock = threading.RLock()
-        self._cache: dict[Hashable, Any] = {}
+        self._cache: dict[Hashable, tuple[frozenset[str], Any]] = {}
         self._version: tuple[Any, ...] | None = None
+        self._stamps: dict[str, Hashable] = {}
         self._project: tuple[tuple[Any, ...], Project] | None = None
 
     # ------------------------------------------------------------------ versions
@@ -124,9 +159,12 @@ class StoreAccess:
         a hit costs three ``stat`` calls and a dict look-up)."""
         if self.version() != self._version:
             return MISSING
-        return self._cache.get(key, MISSING)
+        entry = self._cache.get(key)
+        return MISSING if entry is None else entry[1]
 
-    async def cached_async(self, key: Hashable, compute: Callable[[], T]) -> T:
+    async def cached_async(
+        self, key: Hashable, compute: Callable[[], T], parts: tuple[str, ...] = PAGE_PARTS
+    ) -> T:
         """:meth:`cached` for the event loop: a hit answers at once, a miss computes in a
         worker thread."""
         import asyncio
@@ -134,21 +172,46 @@ class StoreAccess:
         value = self.peek(key)
         if value is not MISSING:
             return value
-        return await asyncio.to_thread(self.cached, key, compute)
+        return await asyncio.to_thread(self.cached, key, compute, parts)
 
-    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """``compute()``'s value for ``key`` at the current store version (computed once per
-        version even under concurrent requests)."""
+    def _refresh(self, version: tuple[Any, ...]) -> None:
+        """After a write: read the parts' stamps and drop only the entries whose parts
+        changed (a decision keeps the pipeline report and its charts)."""
+        with self.reading() as store:
+            stamps = read_stamps(store) | {"config": version[2]}
+        changed = {part for part, stamp in stamps.items() if self._stamps.get(part) != stamp}
+        if changed:
+            self._cache = {
+                key: entry for key, entry in self._cache.items() if not changed & entry[0]
+            }
+        self._stamps, self._version = stamps, version
+
+    def cached(
+        self, key: Hashable, compute: Callable[[], T], parts: tuple[str, ...] = PAGE_PARTS
+    ) -> T:
+        """``compute()``'s value for ``key``, kept until one of the store ``parts`` it reads
+        changes (:data:`PARTS`); computed once even under concurrent requests."""
         version = self.version()  # before reading: a later write makes a newer version
         with self._lock:
             if version != self._version:
-                self._cache.clear()
-                self._version = version
-            if key in self._cache:
-                return self._cache[key]
+                self._refresh(version)
+            entry = self._cache.get(key)
+            if entry is not None:
+                return entry[1]
             value = compute()
             if len(self._cache) >= _CACHE_SIZE:
                 self._cache.pop(next(iter(self._cache)))
             if self.version() == version:  # not changed while computing
-                self._cache[key] = value
+                self._cache[key] = (frozenset(parts), value)
             return value
+
+
+def read_stamps(store: Store) -> dict[str, Hashable]:
+    """A value per part of the store that changes whenever that part is written."""
+    import hashlib
+
+    out: dict[str, Hashable] = {}
+    for part, sql in _STAMPS.items():
+        rows = store.execute(sql).fetchall()
+        out[part] = hashlib.sha256(repr(rows).encode()).hexdigest()
+    return out

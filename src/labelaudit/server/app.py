@@ -107,7 +107,14 @@ def create_app(
     from fastapi import FastAPI
 
     from labelaudit import __version__
-    from labelaudit.server import guidelines, routes_api, routes_pages, routes_webhooks
+    from labelaudit.server import (
+        guidelines,
+        routes_api,
+        routes_audits,
+        routes_fairness,
+        routes_pages,
+        routes_webhooks,
+    )
 
     access = (
         StoreAccess(project_root)
@@ -131,16 +138,36 @@ def create_app(
     app.include_router(guidelines.router)
     app.include_router(routes_api.router)
     app.include_router(routes_webhooks.router)
+    app.include_router(routes_audits.router)
+    app.include_router(routes_fairness.router)
     app.include_router(routes_pages.router)
 
-    @app.middleware("http")
-    async def headers(request: Any, call_next: Any) -> Any:
-        response = await call_next(request)
-        for key, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(key, value)
-        return response
-
+    app.add_middleware(_SecurityHeaders)
     return app
+
+
+class _SecurityHeaders:
+    """Adds :data:`SECURITY_HEADERS` to every answer (plain ASGI: no per-request task or
+    body copy, unlike ``@app.middleware``)."""
+
+    _HEADERS = tuple((k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items())
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in self._HEADERS if k not in present]
+                message = message | {"headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _schedule(access: StoreAccess, every: float) -> Any:

@@ -56,7 +56,7 @@ class TokenBook:
                 return stored_tokens(store)
 
         known = self.access.peek("tokens")
-        return self.access.cached("tokens", read) if known is MISSING else known
+        return self.access.cached("tokens", read, ("tokens",)) if known is MISSING else known
 
     def identify(self, token: str | None, *, via_cookie: bool) -> Identity | None:
         """The identity of ``token``, or None when it is unknown (or absent)."""

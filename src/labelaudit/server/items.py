@@ -3,7 +3,8 @@
 Consensus is the majority vote with the winning vote share as its confidence (the rule of
 the stored ``consensus`` results), per batch holding the item. A label that is a span set
 (a JSON list of ``{"start", "end", "label"}``) is drawn over the item's text as marked
-segments; the segments are plain strings, escaped by the template like all data.
+segments; the segments are plain strings, escaped by the template like all data. When the
+item's data holds an image URL, box labels are drawn over the image.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from labelaudit.exceptions import NotFoundError
 from labelaudit.project.store import Store
 from labelaudit.server.access import StoreAccess
+from labelaudit.server.overlays import boxes, image_url
 
 __all__ = ["item_view", "span_segments"]
 
@@ -86,9 +88,11 @@ def item_view(access: StoreAccess, item: str) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``{"item", "text", "batches": [{"batch", "labels": [{"annotator", "label",
-        "segments"}], "consensus": {"label", "confidence", "tied", "votes"}}],
-        "decisions": [...], "decision": latest label or null}``.
+        ``{"item", "text", "image", "batches": [{"batch", "labels": [{"annotator",
+        "label", "segments", "boxes"}], "consensus": {"label", "confidence", "tied",
+        "votes"}}], "decisions": [...], "decision": latest label or null}``; ``image`` is
+        the item's image URL (or null), ``boxes`` a box label to draw over it
+        (:func:`labelaudit.server.overlays.boxes`).
     """
     from labelaudit.project.decisions import list_decisions
 
@@ -97,17 +101,20 @@ def item_view(access: StoreAccess, item: str) -> dict[str, Any]:
         if not rows:
             raise NotFoundError(f"no item {item!r} in the project store")
         text = next((t for t in (_full_text(r[3]) for r in rows) if t), None)
+        image = next((u for u in (image_url(r[3]) for r in rows) if u), None)
         batches: dict[str, list[dict[str, Any]]] = {}
         for batch, annotator, label, _ in rows:
             spans = _spans(label) if text is not None else None
             segments = span_segments(text, spans) if spans is not None and text else None
+            drawn = boxes(label) if image is not None else None
             batches.setdefault(batch, []).append(
-                {"annotator": annotator, "label": label, "segments": segments}
+                {"annotator": annotator, "label": label, "segments": segments, "boxes": drawn}
             )
         decisions = [d.to_dict() for d in list_decisions(store, item=item)]
         return {
             "item": item,
             "text": text,
+            "image": image,
             "batches": [
                 {
                     "batch": name,

@@ -176,13 +176,15 @@ def batches_document(data: dict[str, Any]) -> Document:
     return Document("Batches", Headline(f"{len(rows)} batches."), (Section("", tables=(table,)),))
 
 
-def batch_document(data: dict[str, Any]) -> Document:
-    """One batch: gates, coefficients with CIs, confusions, worst items, annotators."""
+def batch_document(data: dict[str, Any], agreement: Document | None = None) -> Document:
+    """One batch: gates, coefficients with CIs, confusions, worst items, annotators
+    (``agreement``: the batch's agreement document when already built, e.g. cached)."""
     from labelaudit.report.builders import agreement_document
 
     batch = data["batch"]
     gates = data["gates"]
-    agreement = agreement_document(data["agreement"]) if data["agreement"] else None
+    if agreement is None and data["agreement"]:
+        agreement = agreement_document(data["agreement"])
     verdict = "every gate passed" if gates["passed"] else "a gate failed"
     figures: tuple[Figure, ...] = agreement.headline.figures if agreement else ()
     sentence = f"Batch {batch['name']}: {verdict}." + (

@@ -17,6 +17,7 @@ from labelaudit.server import pages, views
 from labelaudit.server.app import AuthError, identity_async
 from labelaudit.server.auth import COOKIE, LOGIN_COOKIE, Identity
 from labelaudit.server.items import item_view
+from labelaudit.server.overlays import image_origin
 from labelaudit.server.routes_api import decide, queue_filter
 
 __all__ = ["router"]
@@ -45,6 +46,11 @@ async def _page(request: Request, who: Identity, build: Any) -> HTMLResponse:
     return HTMLResponse(await _access(request).cached_async(key, render))
 
 
+#: The page renderer for the other page modules (audits, fairness): ``build()`` gives
+#: ``(document, context)``; rendered once per store change, path, query and caller.
+render_page = _page
+
+
 def _access(request: Request) -> Any:
     return request.app.state.access
 
@@ -58,11 +64,9 @@ async def overview(request: Request, who: User) -> HTMLResponse:
         status = views.status_view(access)
         charts: tuple[Any, ...] = ()
         if status["n_batches"]:
-            from labelaudit.pipeline_report import render_pipeline_charts
-
-            drawn = render_pipeline_charts(views.pipeline(access) or {})
+            drawn = views.pipeline_charts(access)
             charts = tuple(drawn[k] for k in ("agreement", "gold") if k in drawn)
-        return pages.overview_document(status, charts), {}
+        return pages.overview_document(status, charts), {"scripts": ("hover.js",)}
 
     return await _page(request, who, build)
 
@@ -78,11 +82,13 @@ async def batches(request: Request, who: User) -> HTMLResponse:
 @router.get("/batches/{name:path}", response_class=HTMLResponse)
 async def batch(request: Request, name: str, who: User) -> HTMLResponse:
     """One batch."""
-    return await _page(
-        request,
-        who,
-        lambda: (pages.batch_document(views.batch_view(_access(request), name)), {}),
-    )
+    access = _access(request)
+
+    def build() -> tuple[Any, dict[str, Any]]:
+        data = views.batch_view(access, name)
+        return pages.batch_document(data, views.agreement_document(access, name, data)), {}
+
+    return await _page(request, who, build)
 
 
 @router.get("/annotators", response_class=HTMLResponse)
@@ -117,6 +123,8 @@ async def item(request: Request, item: str, who: User) -> HTMLResponse:
             "item": data,
             "labels": labels if all(len(x) < 100 for x in labels) else [],
             "can_write": who.can_write,
+            "scripts": ("hover.js",),
+            "image_origin": image_origin(data["image"]),
         }
         return pages.item_document(data), context
 
@@ -222,6 +230,13 @@ def logout(
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
+
+
+@router.get("/static/hover.js")
+def hover_script() -> Response:
+    """Hover values on charts and image boxes (shipped with labelaudit; no CDN, no build)."""
+    text = resources.files("labelaudit.server").joinpath("static/hover.js").read_text("utf-8")
+    return Response(text, media_type="text/javascript; charset=utf-8")
 
 
 @router.get("/static/queue.js")

@@ -3,29 +3,32 @@
 Every figure comes from the library over the store: the pipeline report
 (:func:`labelaudit.pipeline_report.build_pipeline_report`) for gates, trends and
 annotators, the stored per-batch results, the adjudication queue
-(:func:`labelaudit.project.decisions.batch_queue`) and the decisions. Results are cached
-under the store's version (:class:`~labelaudit.server.access.StoreAccess`); queues per
-batch content hash (a stored batch never changes under its hash).
+(:mod:`labelaudit.server.queue`) and the decisions. Results are cached with the parts of
+the store they read (:class:`~labelaudit.server.access.StoreAccess`): a decision keeps the
+pipeline report and its charts.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Hashable
 from typing import Any
 
-from labelaudit.exceptions import NotFoundError, UsageError
+from labelaudit.exceptions import NotFoundError
 from labelaudit.project.store import BatchRecord, Store
 from labelaudit.server.access import StoreAccess
+from labelaudit.server.queue import QueueFilter, queue_view
 
 __all__ = [
     "QueueFilter",
+    "agreement_document",
     "annotator_view",
     "annotators_view",
     "batch_view",
     "batches_view",
     "decisions_view",
+    "pipeline",
+    "pipeline_charts",
     "queue_view",
     "status_view",
 ]
@@ -51,7 +54,38 @@ def pipeline(access: StoreAccess, batch: str | None = None) -> dict[str, Any] | 
                 return None
         return access.call(lambda project: build_pipeline_report(project, scope))
 
-    return access.cached(("pipeline", batch), compute)
+    return access.cached(("pipeline", batch), compute, ("results", "config"))
+
+
+def pipeline_charts(access: StoreAccess) -> dict[str, Any]:
+    """The pipeline report's charts over every batch (inline SVG), drawn once per change
+    of the batches (a decision does not redraw them)."""
+
+    def compute() -> dict[str, Any]:
+        import dataclasses
+
+        from labelaudit.pipeline_report import render_pipeline_charts
+        from labelaudit.server.overlays import hover_points
+
+        report = pipeline(access)
+        if report is None:
+            return {}
+        drawn = render_pipeline_charts(report)
+        charts = report["charts"]
+        for key in ("agreement", "gold"):
+            chart = charts.get(key) or {}
+            if key == "agreement" and chart:
+                chart = chart["charts"]["individuals"]
+            points = chart.get("points", [])
+            if key in drawn and points:
+                labels = [str(p.get("label", k)) for k, p in enumerate(points)]
+                svg = hover_points(
+                    drawn[key].svg, f"series-{key}", labels, [p.get("value") for p in points]
+                )
+                drawn[key] = dataclasses.replace(drawn[key], svg=svg)
+        return drawn
+
+    return access.cached("charts", compute, ("results", "config"))
 
 
 def _read(access: StoreAccess, key: Hashable, function: Any) -> Any:
@@ -170,6 +204,18 @@ def batch_view(access: StoreAccess, name: str) -> dict[str, Any]:
     }
 
 
+def agreement_document(access: StoreAccess, name: str, data: dict[str, Any]) -> Any:
+    """The batch's agreement document (its charts drawn with matplotlib), built once per
+    change of the batches' results (a decision does not redraw it); None without one."""
+    from labelaudit.report.builders import agreement_document as build
+
+    if not data["agreement"]:
+        return None
+    return access.cached(
+        ("agreement-document", name), lambda: build(data["agreement"]), ("results", "config")
+    )
+
+
 def annotators_view(access: StoreAccess) -> dict[str, Any]:
     """Every annotator over the whole history (pooled figures, flags, drift)."""
     report = pipeline(access)
@@ -256,121 +302,3 @@ def decisions_view(access: StoreAccess) -> dict[str, Any]:
         }
 
     return _read(access, "decisions", compute)
-
-
-# ------------------------------------------------------------------------- queue
-class QueueFilter:
-    """Filters and order of the queue (query parameters of ``/queue`` and ``/api/queue``)."""
-
-    SORTS = ("priority", "confidence", "item", "batch")
-    STATUSES = ("open", "decided", "all")
-
-    def __init__(
-        self,
-        *,
-        batch: str | None = None,
-        reason: str | None = None,
-        annotator: str | None = None,
-        label: str | None = None,
-        max_confidence: float | None = None,
-        status: str = "open",
-        sort: str = "priority",
-        limit: int = 100,
-        offset: int = 0,
-    ) -> None:
-        if sort not in self.SORTS:
-            raise UsageError(f"sort must be one of {', '.join(self.SORTS)}; got {sort!r}")
-        if status not in self.STATUSES:
-            raise UsageError(f"status must be one of {', '.join(self.STATUSES)}; got {status!r}")
-        self.batch, self.reason, self.annotator, self.label = batch, reason, annotator, label
-        self.max_confidence, self.status, self.sort = max_confidence, status, sort
-        self.limit, self.offset = limit, offset
-
-    def keep(self, entry: dict[str, Any]) -> bool:
-        """Whether ``entry`` passes every filter."""
-        candidates = entry["candidates"]
-        checks = (
-            self.batch is None or entry["batch"] == self.batch,
-            self.reason is None or entry["reason"] == self.reason,
-            self.annotator is None or any(c["annotator"] == self.annotator for c in candidates),
-            self.label is None or any(c["label"] == self.label for c in candidates),
-            self.max_confidence is None or entry["confidence"] <= self.max_confidence,
-            self.status == "all" or (entry["decided"] is None) == (self.status == "open"),
-        )
-        return all(checks)
-
-    def order(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Entries in the requested order (priority: ties first, lowest confidence)."""
-        keys = {
-            "priority": lambda e: (e["reason"] != "tie", e["confidence"], e["batch_position"]),
-            "confidence": lambda e: (e["confidence"], e["batch_position"], e["item"]),
-            "item": lambda e: (e["item"], e["batch_position"]),
-            "batch": lambda e: (e["batch_position"], e["reason"] != "tie", e["confidence"]),
-        }
-        return sorted(entries, key=keys[self.sort])
-
-
-_QUEUES: dict[tuple[int, str], list[dict[str, Any]]] = {}
-_QUEUES_LOCK = threading.Lock()
-
-
-def _batch_entries(store: Store, batch: BatchRecord) -> list[dict[str, Any]]:
-    """The batch's queue entries, computed once per batch content (sha256)."""
-    from labelaudit.project.decisions import batch_queue, batch_table
-
-    key = (batch.batch_id, batch.sha256)
-    with _QUEUES_LOCK:
-        if key in _QUEUES:
-            return _QUEUES[key]
-    if json.loads(batch.task_schema).get("level") in ("interval", "ratio"):
-        entries: list[dict[str, Any]] = []
-    else:
-        entries = batch_queue(batch_table(store, batch)).entries
-    with _QUEUES_LOCK:
-        _QUEUES[key] = entries
-    return entries
-
-
-def queue_view(access: StoreAccess, where: QueueFilter) -> dict[str, Any]:
-    """The adjudication queue of every batch, each entry with its decision (if any).
-
-    Returns
-    -------
-    dict
-        ``{"n_open", "n_decided", "n_matching", "offset", "limit", "categories",
-        "items": [{"batch", "item", "reason", "consensus_label", "confidence",
-        "candidates", "decided"}]}``.
-    """
-    from labelaudit.project.decisions import latest_decisions
-
-    def compute(store: Store) -> tuple[list[dict[str, Any]], list[str]]:
-        decided = latest_decisions(store)
-        out: list[dict[str, Any]] = []
-        categories: set[str] = set()
-        for position, batch in enumerate(store.batches()):
-            declared = json.loads(batch.task_schema).get("categories")
-            for entry in _batch_entries(store, batch):
-                labels = [c["label"] for c in entry["candidates"]]
-                categories.update(declared or labels)
-                out.append(
-                    entry
-                    | {
-                        "batch": batch.name,
-                        "batch_position": position,
-                        "decided": decided.get(entry["item"]),
-                    }
-                )
-        return out, sorted(categories)
-
-    entries, categories = _read(access, "queue", compute)
-    matching = where.order([e for e in entries if where.keep(e)])
-    page = matching[where.offset : where.offset + where.limit]
-    return {
-        "n_open": sum(e["decided"] is None for e in entries),
-        "n_decided": sum(e["decided"] is not None for e in entries),
-        "n_matching": len(matching),
-        "offset": where.offset,
-        "limit": where.limit,
-        "categories": categories,
-        "items": [{k: v for k, v in e.items() if k != "batch_position"} for e in page],
-    }

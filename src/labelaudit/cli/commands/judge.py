@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from labelaudit.cli.app import app
+from labelaudit.cli.commands.preferences import ProjectStoreOpt
 from labelaudit.cli.common import DebugOpt, PageFormat, PageFormatOpt
 
 judge_app = typer.Typer(
@@ -190,6 +191,7 @@ def audit_command(
     triage_out: Annotated[
         Path | None, typer.Option(help="Write the triage queue here (JSONL).")
     ] = None,
+    project: ProjectStoreOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Audit judge verdicts like an annotator: agreement with humans, position and length
@@ -197,7 +199,7 @@ def audit_command(
 
     Example: labelaudit judge audit verdicts.jsonl --humans labels.csv --format html --out a.html
     """
-    from labelaudit.cli.commands.preferences import _families
+    from labelaudit.cli.commands.preferences import _families, store_in_project
     from labelaudit.judge.audit import audit_judge
     from labelaudit.report.builders_judge import judge_document
     from labelaudit.report.format import emit_document
@@ -218,6 +220,7 @@ def audit_command(
     )
     report = audit.to_dict()
     emit_document(report, lambda: judge_document(report), output.value, out)
+    store_in_project(project, "judge", report, verdicts[0].name)
     if triage_out is not None:
         from labelaudit.report.format import atomic_write_text
 

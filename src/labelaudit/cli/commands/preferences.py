@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -39,6 +39,16 @@ class Source(StrEnum):
 ColOpt = Annotated[
     str | None,
     typer.Option(help="--from csv: column name (default: as the option).", rich_help_panel="CSV"),
+]
+
+
+#: ``--project DIR``: also keep the audit in a project (``labelaudit serve`` shows it).
+ProjectStoreOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--project",
+        help="Also store the audit in this project (labelaudit serve shows it).",
+    ),
 ]
 
 
@@ -77,6 +87,7 @@ def preferences_command(
     seed: Annotated[int, typer.Option(help="Random seed (bootstraps).")] = 0,
     n_boot: Annotated[int, typer.Option(help="Bootstrap replicates.")] = 1000,
     alpha: Annotated[float, typer.Option(help="Level of the bias flags (Holm).")] = 0.01,
+    project: ProjectStoreOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Audit pairwise preference votes: position and length bias, agreement, consistency,
@@ -107,6 +118,19 @@ def preferences_command(
     )
     report = audit.to_dict()
     emit_document(report, lambda: preferences_document(report), output.value, out)
+    store_in_project(project, "preferences", report, file.name)
+
+
+def store_in_project(root: Path | None, kind: str, report: dict[str, Any], name: str) -> None:
+    """Store ``report`` as a ``kind`` audit named ``name`` in the project at ``root`` (if
+    given) and say so on stderr (stdout may be the JSON document)."""
+    if root is None:
+        return
+    from labelaudit.project.audits import store_audit
+    from labelaudit.project.layout import Project
+
+    audit_id = store_audit(Project.load(root), kind, report, name=name)
+    typer.echo(f"stored {kind} audit {audit_id} in {root}", err=True)
 
 
 def _reader_options(
