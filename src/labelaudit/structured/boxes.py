@@ -203,9 +203,10 @@ def box_matches(table: AnnotationTable, d: BoxData | None = None) -> BoxMatches:
 
     Candidate box pairs come from every box of r against every box of s when no
     annotation has more than :data:`DENSE_MAX` boxes (:func:`_dense_overlaps`), else from a
-    sweep over x (:func:`_overlaps`); their IoU is computed at once, and the positive-IoU pairs of all image pairs are matched together
-    by :func:`labelaudit.structured._assign.sparse_assignment`. Matches are ordered by
-    (row pair, box a, box b).
+    sweep over x (:func:`_overlaps`); their IoU is computed at once, and the positive-IoU
+    pairs of all image pairs are matched together by
+    :func:`labelaudit.structured._assign.sparse_assignment`. Matches are ordered by (row
+    pair, box a, box b).
     """
     from labelaudit.structured.spans import _row_pair_index
 
