@@ -196,18 +196,26 @@ def _annotators(spans: AnnotationTable, boxes: AnnotationTable, peer_items: int)
         )
         if not peer_items:
             continue
+        from labelaudit.structured.annotators import pair_scores
+
+        _, core_wall, core_cpu = _timed(
+            f"  of which the pairwise core alone (pair_scores: matching + pooled {name} F1)",
+            lambda t=table: pair_scores(t),
+        )
         n = min(peer_items, table.n_items)
         if name == "spans":
             from structured_peers import nervaluate_peer
 
             peer = nervaluate_peer(table, n, LABELS)
             _ratio("nervaluate (strict F1 per annotator pair)", peer, table.n_items, wall, cpu)
+            _ratio("nervaluate vs the pairwise core", peer, table.n_items, core_wall, core_cpu)
             _check(table, n, "span_f1_exact", peer["f1_exact"])
         else:
             from structured_peers import box_pairs_peer
 
             peer = box_pairs_peer(table, n)
             _ratio("pycocotools IoU + linear_sum_assignment", peer, table.n_items, wall, cpu)
+            _ratio("the same vs the pairwise core", peer, table.n_items, core_wall, core_cpu)
             _check(table, n, "box_f1_50", peer["f1_50"])
 
 
