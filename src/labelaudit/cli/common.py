@@ -120,11 +120,23 @@ class InputFormat(StrEnum):
     doccano = "doccano"
     sagemaker = "sagemaker"
     argilla = "argilla"
+    conll = "conll"
 
 
 #: Input formats read by :func:`labelaudit.io.read_export` (annotation-platform exports).
+#: (the same names as :data:`labelaudit.io.detect.PLATFORM_FORMATS`, kept literal here so
+#: that the command line starts without importing pyarrow; a test keeps them equal)
 PLATFORM_FORMATS = frozenset(
-    {"label-studio", "label-studio-min", "prodigy", "labelbox", "doccano", "sagemaker", "argilla"}
+    {
+        "label-studio",
+        "label-studio-min",
+        "prodigy",
+        "labelbox",
+        "doccano",
+        "sagemaker",
+        "argilla",
+        "conll",
+    }
 )
 
 
