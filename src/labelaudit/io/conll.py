@@ -97,8 +97,9 @@ def _sentences(path: Path, n_tags: int) -> list[_Sentence]:
     sentences: list[_Sentence] = []
     doc, in_doc, has_docs = 0, 0, False
     current: _Sentence | None = None
-    with path.open(encoding="utf-8") as handle:
-        for number, raw in enumerate(handle, start=1):
+    with path.open("rb") as handle:
+        for number, data in enumerate(handle, start=1):
+            raw = _decode(data, path, number)
             parts = raw.split()
             if not parts:
                 current = None
@@ -125,6 +126,20 @@ def _sentences(path: Path, n_tags: int) -> list[_Sentence]:
             for k, tag in enumerate(parts[len(parts) - n_tags :]):
                 current.tags[k].append(tag)
     return sentences
+
+
+def _decode(data: bytes, path: Path, line: int) -> str:
+    try:
+        return data.decode("utf-8-sig" if line == 1 else "utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(
+            "not UTF-8 text",
+            source=str(path),
+            line=line,
+            field="bytes",
+            expected="UTF-8 text",
+            actual=f"byte {data[error.start : error.start + 1]!r} at column {error.start + 1}",
+        ) from None
 
 
 def _bad(path: Path, line: int, who: str, problem: str, expected: str, actual: str) -> InputError:
