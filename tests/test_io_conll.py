@@ -145,3 +145,13 @@ def test_commands_run_on_conll(tmp_path):
     rows = json.loads(result.stdout)["annotators"]
     assert {r["annotator"] for r in rows} == {"a", "b", "c"}
     assert "span_f1_exact" in rows[0]
+
+
+def test_cli_platform_formats_are_the_readers():
+    """The command line keeps its own literal list (no pyarrow at start-up): the same names."""
+    from labelaudit.cli.common import PLATFORM_FORMATS as CLI_FORMATS
+    from labelaudit.cli.common import InputFormat
+    from labelaudit.io.detect import PLATFORM_FORMATS
+
+    assert frozenset(PLATFORM_FORMATS) == CLI_FORMATS
+    assert {f.value for f in InputFormat} >= CLI_FORMATS

@@ -134,17 +134,26 @@ def test_rules_validate():
         StructuredRules(margin=2.0)
 
 
-def _one_sided(table, scores, name):
-    return per_annotator(table, scores, name, one_sided=True).value
+def _reused_and_again(task, records):
+    """Per-annotator vs-consensus measures through the vote's regions and by re-matching."""
+    from labelaudit.structured.annotators import against_consensus, against_reference
+    from labelaudit.structured.voting import box_votes, span_votes
+
+    table = structured_table(task, records)
+    scores = pair_scores(table)
+    vote = (span_votes if task == "spans" else box_votes)(table, **scores.shared)
+    reused = against_consensus(table, scores, vote)
+    again = against_reference(table, vote.consensus.payload)
+    return (
+        {n: per_annotator(table, reused, n, one_sided=True).value for n in reused.measures},
+        {n: per_annotator(table, again, n, one_sided=True).value for n in again.measures},
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_vs_consensus_reuses_the_vote_and_equals_rematching_on_spans(seed):
     """Spans: scoring each annotation by the region it formed gives what matching every
     annotation against the consensus again gives (jittered, relabelled, missed spans)."""
-    from labelaudit.structured.annotators import against_consensus, against_reference
-    from labelaudit.structured.voting import span_votes
-
     rng = np.random.default_rng(seed)
     records = []
     for doc in range(60):
@@ -160,21 +169,13 @@ def test_vs_consensus_reuses_the_vote_and_equals_rematching_on_spans(seed):
                     {"start": max(start + shift, 0), "end": start + length, "label": label}
                 )
             records.append((f"d{doc}", ann, spans))
-    table = structured_table("spans", records)
-    scores = pair_scores(table)
-    vote = span_votes(table, **scores.shared)
-    reused = against_consensus(table, scores, vote)
-    again = against_reference(table, vote.consensus.payload)
+    reused, again = _reused_and_again("spans", records)
     for name in ("span_f1_exact", "span_f1_overlap"):
-        assert np.allclose(_one_sided(table, reused, name), _one_sided(table, again, name))
-        assert np.allclose(reused.measures[name][0], again.measures[name][0])
+        assert np.allclose(reused[name], again[name], rtol=0, atol=1e-12)
 
 
 def test_vs_consensus_boxes_equals_rematching_on_separated_objects():
     """Boxes: objects far apart (no box overlaps another object), jitter, misses, extras."""
-    from labelaudit.structured.annotators import against_consensus, against_reference
-    from labelaudit.structured.voting import box_votes
-
     rng = np.random.default_rng(3)
     records = []
     for image in range(50):
@@ -189,15 +190,9 @@ def test_vs_consensus_boxes_equals_rematching_on_separated_objects():
             if rng.random() < 0.2:  # an extra box nobody else drew
                 boxes.append({"x": 5000.0, "y": 0.0, "width": 9.0, "height": 9.0, "label": "car"})
             records.append((f"i{image}", ann, boxes))
-    table = structured_table("boxes", records)
-    scores = pair_scores(table)
-    vote = box_votes(table, **scores.shared)
-    reused = against_consensus(table, scores, vote)
-    again = against_reference(table, vote.consensus.payload)
+    reused, again = _reused_and_again("boxes", records)
     for name in ("box_f1_50", "box_f1_50_95", "mean_iou"):
-        assert np.allclose(
-            _one_sided(table, reused, name), _one_sided(table, again, name), atol=1e-12
-        )
+        assert np.allclose(reused[name], again[name], rtol=0, atol=1e-12)
 
 
 def test_vs_consensus_counts_a_region_once_per_annotator():
