@@ -17,6 +17,9 @@ from browser import browser  # noqa: F401  (the one session-wide Playwright, for
 from ls_harness import label_studio  # noqa: F401
 from ls_seed import seeded_ls  # noqa: F401
 
+# One local SparkSession per session (tests/spark_session.py), for the Spark engine tests.
+from spark_session import spark  # noqa: F401
+
 # Property tests explore the same examples on every run (reproducible CI); set
 # HYPOTHESIS_PROFILE=explore to draw new ones locally.
 settings.register_profile("repeatable", derandomize=True, deadline=None, print_blob=True)

@@ -73,7 +73,7 @@ def test_failed_migration_leaves_schema_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "s.duckdb"
     Store.open(path).close()
     before = snapshot(path)
-    version = len(MIGRATIONS) + 1
+    version = max(m.version for m in MIGRATIONS) + 1
     broken = Migration(
         version, "add a table, then fail", ("CREATE TABLE extra (x INTEGER)", "NOPE")
     )

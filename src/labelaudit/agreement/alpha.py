@@ -434,17 +434,24 @@ class _Terms:
     e_bar: float
     d_max: float
     n_rated: int
+    w: F64 | None = None  # items each unit stands for (item profiles); None = one
+
+
+def _sum(x: F64, w: F64 | None) -> float:
+    """sum(x), or sum(w * x) when units carry multiplicities."""
+    return float(x.sum() if w is None else w @ x)
 
 
 def _result(t: _Terms, level: str, se: bool, n_population: float) -> MetricResult:
     """Alpha and Gwet's (2014) linearisation SE, t-based 95% CI (df = units - 1)."""
-    n_units, n_vals = t.m.size, float(t.m.sum())
+    n_units = t.m.size if t.w is None else int(t.w.sum())
+    n_vals = _sum(t.m, t.w)
     info = {"level": level, "n_pairable_units": n_units, "n_pairable_values": int(n_vals)}
     if n_units == 0:
         return MetricResult.undefined(REASON_NOTHING_PAIRABLE, **info)
     if not t.e_bar > 0:
         return MetricResult.undefined(REASON_NO_VARIATION, **info)
-    do_p = float((t.q / (t.m - 1.0)).sum()) / n_vals  # observed disagreement D_o
+    do_p = _sum(t.q / (t.m - 1.0), t.w) / n_vals  # observed disagreement D_o
     dis = (1.0 - 1.0 / n_vals) * do_p  # 1 - p_a in distance units
     value = 1.0 - dis / t.e_bar
     p_a, p_e = 1.0 - dis / t.d_max, 1.0 - t.e_bar / t.d_max
@@ -461,7 +468,8 @@ def _result(t: _Terms, level: str, se: bool, n_population: float) -> MetricResul
     k_i = 1.0 - (t.q / (rbar * (t.m - 1.0)) - dis * (t.m - rbar) / rbar) / t.e_bar
     k_x = k_i - 2.0 * (1.0 - alpha_p) * (t.e_bar * t.m - t.g) / (rbar * t.e_bar)
     f = min(1.0, t.n_rated / n_population)
-    std = math.sqrt((1.0 - f) / (n_units * (n_units - 1.0)) * float(((k_x - alpha_p) ** 2).sum()))
+    spread = _sum((k_x - alpha_p) ** 2, t.w)
+    std = math.sqrt((1.0 - f) / (n_units * (n_units - 1.0)) * spread)
     ci, method, p_value = analytic_interval(value, std, source=GWET_T, df=n_units - 1)
     info = {"p_value": p_value} | info
     return MetricResult(value=value, se=std, ci95=ci, ci_method=method, extra=info)
@@ -475,6 +483,7 @@ def krippendorff_alpha(
     distance: np.ndarray | None = None,
     se: bool = True,
     n_population: float = math.inf,
+    multiplicity: np.ndarray | None = None,
 ) -> MetricResult:
     """Krippendorff's alpha with Gwet's analytic SE, from a (n_items, q) count matrix.
 
@@ -490,17 +499,22 @@ def krippendorff_alpha(
     ``ci95_exact`` and ``note`` (:func:`labelaudit.intervals.perfect_agreement`).
     For ordinal the metric (built on the observed marginals) is held fixed in the SE.
     ``value`` is None with a ``reason`` when undefined. O(n_items q^2).
+    ``multiplicity`` (n_items,): items each row stands for (item profiles,
+    :mod:`labelaudit.table.profiles`); every sum over units is weighted by it.
     """
     n = _as_counts(counts)
     values = _as_values(category_values, n.shape[1])
     m, inv = _pairable(n)
     pair = inv > 0
-    marg = n[pair].sum(axis=0)
+    w = None if multiplicity is None else np.asarray(multiplicity, dtype=np.float64)
+    marg = n[pair].sum(axis=0) if w is None else w[pair] @ n[pair]
     d = _fixed_distance(values, level, distance)
     d = _ordinal_d(values, marg) if d is None else d
     pi = marg / max(float(marg.sum()), 1.0)
     q_u, g_u, d_max = _quad_rows(n[pair], d), n[pair] @ (d @ pi), float(d.max()) if d.size else 0.0
-    terms = _Terms(m[pair], q_u, g_u, float(pi @ d @ pi), d_max, int(np.count_nonzero(m)))
+    rated = int(np.count_nonzero(m)) if w is None else int(w @ (m > 0))
+    e_bar = float(pi @ d @ pi)
+    terms = _Terms(m[pair], q_u, g_u, e_bar, d_max, rated, None if w is None else w[pair])
     return _result(terms, "custom" if distance is not None else level, se, n_population)
 
 

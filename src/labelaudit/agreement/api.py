@@ -26,6 +26,7 @@ from labelaudit.intervals import bootstrap_item_weights, check_n_boot
 from labelaudit.methods import METRIC_ORDER
 from labelaudit.results import Displayable, MetricResult
 from labelaudit.table.content import content_sha256
+from labelaudit.table.profiles import ItemProfiles
 from labelaudit.table.table import CONTINUOUS_LIMIT, AnnotationTable
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "AgreementReport",
     "agreement_report",
     "content_sha256",
+    "profile_metrics",
 ]
 
 _CONTINUOUS = (
@@ -335,8 +337,30 @@ def _pair_agreement(table: AnnotationTable, w: np.ndarray) -> np.ndarray:
     return np.where(pairs >= 0, w.ravel()[np.maximum(pairs, 0)], 0.0)
 
 
+def profile_metrics(
+    profiles: ItemProfiles, *, weights: str = "identity"
+) -> dict[str, MetricResult]:
+    """Every coefficient of :func:`agreement_report` with its analytic SE and CI, finished
+    from item profiles (:class:`~labelaudit.table.profiles.ItemProfiles`) without
+    expanding them: the same formulas, each sum over items weighted by the profiles'
+    multiplicities, O(named ratings) whatever the number of items. Equal to
+    ``agreement_report(profiles.expand(), weights=weights).metrics`` to float rounding.
+
+    Raises :class:`UsageError` for continuous ratings (closed forms over the values).
+    """
+    table = profiles.table
+    if table.is_continuous:
+        raise UsageError("continuous ratings have no item profiles; use agreement_report")
+    _check_size(table)
+    w, _, _ = _weights(table, weights, None, None)
+    return _analytic_metrics(table, w, None, profiles.multiplicity)
+
+
 def _analytic_metrics(
-    table: AnnotationTable, w: np.ndarray, pair_agreement: np.ndarray | None = None
+    table: AnnotationTable,
+    w: np.ndarray,
+    pair_agreement: np.ndarray | None = None,
+    multiplicity: np.ndarray | None = None,
 ) -> dict[str, MetricResult]:
     metrics: dict[str, MetricResult] = {}
     single = table.n_annotators < 2
@@ -346,9 +370,13 @@ def _analytic_metrics(
     else:
         counts = table.to_item_category_counts()  # built once, shared with the diagnostics
         stats = item_stats(counts, w)  # per-item sufficient statistics, shared
-        metrics.update(chance_corrected(counts, w, pair_agreement=pair_agreement, stats=stats))
+        metrics.update(
+            chance_corrected(
+                counts, w, pair_agreement=pair_agreement, stats=stats, multiplicity=multiplicity
+            )
+        )
         metrics["krippendorff_alpha"] = alpha_mod.krippendorff_alpha(
-            counts, table.category_values, level=table.level
+            counts, table.category_values, level=table.level, multiplicity=multiplicity
         )
         metrics["conger_kappa"] = conger_kappa(
             counts,
@@ -359,6 +387,7 @@ def _analytic_metrics(
             w,
             pair_agreement=pair_agreement,
             stats=stats,
+            multiplicity=multiplicity,
         )
         if table.n_annotators == 2:
             from labelaudit.agreement.cohen import cohen_kappa, pair_table, scott_pi
@@ -371,6 +400,7 @@ def _analytic_metrics(
                 1,
                 table.n_items,
                 table.n_categories,
+                multiplicity,
             )
             metrics["cohen_kappa"] = cohen_kappa(pair, w)
             metrics["scott_pi"] = scott_pi(pair, w)

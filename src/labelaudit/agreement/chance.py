@@ -136,9 +136,11 @@ def _linearised_terms(
     pi: np.ndarray,
     pe: float,
     value: float,
+    sizes: tuple[float, float] | None = None,
 ) -> np.ndarray:
-    """Gwet's per-item linearised terms whose spread gives the variance (irrCAC raw)."""
-    n, n2 = stats.r.size, stats.pairable.sum()
+    """Gwet's per-item linearised terms whose spread gives the variance (irrCAC raw);
+    ``sizes`` = (items, pairable items) when rows stand for several items (profiles)."""
+    n, n2 = (stats.r.size, stats.pairable.sum()) if sizes is None else sizes
     q = weights.shape[0]
     if name == "percent_agreement":
         return (n / n2) * stats.pa_i
@@ -160,6 +162,7 @@ def chance_corrected(
     n_population: float = np.inf,
     pair_agreement: np.ndarray | None = None,
     stats: ItemStats | None = None,
+    multiplicity: np.ndarray | None = None,
 ) -> dict[str, MetricResult]:
     """Percent agreement, Fleiss' kappa, Gwet's AC1/AC2, Brennan-Prediger with Gwet SEs.
 
@@ -178,6 +181,10 @@ def chance_corrected(
     stats : ItemStats, optional
         ``item_stats(counts, weights)`` when the caller already has it (shared with
         Conger's kappa by :func:`labelaudit.agreement.agreement_report`).
+    multiplicity : ndarray, shape (n_items,), optional
+        Items each row stands for (item profiles, :mod:`labelaudit.table.profiles`): every
+        sum over items is weighted by it, so the result equals the one on the items
+        spelled out. None: one item per row.
 
     Returns
     -------
@@ -203,7 +210,11 @@ def chance_corrected(
     if not stats.pairable.any():
         reason = "nothing pairable: no item has two or more ratings"
         return {name: MetricResult.undefined(reason) for name in GwetFamily.NAMES}
-    pa_arr, pi_arr = _weighted_means(stats, None)
+    sizes = None
+    if multiplicity is not None:
+        n = int(multiplicity.sum())
+        sizes = (n, int(multiplicity @ stats.pairable))
+    pa_arr, pi_arr = _weighted_means(stats, multiplicity)
     pa, pi = float(pa_arr[0]), pi_arr[0]
     out: dict[str, MetricResult] = {}
     for name in GwetFamily.NAMES:
@@ -217,10 +228,17 @@ def chance_corrected(
             )
             continue
         value = (pa - pe) / (1.0 - pe)
-        terms = _linearised_terms(name, stats, counts, weights, pi, pe, value)
+        terms = _linearised_terms(name, stats, counts, weights, pi, pe, value, sizes)
         lower = 0.0 if name == "percent_agreement" else -math.inf
         out[name] = _with_se(
-            value, terms, (n, int(stats.pairable.sum())), n_population, pa, pe, lower=lower
+            value,
+            terms,
+            (n, int(stats.pairable.sum()) if sizes is None else sizes[1]),
+            n_population,
+            pa,
+            pe,
+            lower=lower,
+            multiplicity=multiplicity,
         )
     return _versus_chance(out)
 
@@ -246,16 +264,20 @@ def _with_se(
     pe: float,
     *,
     lower: float = -math.inf,
+    multiplicity: np.ndarray | None = None,
 ) -> MetricResult:
     """Gwet's (2014) variance sum (terms - value)^2 / (n (n - 1)) over the n items,
-    t interval with n - 1 df; ``sizes`` = (n items, n pairable items)."""
+    t interval with n - 1 df; ``sizes`` = (n items, n pairable items); ``multiplicity``
+    (rows,): items per row of ``terms`` (profiles), None = one."""
     n, n_pairable = sizes
     exact = perfect_agreement(pa, pe, n_pairable)
     if n < 2:
         extra = {"p_a": pa, "p_e": pe} | exact
         return MetricResult(value, reason="one item: no standard error", extra=extra)
     f = n / n_population
-    se = float(np.sqrt((1.0 - f) / (n * (n - 1.0)) * ((terms - value) ** 2).sum()))
+    spread = (terms - value) ** 2
+    total = spread.sum() if multiplicity is None else multiplicity @ spread
+    se = float(np.sqrt((1.0 - f) / (n * (n - 1.0)) * total))
     ci, method, p = analytic_interval(value, se, source=GWET_T, df=n - 1, lower=lower)
     extra = {"p_a": pa, "p_e": pe, "p_value": p} | exact
     return MetricResult(value, se=se, ci95=ci, ci_method=method, extra=extra)

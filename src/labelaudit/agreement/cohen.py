@@ -22,15 +22,19 @@ def pair_table(
     b: int,
     n_items: int,
     q: int,
+    item_weights: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Contingency table (q, q) of annotator ``a`` (rows) vs ``b`` (columns) on shared items."""
+    """Contingency table (q, q) of annotator ``a`` (rows) vs ``b`` (columns) on shared items;
+    ``item_weights`` (n_items,): items each item code stands for (profiles), else one."""
     label_a = np.full(n_items, -1)
     label_b = np.full(n_items, -1)
     mask_a, mask_b = annotator_codes == a, annotator_codes == b
     label_a[item_codes[mask_a]] = label_codes[mask_a]
     label_b[item_codes[mask_b]] = label_codes[mask_b]
     both = (label_a >= 0) & (label_b >= 0)
-    return np.bincount(label_a[both] * q + label_b[both], minlength=q * q).reshape(q, q)
+    weights = None if item_weights is None else item_weights[both]
+    cells = np.bincount(label_a[both] * q + label_b[both], weights=weights, minlength=q * q)
+    return cells.reshape(q, q)
 
 
 def _proportions(table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:

@@ -51,6 +51,7 @@ def conger_kappa(
     n_population: float = np.inf,
     pair_agreement: np.ndarray | None = None,
     stats: ItemStats | None = None,
+    multiplicity: np.ndarray | None = None,
 ) -> MetricResult:
     """Conger's kappa with Gwet's (2014) SE and t-based 95% CI.
 
@@ -68,6 +69,8 @@ def conger_kappa(
         (:func:`labelaudit.agreement.chance.ordered_stats`).
     stats : ItemStats, optional
         ``item_stats(counts, weights)`` when the caller already has it.
+    multiplicity : ndarray, shape (n_items,), optional
+        Items each row stands for (item profiles); sums over items are weighted by it.
 
     Returns
     -------
@@ -85,8 +88,17 @@ def conger_kappa(
     stats = ordered_stats(item_stats(counts, weights) if stats is None else stats, pair_agreement)
     if not stats.pairable.any():
         return MetricResult.undefined("nothing pairable: no item has two or more ratings")
-    pa = float(stats.pa_i[stats.pairable].mean())
-    shares, per_rater = _rater_category_shares(annotator_codes, label_codes, n_raters, q)
+    mult = multiplicity
+    if mult is None:
+        pa = float(stats.pa_i[stats.pairable].mean())
+        n_items, n2 = n, int(stats.pairable.sum())
+    else:
+        n_items, n2 = int(mult.sum()), int(mult @ stats.pairable)
+        pa = float(mult @ stats.pa_i) / n2
+    rating_weights = None if mult is None else mult[item_codes].astype(np.float64)
+    shares, per_rater = _rater_category_shares(
+        annotator_codes, label_codes, n_raters, q, rating_weights
+    )
     pe = _conger_chance(shares, weights)
     if abs(1.0 - pe) <= 1e-12:
         return MetricResult.undefined(
@@ -94,29 +106,30 @@ def conger_kappa(
         )
     value = (pa - pe) / (1.0 - pe)
     pe_i = _item_chance_terms(
-        item_codes, annotator_codes, label_codes, n, shares, per_rater, weights
+        item_codes, annotator_codes, label_codes, (n_items, n), shares, per_rater, weights
     )
-    n2 = stats.pairable.sum()
-    terms = (n / n2) * (stats.pa_i - pe * stats.pairable) / (1.0 - pe)
+    terms = (n_items / n2) * (stats.pa_i - pe * stats.pairable) / (1.0 - pe)
     terms = terms - 2.0 * (1.0 - value) * (pe_i - pe) / (1.0 - pe)
-    return _with_se(value, terms, (n, int(n2)), n_population, pa, pe)
+    return _with_se(value, terms, (n_items, n2), n_population, pa, pe, multiplicity=mult)
 
 
 def _item_chance_terms(
     item_codes: np.ndarray,
     annotator_codes: np.ndarray,
     label_codes: np.ndarray,
-    n: int,
+    sizes: tuple[int, int],
     shares: np.ndarray,
     per_rater: np.ndarray,
     weights: np.ndarray,
 ) -> np.ndarray:
-    """Gwet's per-item chance terms pe_i = sum_g lambda_ig / (r (r - 1)).
+    """Gwet's per-item chance terms pe_i = sum_g lambda_ig / (r (r - 1)); ``sizes`` =
+    (items n, rows of the count matrix: fewer than n for item profiles).
 
     With C = r pbar - p_g. (r, q) and s_g = sum_k (p_g. W^T)_k C_gk, irrCAC's lambda is
     s_g for an unrated cell and s_g + (n / n_g) ((C W)[g, c] - s_g) for a rating of
     category c, so the sum over raters needs one pass over the ratings.
     """
+    n, rows = sizes
     r = shares.shape[0]
     centred = r * shares.mean(axis=0)[None, :] - shares
     s = ((shares @ weights.T) * centred).sum(axis=1)
@@ -124,7 +137,7 @@ def _item_chance_terms(
     per_rating = (n / per_rater[annotator_codes]) * (
         by_category[annotator_codes, label_codes] - s[annotator_codes]
     )
-    lam = s.sum() + np.bincount(item_codes, weights=per_rating, minlength=n)
+    lam = s.sum() + np.bincount(item_codes, weights=per_rating, minlength=rows)
     return lam / (r * (r - 1.0))
 
 

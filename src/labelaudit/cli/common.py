@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -24,6 +24,7 @@ __all__ = [
     "ConsensusMethod",
     "ControlOpt",
     "DebugOpt",
+    "EngineOpt",
     "FileArg",
     "FormatOpt",
     "FromOpt",
@@ -194,6 +195,13 @@ FromOpt = Annotated[
     ),
 ]
 LayoutOpt = Annotated[str, typer.Option(help="long (item, annotator, label rows) or wide.")]
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        help="local (this process) or spark (PySpark, extra [spark] + Java: statistics "
+        "computed by Spark on a CSV/TSV/Parquet file or a catalog table; docs/scaling.md)."
+    ),
+]
 ItemColOpt = Annotated[
     str | None, typer.Option(help="Item column (default: item, else item_id or task).")
 ]
@@ -352,8 +360,14 @@ def read_table(
     na_values: str | None = None,
     task: str | None = None,
     export: ExportOptions | None = None,
+    engine: str = "local",
+    all_items: bool = False,
 ) -> AnnotationTable:
     """Read and validate an annotation file from the shared options (raises InputError).
+
+    ``engine="spark"``: the item profiles come from Spark (:mod:`labelaudit.spark`) and
+    the table is their expansion; ``all_items``: every row, in file order, comes back
+    (per-item outputs: consensus labels, annotator streaks).
 
     Every command reads through the one front door, :func:`labelaudit.io.read_any`:
     platform exports (named with ``--from`` or detected) go to ``read_export`` with the
@@ -361,6 +375,20 @@ def read_table(
     """
     from labelaudit.io import read_any
 
+    if engine != "local":
+        return _spark_table(
+            file,
+            input_format,
+            layout,
+            (item_col, annotator_col, label_col),
+            level,
+            categories,
+            on_duplicate,
+            engine=engine,
+            na_values=na_values,
+            task=task,
+            all_items=all_items,
+        )
     if export is None:
         export = export_options(control, task_key)
     table, _ = read_any(
@@ -398,6 +426,8 @@ def read_task_table(
     task: str | None,
     export: ExportOptions,
     na_values: str | None = None,
+    engine: str = "local",
+    all_items: bool = False,
 ) -> AnnotationTable:
     """:func:`read_table` for the commands with ``--task``: a structured ``task`` (spans,
     boxes, ...) reads the label column as its JSON payload, and ``--categories`` then
@@ -419,5 +449,58 @@ def read_task_table(
         na_values=na_values,
         task=task if structured else None,
         export=export,
+        engine=engine,
+        all_items=all_items,
     )
     return as_task(table, task, categories if structured else None)
+
+
+def _spark_table(
+    file: Path,
+    input_format: InputFormat | None,
+    layout: str,
+    columns: tuple[str | None, str | None, str | None],
+    level: Level,
+    categories: str | None,
+    on_duplicate: str,
+    *,
+    engine: str,
+    na_values: str | None,
+    task: str | None,
+    all_items: bool,
+) -> AnnotationTable:
+    """``--engine spark``: long categorical tables from CSV/TSV/Parquet or a catalog table."""
+    from labelaudit.exceptions import UsageError
+
+    if engine != "spark":
+        raise UsageError(f"--engine must be local or spark; got {engine!r}")
+    fmt = input_format.value if input_format is not None else None
+    refused = {
+        "--layout wide": layout != "long",
+        "--task": task not in (None, "categorical"),
+        "--na-values": bool(na_values),
+        "--on-duplicate keep-last": on_duplicate != "error",
+        f"--from {fmt}": fmt not in (None, "csv", "tsv", "parquet"),
+    }
+    if any(refused.values()):
+        shown = ", ".join(name for name, bad in refused.items() if bad)
+        raise UsageError(
+            f"{shown}: not available with --engine spark (long CSV/TSV/Parquet tables or "
+            "catalog tables of categorical labels); use --engine local"
+        )
+    from labelaudit.spark.engine import read_spark, spark_profiles, spark_rows, spark_session
+
+    frame, locator = read_spark(spark_session(), file, fmt)
+    item_col, annotator_col, label_col = columns
+    options: dict[str, Any] = {
+        "item_col": item_col,
+        "annotator_col": annotator_col,
+        "label_col": label_col,
+        "level": level.value,
+        "categories": categories,
+        "locator": locator,
+    }
+    table = spark_rows(frame, **options) if all_items else spark_profiles(frame, **options).expand()
+    for warning in table.report.get("warnings", []):
+        typer.echo(f"warning: {file}: {warning}", err=True)
+    return table

@@ -32,7 +32,14 @@ from labelaudit.consensus._base import (
     vote_counts,
 )
 
-__all__ = ["DawidSkene", "OneCoinDawidSkene", "confusion_log_joint", "majority_shares"]
+__all__ = [
+    "DawidSkene",
+    "OneCoinDawidSkene",
+    "confusion_log_joint",
+    "log_tables",
+    "majority_shares",
+    "relative_change",  # the EM stopping rule, shared with labelaudit.spark.consensus
+]
 
 
 def majority_shares(codes: Codes) -> np.ndarray:
@@ -52,12 +59,18 @@ def confusion_log_joint(codes: Codes, priors: np.ndarray, confusions: np.ndarray
     confusions : ndarray, shape (n_annotators, q, q)
         ``confusions[a, k, y]`` = P(annotator a says y | true class k), all > 0.
     """
-    n_annotators, q = codes.n_annotators, codes.n_categories
-    # table[a * q + y, k] = log C_a[k, y]; one sparse product sums it over each item's labels
-    table = np.log(confusions).transpose(0, 2, 1).reshape(n_annotators * q, q)
-    log_joint: np.ndarray = codes.incidence @ table
-    log_joint += np.log(np.maximum(priors, np.finfo(float).tiny))
+    table, log_priors = log_tables(priors, confusions)
+    log_joint: np.ndarray = codes.incidence @ table  # sums the table over each item's labels
+    log_joint += log_priors
     return log_joint
+
+
+def log_tables(priors: np.ndarray, confusions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The E-step's tables: ``table[a * q + y, k] = log C_a[k, y]`` (n_annotators q, q) and
+    the log prior (q,); an item's log joint is the prior plus its labels' table rows."""
+    n_annotators, q = confusions.shape[0], confusions.shape[1]
+    table = np.log(confusions).transpose(0, 2, 1).reshape(n_annotators * q, q)
+    return table, np.log(np.maximum(priors, np.finfo(float).tiny))
 
 
 class _ConfusionEM(Aggregator):
@@ -90,8 +103,11 @@ class _ConfusionEM(Aggregator):
         return float(self.smoothing * (np.log(confusions).sum() + np.log(priors).sum()))
 
     def _priors(self, posterior: np.ndarray) -> np.ndarray:
-        n_items, q = posterior.shape
-        return (posterior.sum(axis=0) + self.smoothing) / (n_items + q * self.smoothing)
+        return self.priors_from(posterior.sum(axis=0), posterior.shape[0])
+
+    def priors_from(self, mass: np.ndarray, n_items: int) -> np.ndarray:
+        """Class prior from the posterior mass of each class (q,) over ``n_items`` items."""
+        return (mass + self.smoothing) / (n_items + mass.size * self.smoothing)
 
     def _fit(self, codes: Codes, gold: Gold | None) -> None:
         posterior = majority_shares(codes)
@@ -150,13 +166,19 @@ class DawidSkene(_ConfusionEM):
     cli_name = "dawid-skene"
 
     def _m_step(self, codes: Codes, posterior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        n_annotators, q = codes.n_annotators, codes.n_categories
         # counts[a * q + y, k] = posterior mass of class k on the items a labelled y
         counts = codes.incidence_t @ posterior
+        return self._priors(posterior), self.confusions_from(counts, codes.n_annotators)
+
+    def confusions_from(self, counts: np.ndarray, n_annotators: int) -> np.ndarray:
+        """M-step confusions from ``counts[a * q + y, k]``, the posterior mass of class k
+        on the items annotator a labelled y (n_annotators q, q): the sufficient statistics
+        any engine sums (:mod:`labelaudit.spark.consensus`)."""
+        q = counts.shape[1]
         counts = counts.reshape(n_annotators, q, q).transpose(0, 2, 1) + self.smoothing
         np.maximum(counts, EPS, out=counts)
-        confusions = counts / counts.sum(axis=2, keepdims=True)
-        return self._priors(posterior), confusions
+        confusions: np.ndarray = counts / counts.sum(axis=2, keepdims=True)
+        return confusions
 
     def _fit(self, codes: Codes, gold: Gold | None) -> None:
         super()._fit(codes, gold)

@@ -39,6 +39,13 @@ def _rehash(store: Any) -> None:
     rehash_batches(store)
 
 
+def _profiles(store: Any) -> None:
+    """Migration 8 (issue 21): the item profiles of every stored batch."""
+    from labelaudit.project.statistics import backfill_profiles
+
+    backfill_profiles(store)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -151,6 +158,19 @@ MIGRATIONS: tuple[Migration, ...] = (
                 decided_at VARCHAR, pulled_at TIMESTAMP NOT NULL,
                 PRIMARY KEY (source, record_id, revision))""",
         ),
+    ),
+    Migration(
+        8,
+        "store each batch's item profiles: windows of batches summed without re-reading "
+        "annotations (labelaudit.project.statistics)",
+        (
+            # One row per distinct profile of a batch: the item's sorted (annotator, label)
+            # ratings as JSON text, and the number of the batch's items that have it.
+            """CREATE TABLE batch_profiles (
+                batch_id BIGINT NOT NULL, profile VARCHAR NOT NULL, items BIGINT NOT NULL,
+                PRIMARY KEY (batch_id, profile))""",
+        ),
+        _profiles,
     ),
 )
 

@@ -37,6 +37,7 @@ from labelaudit.exceptions import InputError, UsageError
 from labelaudit.project.config import InputConfig
 from labelaudit.project.layout import Project
 from labelaudit.project.results import BatchResult, compute_results
+from labelaudit.project.statistics import store_profiles
 from labelaudit.project.store import BatchRecord, Store, utc_now
 from labelaudit.project.validate import Reject, RejectedRowsError, Validation, validate_rows
 from labelaudit.table import format_of, split_names
@@ -459,6 +460,7 @@ def _write(
             )
         )
         store.insert_annotations(batch_id, _stored_rows(table))
+        store_profiles(store, batch_id, table)  # incremental windows (issue 21)
         if validation is not None and validation.rejects.num_rows:
             store.insert_rejects(batch_id, validation.rejects)
         for result in results:

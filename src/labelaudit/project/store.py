@@ -62,6 +62,7 @@ BATCH_TABLES = (
     "batch_results",
     "batch_metrics",
     "annotator_metrics",
+    "batch_profiles",
 )
 # SQL built from these module constants only (table and column names), never from user content.
 _DELETE = {name: f"DELETE FROM {name} WHERE batch_id = ?" for name in BATCH_TABLES}

@@ -5,6 +5,7 @@ sources build :class:`RawColumns` and go through the same :func:`encode` boundar
 """
 
 from labelaudit.table._encode import NUMBER_PATTERN, Locator, RawColumns, as_text, encode
+from labelaudit.table._load import file_locator
 from labelaudit.table.content import content_sha256
 from labelaudit.table.readers import (
     FORMATS,
@@ -30,6 +31,7 @@ __all__ = [
     "as_text",
     "content_sha256",
     "encode",
+    "file_locator",
     "format_of",
     "from_dataframe",
     "load_source",

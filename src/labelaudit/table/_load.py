@@ -355,3 +355,14 @@ def _load_parquet(path: Path, name: str) -> tuple[pa.Table, Locator]:
             actual=str(error)[:300],
         ) from None
     return table, _record_locator(name, "row")
+
+
+def file_locator(path: Path, format: str | None = None) -> Locator:
+    """The :class:`Locator` reading ``path`` would give (rows -> lines or records), without
+    reading it: for engines that read the file elsewhere and report errors the same way."""
+    name = str(path)
+    kind = format or format_of(Path(path))
+    if kind in ("csv", "tsv"):
+        delimiter = "\t" if kind == "tsv" else ","
+        return Locator(name, lambda row: _csv_record_line(Path(path), name, delimiter, row))
+    return _record_locator(name, "record" if kind in ("json",) else "row")

@@ -16,6 +16,7 @@ from labelaudit.cli.common import (
     CategoriesOpt,
     ControlOpt,
     DebugOpt,
+    EngineOpt,
     FileArg,
     FromOpt,
     IncludeModelsOpt,
@@ -110,6 +111,7 @@ def agreement_command(
             "(default: text, when the file has it)."
         ),
     ] = None,
+    engine: EngineOpt = "local",
     debug: DebugOpt = False,
 ) -> None:
     """Agreement coefficients with CIs, and the annotators and categories behind disagreement.
@@ -118,6 +120,11 @@ def agreement_command(
     """
     from labelaudit.agreement import agreement_report
     from labelaudit.agreement.weights import read_weights_file
+    from labelaudit.exceptions import UsageError
+    from labelaudit.table.profiles import KEEP_NAMES
+
+    if engine == "spark" and top > KEEP_NAMES:
+        raise UsageError(f"--top is at most {KEEP_NAMES} with --engine spark (item names kept)")
 
     table = read_task_table(
         file,
@@ -133,6 +140,7 @@ def agreement_command(
         na_values=na_values,
         task=task.value if task else None,
         export=export_options(control, task_key, label_config, include_models, False, users),
+        engine=engine,
     )
     matrix = read_weights_file(weights_file, table.n_categories) if weights_file else None
     result = agreement_report(

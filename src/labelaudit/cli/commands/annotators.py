@@ -16,6 +16,7 @@ from labelaudit.cli.common import (
     CategoriesOpt,
     ControlOpt,
     DebugOpt,
+    EngineOpt,
     FileArg,
     FromOpt,
     GroundTruthAsGoldOpt,
@@ -123,6 +124,7 @@ def annotators_command(
         bool,
         typer.Option(help="Keep model annotators in the annotator table and its agreement."),
     ] = False,
+    engine: EngineOpt = "local",
     debug: DebugOpt = False,
 ) -> None:
     """Annotator table: agreement, gold accuracy, DS/MACE quality, speed, outlier flags.
@@ -160,6 +162,8 @@ def annotators_command(
         export=export_options(
             control, task_key, label_config, include_models, ground_truth_as_gold, users
         ),
+        engine=engine,
+        all_items=True,
     )
     if table.schema.is_structured:
         from labelaudit.quality.structured import (

@@ -17,6 +17,7 @@ from labelaudit.cli.common import (
     ConsensusMethod,
     ControlOpt,
     DebugOpt,
+    EngineOpt,
     FileArg,
     FromOpt,
     IncludeModelsOpt,
@@ -105,6 +106,7 @@ def consensus_command(
             "the method's posterior (p_<label>), entropy and top-label share."
         ),
     ] = False,
+    engine: EngineOpt = "local",
     debug: DebugOpt = False,
 ) -> None:
     """Consensus labels and confidences, one row per item; prints a summary.
@@ -135,6 +137,8 @@ def consensus_command(
         on_duplicate,
         task=task.value if task else None,
         export=export_options(control, task_key, label_config, include_models, False, users),
+        engine=engine,
+        all_items=True,
     )
     weights = read_weights_file(weights_file) if weights_file else None
     if soft and out is None:

@@ -1,0 +1,34 @@
+"""The Spark engine: item profiles computed where the data lives, the finish run locally.
+
+Needs the optional extra ``labelaudit[spark]`` (PySpark) and a Java runtime. Entry points:
+:func:`~labelaudit.spark.engine.spark_profiles` (a Spark DataFrame -> the exact sufficient
+statistics, :class:`~labelaudit.table.profiles.ItemProfiles`),
+:func:`~labelaudit.spark.engine.spark_table` (-> the equivalent AnnotationTable every
+local analysis takes), :func:`~labelaudit.spark.engine.spark_rows` (every row in source
+order, for per-row outputs), :func:`~labelaudit.spark.consensus.spark_dawid_skene`
+(EM with E and M steps as DataFrame operations, posteriors distributed) and
+:func:`~labelaudit.spark.engine.read_spark` (CSV, TSV, Parquet
+files, catalog and Delta tables).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__all__ = [
+    "read_spark",
+    "spark_dawid_skene",
+    "spark_profiles",
+    "spark_rows",
+    "spark_session",
+    "spark_table",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "spark_dawid_skene":
+        return import_module("labelaudit.spark.consensus").spark_dawid_skene
+    if name in __all__:
+        return getattr(import_module("labelaudit.spark.engine"), name)
+    raise AttributeError(f"module 'labelaudit.spark' has no attribute {name!r}")

@@ -1,0 +1,96 @@
+"""Incremental project statistics: windows of batches from the stored profiles equal a
+full recomputation over the batches' annotations (items keyed by batch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pytest
+
+from engine_helpers import assert_same, generated
+from labelaudit import read_annotations
+from labelaudit.agreement import agreement_report
+from labelaudit.project import Project, ingest_batch, init_project
+from labelaudit.project.statistics import schema_of, window_metrics, window_profiles
+from labelaudit.project.store import Store
+
+CATEGORIES = ("L0", "L1", "L2", "L3")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> tuple[Project, list[pa.Table]]:
+    """A project with four generated batches (ids overlap between batches on purpose)."""
+    found = init_project(tmp_path / "proj", categories=CATEGORIES)
+    batches = []
+    for week in range(4):
+        rows = generated(10 + week, n_items=150 + 40 * week, n_annotators=3 + week % 2, q=4)
+        path = tmp_path / f"w{week}.csv"
+        pacsv.write_csv(rows, path)
+        ingest_batch(found, path, batch=f"w{week}")
+        batches.append(rows)
+    return found, batches
+
+
+def recomputed(batches: list[pa.Table], weights: str = "identity") -> dict:
+    """Agreement over the concatenated batches, each item keyed by its batch."""
+    keyed = [
+        rows.set_column(0, "item", pa.array([f"{b}:{i}" for i in rows.column("item").to_pylist()]))
+        for b, rows in enumerate(batches)
+    ]
+    table = read_annotations(pa.concat_tables(keyed), categories=CATEGORIES)
+    report = agreement_report(table, weights=weights).to_dict()
+    return report["metrics"]
+
+
+@pytest.mark.parametrize("window", [(0, 1, 2, 3), (2, 3), (1,)])
+def test_window_figures_equal_a_full_recomputation(
+    project: tuple[Project, list[pa.Table]], window: tuple[int, ...]
+) -> None:
+    found, batches = project
+    with Store.open(found.store_path) as store:
+        records = store.batches()
+        schema = schema_of(records[0].task_schema)
+        ids = [records[i].batch_id for i in window]
+        metrics = window_metrics(store, ids, schema)
+        profiles = window_profiles(store, ids, schema)
+    assert profiles is not None
+    assert profiles.n_items == sum(read_annotations(batches[i]).n_items for i in window)
+    assert profiles.table.n_items < profiles.n_items  # folded: fewer rows than items
+    expected = recomputed([batches[i] for i in window])
+    assert_same({k: v.to_dict() for k, v in metrics.items()}, expected)
+
+
+def test_replacing_a_batch_replaces_its_profiles(
+    project: tuple[Project, list[pa.Table]], tmp_path: Path
+) -> None:
+    found, batches = project
+    other = generated(99, n_items=120, n_annotators=2, q=4)
+    path = tmp_path / "other.csv"
+    pacsv.write_csv(other, path)
+    ingest_batch(found, path, batch="w1", replace_batch=True)
+    with Store.open(found.store_path) as store:
+        records = store.batches()
+        metrics = window_metrics(
+            store, [r.batch_id for r in records], schema_of(records[0].task_schema)
+        )
+        rows = store.execute("SELECT sum(items) FROM batch_profiles").fetchone()[0]
+    batches[1] = other
+    assert rows == sum(read_annotations(b).n_items for b in batches)
+    assert_same({k: v.to_dict() for k, v in metrics.items()}, recomputed(batches))
+
+
+def test_migration_8_backfills_existing_batches(
+    project: tuple[Project, list[pa.Table]],
+) -> None:
+    found, batches = project
+    with Store.open(found.store_path) as store:
+        before = store.execute("SELECT * FROM batch_profiles ORDER BY ALL").fetchall()
+        store.execute("DROP TABLE batch_profiles")
+        store.execute("DELETE FROM schema_migrations WHERE version = 8")
+        store.migrate()
+        after = store.execute("SELECT * FROM batch_profiles ORDER BY ALL").fetchall()
+    assert after == before and len(after) > 0
+    assert np.sum([r[2] for r in after]) == sum(read_annotations(b).n_items for b in batches)
