@@ -22,6 +22,7 @@ CONSENSUS_METHODS: tuple[str, ...] = (
     "one-coin",
     "glad",
     "mace",
+    "label-model",
     "mean",
     "median",
     "trimmed-mean",

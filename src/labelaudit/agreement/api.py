@@ -35,6 +35,7 @@ __all__ = [
     "METRIC_ORDER",
     "AgreementReport",
     "agreement_report",
+    "coefficient_replicates",
     "content_sha256",
     "profile_metrics",
 ]
@@ -469,6 +470,33 @@ def _bootstrap_values(
 
         values.update(cohen_values(_pair_codes(table), table.n_categories, w, item_weights))
     return values
+
+
+def coefficient_replicates(
+    table: AnnotationTable, item_weights: np.ndarray, *, weights: str = "identity"
+) -> dict[str, np.ndarray]:
+    """Every coefficient of ``table`` under each row of ``item_weights``.
+
+    The bootstrap's own computation, public for comparisons of two sets of items (e.g.
+    ``labelaudit compare``): a row of ones gives the point estimates, rows of
+    :func:`labelaudit.intervals.bootstrap_item_weights` the replicates.
+
+    Parameters
+    ----------
+    table : AnnotationTable
+        Categorical (or continuous: alpha only) annotations.
+    item_weights : ndarray, shape (B, n_items)
+        Multiplicity of each item in each replicate.
+    weights : str
+        Weight scheme of the kappa family (as :func:`agreement_report`).
+
+    Returns
+    -------
+    dict of str to ndarray, shape (B,)
+        One array per coefficient (NaN where undefined).
+    """
+    w, _, _ = _weights(table, weights, None, None)
+    return _bootstrap_values(table, w, np.atleast_2d(np.asarray(item_weights, dtype=np.float64)))
 
 
 _ANALYTIC_TESTS = ("p_value", "se_h0", "z", "p", "p_value_vs_chance", "p_e_vs_chance")

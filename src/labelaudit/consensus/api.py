@@ -11,6 +11,7 @@ from labelaudit.consensus._io import output_format, read_weights_file, write_con
 from labelaudit.consensus._result import ConsensusResult, consensus_table
 from labelaudit.consensus.dawid_skene import DawidSkene, OneCoinDawidSkene
 from labelaudit.consensus.glad import GLAD
+from labelaudit.consensus.label_model import LabelModel
 from labelaudit.consensus.mace import MACE
 from labelaudit.consensus.majority import MajorityVote, WeightedMajorityVote
 from labelaudit.consensus.numeric import MeanAggregator, MedianAggregator, TrimmedMeanAggregator
@@ -37,6 +38,7 @@ _CLASSES: tuple[type[Aggregator], ...] = (
     OneCoinDawidSkene,
     GLAD,
     MACE,
+    LabelModel,
     MeanAggregator,
     MedianAggregator,
     TrimmedMeanAggregator,
@@ -56,8 +58,14 @@ def make_aggregator(
     tie: str | None = None,
     weights: dict[str, float] | None = None,
     proportion: float | None = None,
+    class_balance: Any = None,
+    fit_on: AnnotationTable | None = None,
+    n_records: int | None = None,
 ) -> Aggregator:
     """An aggregator by ``--method`` name; options left as None keep the class defaults.
+
+    ``class_balance``, ``fit_on`` (votes to learn from, labelling the fitted table) and
+    ``n_records`` (records those votes came from) apply to ``label-model``.
 
     Raises
     ------
@@ -76,6 +84,9 @@ def make_aggregator(
         "tie": tie,
         "weights": weights,
         "proportion": proportion,
+        "class_balance": class_balance,
+        "fit_on": fit_on,
+        "n_records": n_records,
     }
     for name, value in given.items():
         if value is not None and name not in accepted:
@@ -111,8 +122,8 @@ def run_consensus(
     gold : dict of str to str, optional
         Known labels, clamped (see :meth:`Aggregator.fit`).
     **options
-        ``seed``, ``max_iter``, ``tol``, ``tie``, ``weights``, ``proportion`` for
-        :func:`make_aggregator`.
+        ``seed``, ``max_iter``, ``tol``, ``tie``, ``weights``, ``proportion``,
+        ``class_balance``, ``fit_on``, ``n_records`` for :func:`make_aggregator`.
 
     Returns
     -------

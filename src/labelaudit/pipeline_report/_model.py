@@ -94,7 +94,10 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
     dict
         ``{"tool", "title", "project", "generated_at", "scope", "summary", "gates",
         "batches", "charts": {"agreement", "gold"}, "annotators", "confusions",
-        "adjudication", "provenance"}``; documented in ``docs/pipeline.md``.
+        "guideline_rules" (None without a ``[guidelines]`` file),
+        "adjudication", "labeling_functions", "provenance"}``; documented in
+        ``docs/pipeline.md`` (``labeling_functions``: the LF analysis of the latest batch
+        with labeling-function votes, or null).
 
     Raises
     ------
@@ -102,6 +105,7 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
         Empty store, unknown batch, an empty window or a malformed ``--since``.
     """
     from labelaudit import __version__
+    from labelaudit.guidelines.rules import project_rules
     from labelaudit.project.check import check_store
     from labelaudit.project.history import load_history
 
@@ -119,10 +123,12 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
         annotators = _queries.leaderboard(store, ids, config.report.max_annotators)
         confusions = _queries.confusions(store, chosen, config.report.top_confusions)
         _queries.attach_text(store, confusions, config.report.examples)
+        rules = project_rules(project, confusions, examples=config.report.examples)
         adjudication = _queries.adjudication(store, chosen)
         alpha_ci = _queries.intervals(store, ids, "krippendorff_alpha")
         weakest = _queries.weakest_annotator(store, chosen[-1])
         review = _review(_queries.review(store, chosen))
+        functions = _queries.labeling_functions(store, chosen)
         schema = max(m["version"] for m in store.migrations())
     drift = _drift(history, positions)
     for row in annotators:
@@ -159,9 +165,11 @@ def build_pipeline_report(project: Project, scope: Scope | None = None) -> dict[
         },
         "annotators": annotators,
         "confusions": confusions,
+        "guideline_rules": rules,
         "adjudication": adjudication,
         "weakest_annotator": weakest,
         "review": review,
+        "labeling_functions": functions,
         "provenance": {
             "inputs": [_input(b) for b in chosen],
             "config_sha256": config.sha256,

@@ -250,3 +250,16 @@ def review(store: Store, batches: list[BatchRecord]) -> dict[str, Any] | None:
         if row is not None:
             return {"batch": batch.name, "batch_size": batch.n_annotations} | json.loads(row[0])
     return None
+
+
+def labeling_functions(store: Store, batches: list[BatchRecord]) -> dict[str, Any] | None:
+    """The stored LF analysis (kind ``labeling_functions``) of the latest of ``batches``
+    that has labeling-function votes, with its batch name; None when none has."""
+    for batch in reversed(batches):
+        row = store.execute(
+            "SELECT result FROM batch_results WHERE batch_id = ? AND kind = 'labeling_functions'",
+            (batch.batch_id,),
+        ).fetchone()
+        if row is not None:
+            return {"batch": batch.name} | json.loads(row[0])
+    return None

@@ -73,9 +73,12 @@ def pipeline_document(report: Mapping[str, Any], *, full_paths: bool = False) ->
     ]
     if report.get("review") is not None:
         sections.append(_review(report["review"], charts))
+    sections.append(_annotators(report))
+    if report.get("labeling_functions"):
+        sections.append(_labeling_functions(report["labeling_functions"]))
     sections += [
-        _annotators(report),
         _confusions(report, charts, meanings),
+        *_rules(report),
         _queue(report, meanings),
         _provenance(report, full_paths),
     ]
@@ -322,6 +325,16 @@ def _confusions(
     )
 
 
+def _rules(report: Mapping[str, Any]) -> tuple[Section, ...]:
+    """ "Rules most often disagreed on" when the project names a guideline file."""
+    found = report.get("guideline_rules")
+    if not found:
+        return ()
+    from labelaudit.guidelines.documents import rules_section
+
+    return (rules_section(found["rules"], found["version"]),)
+
+
 def _queue(report: Mapping[str, Any], meanings: Mapping[str, str]) -> Section:
     queue = report["adjudication"]
     rows = tuple(
@@ -391,6 +404,13 @@ def _provenance(report: Mapping[str, Any], full_paths: bool) -> Section:
         "loads nothing from the network.",
         key="provenance",
     )
+
+
+def _labeling_functions(found: Mapping[str, Any]) -> Section:
+    """The LF table of the latest batch with labeling-function votes."""
+    from labelaudit.report.builders_weak import lf_section
+
+    return lf_section(found, f"Labeling functions (batch {text(found['batch'])})")
 
 
 def _tracked_title(report: Mapping[str, Any]) -> str:

@@ -160,6 +160,23 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
+        7,
+        "record the guideline version of each batch and calibration rounds (issue 16)",
+        (
+            # The guideline version a batch was labelled under (ingest --guidelines-version
+            # or the [guidelines] file's version); batches without a row are unversioned.
+            """CREATE TABLE batch_guidelines (
+                batch_id BIGINT PRIMARY KEY, version VARCHAR NOT NULL,
+                guideline_file VARCHAR, recorded_at TIMESTAMP NOT NULL)""",
+            # One row per annotator and scored calibration round (labelaudit calibration score).
+            """CREATE TABLE calibration_scores (
+                round VARCHAR NOT NULL, annotator VARCHAR NOT NULL,
+                guideline_version VARCHAR, n_items BIGINT NOT NULL, n_correct BIGINT NOT NULL,
+                accuracy DOUBLE, accuracy_low DOUBLE, accuracy_high DOUBLE, kappa DOUBLE,
+                scored_at TIMESTAMP NOT NULL, PRIMARY KEY (round, annotator))""",
+        ),
+    ),
+    Migration(
         8,
         "store each batch's item profiles: windows of batches summed without re-reading "
         "annotations (labelaudit.project.statistics)",

@@ -9,7 +9,8 @@ the file ``init`` writes.
 Sections: ``[project]`` (name), ``[task]`` (level, categories), ``[input]`` (how batch
 files are read), ``[agreement]`` (per-batch agreement options), ``[gold]`` (where gold
 answers come from), ``[monitor]`` (control-chart baseline and parameters), ``[[gates]]``
-(quality gates), ``[report]`` (report options), the optional ``[alert]`` and the optional
+(quality gates), ``[report]`` (report options), the optional ``[alert]``, the optional
+``[guidelines]`` (the guideline file) and the optional
 ``[categories]`` (what each category code means: ``0 = "tie"``, shown wherever codes appear
 in the project's pages).
 """
@@ -40,6 +41,7 @@ __all__ = [
     "FairnessConfig",
     "Gate",
     "GoldConfig",
+    "GuidelinesConfig",
     "InputConfig",
     "MonitorConfig",
     "ProjectConfig",
@@ -135,6 +137,14 @@ class GoldConfig:
 
 
 @dataclass(frozen=True)
+class GuidelinesConfig:
+    """``[guidelines]``: the guideline file (relative to the project; docs/guidelines.md)
+    whose ``version`` ingest records with each batch unless ``--guidelines-version``."""
+
+    file: str | None = None
+
+
+@dataclass(frozen=True)
 class FairnessConfig:
     """``[fairness]``: annotator attributes audited on every batch (``labelaudit slices``).
 
@@ -216,6 +226,7 @@ class ProjectConfig:
     report: ReportConfig = field(default_factory=ReportConfig)
     alert: AlertConfig = field(default_factory=AlertConfig)
     fairness: FairnessConfig = field(default_factory=FairnessConfig)
+    guidelines: GuidelinesConfig = field(default_factory=GuidelinesConfig)
     source: str = CONFIG_NAME
     categories: dict[str, str] = field(default_factory=dict)
 
@@ -231,6 +242,8 @@ class ProjectConfig:
                 out[section].pop(key, None)
         if self.fairness.by is None:  # a later section: absent while unused
             out.pop("fairness")
+        if self.guidelines.file is None:  # a later section: absent while unused
+            out.pop("guidelines")
         return out
 
     @property
@@ -254,6 +267,7 @@ _SECTIONS: dict[str, type] = {
     "report": ReportConfig,
     "alert": AlertConfig,
     "fairness": FairnessConfig,
+    "guidelines": GuidelinesConfig,
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "task.level": LEVELS,
@@ -639,6 +653,10 @@ max_annotators = 50                   # rows of the annotator leaderboard
 # min_raters = 5                      # smaller groups: counts only, no figures
 # n_boot = 200                        # bootstrap replicates of the offsets
 # seed = 0
+
+# [guidelines]
+# file = "guidelines.md"              # its version is recorded with each ingested batch
+#                                     # (docs/guidelines.md; ingest --guidelines-version overrides)
 
 # [alert]
 # url = "https://example.org/hooks/labelaudit"   # POST the check result here as JSON

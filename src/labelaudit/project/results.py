@@ -6,7 +6,9 @@ JSON and its headline values as typed rows (``batch_metrics``: metric, value, se
 ci_high, reason; ``annotator_metrics``: annotator, metric, value, n, reason). A new kind
 is one more function in :data:`ANALYSES`: new rows in the same tables, no schema change.
 Stored kinds: ``agreement`` (here), ``consensus``, ``gold``, ``annotators`` and, with a
-``[fairness]`` section, ``fairness`` (:mod:`labelaudit.project.results_quality`).
+``[fairness]`` section, ``fairness`` (:mod:`labelaudit.project.results_quality`); for
+batches with labeling-function votes, ``labeling_functions``
+(:mod:`labelaudit.project.results_weak`).
 """
 
 from __future__ import annotations
@@ -185,6 +187,7 @@ from labelaudit.project.results_quality import (  # noqa: E402  (they use BatchR
     fairness_result,
     gold_result,
 )
+from labelaudit.project.results_weak import labeling_functions_result  # noqa: E402
 
 Analysis = Callable[[AnnotationTable, ProjectConfig], BatchResult | None]
 
@@ -196,6 +199,7 @@ ANALYSES: tuple[Analysis, ...] = (
     gold_result,
     annotators_result,
     fairness_result,
+    labeling_functions_result,
 )
 
 

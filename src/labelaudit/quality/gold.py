@@ -31,6 +31,7 @@ from labelaudit.table.table import AnnotationTable
 __all__ = [
     "GoldLabels",
     "align_gold",
+    "gold_columns",
     "gold_from_column",
     "ground_truth_gold",
     "load_gold",
@@ -286,6 +287,29 @@ def read_gold(
     InputError
         Unreadable file, missing column, or any error of :func:`align_gold`.
     """
+    items, labels, locator = gold_columns(
+        path, item_col=item_col, label_col=label_col, format=format
+    )
+    return align_gold(
+        table, items, labels, locator=locator, item_field=item_col, label_field=label_col
+    )
+
+
+def gold_columns(
+    path: str | Path,
+    *,
+    item_col: str = "item",
+    label_col: str = "gold_label",
+    format: str | None = None,
+) -> tuple[Any, Any, Any]:
+    """The item and gold-label columns of a gold file, as read (no alignment), and the
+    file's locator (for located errors).
+
+    Raises
+    ------
+    InputError
+        Unreadable file or a missing column.
+    """
     from labelaudit.table import load_source as _load
 
     raw, locator = _load(path, format)
@@ -299,14 +323,7 @@ def read_gold(
                 actual=", ".join(raw.column_names) or "no columns",
                 hint=f"pass {option} with one of the columns above",
             )
-    return align_gold(
-        table,
-        raw.column(item_col),
-        raw.column(label_col),
-        locator=locator,
-        item_field=item_col,
-        label_field=label_col,
-    )
+    return raw.column(item_col), raw.column(label_col), locator
 
 
 def gold_from_column(table: AnnotationTable, column: str) -> GoldLabels:

@@ -86,6 +86,7 @@ _BUILDERS = {
     "AdjudicationQueue": ("builders_quality", "adjudication_document"),
     "PreferenceAudit": ("builders_audit", "preferences_document"),
     "JudgeAudit": ("builders_judge", "judge_document"),
+    "LFAnalysis": ("builders_weak", "lf_analysis_document"),
 }
 
 

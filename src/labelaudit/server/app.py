@@ -107,7 +107,7 @@ def create_app(
     from fastapi import FastAPI
 
     from labelaudit import __version__
-    from labelaudit.server import routes_api, routes_pages, routes_webhooks
+    from labelaudit.server import guidelines, routes_api, routes_pages, routes_webhooks
 
     access = (
         StoreAccess(project_root)
@@ -128,6 +128,7 @@ def create_app(
     app.state.webhook_secret = webhook_secret
     app.state.inbox = Inbox(access)
     _errors(app)
+    app.include_router(guidelines.router)
     app.include_router(routes_api.router)
     app.include_router(routes_webhooks.router)
     app.include_router(routes_pages.router)

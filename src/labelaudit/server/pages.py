@@ -300,11 +300,17 @@ def annotator_document(data: dict[str, Any]) -> Document:
         f"{len(data['disagreements'])} disagreements with the most common label in "
         f"{data['disagreements_batch']}."
     )
+    calibration: tuple[Section, ...] = ()
+    if data.get("calibration"):
+        from labelaudit.guidelines.documents import calibration_section
+
+        calibration = (calibration_section(data["calibration"]),)
     return Document(
         f"Annotator {name}",
         Headline(sentence, status="fail" if data["flags"] else "info"),
         (
             Section("Trends", tables=(trend,)),
+            *calibration,
             Section("Flags", tables=(flags,)),
             Section("Disagreements", tables=(disagreements,)),
         ),

@@ -221,9 +221,12 @@ def annotator_view(access: StoreAccess, annotator: str) -> dict[str, Any]:
                 for f in json.loads(result).get("flags", [])
                 if f.get("annotator") == annotator
             ]
+        from labelaudit.guidelines.stored import calibration_history
+
         return {
             "annotator": annotator,
             "trend": list(trend.values()),
+            "calibration": calibration_history(store, annotator),
             "flags": flags,
             "disagreements_batch": latest.name,
             "disagreements": [

@@ -4,7 +4,14 @@
 sources build :class:`RawColumns` and go through the same :func:`encode` boundary.
 """
 
-from labelaudit.table._encode import NUMBER_PATTERN, Locator, RawColumns, as_text, encode
+from labelaudit.table._encode import (
+    NUMBER_PATTERN,
+    Locator,
+    RawColumns,
+    as_text,
+    encode,
+    natural_order,
+)
 from labelaudit.table._load import file_locator
 from labelaudit.table.content import content_sha256
 from labelaudit.table.readers import (
@@ -35,6 +42,7 @@ __all__ = [
     "format_of",
     "from_dataframe",
     "load_source",
+    "natural_order",
     "raw_columns",
     "read_annotations",
     "split_names",

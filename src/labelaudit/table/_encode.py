@@ -18,7 +18,7 @@ from labelaudit.exceptions import InputError
 from labelaudit.table.schema import TaskSchema
 from labelaudit.table.table import AnnotationTable
 
-__all__ = ["NUMBER_PATTERN", "Locator", "RawColumns", "as_text", "encode"]
+__all__ = ["NUMBER_PATTERN", "Locator", "RawColumns", "as_text", "encode", "natural_order"]
 
 #: A decimal number as written in a file (no NaN/inf): what counts as a numeric label.
 NUMBER_PATTERN = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
@@ -185,6 +185,12 @@ def _natural_order(names: pa.Array) -> np.ndarray:
     keys = pa.table({"value": numbers, "text": names})
     order = pc.sort_indices(keys, sort_keys=[("value", "ascending"), ("text", "ascending")])
     return _numpy(order).astype(np.int64)
+
+
+def natural_order(names: pa.Array) -> np.ndarray:
+    """Positions of distinct ``names`` in the order the table gives codes: by value when
+    every name is a number (ties by text), else by text (UTF-8 byte order)."""
+    return _natural_order(names)
 
 
 def _sorted_codes(coded: _Coded) -> tuple[np.ndarray, pa.Array, np.ndarray]:

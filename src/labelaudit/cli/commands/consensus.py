@@ -98,6 +98,24 @@ def consensus_command(
     proportion: Annotated[
         float | None, typer.Option(help="trimmed-mean: fraction cut from each end.")
     ] = None,
+    fit_on: Annotated[
+        Path | None,
+        typer.Option(
+            help="label-model: learn the LF accuracies from these votes (e.g. a train split; "
+            "same reading options) and label FILE with them."
+        ),
+    ] = None,
+    class_balance: Annotated[
+        str | None,
+        typer.Option(help="label-model: class prior, one number per category (e.g. 0.3,0.7)."),
+    ] = None,
+    n_records: Annotated[
+        int | None,
+        typer.Option(
+            help="label-model: records the learning votes came from, counting those no LF "
+            "voted on (printed by `labelaudit lf apply`; default: the items with a vote)."
+        ),
+    ] = None,
     raw_csv: RawCsvOpt = False,
     soft: Annotated[
         bool,
@@ -141,6 +159,13 @@ def consensus_command(
         all_items=True,
     )
     weights = read_weights_file(weights_file) if weights_file else None
+    fit_table = None
+    if fit_on is not None:
+        fit_table = read_task_table(
+            fit_on, input_format, layout, item_col, annotator_col, label_col, annotator_cols,
+            level, categories, on_duplicate, task=None,
+            export=export_options(control, task_key, label_config, include_models, False, users),
+        )  # fmt: skip
     if soft and out is None:
         raise UsageError("--soft writes the label distributions to a file: add --out PATH")
     if table.schema.is_structured:
@@ -151,6 +176,9 @@ def consensus_command(
             ("tol", tol),
             ("tie", tie),
             ("proportion", proportion),
+            ("class-balance", class_balance),
+            ("fit-on", fit_on),
+            ("n-records", n_records),
         ):
             if value is not None:
                 raise UsageError(f"--{name} does not apply to {table.task} labels")
@@ -179,6 +207,9 @@ def consensus_command(
             tie=tie.value if tie else None,
             weights=weights,
             proportion=proportion,
+            class_balance=class_balance,
+            fit_on=fit_table,
+            n_records=n_records,
         )
     summary = result.to_dict()
     if soft and out is not None:

@@ -72,6 +72,13 @@ def ingest_command(
     include_models: IncludeModelsOpt = False,
     users: UsersOpt = None,
     na_values: NaValuesOpt = None,
+    guidelines_version: Annotated[
+        str | None,
+        typer.Option(
+            help="Guideline version the batch was labelled under (default: the version of "
+            "the \\[guidelines] file; docs/guidelines.md)."
+        ),
+    ] = None,
     output: PageFormatOpt = PageFormat.table,
     out: OutOpt = None,
     provenance: ProvenanceOpt = ProvenanceMode.relative,
@@ -84,10 +91,12 @@ def ingest_command(
 
     Example: labelaudit ingest week17.csv --batch 2024-w17
     """
+    from labelaudit.guidelines.project import batch_version_recorder
     from labelaudit.project import ReadOptions, find_project, ingest_batch
     from labelaudit.project.documents import ingest_document
 
     found = find_project(project)
+    record_version = batch_version_recorder(found, batch, guidelines_version)
     export = export_options(control, task_key, label_config, include_models, False, users)
     table, input_format = _platform_export(found, file, input_format, export)
     options = ReadOptions.from_config(
@@ -110,6 +119,7 @@ def ingest_command(
             options=options,
             progress=show,
             table=table,
+            on_commit=record_version,
         )
     report = result.to_dict()
     document = ingest_document(report, full_paths=provenance == ProvenanceMode.full)
