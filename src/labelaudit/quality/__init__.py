@@ -20,6 +20,7 @@ from labelaudit.quality._methods import DEFAULT_METHODS, METHOD_NAMES, fit_metho
 from labelaudit.quality.adjudicate import (
     AdjudicationQueue,
     adjudication_queue,
+    queue_of,
     write_jsonl,
     write_queue,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "label_config",
     "label_studio_tasks",
     "load_gold",
+    "queue_of",
     "read_gold",
     "without_gold",
     "write_jsonl",

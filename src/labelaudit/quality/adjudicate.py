@@ -23,7 +23,14 @@ from labelaudit.quality.items import ItemReport, item_report
 from labelaudit.results import Displayable
 from labelaudit.table.table import AnnotationTable
 
-__all__ = ["REASONS", "AdjudicationQueue", "adjudication_queue", "write_jsonl", "write_queue"]
+__all__ = [
+    "REASONS",
+    "AdjudicationQueue",
+    "adjudication_queue",
+    "queue_of",
+    "write_jsonl",
+    "write_queue",
+]
 
 #: Why an item is queued, in priority order.
 REASONS: tuple[str, ...] = ("tie", "low_confidence")
@@ -59,8 +66,10 @@ class AdjudicationQueue(Displayable):
 
     @property
     def by_reason(self) -> dict[str, int]:
-        """Queued items per reason (every reason listed, zeros included)."""
-        return {reason: int((self.reasons == reason).sum()) for reason in REASONS}
+        """Queued items per reason (every reason of :data:`REASONS` listed, zeros included;
+        then any other reason present, e.g. ``lf_conflict``)."""
+        names = list(REASONS) + sorted(set(self.reasons.tolist()) - set(REASONS))
+        return {reason: int((self.reasons == reason).sum()) for reason in names}
 
     def summary(self) -> dict[str, Any]:
         """``{"method", "threshold", "n_items", "n_queued", "by_reason"}``."""
@@ -134,6 +143,21 @@ def adjudication_queue(
     order = np.lexsort((queued, report.confidence[queued], ~report.tied[queued]))
     codes = queued[order]
     reason = np.where(report.tied[codes], REASONS[0], REASONS[1]).astype(object)
+    return queue_of(table, report, codes, reason, threshold=float(threshold))
+
+
+def queue_of(
+    table: AnnotationTable,
+    report: ItemReport,
+    codes: np.ndarray,
+    reason: np.ndarray,
+    *,
+    threshold: float,
+) -> AdjudicationQueue:
+    """The queue of the items ``codes`` (table item codes, in queue order), each with its
+    ``reason`` (str array, same length), consensus and confidence from ``report`` (the
+    item table of ``table``) and every annotator's label: one home for the entry shape
+    (other queue rules, e.g. :func:`labelaudit.weak.lf_conflict_queue`, build on it)."""
     records = pa.table(
         {
             "item": pa.array(np.asarray(report.items, dtype=object)[codes], type=pa.string()),
@@ -145,11 +169,11 @@ def adjudication_queue(
     )
     return AdjudicationQueue(
         method=report.method,
-        threshold=float(threshold),
+        threshold=threshold,
         n_items=report.n_items,
         entries=records.to_pylist(),
-        item_codes=codes,
-        reasons=reason,
+        item_codes=np.asarray(codes, dtype=np.int64),
+        reasons=np.asarray(reason, dtype=object),
     )
 
 

@@ -9,6 +9,8 @@
 - :func:`lf_analysis`: Snorkel's ``LFAnalysis`` numbers (polarity, coverage, overlaps,
   conflicts, correct / incorrect, empirical accuracy with Wilson intervals), each LF's
   agreement with the others, its label-model accuracy, the most conflicted items.
+- :func:`lf_conflict_queue`: the items the LFs conflict on as an adjudication queue
+  (reason ``lf_conflict``; ``lf analyze --queue-out``).
 - :class:`LabelModel`: Snorkel-style matrix-completion label model (numpy/scipy); also
   ``labelaudit consensus --method label-model``.
 """
@@ -19,9 +21,11 @@ from labelaudit.consensus.label_model import LabelModel
 from labelaudit.weak.analysis import LFAnalysis, lf_analysis, lf_analysis_matrix
 from labelaudit.weak.apply import apply_lfs, lf_run_summary, load_lfs, records_frame, votes_table
 from labelaudit.weak.lf import ABSTAIN, LabelingFunction, Record, labeling_function
+from labelaudit.weak.queue import LF_CONFLICT, lf_conflict_queue
 
 __all__ = [
     "ABSTAIN",
+    "LF_CONFLICT",
     "LFAnalysis",
     "LabelModel",
     "LabelingFunction",
@@ -30,6 +34,7 @@ __all__ = [
     "labeling_function",
     "lf_analysis",
     "lf_analysis_matrix",
+    "lf_conflict_queue",
     "lf_run_summary",
     "load_lfs",
     "records_frame",

@@ -101,6 +101,18 @@ def analyze_command(
         typer.Option(help="Class prior of the label model, one number per category."),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the report here.")] = None,
+    queue_out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the items the LFs conflict on, most conflicted first, as an "
+            "adjudication queue (reason lf_conflict; .csv, .tsv, .parquet, else JSONL)."
+        ),
+    ] = None,
+    queue_top: Annotated[
+        int | None,
+        typer.Option(help="Queue only the N most conflicted items (default: all).", min=1),
+    ] = None,
+    raw_csv: RawCsvOpt = False,
     output: PageFormatOpt = PageFormat.table,
     debug: DebugOpt = False,
 ) -> None:
@@ -109,6 +121,9 @@ def analyze_command(
 
     VOTES is a vote table (from `lf apply`, or any annotation table whose annotators are
     labeling functions).
+
+    With --queue-out, the conflicted items also go to an adjudication queue file in the
+    shape `labelaudit adjudicate` writes (majority consensus, every LF's vote).
 
     Example: labelaudit lf analyze votes.csv --gold gold.csv --n-records 1586
     """
@@ -123,6 +138,13 @@ def analyze_command(
         found = read_gold(gold, table, item_col=gold_item_col, label_col=gold_label_col)
     result = lf_analysis(table, gold=found, n_records=n_records, class_balance=class_balance)
     data = result.to_dict()
+    if queue_out is not None:
+        from labelaudit.quality import write_queue
+        from labelaudit.weak import lf_conflict_queue
+
+        queue = lf_conflict_queue(table, top=queue_top)
+        write_queue(queue, queue_out, raw_csv=raw_csv)
+        typer.echo(f"queued {len(queue.entries):,} conflicted items in {queue_out}", err=True)
     emit_document(data, lf_analysis_document(data), output.value, out)
 
 
