@@ -15,7 +15,7 @@ from labelaudit.exceptions import UsageError
 from labelaudit.quality import adjudication_queue
 from labelaudit.table import read_annotations
 from labelaudit.weak import lf_analysis, lf_conflict_queue
-from tests.test_weak_cli import files  # noqa: F401  (the fixture)
+from test_weak_cli import files  # noqa: F401  (the fixture)
 
 runner = CliRunner()
 
