@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -78,12 +79,15 @@ def spark_session(master: str | None = None, *, memory: str = "1g") -> Any:
     active = SparkSession.getActiveSession()
     if active is not None and master is None:  # the caller's session, as configured
         return active
+    master = master or os.environ.get("LABELAUDIT_SPARK_MASTER", "local[2]")
+    if master.startswith("local"):  # Python workers (LFs, pandas UDFs) run this Python
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     quiet = _quiet_log_config()
     builder = (
         SparkSession.builder.config(
             "spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={quiet}"
         )
-        .master(master or os.environ.get("LABELAUDIT_SPARK_MASTER", "local[2]"))
+        .master(master)
         .appName("labelaudit")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
@@ -390,10 +394,17 @@ def spark_table(frame: Any, **options: Any) -> AnnotationTable:
 # --------------------------------------------------------------------------- error path
 def _indexed(frame: Any, fields: dict[str, str]) -> Any:
     """The rows with ``_row``: their 0-based position in the source (partition order)."""
+    return with_row_index(frame.select(*_columns(frame, fields)))[0]
+
+
+def with_row_index(frame: Any) -> tuple[Any, int]:
+    """(``frame`` plus ``_row``, each row's 0-based position in the source, partition
+    order, consecutive within a partition; the number of rows). One job counts the rows
+    of each partition."""
     from pyspark.sql import functions as F
 
     tagged = frame.select(
-        *_columns(frame, fields),
+        "*",
         F.spark_partition_id().alias("_part"),
         F.monotonically_increasing_id().alias("_id"),
     )
@@ -403,7 +414,8 @@ def _indexed(frame: Any, fields: dict[str, str]) -> Any:
         starts.append(total)
         total += sizes.get(part, 0)
     offset = F.element_at(F.array(*(F.lit(s) for s in starts or [0])), F.col("_part") + 1)
-    return tagged.withColumn("_row", offset + F.col("_id").bitwiseAND(F.lit(_IN_PARTITION)))
+    row = offset + F.col("_id").bitwiseAND(F.lit(_IN_PARTITION))
+    return tagged.withColumn("_row", row).drop("_part", "_id"), total
 
 
 def _raise_rows(

@@ -28,6 +28,8 @@ from labelaudit.weak.lf import ABSTAIN, LabelingFunction, Record
 __all__ = [
     "ON_ERROR",
     "apply_lfs",
+    "check_lfs",
+    "label_matrix",
     "lf_run_summary",
     "load_lfs",
     "records_frame",
@@ -78,6 +80,7 @@ class _Run:
     source: str
     on_error: str
     errors: int = 0
+    first_row: int = 0
 
     def fail(self, row: int, error: BaseException) -> InputError:
         """The error naming the LF, the exception and record ``row`` (number, id, fields)."""
@@ -87,7 +90,7 @@ class _Run:
         return InputError(
             f"labeling function {self.lf.name!r} raised {type(error).__name__}: {error}",
             source=self.source,
-            line=row + 1,
+            line=self.first_row + row + 1,
             unit="record",
             field=f"item {self.item(row)}",
             actual=fields,
@@ -96,7 +99,7 @@ class _Run:
 
     def item(self, row: int) -> str:
         """The item name of record ``row``."""
-        return str(row) if self.ids is None else str(self.ids[row])
+        return str(self.first_row + row) if self.ids is None else str(self.ids[row])
 
     def per_record(self) -> list[Any]:
         """The LF's output on each record in turn (None where it raised, if allowed)."""
@@ -220,7 +223,7 @@ def _codes(values: Any, labels: Sequence[Any], run: _Run) -> np.ndarray:
         raise InputError(
             f"labeling function {run.lf.name!r} returned a label outside the declared set",
             source=run.source,
-            line=row + 1,
+            line=run.first_row + row + 1,
             unit="record",
             field=f"item {run.item(row)}",
             expected="one of " + ", ".join(repr(label) for label in labels) + " or None",
@@ -272,7 +275,7 @@ def apply_lfs(
         An LF raised (``on_error="raise"``) or returned a label outside ``labels``; or
         ``id_col`` is missing or repeats an id.
     """
-    codes, errors, ids, source = _label_matrix(
+    codes, errors, ids, source = label_matrix(
         lfs, data, labels=labels, id_col=id_col, on_error=on_error
     )
     table = votes_table(codes, ids, [lf.name for lf in lfs], labels, source=source)
@@ -280,24 +283,29 @@ def apply_lfs(
     return table
 
 
-def _label_matrix(
+def label_matrix(
     lfs: Sequence[LabelingFunction],
     data: Any,
     *,
     labels: Sequence[Any],
     id_col: str | None = None,
     on_error: str = "raise",
+    first_row: int = 0,
+    source: str | None = None,
 ) -> tuple[np.ndarray, dict[str, int], np.ndarray | None, str]:
     """The dense label matrix (n_records, n_lfs) of codes (-1 = abstain), the errors
     counted per LF, the item ids (None: record numbers) and the data's name (see
-    :func:`apply_lfs` for the parameters and errors)."""
-    _check(lfs, labels, on_error)
-    frame, source = records_frame(data)
+    :func:`apply_lfs` for the parameters and errors). ``first_row``: number of the
+    first record when ``data`` is a batch of a larger source (its record numbers and
+    error lines count from there); ``source`` names that source in errors."""
+    check_lfs(lfs, labels, on_error)
+    frame, found = records_frame(data)
+    source = source or found
     ids = _ids(frame, id_col, source)
     codes = np.full((len(frame), len(lfs)), -1, dtype=np.int16)
     errors: dict[str, int] = {}
     for j, lf in enumerate(lfs):
-        run = _Run(lf, frame, ids, source, on_error)
+        run = _Run(lf, frame, ids, source, on_error, first_row=first_row)
         values = run.batch(0, len(frame)) if lf.vectorized else run.per_record()
         if len(frame) == 0:
             continue
@@ -306,7 +314,9 @@ def _label_matrix(
     return codes, errors, ids, source
 
 
-def _check(lfs: Sequence[LabelingFunction], labels: Sequence[Any], on_error: str) -> None:
+def check_lfs(lfs: Sequence[LabelingFunction], labels: Sequence[Any], on_error: str) -> None:
+    """UsageError unless ``lfs`` are distinct labeling functions, ``labels`` a non-empty
+    list of distinct labels and ``on_error`` one of :data:`ON_ERROR`."""
     if on_error not in ON_ERROR:
         raise UsageError(f"on_error must be 'raise' or 'abstain'; got {on_error!r}")
     if not lfs:
