@@ -6,7 +6,8 @@ statistics, :class:`~labelaudit.table.profiles.ItemProfiles`),
 :func:`~labelaudit.spark.engine.spark_table` (-> the equivalent AnnotationTable every
 local analysis takes), :func:`~labelaudit.spark.engine.spark_rows` (every row in source
 order, for per-row outputs), :func:`~labelaudit.spark.consensus.spark_dawid_skene`
-(EM with E and M steps as DataFrame operations, posteriors distributed) and
+(EM with E and M steps as DataFrame operations, posteriors distributed),
+:func:`~labelaudit.spark.weak.spark_apply_lfs` (labeling functions run on the executors) and
 :func:`~labelaudit.spark.engine.read_spark` (CSV, TSV, Parquet
 files, catalog and Delta tables).
 """
@@ -18,6 +19,7 @@ from typing import Any
 
 __all__ = [
     "read_spark",
+    "spark_apply_lfs",
     "spark_dawid_skene",
     "spark_profiles",
     "spark_rows",
@@ -27,6 +29,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "spark_apply_lfs":
+        return import_module("labelaudit.spark.weak").spark_apply_lfs
     if name == "spark_dawid_skene":
         return import_module("labelaudit.spark.consensus").spark_dawid_skene
     if name in __all__:
