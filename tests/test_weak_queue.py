@@ -89,3 +89,12 @@ def test_analyze_queue_out(files: dict[str, Path], suffix: str) -> None:  # noqa
     assert entry["confidence"] == pytest.approx(2 / 3)
     assert {c["annotator"]: c["label"] for c in entry["candidates"]} == {
         "check_out": "SPAM", "has_link": "SPAM", "song": "HAM"}  # fmt: skip
+
+
+def test_queue_top_needs_queue_out(files: dict[str, Path]) -> None:  # noqa: F811
+    votes = files["dir"] / "votes.csv"
+    args = ["lf", "apply", str(files["lfs"]), str(files["data"]), "--id-col", "id"]
+    assert runner.invoke(app, [*args, "--out", str(votes)]).exit_code == 0
+    result = runner.invoke(app, ["lf", "analyze", str(votes), "--queue-top", "3"])
+    assert result.exit_code == 2 and "--queue-top applies to --queue-out" in result.output
+    assert "Traceback" not in result.output

@@ -88,9 +88,9 @@ def test_spark_errors_equal_local(spark: Any, records: pd.DataFrame) -> None:
     frame = frame_of(spark, records)
     for lfs in ([check_out, fragile], [check_out, odd]):  # an LF raises; a bad label
         with pytest.raises(InputError) as local:
-            apply_lfs(lfs, records, labels=LABELS, id_col="id")
+            apply_lfs(lfs, records, labels=LABELS)
         with pytest.raises(InputError) as remote:
-            spark_apply_lfs(lfs, frame, labels=LABELS, id_col="id")
+            spark_apply_lfs(lfs, frame, labels=LABELS)
         expected = str(local.value).replace("<DataFrame>", "<Spark DataFrame>")
         assert str(remote.value) == expected
     kept = spark_apply_lfs([check_out, fragile], frame, labels=LABELS, on_error="abstain")

@@ -127,11 +127,14 @@ def analyze_command(
 
     Example: labelaudit lf analyze votes.csv --gold gold.csv --n-records 1586
     """
+    from labelaudit.exceptions import UsageError
     from labelaudit.quality import read_gold
     from labelaudit.report.builders_weak import lf_analysis_document
     from labelaudit.report.format import emit_document
     from labelaudit.weak import lf_analysis
 
+    if queue_top is not None and queue_out is None:
+        raise UsageError("--queue-top applies to --queue-out: add --queue-out FILE")
     table = read_table(votes, None, "long", None, None, None, None, Level.nominal, None, "error")
     found = None
     if gold is not None:
