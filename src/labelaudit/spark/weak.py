@@ -52,6 +52,8 @@ class SparkVotes:
         LF names in order; the declared label set.
     lf_errors : dict of str to int
         Records counted as abstain because the LF raised (``on_error="abstain"``).
+    rows : pyspark.sql.DataFrame
+        The cached votes with each record's position (``row``), for :meth:`to_table`.
     """
 
     frame: Any
