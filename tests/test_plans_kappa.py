@@ -21,7 +21,11 @@ from labelaudit.plans import (
     plan_kappa,
     power_items,
 )
-from labelaudit.plans.kappa import _powchi, binary_rating_probabilities
+from labelaudit.plans.kappa import (
+    _powchi,
+    binary_rating_probabilities,
+    category_rating_probabilities,
+)
 
 runner = CliRunner()
 
@@ -55,6 +59,89 @@ R_PEER = [
     (4, 0.77, 0.71, 0.86, 0.56, 0.05, 0.9, 265, 167, 56, 79, 0.645, None),
 ]
 
+# The same for kappaSize's 3-5 category functions (Power3Cats ... FixedN5Cats, chosen by
+# the number of shares), set.seed(3): raters, kappa0, kappa1 (two-sided upper limit),
+# kappaL, alpha, power, n, Power n, CI one-sided n, CI two-sided n, FixedN kappaL, shares.
+R_PEER_CATEGORIES = [
+    (5, 0.56, 0.64, 0.44, 0.1, 0.9, 295, 258, 23, 82, 0.526, [0.466, 0.28, 0.254]),
+    (
+        6,
+        0.74,
+        0.86,
+        0.63,
+        0.01,
+        0.8,
+        184,
+        87,
+        60,
+        73,
+        0.678,
+        [0.207, 0.213, 0.295, 0.28500000000000003],
+    ),
+    (3, 0.42, 0.51, 0.26, 0.05, 0.9, 454, 399, 31, 147, 0.376, [0.301, 0.411, 0.28800000000000003]),
+    (
+        6,
+        0.45,
+        0.57,
+        0.39,
+        0.1,
+        0.8,
+        266,
+        68,
+        80,
+        131,
+        0.416,
+        [0.187, 0.217, 0.423, 0.17300000000000004],
+    ),
+    (4, 0.48, 0.59, 0.4, 0.05, 0.8, 211, 131, 89, 126, 0.427, [0.118, 0.287, 0.317, 0.278]),
+    (
+        6,
+        0.26,
+        0.5,
+        0.05,
+        0.01,
+        0.8,
+        190,
+        20,
+        11,
+        34,
+        0.192,
+        [0.095, 0.272, 0.149, 0.273, 0.21099999999999997],
+    ),
+    (
+        5,
+        0.43,
+        0.48,
+        0.14,
+        0.05,
+        0.8,
+        480,
+        586,
+        11,
+        320,
+        0.397,
+        [0.119, 0.297, 0.287, 0.29700000000000004],
+    ),
+    (
+        3,
+        0.38,
+        0.48,
+        0.16,
+        0.1,
+        0.8,
+        413,
+        165,
+        11,
+        78,
+        0.346,
+        [0.152, 0.201, 0.317, 0.32999999999999996],
+    ),
+    (5, 0.4, 0.47, 0.31, 0.05, 0.8, 474, 295, 59, 171, 0.366, [0.358, 0.247, 0.122, 0.273]),
+    (6, 0.46, 0.67, 0.3, 0.01, 0.8, 133, 33, 26, 32, 0.38, [0.109, 0.166, 0.225, 0.25, 0.25]),
+    (2, 0.52, 0.69, 0.39, 0.1, 0.8, 241, 116, 59, 97, 0.457, [0.487, 0.356, 0.15700000000000003]),
+    (6, 0.28, 0.55, 0.15, 0.1, 0.8, 368, 11, 13, 20, 0.251, [0.308, 0.389, 0.30299999999999994]),
+]
+
 
 def test_documented_examples() -> None:
     # irr's Rd example, its documented output "[1] 96" (argument order as in the Rd).
@@ -63,6 +150,23 @@ def test_documented_examples() -> None:
     assert power_items(0.4, 0.6, 0.30, alpha=0.05, power=0.80) == 191
     assert ci_items(0.4, 0.3, 0.30, kappa_upper=0.5, alpha=0.05) == 397
     assert fixed_n_lower(0.7, 100, 0.50, raters=4, alpha=0.05) == 0.61
+    # kappaSize's 3-5 category Rd examples, as R prints them.
+    assert ci_items(0.4, 0.3, [0.30, 0.2, 0.5], kappa_upper=0.6, raters=3) == 125
+    assert ci_items(0.4, 0.3, [0.30, 0.2, 0.2, 0.3], kappa_upper=0.5) == 174
+    assert ci_items(0.4, 0.3, [0.13, 0.17, 0.2, 0.2, 0.3], kappa_upper=0.5) == 153
+    assert power_items(0.4, 0.6, [0.30, 0.60, 0.10]) == 135
+    assert power_items(0.4, 0.6, [0.30, 0.30, 0.30, 0.10]) == 92
+    assert power_items(0.4, 0.6, [0.30, 0.20, 0.10, 0.30, 0.10]) == 83
+    assert fixed_n_lower(0.7, 80, [0.33, 0.34, 0.33], raters=5) == 0.623
+
+
+@pytest.mark.parametrize("row", R_PEER_CATEGORIES)
+def test_matches_kappasize_categories(row: tuple) -> None:
+    m, k0, k1, kl, alpha, power, n, n_power, n_ci1, n_ci2, lower, shares = row
+    assert power_items(k0, k1, shares, raters=m, alpha=alpha, power=power) == n_power
+    assert ci_items(k0, kl, shares, raters=m, alpha=alpha) == n_ci1
+    assert ci_items(k0, kl, shares, kappa_upper=k1, raters=m, alpha=alpha) == n_ci2
+    assert fixed_n_lower(k0, n, shares, raters=m, alpha=alpha) == pytest.approx(lower, abs=1e-12)
 
 
 @pytest.mark.parametrize("row", R_PEER)
@@ -129,6 +233,37 @@ def test_rating_probabilities_equal_kappasize_polynomials() -> None:
         six = binary_rating_probabilities(r, p, 6)
         np.testing.assert_allclose([six[0], six[6]], six_ends, atol=1e-14)
         assert binary_rating_probabilities(r, p, 5).sum() == pytest.approx(1.0, abs=1e-14)
+
+
+def test_category_cells_equal_kappasize_polynomials() -> None:
+    """The Dirichlet-multinomial product equals kappaSize's expanded P_i (5 and 6 raters)."""
+    k, pi = 0.37, np.array([0.2, 0.3, 0.5])
+    five = (
+        pi
+        * (
+            pi**4
+            + 10 * k * pi**3
+            - 4 * k * pi**4
+            + 35 * k**2 * pi**2
+            - 30 * k**2 * pi**3
+            + 6 * k**2 * pi**4
+            + 50 * k**3 * pi
+            - 70 * k**3 * pi**2
+            + 30 * k**3 * pi**3
+            - 4 * k**3 * pi**4
+            + 24 * k**4
+            - 50 * k**4 * pi
+            + 35 * k**4 * pi**2
+            - 10 * k**4 * pi**3
+            + k**4 * pi**4
+        )
+        / ((1 + k) * (1 + 2 * k) * (1 + 3 * k))
+    )
+    cells = category_rating_probabilities(k, pi, 5)
+    np.testing.assert_allclose(cells[1:], five, atol=1e-14)
+    assert cells[0] == pytest.approx(1 - five.sum(), abs=1e-14)
+    two = category_rating_probabilities(k, pi, 2)[1:]
+    np.testing.assert_allclose(two, pi**2 * (-(-pi - k + k * pi) / pi), atol=1e-14)
 
 
 def test_noncentrality_bisection_is_close_to_the_exact_root() -> None:
@@ -207,6 +342,12 @@ def test_bad_input_is_refused() -> None:
         ci_items(0.4, 0.5, 0.3)
     with pytest.raises(UsageError, match="impossible"):
         power_items(-0.9, 0.6, 0.3, raters=3)
+    with pytest.raises(UsageError, match="--prevalence must sum to 1"):
+        power_items(0.4, 0.6, [0.3, 0.3, 0.3])
+    with pytest.raises(UsageError, match="2-5 shares"):
+        power_items(0.4, 0.6, [0.1, 0.1, 0.2, 0.2, 0.2, 0.2])
+    with pytest.raises(UsageError, match="cantor takes one positive rate"):
+        plan_kappa("cantor", 0.4, [0.3, 0.3, 0.4], kappa1=0.6)
     with pytest.raises(UsageError, match="needs --kappa1"):
         plan_kappa("power", 0.4, 0.3)
     with pytest.raises(UsageError, match="--method must be one of"):
@@ -248,6 +389,8 @@ def test_cli_plan_kappa_formats_and_exit_2() -> None:
     assert "| 2 | 397 |" in markdown.output
     html = runner.invoke(app, [*args, "--format", "html"])
     assert html.output.startswith("<!doctype html>") and "191 items are required" in html.output
+    shares = runner.invoke(app, [*args[:-1], "0.3,0.6,0.1", "--format", "json"])
+    assert json.loads(shares.output)["items"] == 135  # kappaSize Power3Cats' example
     fixed = ["plan", "kappa", "--method", "fixed-n", "--kappa0", "0.7", "--items", "100"]
     out = runner.invoke(app, [*fixed, "--prevalence", "0.5", "--raters", "4"])
     assert "100 items give an expected lower limit of kappa of 0.610" in out.output
@@ -257,6 +400,7 @@ def test_cli_plan_kappa_formats_and_exit_2() -> None:
         (["--prevalence", "0"], "--prevalence must lie strictly between 0 and 1; got 0.0"),
         (["--alpha", "1.5"], "--alpha must lie strictly between 0 and 1; got 1.5"),
         (["--power", "0"], "--power must lie strictly between 0 and 1; got 0.0"),
+        (["--prevalence", "0.5,0.6,0.2"], "--prevalence must sum to 1"),
     ]:
         result = runner.invoke(app, [*args, *bad])
         assert result.exit_code == 2

@@ -1,4 +1,4 @@
-"""Sample sizes for kappa studies with a binary outcome: hypothesis tests and CI limits.
+"""Sample sizes for kappa studies (binary or 3-5 categories): hypothesis tests, CI limits.
 
 Two families, each reproducing its reference implementation to the integer:
 
@@ -17,6 +17,10 @@ Two families, each reproducing its reference implementation to the integer:
     one-sided, ``chi2_{1-alpha}(1)`` two-sided.
   * :func:`fixed_n_lower` (``FixedNBinary``): the expected lower limit for a given n.
 
+  With 3-5 categories (a sequence of shares as the prevalence) the cells are "all raters
+  chose category i" and "they disagree" (:func:`category_rating_probabilities`), as in
+  kappaSize's ``Power3Cats`` ... ``FixedN5Cats``.
+
 - **Asymptotic-variance approach** (Cantor 1996; R package irr, ``N.cohen.kappa``):
   :func:`cantor_items` for two raters with their own positive rates,
   ``n = ((z_{1-alpha/d} sqrt(Q0) + z_power sqrt(Q1)) / (kappa1 - kappa0))^2`` with Q the
@@ -31,6 +35,8 @@ References
 ----------
 Altaye, M., Donner, A. & Klar, N. (2001). Procedures for assessing interobserver agreement
 among multiple raters. Biometrics 57, 584-588.
+Bartfay, E. & Donner, A. (2001). Statistical inferences for interobserver agreement
+studies with nominal outcome data. The Statistician 50, 135-146.
 Cantor, A. B. (1996). Sample-size calculation for Cohen's kappa. Psychological Methods 1,
 150-153.
 Donner, A. & Eliasziw, M. (1992). A goodness-of-fit approach to inference procedures for
@@ -46,10 +52,12 @@ of Clinical Epidemiology 65, 778-784.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy import special, stats
 
 from labelaudit.exceptions import UsageError
@@ -60,6 +68,7 @@ __all__ = [
     "KappaPlan",
     "binary_rating_probabilities",
     "cantor_items",
+    "category_rating_probabilities",
     "ci_items",
     "fixed_n_lower",
     "plan_kappa",
@@ -69,24 +78,53 @@ __all__ = [
 KAPPA_METHODS = ("power", "ci", "fixed-n", "cantor")
 _STEP = 0.001  # kappaSize's step of kappaL and its margin over the critical value
 _RATERS = range(2, 7)
+#: A binary trait's prevalence, or the shares of 3-5 categories (summing to 1).
+Prevalence = float | Sequence[float] | np.ndarray
 
 
-def binary_rating_probabilities(kappa: float, prevalence: float, raters: int) -> np.ndarray:
+def binary_rating_probabilities(kappa: npt.ArrayLike, prevalence: float, raters: int) -> np.ndarray:
     """``P_j``, j = 0..raters: probability that ``j`` of ``raters`` ratings are positive
     under the common-correlation model (Altaye, Donner & Klar 2001, eq. 1), shape
-    (raters + 1,). For two raters: ``(1-p)^2 + k p (1-p), 2 (1-k) p (1-p), p^2 + k p (1-p)``.
+    ``kappa.shape + (raters + 1,)``. For two raters: ``(1-p)^2 + k p (1-p), 2 (1-k) p
+    (1-p), p^2 + k p (1-p)``.
     """
+    k = np.asarray(kappa, dtype=np.float64)[..., None]
     j = np.arange(raters + 1)
     p = prevalence
     binomial = special.comb(raters, j) * p**j * (1.0 - p) ** (raters - j)
     clear = np.where(j == 0, 1.0 - p, 0.0) + np.where(j == raters, p, 0.0)
-    return np.asarray((1.0 - kappa) * binomial + kappa * clear, dtype=np.float64)
+    return np.asarray((1.0 - k) * binomial + k * clear, dtype=np.float64)
 
 
-def _distance(a: float, b: float, prevalence: float, raters: int) -> float:
+def category_rating_probabilities(
+    kappa: npt.ArrayLike, prevalence: npt.ArrayLike, raters: int
+) -> np.ndarray:
+    """Cells of the 3-5 category outcome (kappaSize's ``CI3Cats`` ... ``Power5Cats``):
+    ``[1 - sum_i P_i, P_1, ..., P_q]`` with ``P_i`` the probability that all ``raters``
+    ratings are category ``i``, ``P_i = p_i prod_{j=1}^{m-1} (p_i (1-k) + j k) /
+    prod_{j=1}^{m-1} (1 + (j-1) k)`` (the Dirichlet-multinomial model of Bartfay & Donner
+    2001; for two raters ``p_i (p_i + k (1 - p_i))``). Shape ``kappa.shape + (q + 1,)``.
+    """
+    k = np.asarray(kappa, dtype=np.float64)[..., None, None]
+    pi = np.asarray(prevalence, dtype=np.float64)[:, None]
+    j = np.arange(1, raters)
+    numerator = np.prod(pi * (1.0 - k) + j * k, axis=-1)
+    denominator = np.prod(1.0 + (j - 1) * k, axis=-1)
+    agree = pi[:, 0] * numerator / denominator
+    return np.concatenate([1.0 - agree.sum(axis=-1, keepdims=True), agree], axis=-1)
+
+
+def _cells(kappa: npt.ArrayLike, prevalence: Prevalence, raters: int) -> np.ndarray:
+    """Binary rating patterns for a scalar prevalence, 3-5 category cells otherwise."""
+    if isinstance(prevalence, float):
+        return binary_rating_probabilities(kappa, prevalence, raters)
+    return category_rating_probabilities(kappa, prevalence, raters)
+
+
+def _distance(a: float, b: float, prevalence: Prevalence, raters: int) -> float:
     """kappaSize's ``sum_j (P_j(a) - P_j(b))^2 / P_j(b)`` (per item; ``nan`` terms dropped)."""
-    pa = binary_rating_probabilities(a, prevalence, raters)
-    pb = binary_rating_probabilities(b, prevalence, raters)
+    pa = _cells(a, prevalence, raters)
+    pb = _cells(b, prevalence, raters)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = (pa - pb) ** 2 / pb
     return float(np.nansum(terms))
@@ -119,7 +157,7 @@ def _powchi(alpha: float, power: float) -> float:
 def power_items(
     kappa0: float,
     kappa1: float,
-    prevalence: float,
+    prevalence: Prevalence,
     *,
     raters: int = 2,
     alpha: float = 0.05,
@@ -132,20 +170,20 @@ def power_items(
     kappaSize ``PowerBinary`` (which prints ``ceiling(N)``). Example: kappa0 = 0.4,
     kappa1 = 0.6, prevalence 0.3, alpha 0.05, power 0.8 -> 191 items.
     """
-    _check_binary(kappa0, prevalence, raters, kappa1=kappa1, alpha=alpha, power=power)
+    prevalence = _check_design(kappa0, prevalence, raters, kappa1=kappa1, alpha=alpha, power=power)
     n = _powchi(alpha, power) / _distance(kappa1, kappa0, prevalence, raters)
     return int(np.ceil(n))
 
 
-def _ci_one(kappa0: float, limit: float, prevalence: float, raters: int, crit: float) -> int:
+def _ci_one(kappa0: float, limit: float, prevalence: Prevalence, raters: int, crit: float) -> int:
     """Smallest n >= 11 with ``|n D(kappa0, limit) - 0.001| >= crit`` (kappaSize's loop)."""
     d = _distance(kappa0, limit, prevalence, raters)
     if not d > 0:
         raise UsageError("the confidence limit equals kappa0: no sample size reaches it")
     first = max(11, int(np.floor((crit + _STEP) / d)) - 1)
     ns = np.arange(first, first + 4, dtype=np.float64)
-    p0 = binary_rating_probabilities(kappa0, prevalence, raters)
-    p1 = binary_rating_probabilities(limit, prevalence, raters)
+    p0 = _cells(kappa0, prevalence, raters)
+    p1 = _cells(limit, prevalence, raters)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = np.nansum((ns[:, None] * p0 - ns[:, None] * p1) ** 2 / (ns[:, None] * p1), axis=1)
     stat = np.where(np.isfinite(stat), stat, 0.0)
@@ -155,7 +193,7 @@ def _ci_one(kappa0: float, limit: float, prevalence: float, raters: int, crit: f
 def ci_items(
     kappa0: float,
     kappa_lower: float,
-    prevalence: float,
+    prevalence: Prevalence,
     *,
     kappa_upper: float | None = None,
     raters: int = 2,
@@ -169,7 +207,7 @@ def ci_items(
     limit) uses ``chi2_{1-2 alpha}(1)``, two-sided ``chi2_{1-alpha}(1)``. Example: kappa0
     = 0.4, limits 0.3 and 0.5, prevalence 0.3 -> 397 items.
     """
-    _check_binary(kappa0, prevalence, raters, alpha=alpha)
+    prevalence = _check_design(kappa0, prevalence, raters, alpha=alpha)
     _check_kappa("--lower", kappa_lower)
     if kappa_lower >= kappa0:
         raise UsageError(f"--lower must be below --kappa0; got {kappa_lower} >= {kappa0}")
@@ -187,7 +225,7 @@ def ci_items(
 
 
 def fixed_n_lower(
-    kappa0: float, items: int, prevalence: float, *, raters: int = 2, alpha: float = 0.05
+    kappa0: float, items: int, prevalence: Prevalence, *, raters: int = 2, alpha: float = 0.05
 ) -> float | None:
     """Expected one-sided ``1 - alpha`` lower confidence limit of kappa with ``items`` items.
 
@@ -197,14 +235,14 @@ def fixed_n_lower(
     0.001 step, as R prints it). None if no kappaL above
     -1 is far enough (the model has no such limit).
     """
-    _check_binary(kappa0, prevalence, raters, alpha=alpha)
+    prevalence = _check_design(kappa0, prevalence, raters, alpha=alpha)
     if items <= 10:
         raise UsageError(f"--items must be more than 10; got {items}")
     crit = float(stats.chi2.ppf(1.0 - 2.0 * alpha, 1))
     steps = int(np.ceil((kappa0 + 1.0) / _STEP))
     path = np.subtract.accumulate(np.r_[kappa0, np.full(steps, _STEP)])[1:]  # as R subtracts
-    p0 = binary_rating_probabilities(kappa0, prevalence, raters)
-    rows = np.stack([binary_rating_probabilities(k, prevalence, raters) for k in path])
+    p0 = _cells(kappa0, prevalence, raters)
+    rows = _cells(path, prevalence, raters)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = np.nansum((items * p0 - items * rows) ** 2 / (items * rows), axis=1)
     reached = np.abs(stat - _STEP) >= crit
@@ -277,18 +315,33 @@ def _check_kappa(name: str, value: float) -> None:
         raise UsageError(f"{name} must lie strictly between -1 and 1; got {value}")
 
 
-def _check_binary(
+def _shares(prevalence: Prevalence) -> float | np.ndarray:
+    """A binary prevalence as a float (two shares: the first, as kappaSize), or 3-5 shares."""
+    if np.ndim(prevalence) == 0:
+        value = float(prevalence)  # type: ignore[arg-type]
+        _check_unit("--prevalence", value)
+        return value
+    pi = np.asarray(prevalence, dtype=np.float64)
+    if not 2 <= pi.size <= 5 or not ((pi > 0) & (pi < 1)).all():
+        raise UsageError(f"--prevalence needs one share or 2-5 shares in (0, 1); got {pi.tolist()}")
+    if abs(pi.sum() - 1.0) > 1e-6:
+        raise UsageError(f"--prevalence must sum to 1; got {pi.tolist()} (sum {pi.sum():.6g})")
+    return float(pi[0]) if pi.size == 2 else pi
+
+
+def _check_design(
     kappa0: float,
-    prevalence: float,
+    prevalence: Prevalence,
     raters: int,
     *,
     kappa1: float | None = None,
     alpha: float = 0.05,
     power: float | None = None,
-) -> None:
+) -> float | np.ndarray:
     """Inputs of the goodness-of-fit functions: kappas in (-1, 1) with a valid model,
-    prevalence, alpha and power in (0, 1), 2-6 raters, kappa1 != kappa0."""
-    _check_unit("--prevalence", prevalence)
+    prevalence (one share, or 2-5 summing to 1), alpha and power in (0, 1), 2-6 raters,
+    kappa1 != kappa0. Returns the prevalence as :func:`_cells` takes it."""
+    shares = _shares(prevalence)
     _check_unit("--alpha", alpha)
     if power is not None:
         _check_unit("--power", power)
@@ -298,13 +351,14 @@ def _check_binary(
         if kappa is None:
             continue
         _check_kappa(name, kappa)
-        if (binary_rating_probabilities(kappa, prevalence, raters) <= 0).any():
+        if (_cells(kappa, shares, raters) <= 0).any():
             raise UsageError(
                 f"{name} {kappa} is impossible for {raters} raters at prevalence {prevalence} "
                 "(a rating pattern would have probability <= 0)"
             )
     if kappa1 is not None and kappa1 == kappa0:
         raise UsageError(f"--kappa1 must differ from --kappa0; both are {kappa0}")
+    return shares
 
 
 @dataclass(frozen=True)
@@ -337,11 +391,38 @@ class KappaPlan(PlanResult):
         return records_frame(self.by_raters)
 
 
-def _other(answer: Any, m: int) -> dict[str, Any]:
+def _answer(method: str, m: int, inputs: dict[str, Any], prevalence: Prevalence) -> dict[str, Any]:
+    """One row of :func:`plan_kappa` for ``m`` raters from its echoed ``inputs``."""
+    row: dict[str, Any] = {"raters": m, "items": None, "kappa_lower": None}
+    k0, alpha = inputs["kappa0"], inputs["alpha"]
+    if method == "power":
+        row["items"] = power_items(
+            k0, inputs["kappa1"], prevalence, raters=m, alpha=alpha, power=inputs["power"]
+        )
+    elif method == "ci":
+        row["items"] = ci_items(
+            k0, inputs["lower"], prevalence, kappa_upper=inputs["upper"], raters=m, alpha=alpha
+        )
+    elif method == "fixed-n":
+        row["kappa_lower"] = fixed_n_lower(k0, inputs["items"], prevalence, raters=m, alpha=alpha)
+    else:
+        row["items"] = cantor_items(
+            inputs["prevalence"],
+            inputs["prevalence2"],
+            inputs["kappa1"],
+            k0,
+            alpha=alpha,
+            power=inputs["power"],
+            two_sided=inputs["two_sided"],
+        )
+    return row
+
+
+def _other(method: str, m: int, inputs: dict[str, Any], prevalence: Prevalence) -> dict[str, Any]:
     """The answer for ``m`` raters; an empty row when the model has no such design (a
     negative kappa impossible for that many raters)."""
     try:
-        return dict(answer(m))
+        return _answer(method, m, inputs, prevalence)
     except UsageError:
         return {"raters": m, "items": None, "kappa_lower": None}
 
@@ -354,10 +435,17 @@ _KAPPA_REFERENCES = {
 }
 
 
+def _shown(prevalence: Prevalence) -> float | list[float]:
+    """The prevalence as the JSON echoes it: a number, or the list of shares."""
+    if np.ndim(prevalence) == 0:
+        return float(prevalence)  # type: ignore[arg-type]
+    return [float(p) for p in np.asarray(prevalence, dtype=np.float64)]
+
+
 def plan_kappa(
     method: str,
     kappa0: float,
-    prevalence: float,
+    prevalence: Prevalence,
     *,
     kappa1: float | None = None,
     lower: float | None = None,
@@ -378,8 +466,10 @@ def plan_kappa(
         :func:`power_items`, :func:`ci_items`, :func:`fixed_n_lower` or :func:`cantor_items`.
     kappa0 : float
         Null (power, cantor) or anticipated (ci, fixed-n) kappa, in (-1, 1).
-    prevalence : float
-        Share of positive ratings (cantor: rater 1's positive rate), in (0, 1).
+    prevalence : float or sequence of float
+        Share of positive ratings (cantor: rater 1's positive rate), in (0, 1), or the
+        shares of 3-5 categories summing to 1 (power, ci, fixed-n; kappaSize's
+        ``Power3Cats`` ... ``FixedN5Cats``).
     kappa1, lower, upper, items
         Alternative kappa (power, cantor); limits of the interval (ci: lower required,
         upper for a two-sided interval); items available (fixed-n).
@@ -401,53 +491,27 @@ def plan_kappa(
     name, value = needed[method]
     if value is None:
         raise UsageError(f"--method {method} needs {name}")
-    inputs: dict[str, Any] = {"kappa0": kappa0, "prevalence": prevalence, "raters": raters}
+    shown = _shown(prevalence)
+    inputs: dict[str, Any] = {"kappa0": kappa0, "prevalence": shown, "raters": raters}
     inputs["alpha"] = alpha
-
-    def answer(m: int) -> dict[str, Any]:
-        row: dict[str, Any] = {"raters": m, "items": None, "kappa_lower": None}
-        if method == "power":
-            assert kappa1 is not None
-            row["items"] = power_items(
-                kappa0, kappa1, prevalence, raters=m, alpha=alpha, power=power
-            )
-        elif method == "ci":
-            assert lower is not None
-            row["items"] = ci_items(
-                kappa0, lower, prevalence, kappa_upper=upper, raters=m, alpha=alpha
-            )
-        elif method == "fixed-n":
-            assert items is not None
-            row["kappa_lower"] = fixed_n_lower(kappa0, items, prevalence, raters=m, alpha=alpha)
-        else:
-            assert kappa1 is not None
-            row["items"] = cantor_items(
-                prevalence,
-                prevalence if prevalence2 is None else prevalence2,
-                kappa1,
-                kappa0,
-                alpha=alpha,
-                power=power,
-                two_sided=two_sided,
-            )
-        return row
-
     if method == "cantor":
         if raters != 2:
             raise UsageError(f"--method cantor is for two raters; got --raters {raters}")
+        if not isinstance(shown, float):
+            raise UsageError(f"--method cantor takes one positive rate; got --prevalence {shown}")
         inputs |= {"kappa1": kappa1, "power": power, "two_sided": two_sided}
-        inputs["prevalence2"] = prevalence if prevalence2 is None else prevalence2
+        inputs["prevalence2"] = shown if prevalence2 is None else prevalence2
     elif method == "power":
         inputs |= {"kappa1": kappa1, "power": power}
     elif method == "ci":
         inputs |= {"lower": lower, "upper": upper}
     else:
         inputs["items"] = items
-    main = answer(raters)
+    main = _answer(method, raters, inputs, prevalence)
     others = (
         [main]
         if method == "cantor"
-        else [main if m == raters else _other(answer, m) for m in _RATERS]
+        else [main if m == raters else _other(method, m, inputs, prevalence) for m in _RATERS]
     )
     return KappaPlan(
         method=method,

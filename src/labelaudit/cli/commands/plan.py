@@ -216,7 +216,11 @@ def kappa_command(
         float, typer.Option("--kappa0", help="Null kappa (power, cantor) or anticipated kappa.")
     ],
     prevalence: Annotated[
-        float, typer.Option(help="Share of positive ratings (cantor: rater 1's rate).")
+        str,
+        typer.Option(
+            help="Share of positive ratings (cantor: rater 1's rate), or 3-5 category "
+            "shares summing to 1: 0.3,0.2,0.5."
+        ),
     ],
     method: Annotated[str, typer.Option(help="power, ci, fixed-n or cantor.")] = "power",
     kappa1: Annotated[
@@ -238,7 +242,7 @@ def kappa_command(
     out: OutOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Items for a kappa study with a binary outcome (Donner & Eliasziw 1992; Cantor 1996).
+    """Items for a kappa study, binary or 3-5 categories (Donner & Eliasziw 1992; Cantor 1996).
 
     Example: labelaudit plan kappa --method power --kappa0 0.4 --kappa1 0.6 --prevalence 0.3
     """
@@ -246,10 +250,11 @@ def kappa_command(
     from labelaudit.plans import plan_kappa
 
     try:
+        shares = _floats(prevalence) or []
         result = plan_kappa(
             method,
             kappa0,
-            prevalence,
+            shares[0] if len(shares) == 1 else shares,
             kappa1=kappa1,
             lower=lower,
             upper=upper,
