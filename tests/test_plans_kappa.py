@@ -30,7 +30,7 @@ from labelaudit.plans.kappa import (
 runner = CliRunner()
 
 # Peer values: the R sources of kappaSize 1.2 (PowerBinary, CIBinary, FixedNBinary) and irr
-# 0.84 (N.cohen.kappa), sourced into R 4.2.2 and run on 20 random designs (set.seed(1)).
+# 0.84.1 (N.cohen.kappa), sourced into R 4.2.2 and run on 20 random designs (set.seed(1)).
 # Columns: raters, prevalence, kappa0, kappa1 (also the two-sided upper limit), kappaL,
 # alpha, power, n (FixedN), PowerBinary ceiling(N), CIBinary one-sided n, CIBinary
 # two-sided n (kappaL, kappa1), FixedNBinary kappaL, N.cohen.kappa(p, min(0.9, p + 0.05),
@@ -336,6 +336,8 @@ def test_bad_input_is_refused() -> None:
         power_items(0.4, 0.6, 0.3, power=1.0)
     with pytest.raises(UsageError, match="--alpha must lie"):
         fixed_n_lower(0.4, 50, 0.3, alpha=0.0)
+    with pytest.raises(UsageError, match="--power must exceed --alpha"):
+        power_items(0.4, 0.6, 0.3, alpha=0.2, power=0.1)
     with pytest.raises(UsageError, match="--raters must be between 2 and 6"):
         power_items(0.4, 0.6, 0.3, raters=7)
     with pytest.raises(UsageError, match="--lower must be below"):
@@ -406,3 +408,26 @@ def test_cli_plan_kappa_formats_and_exit_2() -> None:
         assert result.exit_code == 2
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and lines[0] == f"error: {lines[0][7:]}" and message in lines[0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(0.1, 1.0), min_size=3, max_size=5),
+    st.floats(0.2, 0.8),
+    st.floats(0.05, 0.15),
+    st.floats(0.01, 0.1),
+    st.integers(2, 6),
+)
+def test_category_items_monotone(
+    weights: list[float], k0: float, gap: float, more: float, m: int
+) -> None:
+    shares = np.asarray(weights) / np.sum(weights)
+    assert power_items(k0, k0 + gap + more, shares, raters=m) <= power_items(
+        k0, k0 + gap, shares, raters=m
+    )
+    assert power_items(k0, k0 + gap, shares, raters=m, power=0.8) <= power_items(
+        k0, k0 + gap, shares, raters=m, power=0.9
+    )
+    assert ci_items(k0, k0 - gap - more, shares, raters=m) <= ci_items(
+        k0, k0 - gap, shares, raters=m
+    )

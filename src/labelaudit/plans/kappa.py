@@ -102,8 +102,9 @@ def category_rating_probabilities(
     """Cells of the 3-5 category outcome (kappaSize's ``CI3Cats`` ... ``Power5Cats``):
     ``[1 - sum_i P_i, P_1, ..., P_q]`` with ``P_i`` the probability that all ``raters``
     ratings are category ``i``, ``P_i = p_i prod_{j=1}^{m-1} (p_i (1-k) + j k) /
-    prod_{j=1}^{m-1} (1 + (j-1) k)`` (the Dirichlet-multinomial model of Bartfay & Donner
-    2001; for two raters ``p_i (p_i + k (1 - p_i))``). Shape ``kappa.shape + (q + 1,)``.
+    prod_{j=1}^{m-1} (1 + (j-1) k)`` (a Dirichlet-multinomial form of kappaSize's expanded
+    polynomials, which cite Bartfay & Donner 2001; for two raters ``p_i (p_i + k (1 -
+    p_i))``). Shape ``kappa.shape + (q + 1,)``.
     """
     k = np.asarray(kappa, dtype=np.float64)[..., None, None]
     pi = np.asarray(prevalence, dtype=np.float64)[:, None]
@@ -176,12 +177,13 @@ def power_items(
 
 
 def _ci_one(kappa0: float, limit: float, prevalence: Prevalence, raters: int, crit: float) -> int:
-    """Smallest n >= 11 with ``|n D(kappa0, limit) - 0.001| >= crit`` (kappaSize's loop)."""
+    """Smallest n >= 11 with ``|n D(kappa0, limit) - 0.001| >= crit`` (kappaSize's loop):
+    11 itself, or the integers next to ``(crit + 0.001) / D`` (the statistic is n D)."""
     d = _distance(kappa0, limit, prevalence, raters)
     if not d > 0:
         raise UsageError("the confidence limit equals kappa0: no sample size reaches it")
     first = max(11, int(np.floor((crit + _STEP) / d)) - 1)
-    ns = np.arange(first, first + 4, dtype=np.float64)
+    ns = np.r_[11.0, np.arange(first, first + 4, dtype=np.float64)]
     p0 = _cells(kappa0, prevalence, raters)
     p1 = _cells(limit, prevalence, raters)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -345,6 +347,8 @@ def _check_design(
     _check_unit("--alpha", alpha)
     if power is not None:
         _check_unit("--power", power)
+        if power <= alpha:
+            raise UsageError(f"--power must exceed --alpha; got {power} <= {alpha}")
     if raters not in _RATERS:
         raise UsageError(f"--raters must be between 2 and 6; got {raters}")
     for name, kappa in (("--kappa0", kappa0), ("--kappa1", kappa1)):
