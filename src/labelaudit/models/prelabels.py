@@ -158,9 +158,7 @@ def _prelabels(table: AnnotationTable) -> tuple[np.ndarray, ...]:
     return (marked & (pre >= 0)), vidx, pre, versions, model_label
 
 
-def _reference(
-    table: AnnotationTable, gold: Any, method: str, seed: int
-) -> tuple[str, np.ndarray]:
+def _reference(table: AnnotationTable, gold: Any, method: str, seed: int) -> tuple[str, np.ndarray]:
     """Reference label code per item (-1 unknown): gold when given, else the consensus."""
     ref = np.full(table.n_items, -1)
     if gold is not None:
@@ -252,8 +250,8 @@ def _flags(records: list[dict[str, Any]], rules: PrelabelRules) -> list[dict[str
     """Annotators who accept much but are less accurate on pre-labelled items, or who keep
     wrong pre-labels far more often than the others (reason stated)."""
     flags = []
-    kept = {r["annotator"]: r["wrong_kept"] for r in records
-            if r["wrong_kept"] is not None and r["n_wrong_prelabels"] >= rules.min_wrong}  # fmt: skip
+    enough = [r for r in records if r["n_wrong_prelabels"] >= rules.min_wrong]
+    kept = {r["annotator"]: r["wrong_kept"] for r in enough}
     for r in records:
         acc = r["accuracy"]
         if r["acceptance"] > rules.accept and acc["prelabelled"] < acc["other"] - rules.gap:

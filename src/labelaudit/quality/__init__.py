@@ -20,6 +20,7 @@ from labelaudit.quality._methods import DEFAULT_METHODS, METHOD_NAMES, fit_metho
 from labelaudit.quality.adjudicate import (
     AdjudicationQueue,
     adjudication_queue,
+    with_label_errors,
     write_jsonl,
     write_queue,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "label_studio_tasks",
     "load_gold",
     "read_gold",
+    "with_label_errors",
     "without_gold",
     "write_jsonl",
     "write_label_studio",

@@ -23,10 +23,20 @@ from labelaudit.quality.items import ItemReport, item_report
 from labelaudit.results import Displayable
 from labelaudit.table.table import AnnotationTable
 
-__all__ = ["REASONS", "AdjudicationQueue", "adjudication_queue", "write_jsonl", "write_queue"]
+__all__ = [
+    "LABEL_ERROR",
+    "REASONS",
+    "AdjudicationQueue",
+    "adjudication_queue",
+    "with_label_errors",
+    "write_jsonl",
+    "write_queue",
+]
 
 #: Why an item is queued, in priority order.
 REASONS: tuple[str, ...] = ("tie", "low_confidence")
+#: Reason of the items ``labelaudit label-errors`` flagged (counted in ``by_reason`` when present).
+LABEL_ERROR = "label_error"
 
 
 @dataclass(frozen=True)
@@ -59,8 +69,11 @@ class AdjudicationQueue(Displayable):
 
     @property
     def by_reason(self) -> dict[str, int]:
-        """Queued items per reason (every reason listed, zeros included)."""
-        return {reason: int((self.reasons == reason).sum()) for reason in REASONS}
+        """Queued items per reason (every reason listed, zeros included; ``label_error``
+        only when the queue holds such entries)."""
+        counts = {reason: int((self.reasons == reason).sum()) for reason in REASONS}
+        n_errors = int((self.reasons == LABEL_ERROR).sum())
+        return {**counts, LABEL_ERROR: n_errors} if n_errors else counts
 
     def summary(self) -> dict[str, Any]:
         """``{"method", "threshold", "n_items", "n_queued", "by_reason"}``."""
@@ -150,6 +163,51 @@ def adjudication_queue(
         entries=records.to_pylist(),
         item_codes=codes,
         reasons=reason,
+    )
+
+
+def with_label_errors(
+    queue: AdjudicationQueue, table: AnnotationTable | None, issues: list[dict[str, Any]]
+) -> AdjudicationQueue:
+    """The queue with the items ``label-errors`` flagged appended, reason ``label_error``.
+
+    Parameters
+    ----------
+    queue : AdjudicationQueue
+        Items already queued keep their entry (tie, low confidence).
+    table : AnnotationTable, optional
+        Gives each new entry its candidates (every annotator's label); ``None`` for a
+        one-label-per-item file (no candidates).
+    issues : list of dict
+        :meth:`labelaudit.models.LabelErrors.to_dict` ``["issues"]`` (best first):
+        ``{"item", "given", "suggested", "quality", "rank"}``. Each entry gets
+        ``consensus_label`` = given, ``confidence`` = label quality, and ``suggested``.
+    """
+    queued = {entry["item"] for entry in queue.entries}
+    new = [issue for issue in issues if str(issue["item"]) not in queued]
+    items = np.asarray([str(issue["item"]) for issue in new], dtype=object)
+    codes = np.full(items.size, -1, dtype=np.int64)
+    candidates: list[Any] = [[] for _ in new]
+    if table is not None and items.size:
+        position = np.searchsorted(table.items, items).clip(0, max(table.n_items - 1, 0))
+        found = table.items[position] == items
+        codes = np.where(found, position, -1)
+        lists = _candidates(table, codes[found]).to_pylist()
+        for slot, value in zip(np.flatnonzero(found), lists, strict=True):
+            candidates[slot] = value
+    entries = [
+        {"item": str(issue["item"]), "reason": LABEL_ERROR, "consensus_label": issue["given"],
+         "confidence": issue["quality"], "candidates": candidates[k],
+         "suggested": issue["suggested"]}
+        for k, issue in enumerate(new)
+    ]  # fmt: skip
+    return AdjudicationQueue(
+        method=queue.method,
+        threshold=queue.threshold,
+        n_items=queue.n_items,
+        entries=[*queue.entries, *entries],
+        item_codes=np.concatenate([queue.item_codes, codes]),
+        reasons=np.concatenate([queue.reasons, np.full(len(entries), LABEL_ERROR, dtype=object)]),
     )
 
 

@@ -42,7 +42,9 @@ def prelabels_command(
     ] = 0.05,
     wrong_gap: Annotated[
         float,
-        typer.Option(help="Flag: keeps wrong pre-labels more often than the others' median by this."),
+        typer.Option(
+            help="Flag: keeps wrong pre-labels more often than the others' median by this."
+        ),
     ] = 0.2,
     min_wrong: Annotated[int, typer.Option(help="Wrong pre-labels needed for that flag.")] = 5,
     seed: Annotated[int, typer.Option(help="Random seed of the consensus.")] = 0,
@@ -86,5 +88,3 @@ def prelabels_command(
     from labelaudit.report.document import render_document
 
     typer.echo(render_document(result.to_document(), output.value), nl=False)
-
-
