@@ -300,3 +300,26 @@ def test_label_errors_queue_file_and_adjudicate_take_them(tmp_path: Path) -> Non
     bad.write_text('{"issues": [{"item": "x"}]}', encoding="utf-8")
     broken = runner.invoke(app, ["adjudicate", str(crowd), "--label-errors", str(bad)])
     assert broken.exit_code == 2 and "bad.json" in broken.output and "issues" in broken.output
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 40), st.data())
+def test_anchoring_interval_is_newcombe_as_statsmodels(n1: int, n2: int, data: Any) -> None:
+    """The difference's interval equals statsmodels' Newcombe (hybrid score) to 1e-9."""
+    sm = pytest.importorskip("statsmodels.stats.proportion")
+    k1, k2 = data.draw(st.integers(0, n1)), data.draw(st.integers(0, n2))
+    n = n1 + n2
+    import pyarrow as pa
+
+    # the model says "a" everywhere; the human agrees on k1 of n1 pre-labelled, k2 of n2 other
+    human = ["a"] * k1 + ["b"] * (n1 - k1) + ["a"] * k2 + ["b"] * (n2 - k2)
+    rows = pa.table({
+        "item": [f"i{i}" for i in range(n)] * 2, "annotator": ["m"] * n + ["h"] * n,
+        "label": ["a"] * n + human, "annotator_kind": ["model"] * n + ["human"] * n,
+        "prelabel_model_version": [None] * n + ["m"] * n1 + [None] * n2,
+    })  # fmt: skip
+    (record,) = prelabel_acceptance(read_annotations(rows)).to_dict()["annotators"]
+    found = record["model_agreement"]
+    low, high = sm.confint_proportions_2indep(k1, n1, k2, n2, method="newcomb", compare="diff")
+    assert found["difference"] == pytest.approx(k1 / n1 - k2 / n2, abs=1e-12)
+    assert found["ci95"] == pytest.approx([low, high], abs=1e-9)

@@ -28,7 +28,13 @@ from pathlib import Path
 __all__ = ["DOCUMENTS", "regenerate", "run_example"]
 
 #: The pages whose examples are generated, relative to the repository root.
-DOCUMENTS = ("README.md", "docs/quality.md", "docs/structured.md", "docs/weak-supervision.md")
+DOCUMENTS = (
+    "README.md",
+    "docs/quality.md",
+    "docs/structured.md",
+    "docs/weak-supervision.md",
+    "docs/models.md",
+)
 _MARKER = re.compile(
     r"<!-- example(?: lines=(?P<lines>\d+))?: (?P<args>.+?) -->\n.*?<!-- /example -->",
     re.DOTALL,

@@ -12,7 +12,7 @@ from labelaudit.report.document import DocTable, Document, Headline, Section
 
 __all__ = ["prelabel_document"]
 
-_SHARE = ("pre-labelled", "accepted", "acceptance", "ci95 low", "ci95 high", "changed")
+_SHARE = ("n", "kept", "share", "low", "high", "changed")
 _KINDS = ("text", "number", "number", "number", "number", "number", "number")
 
 
@@ -28,20 +28,23 @@ def prelabel_document(data: Mapping[str, Any]) -> Document:
     """Acceptance per annotator, label and model version; changes; anchoring; flags."""
     ref = data["reference"]
     tables = [
-        DocTable(f"Acceptance by {what}", (what, *_SHARE), _share_rows(data[key]), _KINDS)
+        DocTable(
+            f"Acceptance by {what}", (what, *_SHARE), _share_rows(data[key]), _KINDS,
+            note="n: pre-labelled annotations; kept: accepted unchanged; low-high: Wilson 95%",
+        )
         for what, key in (("annotator", "annotators"), ("pre-label", "labels"),
                           ("model version", "versions"))
     ]  # fmt: skip
     changes = DocTable(
-        "Pre-label -> final label",
+        "Pre-label to final label",
         ("pre-label", "final", "annotations"),
         tuple((c["prelabel"], c["final"], c["count"]) for c in data["changes"]),
         ("text", "text", "number"),
     )
     anchoring = DocTable(
         "Anchoring",
-        ("annotator", "model agreement pre-labelled", "other", "difference", "ci95 low",
-         "ci95 high", f"accuracy ({ref}) pre-labelled", "other", "wrong pre-labels", "kept"),
+        ("annotator", "model pre", "other", "diff", "low", "high", "acc pre", "other",
+         "wrong", "kept"),
         tuple(
             (r["annotator"], r["model_agreement"]["prelabelled"], r["model_agreement"]["other"],
              r["model_agreement"]["difference"], *r["model_agreement"]["ci95"],
@@ -50,7 +53,11 @@ def prelabel_document(data: Mapping[str, Any]) -> Document:
             for r in data["annotators"]
         ),
         ("text", *("number",) * 9),
-        note="difference: Newcombe hybrid score 95% interval",
+        note=(
+            "model pre / other: agreement with the model on pre-labelled / other items; diff "
+            f"with its 95% interval (Newcombe hybrid score); acc: accuracy against {ref}; "
+            "wrong: wrong pre-labels seen, kept: share of them accepted"
+        ),
     )  # fmt: skip
     flags = DocTable(
         "Flags", ("annotator", "reason"),

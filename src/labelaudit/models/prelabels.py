@@ -250,7 +250,7 @@ def _flags(records: list[dict[str, Any]], rules: PrelabelRules) -> list[dict[str
     """Annotators who accept much but are less accurate on pre-labelled items, or who keep
     wrong pre-labels far more often than the others (reason stated)."""
     flags = []
-    enough = [r for r in records if r["n_wrong_prelabels"] >= rules.min_wrong]
+    enough = [r for r in records if r["n_wrong_prelabels"] >= max(rules.min_wrong, 1)]
     kept = {r["annotator"]: r["wrong_kept"] for r in enough}
     for r in records:
         acc = r["accuracy"]
