@@ -323,3 +323,38 @@ def test_anchoring_interval_is_newcombe_as_statsmodels(n1: int, n2: int, data: A
     low, high = sm.confint_proportions_2indep(k1, n1, k2, n2, method="newcomb", compare="diff")
     assert found["difference"] == pytest.approx(k1 / n1 - k2 / n2, abs=1e-12)
     assert found["ci95"] == pytest.approx([low, high], abs=1e-9)
+
+
+@pytest.mark.label_studio
+def test_live_label_studio_records_parent_prediction(label_studio: Any, tmp_path: Path) -> None:
+    """A real Label Studio: predictions imported as pre-labels, annotations created from
+    them (``parent_prediction``), its snapshot export read by ``prelabels``."""
+    from ls_seed import SENTIMENT_CONFIG, TEXTS, TRUTH, choices_result
+
+    ls = label_studio
+    tokens = {name: ls.add_user(f"{name}@prelabels.example.com") for name in ("keep", "fix")}
+    project = ls.create_project("prelabels", SENTIMENT_CONFIG)
+    model = ["neutral" if i % 3 == 0 else t for i, t in enumerate(TRUTH)]  # wrong on 4 items
+    ids = ls.import_tasks(project, [
+        {"data": {"item": f"p{i:02d}", "text": text},
+         "predictions": [{"model_version": "pre-v2", "result": choices_result(model[i])}]}
+        for i, text in enumerate(TEXTS)
+    ])  # fmt: skip
+    for i, task in enumerate(ids):
+        (prediction,) = ls.api("GET", "/api/predictions/", params={"task": task})
+        started = {"parent_prediction": prediction["id"]}
+        ls.annotate(task, choices_result(model[i]), tokens["keep"], **started)
+        fix_started = started if i % 2 == 0 else {}
+        ls.annotate(task, choices_result(TRUTH[i]), tokens["fix"], **fix_started)
+    path = tmp_path / "snapshot.json"
+    path.write_bytes(ls.snapshot(project))
+    out = runner.invoke(app, ["prelabels", str(path), *SNAPSHOT, "--format", "json"])
+    assert out.exit_code == 0, out.output
+    found = json.loads(out.stdout)
+    by = {a["annotator"].split("@")[0]: a for a in found["annotators"]}
+    assert by["keep"]["n_prelabelled"] == len(ids) and by["keep"]["acceptance"] == 1.0
+    fixed = [i for i in range(len(ids)) if i % 2 == 0]
+    assert by["fix"]["n_prelabelled"] == len(fixed)
+    kept = sum(model[i] == TRUTH[i] for i in fixed)
+    assert by["fix"]["n_accepted"] == kept and by["fix"]["n_changed"] == len(fixed) - kept
+    assert [v["name"] for v in found["versions"]] == ["pre-v2"]
