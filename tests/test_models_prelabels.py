@@ -166,6 +166,8 @@ def test_anchoring_flags_the_annotator_who_keeps_wrong_prelabels(tmp_path: Path)
     assert anchor["acceptance"] == 1.0 and anchor["wrong_kept"] == 1.0
     assert anchor["accuracy"]["other"] == 1.0 and anchor["accuracy"]["prelabelled"] < 1.0
     assert by["careful"]["wrong_kept"] == 0.0
+    assert anchor["right_kept"] == by["careful"]["right_kept"] == 1.0
+    assert anchor["n_wrong_prelabels"] + anchor["n_right_prelabels"] == 40
     # model agreement: 1 on pre-labelled vs the model's accuracy elsewhere; interval holds it
     diff = anchor["model_agreement"]
     assert diff["prelabelled"] == 1.0

@@ -44,19 +44,20 @@ def prelabel_document(data: Mapping[str, Any]) -> Document:
     anchoring = DocTable(
         "Anchoring",
         ("annotator", "model pre", "other", "diff", "low", "high", "acc pre", "other",
-         "wrong", "kept"),
+         "wrong", "kept", "kept right"),
         tuple(
             (r["annotator"], r["model_agreement"]["prelabelled"], r["model_agreement"]["other"],
              r["model_agreement"]["difference"], *r["model_agreement"]["ci95"],
              r["accuracy"]["prelabelled"], r["accuracy"]["other"], r["n_wrong_prelabels"],
-             r["wrong_kept"])
+             r["wrong_kept"], r["right_kept"])
             for r in data["annotators"]
         ),
-        ("text", *("number",) * 9),
+        ("text", *("number",) * 10),
         note=(
             "model pre / other: agreement with the model on pre-labelled / other items; diff "
             f"with its 95% interval (Newcombe hybrid score); acc: accuracy against {ref}; "
-            "wrong: wrong pre-labels seen, kept: share of them accepted"
+            "wrong: wrong pre-labels seen, kept: share of them accepted, kept right: share of "
+            "the right ones accepted"
         ),
     )  # fmt: skip
     flags = DocTable(

@@ -67,7 +67,8 @@ class PrelabelAcceptance:
         ``{name, n_prelabelled, n_accepted, acceptance, ci95, n_changed}`` (``name`` is the
         annotator, the pre-label or the model version); ``annotators`` also carries the
         anchoring fields (``model_agreement``, ``accuracy``: ``{prelabelled, other,
-        difference, ci95}``; ``n_wrong_prelabels``, ``wrong_kept``).
+        difference, ci95}``; ``n_wrong_prelabels``, ``wrong_kept``: share of the wrong
+        pre-labels accepted, ``n_right_prelabels``, ``right_kept``: of the right ones).
     changes : list of dict
         Confusion pre-label -> final label: ``{prelabel, final, count}`` for every non-empty cell.
     flags : list of dict
@@ -231,12 +232,17 @@ def prelabel_acceptance(
     wrong = m & (ref_row >= 0) & (pre != ref_row)
     n_wrong = np.bincount(codes[wrong], minlength=n)
     kept = np.bincount(codes[wrong], weights=accepted[wrong].astype(float), minlength=n)
+    right = m & (ref_row >= 0) & (pre == ref_row)
+    n_right = np.bincount(codes[right], minlength=n)
+    kept_right = np.bincount(codes[right], weights=accepted[right].astype(float), minlength=n)
     records = _shares(codes[m], accepted[m], table.annotators)
     for record in records:
         a = int(np.flatnonzero(table.annotators.astype(str) == record["name"])[0])
         record.update(annotator=record["name"], model_agreement=agree[a], accuracy=accuracy[a],
                       n_wrong_prelabels=int(n_wrong[a]),
-                      wrong_kept=kept[a] / n_wrong[a] if n_wrong[a] else None)  # fmt: skip
+                      wrong_kept=kept[a] / n_wrong[a] if n_wrong[a] else None,
+                      n_right_prelabels=int(n_right[a]),
+                      right_kept=kept_right[a] / n_right[a] if n_right[a] else None)  # fmt: skip
     return PrelabelAcceptance(
         reference, int(m.sum()), records,
         _shares(pre[m], accepted[m], table.categories), _shares(vidx[m], accepted[m], versions),
