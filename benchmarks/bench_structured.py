@@ -13,12 +13,20 @@ overlap, micro and per label, analytic CIs; parsing the payload included) and
 :func:`labelaudit.structured.boxes.box_metrics` (IoU matching included). Run::
 
     .venv/bin/python benchmarks/bench_structured.py [--docs 100000] [--images 100000]
-        [--only agreement,consensus,annotators]
+        [--only agreement,consensus,annotators] [--peer-items 2000]
+
+Consensus and the annotator reports are compared with peers in the same run
+(``structured_peers.py``: weighted boxes fusion, pycocotools IoU + optimal assignment,
+nervaluate), each timed on the first ``--peer-items`` items and scaled to the full table;
+the peers need ``pip install -e '.[bench]'``. Wall and CPU seconds are both printed: the
+development machine is shared, and CPU time is the steadier figure under load.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import time
 from typing import Any
 
@@ -95,51 +103,137 @@ def make_boxes(n_images: int, n_ann: int = 3, n_boxes: int = 10, seed: int = 0) 
 
 
 def main() -> None:
-    """Generate the inputs, time span F1 and box matching, print the numbers."""
+    """Generate the inputs, time the structured calls and their peers, print the numbers."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--images", type=int, default=100_000)
     parser.add_argument("--only", default="agreement,consensus,annotators")
+    parser.add_argument(
+        "--peer-items", type=int, default=2_000, help="items the peers run on (0: no peers)"
+    )
     args = parser.parse_args()
     parts = set(args.only.split(","))
+    _machine()
     spans, boxes = make_spans(args.docs), make_boxes(args.images)
     if "agreement" in parts:
         _agreement(spans, boxes, args.docs, args.images)
+    peers = args.peer_items > 0
     if "consensus" in parts:
-        _consensus(spans, boxes)
+        _consensus(spans, boxes, args.peer_items if peers else 0)
     if "annotators" in parts:
-        _annotators(spans, boxes)
+        _annotators(spans, boxes, args.peer_items if peers else 0)
+    print(f"load average at the end: {_load()}")
 
 
-def _timed(label: str, call: Any) -> Any:
-    began = time.perf_counter()
+def _load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def _machine() -> None:
+    model = "unknown CPU"
+    with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:
+        for line in handle:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {platform.machine()}, "
+        f"{os.cpu_count()} CPUs ({model}); Python {platform.python_version()}, "
+        f"numpy {np.__version__}; load average at the start: {_load()}"
+    )
+
+
+def _timed(label: str, call: Any) -> tuple[Any, float, float]:
+    """Run ``call``; print and return (result, wall s, CPU s of this process)."""
+    wall, cpu = time.perf_counter(), time.process_time()
     out = call()
-    print(f"{label}: {time.perf_counter() - began:.2f} s (target < 10 s)")
-    return out
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"{label}: {wall:.2f} s wall, {cpu:.2f} s CPU (target < 10 s)")
+    return out, wall, cpu
 
 
-def _consensus(spans: AnnotationTable, boxes: AnnotationTable) -> None:
+def _ratio(name: str, peer: dict[str, Any], n_items: int, wall: float, cpu: float) -> None:
+    scale = n_items / peer["n"]
+    print(
+        f"  peer {name}: {peer['wall_s']:.2f} s wall, {peer['cpu_s']:.2f} s CPU on "
+        f"{peer['n']:,} items; x {scale:.0f} = {peer['wall_s'] * scale:.1f} s wall, "
+        f"{peer['cpu_s'] * scale:.1f} s CPU for all: labelaudit is "
+        f"{peer['wall_s'] * scale / wall:.1f}x faster (wall), "
+        f"{peer['cpu_s'] * scale / cpu:.1f}x (CPU)"
+    )
+
+
+def _consensus(spans: AnnotationTable, boxes: AnnotationTable, peer_items: int) -> None:
     """Structured voting consensus, payload out (spans: span regions; boxes: IoU clusters)."""
     from labelaudit.structured.consensus import structured_consensus
 
     for name, table in (("spans", spans), ("boxes", boxes)):
-        result = _timed(
+        result, wall, cpu = _timed(
             f"consensus {name}: {table.n_items:,} items x 3 annotators x 10 regions",
             lambda t=table: structured_consensus(t),
         )
         kept = sum(len(v) for v in result.payload.to_pylist()[:1000]) / 1000
         print(f"  regions per item (first 1,000 items): {kept:.2f}")
+        if name == "boxes" and peer_items:
+            from structured_peers import wbf_peer
+
+            peer = wbf_peer(table, min(peer_items, table.n_items), CLASSES)
+            _ratio("ensemble_boxes.weighted_boxes_fusion", peer, table.n_items, wall, cpu)
+            ours = sum(len(v) for v in result.payload.to_pylist()[: peer["n"]])
+            print(f"  boxes kept on those items: WBF {peer['fused_boxes']:,}, labelaudit {ours:,}")
+        if name == "spans" and peer_items:
+            print("  peer: none (no library votes span lists; see the span F1 peer below)")
 
 
-def _annotators(spans: AnnotationTable, boxes: AnnotationTable) -> None:
+def _annotators(spans: AnnotationTable, boxes: AnnotationTable, peer_items: int) -> None:
     """The structured annotator report (leave-one-out pairwise, against consensus, flags)."""
     from labelaudit.quality.structured import structured_annotator_report
 
     for name, table in (("spans", spans), ("boxes", boxes)):
-        _timed(
+        _, wall, cpu = _timed(
             f"annotators {name}: {table.n_items:,} items x 3 annotators x 10 regions",
             lambda t=table: structured_annotator_report(t),
         )
+        if not peer_items:
+            continue
+        from labelaudit.structured.annotators import pair_scores
+
+        _, core_wall, core_cpu = _timed(
+            f"  of which the pairwise core alone (pair_scores: matching + pooled {name} F1)",
+            lambda t=table: pair_scores(t),
+        )
+        n = min(peer_items, table.n_items)
+        if name == "spans":
+            from structured_peers import nervaluate_peer
+
+            peer = nervaluate_peer(table, n, LABELS)
+            _ratio("nervaluate (strict F1 per annotator pair)", peer, table.n_items, wall, cpu)
+            _ratio("nervaluate vs the pairwise core", peer, table.n_items, core_wall, core_cpu)
+            _check(table, n, "span_f1_exact", peer["f1_exact"])
+        else:
+            from structured_peers import box_pairs_peer
+
+            peer = box_pairs_peer(table, n)
+            _ratio("pycocotools IoU + linear_sum_assignment", peer, table.n_items, wall, cpu)
+            _ratio("the same vs the pairwise core", peer, table.n_items, core_wall, core_cpu)
+            _check(table, n, "box_f1_50", peer["f1_50"])
+
+
+def _check(table: AnnotationTable, n: int, measure: str, peer: dict[Any, float]) -> None:
+    """labelaudit's pooled pairwise measure per annotator pair on the first n items."""
+    from labelaudit.structured.annotators import pair_scores
+
+    scores = pair_scores(table)
+    num, den = scores.measures[measure]
+    inside = table.item_codes[scores.pair_r] < n
+    a = table.annotator_codes[scores.pair_r][inside]
+    b = table.annotator_codes[scores.pair_s][inside]
+    worst = 0.0
+    for pair, value in sorted(peer.items()):
+        mine = (a == pair[0]) & (b == pair[1])
+        ours = float(num[inside][mine].sum() / den[inside][mine].sum())
+        worst = max(worst, abs(ours - value))
+    print(f"  {measure} per annotator pair, labelaudit vs peer: max difference {worst:.2e}")
 
 
 def _agreement(spans: AnnotationTable, boxes: AnnotationTable, n_docs: int, n_images: int) -> None:

@@ -117,6 +117,32 @@ def test_feedback_sheets_are_escaped_and_formula_safe(tmp_path: Path) -> None:
     assert "'=cmd" in team  # the annotator name cannot run as a formula
 
 
+def test_feedback_workbook_holds_the_csv_tables_as_text(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    rows = [("i0", "=cmd|' /C calc'!A0", "1"), ("i1", "=cmd|' /C calc'!A0", "1")]
+    round_ = CalibrationRound(
+        "r1",
+        "gold",
+        0,
+        "none",
+        "v2",
+        (
+            {"item": "i0", "expected": "0", "text": "<b>x</b>", "batch": "b"},
+            {"item": "i1", "expected": "0", "text": '=HYPERLINK("x")', "batch": "b"},
+        ),
+    )
+    data = score_round(round_, _answers(rows), guide=read_guideline(V2)).to_dict()
+    written = write_feedback(data, tmp_path, read_guideline(V2), xlsx=True)
+    assert written[-1] == tmp_path / "feedback.xlsx"
+    book = openpyxl.load_workbook(written[-1])
+    assert book.sheetnames == ["team", "cmd_C_calc_A0"]
+    cells = [c for sheet in book for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert cells and all(c.data_type in {"s", "n"} for c in cells)  # no formula cell
+    misses = [[c.value for c in row] for row in book["cmd_C_calc_A0"].iter_rows()]
+    assert misses[0][:4] == ["item", "text", "answer", "expected"]
+    assert [m[1] for m in misses[1:]] == ["<b>x</b>", '\'=HYPERLINK("x")']
+
+
 def test_worked_example_round_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = write_example(tmp_path)
     monkeypatch.chdir(tmp_path)
@@ -155,6 +181,7 @@ def test_worked_example_round_end_to_end(tmp_path: Path, monkeypatch: pytest.Mon
             str(files.answers),
             "--feedback-dir",
             "fb",
+            "--xlsx",
             "--format",
             "json",
         ],
@@ -167,6 +194,7 @@ def test_worked_example_round_end_to_end(tmp_path: Path, monkeypatch: pytest.Mon
         "annotator3",
     }
     assert (tmp_path / "fb" / "annotator3.html").is_file()
+    assert (tmp_path / "fb" / "feedback.xlsx").is_file()
     from labelaudit.guidelines.stored import calibration_history
     from labelaudit.project import Project
 

@@ -132,3 +132,86 @@ def test_a_region_set_against_itself_scores_one(docs):
 def test_rules_validate():
     with pytest.raises(Exception, match="margin"):
         StructuredRules(margin=2.0)
+
+
+def _reused_and_again(task, records):
+    """Per-annotator vs-consensus measures through the vote's regions and by re-matching."""
+    from labelaudit.structured.annotators import against_consensus, against_reference
+    from labelaudit.structured.voting import box_votes, span_votes
+
+    table = structured_table(task, records)
+    scores = pair_scores(table)
+    vote = (span_votes if task == "spans" else box_votes)(table, **scores.shared)
+    reused = against_consensus(table, scores, vote)
+    again = against_reference(table, vote.consensus.payload)
+    return (
+        {n: per_annotator(table, reused, n, one_sided=True).value for n in reused.measures},
+        {n: per_annotator(table, again, n, one_sided=True).value for n in again.measures},
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_vs_consensus_reuses_the_vote_and_equals_rematching_on_spans(seed):
+    """Spans: scoring each annotation by the region it formed gives what matching every
+    annotation against the consensus again gives (jittered, relabelled, missed spans)."""
+    rng = np.random.default_rng(seed)
+    records = []
+    for doc in range(60):
+        truth = [(20 * k + int(rng.integers(0, 6)), int(rng.integers(2, 9))) for k in range(6)]
+        for ann in ("a", "b", "c", "d"):
+            spans = []
+            for start, length in truth:
+                if rng.random() < 0.15:
+                    continue  # missed
+                shift = int(rng.integers(-2, 3)) if rng.random() < 0.3 else 0
+                label = "PER" if rng.random() < 0.9 else "ORG"
+                spans.append(
+                    {"start": max(start + shift, 0), "end": start + length, "label": label}
+                )
+            records.append((f"d{doc}", ann, spans))
+    reused, again = _reused_and_again("spans", records)
+    for name in ("span_f1_exact", "span_f1_overlap"):
+        assert np.allclose(reused[name], again[name], rtol=0, atol=1e-12)
+
+
+def test_vs_consensus_boxes_equals_rematching_on_separated_objects():
+    """Boxes: objects far apart (no box overlaps another object), jitter, misses, extras."""
+    rng = np.random.default_rng(3)
+    records = []
+    for image in range(50):
+        for ann in ("a", "b", "c"):
+            boxes = []
+            for k in range(8):
+                if rng.random() < 0.1:
+                    continue
+                x, y = 200.0 * k + rng.uniform(-6, 6), 50.0 + rng.uniform(-6, 6)
+                w, h = 60.0 + rng.uniform(-10, 10), 40.0 + rng.uniform(-10, 10)
+                boxes.append({"x": x, "y": y, "width": w, "height": h, "label": "car"})
+            if rng.random() < 0.2:  # an extra box nobody else drew
+                boxes.append({"x": 5000.0, "y": 0.0, "width": 9.0, "height": 9.0, "label": "car"})
+            records.append((f"i{image}", ann, boxes))
+    reused, again = _reused_and_again("boxes", records)
+    for name in ("box_f1_50", "box_f1_50_95", "mean_iou"):
+        assert np.allclose(reused[name], again[name], rtol=0, atol=1e-12)
+
+
+def test_vs_consensus_counts_a_region_once_per_annotator():
+    """An annotator with two spans in one region (a chain a1-b-a2) hits it once."""
+    from labelaudit.structured.annotators import against_consensus
+    from labelaudit.structured.voting import span_votes
+
+    records = [
+        ("d", "a", [{"start": 0, "end": 5, "label": "X"}, {"start": 6, "end": 12, "label": "X"}]),
+        ("d", "b", [{"start": 0, "end": 12, "label": "X"}]),
+        ("d", "c", [{"start": 0, "end": 5, "label": "X"}]),
+    ]
+    table = structured_table("spans", records)
+    scores = pair_scores(table)
+    vote = span_votes(table, **scores.shared)
+    assert vote.consensus.payload.to_pylist() == [[{"start": 0, "end": 5, "label": "X"}]]
+    reused = against_consensus(table, scores, vote)
+    num, den = reused.measures["span_f1_exact"]
+    rows = {str(table.annotators[table.annotator_codes[r]]): r for r in range(3)}
+    assert (num[rows["a"]], den[rows["a"]]) == (2.0, 3.0)  # one hit of 2 spans + 1 consensus
+    assert (num[rows["b"]], den[rows["b"]]) == (0.0, 2.0)
+    assert reused.measures["span_f1_overlap"][0][rows["b"]] == 2.0

@@ -245,6 +245,8 @@ def test_cli_consensus_refuses_what_does_not_apply(tmp_path, args, needle):
     ("task", "label", "field"),
     [
         ("spans", [{"start": 5, "end": 2, "label": "PER"}], "label.end"),
+        ("spans", [{"start": -1, "end": 6, "label": "PER"}], "label.start"),
+        ("spans", [{"start": 0, "end": 2**31, "label": "PER"}], "label.end"),
         ("boxes", [{"x": 0, "y": 0, "width": -3, "height": 2, "label": "car"}], "label.width"),
         ("spans", "not a span list", "label"),
     ],

@@ -122,9 +122,12 @@ class InputFormat(StrEnum):
     sagemaker = "sagemaker"
     argilla = "argilla"
     scale = "scale"
+    conll = "conll"
 
 
 #: Input formats read by :func:`labelaudit.io.read_export` (annotation-platform exports).
+#: (the same names as :data:`labelaudit.io.detect.PLATFORM_FORMATS`, kept literal here so
+#: that the command line starts without importing pyarrow; a test keeps them equal)
 PLATFORM_FORMATS = frozenset(
     {
         "label-studio",
@@ -135,6 +138,7 @@ PLATFORM_FORMATS = frozenset(
         "sagemaker",
         "argilla",
         "scale",
+        "conll",
     }
 )
 

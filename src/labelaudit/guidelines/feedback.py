@@ -160,9 +160,14 @@ def _safe(name: str, taken: set[str]) -> str:
 
 
 def write_feedback(
-    data: Mapping[str, Any], folder: Path, guide: Guideline | None = None
+    data: Mapping[str, Any], folder: Path, guide: Guideline | None = None, *, xlsx: bool = False
 ) -> list[Path]:
     """Write ``team.{html,md,csv}`` and ``<annotator>.{html,md,csv}`` into ``folder``.
+
+    With ``xlsx``, also ``feedback.xlsx``: the same flat tables as the CSVs, one sheet for
+    the team and one per annotator, for Google Sheets / Airtable / Excel import (text
+    cells stay text, nothing is a formula: :func:`labelaudit.sheets.write_xlsx`; needs
+    the ``[xlsx]`` extra).
 
     Returns the paths written (team first). File names keep letters, digits, ``.``, ``_``
     and ``-`` of the annotator's name (others become ``_``; clashes get ``-2``...).
@@ -183,8 +188,8 @@ def write_feedback(
     write(folder / "team.html", render_document(team, "html"))
     write(folder / "team.md", render_document(team, "markdown"))
     columns = ("rank", "annotator", "n_items", "n_correct", "accuracy", "kappa", "status")
-    table = pa.table({c: [r[c] for r in data["annotators"]] for c in columns})
-    written.append(write_csv(table, folder / "team.csv"))
+    tables = {"team": pa.table({c: [r[c] for r in data["annotators"]] for c in columns})}
+    written.append(write_csv(tables["team"], folder / "team.csv"))
     taken = {"team"}
     for row in data["annotators"]:
         name = row["annotator"]
@@ -194,6 +199,10 @@ def write_feedback(
         write(folder / f"{stem}.md", render_document(sheet, "markdown"))
         misses = [m for m in data["misses"] if m["annotator"] == name]
         keys = ("item", "text", "answer", "expected", "section", "section_title")
-        csv = pa.table({k: pa.array([m[k] for m in misses], pa.string()) for k in keys})
-        written.append(write_csv(csv, folder / f"{stem}.csv"))
+        tables[stem] = pa.table({k: pa.array([m[k] for m in misses], pa.string()) for k in keys})
+        written.append(write_csv(tables[stem], folder / f"{stem}.csv"))
+    if xlsx:
+        from labelaudit.sheets import write_xlsx
+
+        written.append(write_xlsx(tables, folder / "feedback.xlsx"))
     return written

@@ -41,6 +41,7 @@ __all__ = [
 #: Every value ``from_`` accepts.
 FORMATS = (*PLATFORM_FORMATS, "canonical", "huggingface")
 _UNITS = {
+    "conll": "line",
     "prodigy": "line",
     "labelbox": "line",
     "doccano": "line",
@@ -56,6 +57,7 @@ _FIELDS = {
     "sagemaker": ("source-ref", "workerId"),
     "argilla": ("id", "user_id"),
     "scale": ("task_id", "(vendor)"),
+    "conll": ("(sentence position)", "(file name or annotator_cols)"),
 }
 
 
@@ -103,6 +105,7 @@ def read_export(
     on_duplicate: str = "error",
     include_models: bool = False,
     users: str | Path | dict[str, str] | None = None,
+    annotator_cols: Sequence[str] | str | None = None,
 ) -> tuple[AnnotationTable, ReadReport]:
     """Read an annotation-platform export into a validated table and a read report.
 
@@ -137,6 +140,9 @@ def read_export(
         a note), so agreement is between people.
     users : path or dict, optional
         Map of exported user ids to names (a CSV, see :func:`read_users`, or a dict).
+    annotator_cols : sequence of str or comma-separated str, optional
+        CoNLL only: one file's last tag columns, one annotator each (default: one
+        annotator per file, the last column its tags; :mod:`labelaudit.io.conll`).
 
     Returns
     -------
@@ -186,7 +192,13 @@ def read_export(
     )
     col.report.files = [str(p) for p in paths]
     user_map = read_users(users) if isinstance(users, (str, Path)) else users
-    _dispatch(fmt, paths, col, options, task_key, label_config, include_models, user_map)
+    if fmt == "conll":
+        from labelaudit.io.conll import read as read_conll
+
+        names = annotator_cols.split(",") if isinstance(annotator_cols, str) else annotator_cols
+        read_conll(paths, col, task_key=task_key, options=options, annotators=names)
+    else:
+        _dispatch(fmt, paths, col, options, task_key, label_config, include_models, user_map)
     return col.finish(options, Locator(name, lambda row: row + 1, unit))
 
 

@@ -21,6 +21,7 @@ PLATFORM_FORMATS = (
     "sagemaker",
     "argilla",
     "scale",
+    "conll",
 )
 _JSON_SUFFIXES = {".json", ".jsonl", ".ndjson", ".manifest", ".jsonlines"}
 _TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".parquet", ".pq"}
@@ -69,6 +70,10 @@ def detect_record(record: Any) -> str | None:
 
 
 def _directory_format(path: Path) -> str | None:
+    from labelaudit.io.conll import SUFFIXES
+
+    if any(p.suffix.lower() in SUFFIXES for p in path.iterdir()):
+        return "conll"
     if (path / "records.json").is_file() or (path / ".argilla").is_dir():
         return "argilla"
     for candidate in sorted(path.rglob("*.json"))[:5]:
@@ -103,7 +108,8 @@ def detect_format(source: Any) -> str | None:
     ----------
     source : path, list of paths, or Dataset
         A file, a directory (doccano per-user files, SageMaker worker responses, an Argilla
-        ``to_disk`` folder), a ``.zip`` (doccano), several files, or an in-memory Dataset.
+        ``to_disk`` folder, CoNLL files of several annotators), a ``.zip`` (doccano),
+        several files, or an in-memory Dataset.
 
     Returns
     -------
@@ -124,6 +130,10 @@ def detect_format(source: Any) -> str | None:
         return "doccano"
     if not path.is_file():
         return None
+    from labelaudit.io.conll import SUFFIXES, looks_like_conll
+
+    if suffix in SUFFIXES or (suffix in (".txt", "") and looks_like_conll(path)):
+        return "conll"
     if suffix in _TABLE_SUFFIXES or (suffix in (".jsonl", ".json") and _looks_canonical(path)):
         return "canonical" if _canonical_or_json(path) else None
     if suffix in _JSON_SUFFIXES or suffix == "":

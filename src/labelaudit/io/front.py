@@ -63,7 +63,8 @@ def read_any(
     from_ : str, optional
         A table format or a platform (:data:`labelaudit.io.FORMATS`); detected if omitted.
     layout, item_col, annotator_col, label_col, annotator_cols, na_values
-        Plain tables only (see :func:`labelaudit.table.read_annotations`).
+        Plain tables only (see :func:`labelaudit.table.read_annotations`);
+        ``annotator_cols`` also names the tag columns of a CoNLL file.
     level, categories, on_duplicate
         Every source. For platform exports ``level="nominal"`` means "the reader's default"
         (``ordinal`` for ratings).
@@ -97,6 +98,7 @@ def read_any(
             label_config=label_config,
             include_models=include_models,
             users=users,
+            annotator_cols=annotator_cols if platform == "conll" else None,
             level=level if level != "nominal" else None,
             categories=categories,
             on_duplicate=on_duplicate,

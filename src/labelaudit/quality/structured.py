@@ -136,16 +136,16 @@ def structured_annotator_report(
     """
     from labelaudit.structured.annotators import PRIMARY, pair_scores
     from labelaudit.structured.consensus import structured_consensus
-    from labelaudit.structured.voting import vote_boxes, vote_spans
+    from labelaudit.structured.voting import box_votes, span_votes
 
     if not table.schema.is_structured or table.task not in PRIMARY:
         raise UsageError(f"structured annotator quality needs a structured task; got {table.task}")
     rules = rules or StructuredRules()
     scores = pair_scores(table)
     if table.task == "spans":
-        consensus = vote_spans(table, **scores.shared).payload
+        consensus: Any = span_votes(table, **scores.shared)
     elif table.task == "boxes":
-        consensus = vote_boxes(table, **scores.shared).payload
+        consensus = box_votes(table, **scores.shared)
     else:
         consensus = structured_consensus(table).payload
     rows, not_run = _rows(table, scores, consensus, gold, rules, PRIMARY[table.task])
@@ -165,7 +165,8 @@ def structured_annotator_report(
         notes=[
             "with the others: pairs the annotator is in, pooled over partners and items; "
             "others: the other annotators with each other",
-            "vs_consensus: against the majority vote of everybody, the annotator included",
+            "vs_consensus: against the majority vote of everybody, the annotator included "
+            "(spans and boxes: scored through the regions the vote formed, not matched again)",
         ],
         input={"source": table.source, "sha256": content_sha256(table)},
         config={"rules": rules.to_dict(), "gold": gold is not None},
@@ -175,16 +176,25 @@ def structured_annotator_report(
 def _rows(
     table: AnnotationTable,
     scores: Any,
-    consensus: pa.Array,
+    consensus: Any,
     gold: pa.Array | None,
     rules: StructuredRules,
     primary: str,
 ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
-    from labelaudit.structured.annotators import against_reference, per_annotator, side_totals
+    """``consensus``: the span / box vote's regions (VoteRegions), else the payload."""
+    from labelaudit.structured.annotators import (
+        against_consensus,
+        against_reference,
+        per_annotator,
+        side_totals,
+    )
 
     n = table.n_annotators
     measures = {name: per_annotator(table, scores, name) for name in scores.measures}
-    vs_c = against_reference(table, consensus)
+    if isinstance(consensus, pa.Array):
+        vs_c = against_reference(table, consensus)
+    else:
+        vs_c = against_consensus(table, scores, consensus)
     to_consensus = {
         name: per_annotator(table, vs_c, name, one_sided=True) for name in vs_c.measures
     }

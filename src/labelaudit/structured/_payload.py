@@ -101,7 +101,7 @@ def _payload(table: AnnotationTable) -> pa.Array:
 
 #: task -> (first field, second field, what a valid element satisfies)
 _BAD = {
-    "spans": ("start", "end", "end >= start"),
+    "spans": ("start", "end", "0 <= start <= end < 2**31"),
     "boxes": ("width", "height", "width >= 0 and height >= 0"),
 }
 
@@ -117,9 +117,10 @@ def _checked(array: pa.Array, table: AnnotationTable) -> pa.Array:
     values = pc.list_flatten(array)
     a = pc.struct_field(values, first)
     b = pc.struct_field(values, second)
-    if table.task == "spans":
-        bad = pc.fill_null(pc.less(b, a), False)
-        field = "end"
+    if table.task == "spans":  # offsets are packed into 64-bit keys: 0 <= start, end < 2**31
+        bad_a = pc.fill_null(pc.less(a, 0), False)
+        bad_b = pc.fill_null(pc.or_(pc.less(b, a), pc.greater_equal(b, 2**31)), False)
+        bad = pc.or_(bad_a, bad_b)
     else:
         bad_a = pc.fill_null(pc.less(a, 0), False)
         bad = pc.or_(bad_a, pc.fill_null(pc.less(b, 0), False))
@@ -130,6 +131,8 @@ def _checked(array: pa.Array, table: AnnotationTable) -> pa.Array:
     row = int(pc.list_parent_indices(array).to_numpy(zero_copy_only=False)[element])
     if table.task == "boxes":
         field = "width" if bad_a[element].as_py() else "height"
+    else:
+        field = "start" if bad_a[element].as_py() else "end"
     actual = {k: values[element].as_py()[k] for k in (first, second)}
     noun = "span" if table.task == "spans" else "box"
     raise InputError(

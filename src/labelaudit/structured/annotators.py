@@ -49,6 +49,7 @@ __all__ = [
     "PRIMARY",
     "AnnotatorScores",
     "PairScores",
+    "against_consensus",
     "against_reference",
     "pair_scores",
     "per_annotator",
@@ -358,3 +359,130 @@ def against_reference(table: AnnotationTable, reference: pa.Array) -> PairScores
         {k: (a, a) for k, (a, _) in scores.counts.items()},
         scores.regions[:n],
     )
+
+
+def against_consensus(table: AnnotationTable, scores: PairScores, vote: Any) -> PairScores:
+    """Every span / box annotation scored against the vote, reusing the pairwise matches.
+
+    :func:`against_reference` would match every annotation against the consensus again;
+    the pairwise matches behind ``scores`` already link every region to the consensus
+    region it formed (:class:`labelaudit.structured.voting.VoteRegions`), so:
+
+    * spans: a span *hits* the consensus region it belongs to when that region was kept
+      (exact F1: its boundaries are the consensus span's; overlap F1: they overlap). An
+      annotation with several spans in one region hits it once; the others, and the spans
+      of dropped regions, are extra.
+    * boxes: each box is matched one-to-one (maximum total IoU per annotation) to the kept
+      consensus boxes of its own region and of the regions of the boxes it was matched
+      with, and the IoU thresholded as for the pairwise F1.
+
+    F1 = 2 hits / (own regions + the item's consensus regions), as :func:`against_reference`
+    (the benchmark inputs and the tests give the same numbers as matching again).
+
+    Parameters
+    ----------
+    table : AnnotationTable
+        A ``spans`` or ``boxes`` table.
+    scores : PairScores
+        :func:`pair_scores` of the table (its ``shared`` data and matches).
+    vote : VoteRegions
+        ``span_votes`` / ``box_votes`` run on those matches.
+
+    Returns
+    -------
+    PairScores
+        One-sided (``pair_r`` = ``pair_s`` = every row); use
+        ``per_annotator(..., one_sided=True)``.
+    """
+    d = scores.shared["data"]
+    region, kept = vote.element_region, vote.kept
+    n_rows = table.n_ratings
+    rows = np.arange(n_rows, dtype=np.int64)
+    region_item = np.zeros(kept.size, dtype=np.int64)
+    region_item[region] = table.item_codes[d.row]
+    kept_per_item = np.bincount(region_item[kept], minlength=table.n_items)
+    size = scores.regions + kept_per_item[table.item_codes].astype(np.float64)
+    ref = vote.reference
+    inside = kept[region]
+    if table.task == "spans":
+        start, end = ref["start"][region], ref["end"][region]
+        overlap = np.minimum(d.end, end) - np.maximum(d.start, start)
+        exact = inside & (d.start == start) & (d.end == end)
+        # per (row, region): 2 = an exact span, 1 = an overlapping one, 0 = none
+        owner, best = _best(d.row, region, np.where(exact, 2.0, (inside & (overlap > 0)) * 1.0))
+        measures = {
+            "span_f1_exact": (2.0 * _count(owner[best == 2.0], n_rows), size),
+            "span_f1_overlap": (2.0 * _count(owner[best > 0], n_rows), size),
+        }
+    else:
+        from labelaudit.structured.boxes import THRESHOLDS
+
+        owner, best = _box_hits(table, scores, vote)
+        tp = [_count(owner[best >= t - 1e-12], n_rows) for t in THRESHOLDS]
+        hit = best > 0
+        measures = {
+            "box_f1_50": (2.0 * tp[0], size),
+            "box_f1_50_95": (2.0 * np.mean(tp, axis=0), size),
+            "mean_iou": (
+                np.asarray(np.bincount(owner[hit], best[hit], minlength=n_rows), np.float64),
+                _count(owner[hit], n_rows),
+            ),
+        }
+    return PairScores(rows, rows, measures, {}, scores.regions)
+
+
+def _box_hits(table: AnnotationTable, scores: PairScores, vote: Any) -> tuple[I64, F64]:
+    """Rows and IoUs of the optimal one-to-one matching of every annotation's boxes to the
+    kept consensus boxes of its item, over the candidates the pairwise matches give.
+
+    A box's candidates are the consensus box of its own region and those of the regions of
+    the boxes it was matched with (any positive IoU); the IoU with each is computed and
+    the positive ones matched by maximum total IoU per annotation
+    (:func:`labelaudit.structured._assign.sparse_assignment`).
+    """
+    from labelaudit.structured._assign import sparse_assignment
+    from labelaudit.structured.boxes import iou
+
+    d, m = scores.shared["data"], scores.shared["matches"]
+    region, kept, ref = vote.element_region, vote.kept, vote.reference
+    # own region of every box, then the (rare) other regions its partners are in
+    other = np.concatenate([m.a, m.b]), np.concatenate([region[m.b], region[m.a]])
+    foreign = (other[1] != region[other[0]]) & kept[other[1]]
+    n_regions = max(kept.size, 1)
+    extra = np.unique(other[0][foreign] * n_regions + other[1][foreign])
+    own = np.flatnonzero(kept[region])
+    box = np.concatenate([own, extra // n_regions])
+    target = np.concatenate([region[own], extra % n_regions])
+    value = iou(
+        d.x[box],
+        d.y[box],
+        d.w[box],
+        d.h[box],
+        *(ref[k][target] for k in ("x", "y", "width", "height")),
+    )
+    positive = value > 0
+    box, target, value = box[positive], target[positive], value[positive]
+    who = table.annotator_codes[d.row[box]]
+    chosen = sparse_assignment(box, target * max(table.n_annotators, 1) + who, value)
+    return d.row[box[chosen]], value[chosen]
+
+
+def _count(rows: I64, n_rows: int) -> F64:
+    return np.bincount(rows, minlength=n_rows).astype(np.float64)
+
+
+def _best(row: I64, region: I64, value: F64) -> tuple[I64, F64]:
+    """Per distinct (row, region) of the elements: its row and the elements' largest value.
+
+    A region counts once per row, with the best of the row's elements in it.
+    """
+    n_regions = max(int(region.max(initial=-1)) + 1, 1)
+    key = row * n_regions + region
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    head = np.ones(order.size, dtype=bool)
+    head[1:] = ordered[1:] != ordered[:-1]
+    heads = np.flatnonzero(head)
+    if heads.size == 0:
+        return heads.astype(np.int64), np.zeros(0)
+    return row[order[heads]], np.maximum.reduceat(value[order], heads)

@@ -46,7 +46,10 @@ from labelaudit.table.table import AnnotationTable
 
 __all__ = [
     "StructuredConsensus",
+    "VoteRegions",
     "Votes",
+    "box_votes",
+    "span_votes",
     "vote_boxes",
     "vote_multilabel",
     "vote_spans",
@@ -292,6 +295,29 @@ def vote_multilabel(
     return _consensus(table, "multilabel", item[keep], names, votes, confidence)
 
 
+@dataclass(frozen=True)
+class VoteRegions:
+    """A span or box vote with its regions, so that annotations can be scored against it.
+
+    Attributes
+    ----------
+    consensus : StructuredConsensus
+        The vote's result.
+    element_region : ndarray of int64, shape (E,)
+        Region of every span / box of :class:`SpanData` / :class:`BoxData`.
+    kept : ndarray of bool, shape (R,)
+        Whether each region is in the consensus.
+    reference : dict of str to ndarray, each shape (R,)
+        Every region's consensus coordinates: ``start``, ``end`` (spans) or ``x``,
+        ``y``, ``width``, ``height`` (boxes).
+    """
+
+    consensus: StructuredConsensus
+    element_region: I64
+    kept: npt.NDArray[np.bool_]
+    reference: dict[str, Any]
+
+
 def vote_spans(
     table: AnnotationTable,
     *,
@@ -301,6 +327,20 @@ def vote_spans(
     matches: SpanMatches | None = None,
 ) -> StructuredConsensus:
     """Span regions whose annotators carry at least ``min_votes`` (see the module docstring)."""
+    return span_votes(
+        table, min_votes=min_votes, weights=weights, data=data, matches=matches
+    ).consensus
+
+
+def span_votes(
+    table: AnnotationTable,
+    *,
+    min_votes: float | None = None,
+    weights: Mapping[str, float] | None = None,
+    data: SpanData | None = None,
+    matches: SpanMatches | None = None,
+) -> VoteRegions:
+    """:func:`vote_spans` with its regions (:class:`VoteRegions`)."""
     votes = vote_weights(table, weights, min_votes)
     d = span_data(table) if data is None else data
     m = span_matches(table, d) if matches is None else matches
@@ -308,8 +348,8 @@ def vote_spans(
     weight = votes.row[d.row]
     support, region_item = _region_votes(region, d.annotator, d.item, weight, table.n_annotators)
     kept = votes.kept(support, region_item)
-    chosen = _modal_spans(region, d.start, d.end, weight)
-    chosen = chosen[kept[region[chosen]]]
+    modal = _modal_spans(region, d.start, d.end, weight)  # one per region, in region order
+    chosen = modal[kept[region[modal]]]
     bounds = (d.start[chosen] << np.int64(32)) | d.end[chosen]
     chosen = chosen[np.lexsort((d.label[chosen], bounds, d.item[chosen]))]
     values = pa.StructArray.from_arrays(
@@ -317,7 +357,9 @@ def vote_spans(
         names=["start", "end", "label"],
     )
     confidence = votes.confidence(support, region_item, table.n_items)
-    return _consensus(table, "spans", d.item[chosen], values, votes, confidence)
+    result = _consensus(table, "spans", d.item[chosen], values, votes, confidence)
+    reference = {"start": d.start[modal], "end": d.end[modal]}
+    return VoteRegions(result, region, kept, reference)
 
 
 def vote_boxes(
@@ -330,6 +372,21 @@ def vote_boxes(
     matches: BoxMatches | None = None,
 ) -> StructuredConsensus:
     """Box regions whose annotators carry at least ``min_votes``, coordinates averaged."""
+    return box_votes(
+        table, min_votes=min_votes, iou=iou, weights=weights, data=data, matches=matches
+    ).consensus
+
+
+def box_votes(
+    table: AnnotationTable,
+    *,
+    min_votes: float | None = None,
+    iou: float = 0.5,
+    weights: Mapping[str, float] | None = None,
+    data: BoxData | None = None,
+    matches: BoxMatches | None = None,
+) -> VoteRegions:
+    """:func:`vote_boxes` with its regions (:class:`VoteRegions`)."""
     if not 0.0 < iou <= 1.0:
         raise UsageError(f"iou must be in (0, 1]; got {iou}")
     votes = vote_weights(table, weights, min_votes)
@@ -355,9 +412,11 @@ def vote_boxes(
     label = label_votes.reshape(n_regions, n_labels).argmax(axis=1)
     chosen = np.flatnonzero(kept)
     chosen = chosen[np.lexsort((coords[0][chosen], coords[1][chosen], region_item[chosen]))]
+    names = ["x", "y", "width", "height"]
     values = pa.StructArray.from_arrays(
         [pa.array(c[chosen]) for c in coords] + [_names(d.labels, label[chosen])],
-        names=["x", "y", "width", "height", "label"],
+        names=[*names, "label"],
     )
     confidence = votes.confidence(support, region_item, table.n_items)
-    return _consensus(table, "boxes", region_item[chosen], values, votes, confidence)
+    result = _consensus(table, "boxes", region_item[chosen], values, votes, confidence)
+    return VoteRegions(result, region, kept, dict(zip(names, coords, strict=True)))

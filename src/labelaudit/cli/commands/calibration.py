@@ -93,6 +93,12 @@ def score_command(
         Path | None,
         typer.Option("--feedback-dir", help="Write the feedback sheets here (HTML, MD, CSV)."),
     ] = None,
+    xlsx: Annotated[
+        bool,
+        typer.Option(
+            "--xlsx", help="Also write feedback.xlsx in --feedback-dir (needs labelaudit[xlsx])."
+        ),
+    ] = False,
     guidelines: Annotated[
         Path | None,
         typer.Option(help="Guideline file for the deciding rules (default: the project's)."),
@@ -145,7 +151,7 @@ def score_command(
     result = score_round(round_, table, guide=guide, expert=expert, target=target)
     data = result.to_dict()
     if feedback_dir is not None:
-        written = write_feedback(data, feedback_dir, guide)
+        written = write_feedback(data, feedback_dir, guide, xlsx=xlsx)
         typer.echo(f"wrote {len(written)} feedback files into {feedback_dir}", err=True)
     if store and found is not None:
         with found.open_store() as opened:
