@@ -34,6 +34,7 @@ DOCUMENTS = (
     "docs/structured.md",
     "docs/weak-supervision.md",
     "docs/models.md",
+    "docs/plans.md",
 )
 _MARKER = re.compile(
     r"<!-- example(?: lines=(?P<lines>\d+))?: (?P<args>.+?) -->\n.*?<!-- /example -->",

@@ -6,6 +6,8 @@
   acceptance sampling plans for a batch, their OC curve, and the MIL-STD-105E plan.
 - :func:`draw_review_sample` and :func:`score_review` (:mod:`~labelaudit.plans.review`):
   a stratified review sample with inclusion weights and its Horvitz-Thompson error rate.
+- :func:`plan_kappa` (:mod:`~labelaudit.plans.kappa`): items for a kappa study with a
+  binary outcome (Donner & Eliasziw 1992 power / CI / fixed-n for 2-6 raters, Cantor 1996).
 - :func:`plan_gold` (:mod:`~labelaudit.plans.gold`): gold questions per annotator, exact
   binomial and sequential (SPRT).
 
@@ -25,22 +27,36 @@ from labelaudit.plans.acceptance import (
     single_accept_probability,
 )
 from labelaudit.plans.gold import GoldPlan, plan_gold
+from labelaudit.plans.kappa import (
+    KappaPlan,
+    cantor_items,
+    ci_items,
+    fixed_n_lower,
+    plan_kappa,
+    power_items,
+)
 from labelaudit.plans.pilot import PilotPlan, plan_pilot, simulate_half_widths
 from labelaudit.plans.review import ReviewScore, draw_review_sample, score_review
 
 __all__ = [
     "DoublePlan",
     "GoldPlan",
+    "KappaPlan",
     "PilotPlan",
     "ReviewPlan",
     "ReviewScore",
     "SinglePlan",
+    "cantor_items",
+    "ci_items",
     "double_accept_probability",
     "draw_review_sample",
+    "fixed_n_lower",
     "oc_curve",
     "plan_gold",
+    "plan_kappa",
     "plan_pilot",
     "plan_review",
+    "power_items",
     "score_review",
     "simulate_half_widths",
     "single_accept_probability",

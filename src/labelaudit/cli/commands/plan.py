@@ -1,4 +1,4 @@
-"""``labelaudit plan pilot|review|gold``: sample sizes and plans before data is collected."""
+"""``labelaudit plan pilot|review|gold|kappa``: sample sizes and plans before data is collected."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ import typer
 
 from labelaudit.cli.app import app
 from labelaudit.cli.common import DebugOpt, FormatOpt, OutputFormat, fail
+from labelaudit.cli.pages import OutOpt, PageFormat, PageFormatOpt, emit_document
 
-plan_app = typer.Typer(help="Plans before data: pilot sizes, review plans, gold allocation.")
+plan_app = typer.Typer(
+    help="Plans before data: pilot sizes, review plans, gold allocation, kappa studies."
+)
 app.add_typer(plan_app, name="plan")
 
 
@@ -205,3 +208,90 @@ def gold_command(
         ),
     ]
     emit(report, output, facts, sprt["boundaries"][:40], "Gold allocation")
+
+
+@plan_app.command("kappa")
+def kappa_command(
+    kappa0: Annotated[
+        float, typer.Option("--kappa0", help="Null kappa (power, cantor) or anticipated kappa.")
+    ],
+    prevalence: Annotated[
+        str,
+        typer.Option(
+            help="Share of positive ratings (cantor: rater 1's rate), or 3-5 category "
+            "shares summing to 1: 0.3,0.2,0.5."
+        ),
+    ],
+    method: Annotated[str, typer.Option(help="power, ci, fixed-n or cantor.")] = "power",
+    kappa1: Annotated[
+        float | None, typer.Option("--kappa1", help="Alternative kappa (power, cantor).")
+    ] = None,
+    lower: Annotated[float | None, typer.Option(help="Expected lower CI limit (ci).")] = None,
+    upper: Annotated[
+        float | None, typer.Option(help="Expected upper CI limit (ci, two-sided).")
+    ] = None,
+    items: Annotated[int | None, typer.Option(help="Items available (fixed-n).")] = None,
+    raters: Annotated[int, typer.Option(help="Raters per item, 2-6.")] = 2,
+    alpha: Annotated[float, typer.Option(help="Type I error rate.")] = 0.05,
+    power: Annotated[float, typer.Option(help="Power (power, cantor).")] = 0.8,
+    prevalence2: Annotated[
+        float | None, typer.Option(help="Rater 2's positive rate (cantor; default: same).")
+    ] = None,
+    two_sided: Annotated[bool, typer.Option(help="Two-sided test (cantor).")] = False,
+    output: PageFormatOpt = PageFormat.table,
+    out: OutOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Items for a kappa study, binary or 3-5 categories (Donner & Eliasziw 1992; Cantor 1996).
+
+    Example: labelaudit plan kappa --method power --kappa0 0.4 --kappa1 0.6 --prevalence 0.3
+    """
+    from labelaudit.exceptions import LabelAuditError
+    from labelaudit.plans import plan_kappa
+
+    try:
+        shares = _floats(prevalence) or []
+        result = plan_kappa(
+            method,
+            kappa0,
+            shares[0] if len(shares) == 1 else shares,
+            kappa1=kappa1,
+            lower=lower,
+            upper=upper,
+            items=items,
+            raters=raters,
+            alpha=alpha,
+            power=power,
+            prevalence2=prevalence2,
+            two_sided=two_sided,
+        )
+        emit_document(kappa_document(result.to_dict()), result.to_dict(), output, out)
+    except LabelAuditError as error:
+        raise fail(error, debug) from None
+
+
+def kappa_document(report: dict[str, Any]) -> Any:
+    """The document of ``plan kappa``: the answer as the headline, the inputs echoed, and
+    the same question for 2-6 raters."""
+    from labelaudit.report.document import DocTable, Document, Headline, Section
+
+    inputs = report["inputs"]
+    if report["method"] == "fixed-n":
+        lower = report["kappa_lower"]
+        sentence = (
+            f"{inputs['items']} items give an expected lower limit of kappa of {lower:.3f}"
+            if lower is not None
+            else f"{inputs['items']} items give no lower limit above -1"
+        )
+        column, key = "expected lower limit", "kappa_lower"
+    else:
+        sentence = f"{report['items']} items are required"
+        column, key = "items", "items"
+    sentence += f" with {inputs['raters']} raters ({report['method']})."
+    rows = tuple((r["raters"], r[key]) for r in report["by_raters"])
+    table = DocTable("By number of raters", ("raters", column), rows, ("number", "number"))
+    sections = (
+        Section("Inputs", facts=tuple((k, v) for k, v in inputs.items() if v is not None)),
+        Section("By number of raters", tables=(table,), text=f"Method: {report['reference']}."),
+    )
+    return Document("Kappa study sample size", Headline(sentence), sections)
