@@ -33,6 +33,7 @@ DOCUMENTS = (
     "docs/quality.md",
     "docs/structured.md",
     "docs/weak-supervision.md",
+    "docs/models.md",
     "docs/plans.md",
 )
 _MARKER = re.compile(

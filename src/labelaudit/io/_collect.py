@@ -48,6 +48,8 @@ _BASE_TYPES: dict[str, pa.DataType] = {
     "image_width": pa.float64(),
     "image_height": pa.float64(),
     "annotator_kind": pa.string(),
+    "parent_prediction": pa.string(),
+    "prelabel_model_version": pa.string(),
     "ground_truth": pa.bool_(),
     "task_row": pa.int64(),
 }
@@ -245,6 +247,8 @@ class Collector:
         base["image_width"].append(_number(meta.get("image_width")))
         base["image_height"].append(_number(meta.get("image_height")))
         base["annotator_kind"].append(meta.get("kind") or ANNOTATOR_KINDS[0])
+        base["parent_prediction"].append(_text(meta.get("parent_prediction")))
+        base["prelabel_model_version"].append(_text(meta.get("prelabel_model_version")))
         base["ground_truth"].append(True if meta.get("ground_truth") else None)
         base["task_row"].append(meta.get("task_row"))
         index = self._n
@@ -466,7 +470,8 @@ class Collector:
         for name, only in _KEEP_FOR.items():
             if only == task:
                 extra[name] = rows.column(name)
-        extra["annotator_kind"] = rows.column("annotator_kind")
+        for name in ("annotator_kind", "parent_prediction", "prelabel_model_version"):
+            extra[name] = rows.column(name)
         extra["ground_truth"] = rows.column("ground_truth")
         extra = {n: c for n, c in extra.items() if c.null_count < len(c) or n == "payload"}
         extra.update(self._tasks.columns(rows.column("task_row")))

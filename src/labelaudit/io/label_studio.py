@@ -397,6 +397,7 @@ def _emit(
         kind=annotation.get("kind", "human"),
         ground_truth=annotation.get("ground_truth"),
         task_row=task.row,
+        **_prelabel(task.value, annotation),
     )
     for name, regions in groups.items():
         control = ctx.declared(name)
@@ -414,6 +415,30 @@ def _emit(
             col.reject(ann, name, kind, record, reject.reason, reject.detail)
             continue
         col.add(ann, name, kind, value)
+
+
+def _prelabel(task: dict[str, Any], annotation: dict[str, Any]) -> dict[str, Any]:
+    """The prediction an annotation started from: ``parent_prediction`` id, model version.
+
+    Label Studio records the id in the annotation's ``parent_prediction`` (null when the
+    annotator started from an empty form); the version is the ``model_version`` of that
+    prediction in the task's ``predictions`` list, else of the annotation's ``prediction``
+    object (the prediction shown when the annotation was made).
+    """
+    parent = annotation.get("parent_prediction")
+    if isinstance(parent, dict):  # an expanded prediction object
+        parent = parent.get("id")
+    if parent is None or isinstance(parent, bool):
+        return {}
+    version = None
+    for prediction in task.get("predictions") or ():
+        if isinstance(prediction, dict) and str(prediction.get("id")) == str(parent):
+            version = prediction.get("model_version")
+            break
+    shown = annotation.get("prediction")
+    if version is None and isinstance(shown, dict):
+        version = shown.get("model_version")
+    return {"parent_prediction": parent, "prelabel_model_version": version or "prediction"}
 
 
 def _value(

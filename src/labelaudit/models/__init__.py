@@ -8,6 +8,8 @@
   cleanlab; CROWDLAB with several annotators), from :func:`read_probabilities`.
 - :func:`model_agreement`: each model annotator (``annotator_kind`` model, from Label
   Studio predictions or :func:`read_predictions`) against each human and the consensus.
+- :func:`prelabel_acceptance`: how often annotators keep the pre-label they started from,
+  and whether they anchor on it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from labelaudit.models.predictions import (
     read_predictions,
     with_predictions,
 )
+from labelaudit.models.prelabels import PrelabelAcceptance, PrelabelRules, prelabel_acceptance
 from labelaudit.models.probs import Probabilities, read_probabilities
 from labelaudit.models.soft import SoftLabels, entropy_bits, soft_labels
 
@@ -35,6 +38,8 @@ __all__ = [
     "GivenLabels",
     "LabelErrors",
     "ModelAgreement",
+    "PrelabelAcceptance",
+    "PrelabelRules",
     "Probabilities",
     "SoftLabels",
     "annotator_kinds",
@@ -44,6 +49,7 @@ __all__ = [
     "find_label_errors",
     "human_rows",
     "model_agreement",
+    "prelabel_acceptance",
     "read_given_labels",
     "read_predictions",
     "read_probabilities",

@@ -21,6 +21,7 @@ from labelaudit.quality.adjudicate import (
     AdjudicationQueue,
     adjudication_queue,
     queue_of,
+    with_label_errors,
     write_jsonl,
     write_queue,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "load_gold",
     "queue_of",
     "read_gold",
+    "with_label_errors",
     "without_gold",
     "write_jsonl",
     "write_label_studio",

@@ -24,16 +24,20 @@ from labelaudit.results import Displayable
 from labelaudit.table.table import AnnotationTable
 
 __all__ = [
+    "LABEL_ERROR",
     "REASONS",
     "AdjudicationQueue",
     "adjudication_queue",
     "queue_of",
+    "with_label_errors",
     "write_jsonl",
     "write_queue",
 ]
 
 #: Why an item is queued, in priority order.
 REASONS: tuple[str, ...] = ("tie", "low_confidence")
+#: Reason of the items ``labelaudit label-errors`` flagged (counted in ``by_reason`` when present).
+LABEL_ERROR = "label_error"
 
 
 @dataclass(frozen=True)
@@ -174,6 +178,51 @@ def queue_of(
         entries=records.to_pylist(),
         item_codes=np.asarray(codes, dtype=np.int64),
         reasons=np.asarray(reason, dtype=object),
+    )
+
+
+def with_label_errors(
+    queue: AdjudicationQueue, table: AnnotationTable | None, issues: list[dict[str, Any]]
+) -> AdjudicationQueue:
+    """The queue with the items ``label-errors`` flagged appended, reason ``label_error``.
+
+    Parameters
+    ----------
+    queue : AdjudicationQueue
+        Items already queued keep their entry (tie, low confidence).
+    table : AnnotationTable, optional
+        Gives each new entry its candidates (every annotator's label); ``None`` for a
+        one-label-per-item file (no candidates).
+    issues : list of dict
+        :meth:`labelaudit.models.LabelErrors.to_dict` ``["issues"]`` (best first):
+        ``{"item", "given", "suggested", "quality", "rank"}``. Each entry gets
+        ``consensus_label`` = given, ``confidence`` = label quality, and ``suggested``.
+    """
+    queued = {entry["item"] for entry in queue.entries}
+    new = [issue for issue in issues if str(issue["item"]) not in queued]
+    items = np.asarray([str(issue["item"]) for issue in new], dtype=object)
+    codes = np.full(items.size, -1, dtype=np.int64)
+    candidates: list[Any] = [[] for _ in new]
+    if table is not None and items.size:
+        position = np.searchsorted(table.items, items).clip(0, max(table.n_items - 1, 0))
+        found = table.items[position] == items
+        codes = np.where(found, position, -1)
+        lists = _candidates(table, codes[found]).to_pylist()
+        for slot, value in zip(np.flatnonzero(found), lists, strict=True):
+            candidates[slot] = value
+    entries = [
+        {"item": str(issue["item"]), "reason": LABEL_ERROR, "consensus_label": issue["given"],
+         "confidence": issue["quality"], "candidates": candidates[k],
+         "suggested": issue["suggested"]}
+        for k, issue in enumerate(new)
+    ]  # fmt: skip
+    return AdjudicationQueue(
+        method=queue.method,
+        threshold=queue.threshold,
+        n_items=queue.n_items,
+        entries=[*queue.entries, *entries],
+        item_codes=np.concatenate([queue.item_codes, codes]),
+        reasons=np.concatenate([queue.reasons, np.full(len(entries), LABEL_ERROR, dtype=object)]),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -43,6 +43,13 @@ def label_errors_command(
     ] = CategoricalMethod("dawid-skene"),
     seed: Annotated[int, typer.Option(help="Random seed of the consensus.")] = 0,
     out: Annotated[Path | None, typer.Option(help="Also write the JSON result here.")] = None,
+    queue: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the flagged items as adjudication queue entries (reason label_error): "
+            ".csv, .tsv, .parquet, else JSONL; or pass --out's JSON to adjudicate --label-errors."
+        ),
+    ] = None,
     output: FormatOpt = OutputFormat.table,
     input_format: FromOpt = None,
     control: ControlOpt = None,
@@ -65,6 +72,7 @@ def label_errors_command(
 
     le.require_cleanlab()
     crowd = None
+    table: Any = None
     if input_format is None and le.is_single_label_file(labels, annotator_col=annotator_col):
         given = le.read_given_labels(labels, item_col=item_col, label_col=label_col)
     else:
@@ -79,9 +87,22 @@ def label_errors_command(
     data = result.to_dict()
     if out is not None:
         out.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if queue is not None:
+        _write_queue(queue, table, data["issues"], str(method) if table is not None else "given")
     if output.value == "json":
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     from labelaudit.report.document import render_document
 
     typer.echo(render_document(result.to_document(), output.value), nl=False)
+
+
+def _write_queue(path: Path, table: Any, issues: list[dict[str, Any]], method: str) -> None:
+    """The flagged items as an adjudication queue file (the format ``adjudicate`` writes)."""
+    import numpy as np
+
+    from labelaudit.quality import AdjudicationQueue, with_label_errors, write_queue
+
+    n_items = table.n_items if table is not None else len(issues)
+    empty = AdjudicationQueue(method, 0.0, n_items, [], np.zeros(0, np.int64), np.zeros(0, object))
+    write_queue(with_label_errors(empty, table, issues), path)
