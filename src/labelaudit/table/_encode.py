@@ -15,8 +15,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from labelaudit.exceptions import InputError
+from labelaudit.table._keys import order_keys, short_keys
 from labelaudit.table.schema import TaskSchema
-from labelaudit.table.table import AnnotationTable
+from labelaudit.table.table import AnnotationTable, dense_cell_order
 
 __all__ = ["NUMBER_PATTERN", "Locator", "RawColumns", "as_text", "encode", "natural_order"]
 
@@ -24,8 +25,6 @@ __all__ = ["NUMBER_PATTERN", "Locator", "RawColumns", "as_text", "encode", "natu
 NUMBER_PATTERN = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
 #: Integral floats below this print as integers (exact in float64).
 _EXACT_INTEGER = 2.0**53
-#: Key spaces up to this many cells are checked with a dense bincount instead of a sort.
-_DENSE_CELLS = 1 << 22
 
 
 @dataclass
@@ -97,7 +96,7 @@ def as_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
 
 
 #: Structured tasks whose label is a JSON list (an empty cell: the empty list).
-_LIST_TASKS = ("multilabel", "spans", "boxes", "ranking")
+LIST_TASKS = ("multilabel", "spans", "boxes", "ranking")
 
 
 def _first_true(mask: np.ndarray) -> int | None:
@@ -109,36 +108,78 @@ def _numpy(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(array.to_numpy(zero_copy_only=False))
 
 
+def _indices(array: pa.Array) -> np.ndarray:
+    """Dictionary indices as an int32 (or int64) numpy array, -1 where null."""
+    if array.null_count == 0 and pa.types.is_integer(array.type):
+        width = np.dtype(f"<i{array.type.bit_width // 8}")
+        raw = np.frombuffer(array.buffers()[1], dtype=width)[array.offset : array.offset + len(array)]
+        return raw.astype(np.int64 if width.itemsize > 4 else np.int32)
+    return _numpy(pc.fill_null(array, -1)).astype(np.int64)
+
+
 @dataclass
 class _Coded:
     """A column after one hash pass: distinct canonical strings and each entry's index.
 
     ``names`` (d,) distinct trimmed strings (first-appearance order); ``indices`` (n,)
-    int64 positions in ``names``, -1 where the cell is null or empty; ``same`` is True when
-    the raw column already was exactly these strings (no cast, trim or merge changed one).
+    int32 (int64 past 2**31 names) positions in ``names``, -1 where the cell is null or
+    empty; ``same`` is True when the raw column already was exactly these strings (no
+    cast, trim or merge changed one); ``missing`` counts the -1 entries; ``byte_order``
+    (d,), when known, is the positions of ``names`` in UTF-8 byte order.
     """
 
     names: pa.Array
     indices: np.ndarray
     same: bool
+    missing: int = 0
+    byte_order: np.ndarray | None = None
+
+
+def _hash_keys(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray, np.ndarray] | None:
+    """(distinct strings in first-appearance order, each row's index, their byte order)
+    by hashing 64-bit keys (:func:`labelaudit.table._keys.short_keys`), or None."""
+    keys = short_keys(column)
+    if keys is None:
+        return None
+    encoded = pc.dictionary_encode(pa.Array.from_buffers(pa.uint64(), keys.size, [None, pa.py_buffer(keys)]))
+    indices = _indices(encoded.indices)
+    distinct = np.frombuffer(encoded.dictionary.buffers()[1], dtype=np.uint64)
+    distinct = distinct[encoded.dictionary.offset : encoded.dictionary.offset + len(encoded.dictionary)]
+    first = np.empty(distinct.size, dtype=np.int64)
+    first[indices[::-1]] = np.arange(indices.size - 1, -1, -1)  # last write: first row
+    names = column.take(pa.Array.from_buffers(pa.int64(), first.size, [None, pa.py_buffer(first)]))
+    order = np.argsort(order_keys(distinct), kind="stable")
+    return names.combine_chunks(), indices, order
 
 
 def _code(column: pa.ChunkedArray) -> _Coded:
-    """Hash-encode a raw column, then canonicalise only its distinct values (vectorised)."""
-    if pa.types.is_dictionary(column.type):  # e.g. Parquet dictionary pages: no row hashing
-        encoded = column.unify_dictionaries().combine_chunks()
+    """Hash-encode a raw column, then canonicalise only its distinct values (vectorised).
+
+    Short ids (a common prefix plus at most 7 bytes) hash as 64-bit keys, which also give
+    their byte order; other columns go through Arrow's ``dictionary_encode``. Both give
+    the distinct values in first-appearance order.
+    """
+    byte_order, fresh = None, True
+    found = None if pa.types.is_dictionary(column.type) else _hash_keys(column)
+    if found is not None:
+        raw_names, indices, byte_order = found
     else:
-        encoded = pc.dictionary_encode(column).combine_chunks()
-    raw_names = encoded.dictionary
+        if pa.types.is_dictionary(column.type):  # e.g. Parquet dictionary pages: no row hashing
+            encoded = column.unify_dictionaries().combine_chunks()
+            fresh = False
+        else:
+            encoded = pc.dictionary_encode(column).combine_chunks()
+        raw_names = encoded.dictionary
+        indices = _indices(encoded.indices)
     text = as_text(raw_names).combine_chunks()
-    indices = _numpy(pc.fill_null(encoded.indices, -1)).astype(np.int64)
     blank = _numpy(pc.fill_null(pc.equal(pc.utf8_length(text), 0), True))
-    used = np.bincount(indices[indices >= 0], minlength=len(text)) > 0
-    blank |= ~used  # a dictionary may hold values no row uses
+    if not fresh:  # a given dictionary may hold values no row uses
+        blank |= np.bincount(indices[indices >= 0], minlength=len(text)) == 0
+    nulls = int(np.count_nonzero(indices < 0)) if column.null_count else 0
     unchanged = pa.types.is_string(raw_names.type) and not blank.any()
     unchanged = unchanged and bool(pc.all(pc.equal(raw_names, text)).as_py() is not False)
     if unchanged:  # distinct strings already, trimmed and non-empty
-        return _Coded(text, indices, not pa.types.is_dictionary(column.type))
+        return _Coded(text, indices, fresh, nulls, byte_order)
     merged = pc.dictionary_encode(text)
     if len(merged.dictionary) < len(text) or blank.any():
         remap = _numpy(pc.fill_null(merged.indices, -1)).astype(np.int64)
@@ -150,11 +191,13 @@ def _code(column: pa.ChunkedArray) -> _Coded:
             remap = np.where(remap >= 0, position[np.maximum(remap, 0)], -1)
         names = merged.dictionary.filter(pa.array(keep))
         indices = np.where(indices >= 0, remap[np.maximum(indices, 0)], -1)
-        return _Coded(names, indices, False)
-    return _Coded(text, indices, False)
+        return _Coded(names, indices, False, int(np.count_nonzero(indices < 0)))
+    return _Coded(text, indices, False, nulls)
 
 
 def _check_present(coded: _Coded, name: str, raw: RawColumns, locator: Locator) -> None:
+    if not coded.missing:
+        return
     bad = _first_true(coded.indices < 0)
     if bad is not None:
         raise locator.error(
@@ -176,12 +219,19 @@ def _numbers(names: pa.Array) -> np.ndarray | None:
     return _numpy(pc.cast(pc.utf8_trim_whitespace(names), pa.float64())).astype(np.float64)
 
 
-def _natural_order(names: pa.Array) -> np.ndarray:
+def _natural_order(names: pa.Array, byte_order: np.ndarray | None = None) -> np.ndarray:
     """Positions of ``names`` sorted: by value when every name is a number (ties by text:
-    ``1`` and ``1.0`` stay two names), else by text (UTF-8 byte order); one Arrow sort."""
+    ``1`` and ``1.0`` stay two names), else by text (UTF-8 byte order); one Arrow sort,
+    or none when ``byte_order`` (the names' positions in byte order) is given."""
     numbers = _numbers(names)
     if numbers is None:
+        if byte_order is not None:
+            return byte_order.astype(np.int64)
         return _numpy(pc.sort_indices(names)).astype(np.int64)
+    if byte_order is not None:
+        text_rank = np.empty(byte_order.size, dtype=np.int64)
+        text_rank[byte_order] = np.arange(byte_order.size)
+        return np.lexsort((text_rank, numbers)).astype(np.int64)
     keys = pa.table({"value": numbers, "text": names})
     order = pc.sort_indices(keys, sort_keys=[("value", "ascending"), ("text", "ascending")])
     return _numpy(order).astype(np.int64)
@@ -195,10 +245,10 @@ def natural_order(names: pa.Array) -> np.ndarray:
 
 def _sorted_codes(coded: _Coded) -> tuple[np.ndarray, pa.Array, np.ndarray]:
     """(names sorted as an object array, the same as Arrow, each entry's code)."""
-    order = _natural_order(coded.names)
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    names = coded.names.take(pa.array(order))
+    order = _natural_order(coded.names, coded.byte_order)
+    rank = np.empty(order.size, dtype=coded.indices.dtype)
+    rank[order] = np.arange(order.size, dtype=rank.dtype)
+    names = coded.names.take(pa.Array.from_buffers(pa.int64(), order.size, [None, pa.py_buffer(order)]))
     return _numpy(names).astype(object), names, rank[coded.indices]
 
 
@@ -383,16 +433,18 @@ def _resolve_duplicates(
     on_duplicate: str,
     raw: RawColumns,
     locator: Locator,
-) -> np.ndarray | None:
-    """Mask of rows to keep (None = keep all); raise on duplicates with on_duplicate=error."""
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(mask of rows to keep or None = keep all, the rows' (item, annotator) order when
+    one dense scatter found it); raise on duplicates with on_duplicate=error."""
+    n_items = int(item_codes.max(initial=-1) + 1)
+    cell_order = dense_cell_order(item_codes, annotator_codes, n_items, n_annotators)
+    if cell_order is not None:
+        return None, cell_order  # every (item, annotator) cell holds one row: no sort
     key = item_codes * n_annotators + annotator_codes
-    size = int(item_codes.max(initial=-1) + 1) * n_annotators
-    if size <= max(4 * key.size, _DENSE_CELLS) and np.bincount(key, minlength=size).max() <= 1:
-        return None  # every (item, annotator) cell counted once: no sort needed
     order = np.argsort(key, kind="stable")
     repeated = key[order][1:] == key[order][:-1]
     if not repeated.any():
-        return None
+        return None, None
     if on_duplicate == "error":
         later = order[1:][repeated]
         first_dup = int(later.min())
@@ -408,7 +460,7 @@ def _resolve_duplicates(
         )
     keep = np.ones(key.size, dtype=bool)
     keep[order[:-1][repeated]] = False  # stable sort: the later row of each pair wins
-    return keep
+    return keep, None
 
 
 def encode(
@@ -429,7 +481,7 @@ def encode(
             actual="0 rows",
         )
     label = raw.label
-    if schema.task in _LIST_TASKS:  # an empty cell is an annotation with no regions
+    if schema.task in LIST_TASKS:  # an empty cell is an annotation with no regions
         label = as_text(label)
         empty = pc.or_kleene(pc.is_null(label), pc.equal(pc.utf8_length(label), 0))
         label = pc.if_else(empty, pa.scalar("[]", pa.string()), label)
@@ -438,8 +490,9 @@ def encode(
         _check_present(column, name, raw, locator)
     items, item_names, item_codes = _sorted_codes(coded["item"])
     annotators, annotator_names, annotator_codes = _sorted_codes(coded["annotator"])
+    item_codes, annotator_codes = item_codes.astype(np.int64), annotator_codes.astype(np.int64)
     labels = _encode_labels(coded["label"], schema, raw, locator)
-    keep = _resolve_duplicates(
+    keep, cell_order = _resolve_duplicates(
         item_codes, annotator_codes, annotators.size, on_duplicate, raw, locator
     )
     columns = {
@@ -461,21 +514,25 @@ def encode(
             label_codes[keep],
         )
         used_items, item_codes = np.unique(item_codes, return_inverse=True)
-        items = items[used_items]
-    return AnnotationTable(
+        items, item_names = items[used_items], item_names.take(pa.array(used_items))
+    table = AnnotationTable(
         data=data,
         schema=schema,
         items=items,
         annotators=annotators,
         categories=labels.categories,
         category_values=labels.values,
-        item_codes=item_codes.astype(np.int64),
-        annotator_codes=annotator_codes.astype(np.int64),
-        label_codes=label_codes.astype(np.int64),
+        item_codes=item_codes.astype(np.int64, copy=False),
+        annotator_codes=annotator_codes,
+        label_codes=label_codes.astype(np.int64, copy=False),
         source=locator.source,
         report={"duplicates_replaced": n_dropped, "warnings": labels.warnings},
         category_scale=labels.scale,
+        item_names=item_names,
     )
+    if cell_order is not None:  # found by the duplicate check: the table's cached row order
+        table.__dict__["row_order"] = cell_order
+    return table
 
 
 def _rows_text(

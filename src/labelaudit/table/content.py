@@ -113,7 +113,8 @@ def _compute(table: AnnotationTable) -> str:
     digest.update(_u64(table.n_ratings) + _u64(len(CANONICAL_COLUMNS) + len(extras)))
     per_item = np.bincount(table.item_codes, minlength=table.n_items)
     sorted_items = np.repeat(np.arange(table.n_items, dtype=np.int32), per_item)  # = codes[order]
-    _update_column(digest, "item", _as_strings(table.items), sorted_items)
+    items = _as_strings(table.items) if table.item_names is None else table.item_names
+    _update_column(digest, "item", items, sorted_items)
     _update_column(digest, "annotator", _as_strings(table.annotators), table.annotator_codes[order])
     _update_column(digest, "label", *_used_labels(table, order))
     take = pa.array(order)

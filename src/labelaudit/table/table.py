@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from labelaudit.table.schema import TaskSchema
 
-__all__ = ["CATEGORY_SCALES", "CONTINUOUS_LIMIT", "AnnotationTable"]
+__all__ = ["CATEGORY_SCALES", "CONTINUOUS_LIMIT", "AnnotationTable", "dense_cell_order"]
 
 #: Where ``category_values`` come from: the labels are numbers, their place in the declared
 #: ``--categories`` list, or only their place in text order (which is never a value order).
@@ -57,6 +57,9 @@ class AnnotationTable:
     category_scale : {"numeric", "declared", "text"}
         Where ``category_values`` come from (see :data:`CATEGORY_SCALES`). Weights other
         than identity need ``numeric`` or ``declared``.
+    item_names : pyarrow.Array of str, shape (n_items,), optional
+        ``items`` as Arrow strings, when the builder has them (the readers do): the
+        content hash and other Arrow consumers use it instead of converting ``items``.
     """
 
     data: pa.Table
@@ -71,6 +74,7 @@ class AnnotationTable:
     source: str = "<input>"
     report: dict[str, Any] = field(default_factory=dict)
     category_scale: str = "numeric"
+    item_names: pa.Array | None = None
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -178,20 +182,15 @@ class AnnotationTable:
     def row_order(self) -> np.ndarray:
         """Row positions sorted by (item code, annotator code), shape (n_ratings,), int64.
 
-        Computed once per table. Each (item, annotator) cell holds one row, so when the
-        n_items x n_annotators grid is small (at most ``2**24`` cells or 4 per row) one
-        scatter into the grid gives the order in O(n_items r) without sorting; otherwise
-        (or if a cell holds two rows) a lexsort.
+        Computed once per table (the readers find it while checking for duplicates). Each
+        (item, annotator) cell holds one row, so when the grid is small one scatter gives
+        the order without sorting (:func:`dense_cell_order`); otherwise a lexsort.
         """
-        n, r = self.n_ratings, self.n_annotators
-        cells = self.n_items * r
-        if cells <= max(_DENSE_CELLS, 4 * n) and n < 2**31:
-            key = self.item_codes * r + self.annotator_codes
-            slots = np.full(cells, -1, dtype=np.int32)
-            slots[key] = np.arange(n, dtype=np.int32)
-            order = slots[slots >= 0].astype(np.int64)
-            if order.size == n:
-                return order
+        order = dense_cell_order(
+            self.item_codes, self.annotator_codes, self.n_items, self.n_annotators
+        )
+        if order is not None:
+            return order
         return np.lexsort((self.annotator_codes, self.item_codes)).astype(np.int64)
 
     def to_units_by_raters(self, *, codes: bool = False) -> np.ndarray:
@@ -217,6 +216,7 @@ class AnnotationTable:
     def filter_rows(self, mask: np.ndarray) -> AnnotationTable:
         """A table with the rows where ``mask`` is true, re-coded; categories are kept."""
         items, item_codes = np.unique(self.item_codes[mask], return_inverse=True)
+        names = None if self.item_names is None else self.item_names.take(pa.array(items))
         annotators, annotator_codes = np.unique(self.annotator_codes[mask], return_inverse=True)
         return AnnotationTable(
             data=self.data.filter(pa.array(mask)),
@@ -231,6 +231,7 @@ class AnnotationTable:
             source=self.source,
             report=dict(self.report),
             category_scale=self.category_scale,
+            item_names=names,
         )
 
     def __repr__(self) -> str:
@@ -239,3 +240,23 @@ class AnnotationTable:
             f"n_annotators={self.n_annotators}, level={self.level!r}, "
             f"categories={list(self.categories[:10])}{'...' if self.n_categories > 10 else ''})"
         )
+
+
+def dense_cell_order(
+    item_codes: np.ndarray, annotator_codes: np.ndarray, n_items: int, n_annotators: int
+) -> np.ndarray | None:
+    """Row positions sorted by (item, annotator) from one scatter into the item x
+    annotator grid, shape (n_rows,), int64; None when the grid is large (more than
+    ``2**24`` cells and 4 per row) or a cell holds two rows (duplicates: sort instead).
+
+    O(n_items r) time and 4 bytes per cell, no sort.
+    """
+    n, cells = item_codes.size, n_items * n_annotators
+    if cells > max(_DENSE_CELLS, 4 * n) or n >= 2**31:
+        return None
+    key = item_codes * n_annotators
+    key += annotator_codes
+    slots = np.full(cells, -1, dtype=np.int32)
+    slots[key] = np.arange(n, dtype=np.int32)
+    order = slots[slots >= 0]
+    return order.astype(np.int64) if order.size == n else None
