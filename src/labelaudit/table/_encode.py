@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from labelaudit.exceptions import InputError
-from labelaudit.table._keys import order_keys, short_keys
+from labelaudit.table._keys import arrow_of, numbers_of, order_keys, short_keys
 from labelaudit.table.schema import TaskSchema
 from labelaudit.table.table import AnnotationTable, dense_cell_order
 
@@ -111,9 +111,8 @@ def _numpy(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
 def _indices(array: pa.Array) -> np.ndarray:
     """Dictionary indices as an int32 (or int64) numpy array, -1 where null."""
     if array.null_count == 0 and pa.types.is_integer(array.type):
-        width = np.dtype(f"<i{array.type.bit_width // 8}")
-        raw = np.frombuffer(array.buffers()[1], dtype=width)[array.offset : array.offset + len(array)]
-        return raw.astype(np.int64 if width.itemsize > 4 else np.int32)
+        raw = numbers_of(array)
+        return raw.astype(np.int64 if raw.dtype.itemsize > 4 else np.int32)
     return _numpy(pc.fill_null(array, -1)).astype(np.int64)
 
 
@@ -141,13 +140,12 @@ def _hash_keys(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray, np.ndarra
     keys = short_keys(column)
     if keys is None:
         return None
-    encoded = pc.dictionary_encode(pa.Array.from_buffers(pa.uint64(), keys.size, [None, pa.py_buffer(keys)]))
+    encoded = pc.dictionary_encode(arrow_of(keys))
     indices = _indices(encoded.indices)
-    distinct = np.frombuffer(encoded.dictionary.buffers()[1], dtype=np.uint64)
-    distinct = distinct[encoded.dictionary.offset : encoded.dictionary.offset + len(encoded.dictionary)]
+    distinct = numbers_of(encoded.dictionary)
     first = np.empty(distinct.size, dtype=np.int64)
     first[indices[::-1]] = np.arange(indices.size - 1, -1, -1)  # last write: first row
-    names = column.take(pa.Array.from_buffers(pa.int64(), first.size, [None, pa.py_buffer(first)]))
+    names = column.take(arrow_of(first))
     order = np.argsort(order_keys(distinct), kind="stable")
     return names.combine_chunks(), indices, order
 
@@ -248,7 +246,7 @@ def _sorted_codes(coded: _Coded) -> tuple[np.ndarray, pa.Array, np.ndarray]:
     order = _natural_order(coded.names, coded.byte_order)
     rank = np.empty(order.size, dtype=coded.indices.dtype)
     rank[order] = np.arange(order.size, dtype=rank.dtype)
-    names = coded.names.take(pa.Array.from_buffers(pa.int64(), order.size, [None, pa.py_buffer(order)]))
+    names = coded.names.take(arrow_of(order))
     return _numpy(names).astype(object), names, rank[coded.indices]
 
 

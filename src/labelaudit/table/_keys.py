@@ -18,12 +18,34 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["MAX_REST", "order_keys", "short_keys"]
+__all__ = ["MAX_REST", "arrow_of", "numbers_of", "order_keys", "short_keys"]
 
 #: Most bytes after the common prefix that a key holds (the eighth byte is the length).
 MAX_REST = 7
 _LOW_BYTES = np.uint64((1 << 56) - 1)
 _BLOCK = 1 << 16
+
+
+_ARROW_TYPES = {
+    np.dtype(np.int32): pa.int32(),
+    np.dtype(np.int64): pa.int64(),
+    np.dtype(np.uint64): pa.uint64(),
+}
+
+
+def arrow_of(values: np.ndarray) -> pa.Array:
+    """A contiguous int32, int64 or uint64 numpy array as an Arrow array (zero copy)."""
+    values = np.ascontiguousarray(values)
+    kind = _ARROW_TYPES[values.dtype]
+    return pa.Array.from_buffers(kind, values.size, [None, pa.py_buffer(values)])
+
+
+def numbers_of(array: pa.Array) -> np.ndarray:
+    """The values of an Arrow integer array without nulls as numpy (zero copy)."""
+    width = np.dtype(f"<{'u' if pa.types.is_unsigned_integer(array.type) else 'i'}"
+                     f"{array.type.bit_width // 8}")  # fmt: skip
+    values = np.frombuffer(array.buffers()[1], dtype=width)
+    return values[array.offset : array.offset + len(array)]
 
 
 def _offsets(chunk: pa.Array) -> np.ndarray:
