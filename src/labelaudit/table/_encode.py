@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from labelaudit.exceptions import InputError
-from labelaudit.table._keys import arrow_of, numbers_of, order_keys, short_keys
+from labelaudit.table._keys import arrow_of, key_strings, numbers_of, order_keys, short_keys
 from labelaudit.table.schema import TaskSchema
 from labelaudit.table.table import AnnotationTable, dense_cell_order
 
@@ -137,17 +137,14 @@ class _Coded:
 def _hash_keys(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray, np.ndarray] | None:
     """(distinct strings in first-appearance order, each row's index, their byte order)
     by hashing 64-bit keys (:func:`labelaudit.table._keys.short_keys`), or None."""
-    keys = short_keys(column)
-    if keys is None:
+    found = short_keys(column)
+    if found is None:
         return None
+    keys, prefix = found
     encoded = pc.dictionary_encode(arrow_of(keys))
-    indices = _indices(encoded.indices)
     distinct = numbers_of(encoded.dictionary)
-    first = np.empty(distinct.size, dtype=np.int64)
-    first[indices[::-1]] = np.arange(indices.size - 1, -1, -1)  # last write: first row
-    names = column.take(arrow_of(first))
     order = np.argsort(order_keys(distinct), kind="stable")
-    return names.combine_chunks(), indices, order
+    return key_strings(distinct, prefix, column.type), _indices(encoded.indices), order
 
 
 def _code(column: pa.ChunkedArray) -> _Coded:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["MAX_REST", "arrow_of", "numbers_of", "order_keys", "short_keys"]
+__all__ = ["MAX_REST", "arrow_of", "key_strings", "numbers_of", "order_keys", "short_keys"]
 
 #: Most bytes after the common prefix that a key holds (the eighth byte is the length).
 MAX_REST = 7
@@ -113,8 +113,9 @@ def _block_keys(
     return True
 
 
-def short_keys(column: pa.ChunkedArray | pa.Array) -> np.ndarray | None:
-    """One uint64 per row, equal exactly when the rows' strings are equal, or None.
+def short_keys(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, bytes] | None:
+    """One uint64 per row, equal exactly when the rows' strings are equal, and the common
+    prefix they leave out; or None.
 
     None when the column is not a string column, has nulls or is empty, or when its
     strings are not one common prefix plus at most :data:`MAX_REST` bytes each (then
@@ -124,9 +125,11 @@ def short_keys(column: pa.ChunkedArray | pa.Array) -> np.ndarray | None:
 
     Returns
     -------
-    ndarray of uint64, shape (n_rows,)
+    keys : ndarray of uint64, shape (n_rows,)
         Bytes after the prefix in the low 7 bytes (first byte lowest, zero padded), their
         count in the top byte.
+    prefix : bytes
+        The bytes every string starts with (:func:`key_strings` restores the strings).
     """
     kind = column.type
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
@@ -142,7 +145,8 @@ def short_keys(column: pa.ChunkedArray | pa.Array) -> np.ndarray | None:
         return None
     first_data, first_starts, _ = parts[0]
     at = int(first_starts[0])
-    prefix = _prefix_words(first_data.view(np.uint8)[at : at + cut])
+    prefix_bytes = first_data.view(np.uint8)[at : at + cut].tobytes()
+    prefix = _prefix_words(np.frombuffer(prefix_bytes, dtype=np.uint8))
     keys = np.empty(len(column), dtype=np.uint64)
     done = 0
     for data, starts, lengths in parts:  # loops over chunks and blocks of rows
@@ -152,7 +156,28 @@ def short_keys(column: pa.ChunkedArray | pa.Array) -> np.ndarray | None:
             if not _block_keys(data, starts[rows], lengths[rows], cut, prefix, block):
                 return None
         done += starts.size
-    return keys
+    return keys, prefix_bytes
+
+
+def key_strings(keys: np.ndarray, prefix: bytes, kind: pa.DataType | None = None) -> pa.Array:
+    """The strings of keys from :func:`short_keys` (with its ``prefix``), shape (d,), as
+    ``kind`` (``string`` by default, or ``large_string``).
+
+    Built from the keys alone (prefix, then the key's rest bytes), so the distinct
+    strings of a column need no gather from its rows.
+    """
+    keys = np.ascontiguousarray(keys, dtype="<u8")
+    rest = (keys >> np.uint64(56)).astype(np.int64)
+    width = len(prefix) + 8
+    cells = np.empty((keys.size, width), dtype=np.uint8)
+    cells[:, : len(prefix)] = np.frombuffer(prefix, dtype=np.uint8)
+    cells[:, len(prefix) :] = keys.view(np.uint8).reshape(-1, 8)
+    data = cells[np.arange(width)[None, :] < (len(prefix) + rest)[:, None]]
+    offsets = np.zeros(keys.size + 1, dtype=np.int64)
+    np.cumsum(len(prefix) + rest, out=offsets[1:])
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    strings = pa.Array.from_buffers(pa.large_string(), keys.size, buffers)
+    return strings.cast(kind or pa.string())
 
 
 def order_keys(keys: np.ndarray) -> np.ndarray:

@@ -171,6 +171,31 @@ class AnnotationTable:
         counts.flags.writeable = False
         return counts
 
+    def item_category_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Nonzero cells of :meth:`to_item_category_counts` as (item, category, count),
+        each shape (n_cells,), int64, sorted by item then category; read-only, built once
+        per table (one row-major ``nonzero``, no sort) and shared by the diagnostics."""
+        return self._item_category_cells
+
+    @cached_property
+    def _item_category_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        counts = self.to_item_category_counts()
+        items, labels = np.nonzero(counts)
+        cells = (items.astype(np.int64), labels.astype(np.int64), counts[items, labels])
+        for array in cells:
+            array.flags.writeable = False
+        return cells
+
+    def ratings_per_item(self) -> np.ndarray:
+        """Number of ratings of each item, shape (n_items,), int64, read-only (once)."""
+        return self._ratings_per_item
+
+    @cached_property
+    def _ratings_per_item(self) -> np.ndarray:
+        per_item = np.bincount(self.item_codes, minlength=self.n_items)
+        per_item.flags.writeable = False
+        return per_item
+
     @cached_property
     def content_sha256(self) -> str:
         """SHA-256 of the content (:func:`labelaudit.table.content_sha256`), once per table."""
