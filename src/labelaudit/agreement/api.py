@@ -189,7 +189,7 @@ def agreement_report(
             if diagnose
             else []
         )
-        found = later.result() if later is not None else {}
+        found: dict[str, Any] = later.result() if later is not None else {}
         digest = sha.result()
     return AgreementReport(
         n_items=table.n_items,
@@ -224,7 +224,7 @@ def _share(table: AnnotationTable) -> AnnotationTable:
     return table
 
 
-def _item_diagnostics(table: AnnotationTable, top: int) -> dict[str, list[dict[str, Any]]]:
+def _item_diagnostics(table: AnnotationTable, top: int) -> dict[str, Any]:
     """Per-category, confusion and worst-item diagnostics (the report's keys)."""
     return {
         "per_category": diagnostics.per_category_agreement(table),

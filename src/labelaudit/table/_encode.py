@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -458,6 +459,39 @@ def _resolve_duplicates(
     return keep, None
 
 
+@dataclass
+class _Sorted:
+    """A coded column sorted: names (object array and Arrow) and each entry's code."""
+
+    names: np.ndarray
+    arrow: pa.Array
+    codes: np.ndarray
+
+
+def _code_columns(
+    raw: RawColumns, label: pa.ChunkedArray, schema: TaskSchema, locator: Locator
+) -> tuple[dict[str, _Coded], _Sorted, _Sorted, _Labels]:
+    """Code, check and sort the canonical columns: (coded columns, items, annotators,
+    labels). The item column costs most: annotators and labels are coded beside it in a
+    worker thread (Arrow and numpy free the GIL); errors keep their order (missing item,
+    annotator, label, then invalid labels)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        others = pool.submit(lambda: (_code(raw.annotator), _code(label)))
+        coded = {"item": _code(raw.item)}
+        coded["annotator"], coded["label"] = others.result()
+        for name, column in coded.items():
+            _check_present(column, name, raw, locator)
+        found = pool.submit(
+            lambda: (
+                _Sorted(*_sorted_codes(coded["annotator"])),
+                _encode_labels(coded["label"], schema, raw, locator),
+            )
+        )
+        items = _Sorted(*_sorted_codes(coded["item"]))
+        annotators, labels = found.result()
+    return coded, items, annotators, labels
+
+
 def encode(
     raw: RawColumns, schema: TaskSchema, locator: Locator, *, on_duplicate: str = "error"
 ) -> AnnotationTable:
@@ -480,13 +514,11 @@ def encode(
         label = as_text(label)
         empty = pc.or_kleene(pc.is_null(label), pc.equal(pc.utf8_length(label), 0))
         label = pc.if_else(empty, pa.scalar("[]", pa.string()), label)
-    coded = {"item": _code(raw.item), "annotator": _code(raw.annotator), "label": _code(label)}
-    for name, column in coded.items():
-        _check_present(column, name, raw, locator)
-    items, item_names, item_codes = _sorted_codes(coded["item"])
-    annotators, annotator_names, annotator_codes = _sorted_codes(coded["annotator"])
+    coded, item_sort, annotator_sort, labels = _code_columns(raw, label, schema, locator)
+    items, item_names, item_codes = item_sort.names, item_sort.arrow, item_sort.codes
+    annotators, annotator_names = annotator_sort.names, annotator_sort.arrow
+    annotator_codes = annotator_sort.codes
     item_codes, annotator_codes = item_codes.astype(np.int64), annotator_codes.astype(np.int64)
-    labels = _encode_labels(coded["label"], schema, raw, locator)
     keep, cell_order = _resolve_duplicates(
         item_codes, annotator_codes, annotators.size, on_duplicate, raw, locator
     )
