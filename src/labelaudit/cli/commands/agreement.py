@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -118,14 +119,13 @@ def agreement_command(
 
     Example: labelaudit agreement labels.csv --categories pos,neg,neutral --format json
     """
-    from labelaudit.agreement import agreement_report
-    from labelaudit.agreement.weights import read_weights_file
     from labelaudit.exceptions import UsageError
     from labelaudit.table.profiles import KEEP_NAMES
 
     if engine == "spark" and top > KEEP_NAMES:
         raise UsageError(f"--top is at most {KEEP_NAMES} with --engine spark (item names kept)")
 
+    _import_beside("scipy.special")  # the analytic CIs' t quantiles: imported during the read
     table = read_task_table(
         file,
         input_format,
@@ -142,6 +142,9 @@ def agreement_command(
         export=export_options(control, task_key, label_config, include_models, False, users),
         engine=engine,
     )
+    from labelaudit.agreement import agreement_report
+    from labelaudit.agreement.weights import read_weights_file
+
     matrix = read_weights_file(weights_file, table.n_categories) if weights_file else None
     result = agreement_report(
         table,
@@ -162,6 +165,25 @@ def agreement_command(
         worst += [e["item"] for b in boundaries for e in b.get("examples") or []]
         details = item_details(table, worst, text_col=text_col)
     emit(result, output.value, report, details=details)
+
+
+def _import_beside(name: str) -> None:
+    """Import module ``name`` in a thread while the command goes on reading its file.
+
+    Reading runs mostly in Arrow and numpy, which free the GIL, so a compiled module's
+    import costs little wall time beside it. Only third-party modules that the read never
+    imports (no import-lock cycle with the main thread). Not a daemon thread: the
+    interpreter waits for it at exit instead of stopping it inside a module's
+    initialisation; a failure is left to the main thread's own import, which raises it.
+    """
+    import importlib
+    import threading
+
+    def load() -> None:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+    threading.Thread(target=load, name=f"import {name}").start()
 
 
 def emit(
