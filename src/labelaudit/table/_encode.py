@@ -497,10 +497,14 @@ def encode(
 ) -> AnnotationTable:
     """Validate canonical columns and build the integer-coded :class:`AnnotationTable`.
 
-    One hash pass per column (Arrow ``dictionary_encode``); trimming, number checks,
-    category matching and sorting run on the distinct values only, then map to rows with
-    one numpy take. ``table.report["warnings"]`` lists what the user should know (e.g.
-    labels that are numerically equal but written differently).
+    One hash pass per column (Arrow ``dictionary_encode``; of 64-bit keys for short ids,
+    :mod:`labelaudit.table._keys`, which also give their order without a string sort);
+    trimming, number checks, category matching and sorting run on the distinct values
+    only, then map to rows with one numpy take. Annotators and labels are coded in a
+    worker thread beside the items; the duplicate check's scatter into the item x
+    annotator grid is kept as the table's :attr:`~AnnotationTable.row_order`.
+    ``table.report["warnings"]`` lists what the user should know (e.g. labels that are
+    numerically equal but written differently).
     """
     if len(raw.item) == 0:
         raise InputError(

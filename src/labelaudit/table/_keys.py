@@ -23,7 +23,7 @@ __all__ = ["MAX_REST", "arrow_of", "key_strings", "numbers_of", "order_keys", "s
 #: Most bytes after the common prefix that a key holds (the eighth byte is the length).
 MAX_REST = 7
 _LOW_BYTES = np.uint64((1 << 56) - 1)
-_BLOCK = 1 << 16
+_BLOCK = 1 << 13
 
 
 _ARROW_TYPES = {
@@ -121,7 +121,7 @@ def short_keys(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, bytes] |
     strings are not one common prefix plus at most :data:`MAX_REST` bytes each (then
     hash the strings themselves). The prefix length is the longest string's length minus
     7, so no search for the longest common prefix is needed. Rows are processed in
-    blocks of ``2**16`` (temporaries stay in cache).
+    blocks of ``2**13`` (temporaries stay in cache and on the heap, never mmap-ed).
 
     Returns
     -------
