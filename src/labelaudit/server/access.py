@@ -20,6 +20,7 @@ charts, a CLI ingest drops what shows batches, so a new batch is seen without a 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -89,25 +90,24 @@ class StoreAccess:
         self._version: tuple[Any, ...] | None = None
         self._stamps: dict[str, Hashable] = {}
         self._project: tuple[tuple[Any, ...], Project] | None = None
+        from labelaudit.project.config import CONFIG_NAME
+        from labelaudit.project.store import STORE_NAME
+
+        names = (STORE_NAME, STORE_NAME + ".wal", CONFIG_NAME)
+        self._files = tuple(str(self.root / name) for name in names)
 
     # ------------------------------------------------------------------ versions
-    def _stat(self, name: str) -> tuple[int, int]:
+    @staticmethod
+    def _stat(path: str) -> tuple[int, int]:
         try:
-            info = (self.root / name).stat()
+            info = os.stat(path)
         except FileNotFoundError:
             return (0, -1)
         return (info.st_mtime_ns, info.st_size)
 
     def version(self) -> tuple[Any, ...]:
         """(mtime, size) of the store, its WAL and the configuration: changes on any write."""
-        from labelaudit.project.config import CONFIG_NAME
-        from labelaudit.project.store import STORE_NAME
-
-        return (
-            self._stat(STORE_NAME),
-            self._stat(STORE_NAME + ".wal"),
-            self._stat(CONFIG_NAME),
-        )
+        return tuple(self._stat(path) for path in self._files)
 
     def project(self) -> Project:
         """The project, its configuration re-read when ``labelaudit.toml`` changed."""
@@ -154,13 +154,32 @@ class StoreAccess:
                 raise StoreBusy(_BUSY) from error
 
     # -------------------------------------------------------------------- cache
-    def peek(self, key: Hashable) -> Any:
-        """The cached value of ``key`` at the current version, or :data:`MISSING` (no lock:
-        a hit costs three ``stat`` calls and a dict look-up)."""
-        if self.version() != self._version:
+    def peek(self, key: Hashable, version: tuple[Any, ...] | None = None) -> Any:
+        """The cached value of ``key`` at the current version (or at ``version``, read by
+        the caller just before), or :data:`MISSING` (no lock: a hit costs three ``stat``
+        calls and a dict look-up)."""
+        if (self.version() if version is None else version) != self._version:
             return MISSING
         entry = self._cache.get(key)
         return MISSING if entry is None else entry[1]
+
+    def keep(
+        self, key: Hashable, value: Any, parts: tuple[str, ...], version: tuple[Any, ...]
+    ) -> bool:
+        """Keep ``value``, computed from the store at ``version``, under ``key`` when that is
+        still the current version. Never waits (it runs on the event loop): when another
+        thread holds the cache (a page being computed) it keeps nothing and says so."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if version != self._version or self.version() != version:
+                return False
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = (frozenset(parts), value)
+            return True
+        finally:
+            self._lock.release()
 
     async def cached_async(
         self, key: Hashable, compute: Callable[[], T], parts: tuple[str, ...] = PAGE_PARTS
