@@ -108,13 +108,16 @@ async def load(
     seconds: float,
     pid: int,
     raw: bool = True,
+    decide_every: float = 0.0,
 ) -> dict[str, list[float]]:
     """Every page once through httpx (cold; status and body length kept), then ``clients``
     closed-loop clients over the pages for ``seconds`` (``raw``: :mod:`http_load`, every
     answer checked for status 200 and the full body; else httpx), every page checked once
     more through httpx, then two decisions and every page once more (what a decision costs
     the next reader); the server's (process ``pid``) and the client's CPU seconds during
-    the timed loop."""
+    the timed loop. ``decide_every`` > 0 also posts a decision every that many seconds
+    during the loop (each one changes the store: every kept answer is dropped and pages
+    are recomputed under load; bodies then change, so only statuses are checked)."""
     import httpx
 
     headers = {"Authorization": f"Bearer {token}"}
@@ -141,18 +144,24 @@ async def load(
             if answer.status_code != 200:
                 raise RuntimeError(f"{path}: {answer.status_code} {answer.text[:300]}")
             lengths[name] = len(answer.content)
+        during: list[float] = []
+        deciding = _decider(client, writer, decide_every, seconds, during)
         cpu = _cpu_seconds(pid)
         if raw:
-            loop = await run_load(base, PAGES, headers, clients, seconds, lengths)
+            expected = None if decide_every else lengths
+            loop, _ = await asyncio.gather(
+                run_load(base, PAGES, headers, clients, seconds, expected), deciding
+            )
             times, errors, client_cpu = loop.times, loop.errors, loop.client_cpu
         else:
             client_cpu = time.process_time()
-            await _httpx_loop(client, clients, seconds, times, errors)
+            await asyncio.gather(_httpx_loop(client, clients, seconds, times, errors), deciding)
             client_cpu = time.process_time() - client_cpu
         cpu = _cpu_seconds(pid) - cpu
         for name, path in PAGES.items():  # the verification pass: same pages after the load
             answer = await client.get(path)
-            if answer.status_code != 200 or len(answer.content) != lengths[name]:
+            same = decide_every or len(answer.content) == lengths[name]
+            if answer.status_code != 200 or not same:
                 raise RuntimeError(
                     f"{path} after the load: {answer.status_code}, "
                     f"{len(answer.content)} bytes, not {lengths[name]}"
@@ -184,8 +193,36 @@ async def load(
         "server_cpu": cpu,
         "client_cpu": client_cpu,
         "client": "raw" if raw else "httpx",
+        "decisions_during": during,
         "bytes": lengths,
     }
+
+
+async def _decider(
+    client: object, writer: str, every: float, seconds: float, latencies: list[float]
+) -> None:
+    """A decision every ``every`` seconds for ``seconds`` (none when ``every`` is 0), on
+    open items taken from the queue; each one's latency is appended to ``latencies``."""
+    if every <= 0:
+        return
+    n = int(seconds / every)
+    auth = {"Authorization": f"Bearer {writer}"}
+    got = await client.get(f"/api/queue?limit={n + 10}", headers=auth)  # type: ignore[attr-defined]
+    items = got.json()["items"]
+    stop = time.monotonic() + seconds
+    for entry in items[:n]:
+        await asyncio.sleep(every)
+        if time.monotonic() >= stop:
+            break
+        started = time.perf_counter()
+        decided = await client.post(  # type: ignore[attr-defined]
+            "/api/decisions",
+            json={"item": entry["item"], "label": entry["candidates"][0]["label"]},
+            headers=auth,
+        )
+        latencies.append(time.perf_counter() - started)
+        if decided.status_code != 201:
+            raise RuntimeError(f"decision: {decided.status_code} {decided.text[:300]}")
 
 
 async def _httpx_loop(
@@ -251,6 +288,12 @@ def table(result: dict[str, dict[str, object]], seconds: float, clients: int) ->
         f"(POST /api/decisions on items in all 100 batches): {first:,.0f} ms (the first "
         f"computes each batch's queue size once), then {second:,.0f} ms."
     )
+    during = np.array(result["decisions_during"]) * 1000  # type: ignore[arg-type]
+    if during.size:
+        lines.append(
+            f"{during.size} decisions posted during the load (each drops every kept answer): "
+            f"median {np.median(during):,.0f} ms, max {during.max():,.0f} ms."
+        )
     return "\n".join(lines)
 
 
@@ -270,6 +313,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--port", type=int, default=8799)
     parser.add_argument("--json", type=Path, help="also write the raw latencies here")
+    parser.add_argument(
+        "--decide-every",
+        type=float,
+        default=0.0,
+        help="also post a decision every this many seconds during the load (default: none)",
+    )
     parser.add_argument(
         "--client",
         choices=("raw", "httpx"),
@@ -291,6 +340,7 @@ def main(argv: list[str] | None = None) -> None:
                 options.seconds,
                 process.pid,
                 raw=options.client == "raw",
+                decide_every=options.decide_every,
             )
         )
     finally:
