@@ -50,7 +50,8 @@ def _kept(app: Any, path: str, token: str, query: str = "", cookie: bool = False
     from labelaudit.server.access import MISSING
     from labelaudit.server.answers import answer_key
 
-    kept = app.state.access.peek(answer_key(path, query, token, cookie))
+    access = app.state.access
+    kept = access.answer(answer_key(path, query, token, cookie), access.version())
     return None if kept is MISSING else kept
 
 

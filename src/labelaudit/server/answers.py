@@ -6,12 +6,12 @@ dependency graph and building the response cost about 0.5 ms of CPU a request, a
 event loop; every other client waits behind them. So the answer of a ``GET`` that the
 full application gave with status 200 and the :data:`CACHEABLE` mark (set only by
 :func:`~labelaudit.server.routes_pages.render_page` and
-:func:`~labelaudit.server.routes_api.cached_json`) is kept in the same cache, keyed by
-the path, the raw query and the caller's credential (how it came and its SHA-256), with
-every part of the store (:data:`~labelaudit.server.access.PARTS`, the tokens included).
-The next identical request is answered from it with one version check (three ``stat``
-calls) and no routing. A write to the store (a decision, an ingest, a new or removed
-token) changes the version, and the next request goes through the application again:
+:func:`~labelaudit.server.routes_api.cached_json`) is kept beside that cache
+(:meth:`StoreAccess.keep_answer`), keyed by the path, the raw query and the caller's
+credential (how it came and its SHA-256), until any part of the store changes (the tokens
+included). The next identical request is answered from it with one version check (three
+``stat`` calls) and no routing. A write to the store (a decision, an ingest, a new token)
+changes the version, and the next request goes through the application again:
 authentication, the cache's refresh by parts, the page.
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from labelaudit.project.tokens import hash_token
-from labelaudit.server.access import MISSING, PARTS, StoreAccess
+from labelaudit.server.access import MISSING, StoreAccess
 
 __all__ = ["CACHEABLE", "AnswerCache", "answer_key", "credential"]
 
@@ -66,7 +66,7 @@ class AnswerCache:
             await self.app(scope, receive, send)
             return
         version = self.access.version()
-        kept = self.access.peek(key, version)
+        kept = self.access.answer(key, version)
         if kept is not MISSING:
             headers, body = kept
             await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -91,7 +91,7 @@ class AnswerCache:
         await self.app(scope, receive, keep)
         if answer.get("done"):
             value = (answer["headers"], b"".join(answer["body"]))
-            self.access.keep(key, value, PARTS, version)
+            self.access.keep_answer(key, value, version)
 
     @staticmethod
     def _key(scope: Any) -> tuple[str, ...] | None:
