@@ -50,6 +50,13 @@ def tiny(tmp_path: Path) -> Path:
     return path
 
 
+def test_small_agreement_on_the_terminal_draws_no_chart(tiny: Path) -> None:
+    """Only the HTML page shows charts: the terminal rendering needs no matplotlib."""
+    out, heavy = _imported("agreement", str(tiny), cwd=tiny.parent)
+    assert "Agreement coefficients" in out
+    assert heavy == []
+
+
 def test_help_imports_nothing_heavy(tmp_path: Path) -> None:
     out, heavy = _imported("--help", cwd=tmp_path)
     assert "agreement" in out

@@ -186,6 +186,8 @@ def emit(
         typer.echo("reports: " + ", ".join(str(p) for p in paths.values()), err=True)
     emit_document(  # built (charts drawn) only for a format that shows it, never for JSON
         result,
-        lambda: agreement_document(result, details=details, category_names=category_names),
+        lambda: agreement_document(
+            result, details=details, category_names=category_names, charts=output == "html"
+        ),
         output,
     )
