@@ -27,10 +27,12 @@ def _reference_keys(table: AnnotationTable) -> np.ndarray:
     return np.unique(rows, axis=0, return_inverse=True)[1].reshape(-1)
 
 
-@pytest.mark.parametrize("seed", range(8))
-def test_profile_keys_equal_the_unique_rows_definition(seed: int) -> None:
+@pytest.mark.parametrize(("seed", "max_annotators"), [(s, 6) for s in range(8)] + [(8, 40)])
+def test_profile_keys_equal_the_unique_rows_definition(seed: int, max_annotators: int) -> None:
+    """Narrow rows (one integer each) and wide rows (40 annotators: sorted by columns)."""
     rng = np.random.default_rng(seed)
-    n_items, n_annotators = int(rng.integers(1, 400)), int(rng.integers(1, 6))
+    n_items = int(rng.integers(1, 400))
+    n_annotators = int(rng.integers(max_annotators // 2 + 1, max_annotators + 1))
     cells = rng.random((n_items, n_annotators)) < 0.7
     cells[:, 0] |= ~cells.any(axis=1)  # every item rated at least once
     item, annotator = np.nonzero(cells)

@@ -231,14 +231,24 @@ def _sorted_within(groups: np.ndarray, values: np.ndarray) -> bool:
 def _row_ranks(rows: np.ndarray) -> np.ndarray:
     """Index of each row among the distinct rows in lexicographic order (n_rows,): what
     ``np.unique(rows, axis=0, return_inverse=True)`` gives, by one ``lexsort`` of the
-    columns instead of a sort of the rows as structured records (10-30x faster)."""
+    columns (one sort of integers when a row fits in one) instead of a sort of the rows as
+    structured records (10-30x faster)."""
     n, width = rows.shape
     if n == 0 or width == 0:
         return np.zeros(n, dtype=np.int64)
-    order = np.lexsort(rows.T[::-1])
-    ordered = rows[order]
+    base = int(rows.max()) + 2  # entries are -1 (padding) .. max: digits 0 .. base - 1
     new = np.ones(n, dtype=bool)
-    new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    if width * np.log2(base) < 62:  # each row is one integer in base `base`, same order
+        key = np.zeros(n, dtype=np.int64)
+        for column in rows.T:  # a loop over the (few) columns
+            key = key * base + (column + 1)
+        order = np.argsort(key, kind="stable")
+        ordered_key = key[order]
+        new[1:] = ordered_key[1:] != ordered_key[:-1]
+    else:
+        order = np.lexsort(rows.T[::-1])
+        ordered = rows[order]
+        new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
     keys = np.empty(n, dtype=np.int64)
     keys[order] = np.cumsum(new) - 1
     return keys
