@@ -1,7 +1,8 @@
 """Label Studio exports: JSON (one object per task) and JSON_MIN (one object per annotation).
 
 Result types read: ``choices`` (single and multiple), ``labels`` (character spans, end
-exclusive), ``rectanglelabels`` (percent of the original size -> pixels), ``rating``,
+exclusive), ``rectanglelabels`` and ``polygonlabels`` (``points`` [[x, y], ...]; both in
+percent of the original size -> pixels), ``rating``,
 ``pairwise``, ``taxonomy`` (each selected path as ``A/B``), ``textarea`` and ``ranker``.
 Cancelled annotations (``was_cancelled``) are skipped and counted. ``completed_by`` may be
 an int (Community) or an object (Enterprise: its ``email``, else its ``id``). Shapes checked
@@ -32,6 +33,7 @@ from labelaudit.io._ls_config import Control, LabelConfig
 from labelaudit.io._payload import (
     boxes_value,
     choices_value,
+    polygons_value,
     ranking_value,
     spans_value,
 )
@@ -43,6 +45,7 @@ _KIND = {
     "choices": "choices",
     "labels": "spans",
     "rectanglelabels": "boxes",
+    "polygonlabels": "polygons",
     "rating": "rating",
     "pairwise": "pairwise",
     "taxonomy": "multilabel",
@@ -52,6 +55,7 @@ _KIND = {
 #: JSON_MIN drops the region ``type``: the value's label attribute tells it (SDK order).
 _ATTRIBUTE_TYPES = (
     ("rectanglelabels", "rectanglelabels"),
+    ("polygonlabels", "polygonlabels"),
     ("labels", "labels"),
     ("choices", "choices"),
     ("rating", "rating"),
@@ -191,6 +195,29 @@ def _boxes(regions: list[dict[str, Any]], control: Control | None, _: Any) -> An
     return boxes_value(boxes)
 
 
+def _polygons(regions: list[dict[str, Any]], control: Control | None, _: Any) -> Any:
+    """Polygon regions: ``points`` in percent of the original image size -> pixels."""
+    polygons: list[tuple[list[list[float]], str]] = []
+    for region in regions:
+        value = region["value"]
+        if region.get("original_width") is None or region.get("original_height") is None:
+            raise Reject("polygon without original_width/original_height", region.get("id", ""))
+        width_px = as_number(region.get("original_width"), "original_width")
+        height_px = as_number(region.get("original_height"), "original_height")
+        points = value.get("points")
+        if not isinstance(points, list) or len(points) < 3:
+            raise Reject("polygon with fewer than 3 points", repr(points)[:80])
+        if not all(isinstance(p, list) and len(p) == 2 for p in points):
+            raise Reject("malformed polygon point", repr(points)[:80])
+        pixels = [
+            [as_number(x, "points") * width_px / 100, as_number(y, "points") * height_px / 100]
+            for x, y in points
+        ]
+        labels = _labels_of(value, "polygonlabels", control)
+        polygons.extend((pixels, label) for label in labels)
+    return polygons_value(polygons)
+
+
 def _rating(regions: list[dict[str, Any]], control: Control | None, _: Any) -> Any:
     rating = as_int(regions[-1]["value"].get("rating"), "rating")
     maximum = control.max_rating if control is not None else None
@@ -242,6 +269,7 @@ def _ranker(regions: list[dict[str, Any]], control: Control | None, _: Any) -> A
 _VALUES: dict[str, Callable[[list[dict[str, Any]], Control | None, Any], Any]] = {
     "choices": _choices,
     "rectanglelabels": _boxes,
+    "polygonlabels": _polygons,
     "rating": _rating,
     "taxonomy": _taxonomy,
     "textarea": _textarea,
