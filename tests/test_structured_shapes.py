@@ -343,3 +343,86 @@ def test_permuting_annotators_changes_nothing(task):
         assert flat1 == flat2
 
     check()
+
+
+POLYGON_CONFIG = """<View>
+  <Image name="image" value="$image"/>
+  <PolygonLabels name="outline" toName="image">
+    <Label value="car"/><Label value="dog"/>
+  </PolygonLabels>
+</View>"""
+
+
+def _ls_polygon_export(path, n_images: int = 8):
+    """A Label Studio JSON export: 3 annotators outline a car on 640 x 480 images; the
+    third one's outline is off by a third of the car on every other image."""
+    tasks = []
+    for i in range(n_images):
+        annotations = []
+        for who in (1, 2, 3):
+            dx = 12.0 if who == 3 and i % 2 else 0.0
+            points = [[10 + dx, 10], [40 + dx, 10], [25 + dx, 20], [40 + dx, 40], [10 + dx, 40]]
+            region = {
+                "id": f"r{i}{who}", "type": "polygonlabels", "from_name": "outline",
+                "to_name": "image", "original_width": 640, "original_height": 480,
+                "image_rotation": 0,
+                "value": {"points": points, "closed": True, "polygonlabels": ["car"]},
+            }  # fmt: skip
+            annotations.append({"id": i * 10 + who, "completed_by": who, "result": [region]})
+        tasks.append({"id": i, "data": {"image": f"/data/img{i}.jpg"}, "annotations": annotations})
+    path.write_text(json.dumps(tasks))
+    return path
+
+
+def test_label_studio_polygons_agreement_and_review_tasks_round_trip(tmp_path):
+    from labelaudit.io import read_export
+
+    export = _ls_polygon_export(tmp_path / "export.json")
+    table, _ = read_export(export)
+    assert table.task == "polygons" and table.n_ratings == 24
+    first = table.payload.to_pylist()[0][0]
+    assert first["points"][1] == pytest.approx([40 * 6.4, 10 * 4.8])
+    config = tmp_path / "config.xml"
+    config.write_text(POLYGON_CONFIG)
+    out = tmp_path / "queue.jsonl"
+    result = runner.invoke(
+        app,
+        ["adjudicate", str(export), "--threshold", "0.9", "--out", str(out),
+         "--label-studio", "--label-config", str(config)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    entries = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(entries) == 4 and all(e["task"] == "polygons" for e in entries)
+    review = json.loads(out.with_suffix(".label-studio.json").read_text())
+    regions = review[0]["predictions"][0]["result"]
+    assert regions[0]["type"] == "polygonlabels" and regions[0]["from_name"] == "outline"
+    assert regions[0]["value"]["points"][1] == pytest.approx([40.0, 10.0])  # percent again
+
+
+def test_polygons_project_tracks_polygon_f1(tmp_path):
+    from labelaudit.project import Project
+
+    export = _ls_polygon_export(tmp_path / "export.json")
+    project = tmp_path / "proj"
+    assert runner.invoke(app, ["init", str(project), "--task", "polygons"]).exit_code == 0
+    config = Project.load(project).config
+    assert config.task.tracked_metric == "polygon_f1_50" and config.gates[0].metric == (
+        "polygon_f1_50"
+    )
+    stored = runner.invoke(app, ["ingest", str(export), "--batch", "w1", "--project", str(project)])
+    assert stored.exit_code == 0, stored.output
+    with Project.load(project).open_store(read_only=True) as store:
+        rows = dict(
+            store.execute(
+                "SELECT metric, value FROM batch_metrics WHERE kind = 'agreement'"
+            ).fetchall()
+        )
+    assert not any("krippendorff" in name for name in rows)
+    # pairs (1,2) agree on all 8 images; pairs with 3 on the 4 shifted ones fail IoU 0.5
+    assert rows["polygon_f1_50"] == pytest.approx((8 + 4 + 4) / 24)
+    check = runner.invoke(app, ["check", "--project", str(project), "--format", "json"])
+    assert check.exit_code == 1  # 0.67 < the default gate 0.7
+    bad = _jsonl(tmp_path / "bad.jsonl", [{"item": "x", "annotator": "a", "label": [
+        {"points": [[0, 0], [1, 1]], "label": "car"}]}])  # fmt: skip
+    refused = runner.invoke(app, ["ingest", str(bad), "--batch", "b", "--project", str(project)])
+    assert refused.exit_code == 2 and "field 'label.points'" in refused.stderr
