@@ -426,3 +426,38 @@ def test_polygons_project_tracks_polygon_f1(tmp_path):
         {"points": [[0, 0], [1, 1]], "label": "car"}]}])  # fmt: skip
     refused = runner.invoke(app, ["ingest", str(bad), "--batch", "b", "--project", str(project)])
     assert refused.exit_code == 2 and "field 'label.points'" in refused.stderr
+
+
+def test_label_studio_keypoints_one_set_per_annotation(tmp_path):
+    """KeyPointLabels: one named point per region; the config's label order is the
+    keypoint order (the sigmas are then the mean COCO sigma: 3 keypoints, not 17)."""
+    from labelaudit.io import read_export
+
+    config = tmp_path / "config.xml"
+    config.write_text(
+        '<View><Image name="image" value="$image"/><KeyPointLabels name="pose" '
+        'toName="image"><Label value="head"/><Label value="hand"/><Label value="foot"/>'
+        "</KeyPointLabels></View>"
+    )
+    points = {1: {"head": (50, 10), "foot": (50, 90)}, 2: {"head": (50.5, 10), "foot": (50, 90)}}
+    tasks = [{"id": 1, "data": {"image": "a.jpg"}, "annotations": [
+        {"id": who, "completed_by": who, "result": [
+            {"id": f"{who}{name}", "type": "keypointlabels", "from_name": "pose",
+             "to_name": "image", "original_width": 200, "original_height": 100,
+             "value": {"x": x, "y": y, "width": 0.5, "keypointlabels": [name]}}
+            for name, (x, y) in marked.items()]}
+        for who, marked in points.items()]}]  # fmt: skip
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(tasks))
+    table, _ = read_export(export, label_config=str(config))
+    assert table.task == "keypoints"
+    first = table.payload.to_pylist()[0][0]
+    assert first["keypoints"] == [100, 10, 2, 0, 0, 0, 100, 90, 2] and first["label"] == "pose"
+    found = structured_metrics(table, ci="none")
+    # head 1 px apart, foot identical; no area given: the boxes of the marked points
+    # (0 x 80 and 1 x 80), s^2 their mean 40; sigma the mean COCO sigma (0.0669)
+    sigma = COCO_PERSON_SIGMAS.mean()
+    want = (math.exp(-1.0 / (2 * 40 * (2 * sigma) ** 2)) + 1.0) / 2.0
+    assert found["mean_oks"].value == pytest.approx(want, abs=1e-12)
+    result = runner.invoke(app, ["agreement", str(export)])
+    assert result.exit_code == 2 and "keypoints without the label config" in result.stderr

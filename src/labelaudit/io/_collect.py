@@ -56,10 +56,10 @@ _BASE_TYPES: dict[str, pa.DataType] = {
 _KEEP_FOR = {
     "text": ("spans",),
     "tokens": ("spans",),
-    "image_width": ("boxes", "polygons"),
-    "image_height": ("boxes", "polygons"),
+    "image_width": ("boxes", "polygons", "keypoints"),
+    "image_height": ("boxes", "polygons", "keypoints"),
 }
-_LIST_KINDS = {"choices", "multilabel", "spans", "boxes", "ranking", "polygons"}
+_LIST_KINDS = {"choices", "multilabel", "spans", "boxes", "ranking", "polygons", "keypoints"}
 _TASK_OF_KIND = {
     "label": "categorical",
     "rating": "categorical",
@@ -67,6 +67,7 @@ _TASK_OF_KIND = {
     "spans": "spans",
     "boxes": "boxes",
     "polygons": "polygons",
+    "keypoints": "keypoints",
     "ranking": "ranking",
     "text": "text",
     "pairwise": "pairwise",
@@ -573,7 +574,7 @@ def _vocabulary(task: str, values: pa.ChunkedArray) -> tuple[str, ...] | None:
     if task in ("categorical", "text") or len(values) == 0:
         return None
     flat = pc.list_flatten(values)
-    if task in ("spans", "boxes", "polygons"):
+    if task in ("spans", "boxes", "polygons", "keypoints"):
         flat = pc.struct_field(flat, "label")
     elif task == "ranking":
         flat = pc.struct_field(flat, "id")

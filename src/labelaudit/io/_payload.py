@@ -12,6 +12,8 @@ multilabel ``list[str]`` sorted, unique                   multilabel ``list<stri
 spans      ``list[(start, end, label)]`` sorted, unique   spans (end exclusive)
 boxes      ``list[(x, y, width, height, label)]`` sorted  boxes (pixels, top-left origin)
 polygons   ``list[{"points": [[x, y], ...], "label"}]``   polygons (pixels, top-left origin)
+keypoints  ``list[{"keypoints": [x, y, v] * K, "area",    keypoints (COCO shape, pixels)
+           "label"}]``
 ranking    ``list[(id, rank)]`` sorted by (rank, id)      ranking (1 = best, ties averaged)
 text       ``str``                                        text
 pairwise   ``(first, second, choice)``                    pairwise
@@ -53,6 +55,9 @@ BOX = pa.struct(
 )
 RANK = pa.struct([("id", pa.string()), ("rank", pa.float64())])
 POLYGON = pa.struct([("points", pa.list_(pa.list_(pa.float64()))), ("label", pa.string())])
+KEYPOINTS = pa.struct(
+    [("keypoints", pa.list_(pa.float64())), ("area", pa.float64()), ("label", pa.string())]
+)
 PAIR = pa.struct([("first", pa.string()), ("second", pa.string()), ("choice", pa.string())])
 TOKENS = pa.list_(pa.struct([("start", pa.int64()), ("end", pa.int64())]))
 
@@ -65,6 +70,7 @@ PAYLOAD_TYPES: dict[str, pa.DataType] = {
     "text": pa.string(),
     "pairwise": PAIR,
     "polygons": pa.list_(POLYGON),
+    "keypoints": pa.list_(KEYPOINTS),
 }
 #: Arrow type the collector stores each value kind in.
 VALUE_TYPES: dict[str, pa.DataType] = {
@@ -75,7 +81,7 @@ VALUE_TYPES: dict[str, pa.DataType] = {
 }
 KINDS = tuple(VALUE_TYPES)
 #: Kinds where "no region" is an answer (an empty list), not a missing annotation.
-REGION_KINDS = frozenset({"spans", "boxes", "polygons"})
+REGION_KINDS = frozenset({"spans", "boxes", "polygons", "keypoints"})
 PAIRWISE_CHOICES = ("first", "second", "tie", "both_bad")
 
 _encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode

@@ -3,7 +3,7 @@
 Result types read: ``choices`` (single and multiple), ``labels`` (character spans, end
 exclusive), ``rectanglelabels`` and ``polygonlabels`` (``points`` [[x, y], ...]; both in
 percent of the original size -> pixels), ``rating``,
-``pairwise``, ``taxonomy`` (each selected path as ``A/B``), ``textarea`` and ``ranker``.
+``keypointlabels`` (one set per annotation, see :func:`_keypoints`), ``pairwise``, ``taxonomy`` (each selected path as ``A/B``), ``textarea`` and ``ranker``.
 Cancelled annotations (``was_cancelled``) are skipped and counted. ``completed_by`` may be
 an int (Community) or an object (Enterprise: its ``email``, else its ``id``). Shapes checked
 against label-studio-sdk 2.x (``label_interface.control_tags``, ``converter``).
@@ -46,6 +46,7 @@ _KIND = {
     "labels": "spans",
     "rectanglelabels": "boxes",
     "polygonlabels": "polygons",
+    "keypointlabels": "keypoints",
     "rating": "rating",
     "pairwise": "pairwise",
     "taxonomy": "multilabel",
@@ -56,6 +57,7 @@ _KIND = {
 _ATTRIBUTE_TYPES = (
     ("rectanglelabels", "rectanglelabels"),
     ("polygonlabels", "polygonlabels"),
+    ("keypointlabels", "keypointlabels"),
     ("labels", "labels"),
     ("choices", "choices"),
     ("rating", "rating"),
@@ -218,6 +220,36 @@ def _polygons(regions: list[dict[str, Any]], control: Control | None, _: Any) ->
     return polygons_value(polygons)
 
 
+def _keypoints(regions: list[dict[str, Any]], control: Control | None, _: Any) -> Any:
+    """One keypoint set per annotation from Label Studio's one-point regions.
+
+    Label Studio has no person instances: every ``keypointlabels`` region of an annotation
+    is one named point, so the annotation becomes one COCO-style set
+    ``{"keypoints": [x, y, v] * K, "area": None, "label": control name}``, keypoint i being
+    the i-th label of the KeyPointLabels control (config order: the label config is
+    needed), v = 2 for a marked point and 0, 0, 0 for a name not marked.
+    """
+    if control is None or not control.labels:
+        raise Reject(
+            "keypoints without the label config",
+            "pass --label-config: the KeyPointLabels label order is the keypoint order",
+        )
+    triples = [0.0] * (3 * len(control.labels))
+    for region in regions:
+        value = region["value"]
+        if region.get("original_width") is None or region.get("original_height") is None:
+            raise Reject("keypoint without original_width/original_height", region.get("id", ""))
+        width_px = as_number(region.get("original_width"), "original_width")
+        height_px = as_number(region.get("original_height"), "original_height")
+        for label in _labels_of(value, "keypointlabels", control):
+            k = control.labels.index(label)
+            if triples[3 * k + 2]:
+                raise Reject("keypoint marked twice", label)
+            x, y = as_number(value.get("x"), "x"), as_number(value.get("y"), "y")
+            triples[3 * k : 3 * k + 3] = [x * width_px / 100, y * height_px / 100, 2.0]
+    return [{"keypoints": triples, "area": None, "label": control.name}]
+
+
 def _rating(regions: list[dict[str, Any]], control: Control | None, _: Any) -> Any:
     rating = as_int(regions[-1]["value"].get("rating"), "rating")
     maximum = control.max_rating if control is not None else None
@@ -270,6 +302,7 @@ _VALUES: dict[str, Callable[[list[dict[str, Any]], Control | None, Any], Any]] =
     "choices": _choices,
     "rectanglelabels": _boxes,
     "polygonlabels": _polygons,
+    "keypointlabels": _keypoints,
     "rating": _rating,
     "taxonomy": _taxonomy,
     "textarea": _textarea,

@@ -32,7 +32,7 @@ labelled in either, ``k_i = 2 sigma_i``, ``s^2`` the mean of the two objects' ar
 (``area`` of the record; when absent, the area of the bounding box of the labelled
 keypoints). When both label the same keypoints with the same area this is exactly
 ``computeOks`` of one against the other. Sigmas: COCO's 17 person sigmas when there are
-17 keypoints, else every keypoint gets their mean (0.0722); ``keypoint_data(...,
+17 keypoints, else every keypoint gets their mean (0.0669); ``keypoint_data(...,
 sigmas=)`` takes others.
 """
 
