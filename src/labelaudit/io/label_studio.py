@@ -2,8 +2,9 @@
 
 Result types read: ``choices`` (single and multiple), ``labels`` (character spans, end
 exclusive), ``rectanglelabels`` and ``polygonlabels`` (``points`` [[x, y], ...]; both in
-percent of the original size -> pixels), ``rating``,
-``keypointlabels`` (one set per annotation, see :func:`_keypoints`), ``pairwise``, ``taxonomy`` (each selected path as ``A/B``), ``textarea`` and ``ranker``.
+percent of the original size -> pixels), ``keypointlabels`` (one set per annotation, see
+:func:`_keypoints`), ``rating``, ``pairwise``, ``taxonomy`` (each selected path as
+``A/B``), ``textarea`` and ``ranker``.
 Cancelled annotations (``was_cancelled``) are skipped and counted. ``completed_by`` may be
 an int (Community) or an object (Enterprise: its ``email``, else its ``id``). Shapes checked
 against label-studio-sdk 2.x (``label_interface.control_tags``, ``converter``).
