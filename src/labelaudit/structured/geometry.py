@@ -109,24 +109,25 @@ def _clip_edge(
     p, k = subject.shape[:2]
     lane = np.arange(k)
     valid = lane[None, :] < count[:, None]
-    nxt = np.where(lane[None, :] + 1 < count[:, None], lane[None, :] + 1, 0)
-    s = subject
-    e = np.take_along_axis(subject, nxt[..., None], axis=1)
-    edge = (b - a)[:, None, :]
-
-    def side(q: F64) -> F64:
-        rel = q - a[:, None, :]
-        return np.asarray(edge[..., 0] * rel[..., 1] - edge[..., 1] * rel[..., 0])
-
-    ds, de = side(s), side(e)
+    rows = np.flatnonzero(count > 0)
+    last = count[rows] - 1
+    edge = b - a
+    rel = subject - a[:, None, :]
+    ds = edge[:, None, 0] * rel[..., 1] - edge[:, None, 1] * rel[..., 0]
+    # the next vertex (valid vertices are packed at the front: a roll, wrapped at count - 1)
+    e = np.roll(subject, -1, axis=1)
+    e[rows, last] = subject[rows, 0]
+    de = np.roll(ds, -1, axis=1)
+    de[rows, last] = ds[rows, 0]
     s_in, e_in = ds >= 0, de >= 0
+    crosses = s_in != e_in
     denom = ds - de
-    t = np.divide(ds, denom, out=np.zeros_like(ds), where=denom != 0)
-    cross_point = s + t[..., None] * (e - s)
+    t = np.divide(ds, denom, out=np.zeros_like(ds), where=crosses & (denom != 0))
+    cross_point = subject + t[..., None] * (e - subject)
     # per subject edge s -> e: emit the crossing point when the edge crosses, then e if inside
-    first = np.where((s_in != e_in)[..., None], cross_point, e)
-    first_ok = valid & ((s_in != e_in) | e_in)
-    second_ok = valid & (s_in != e_in) & e_in
+    first = np.where(crosses[..., None], cross_point, e)
+    first_ok = valid & (crosses | e_in)
+    second_ok = valid & crosses & e_in
     out = np.stack([first, e], axis=2).reshape(p, 2 * k, 2)
     ok = np.stack([first_ok, second_ok], axis=2).reshape(p, 2 * k)
     slot = np.cumsum(ok, axis=1) - 1  # kept vertices packed to the front, in order
@@ -134,6 +135,8 @@ def _clip_edge(
     clipped = np.zeros_like(out)
     clipped[pair_of, slot[pair_of, lane_of]] = out[pair_of, lane_of]
     new_count = ok.sum(axis=1)
+    if active.all():
+        return clipped, new_count
     keep = active[:, None, None]
     padded = np.concatenate([subject, np.zeros_like(subject)], axis=1)
     return np.where(keep, clipped, padded), np.where(active, new_count, count)
