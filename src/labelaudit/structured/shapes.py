@@ -272,7 +272,7 @@ def shape_votes(
     linked = link_regions(table, d, m, votes, iou)
     kept_regions = np.flatnonzero(linked.kept)
     build = {"polygons": _medoids, "cuboids": _cuboid_means, "keypoints": _keypoint_medians}
-    columns, names, reference, sort_key = build[d.task](d, linked)
+    columns, names, reference, sort_key = build[d.task](d, linked, m)
     chosen = kept_regions[np.lexsort((sort_key[kept_regions], linked.item[kept_regions]))]
     values = pa.StructArray.from_arrays(
         [c(chosen) for c in columns] + [_names(d.labels, linked.label[chosen])],
@@ -290,12 +290,31 @@ def _by_region(linked: Any) -> tuple[I64, I64, I64]:
     return order, starts, sizes
 
 
-def _medoids(d: ShapeData, linked: Any) -> tuple[list[Any], list[str], dict[str, Any], F64]:
+def _known_similarity(d: ShapeData, m: BoxMatches, i: I64, j: I64) -> F64:
+    """Similarity of element pairs (i, j): the matched pairs' from the matching, the rest
+    (members linked through a chain, or of one annotator) computed."""
+    n = max(d.row.size, 1)
+    key = np.minimum(m.a, m.b) * n + np.maximum(m.a, m.b)
+    order = np.argsort(key, kind="stable")
+    want = np.minimum(i, j) * n + np.maximum(i, j)
+    at = np.minimum(np.searchsorted(key[order], want), max(key.size - 1, 0))
+    found = key[order][at] == want if key.size else np.zeros(want.size, dtype=bool)
+    value = np.zeros(want.size)
+    value[found] = m.iou[order][at[found]]
+    missing = np.flatnonzero(~found)
+    if missing.size:
+        value[missing] = d.similarity(i[missing], j[missing])
+    return value
+
+
+def _medoids(
+    d: ShapeData, linked: Any, matches: BoxMatches
+) -> tuple[list[Any], list[str], dict[str, Any], F64]:
     """Per region, the member with the highest weighted mean IoU to the other members."""
     order, starts, sizes = _by_region(linked)
     first, second = pairs_within_groups(starts, sizes)
     i, j = order[first], order[second]
-    value = d.similarity(i, j)
+    value = _known_similarity(d, matches, i, j)
     w = linked.weight
     n = d.row.size
     score = np.bincount(i, value * w[j], minlength=n) + np.bincount(j, value * w[i], minlength=n)
@@ -323,7 +342,9 @@ def _medoids(d: ShapeData, linked: Any) -> tuple[list[Any], list[str], dict[str,
     return [points], ["points"], {"member": member}, env[member, 0]
 
 
-def _cuboid_means(d: ShapeData, linked: Any) -> tuple[list[Any], list[str], dict[str, Any], F64]:
+def _cuboid_means(
+    d: ShapeData, linked: Any, _: BoxMatches
+) -> tuple[list[Any], list[str], dict[str, Any], F64]:
     """Weighted means of centre and size; the circular weighted mean of yaw."""
     region, w, r = linked.region, linked.weight, linked.kept.size
     f = d.fields
@@ -354,7 +375,7 @@ def _weighted_mean(region: I64, value: F64, w: F64, n_regions: int) -> F64:
 
 
 def _keypoint_medians(
-    d: ShapeData, linked: Any
+    d: ShapeData, linked: Any, _: BoxMatches
 ) -> tuple[list[Any], list[str], dict[str, Any], F64]:
     """Per region and keypoint: majority-labelled, median coordinates of its labellers."""
     region, w, r = linked.region, linked.weight, linked.kept.size
