@@ -3,8 +3,8 @@
 Result types read: ``choices`` (single and multiple), ``labels`` (character spans, end
 exclusive), ``rectanglelabels`` and ``polygonlabels`` (``points`` [[x, y], ...]; both in
 percent of the original size -> pixels), ``keypointlabels`` (one set per annotation, see
-:func:`_keypoints`), ``rating``, ``pairwise``, ``taxonomy`` (each selected path as
-``A/B``), ``textarea`` and ``ranker``.
+``_ls_regions.keypoint_set``), ``rating``, ``pairwise``, ``taxonomy`` (each selected
+path as ``A/B``), ``textarea`` and ``ranker``.
 Cancelled annotations (``was_cancelled``) are skipped and counted. ``completed_by`` may be
 an int (Community) or an object (Enterprise: its ``email``, else its ``id``). Shapes checked
 against label-studio-sdk 2.x (``label_interface.control_tags``, ``converter``).
@@ -31,10 +31,10 @@ from labelaudit.io._common import (
     lookup,
 )
 from labelaudit.io._ls_config import Control, LabelConfig
+from labelaudit.io._ls_regions import keypoint_set, labels_of, polygons
 from labelaudit.io._payload import (
     boxes_value,
     choices_value,
-    polygons_value,
     ranking_value,
     spans_value,
 )
@@ -107,21 +107,10 @@ class _Context:
 
 
 # ---------------------------------------------------------------- region values
-def _labels_of(value: dict[str, Any], attribute: str, control: Control | None) -> list[str]:
-    labels = value.get(attribute)
-    if not isinstance(labels, list) or not labels:
-        raise Reject("region without label", f"{attribute}={labels!r}")
-    if control is not None and control.labels:
-        unknown = [label for label in labels if label not in control.labels]
-        if unknown:
-            raise Reject("unknown label", f"{unknown[0]!r} not in the label config")
-    return [str(label) for label in labels]
-
-
 def _choices(regions: list[dict[str, Any]], control: Control | None, _: Any) -> Any:
     chosen: list[str] = []
     for region in regions:
-        chosen.extend(_labels_of(region["value"], "choices", control))
+        chosen.extend(labels_of(region["value"], "choices", control))
     return choices_value(chosen)
 
 
@@ -155,7 +144,7 @@ def _spans(
             check_span(start, end, text)
         labels = value.get("labels")
         if control is not None or type(labels) is not list or not labels:
-            labels = _labels_of(value, "labels", control)
+            labels = labels_of(value, "labels", control)
         spans.extend((start, end, str(label)) for label in labels)
     return spans_value(spans)
 
@@ -193,62 +182,9 @@ def _boxes(regions: list[dict[str, Any]], control: Control | None, _: Any) -> An
         x, y, w, h = (as_number(value.get(k), k) for k in ("x", "y", "width", "height"))
         check_box(x, y, w, h, (100.0, 100.0))
         pixels = (x * width_px / 100, y * height_px / 100, w * width_px / 100, h * height_px / 100)
-        labels = _labels_of(value, "rectanglelabels", control)
+        labels = labels_of(value, "rectanglelabels", control)
         boxes.extend((*pixels, label) for label in labels)
     return boxes_value(boxes)
-
-
-def _polygons(regions: list[dict[str, Any]], control: Control | None, _: Any) -> Any:
-    """Polygon regions: ``points`` in percent of the original image size -> pixels."""
-    polygons: list[tuple[list[list[float]], str]] = []
-    for region in regions:
-        value = region["value"]
-        if region.get("original_width") is None or region.get("original_height") is None:
-            raise Reject("polygon without original_width/original_height", region.get("id", ""))
-        width_px = as_number(region.get("original_width"), "original_width")
-        height_px = as_number(region.get("original_height"), "original_height")
-        points = value.get("points")
-        if not isinstance(points, list) or len(points) < 3:
-            raise Reject("polygon with fewer than 3 points", repr(points)[:80])
-        if not all(isinstance(p, list) and len(p) == 2 for p in points):
-            raise Reject("malformed polygon point", repr(points)[:80])
-        pixels = [
-            [as_number(x, "points") * width_px / 100, as_number(y, "points") * height_px / 100]
-            for x, y in points
-        ]
-        labels = _labels_of(value, "polygonlabels", control)
-        polygons.extend((pixels, label) for label in labels)
-    return polygons_value(polygons)
-
-
-def _keypoints(regions: list[dict[str, Any]], control: Control | None, _: Any) -> Any:
-    """One keypoint set per annotation from Label Studio's one-point regions.
-
-    Label Studio has no person instances: every ``keypointlabels`` region of an annotation
-    is one named point, so the annotation becomes one COCO-style set
-    ``{"keypoints": [x, y, v] * K, "area": None, "label": control name}``, keypoint i being
-    the i-th label of the KeyPointLabels control (config order: the label config is
-    needed), v = 2 for a marked point and 0, 0, 0 for a name not marked.
-    """
-    if control is None or not control.labels:
-        raise Reject(
-            "keypoints without the label config",
-            "pass --label-config: the KeyPointLabels label order is the keypoint order",
-        )
-    triples = [0.0] * (3 * len(control.labels))
-    for region in regions:
-        value = region["value"]
-        if region.get("original_width") is None or region.get("original_height") is None:
-            raise Reject("keypoint without original_width/original_height", region.get("id", ""))
-        width_px = as_number(region.get("original_width"), "original_width")
-        height_px = as_number(region.get("original_height"), "original_height")
-        for label in _labels_of(value, "keypointlabels", control):
-            k = control.labels.index(label)
-            if triples[3 * k + 2]:
-                raise Reject("keypoint marked twice", label)
-            x, y = as_number(value.get("x"), "x"), as_number(value.get("y"), "y")
-            triples[3 * k : 3 * k + 3] = [x * width_px / 100, y * height_px / 100, 2.0]
-    return [{"keypoints": triples, "area": None, "label": control.name}]
 
 
 def _rating(regions: list[dict[str, Any]], control: Control | None, _: Any) -> Any:
@@ -302,8 +238,8 @@ def _ranker(regions: list[dict[str, Any]], control: Control | None, _: Any) -> A
 _VALUES: dict[str, Callable[[list[dict[str, Any]], Control | None, Any], Any]] = {
     "choices": _choices,
     "rectanglelabels": _boxes,
-    "polygonlabels": _polygons,
-    "keypointlabels": _keypoints,
+    "polygonlabels": polygons,
+    "keypointlabels": keypoint_set,
     "rating": _rating,
     "taxonomy": _taxonomy,
     "textarea": _textarea,
