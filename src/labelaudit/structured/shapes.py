@@ -314,6 +314,8 @@ def _medoids(
     order, starts, sizes = _by_region(linked)
     first, second = pairs_within_groups(starts, sizes)
     i, j = order[first], order[second]
+    kept = linked.kept[linked.region[i]]  # dropped regions need no medoid
+    i, j = i[kept], j[kept]
     value = _known_similarity(d, matches, i, j)
     w = linked.weight
     n = d.row.size
