@@ -38,6 +38,7 @@ __all__ = [
     "coefficient_replicates",
     "content_sha256",
     "profile_metrics",
+    "profile_report",
 ]
 
 _CONTINUOUS = (
@@ -172,39 +173,105 @@ def agreement_report(
     metrics = _analytic_metrics(table, w, pair_agreement)
     if ci == "bootstrap":
         metrics = _bootstrap(table, w, metrics, n_boot, seed, pair_agreement)
-    elif ci == "none":
+    return _assembled(
+        table, metrics, (w, weights_name, ordered), {"ci": ci, "n_boot": n_boot, "seed": seed},
+        diagnose=diagnose, top=top, multiplicity=None,
+    )  # fmt: skip
+
+
+def profile_report(
+    profiles: ItemProfiles,
+    *,
+    weights: str = "identity",
+    weights_matrix: np.ndarray | None = None,
+    ci: str = "analytic",
+    n_boot: int = 1000,
+    seed: int = 0,
+    diagnose: bool = True,
+    top: int = 20,
+    rater_order: Sequence[str] | None = None,
+) -> AgreementReport:
+    """:func:`agreement_report` of ``profiles.expand()``, finished from the profiles
+    themselves: the coefficients (:func:`profile_metrics`), pairwise, per-category and
+    confusion diagnostics weighted by the multiplicities, worst items and confusion
+    examples ranked among the named items (a ranking by (score, item order) never reaches
+    past them). Memory O(named ratings), whatever the number of items.
+
+    Equal to the expanded report to float rounding, except ``input.sha256`` (null: the
+    content hash needs every row). What needs every item falls back to the expansion
+    (memory O(ratings)): bootstrap CIs (they resample items), the ICC (interval/ratio
+    levels), continuous ratings, an asymmetric weight matrix, ``top`` > ``profiles.keep``.
+    """
+    options: dict[str, Any] = {"weights": weights, "weights_matrix": weights_matrix, "ci": ci}
+    options |= {"n_boot": n_boot, "seed": seed, "diagnose": diagnose, "top": top}
+    table = profiles.table
+    if ci not in CI_METHODS:
+        raise UsageError(f"ci must be one of {', '.join(CI_METHODS)}; got {ci!r}")
+    expand = ci == "bootstrap" or table.is_continuous or table.schema.is_quantitative
+    if expand or top > profiles.keep or table.schema.is_structured:
+        return agreement_report(profiles.expand(), rater_order=rater_order, **options)
+    w, weights_name, ordered = _weights(table, weights, weights_matrix, rater_order)
+    if ordered:
+        return agreement_report(profiles.expand(), rater_order=rater_order, **options)
+    _check_size(table)
+    metrics = _analytic_metrics(table, w, None, profiles.multiplicity)
+    return _assembled(
+        table, metrics, (w, weights_name, None), {"ci": ci, "n_boot": n_boot, "seed": seed},
+        diagnose=diagnose, top=top, multiplicity=profiles.multiplicity,
+    )  # fmt: skip
+
+
+def _assembled(
+    table: AnnotationTable,
+    metrics: dict[str, MetricResult],
+    weighting: tuple[np.ndarray, str, list[str] | None],
+    uncertainty: dict[str, Any],
+    *,
+    diagnose: bool,
+    top: int,
+    multiplicity: np.ndarray | None,
+) -> AgreementReport:
+    """The report of a categorical table (of item profiles when ``multiplicity``, the
+    items each row stands for, is given) from its metrics; diagnostics added."""
+    w, weights_name, ordered = weighting
+    if uncertainty["ci"] == "none":
         metrics = {k: replace(m, se=None, ci95=None, ci_method="none") for k, m in metrics.items()}
+    mult = multiplicity if multiplicity is not None else np.ones(table.n_items, dtype=np.int64)
+    per_item = np.bincount(table.item_codes, minlength=table.n_items)
     report = AgreementReport(
-        n_items=table.n_items,
+        n_items=int(mult.sum()),
         n_annotators=table.n_annotators,
-        n_ratings=table.n_ratings,
+        n_ratings=int(mult @ per_item),
         level=table.level,
         weights=weights_name,
         categories=[str(c) for c in table.categories],
         metrics=metrics,
         icc=_icc(table) if table.schema.is_quantitative else None,
-        input={"source": table.source, "sha256": content_sha256(table)},
+        input={
+            "source": table.source,
+            "sha256": content_sha256(table) if multiplicity is None else None,
+        },
         config={
             "level": table.level,
             "weights": weights_name,
-            "ci": ci,
-            "n_boot": n_boot,
-            "seed": seed,
+            **uncertainty,
             "categories": table.schema.categories is not None,
             **({"rater_order": ordered} if ordered else {}),
         },
     )
-    if diagnose and table.n_categories <= CONTINUOUS_LIMIT:
-        report = replace(
-            report,
-            pairwise=diagnostics.pairwise_agreement(
-                table, np.eye(table.n_categories) if table.is_continuous else w
-            ),
-            per_category=diagnostics.per_category_agreement(table),
-            confusions=diagnostics.confusions(table, top=top),
-            top_disagreements=diagnostics.top_disagreements(table, top=top),
-        )
-    return report
+    if not diagnose or table.n_categories > CONTINUOUS_LIMIT:
+        return report
+    return replace(
+        report,
+        pairwise=diagnostics.pairwise_agreement(
+            table,
+            np.eye(table.n_categories) if table.is_continuous else w,
+            multiplicity=multiplicity,
+        ),
+        per_category=diagnostics.per_category_agreement(table, multiplicity),
+        confusions=diagnostics.confusions(table, top=top, multiplicity=multiplicity),
+        top_disagreements=diagnostics.top_disagreements(table, top=top),
+    )
 
 
 def _structured_report(

@@ -118,6 +118,8 @@ def agreement_command(
 
     Example: labelaudit agreement labels.csv --categories pos,neg,neutral --format json
     """
+    from functools import partial
+
     from labelaudit.agreement import agreement_report
     from labelaudit.agreement.weights import read_weights_file
     from labelaudit.exceptions import UsageError
@@ -126,25 +128,26 @@ def agreement_command(
     if engine == "spark" and top > KEEP_NAMES:
         raise UsageError(f"--top is at most {KEEP_NAMES} with --engine spark (item names kept)")
 
-    table = read_task_table(
-        file,
-        input_format,
-        layout,
-        item_col,
-        annotator_col,
-        label_col,
-        annotator_cols,
-        level,
-        categories,
-        on_duplicate,
-        na_values=na_values,
-        task=task.value if task else None,
-        export=export_options(control, task_key, label_config, include_models, False, users),
-        engine=engine,
-    )
+    if engine != "local":  # the profiles' statistics on Spark, the finish from them here
+        from labelaudit.agreement.api import profile_report
+        from labelaudit.cli.common import spark_profiles_of
+
+        profiles = spark_profiles_of(
+            file, input_format, layout, (item_col, annotator_col, label_col), level,
+            categories, on_duplicate, engine=engine, na_values=na_values,
+            task=task.value if task else None,
+        )  # fmt: skip
+        table, report_of = profiles.table, partial(profile_report, profiles)
+    else:
+        table = read_task_table(
+            file, input_format, layout, item_col, annotator_col, label_col, annotator_cols,
+            level, categories, on_duplicate, na_values=na_values,
+            task=task.value if task else None,
+            export=export_options(control, task_key, label_config, include_models, False, users),
+        )  # fmt: skip
+        report_of = partial(agreement_report, table)
     matrix = read_weights_file(weights_file, table.n_categories) if weights_file else None
-    result = agreement_report(
-        table,
+    result = report_of(
         weights=weights.value,
         weights_matrix=matrix,
         ci=ci.value,

@@ -1,0 +1,172 @@
+"""Consensus and diagnostics computed where the data lives: equal to the local engine.
+
+Without Spark: :func:`profile_report` (coefficients and diagnostics weighted by the
+profiles' multiplicities, never expanded) equals the local report on published and
+generated data. With Spark (local[2], shuffle partitions 2, so the per-item results come
+back in several partitions): ``consensus --engine spark`` writes byte-identical files
+(majority with random and abstained ties, Dawid-Skene) and the same summary; methods
+that do not run distributed are refused; bad input gives the local error line for
+``consensus`` and ``annotators`` too.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from engine_helpers import assert_same, comparable, generated, published_tables, read
+from labelaudit.agreement import agreement_report
+from labelaudit.agreement.api import profile_report
+from labelaudit.cli.app import app
+from labelaudit.table.profiles import ItemProfiles
+
+runner = CliRunner()
+PUBLISHED = published_tables()
+
+
+def cli(*args: Any) -> Any:
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def parts(arrow: pa.Table, level: str, keep: int = 5) -> ItemProfiles:
+    """Profiles of the even and odd items, compacted and added (two partitions)."""
+    items = np.asarray(arrow.column("item").to_pylist())
+    even = np.isin(items, np.unique(items)[::2])
+    found = [
+        ItemProfiles.of_table(read(arrow.filter(pa.array(mask)), level), keep=keep).compact()
+        for mask in (even, ~even)
+    ]
+    return found[0] + found[1]
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_profile_report_equals_the_local_report_on_published_data(name: str) -> None:
+    arrow, level = PUBLISHED[name]
+    local = agreement_report(read(arrow, level), top=3).to_dict()
+    found = profile_report(parts(arrow, level), top=3).to_dict()
+    assert_same(comparable(found), comparable(local), path=name)
+
+
+@pytest.mark.parametrize(("seed", "weights"), [(0, "identity"), (1, "quadratic"), (2, "linear")])
+def test_profile_report_weights_every_diagnostic_by_multiplicity(seed: int, weights: str) -> None:
+    arrow = generated(seed, n_items=500, n_annotators=3, q=3)
+    arrow = arrow.set_column(2, "label", pa.array([s[1:] for s in arrow["label"].to_pylist()]))
+    profiles = parts(arrow, "ordinal")
+    assert profiles.table.n_items < profiles.n_items  # folded: the weights matter
+    local = agreement_report(read(arrow, "ordinal"), weights=weights, top=5).to_dict()
+    found = profile_report(profiles, weights=weights, top=5).to_dict()
+    assert found["input"]["sha256"] is None  # the content hash needs every row
+    assert found["per_category"] and found["pairwise"] and found["confusions"]
+    assert_same(comparable(found), comparable(local))
+
+
+def test_profile_report_without_ci_and_with_bootstrap_falls_back() -> None:
+    arrow = generated(3, n_items=200, n_annotators=3, q=3)
+    profiles = parts(arrow, "nominal")
+    for ci in ("none", "bootstrap"):
+        local = agreement_report(profiles.expand(), ci=ci, n_boot=50).to_dict()
+        found = profile_report(profiles, ci=ci, n_boot=50).to_dict()
+        if ci == "bootstrap":  # expanded: the same table, the same draws
+            assert found["input"]["sha256"] == local["input"]["sha256"]
+        assert_same(comparable(found), comparable(local))
+
+
+# ----------------------------------------------------------------------------- Spark
+@pytest.fixture(scope="module")
+def tied(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """4 annotators, 10% missing, 5 categories: many tied votes, numeric item ids."""
+    arrow = generated(11, n_items=400, n_annotators=4, q=5)
+    arrow = arrow.set_column(0, "item", pa.array([s[1:] for s in arrow["item"].to_pylist()]))
+    path = tmp_path_factory.mktemp("spark_outputs") / "tied.csv"
+    pacsv.write_csv(arrow, path)
+    return path
+
+
+def both(path: Path, folder: Path, suffix: str, *options: Any) -> dict[str, tuple[Any, Path]]:
+    """``consensus`` on both engines: (JSON summary, output file) per engine."""
+    found = {}
+    for engine in ("local", "spark"):
+        out = folder / f"{engine}{suffix}"
+        done = cli("consensus", path, *options, "--out", out, "--format", "json", "--engine", engine)
+        assert done.exit_code == 0, done.output
+        assert f"wrote 400 rows to {out}" in done.stderr
+        found[engine] = (json.loads(done.stdout), out)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("options", "suffix"),
+    [
+        (("--method", "majority", "--seed", "3"), ".csv"),
+        (("--method", "majority", "--tie", "abstain"), ".jsonl"),
+        (("--method", "dawid-skene", "--max-iter", "20"), ".csv"),
+    ],
+)
+def test_spark_consensus_writes_the_local_file(
+    spark: Any, tied: Path, tmp_path: Path, options: tuple[str, ...], suffix: str
+) -> None:
+    found = both(tied, tmp_path, suffix, *options)
+    (summary, out), (local_summary, local_out) = found["spark"], found["local"]
+    assert_same(summary, local_summary, tol=1e-9)
+    if "majority" in options:  # exact shares: the files are byte-identical
+        assert out.read_bytes() == local_out.read_bytes()
+        if "abstain" in options:
+            assert summary["n_abstained"] > 0
+        return
+    rows, local_rows = pacsv.read_csv(out).to_pylist(), pacsv.read_csv(local_out).to_pylist()
+    assert [r["label"] for r in rows] == [r["label"] for r in local_rows]
+    assert_same(rows, local_rows, tol=1e-9)
+
+
+def test_spark_soft_labels_equal_local(spark: Any, tied: Path, tmp_path: Path) -> None:
+    found = both(tied, tmp_path, ".parquet", "--method", "majority", "--tie", "random", "--soft")
+    (summary, out), (local_summary, local_out) = found["spark"], found["local"]
+    assert summary["soft"]["n_ambiguous"] > 0
+    assert_same(summary, local_summary, tol=1e-12)
+    assert pq.read_table(out).equals(pq.read_table(local_out))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (("--method", "glad"), "--method glad: not available with --engine spark"),
+        (("--method", "majority", "--max-iter", "3"), "does not apply to method 'majority'"),
+        (("--method", "majority", "--min-votes", "2"), "--min-votes: not available"),
+    ],
+)
+def test_spark_consensus_refuses_what_it_does_not_distribute(
+    spark: Any, tied: Path, options: tuple[str, ...], message: str
+) -> None:
+    done = cli("consensus", tied, *options, "--engine", "spark")
+    assert done.exit_code == 2 and message in done.stderr, done.output
+    assert "Traceback" not in done.output
+
+
+BAD = {
+    "missing column": "item,rater_x,label\na,x,1\n",
+    "null annotator": "item,annotator,label\na,x,1\nb,,2\nc,y,2\n",
+    "duplicate pair": "item,annotator,label\na,x,1\nb,x,2\nc,y,1\nb,y,1\na,x,3\nb,x,1\n",
+    "bad declared label": "item,annotator,label\na,x,1\nb,x,2\nc,y,9\nd,y,7\n",
+}
+
+
+@pytest.mark.parametrize("command", ["consensus", "annotators"])
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_gives_the_local_error_on_every_command(
+    spark: Any, tmp_path: Path, command: str, case: str
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(BAD[case])
+    args = [command, path, "--categories", "1,2,3"]
+    local, remote = cli(*args), cli(*args, "--engine", "spark")
+    assert local.exit_code == remote.exit_code == 2
+    assert remote.stderr == local.stderr and remote.stderr.startswith("error: ")
+    assert "Traceback" not in remote.output and "org.apache" not in remote.output
