@@ -97,8 +97,9 @@ def both(path: Path, folder: Path, suffix: str, *options: Any) -> dict[str, tupl
         out = folder / f"{engine}{suffix}"
         done = cli("consensus", path, *options, "--out", out, "--format", "json", "--engine", engine)
         assert done.exit_code == 0, done.output
-        assert f"wrote 400 rows to {out}" in done.stderr
-        found[engine] = (json.loads(done.stdout), out)
+        summary = json.loads(done.stdout)
+        assert f"wrote {summary['n_items']} rows to {out}" in done.stderr
+        found[engine] = (summary, out)
     return found
 
 
