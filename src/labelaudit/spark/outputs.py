@@ -39,10 +39,13 @@ from labelaudit.results import Displayable
 from labelaudit.spark.consensus import coded_ratings, dawid_skene_on
 from labelaudit.table import NUMBER_PATTERN, as_text
 
-__all__ = ["SPARK_METHODS", "SparkConsensus", "spark_consensus"]
+__all__ = ["CHUNK_ITEMS", "SPARK_METHODS", "SparkConsensus", "spark_consensus"]
 
 #: Consensus methods that run distributed on Spark (the others are refused).
 SPARK_METHODS = ("majority", "dawid-skene")
+#: Items per partition of the sorted per-item results: what the driver holds at a time
+#: (its id, q vote counts and q posteriors: about 24 + 16 q bytes each, ~10 MB at q = 5).
+CHUNK_ITEMS = 100_000
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ def spark_consensus(
     soft: bool = False,
     raw_csv: bool = False,
     options: dict[str, Any] | None = None,
+    chunk_items: int = CHUNK_ITEMS,
     **reading: Any,
 ) -> SparkConsensus:
     """Consensus of a long Spark DataFrame, equal to :func:`labelaudit.consensus.api.
@@ -79,7 +83,8 @@ def spark_consensus(
     ``tol``, ``tie`` (and any other option, refused as the local engine refuses it);
     ``reading``: columns, level, categories, locator as :func:`spark_profiles`. ``out``
     (CSV, JSONL, Parquet) gets ``item, label, confidence`` per item in the local item
-    order, or the soft-label columns with ``soft``. Raises UsageError for another method.
+    order, or the soft-label columns with ``soft``; the driver holds ``chunk_items``
+    items at a time. Raises UsageError for another method.
     """
     if method not in SPARK_METHODS:
         raise UsageError(
@@ -99,7 +104,8 @@ def spark_consensus(
             fit = dawid_skene_on(ratings, profiles, cast(DawidSkene, estimator))
             counts = counts.join(_wide(fit.posteriors, table.n_categories), "item")
             iterations = (fit.n_iter, fit.converged, fit.log_likelihood[-1])
-        chunks = _finished(_in_item_order(ratings, counts), estimator, table.categories)
+        ordered = _in_item_order(ratings, counts, profiles.n_items, chunk_items)
+        chunks = _finished(ordered, estimator, table.categories)
         written = _Totals(table.categories, method)
         parts = (written.add(*chunk, soft) for chunk in chunks)
         if out is not None:
@@ -133,15 +139,21 @@ def _wide(posteriors: Any, q: int) -> Any:
     return posteriors.groupBy("item").agg(*(F.sum(c).alias(f"p{k}") for k, c in enumerate(cells)))
 
 
-def _in_item_order(ratings: Any, per_item: Any) -> Iterator[tuple[int, pa.Table]]:
+def _in_item_order(
+    ratings: Any, per_item: Any, n_items: int, chunk_items: int
+) -> Iterator[tuple[int, pa.Table]]:
     """(position of the first item, its rows) per partition of ``per_item`` sorted in the
-    local item order (by value when every id is a number, ties by text; else by text),
-    materialised once on the executors and fetched one partition at a time."""
+    local item order (by value when every id is a number, ties by text; else by text):
+    ranges of about ``chunk_items`` items, materialised once on the executors and
+    fetched one partition at a time."""
     from pyspark.sql import functions as F
 
     text = ratings.agg(F.max((~F.col("item").rlike(NUMBER_PATTERN)).cast("int"))).collect()[0][0]
     order = [F.col("item")] if text else [F.col("item").cast("double"), F.col("item")]
-    ordered = per_item.orderBy(*order).localCheckpoint()
+    ranges = max(1, -(-n_items // chunk_items))
+    ordered = (
+        per_item.repartitionByRange(ranges, *order).sortWithinPartitions(*order).localCheckpoint()
+    )
     part = F.spark_partition_id()
     sizes = dict(ordered.groupBy(part.alias("part")).count().collect())
     start = 0
