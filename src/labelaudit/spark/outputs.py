@@ -89,7 +89,8 @@ def spark_consensus(
     if method not in SPARK_METHODS:
         raise UsageError(
             f"--method {method}: not available with --engine spark (distributed there: "
-            f"{', '.join(SPARK_METHODS)}); use --engine local"
+            f"{', '.join(SPARK_METHODS)}; label-model reads its votes on Spark); use "
+            "--engine local"
         )
     options = dict(options or {})
     estimator = make_aggregator(method, **options)

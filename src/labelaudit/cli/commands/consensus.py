@@ -144,7 +144,7 @@ def consensus_command(
 
     if soft and out is None:
         raise UsageError("--soft writes the label distributions to a file: add --out PATH")
-    if engine != "local":
+    if engine != "local" and str(method) != "label-model":  # the LF votes: read on Spark
         _spark(file, method, out, output.value, soft, raw_csv, engine, locals())
         return
     table = read_task_table(
