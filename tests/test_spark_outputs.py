@@ -11,6 +11,7 @@ that do not run distributed are refused; bad input gives the local error line fo
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from typer.testing import CliRunner
 
 from engine_helpers import assert_same, comparable, generated, published_tables, read
@@ -77,6 +81,56 @@ def test_profile_report_without_ci_and_with_bootstrap_falls_back() -> None:
         if ci == "bootstrap":  # expanded: the same table, the same draws
             assert found["input"]["sha256"] == local["input"]["sha256"]
         assert_same(comparable(found), comparable(local))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    counts=arrays(
+        np.int64, st.tuples(st.integers(1, 60), st.integers(2, 5)), elements=st.integers(0, 3)
+    ),
+    cuts=st.lists(st.integers(0, 60), max_size=4),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_vote_winners_in_ranges_equal_one_pass(
+    counts: np.ndarray, cuts: list[int], seed: int
+) -> None:
+    """Ranges of items, each with the generator advanced to its first item: the same
+    shares and winners (random ties included) as the whole matrix at once."""
+    from labelaudit.consensus.majority import vote_winners
+
+    scores = counts.astype(np.float64)
+    n, q = scores.shape
+    shares, labels = vote_winners(scores, "random", np.random.default_rng(seed))
+    bounds = sorted({0, n, *(c for c in cuts if c < n)})
+    for start, end in itertools.pairwise(bounds):
+        rng = np.random.Generator(np.random.PCG64(seed).advance(start * q))
+        part_shares, part_labels = vote_winners(scores[start:end], "random", rng)
+        np.testing.assert_array_equal(part_shares, shares[start:end])
+        np.testing.assert_array_equal(part_labels, labels[start:end])
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_consensus_written_in_parts_is_the_file_written_at_once(
+    tmp_path: Path, suffix: str
+) -> None:
+    from labelaudit.consensus.api import write_consensus, write_consensus_parts
+
+    table = pa.table(
+        {
+            "item": ["a", "=cmd()", "c", "d", "+1", "f"],
+            "label": ["x", None, "@y", "x", "z", None],
+            "confidence": [0.5, 1.0, 0.25, float("nan"), 1 / 3, 0.75],
+        }
+    )
+    if suffix != ".csv":  # JSON has no NaN; Parquet's NaN is unequal to itself
+        table = table.set_column(2, "confidence", pa.array([0.5, 1.0, 0.25, None, 1 / 3, 0.75]))
+    whole, parts = tmp_path / f"whole{suffix}", tmp_path / f"parts{suffix}"
+    write_consensus(table, whole)
+    write_consensus_parts([table.slice(0, 0), table.slice(0, 2), table.slice(2)], parts)
+    if suffix == ".parquet":
+        assert pq.read_table(parts).equals(pq.read_table(whole))
+    else:
+        assert parts.read_bytes() == whole.read_bytes()
 
 
 # ----------------------------------------------------------------------------- Spark
