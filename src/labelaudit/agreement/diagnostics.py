@@ -306,7 +306,9 @@ def per_category_agreement(
     ]
 
 
-def _one_vs_rest(counts: np.ndarray, mult: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _one_vs_rest(
+    counts: np.ndarray, mult: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Fleiss' kappa and nominal alpha of every "k vs rest" collapse at once, (q,) each.
 
     From the one item x category count matrix n_ik (m_i = sum_k n_ik), with the same
@@ -322,10 +324,11 @@ def _one_vs_rest(counts: np.ndarray, mult: np.ndarray) -> tuple[np.ndarray, np.n
       N_k = sum_i n_ik; alpha = 1 - (n - 1) D_o / (2 N_k (n - N_k)), NaN if the
       denominator is 0 (Krippendorff 2011).
 
-    Means and sums over items are weighted by ``mult`` (n_items,), ones for a table.
+    Means and sums over items are weighted by ``mult`` (n_items,; default ones).
     """
     n = np.asarray(counts, dtype=np.float64)
     m = n.sum(axis=1)
+    mult = np.ones(m.size) if mult is None else mult
     pair = m >= 2
     if not pair.any():
         nan = np.full(n.shape[1], np.nan)
