@@ -207,6 +207,8 @@ class AnnotationTable:
 
     def to_pandas(self) -> Any:
         """The long table as a pandas DataFrame (needs pandas)."""
+        import pandas  # noqa: F401  (imported here: the CLI defers it, labelaudit.cli.startup)
+
         return self.data.to_pandas()
 
     def subset_annotators(self, annotator_codes: np.ndarray) -> AnnotationTable:

@@ -47,6 +47,9 @@ class Task(StrEnum):
     boxes = "boxes"
     ranking = "ranking"
     text = "text"
+    polygons = "polygons"
+    cuboids = "cuboids"
+    keypoints = "keypoints"
 
 
 TaskOpt = Annotated[
@@ -177,7 +180,6 @@ def emit(
 ) -> None:
     """Print the agreement report (its document, or the dict as JSON); optionally write
     PREFIX.html/.md/.json. ``details`` and ``category_names`` go to the document."""
-    from labelaudit.report.builders import agreement_document
     from labelaudit.report.format import emit_document
 
     if report is not None:
@@ -187,8 +189,13 @@ def emit(
             result, report.parent, stem=report.name, details=details, category_names=category_names
         )
         typer.echo("reports: " + ", ".join(str(p) for p in paths.values()), err=True)
-    emit_document(  # built (charts drawn) only for a format that shows it, never for JSON
-        result,
-        lambda: agreement_document(result, details=details, category_names=category_names),
-        output,
-    )
+
+    def document() -> Any:
+        from labelaudit.report.builders import agreement_document
+
+        return agreement_document(
+            result, details=details, category_names=category_names, charts=output == "html"
+        )
+
+    # built (charts drawn) only for a format that shows it, never for JSON
+    emit_document(result, document, output)
