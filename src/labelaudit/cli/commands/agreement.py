@@ -122,6 +122,8 @@ def agreement_command(
 
     Example: labelaudit agreement labels.csv --categories pos,neg,neutral --format json
     """
+    from functools import partial
+
     from labelaudit.exceptions import UsageError
     from labelaudit.table.profiles import KEEP_NAMES
 
@@ -129,28 +131,30 @@ def agreement_command(
         raise UsageError(f"--top is at most {KEEP_NAMES} with --engine spark (item names kept)")
 
     _import_beside("scipy.special")  # the analytic CIs' t quantiles: imported during the read
-    table = read_task_table(
-        file,
-        input_format,
-        layout,
-        item_col,
-        annotator_col,
-        label_col,
-        annotator_cols,
-        level,
-        categories,
-        on_duplicate,
-        na_values=na_values,
-        task=task.value if task else None,
-        export=export_options(control, task_key, label_config, include_models, False, users),
-        engine=engine,
-    )
-    from labelaudit.agreement import agreement_report
+    if engine != "local":  # the profiles' statistics on Spark, the finish from them here
+        from labelaudit.agreement.api import profile_report
+        from labelaudit.cli.common import spark_profiles_of
+
+        profiles = spark_profiles_of(
+            file, input_format, layout, (item_col, annotator_col, label_col), level,
+            categories, on_duplicate, engine=engine, na_values=na_values,
+            task=task.value if task else None,
+        )  # fmt: skip
+        table, report_of = profiles.table, partial(profile_report, profiles)
+    else:
+        table = read_task_table(
+            file, input_format, layout, item_col, annotator_col, label_col, annotator_cols,
+            level, categories, on_duplicate, na_values=na_values,
+            task=task.value if task else None,
+            export=export_options(control, task_key, label_config, include_models, False, users),
+        )  # fmt: skip
+        from labelaudit.agreement import agreement_report
+
+        report_of = partial(agreement_report, table)
     from labelaudit.agreement.weights import read_weights_file
 
     matrix = read_weights_file(weights_file, table.n_categories) if weights_file else None
-    result = agreement_report(
-        table,
+    result = report_of(
         weights=weights.value,
         weights_matrix=matrix,
         ci=ci.value,
