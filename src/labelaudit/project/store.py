@@ -70,6 +70,25 @@ _BATCH_COLUMNS = (
     "batch_id, name, sha256, source, input_sha256, read_sha256, n_annotations, n_items, "
     "n_annotators, n_rejected, task_schema, ingested_at, run_id"
 )
+#: Column names and Arrow types of the result tables, in table order (batch inserts).
+_RESULT_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[pa.DataType, ...]]] = {
+    "batch_results": (
+        ("batch_id", "kind", "schema_version", "result", "computed_at", "run_id"),
+        (pa.int64(), pa.string(), pa.int64(), pa.string(), pa.timestamp("us"), pa.int64()),
+    ),
+    "batch_metrics": (
+        ("batch_id", "kind", "metric", "value", "se", "ci_low", "ci_high", "reason"),
+        (pa.int64(), pa.string(), pa.string(), *(pa.float64(),) * 4, pa.string()),
+    ),
+    "annotator_metrics": (
+        ("batch_id", "kind", "annotator", "metric", "value", "n", "reason"),
+        (pa.int64(), pa.string(), pa.string(), pa.string(), pa.float64(), pa.int64(), pa.string()),
+    ),
+}
+_INSERT_RESULT_ROWS = {
+    name: f"INSERT INTO {name} SELECT {', '.join(columns)} FROM incoming_result_rows"
+    for name, (columns, _) in _RESULT_COLUMNS.items()
+}
 #: How long :meth:`Store.open` waits for another process to release the file (seconds;
 #: the environment variable ``LABELAUDIT_LOCK_WAIT`` overrides it).
 LOCK_WAIT_SECONDS = 5.0
@@ -466,31 +485,55 @@ class Store:
         ``metrics`` rows are ``(metric, value, se, ci_low, ci_high, reason)``;
         ``annotators`` rows are ``(annotator, metric, value, n, reason)``.
         """
-        self.execute(
-            "INSERT INTO batch_results VALUES (?, ?, ?, ?, ?, ?)",
-            (batch_id, kind, schema_version, result_json, utc_now(), run_id),
+        self.insert_results(
+            batch_id, [(kind, schema_version, result_json, metrics, annotators)], run_id=run_id
         )
-        if metrics:
-            self.connection.executemany(
-                "INSERT INTO batch_metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(batch_id, kind, *row) for row in metrics],
-            )
-        if annotators:
-            names = ("annotator", "metric", "value", "n", "reason")
-            types = (pa.string(), pa.string(), pa.float64(), pa.int64(), pa.string())
-            columns = list(zip(*annotators, strict=True))
-            rows = pa.table(
-                {k: pa.array(c, type=t) for k, c, t in zip(names, columns, types, strict=True)}
-            )
-            self.connection.register("incoming_annotator_metrics", rows)
-            try:
-                self.execute(
-                    "INSERT INTO annotator_metrics SELECT ?, ?, annotator, metric, value, n, "
-                    "reason FROM incoming_annotator_metrics",
-                    (batch_id, kind),
+
+    def insert_results(
+        self,
+        batch_id: int,
+        results: Sequence[
+            tuple[str, int, str, Sequence[tuple[Any, ...]], Sequence[tuple[Any, ...]]]
+        ],
+        *,
+        run_id: int,
+    ) -> None:
+        """Store several results of a batch in three statements (one per table, each an
+        Arrow table registered under a constant name: no per-row round trip).
+
+        Each result is ``(kind, schema_version, result_json, metrics, annotators)``, rows as
+        in :meth:`insert_result`.
+        """
+        now = utc_now()
+        own = [
+            (batch_id, kind, version, text, now, run_id) for kind, version, text, _, _ in results
+        ]
+        metrics = [(batch_id, r[0], *row) for r in results for row in r[3]]
+        annotators = [(batch_id, r[0], *row) for r in results for row in r[4]]
+        for name, rows in (
+            ("batch_results", own),
+            ("batch_metrics", metrics),
+            ("annotator_metrics", annotators),
+        ):
+            if rows:
+                self._insert_rows(name, rows)
+
+    def _insert_rows(self, name: str, rows: list[tuple[Any, ...]]) -> None:
+        """Append ``rows`` (tuples in column order) to one of the result tables."""
+        columns, types = _RESULT_COLUMNS[name]
+        data = pa.table(
+            {
+                column: pa.array(values, type=kind)
+                for column, values, kind in zip(
+                    columns, zip(*rows, strict=True), types, strict=True
                 )
-            finally:
-                self.connection.unregister("incoming_annotator_metrics")
+            }
+        )
+        self.connection.register("incoming_result_rows", data)
+        try:
+            self.execute(_INSERT_RESULT_ROWS[name])
+        finally:
+            self.connection.unregister("incoming_result_rows")
 
     def result(self, batch_id: int, kind: str) -> str | None:
         """The stored JSON text of one result, or None."""
