@@ -3,6 +3,7 @@ full recomputation over the batches' annotations (items keyed by batch)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -77,9 +78,71 @@ def test_replacing_a_batch_replaces_its_profiles(
             store, [r.batch_id for r in records], schema_of(records[0].task_schema)
         )
         rows = store.execute("SELECT sum(items) FROM batch_profiles").fetchone()[0]
+        totals = running_totals(store)
+        summed = store.execute(
+            "SELECT profile, sum(items)::BIGINT FROM batch_profiles GROUP BY profile "
+            "ORDER BY profile"
+        ).fetchall()
     batches[1] = other
     assert rows == sum(read_annotations(b).n_items for b in batches)
     assert_same({k: v.to_dict() for k, v in metrics.items()}, recomputed(batches))
+    # the replaced batch's profiles left the running totals; profiles only it had are gone
+    assert [(text, items) for text, _, _, items in totals] == summed
+    assert all(items > 0 for *_, items in totals)
+
+
+def running_totals(store: Store) -> list[tuple]:
+    """``project_profiles`` rows in profile order."""
+    return store.execute("SELECT * FROM project_profiles ORDER BY profile").fetchall()
+
+
+def test_running_totals_follow_every_ingest(project: tuple[Project, list[pa.Table]]) -> None:
+    found, batches = project
+    with Store.open(found.store_path) as store:
+        totals = running_totals(store)
+        summed = store.execute(
+            "SELECT profile, sum(items)::BIGINT FROM batch_profiles GROUP BY profile "
+            "ORDER BY profile"
+        ).fetchall()
+    assert [(text, items) for text, _, _, items in totals] == summed
+    for text, annotators, labels, _ in totals:  # the lists are the text's ratings
+        assert json.loads(text) == [list(pair) for pair in zip(annotators, labels, strict=True)]
+    assert sum(items for *_, items in totals) == sum(read_annotations(b).n_items for b in batches)
+
+
+def test_all_batches_from_the_totals_equal_the_grouped_rows(
+    project: tuple[Project, list[pa.Table]],
+) -> None:
+    """The totals (every batch) and the GROUP BY path (a window) give the same bits."""
+    found, _ = project
+    with Store.open(found.store_path) as store:
+        records = store.batches()
+        schema = schema_of(records[0].task_schema)
+        ids = [r.batch_id for r in records]
+        from_totals = window_metrics(store, ids, schema)
+        # one more batch, holding no profile: the same four batches are now a window
+        store.execute(
+            "INSERT INTO batches SELECT 99, 'empty', 'x', source, 'x', 'x', 0, 0, 0, 0, "
+            "task_schema, ingested_at, run_id FROM batches WHERE batch_id = ?",
+            (ids[0],),
+        )
+        grouped = window_metrics(store, ids, schema)
+    assert {k: v.to_dict() for k, v in from_totals.items()} == {
+        k: v.to_dict() for k, v in grouped.items()
+    }
+
+
+def test_migration_10_rebuilds_the_running_totals(
+    project: tuple[Project, list[pa.Table]],
+) -> None:
+    found, _ = project
+    with Store.open(found.store_path) as store:
+        before = running_totals(store)
+        store.execute("DROP TABLE project_profiles")
+        store.execute("DELETE FROM schema_migrations WHERE version = 10")
+        store.migrate()
+        after = running_totals(store)
+    assert after == before and len(after) > 0
 
 
 def test_migration_8_backfills_existing_batches(

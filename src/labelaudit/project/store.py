@@ -66,6 +66,12 @@ BATCH_TABLES = (
 )
 # SQL built from these module constants only (table and column names), never from user content.
 _DELETE = {name: f"DELETE FROM {name} WHERE batch_id = ?" for name in BATCH_TABLES}
+#: A batch's profiles leave the running totals (migration 10) before its rows are deleted.
+_SUBTRACT_PROFILES = (
+    "UPDATE project_profiles SET items = project_profiles.items - b.items "
+    "FROM batch_profiles b WHERE b.batch_id = ? AND b.profile = project_profiles.profile",
+    "DELETE FROM project_profiles WHERE items = 0",
+)
 _BATCH_COLUMNS = (
     "batch_id, name, sha256, source, input_sha256, read_sha256, n_annotations, n_items, "
     "n_annotators, n_rejected, task_schema, ingested_at, run_id"
@@ -388,7 +394,10 @@ class Store:
         return [BatchRecord(*row) for row in rows]
 
     def delete_batch_content(self, batch_id: int) -> None:
-        """Remove a batch's rows from every table (used by ``--replace``, inside a transaction)."""
+        """Remove a batch's rows from every table (used by ``--replace``, inside a transaction);
+        its profiles leave the project's running totals (``project_profiles``) too."""
+        for statement in _SUBTRACT_PROFILES:
+            self.execute(statement, (batch_id,) if "?" in statement else ())
         for statement in _DELETE.values():
             self.execute(statement, (batch_id,))
         self.execute("DELETE FROM batches WHERE batch_id = ?", (batch_id,))
@@ -433,7 +442,13 @@ class Store:
             self.connection.unregister("incoming_rejects")
 
     def annotations(self, batch_id: int) -> pa.Table:
-        """A batch's stored annotations (item, annotator, label, extra) in stored order.
+        """A batch's stored annotations (item, annotator, label, extra) in stored order."""
+        return self.arrow(
+            "SELECT item, annotator, label, extra FROM annotations WHERE batch_id = ?", (batch_id,)
+        )
+
+    def arrow(self, sql: str, parameters: Sequence[Any] = ()) -> pa.Table:
+        """Run one constant query with ``?`` parameters; its rows as an Arrow table.
 
         DuckDB >= 2.0 refuses a relation while an earlier ``execute()`` result on the
         connection is unread (``fetchone`` leaves it so: ``check_schema`` on every open),
@@ -441,10 +456,7 @@ class Store:
         finish = getattr(self.connection, "complete", None)  # DuckDB >= 2.0
         if finish is not None:
             finish()
-        relation = self.connection.sql(
-            "SELECT item, annotator, label, extra FROM annotations WHERE batch_id = ?",
-            params=[batch_id],
-        )
+        relation = self.connection.sql(sql, params=list(parameters))
         # DuckDB >= 1.4 names it to_arrow_table; older releases call it arrow
         fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
         return fetch()
