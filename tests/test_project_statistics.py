@@ -15,7 +15,12 @@ from engine_helpers import assert_same, generated
 from labelaudit import read_annotations
 from labelaudit.agreement import agreement_report
 from labelaudit.project import Project, ingest_batch, init_project
-from labelaudit.project.statistics import schema_of, window_metrics, window_profiles
+from labelaudit.project.statistics import (
+    schema_of,
+    window_figures,
+    window_metrics,
+    window_profiles,
+)
 from labelaudit.project.store import Store
 
 CATEGORIES = ("L0", "L1", "L2", "L3")
@@ -37,13 +42,17 @@ def project(tmp_path: Path) -> tuple[Project, list[pa.Table]]:
 
 def recomputed(batches: list[pa.Table], weights: str = "identity") -> dict:
     """Agreement over the concatenated batches, each item keyed by its batch."""
+    return recomputed_report(batches, weights)["metrics"]
+
+
+def recomputed_report(batches: list[pa.Table], weights: str = "identity") -> dict:
+    """The whole agreement report over the concatenated batches (items keyed by batch)."""
     keyed = [
         rows.set_column(0, "item", pa.array([f"{b}:{i}" for i in rows.column("item").to_pylist()]))
         for b, rows in enumerate(batches)
     ]
     table = read_annotations(pa.concat_tables(keyed), categories=CATEGORIES)
-    report = agreement_report(table, weights=weights).to_dict()
-    return report["metrics"]
+    return agreement_report(table, weights=weights).to_dict()
 
 
 @pytest.mark.parametrize("window", [(0, 1, 2, 3), (2, 3), (1,)])
@@ -60,8 +69,14 @@ def test_window_figures_equal_a_full_recomputation(
     assert profiles is not None
     assert profiles.n_items == sum(read_annotations(batches[i]).n_items for i in window)
     assert profiles.table.n_items < profiles.n_items  # folded: fewer rows than items
-    expected = recomputed([batches[i] for i in window])
-    assert_same({k: v.to_dict() for k, v in metrics.items()}, expected)
+    expected = recomputed_report([batches[i] for i in window])
+    assert_same({k: v.to_dict() for k, v in metrics.items()}, expected["metrics"])
+    with Store.open(found.store_path) as store:
+        figures = window_figures(store, ids, schema)
+    assert figures is not None
+    assert figures.metrics == metrics  # one finish, two entry points
+    assert (figures.n_items, figures.n_ratings) == (profiles.n_items, expected["n_ratings"])
+    assert_same(figures.to_dict()["per_category"], expected["per_category"])
 
 
 def test_replacing_a_batch_replaces_its_profiles(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,11 +38,13 @@ if TYPE_CHECKING:
     from labelaudit.results import MetricResult
 
 __all__ = [
+    "WindowFigures",
     "backfill_profiles",
     "batch_profile_rows",
     "rebuild_profile_totals",
     "schema_of",
     "store_profiles",
+    "window_figures",
     "window_metrics",
     "window_profiles",
 ]
@@ -182,6 +185,58 @@ def window_metrics(
 
     profiles = window_profiles(store, batch_ids, schema)
     return {} if profiles is None else profile_metrics(profiles, weights=weights)
+
+
+@dataclass(frozen=True)
+class WindowFigures:
+    """The agreement figures of a window of batches, combined from the stored profiles.
+
+    Attributes
+    ----------
+    n_items, n_ratings : int
+        Items (each keyed by its batch) and ratings of the window.
+    metrics : dict of str to MetricResult
+        Every coefficient with its analytic SE and CI (:func:`window_metrics`).
+    per_category : list of dict
+        Specific agreement and one-vs-rest kappa and alpha per declared category, as
+        :func:`labelaudit.agreement.diagnostics.per_category_agreement` on the window.
+    """
+
+    n_items: int
+    n_ratings: int
+    metrics: dict[str, MetricResult]
+    per_category: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"n_items", "n_ratings", "metrics": {name: MetricResult.to_dict()},
+        "per_category": [...]}``."""
+        return {
+            "n_items": self.n_items,
+            "n_ratings": self.n_ratings,
+            "metrics": {name: metric.to_dict() for name, metric in self.metrics.items()},
+            "per_category": self.per_category,
+        }
+
+
+def window_figures(
+    store: Store, batch_ids: Sequence[int], schema: TaskSchema, *, weights: str = "identity"
+) -> WindowFigures | None:
+    """Every stored-statistics figure of a window (one read of its profiles): the
+    coefficients with CIs and the per-category agreement; None when it holds no profile.
+    Equal to :func:`labelaudit.agreement_report` on the window's annotations (items keyed
+    by batch) to float rounding of the sums' order (tested to 1e-12)."""
+    from labelaudit.agreement.api import profile_metrics
+    from labelaudit.agreement.diagnostics import per_category_agreement
+
+    profiles = window_profiles(store, batch_ids, schema)
+    if profiles is None:
+        return None
+    return WindowFigures(
+        n_items=profiles.n_items,
+        n_ratings=profiles.n_ratings,
+        metrics=profile_metrics(profiles, weights=weights),
+        per_category=per_category_agreement(profiles.table, multiplicity=profiles.multiplicity),
+    )
 
 
 def schema_of(task_schema: str) -> TaskSchema:
