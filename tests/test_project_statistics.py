@@ -12,8 +12,9 @@ import pyarrow.csv as pacsv
 import pytest
 
 from engine_helpers import assert_same, generated
-from labelaudit import read_annotations
+from labelaudit import AnnotationTable, read_annotations
 from labelaudit.agreement import agreement_report
+from labelaudit.pipeline_report import Scope, build_pipeline_report
 from labelaudit.project import Project, ingest_batch, init_project
 from labelaudit.project.statistics import (
     schema_of,
@@ -22,6 +23,7 @@ from labelaudit.project.statistics import (
     window_profiles,
 )
 from labelaudit.project.store import Store
+from labelaudit.quality import annotator_report
 
 CATEGORIES = ("L0", "L1", "L2", "L3")
 
@@ -45,13 +47,18 @@ def recomputed(batches: list[pa.Table], weights: str = "identity") -> dict:
     return recomputed_report(batches, weights)["metrics"]
 
 
-def recomputed_report(batches: list[pa.Table], weights: str = "identity") -> dict:
-    """The whole agreement report over the concatenated batches (items keyed by batch)."""
+def keyed_table(batches: list[pa.Table]) -> AnnotationTable:
+    """The concatenated batches as one table, each item keyed by its batch."""
     keyed = [
         rows.set_column(0, "item", pa.array([f"{b}:{i}" for i in rows.column("item").to_pylist()]))
         for b, rows in enumerate(batches)
     ]
-    table = read_annotations(pa.concat_tables(keyed), categories=CATEGORIES)
+    return read_annotations(pa.concat_tables(keyed), categories=CATEGORIES)
+
+
+def recomputed_report(batches: list[pa.Table], weights: str = "identity") -> dict:
+    """The whole agreement report over the concatenated batches (items keyed by batch)."""
+    table = keyed_table(batches)
     return agreement_report(table, weights=weights).to_dict()
 
 
@@ -172,3 +179,21 @@ def test_migration_8_backfills_existing_batches(
         after = store.execute("SELECT * FROM batch_profiles ORDER BY ALL").fetchall()
     assert after == before and len(after) > 0
     assert np.sum([r[2] for r in after]) == sum(read_annotations(b).n_items for b in batches)
+
+
+def test_pooled_annotator_table_equals_a_full_recomputation(
+    project: tuple[Project, list[pa.Table]],
+) -> None:
+    """The report's annotator table over every batch, pooled from the stored per-batch
+    rows (labels summed, leave-one-out agreement weighted by labels compared), equals
+    :func:`annotator_report` on the concatenated batches (items keyed by batch)."""
+    found, batches = project
+    report = build_pipeline_report(found, Scope(mode="all"))
+    table = keyed_table(batches)
+    full = annotator_report(table, methods=("majority",)).to_dict()["annotators"]
+    pooled = {row["annotator"]: row for row in report["annotators"]}
+    assert sorted(pooled) == sorted(row["annotator"] for row in full)
+    for row in full:
+        got = pooled[row["annotator"]]
+        assert got["n_labels"] == row["n_labels"]
+        assert_same(got["loo_agreement"], row["loo_agreement"])
