@@ -69,8 +69,7 @@ _DELETE = {name: f"DELETE FROM {name} WHERE batch_id = ?" for name in BATCH_TABL
 #: A batch's profiles leave the running totals (migration 10) before its rows are deleted.
 _SUBTRACT_PROFILES = (
     "UPDATE project_profiles SET items = project_profiles.items - b.items "
-    "FROM batch_profiles b WHERE b.batch_id = ? AND b.profile = project_profiles.profile",
-    "DELETE FROM project_profiles WHERE items = 0",
+    "FROM batch_profiles b WHERE b.batch_id = ? AND b.profile = project_profiles.profile"
 )
 _BATCH_COLUMNS = (
     "batch_id, name, sha256, source, input_sha256, read_sha256, n_annotations, n_items, "
@@ -396,8 +395,8 @@ class Store:
     def delete_batch_content(self, batch_id: int) -> None:
         """Remove a batch's rows from every table (used by ``--replace``, inside a transaction);
         its profiles leave the project's running totals (``project_profiles``) too."""
-        for statement in _SUBTRACT_PROFILES:
-            self.execute(statement, (batch_id,) if "?" in statement else ())
+        self.execute(_SUBTRACT_PROFILES, (batch_id,))
+        self.execute("DELETE FROM project_profiles WHERE items = 0")
         for statement in _DELETE.values():
             self.execute(statement, (batch_id,))
         self.execute("DELETE FROM batches WHERE batch_id = ?", (batch_id,))
