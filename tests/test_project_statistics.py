@@ -10,10 +10,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine_helpers import assert_same, generated
 from labelaudit import AnnotationTable, read_annotations
 from labelaudit.agreement import agreement_report
+from labelaudit.agreement.diagnostics import per_category_agreement
 from labelaudit.pipeline_report import Scope, build_pipeline_report
 from labelaudit.project import Project, ingest_batch, init_project
 from labelaudit.project.statistics import (
@@ -24,6 +27,7 @@ from labelaudit.project.statistics import (
 )
 from labelaudit.project.store import Store
 from labelaudit.quality import annotator_report
+from labelaudit.table.profiles import ItemProfiles
 
 CATEGORIES = ("L0", "L1", "L2", "L3")
 
@@ -197,3 +201,21 @@ def test_pooled_annotator_table_equals_a_full_recomputation(
         got = pooled[row["annotator"]]
         assert got["n_labels"] == row["n_labels"]
         assert_same(got["loo_agreement"], row["loo_agreement"])
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n_items=st.integers(10, 60),
+    n_annotators=st.integers(1, 4),
+    q=st.integers(2, 4),
+)
+def test_weighted_per_category_equals_the_expanded_table(
+    seed: int, n_items: int, n_annotators: int, q: int
+) -> None:
+    """Per-category agreement weighted by profile multiplicities equals the figures of
+    the table the profiles stand for (every item once)."""
+    table = read_annotations(generated(seed, n_items=n_items, n_annotators=n_annotators, q=q))
+    profiles = ItemProfiles.of_table(table, keep=1).compact()
+    got = per_category_agreement(profiles.table, multiplicity=profiles.multiplicity)
+    assert_same(got, per_category_agreement(table))
