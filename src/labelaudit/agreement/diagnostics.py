@@ -236,7 +236,7 @@ def pairwise_agreement(
 
 # ----------------------------------------------------------------------- per category
 def per_category_agreement(
-    table: AnnotationTable, *, multiplicity: np.ndarray | None = None
+    table: AnnotationTable, multiplicity: np.ndarray | None = None
 ) -> list[dict[str, Any]]:
     """Agreement on each category: specific agreement and one-vs-rest kappa and alpha.
 
@@ -245,10 +245,6 @@ def per_category_agreement(
     table : AnnotationTable
         Validated annotations; n_ik (n_items, q) is the item x category count matrix and
         m_i = sum_k n_ik.
-    multiplicity : ndarray of int64, shape (n_items,), optional
-        Items each item of ``table`` stands for (item profiles,
-        :class:`~labelaudit.table.profiles.ItemProfiles`): every sum over items below is
-        weighted by it, which equals the figures of the expanded table. Default 1.
 
     Returns
     -------
@@ -267,14 +263,15 @@ def per_category_agreement(
         * ``alpha_1vr`` = nominal Krippendorff's alpha of the same collapse.
 
         Undefined values (an unused category, no item with two ratings, one value only)
-        are ``None``.
+        are ``None``. ``multiplicity`` (n_items,): each item counts that many times
+        (item profiles); every sum over items is weighted by it.
     """
     counts = table.to_item_category_counts()
-    weight = np.ones(counts.shape[0], np.int64) if multiplicity is None else multiplicity
-    kappa, alpha = _one_vs_rest(counts, weight)
+    mult = np.ones(table.n_items) if multiplicity is None else multiplicity.astype(np.float64)
+    kappa, alpha = _one_vs_rest(counts, mult)
     m = counts.sum(axis=1)
-    agreeing = weight @ (counts * (counts - 1))
-    pairable = weight @ (counts * (m - 1)[:, None])
+    agreeing = mult @ (counts * (counts - 1))
+    pairable = mult @ (counts * (m - 1)[:, None])
     with np.errstate(invalid="ignore", divide="ignore"):
         specific = np.where(pairable > 0, agreeing / np.maximum(pairable, 1), np.nan)
     return [
@@ -287,7 +284,7 @@ def per_category_agreement(
         }
         for name, n, sa, k, a in zip(
             table.categories.tolist(),
-            (weight @ counts).tolist(),
+            (mult @ counts).tolist(),
             specific.tolist(),
             kappa.tolist(),
             alpha.tolist(),
@@ -296,12 +293,8 @@ def per_category_agreement(
     ]
 
 
-def _one_vs_rest(
-    counts: np.ndarray, weight: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def _one_vs_rest(counts: np.ndarray, mult: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Fleiss' kappa and nominal alpha of every "k vs rest" collapse at once, (q,) each.
-
-    Each item counts ``weight`` times (n_items,): its multiplicity (default 1).
 
     From the one item x category count matrix n_ik (m_i = sum_k n_ik), with the same
     conventions as :func:`labelaudit.agreement.chance.chance_corrected` and
@@ -315,6 +308,8 @@ def _one_vs_rest(
     * alpha: over pairable items, D_o = sum_i 2 n_ik r_ik / (m_i - 1), n = sum_i m_i,
       N_k = sum_i n_ik; alpha = 1 - (n - 1) D_o / (2 N_k (n - N_k)), NaN if the
       denominator is 0 (Krippendorff 2011).
+
+    Means and sums over items are weighted by ``mult`` (n_items,), ones for a table.
     """
     n = np.asarray(counts, dtype=np.float64)
     m = n.sum(axis=1)
@@ -325,19 +320,17 @@ def _one_vs_rest(
     # Every per-category sum is a matrix-vector product with n or n^2 (BLAS, no (n, q)
     # temporaries but n^2): with r = m - n, n(n-1) + r(r-1) = 2n^2 - 2mn + m^2 - m and
     # 2 n r = 2mn - 2n^2.
-    # (with weight 1 every product below is the unweighted one, bit for bit)
-    w = np.ones(m.size) if weight is None else np.asarray(weight, dtype=np.float64)
     squares = n * n
     safe = np.where(pair, m, 2.0)
-    w_agree = np.where(pair, w / (safe * (safe - 1.0)), 0.0)
+    w_agree = np.where(pair, mult / (safe * (safe - 1.0)), 0.0)
     agree = 2.0 * (w_agree @ squares) - 2.0 * ((w_agree * m) @ n) + w_agree @ (m * m - m)
-    p_a = agree / w[pair].sum()
-    pi = (w / m) @ n / w.sum()
+    p_a = agree / mult[pair].sum()
+    pi = (mult / m) @ n / mult.sum()
     p_e = pi**2 + (1.0 - pi) ** 2
-    w_alpha = np.where(pair, w / (safe - 1.0), 0.0)
+    w_alpha = np.where(pair, mult / (safe - 1.0), 0.0)
     observed = 2.0 * ((w_alpha * m) @ n) - 2.0 * (w_alpha @ squares)
-    total = float((w * m)[pair].sum())
-    marginal = np.where(pair, w, 0.0) @ n
+    total = float((mult * m)[pair].sum())
+    marginal = np.where(pair, mult, 0.0) @ n
     expected = 2.0 * marginal * (total - marginal)
     with np.errstate(invalid="ignore", divide="ignore"):
         kappa = np.where(np.abs(1.0 - p_e) > _PE_ONE, (p_a - p_e) / (1.0 - p_e), np.nan)
