@@ -9,12 +9,17 @@ The store is the 100-batch history of ``bench_pipeline.py`` (100 batches of 10,0
 annotations: 1,000,000 annotations, 5 per item, annotators from a pool of 50, 5
 categories), built through the library. A reader token is created, then the real command
 ``labelaudit serve`` runs in its own process on 127.0.0.1. Each page is fetched once
-first (its cold time: the first computation after a store change, e.g. a new batch), then
-50 clients (asyncio + httpx, one process) request the pages round-robin for 60 s. The
-latency of each request is measured from send to the last byte; p50 / p95 / p99 per page,
-requests and errors (any status but 200) are printed as a Markdown table. After the
-load, one decision is posted (a writer token) and every page fetched once more: what a
-decision costs the next reader.
+first through httpx (its cold time: the first computation after a store change, e.g. a
+new batch; its status and body length are kept), then 50 closed-loop clients request the
+pages round-robin for 60 s, each on its own keep-alive connection (:mod:`http_load`:
+asyncio on raw sockets, a few hundred microseconds of client CPU per request; every answer
+must be status 200 with the full body of the length httpx saw, or it counts as an error;
+``--client httpx`` runs the earlier ``httpx.AsyncClient`` loop, about 2 ms of client CPU
+per request). The latency of each request is measured from send to the last byte; p50 /
+p95 / p99 per page, requests and errors are printed as a Markdown table, with the server's
+and the client's CPU per request. After the load every page is fetched and checked once
+more through httpx, one decision is posted (a writer token) and every page fetched once
+more: what a decision costs the next reader.
 
 Target (issue 14): p95 under 200 ms for the overview and batch pages, zero errors. The
 client and the server share the 2-core machine, so the client's own CPU use is part of
@@ -37,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from bench_pipeline import CATEGORIES, HISTORY, make_batch
+from http_load import run_load
 
 PAGES = {
     "overview /": "/",
@@ -95,11 +101,23 @@ def serve(project: Path, port: int) -> tuple[subprocess.Popen[str], str, str]:
 
 
 async def load(
-    base: str, token: str, writer: str, clients: int, seconds: float, pid: int
+    base: str,
+    token: str,
+    writer: str,
+    clients: int,
+    seconds: float,
+    pid: int,
+    raw: bool = True,
+    decide_every: float = 0.0,
 ) -> dict[str, list[float]]:
-    """Every page once (cold), then ``clients`` loops over the pages for ``seconds``, then
-    two decisions and every page once more (what a decision costs the next reader); the
-    server's CPU seconds (process ``pid``) during the timed loop."""
+    """Every page once through httpx (cold; status and body length kept), then ``clients``
+    closed-loop clients over the pages for ``seconds`` (``raw``: :mod:`http_load`, every
+    answer checked for status 200 and the full body; else httpx), every page checked once
+    more through httpx, then two decisions and every page once more (what a decision costs
+    the next reader); the server's (process ``pid``) and the client's CPU seconds during
+    the timed loop. ``decide_every`` > 0 also posts a decision every that many seconds
+    during the loop (each one changes the store: every kept answer is dropped and pages
+    are recomputed under load; bodies then change, so only statuses are checked)."""
     import httpx
 
     headers = {"Authorization": f"Bearer {token}"}
@@ -107,6 +125,7 @@ async def load(
     times: dict[str, list[float]] = {name: [] for name in PAGES}
     errors: dict[str, list[str]] = {name: [] for name in PAGES}
     cold: dict[str, float] = {}
+    lengths: dict[str, int] = {}
     async with httpx.AsyncClient(
         base_url=base, headers=headers, limits=limits, timeout=120
     ) as client:
@@ -124,29 +143,29 @@ async def load(
             cold[name] = time.perf_counter() - started
             if answer.status_code != 200:
                 raise RuntimeError(f"{path}: {answer.status_code} {answer.text[:300]}")
-        stop = time.monotonic() + seconds
+            lengths[name] = len(answer.content)
+        during: list[float] = []
+        deciding = _decider(client, writer, decide_every, seconds, during)
         cpu = _cpu_seconds(pid)
-
-        async def user(offset: int) -> None:
-            names = list(PAGES)
-            k = offset
-            while time.monotonic() < stop:
-                name = names[k % len(names)]
-                k += 1
-                started = time.perf_counter()
-                try:
-                    answer = await client.get(PAGES[name])
-                    await answer.aread()
-                    ok = answer.status_code == 200
-                    detail = str(answer.status_code)
-                except httpx.HTTPError as error:
-                    ok, detail = False, type(error).__name__
-                times[name].append(time.perf_counter() - started)
-                if not ok:
-                    errors[name].append(detail)
-
-        await asyncio.gather(*(user(i) for i in range(clients)))
+        if raw:
+            expected = None if decide_every else lengths
+            loop, _ = await asyncio.gather(
+                run_load(base, PAGES, headers, clients, seconds, expected), deciding
+            )
+            times, errors, client_cpu = loop.times, loop.errors, loop.client_cpu
+        else:
+            client_cpu = time.process_time()
+            await asyncio.gather(_httpx_loop(client, clients, seconds, times, errors), deciding)
+            client_cpu = time.process_time() - client_cpu
         cpu = _cpu_seconds(pid) - cpu
+        for name, path in PAGES.items():  # the verification pass: same pages after the load
+            answer = await client.get(path)
+            same = decide_every or len(answer.content) == lengths[name]
+            if answer.status_code != 200 or not same:
+                raise RuntimeError(
+                    f"{path} after the load: {answer.status_code}, "
+                    f"{len(answer.content)} bytes, not {lengths[name]}"
+                )
         decide = []
         for entry in (await client.get("/api/queue?limit=2")).json()["items"]:
             started = time.perf_counter()
@@ -172,7 +191,72 @@ async def load(
         "after_decision": after,
         "decide": decide,
         "server_cpu": cpu,
+        "client_cpu": client_cpu,
+        "client": "raw" if raw else "httpx",
+        "decisions_during": during,
+        "bytes": lengths,
     }
+
+
+async def _decider(
+    client: object, writer: str, every: float, seconds: float, latencies: list[float]
+) -> None:
+    """A decision every ``every`` seconds for ``seconds`` (none when ``every`` is 0), on
+    open items taken from the queue; each one's latency is appended to ``latencies``."""
+    if every <= 0:
+        return
+    n = int(seconds / every)
+    auth = {"Authorization": f"Bearer {writer}"}
+    got = await client.get(f"/api/queue?limit={n + 10}", headers=auth)  # type: ignore[attr-defined]
+    items = got.json()["items"]
+    stop = time.monotonic() + seconds
+    for entry in items[:n]:
+        await asyncio.sleep(every)
+        if time.monotonic() >= stop:
+            break
+        started = time.perf_counter()
+        decided = await client.post(  # type: ignore[attr-defined]
+            "/api/decisions",
+            json={"item": entry["item"], "label": entry["candidates"][0]["label"]},
+            headers=auth,
+        )
+        latencies.append(time.perf_counter() - started)
+        if decided.status_code != 201:
+            raise RuntimeError(f"decision: {decided.status_code} {decided.text[:300]}")
+
+
+async def _httpx_loop(
+    client: object,
+    clients: int,
+    seconds: float,
+    times: dict[str, list[float]],
+    errors: dict[str, list[str]],
+) -> None:
+    """The earlier load generator (``--client httpx``): ``clients`` tasks sharing one
+    ``httpx.AsyncClient``; about 2 ms of client CPU per request."""
+    import httpx
+
+    stop = time.monotonic() + seconds
+
+    async def user(offset: int) -> None:
+        names = list(PAGES)
+        k = offset
+        while time.monotonic() < stop:
+            name = names[k % len(names)]
+            k += 1
+            started = time.perf_counter()
+            try:
+                answer = await client.get(PAGES[name])  # type: ignore[attr-defined]
+                await answer.aread()
+                ok = answer.status_code == 200
+                detail = str(answer.status_code)
+            except httpx.HTTPError as error:
+                ok, detail = False, type(error).__name__
+            times[name].append(time.perf_counter() - started)
+            if not ok:
+                errors[name].append(detail)
+
+    await asyncio.gather(*(user(i) for i in range(clients)))
 
 
 def table(result: dict[str, dict[str, object]], seconds: float, clients: int) -> str:
@@ -196,12 +280,20 @@ def table(result: dict[str, dict[str, object]], seconds: float, clients: int) ->
     total = sum(len(v) for v in result["times"].values())  # type: ignore[union-attr]
     first, second = (float(t) * 1000 for t in result["decide"])  # type: ignore[union-attr]
     cpu = float(result["server_cpu"]) / total * 1000  # type: ignore[arg-type]
+    client_cpu = float(result["client_cpu"]) / total * 1000  # type: ignore[arg-type]
     lines.append(
-        f"\n{clients} clients, {seconds:.0f} s: {total:,} requests ({total / seconds:,.0f}/s); "
-        f"server CPU {cpu:.2f} ms per request in the timed loop. Two decisions "
+        f"\n{clients} clients ({result['client']} client), {seconds:.0f} s: {total:,} requests "
+        f"({total / seconds:,.0f}/s); CPU per request in the timed loop: server "
+        f"{cpu:.2f} ms, client {client_cpu:.2f} ms. Two decisions "
         f"(POST /api/decisions on items in all 100 batches): {first:,.0f} ms (the first "
         f"computes each batch's queue size once), then {second:,.0f} ms."
     )
+    during = np.array(result["decisions_during"]) * 1000  # type: ignore[arg-type]
+    if during.size:
+        lines.append(
+            f"{during.size} decisions posted during the load (each drops every kept answer): "
+            f"median {np.median(during):,.0f} ms, max {during.max():,.0f} ms."
+        )
     return "\n".join(lines)
 
 
@@ -221,6 +313,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--port", type=int, default=8799)
     parser.add_argument("--json", type=Path, help="also write the raw latencies here")
+    parser.add_argument(
+        "--decide-every",
+        type=float,
+        default=0.0,
+        help="also post a decision every this many seconds during the load (default: none)",
+    )
+    parser.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="load generator: raw asyncio sockets (default) or the earlier httpx client",
+    )
     options = parser.parse_args(argv)
     folder = options.keep or Path(tempfile.mkdtemp(prefix="bench-serve-"))
     project = build(folder)
@@ -228,7 +332,16 @@ def main(argv: list[str] | None = None) -> None:
     try:
         base = f"http://127.0.0.1:{options.port}"
         result = asyncio.run(
-            load(base, token, writer, options.clients, options.seconds, process.pid)
+            load(
+                base,
+                token,
+                writer,
+                options.clients,
+                options.seconds,
+                process.pid,
+                raw=options.client == "raw",
+                decide_every=options.decide_every,
+            )
         )
     finally:
         process.terminate()

@@ -16,10 +16,13 @@ is cached with the *parts* of the store it reads (:data:`PARTS`). The store's *v
 read takes a stamp of each part, and only the values of the parts that changed are
 dropped: a decision drops what shows decisions and keeps the pipeline report and its
 charts, a CLI ingest drops what shows batches, so a new batch is seen without a restart.
+Whole answers (:mod:`labelaudit.server.answers`) are kept apart and dropped when any part
+changes.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -45,6 +48,8 @@ RETRY_SECONDS = 3.0
 _BUSY = "the project store is busy (another labelaudit command holds it); try again in a moment"
 #: Cached computations kept per store version.
 _CACHE_SIZE = 256
+#: Whole answers kept per store version (apart, so they never push out a computation).
+_ANSWERS_SIZE = 256
 
 T = TypeVar("T")
 #: What :meth:`StoreAccess.peek` gives for a value not cached.
@@ -86,28 +91,28 @@ class StoreAccess:
         self.retry_seconds = retry_seconds
         self._lock = threading.RLock()
         self._cache: dict[Hashable, tuple[frozenset[str], Any]] = {}
+        self._answers: dict[Hashable, Any] = {}
         self._version: tuple[Any, ...] | None = None
         self._stamps: dict[str, Hashable] = {}
         self._project: tuple[tuple[Any, ...], Project] | None = None
+        from labelaudit.project.config import CONFIG_NAME
+        from labelaudit.project.store import STORE_NAME
+
+        names = (STORE_NAME, STORE_NAME + ".wal", CONFIG_NAME)
+        self._files = tuple(str(self.root / name) for name in names)
 
     # ------------------------------------------------------------------ versions
-    def _stat(self, name: str) -> tuple[int, int]:
+    @staticmethod
+    def _stat(path: str) -> tuple[int, int]:
         try:
-            info = (self.root / name).stat()
+            info = os.stat(path)
         except FileNotFoundError:
             return (0, -1)
         return (info.st_mtime_ns, info.st_size)
 
     def version(self) -> tuple[Any, ...]:
         """(mtime, size) of the store, its WAL and the configuration: changes on any write."""
-        from labelaudit.project.config import CONFIG_NAME
-        from labelaudit.project.store import STORE_NAME
-
-        return (
-            self._stat(STORE_NAME),
-            self._stat(STORE_NAME + ".wal"),
-            self._stat(CONFIG_NAME),
-        )
+        return tuple(self._stat(path) for path in self._files)
 
     def project(self) -> Project:
         """The project, its configuration re-read when ``labelaudit.toml`` changed."""
@@ -162,6 +167,30 @@ class StoreAccess:
         entry = self._cache.get(key)
         return MISSING if entry is None else entry[1]
 
+    def answer(self, key: Hashable, version: tuple[Any, ...]) -> Any:
+        """The whole answer kept under ``key`` (:meth:`keep_answer`) if ``version``, read by
+        the caller just before, is the current one; else :data:`MISSING` (no lock)."""
+        if version != self._version:
+            return MISSING
+        return self._answers.get(key, MISSING)
+
+    def keep_answer(self, key: Hashable, value: Any, version: tuple[Any, ...]) -> bool:
+        """Keep a whole answer, computed from the store at ``version``, until any part of
+        the store changes, when that is still the current version. Never waits (it runs on
+        the event loop): when another thread holds the cache (a page being computed) it
+        keeps nothing and says so."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if version != self._version or self.version() != version:
+                return False
+            if len(self._answers) >= _ANSWERS_SIZE:
+                self._answers.pop(next(iter(self._answers)))
+            self._answers[key] = value
+            return True
+        finally:
+            self._lock.release()
+
     async def cached_async(
         self, key: Hashable, compute: Callable[[], T], parts: tuple[str, ...] = PAGE_PARTS
     ) -> T:
@@ -184,6 +213,7 @@ class StoreAccess:
             self._cache = {
                 key: entry for key, entry in self._cache.items() if not changed & entry[0]
             }
+            self._answers = {}  # a whole answer may show any part
         self._stamps, self._version = stamps, version
 
     def cached(

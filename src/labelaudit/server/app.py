@@ -15,7 +15,8 @@ from urllib.parse import quote
 
 from labelaudit.exceptions import InputError, NotFoundError, UsageError
 from labelaudit.server.access import StoreAccess, StoreBusy
-from labelaudit.server.auth import COOKIE, Identity, TokenBook
+from labelaudit.server.answers import AnswerCache, credential
+from labelaudit.server.auth import Identity, TokenBook
 from labelaudit.server.inbox import Inbox
 
 __all__ = ["AuthError", "create_app", "identity", "identity_async", "writer"]
@@ -44,11 +45,7 @@ def _is_page(path: str) -> bool:
 
 def identity(request: Any) -> Identity:
     """The caller's identity from ``Authorization: Bearer`` or the login cookie (401 if none)."""
-    header = request.headers.get("authorization", "")
-    if header[:7].lower() == "bearer ":
-        token, via_cookie = header[7:].strip(), False
-    else:
-        token, via_cookie = request.cookies.get(COOKIE), True
+    token, via_cookie = credential(request.headers, request.cookies)
     who = request.app.state.tokens.identify(token, via_cookie=via_cookie)
     if who is None:
         detail = "a valid token is needed (Authorization: Bearer TOKEN, or log in)"
@@ -142,6 +139,7 @@ def create_app(
     app.include_router(routes_fairness.router)
     app.include_router(routes_pages.router)
 
+    app.add_middleware(AnswerCache, access=access)  # inside: its answers get the headers
     app.add_middleware(_SecurityHeaders)
     return app
 

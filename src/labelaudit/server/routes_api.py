@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from labelaudit.server import views
+from labelaudit.server.answers import CACHEABLE
 from labelaudit.server.app import AuthError, identity_async, writer
 from labelaudit.server.auth import Identity
 from labelaudit.server.items import item_view
@@ -70,7 +71,8 @@ async def cached_json(request: Request, build: Any) -> JSONBody:
     def encode() -> bytes:
         return json.dumps(build(), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
-    return JSONBody(await _access(request).cached_async(key, encode))
+    body = await _access(request).cached_async(key, encode)
+    return JSONBody(body, headers={CACHEABLE: "1"})
 
 
 @router.get(

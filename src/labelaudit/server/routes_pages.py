@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from labelaudit.server import pages, views
+from labelaudit.server.answers import CACHEABLE
 from labelaudit.server.app import AuthError, identity_async
 from labelaudit.server.auth import COOKIE, LOGIN_COOKIE, Identity
 from labelaudit.server.items import item_view
@@ -43,7 +44,8 @@ async def _page(request: Request, who: Identity, build: Any) -> HTMLResponse:
         document, context = build()
         return pages.render(document, user=who, csrf=tokens.csrf(who), **context)
 
-    return HTMLResponse(await _access(request).cached_async(key, render))
+    body = await _access(request).cached_async(key, render)
+    return HTMLResponse(body, headers={CACHEABLE: "1"})
 
 
 #: The page renderer for the other page modules (audits, fairness): ``build()`` gives
