@@ -9,6 +9,7 @@ contract documented in the README.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -169,12 +170,28 @@ def agreement_report(
     _check_size(table)
     w, weights_name, ordered = _weights(table, weights, weights_matrix, rater_order)
     pair_agreement = _pair_agreement(table, w) if ordered else None
-    metrics = _analytic_metrics(table, w, pair_agreement)
-    if ci == "bootstrap":
-        metrics = _bootstrap(table, w, metrics, n_boot, seed, pair_agreement)
-    elif ci == "none":
-        metrics = {k: replace(m, se=None, ci95=None, ci_method="none") for k, m in metrics.items()}
-    report = AgreementReport(
+    diagnose = diagnose and table.n_categories <= CONTINUOUS_LIMIT
+    shared = _share(table)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # numpy, Arrow and SHA-256 free the GIL
+        sha = pool.submit(content_sha256, shared)
+        later = pool.submit(_item_diagnostics, shared, top) if diagnose else None
+        metrics = _analytic_metrics(table, w, pair_agreement)
+        if ci == "bootstrap":
+            metrics = _bootstrap(table, w, metrics, n_boot, seed, pair_agreement)
+        elif ci == "none":
+            metrics = {
+                k: replace(m, se=None, ci95=None, ci_method="none") for k, m in metrics.items()
+            }
+        pairwise = (
+            diagnostics.pairwise_agreement(
+                table, np.eye(table.n_categories) if table.is_continuous else w
+            )
+            if diagnose
+            else []
+        )
+        found: dict[str, Any] = later.result() if later is not None else {}
+        digest = sha.result()
+    return AgreementReport(
         n_items=table.n_items,
         n_annotators=table.n_annotators,
         n_ratings=table.n_ratings,
@@ -183,7 +200,7 @@ def agreement_report(
         categories=[str(c) for c in table.categories],
         metrics=metrics,
         icc=_icc(table) if table.schema.is_quantitative else None,
-        input={"source": table.source, "sha256": content_sha256(table)},
+        input={"source": table.source, "sha256": digest},
         config={
             "level": table.level,
             "weights": weights_name,
@@ -193,18 +210,27 @@ def agreement_report(
             "categories": table.schema.categories is not None,
             **({"rater_order": ordered} if ordered else {}),
         },
+        pairwise=pairwise,
+        **found,
     )
-    if diagnose and table.n_categories <= CONTINUOUS_LIMIT:
-        report = replace(
-            report,
-            pairwise=diagnostics.pairwise_agreement(
-                table, np.eye(table.n_categories) if table.is_continuous else w
-            ),
-            per_category=diagnostics.per_category_agreement(table),
-            confusions=diagnostics.confusions(table, top=top),
-            top_disagreements=diagnostics.top_disagreements(table, top=top),
-        )
-    return report
+
+
+def _share(table: AnnotationTable) -> AnnotationTable:
+    """The table with the shared matrices built (count matrix, row order), so that the
+    threads of :func:`agreement_report` only read them."""
+    if not table.is_continuous:
+        table.to_item_category_counts()
+    _ = table.row_order
+    return table
+
+
+def _item_diagnostics(table: AnnotationTable, top: int) -> dict[str, Any]:
+    """Per-category, confusion and worst-item diagnostics (the report's keys)."""
+    return {
+        "per_category": diagnostics.per_category_agreement(table),
+        "confusions": diagnostics.confusions(table, top=top),
+        "top_disagreements": diagnostics.top_disagreements(table, top=top),
+    }
 
 
 def _structured_report(

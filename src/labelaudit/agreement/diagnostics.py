@@ -63,11 +63,9 @@ def _group_pairs(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _label_entries(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nonzero cells of the item x category counts: (item, label, n_ik), sorted by item, label.
 
-    Read from the table's shared count matrix (row-major ``nonzero``: no sort).
+    The table's shared sparse cells (:meth:`AnnotationTable.item_category_cells`).
     """
-    counts = table.to_item_category_counts()
-    items, labels = np.nonzero(counts)
-    return items.astype(np.int64), labels.astype(np.int64), counts[items, labels]
+    return table.item_category_cells()
 
 
 def _count_keys(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -269,7 +267,7 @@ def per_category_agreement(
     counts = table.to_item_category_counts()
     mult = np.ones(table.n_items) if multiplicity is None else multiplicity.astype(np.float64)
     kappa, alpha = _one_vs_rest(counts, mult)
-    m = counts.sum(axis=1)
+    m = table.ratings_per_item()
     agreeing = mult @ (counts * (counts - 1))
     pairable = mult @ (counts * (m - 1)[:, None])
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -460,7 +458,7 @@ def top_disagreements(table: AnnotationTable, *, top: int = 20) -> list[dict[str
         ascending, then more ratings first, then item order.
     """
     items, labels, n_ik = _label_entries(table)
-    m = table.to_item_category_counts().sum(axis=1)
+    m = table.ratings_per_item()
     agreeing = np.bincount(items, weights=n_ik * (n_ik - 1), minlength=table.n_items)
     eligible = np.flatnonzero(m >= 2)
     observed = agreeing[eligible] / (m[eligible] * (m[eligible] - 1))

@@ -105,6 +105,9 @@ _guard_all(app)
 
 def main() -> None:
     """Console-script entry point."""
+    from labelaudit.cli.startup import defer_pandas
+
+    defer_pandas()
     try:
         app()
     except KeyboardInterrupt:  # pragma: no cover - interactive only

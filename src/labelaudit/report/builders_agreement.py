@@ -29,6 +29,9 @@ PREFERRED = (
     "span_f1 · exact · micro",
     "masi_alpha",
     "box_f1 · iou50",
+    "polygon_f1 · iou50",
+    "cuboid_f1 · iou50",
+    "keypoint_f1 · oks50",
     "kendall_w",
     "text_alpha",
     "percent_agreement",
@@ -363,6 +366,7 @@ def agreement_document(
     full_paths: bool = False,
     details: Mapping[str, Any] | None = None,
     category_names: Mapping[str, str] | None = None,
+    charts: bool = True,
 ) -> Document:
     """The agreement report (categorical or structured) as a document.
 
@@ -379,6 +383,9 @@ def agreement_document(
         (:func:`labelaudit.quality.item_details`).
     category_names : Mapping, optional
         Meaning of each category code (``{"0": "tie"}``), shown wherever codes appear.
+    charts : bool
+        Draw the charts (matplotlib). Only the HTML page shows them: the terminal and
+        Markdown renderings are the same without, for a fraction of the time.
 
     Returns
     -------
@@ -392,14 +399,14 @@ def agreement_document(
 
     names = {str(k): str(v) for k, v in (category_names or {}).items()}
     details = details or {}
-    charts = {chart.key: chart for chart in render_charts(data)}
+    drawn = {chart.key: chart for chart in render_charts(data)} if charts else {}
     prov = provenance(data, full=full_paths)
     builders: list[Callable[[], Section | None]] = [
         lambda: _data_facts(data, names, prov.files[0] if prov.files else "—"),
-        lambda: _coefficients(data, charts),
+        lambda: _coefficients(data, drawn),
         lambda: _icc(data),
-        lambda: _pairwise(data, charts),
-        lambda: _categories(data, charts, names),
+        lambda: _pairwise(data, drawn),
+        lambda: _categories(data, drawn, names),
         lambda: _confusions(data, names),
         lambda: _boundaries(data, details),
         lambda: _disagreements(data, details, names),

