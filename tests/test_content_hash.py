@@ -204,7 +204,7 @@ def test_text_labels_refuse_value_weights(tmp_path: Path) -> None:
 )
 def test_one_vs_rest_equals_the_coefficients_per_collapse(counts: list[list[int]]) -> None:
     matrix = np.array([row for row in counts if sum(row) > 0] or [[1, 0, 0]])
-    kappa, alpha = diagnostics._one_vs_rest(matrix)
+    kappa, alpha = diagnostics._one_vs_rest(matrix, np.ones(len(matrix)))
     m = matrix.sum(axis=1)
     for k in range(matrix.shape[1]):
         binary = np.column_stack((matrix[:, k], m - matrix[:, k]))

@@ -214,14 +214,14 @@ KILLED = textwrap.dedent(
     from labelaudit.project import store as store_module
 
     flag = Path(sys.argv[3])
-    original = store_module.Store.insert_result
+    original = store_module.Store.insert_results
 
     def stalled(self, *args, **kwargs):
         original(self, *args, **kwargs)  # every row of the batch is written by now
         flag.write_text("inside the transaction")
         time.sleep(120)
 
-    store_module.Store.insert_result = stalled
+    store_module.Store.insert_results = stalled
     ingest_batch(find_project(Path(sys.argv[1])), Path(sys.argv[2]), batch="killed")
     """
 )

@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linear_sum_assignment
 
 from labelaudit.consensus._base import (
     Aggregator,
@@ -238,6 +237,10 @@ def _two_loop(grad: np.ndarray, steps: list[tuple[np.ndarray, np.ndarray]]) -> n
 def _break_symmetry(mu: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Permute mu's columns within groups of equal prior (to 3 decimals) to maximise
     sum_j sum_y P(LF j = y, Y = y) (Snorkel's ``_break_col_permutation_symmetry``)."""
+    # imported here: scipy.optimize costs ~0.2 s to import, and every command that lists
+    # the aggregators (e.g. majority vote at ingest) would pay it without fitting this model
+    from scipy.optimize import linear_sum_assignment
+
     k = p.size
     probs_sum = mu.reshape(-1, k, k).sum(axis=0) * p  # (sum_j mu_j) @ P
     Z = np.zeros((k, k))

@@ -46,6 +46,13 @@ def _profiles(store: Any) -> None:
     backfill_profiles(store)
 
 
+def _profile_totals(store: Any) -> None:
+    """Migration 10 (issue 21): the project's running profile totals from every batch's."""
+    from labelaudit.project.statistics import rebuild_profile_totals
+
+    rebuild_profile_totals(store)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -195,12 +202,28 @@ MIGRATIONS: tuple[Migration, ...] = (
         (
             # One row per stored audit: the audit's to_dict() as it was written (the JSON
             # contract of docs/preferences.md and docs/judge.md); kind 'preferences' or
-            # 'judge'. Versions 7 and 10 belong to other branches (numbers reserved).
+            # 'judge'.
             """CREATE TABLE IF NOT EXISTS audit_results (
                 audit_id BIGINT PRIMARY KEY, kind VARCHAR NOT NULL, name VARCHAR NOT NULL,
                 input_sha256 VARCHAR, result JSON NOT NULL, stored_at TIMESTAMP NOT NULL,
                 run_id BIGINT NOT NULL)""",
         ),
+    ),
+    Migration(
+        10,
+        "keep the project's running item-profile totals: the all-batches statistics in one "
+        "small read (labelaudit.project.statistics)",
+        (
+            # One row per distinct profile of the project (its text as in batch_profiles, its
+            # ratings as two lists) and its items over every batch; ingest adds a batch's,
+            # replacing a batch subtracts the old one's. No index: the single writer keeps
+            # one row per profile (DuckDB refuses a key deleted and re-inserted in one
+            # transaction, which a replaced batch would need).
+            """CREATE TABLE project_profiles (
+                profile VARCHAR NOT NULL, annotators VARCHAR[] NOT NULL,
+                labels VARCHAR[] NOT NULL, items BIGINT NOT NULL)""",
+        ),
+        _profile_totals,
     ),
 )
 

@@ -463,16 +463,11 @@ def _write(
         store_profiles(store, batch_id, table)  # incremental windows (issue 21)
         if validation is not None and validation.rejects.num_rows:
             store.insert_rejects(batch_id, validation.rejects)
-        for result in results:
-            store.insert_result(
-                batch_id,
-                result.kind,
-                result.result_json(),
-                result.metrics,
-                annotators=result.annotators,
-                run_id=run_id,
-                schema_version=result.schema_version,
-            )
+        store.insert_results(
+            batch_id,
+            [(r.kind, r.schema_version, r.result_json(), r.metrics, r.annotators) for r in results],
+            run_id=run_id,
+        )
         if on_commit is not None:
             on_commit(store)
     return run_id

@@ -29,6 +29,8 @@ KIND = "labeling_functions"
 
 def labeling_functions_result(table: AnnotationTable, config: ProjectConfig) -> BatchResult | None:
     """LF analysis of the batch's labeling-function votes (None when it has none)."""
+    if "annotator_kind" not in table.data.column_names:
+        return None  # every row a person's (before the imports: labelaudit.weak, .models)
     from labelaudit.models import annotator_kinds
     from labelaudit.project.results import BatchResult
     from labelaudit.project.results_quality import batch_gold

@@ -66,10 +66,34 @@ BATCH_TABLES = (
 )
 # SQL built from these module constants only (table and column names), never from user content.
 _DELETE = {name: f"DELETE FROM {name} WHERE batch_id = ?" for name in BATCH_TABLES}
+#: A batch's profiles leave the running totals (migration 10) before its rows are deleted.
+_SUBTRACT_PROFILES = (
+    "UPDATE project_profiles SET items = project_profiles.items - b.items "
+    "FROM batch_profiles b WHERE b.batch_id = ? AND b.profile = project_profiles.profile"
+)
 _BATCH_COLUMNS = (
     "batch_id, name, sha256, source, input_sha256, read_sha256, n_annotations, n_items, "
     "n_annotators, n_rejected, task_schema, ingested_at, run_id"
 )
+#: Column names and Arrow types of the result tables, in table order (batch inserts).
+_RESULT_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[pa.DataType, ...]]] = {
+    "batch_results": (
+        ("batch_id", "kind", "schema_version", "result", "computed_at", "run_id"),
+        (pa.int64(), pa.string(), pa.int64(), pa.string(), pa.timestamp("us"), pa.int64()),
+    ),
+    "batch_metrics": (
+        ("batch_id", "kind", "metric", "value", "se", "ci_low", "ci_high", "reason"),
+        (pa.int64(), pa.string(), pa.string(), *(pa.float64(),) * 4, pa.string()),
+    ),
+    "annotator_metrics": (
+        ("batch_id", "kind", "annotator", "metric", "value", "n", "reason"),
+        (pa.int64(), pa.string(), pa.string(), pa.string(), pa.float64(), pa.int64(), pa.string()),
+    ),
+}
+_INSERT_RESULT_ROWS = {
+    name: f"INSERT INTO {name} SELECT {', '.join(columns)} FROM incoming_result_rows"
+    for name, (columns, _) in _RESULT_COLUMNS.items()
+}
 #: How long :meth:`Store.open` waits for another process to release the file (seconds;
 #: the environment variable ``LABELAUDIT_LOCK_WAIT`` overrides it).
 LOCK_WAIT_SECONDS = 5.0
@@ -369,7 +393,10 @@ class Store:
         return [BatchRecord(*row) for row in rows]
 
     def delete_batch_content(self, batch_id: int) -> None:
-        """Remove a batch's rows from every table (used by ``--replace``, inside a transaction)."""
+        """Remove a batch's rows from every table (used by ``--replace``, inside a transaction);
+        its profiles leave the project's running totals (``project_profiles``) too."""
+        self.execute(_SUBTRACT_PROFILES, (batch_id,))
+        self.execute("DELETE FROM project_profiles WHERE items = 0")
         for statement in _DELETE.values():
             self.execute(statement, (batch_id,))
         self.execute("DELETE FROM batches WHERE batch_id = ?", (batch_id,))
@@ -414,7 +441,13 @@ class Store:
             self.connection.unregister("incoming_rejects")
 
     def annotations(self, batch_id: int) -> pa.Table:
-        """A batch's stored annotations (item, annotator, label, extra) in stored order.
+        """A batch's stored annotations (item, annotator, label, extra) in stored order."""
+        return self.arrow(
+            "SELECT item, annotator, label, extra FROM annotations WHERE batch_id = ?", (batch_id,)
+        )
+
+    def arrow(self, sql: str, parameters: Sequence[Any] = ()) -> pa.Table:
+        """Run one constant query with ``?`` parameters; its rows as an Arrow table.
 
         DuckDB >= 2.0 refuses a relation while an earlier ``execute()`` result on the
         connection is unread (``fetchone`` leaves it so: ``check_schema`` on every open),
@@ -422,10 +455,7 @@ class Store:
         finish = getattr(self.connection, "complete", None)  # DuckDB >= 2.0
         if finish is not None:
             finish()
-        relation = self.connection.sql(
-            "SELECT item, annotator, label, extra FROM annotations WHERE batch_id = ?",
-            params=[batch_id],
-        )
+        relation = self.connection.sql(sql, params=list(parameters))
         # DuckDB >= 1.4 names it to_arrow_table; older releases call it arrow
         fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
         return fetch()
@@ -466,31 +496,55 @@ class Store:
         ``metrics`` rows are ``(metric, value, se, ci_low, ci_high, reason)``;
         ``annotators`` rows are ``(annotator, metric, value, n, reason)``.
         """
-        self.execute(
-            "INSERT INTO batch_results VALUES (?, ?, ?, ?, ?, ?)",
-            (batch_id, kind, schema_version, result_json, utc_now(), run_id),
+        self.insert_results(
+            batch_id, [(kind, schema_version, result_json, metrics, annotators)], run_id=run_id
         )
-        if metrics:
-            self.connection.executemany(
-                "INSERT INTO batch_metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(batch_id, kind, *row) for row in metrics],
-            )
-        if annotators:
-            names = ("annotator", "metric", "value", "n", "reason")
-            types = (pa.string(), pa.string(), pa.float64(), pa.int64(), pa.string())
-            columns = list(zip(*annotators, strict=True))
-            rows = pa.table(
-                {k: pa.array(c, type=t) for k, c, t in zip(names, columns, types, strict=True)}
-            )
-            self.connection.register("incoming_annotator_metrics", rows)
-            try:
-                self.execute(
-                    "INSERT INTO annotator_metrics SELECT ?, ?, annotator, metric, value, n, "
-                    "reason FROM incoming_annotator_metrics",
-                    (batch_id, kind),
+
+    def insert_results(
+        self,
+        batch_id: int,
+        results: Sequence[
+            tuple[str, int, str, Sequence[tuple[Any, ...]], Sequence[tuple[Any, ...]]]
+        ],
+        *,
+        run_id: int,
+    ) -> None:
+        """Store several results of a batch in three statements (one per table, each an
+        Arrow table registered under a constant name: no per-row round trip).
+
+        Each result is ``(kind, schema_version, result_json, metrics, annotators)``, rows as
+        in :meth:`insert_result`.
+        """
+        now = utc_now()
+        own = [
+            (batch_id, kind, version, text, now, run_id) for kind, version, text, _, _ in results
+        ]
+        metrics = [(batch_id, r[0], *row) for r in results for row in r[3]]
+        annotators = [(batch_id, r[0], *row) for r in results for row in r[4]]
+        for name, rows in (
+            ("batch_results", own),
+            ("batch_metrics", metrics),
+            ("annotator_metrics", annotators),
+        ):
+            if rows:
+                self._insert_rows(name, rows)
+
+    def _insert_rows(self, name: str, rows: list[tuple[Any, ...]]) -> None:
+        """Append ``rows`` (tuples in column order) to one of the result tables."""
+        columns, types = _RESULT_COLUMNS[name]
+        data = pa.table(
+            {
+                column: pa.array(values, type=kind)
+                for column, values, kind in zip(
+                    columns, zip(*rows, strict=True), types, strict=True
                 )
-            finally:
-                self.connection.unregister("incoming_annotator_metrics")
+            }
+        )
+        self.connection.register("incoming_result_rows", data)
+        try:
+            self.execute(_INSERT_RESULT_ROWS[name])
+        finally:
+            self.connection.unregister("incoming_result_rows")
 
     def result(self, batch_id: int, kind: str) -> str | None:
         """The stored JSON text of one result, or None."""
