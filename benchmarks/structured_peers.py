@@ -15,6 +15,12 @@ library's own layout before the clock starts.
 * Span pairwise F1 (the core of the span annotator report): ``nervaluate.Evaluator`` per
   annotator pair (one annotator as "true", the other as "pred"), strict F1 (same
   boundaries and label), checked against labelaudit's exact span F1 per pair.
+* Shape pairwise matching (:func:`shape_pairs_peer`): per image and annotator pair the
+  similarity matrix from the reference library - polygons: shapely (GEOS) intersection
+  area over union; cuboids: shapely intersection of the bird's-eye-view rectangles times
+  the overlap of the height ranges over the union volume; keypoints: pycocotools'
+  ``COCOeval.computeOks`` (every keypoint visible, equal areas: the symmetric OKS is
+  COCO's) - then ``linear_sum_assignment(maximize=True)``, TP at 0.5.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import numpy as np
 
 from labelaudit.table import AnnotationTable
 
-__all__ = ["box_pairs_peer", "nervaluate_peer", "wbf_peer"]
+__all__ = ["box_pairs_peer", "nervaluate_peer", "shape_pairs_peer", "wbf_peer"]
 
 
 def _rows_by_item(table: AnnotationTable, n: int) -> list[list[tuple[int, list[dict[str, Any]]]]]:
@@ -134,3 +140,82 @@ def nervaluate_peer(table: AnnotationTable, n: int, labels: tuple[str, ...]) -> 
 
     wall, cpu, f1 = _timed(run)
     return {"wall_s": wall, "cpu_s": cpu, "n": n, "f1_exact": f1}
+
+
+def _polygon_matrix(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> np.ndarray:
+    import shapely
+
+    pa_ = np.array([shapely.Polygon(p["points"]) for p in a])
+    pb = np.array([shapely.Polygon(p["points"]) for p in b])
+    inter = shapely.area(shapely.intersection(pa_[:, None], pb[None, :]))
+    union = shapely.area(pa_)[:, None] + shapely.area(pb)[None, :] - inter
+    return np.asarray(inter / union)
+
+
+def _cuboid_matrix(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> np.ndarray:
+    import shapely
+
+    def footprint(c: dict[str, Any]) -> Any:
+        cos, sin = np.cos(c["yaw"]), np.sin(c["yaw"])
+        u = np.array([1, -1, -1, 1]) * c["length"] / 2
+        v = np.array([1, 1, -1, -1]) * c["width"] / 2
+        return shapely.Polygon(
+            np.column_stack([c["x"] + u * cos - v * sin, c["y"] + u * sin + v * cos])
+        )
+
+    fa, fb = np.array([footprint(c) for c in a]), np.array([footprint(c) for c in b])
+    bev = shapely.area(shapely.intersection(fa[:, None], fb[None, :]))
+    za = np.array([[c["z"] - c["height"] / 2, c["z"] + c["height"] / 2] for c in a])
+    zb = np.array([[c["z"] - c["height"] / 2, c["z"] + c["height"] / 2] for c in b])
+    dz = np.clip(
+        np.minimum(za[:, None, 1], zb[None, :, 1]) - np.maximum(za[:, None, 0], zb[None, :, 0]),
+        0,
+        None,
+    )
+    inter = bev * dz
+    va = np.array([c["length"] * c["width"] * c["height"] for c in a])
+    vb = np.array([c["length"] * c["width"] * c["height"] for c in b])
+    return np.asarray(inter / (va[:, None] + vb[None, :] - inter))
+
+
+def _oks_matrix(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> np.ndarray:
+    from pycocotools.cocoeval import COCOeval
+
+    evaluator = COCOeval(iouType="keypoints")
+    gts = [{"keypoints": p["keypoints"], "area": p["area"], "bbox": [0, 0, 1, 1]} for p in b]
+    dts = [{"keypoints": p["keypoints"], "score": 1.0} for p in a]
+    evaluator._gts, evaluator._dts = {(0, 0): gts}, {(0, 0): dts}
+    evaluator.params.maxDets = [len(dts)]
+    return np.asarray(evaluator.computeOks(0, 0))
+
+
+def shape_pairs_peer(table: AnnotationTable, n: int) -> dict[str, Any]:
+    """Reference similarity + optimal assignment per image and annotator pair; pooled
+    F1@0.5 per annotator pair (polygons, cuboids or keypoints)."""
+    from scipy.optimize import linear_sum_assignment
+
+    matrix_of, name = {
+        "polygons": (_polygon_matrix, "shapely polygon IoU + linear_sum_assignment"),
+        "cuboids": (_cuboid_matrix, "shapely BEV x height IoU + linear_sum_assignment"),
+        "keypoints": (_oks_matrix, "pycocotools computeOks + linear_sum_assignment"),
+    }[table.task]
+    images = _rows_by_item(table, n)
+
+    def run() -> dict[tuple[int, int], list[float]]:
+        totals: dict[tuple[int, int], list[float]] = {}
+        for rows in images:
+            for i, (ka, a) in enumerate(rows):
+                for kb, b in rows[i + 1 :]:
+                    tp = 0
+                    if len(a) and len(b):
+                        matrix = matrix_of(a, b)
+                        r, c = linear_sum_assignment(matrix, maximize=True)
+                        tp = int(np.sum(matrix[r, c] >= 0.5 - 1e-12))
+                    total = totals.setdefault((ka, kb), [0.0, 0.0])
+                    total[0] += 2.0 * tp
+                    total[1] += len(a) + len(b)
+        return totals
+
+    wall, cpu, totals = _timed(run)
+    f1 = {pair: num / den for pair, (num, den) in totals.items() if den}
+    return {"wall_s": wall, "cpu_s": cpu, "n": n, "f1_50": f1, "name": name}

@@ -40,7 +40,6 @@ def test_real_box_export_percent_to_pixels() -> None:
     assert box["width"] == pytest.approx(6.352087114337568 * 5)
     assert box["height"] == pytest.approx(9.929078014184398 * 3.2)
     assert table.data.column("image_width").to_pylist() == [500.0]
-    assert report.controls["polygon_label"]["kind"] == "unsupported (polygonlabels)"
     assert rows(table, "annotator") == [("308",)]  # no completed_by: last_created_by
     assert any("last_created_by" in note for note in report.notes)
 
@@ -191,8 +190,8 @@ def test_several_controls_need_a_choice() -> None:
         read_export(ALL, control="nope")
     with pytest.raises(UsageError, match="does not fit"):
         read_export(ALL, control="ner", task="boxes")
-    with pytest.raises(UsageError, match="not read"):
-        read_export(DATA / "export_rect_polygon_keypoint.json", control="polygon_label")
+    with pytest.raises(InputError, match="keypoints without the label config"):
+        read_export(DATA / "export_rect_polygon_keypoint.json", control="keypoint_label")
 
 
 def test_forced_multilabel_on_single_choices() -> None:

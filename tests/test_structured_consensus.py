@@ -230,7 +230,7 @@ def test_cli_consensus_spans_writes_native_shape(tmp_path):
     [
         (["--method", "dawid-skene"], "categorical"),
         (["--tie", "abstain"], "--tie"),
-        (["--iou", "0.7"], "boxes only"),
+        (["--iou", "0.7"], "applies to boxes, polygons"),
         (["--method", "weighted"], "weights"),
     ],
 )

@@ -53,14 +53,21 @@ _BASE_TYPES: dict[str, pa.DataType] = {
     "ground_truth": pa.bool_(),
     "task_row": pa.int64(),
 }
-_KEEP_FOR = {"text": "spans", "tokens": "spans", "image_width": "boxes", "image_height": "boxes"}
-_LIST_KINDS = {"choices", "multilabel", "spans", "boxes", "ranking"}
+_KEEP_FOR = {
+    "text": ("spans",),
+    "tokens": ("spans",),
+    "image_width": ("boxes", "polygons", "keypoints"),
+    "image_height": ("boxes", "polygons", "keypoints"),
+}
+_LIST_KINDS = {"choices", "multilabel", "spans", "boxes", "ranking", "polygons", "keypoints"}
 _TASK_OF_KIND = {
     "label": "categorical",
     "rating": "categorical",
     "multilabel": "multilabel",
     "spans": "spans",
     "boxes": "boxes",
+    "polygons": "polygons",
+    "keypoints": "keypoints",
     "ranking": "ranking",
     "text": "text",
     "pairwise": "pairwise",
@@ -468,7 +475,7 @@ class Collector:
             extra[name] = rows.column(name)
         extra["source_line"] = rows.column("record")
         for name, only in _KEEP_FOR.items():
-            if only == task:
+            if task in only:
                 extra[name] = rows.column(name)
         for name in ("annotator_kind", "parent_prediction", "prelabel_model_version"):
             extra[name] = rows.column(name)
@@ -567,7 +574,7 @@ def _vocabulary(task: str, values: pa.ChunkedArray) -> tuple[str, ...] | None:
     if task in ("categorical", "text") or len(values) == 0:
         return None
     flat = pc.list_flatten(values)
-    if task in ("spans", "boxes"):
+    if task in ("spans", "boxes", "polygons", "keypoints"):
         flat = pc.struct_field(flat, "label")
     elif task == "ranking":
         flat = pc.struct_field(flat, "id")

@@ -11,7 +11,7 @@ from labelaudit.exceptions import InputError
 __all__ = ["Control", "LabelConfig", "parse_label_config"]
 
 #: Control tags whose results labelaudit maps (lower-case tag = result ``type``).
-_LABELLED = {"labels", "rectanglelabels"}
+_LABELLED = {"labels", "rectanglelabels", "polygonlabels", "keypointlabels"}
 _CHOICE = {"choices", "taxonomy"}
 
 

@@ -11,6 +11,9 @@ choices    ``list[str]`` sorted, unique                   categorical or multila
 multilabel ``list[str]`` sorted, unique                   multilabel ``list<string>``
 spans      ``list[(start, end, label)]`` sorted, unique   spans (end exclusive)
 boxes      ``list[(x, y, width, height, label)]`` sorted  boxes (pixels, top-left origin)
+polygons   ``list[{"points": [[x, y], ...], "label"}]``   polygons (pixels, top-left origin)
+keypoints  ``list[{"keypoints": [x, y, v] * K, "area",    keypoints (COCO shape, pixels)
+           "label"}]``
 ranking    ``list[(id, rank)]`` sorted by (rank, id)      ranking (1 = best, ties averaged)
 text       ``str``                                        text
 pairwise   ``(first, second, choice)``                    pairwise
@@ -35,6 +38,7 @@ __all__ = [
     "boxes_value",
     "canonical_json",
     "choices_value",
+    "polygons_value",
     "ranking_value",
     "spans_value",
 ]
@@ -50,6 +54,10 @@ BOX = pa.struct(
     ]
 )
 RANK = pa.struct([("id", pa.string()), ("rank", pa.float64())])
+POLYGON = pa.struct([("points", pa.list_(pa.list_(pa.float64()))), ("label", pa.string())])
+KEYPOINTS = pa.struct(
+    [("keypoints", pa.list_(pa.float64())), ("area", pa.float64()), ("label", pa.string())]
+)
 PAIR = pa.struct([("first", pa.string()), ("second", pa.string()), ("choice", pa.string())])
 TOKENS = pa.list_(pa.struct([("start", pa.int64()), ("end", pa.int64())]))
 
@@ -61,6 +69,8 @@ PAYLOAD_TYPES: dict[str, pa.DataType] = {
     "ranking": pa.list_(RANK),
     "text": pa.string(),
     "pairwise": PAIR,
+    "polygons": pa.list_(POLYGON),
+    "keypoints": pa.list_(KEYPOINTS),
 }
 #: Arrow type the collector stores each value kind in.
 VALUE_TYPES: dict[str, pa.DataType] = {
@@ -71,7 +81,7 @@ VALUE_TYPES: dict[str, pa.DataType] = {
 }
 KINDS = tuple(VALUE_TYPES)
 #: Kinds where "no region" is an answer (an empty list), not a missing annotation.
-REGION_KINDS = frozenset({"spans", "boxes"})
+REGION_KINDS = frozenset({"spans", "boxes", "polygons", "keypoints"})
 PAIRWISE_CHOICES = ("first", "second", "tie", "both_bad")
 
 _encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
@@ -101,6 +111,13 @@ def choices_value(labels: Iterable[Any]) -> list[str]:
 def spans_value(spans: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """Sorted unique (start, end, label) triples."""
     return sorted(set(spans))
+
+
+def polygons_value(
+    polygons: Iterable[tuple[list[list[float]], str]],
+) -> list[dict[str, Any]]:
+    """Polygons ``{"points", "label"}`` sorted by (points, label)."""
+    return [{"points": p, "label": lab} for p, lab in sorted(polygons)]
 
 
 def boxes_value(

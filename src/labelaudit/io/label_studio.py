@@ -1,8 +1,10 @@
 """Label Studio exports: JSON (one object per task) and JSON_MIN (one object per annotation).
 
 Result types read: ``choices`` (single and multiple), ``labels`` (character spans, end
-exclusive), ``rectanglelabels`` (percent of the original size -> pixels), ``rating``,
-``pairwise``, ``taxonomy`` (each selected path as ``A/B``), ``textarea`` and ``ranker``.
+exclusive), ``rectanglelabels`` and ``polygonlabels`` (``points`` [[x, y], ...]; both in
+percent of the original size -> pixels), ``keypointlabels`` (one set per annotation, see
+``_ls_regions.keypoint_set``), ``rating``, ``pairwise``, ``taxonomy`` (each selected
+path as ``A/B``), ``textarea`` and ``ranker``.
 Cancelled annotations (``was_cancelled``) are skipped and counted. ``completed_by`` may be
 an int (Community) or an object (Enterprise: its ``email``, else its ``id``). Shapes checked
 against label-studio-sdk 2.x (``label_interface.control_tags``, ``converter``).
@@ -29,6 +31,7 @@ from labelaudit.io._common import (
     lookup,
 )
 from labelaudit.io._ls_config import Control, LabelConfig
+from labelaudit.io._ls_regions import keypoint_set, labels_of, polygons
 from labelaudit.io._payload import (
     boxes_value,
     choices_value,
@@ -43,6 +46,8 @@ _KIND = {
     "choices": "choices",
     "labels": "spans",
     "rectanglelabels": "boxes",
+    "polygonlabels": "polygons",
+    "keypointlabels": "keypoints",
     "rating": "rating",
     "pairwise": "pairwise",
     "taxonomy": "multilabel",
@@ -52,6 +57,8 @@ _KIND = {
 #: JSON_MIN drops the region ``type``: the value's label attribute tells it (SDK order).
 _ATTRIBUTE_TYPES = (
     ("rectanglelabels", "rectanglelabels"),
+    ("polygonlabels", "polygonlabels"),
+    ("keypointlabels", "keypointlabels"),
     ("labels", "labels"),
     ("choices", "choices"),
     ("rating", "rating"),
@@ -100,21 +107,10 @@ class _Context:
 
 
 # ---------------------------------------------------------------- region values
-def _labels_of(value: dict[str, Any], attribute: str, control: Control | None) -> list[str]:
-    labels = value.get(attribute)
-    if not isinstance(labels, list) or not labels:
-        raise Reject("region without label", f"{attribute}={labels!r}")
-    if control is not None and control.labels:
-        unknown = [label for label in labels if label not in control.labels]
-        if unknown:
-            raise Reject("unknown label", f"{unknown[0]!r} not in the label config")
-    return [str(label) for label in labels]
-
-
 def _choices(regions: list[dict[str, Any]], control: Control | None, _: Any) -> Any:
     chosen: list[str] = []
     for region in regions:
-        chosen.extend(_labels_of(region["value"], "choices", control))
+        chosen.extend(labels_of(region["value"], "choices", control))
     return choices_value(chosen)
 
 
@@ -148,7 +144,7 @@ def _spans(
             check_span(start, end, text)
         labels = value.get("labels")
         if control is not None or type(labels) is not list or not labels:
-            labels = _labels_of(value, "labels", control)
+            labels = labels_of(value, "labels", control)
         spans.extend((start, end, str(label)) for label in labels)
     return spans_value(spans)
 
@@ -186,7 +182,7 @@ def _boxes(regions: list[dict[str, Any]], control: Control | None, _: Any) -> An
         x, y, w, h = (as_number(value.get(k), k) for k in ("x", "y", "width", "height"))
         check_box(x, y, w, h, (100.0, 100.0))
         pixels = (x * width_px / 100, y * height_px / 100, w * width_px / 100, h * height_px / 100)
-        labels = _labels_of(value, "rectanglelabels", control)
+        labels = labels_of(value, "rectanglelabels", control)
         boxes.extend((*pixels, label) for label in labels)
     return boxes_value(boxes)
 
@@ -242,6 +238,8 @@ def _ranker(regions: list[dict[str, Any]], control: Control | None, _: Any) -> A
 _VALUES: dict[str, Callable[[list[dict[str, Any]], Control | None, Any], Any]] = {
     "choices": _choices,
     "rectanglelabels": _boxes,
+    "polygonlabels": polygons,
+    "keypointlabels": keypoint_set,
     "rating": _rating,
     "taxonomy": _taxonomy,
     "textarea": _textarea,

@@ -65,6 +65,9 @@ TRACKED_METRICS = {
     "categorical": "krippendorff_alpha",
     "spans": "span_f1_exact",
     "boxes": "box_f1_50",
+    "polygons": "polygon_f1_50",
+    "cuboids": "cuboid_f1_50",
+    "keypoints": "keypoint_f1_50",
     "multilabel": "masi_alpha",
     "ranking": "kendall_w",
     "text": "text_alpha",
@@ -74,6 +77,9 @@ _GATE_THRESHOLDS = {
     "krippendorff_alpha": 0.667,
     "span_f1_exact": 0.7,
     "box_f1_50": 0.7,
+    "polygon_f1_50": 0.7,
+    "cuboid_f1_50": 0.7,
+    "keypoint_f1_50": 0.7,
     "masi_alpha": 0.667,
     "kendall_w": 0.5,
     "text_alpha": 0.667,
@@ -551,7 +557,8 @@ def default_config_text(
         return text
     text = text.replace(
         "\n\n[input]",
-        "\n# Task type: spans | boxes | multilabel | ranking | text (default categorical). Each\n"
+        "\n# Task type: spans | boxes | polygons | cuboids | keypoints | multilabel | ranking |\n"
+        "# text (default categorical). Each\n"
         f"# batch is scored with the type's own agreement; {metric} is charted and gated.\n"
         f"task = {toml_string(str(task))}\n\n[input]",
         1,

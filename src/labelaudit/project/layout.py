@@ -116,7 +116,8 @@ def init_project(
         Project name shown in reports (default: the folder name).
     level, categories, task
         The task schema written into ``[task]`` (``task``: None or ``categorical``, or a
-        structured type: spans, boxes, multilabel, ranking, text).
+        structured type: spans, boxes, polygons, cuboids, keypoints, multilabel, ranking,
+        text).
 
     Returns
     -------

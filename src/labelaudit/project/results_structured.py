@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["structured_annotators_result", "structured_consensus_result", "structured_rows"]
 
 #: Path parts renamed in the flattened metric names.
-_RENAME = {"iou50": "50", "iou50_95": "50_95"}
+_RENAME = {"iou50": "50", "iou50_95": "50_95", "oks50": "50", "oks50_95": "50_95"}
 
 
 def structured_rows(metrics: dict[str, Any]) -> list[MetricRow]:

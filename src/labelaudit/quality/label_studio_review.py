@@ -13,7 +13,8 @@ and displays (verified against label-studio 1.23.2, ``tests/test_ls_roundtrip.py
   filter by them;
 - each annotator's answer is a prediction whose ``model_version`` is the annotator;
   spans become native ``labels`` regions (offsets in code points, as the 1.23.2 editor
-  counts them), boxes ``rectanglelabels`` regions (percent of the image size).
+  counts them), boxes ``rectanglelabels`` and polygons ``polygonlabels`` regions (percent
+  of the image size).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ _TYPES = {
     "multilabel": ("choices", "taxonomy"),
     "spans": ("labels",),
     "boxes": ("rectanglelabels",),
+    "polygons": ("polygonlabels",),
     "text": ("textarea",),
 }
 
@@ -108,9 +110,17 @@ def _regions(label: str, task: str, control: Any, row: dict[str, Any]) -> list[d
     width, height = row.get("_width"), row.get("_height")
     if not width or not height:
         raise InputError(
-            "boxes without the image size", source="review tasks",
+            f"{task} without the image size", source="review tasks",
             expected="image_width and image_height columns", actual="none",
         )  # fmt: skip
+    if task == "polygons":
+        return [
+            {**base, "id": f"r{k}", "original_width": width, "original_height": height,
+             "image_rotation": 0, "value": {
+                 "points": [[x * 100 / width, y * 100 / height] for x, y in p["points"]],
+                 "closed": True, "polygonlabels": [p["label"]]}}
+            for k, p in enumerate(value)
+        ]  # fmt: skip
     return [
         {**base, "id": f"r{k}", "original_width": width, "original_height": height,
          "image_rotation": 0, "value": {
@@ -127,7 +137,7 @@ def _labels_used(label: str, task: str) -> list[str]:
     value = json.loads(label)
     if task == "multilabel":
         return [str(v) for v in value]
-    if task in ("spans", "boxes"):
+    if task in ("spans", "boxes", "polygons"):
         return [str(v["label"]) for v in value]
     return []
 

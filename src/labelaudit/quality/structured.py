@@ -1,4 +1,5 @@
-"""Annotator quality for structured labels (spans, boxes, multi-label, rankings, text).
+"""Annotator quality for structured labels (spans, boxes, polygons, cuboids, keypoints,
+multi-label, rankings, text).
 
 :func:`structured_annotator_report` scores every annotator with the task's own pairwise
 measures (:mod:`labelaudit.structured.annotators`): against the others (leave-one-out:
@@ -10,7 +11,8 @@ boundary errors and label confusions summed over partners, and speed.
 Flags are rules that need no pool of five, so they work for the common team of 3-4:
 
 ``below_others`` (every task)
-    The annotator's primary measure (``span_f1_exact``, ``box_f1_50``,
+    The annotator's primary measure (``span_f1_exact``, ``box_f1_50``, ``polygon_f1_50``,
+    ``cuboid_f1_50``, ``keypoint_f1_50``,
     ``masi_agreement``, ``kendall_tau``, ``text_similarity``) with the others is at least
     ``margin`` (default 0.15) below what the others reach with each other, and the upper
     end of its 95% interval (items resampled, delta method) is below that too. Needs 3
@@ -136,6 +138,7 @@ def structured_annotator_report(
     """
     from labelaudit.structured.annotators import PRIMARY, pair_scores
     from labelaudit.structured.consensus import structured_consensus
+    from labelaudit.structured.shapes import SHAPES, shape_votes
     from labelaudit.structured.voting import box_votes, span_votes
 
     if not table.schema.is_structured or table.task not in PRIMARY:
@@ -146,6 +149,8 @@ def structured_annotator_report(
         consensus: Any = span_votes(table, **scores.shared)
     elif table.task == "boxes":
         consensus = box_votes(table, **scores.shared)
+    elif table.task in SHAPES:  # polygons, cuboids, keypoints: the vote, then matched to it
+        consensus = shape_votes(table, **scores.shared).consensus.payload
     else:
         consensus = structured_consensus(table).payload
     rows, not_run = _rows(table, scores, consensus, gold, rules, PRIMARY[table.task])

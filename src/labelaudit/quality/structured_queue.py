@@ -40,7 +40,8 @@ def structured_adjudication_queue(
     Parameters
     ----------
     table : AnnotationTable
-        A structured table (spans, boxes, multi-label, ranking, text).
+        A structured table (spans, boxes, polygons, cuboids, keypoints, multi-label, ranking,
+        text).
     threshold : float
         Items whose consensus confidence is strictly below it are queued.
     consensus : StructuredConsensus, optional

@@ -64,6 +64,20 @@ GLOSSARY: dict[str, str] = {
         "mean_iou is the mean IoU of matched boxes; box_label_agreement the share of matches "
         "with the same label."
     ),
+    "polygon_f1": (
+        "Polygon F1: polygons matched one-to-one by their exact intersection over union "
+        "(IoU of the areas, convex or not), scored like Box F1 (iou50, iou50_95, mean_iou)."
+    ),
+    "cuboid_f1": (
+        "Cuboid F1: 3D boxes (centre, size, yaw) matched one-to-one by their exact 3D IoU "
+        "(volume of the intersection over the union), scored like Box F1."
+    ),
+    "keypoint_f1": (
+        "Keypoint F1: keypoint sets matched one-to-one by object keypoint similarity (OKS, "
+        "COCO: 1 = same points, falling with distance relative to the object's size); oks50 "
+        "counts matches with OKS ≥ 0.5, oks50_95 averages F1 over 0.50 to 0.95; mean_oks is "
+        "the mean OKS of matched sets."
+    ),
     "kendall_w": (
         "Kendall's W: concordance of the rankings of an item, 0 (none) to 1 (identical), "
         "averaged over items; kendall_tau is the mean Kendall τ-b of annotator pairs (−1 = "
@@ -83,6 +97,10 @@ _FAMILY = {
     "per_label_alpha": "per_label_kappa",
     "mean_iou": "box_f1",
     "box_label_agreement": "box_f1",
+    "polygon_label_agreement": "polygon_f1",
+    "cuboid_label_agreement": "cuboid_f1",
+    "mean_oks": "keypoint_f1",
+    "keypoint_label_agreement": "keypoint_f1",
     "kendall_tau": "kendall_w",
     "mean_edit_distance": "text_alpha",
     "normalized_exact_agreement": "text_alpha",

@@ -1,4 +1,5 @@
-"""Agreement and consensus for structured labels: multi-label sets, spans, boxes, rankings, text.
+"""Agreement and consensus for structured labels: multi-label sets, spans, boxes, polygons,
+cuboids, keypoints, rankings, text.
 
 ``structured_metrics(table)`` routes on ``table.task`` (see the structured-label contract
 in :class:`labelaudit.table.AnnotationTable`); ``labelaudit.agreement.agreement_report``
@@ -15,6 +16,7 @@ from labelaudit.structured.api import (
     structured_diagnostics,
     structured_metrics,
 )
+from labelaudit.structured.shapes import vote_shapes
 from labelaudit.structured.voting import (
     StructuredConsensus,
     vote_boxes,
@@ -31,5 +33,6 @@ __all__ = [
     "structured_metrics",
     "vote_boxes",
     "vote_multilabel",
+    "vote_shapes",
     "vote_spans",
 ]

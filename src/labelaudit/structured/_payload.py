@@ -33,6 +33,13 @@ _BOX = pa.struct(
     ]
 )
 _RANK = pa.struct([("id", pa.string()), ("rank", pa.float64())])
+_POLYGON = pa.struct([("points", pa.list_(pa.list_(pa.float64()))), ("label", pa.string())])
+#: Cuboid fields: centre (x, y, z), size along / across the heading and vertical, yaw.
+CUBOID_FIELDS = ("x", "y", "z", "length", "width", "height", "yaw")
+_CUBOID = pa.struct([*((k, pa.float64()) for k in CUBOID_FIELDS), ("label", pa.string())])
+_KEYPOINTS = pa.struct(
+    [("keypoints", pa.list_(pa.float64())), ("area", pa.float64()), ("label", pa.string())]
+)
 
 #: The payload type of each structured task (the structured-label contract).
 PAYLOAD_TYPES: dict[str, pa.DataType] = {
@@ -41,12 +48,19 @@ PAYLOAD_TYPES: dict[str, pa.DataType] = {
     "boxes": pa.list_(_BOX),
     "ranking": pa.list_(_RANK),
     "text": pa.string(),
+    "polygons": pa.list_(_POLYGON),
+    "cuboids": pa.list_(_CUBOID),
+    "keypoints": pa.list_(_KEYPOINTS),
 }
 _EXAMPLES = {
     "multilabel": '["label_a", "label_b"]',
     "spans": '[{"start": 0, "end": 5, "label": "PER"}]',
     "boxes": '[{"x": 10, "y": 20, "width": 30, "height": 40, "label": "car"}]',
     "ranking": '[{"id": "a", "rank": 1}, {"id": "b", "rank": 2}] or ["a", "b"]',
+    "polygons": '[{"points": [[10, 20], [40, 20], [25, 50]], "label": "car"}]',
+    "cuboids": '[{"x": 1, "y": 2, "z": 0.5, "length": 4, "width": 2, "height": 1.5, '
+    '"yaw": 0.3, "label": "car"}]',
+    "keypoints": '[{"keypoints": [x1, y1, v1, x2, y2, v2, ...], "label": "person"}]',
 }
 
 
@@ -109,6 +123,8 @@ _BAD = {
 def _checked(array: pa.Array, table: AnnotationTable) -> pa.Array:
     """``array`` unless an element is impossible (a span ending before its start, a box
     of negative size): then an InputError naming the first such row and field."""
+    if table.task in _SHAPE_CHECKS:
+        return _SHAPE_CHECKS[table.task](array, table)
     if table.task not in _BAD:
         return array
     import pyarrow.compute as pc
@@ -145,6 +161,108 @@ def _checked(array: pa.Array, table: AnnotationTable) -> pa.Array:
         actual=", ".join(f"{k}={v}" for k, v in actual.items()),
         hint=f"fix the {noun} or drop it from the export",
     )
+
+
+def _refuse(
+    array: pa.Array, table: AnnotationTable, bad: np.ndarray, field: str, expected: str, noun: str
+) -> None:
+    """InputError at the row of the first element flagged in ``bad`` (elements of the
+    flattened list payload), naming ``label.{field}`` and the element as it is."""
+    import pyarrow.compute as pc
+
+    if not bad.any():
+        return
+    element = int(np.flatnonzero(bad)[0])
+    row = int(pc.list_parent_indices(array).to_numpy(zero_copy_only=False)[element])
+    value = pc.list_flatten(array)[element].as_py()
+    shown = {k: v for k, v in value.items() if k != "label"} if isinstance(value, dict) else value
+    raise InputError(
+        f"impossible {noun} in the label",
+        source=table.source,
+        line=row + 1,
+        unit="row",
+        field=f"label.{field}",
+        expected=expected,
+        actual=json.dumps(shown)[:80],
+        hint=f"fix the {noun} or drop it from the export",
+    )
+
+
+def _numbers(values: pa.Array) -> np.ndarray:
+    import pyarrow.compute as pc
+
+    return np.asarray(
+        pc.fill_null(pc.cast(values, pa.float64()), np.nan).to_numpy(zero_copy_only=False),
+        dtype=np.float64,
+    )
+
+
+def _check_polygons(array: pa.Array, table: AnnotationTable) -> pa.Array:
+    """Every polygon has >= 3 points, each two finite numbers."""
+    import pyarrow.compute as pc
+
+    points = pc.struct_field(pc.list_flatten(array), "points")
+    n_points = np.asarray(pc.fill_null(pc.list_value_length(points), 0), dtype=np.int64)
+    flat = pc.list_flatten(points)
+    width = np.asarray(pc.fill_null(pc.list_value_length(flat), 0), dtype=np.int64)
+    finite = np.isfinite(_numbers(pc.list_flatten(flat)))
+    coords_ok = np.ones(len(flat), dtype=bool)
+    if width.size:  # a point is bad when it is not two finite numbers
+        owner = np.repeat(np.arange(width.size), width)
+        coords_ok = (width == 2) & (np.bincount(owner, ~finite, minlength=width.size) == 0)
+    point_owner = np.repeat(np.arange(n_points.size), n_points)
+    bad_point = np.bincount(point_owner, ~coords_ok, minlength=n_points.size) > 0
+    _refuse(array, table, n_points < 3, "points", "at least 3 points [x, y]", "polygon")
+    _refuse(array, table, bad_point, "points", "points as [x, y] finite numbers", "polygon")
+    return array
+
+
+def _check_cuboids(array: pa.Array, table: AnnotationTable) -> pa.Array:
+    """Every cuboid has finite coordinates and a non-negative size."""
+    import pyarrow.compute as pc
+
+    values = pc.list_flatten(array)
+    for name in CUBOID_FIELDS:
+        v = _numbers(pc.struct_field(values, name))
+        if name in ("length", "width", "height"):
+            _refuse(array, table, ~(v >= 0) | ~np.isfinite(v), name, f"{name} >= 0", "cuboid")
+        _refuse(array, table, ~np.isfinite(v), name, f"{name} a finite number", "cuboid")
+    return array
+
+
+def _check_keypoints(array: pa.Array, table: AnnotationTable) -> pa.Array:
+    """Every keypoint list is [x, y, v] * K with the table's one K (the first list's)."""
+    import pyarrow.compute as pc
+
+    values = pc.list_flatten(array)
+    length = np.asarray(
+        pc.fill_null(pc.list_value_length(pc.struct_field(values, "keypoints")), 0), np.int64
+    )
+    k = int(length[0]) if length.size else 0
+    expected = f"a list [x1, y1, v1, x2, y2, v2, ...] of length {k} (3 per keypoint, "
+    expected += "the same in every annotation)"
+    _refuse(
+        array,
+        table,
+        (length != k) | (length % 3 != 0) | (length == 0),
+        "keypoints",
+        expected,
+        "keypoint set",
+    )
+    flat = _numbers(pc.list_flatten(pc.struct_field(values, "keypoints")))
+    owner = np.repeat(np.arange(length.size), length)
+    bad = np.bincount(owner, ~np.isfinite(flat), minlength=length.size) > 0
+    _refuse(array, table, bad, "keypoints", "finite numbers", "keypoint set")
+    area = _numbers(pc.struct_field(values, "area"))
+    _refuse(array, table, area < 0, "area", "area >= 0 (or absent)", "keypoint set")
+    return array
+
+
+_SHAPE_CHECKS = {
+    "polygons": _check_polygons,
+    "cuboids": _check_cuboids,
+    "keypoints": _check_keypoints,
+}
 
 
 def identity_codes(table: AnnotationTable) -> np.ndarray:
@@ -185,12 +303,18 @@ def _parse(task: str, text: str, table: AnnotationTable) -> Any:
     return parsed
 
 
+#: Label Studio's label lists of region values, by control tag.
+_LS_LABELS = ("labels", "polygonlabels", "keypointlabels", "rectanglelabels")
+
+
 def _labels(region: dict[str, Any]) -> list[str]:
     """A region's labels: ``label``, or Label Studio's ``labels`` list (one span per label,
-    its ``text`` ignored); KeyError/TypeError when neither holds a label."""
+    its ``text`` ignored; ``polygonlabels`` likewise); KeyError/TypeError when none holds
+    a label."""
     if "label" in region:
         return [str(region["label"])]
-    labels = region["labels"]
+    key = next((k for k in _LS_LABELS if k in region), "labels")
+    labels = region[key]
     if not isinstance(labels, list) or not labels:
         raise TypeError("labels must be a non-empty list")
     return [str(label) for label in labels]
@@ -213,6 +337,36 @@ def _shape(task: str, value: list[Any]) -> list[Any] | None:
         if task == "boxes":
             keys = ("x", "y", "width", "height")
             return [{**{k: float(v[k]) for k in keys}, "label": str(v["label"])} for v in value]
+        if task in _SHAPES:
+            return [shaped for v in value for shaped in _SHAPES[task](v)]
         return [{"id": str(v["id"]), "rank": float(v["rank"])} for v in value]
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _polygon(v: dict[str, Any]) -> list[dict[str, Any]]:
+    """``{"points": [[x, y], ...], "label"}`` (or Label Studio's ``polygonlabels``)."""
+    points = [[float(c) for c in point] for point in v["points"]]
+    return [{"points": points, "label": label} for label in _labels(v)]
+
+
+#: Short names of the cuboid size fields accepted on input (``l``, ``w``, ``h``).
+_CUBOID_ALIASES = {"length": "l", "width": "w", "height": "h"}
+
+
+def _cuboid(v: dict[str, Any]) -> list[dict[str, Any]]:
+    """``{"x", "y", "z", "length"|"l", "width"|"w", "height"|"h", "yaw", "label"}``."""
+    out = {k: float(v[k] if k in v else v[_CUBOID_ALIASES[k]]) for k in CUBOID_FIELDS}
+    return [{**out, "label": label} for label in _labels(v)]
+
+
+def _keypoints(v: dict[str, Any]) -> list[dict[str, Any]]:
+    """A COCO keypoint annotation: ``{"keypoints": [x, y, v, ...], "area"?, "label"}``
+    (``category_id`` stands for the label when there is none)."""
+    points = [float(c) for c in v["keypoints"]]
+    area = None if v.get("area") is None else float(v["area"])
+    label = v if "label" in v or any(k in v for k in _LS_LABELS) else {"label": v["category_id"]}
+    return [{"keypoints": points, "area": area, "label": lab} for lab in _labels(label)]
+
+
+_SHAPES = {"polygons": _polygon, "cuboids": _cuboid, "keypoints": _keypoints}

@@ -11,6 +11,9 @@ spans       ``span_f1_exact``, ``span_f1_overlap``: 2 TP / (|A| + |B|), matching
             in :mod:`labelaudit.structured.spans`
 boxes       ``box_f1_50``: 2 TP(IoU >= 0.5) / (|A| + |B|); ``box_f1_50_95``: the mean
             over IoU 0.50:0.95; ``mean_iou``: IoU of matched boxes / matches
+polygons,   the same with the type's similarity (:mod:`labelaudit.structured.shapes`):
+cuboids,    ``polygon_f1_50``, ``cuboid_f1_50``, ... ``mean_iou``; keypoints
+keypoints   ``keypoint_f1_50`` / ``keypoint_f1_50_95`` at OKS thresholds, ``mean_oks``
 multilabel  ``masi_agreement``: 1 - MASI distance of the two sets / 1
 ranking     ``kendall_tau``: tau-b of the common ids / 1
 text        ``text_similarity``: 1 - normalised Levenshtein distance / 1
@@ -63,6 +66,9 @@ F64 = npt.NDArray[np.float64]
 PRIMARY = {
     "spans": "span_f1_exact",
     "boxes": "box_f1_50",
+    "polygons": "polygon_f1_50",
+    "cuboids": "cuboid_f1_50",
+    "keypoints": "keypoint_f1_50",
     "multilabel": "masi_agreement",
     "ranking": "kendall_tau",
     "text": "text_similarity",
@@ -92,6 +98,9 @@ def pair_scores(table: AnnotationTable) -> PairScores:
     handler = {
         "spans": _spans,
         "boxes": _boxes,
+        "polygons": _boxes,
+        "cuboids": _boxes,
+        "keypoints": _boxes,
         "multilabel": _multilabel,
         "ranking": _ranking,
         "text": _text,
@@ -141,9 +150,12 @@ def _spans(table: AnnotationTable) -> PairScores:
 
 
 def _boxes(table: AnnotationTable) -> PairScores:
-    from labelaudit.structured.boxes import THRESHOLDS, box_data, box_matches
+    """Boxes and the shapes matched like them (polygons, cuboids, keypoints)."""
+    from labelaudit.structured.boxes import THRESHOLDS, box_matches
+    from labelaudit.structured.shapes import KINDS, region_data
 
-    d = box_data(table)
+    kind = KINDS[table.task]
+    d = region_data(table)
     m = box_matches(table, d)
     n_pairs = m.pair_r.size
     regions = d.row_size.astype(np.float64)
@@ -163,9 +175,9 @@ def _boxes(table: AnnotationTable) -> PairScores:
         m.pair_r,
         m.pair_s,
         {
-            "box_f1_50": (2.0 * tp50, size),
-            "box_f1_50_95": (2.0 * tp_mean, size),
-            "mean_iou": (
+            f"{kind.noun}_f1_50": (2.0 * tp50, size),
+            f"{kind.noun}_f1_50_95": (2.0 * tp_mean, size),
+            f"mean_{kind.measure}": (
                 np.asarray(np.bincount(m.pair, m.iou, minlength=n_pairs), np.float64),
                 matched,
             ),

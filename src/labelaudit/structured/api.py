@@ -24,7 +24,7 @@ __all__ = [
     "structured_metrics",
 ]
 
-_LABELLED = ("spans", "boxes")
+_LABELLED = ("spans", "boxes", "polygons", "cuboids", "keypoints")
 
 
 def _check(table: AnnotationTable, ci: str, n_boot: int) -> None:
@@ -62,7 +62,9 @@ def structured_metrics(
         * spans: ``span_f1`` = ``{"exact"|"overlap": {"micro": MetricResult,
           "per_label": {label: MetricResult}}}``, ``token_alpha``, ``token_kappa``;
         * boxes: ``box_f1`` = ``{"iou50", "iou50_95"}``, ``mean_iou``,
-          ``box_label_agreement``;
+          ``box_label_agreement``; polygons and cuboids likewise (``polygon_f1``,
+          ``cuboid_f1``, ...); keypoints: ``keypoint_f1`` = ``{"oks50", "oks50_95"}``,
+          ``mean_oks``, ``keypoint_label_agreement``;
         * ranking: ``kendall_w``, ``kendall_tau``;
         * text: ``text_alpha``, ``mean_edit_distance``, ``normalized_exact_agreement``;
         * pairwise: nothing more (the preference audit covers it).
@@ -158,14 +160,18 @@ def _spans(
 def _boxes(
     table: AnnotationTable, options: dict[str, Any], top: int, diagnose: bool, metrics: bool
 ) -> _Result:
-    from labelaudit.structured.boxes import box_annotator_counts, box_data, box_matches, box_metrics
+    """Boxes, polygons, cuboids, keypoints: one matching, the type's own similarity."""
+    from labelaudit.structured.boxes import box_annotator_counts, box_matches, box_metrics
+    from labelaudit.structured.shapes import KINDS, region_data
 
-    data = box_data(table)
+    kind = KINDS[table.task]
+    data = region_data(table)
     matches = box_matches(table, data)
-    found = box_metrics(table, data=data, matches=matches, **options) if metrics else {}
+    found = box_metrics(table, data=data, matches=matches, kind=kind, **options) if metrics else {}
     if not diagnose:
         return found, {}
-    return found, {"structured": {"annotators": box_annotator_counts(table, data, matches)}}
+    counts = box_annotator_counts(table, data, matches, kind)
+    return found, {"structured": {"annotators": counts}}
 
 
 def _ranking(
@@ -192,6 +198,9 @@ _HANDLERS = {
     "multilabel": _multilabel,
     "spans": _spans,
     "boxes": _boxes,
+    "polygons": _boxes,
+    "cuboids": _boxes,
+    "keypoints": _boxes,
     "ranking": _ranking,
     "text": _text,
 }

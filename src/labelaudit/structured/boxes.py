@@ -24,7 +24,7 @@ by the solver).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +46,8 @@ __all__ = [
     "THRESHOLDS",
     "BoxData",
     "BoxMatches",
+    "RegionData",
+    "RegionKind",
     "box_annotator_counts",
     "box_data",
     "box_matches",
@@ -73,6 +75,47 @@ class BoxData:
     labels: npt.NDArray[np.object_]
     row_start: I64
     row_size: I64
+
+    @property
+    def envelope(self) -> F64:
+        """Corners (E, 4): x0, y0, x1, y1 (candidate pairs overlap here)."""
+        return np.stack([self.x, self.y, self.x + self.w, self.y + self.h], axis=1)
+
+    def similarity(self, i: I64, j: I64) -> F64:
+        """IoU of boxes i and j, elementwise."""
+        return iou(
+            self.x[i], self.y[i], self.w[i], self.h[i], self.x[j], self.y[j], self.w[j], self.h[j]
+        )
+
+
+class RegionData(Protocol):
+    """What the matching needs of any region type (boxes, polygons, cuboids, keypoints).
+
+    ``row`` (E,) the row of every region, ``label`` (E,) its label code into ``labels``,
+    ``row_start``/``row_size`` (n_rows,) where each row's regions are; ``envelope`` (E, 4)
+    an axis-aligned rectangle x0, y0, x1, y1 outside which the similarity is 0 (None: any
+    two regions may be similar); ``similarity(i, j)`` the IoU / OKS of regions i and j.
+    """
+
+    @property
+    def row(self) -> I64: ...
+
+    @property
+    def label(self) -> I64: ...
+
+    @property
+    def labels(self) -> npt.NDArray[np.object_]: ...
+
+    @property
+    def row_start(self) -> I64: ...
+
+    @property
+    def row_size(self) -> I64: ...
+
+    @property
+    def envelope(self) -> F64 | None: ...
+
+    def similarity(self, i: I64, j: I64) -> F64: ...
 
 
 def box_data(table: AnnotationTable) -> BoxData:
@@ -113,18 +156,19 @@ DENSE_MAX = 64
 _DENSE_CHUNK = 1 << 22  # IoU cells per chunk of row pairs
 
 
-def _dense_overlaps(d: BoxData, pair_r: I64, pair_s: I64) -> tuple[I64, I64, F64]:
-    """Box pairs with a positive IoU, from every box of r against every box of s.
+def _dense_overlaps(d: RegionData, pair_r: I64, pair_s: I64) -> tuple[I64, I64, F64]:
+    """Region pairs with a positive similarity, from every region of r against every one of s.
 
-    The boxes of each row are padded to K (the most boxes in a row), so every chunk of
+    The regions of each row are padded to K (the most regions in a row), so every chunk of
     row pairs is one (P, K, K) broadcast over contiguous arrays: with around ten boxes per
-    row that is several times faster than gathering the candidates of a sweep.
+    row that is several times faster than gathering the candidates of a sweep. Pairs whose
+    envelopes do not overlap are not candidates (no envelope: every pair is).
     """
     size = d.row_size
-    if d.x.size == 0:
+    if d.row.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     k = int(size.max())
-    corners = np.stack([d.x, d.y, d.x + d.w, d.y + d.h], axis=1)
+    corners = d.envelope
     lane = np.arange(k, dtype=np.int64)
     found_a, found_b = [], []
     step = max(1, _DENSE_CHUNK // (k * k))
@@ -133,22 +177,24 @@ def _dense_overlaps(d: BoxData, pair_r: I64, pair_s: I64) -> tuple[I64, I64, F64
         in_a, in_b = lane < size[r][:, None], lane < size[s][:, None]
         ia = np.where(in_a, d.row_start[r][:, None] + lane, 0)
         ib = np.where(in_b, d.row_start[s][:, None] + lane, 0)
-        a, b = corners[ia][:, :, None, :], corners[ib][:, None, :, :]
-        iw = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
-        ih = np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1])
-        hit = (iw > 0) & (ih > 0) & in_a[:, :, None] & in_b[:, None, :]
+        hit = in_a[:, :, None] & in_b[:, None, :]
+        if corners is not None:
+            a, b = corners[ia][:, :, None, :], corners[ib][:, None, :, :]
+            iw = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
+            ih = np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1])
+            hit &= (iw > 0) & (ih > 0)
         pair, x, y = np.nonzero(hit)
         found_a.append(ia[pair, x])
         found_b.append(ib[pair, y])
     i = np.concatenate(found_a) if found_a else np.zeros(0, dtype=np.int64)
     j = np.concatenate(found_b) if found_b else np.zeros(0, dtype=np.int64)
-    value = iou(d.x[i], d.y[i], d.w[i], d.h[i], d.x[j], d.y[j], d.w[j], d.h[j])
+    value = d.similarity(i, j)
     positive = value > 0
     return i[positive], j[positive], value[positive]
 
 
-def _overlaps(d: BoxData, item: I64) -> tuple[I64, I64, F64]:
-    """Box pairs (i, j) of one item and two rows with a positive IoU, and that IoU.
+def _overlaps(d: RegionData, item: I64, corners: F64 | None = None) -> tuple[I64, I64, F64]:
+    """Region pairs (i, j) of one item and two rows with a positive similarity, and it.
 
     Sorted by (item, x), the boxes that intersect box i's x range and start at or after it
     are the run of boxes starting before x_i + w_i, so the candidates are the pairs whose
@@ -158,8 +204,11 @@ def _overlaps(d: BoxData, item: I64) -> tuple[I64, I64, F64]:
     item. The IoU is computed on the boxes laid out in that order (the two boxes of a
     candidate are close in memory), then the pairs are mapped back to box indices.
     """
-    n = d.x.size
-    start_rank, end_rank = _left_edge_ranks(d.x, d.x + d.w)
+    n = d.row.size
+    corners = d.envelope if corners is None else corners
+    if corners is None:
+        raise ValueError("the sweep needs envelopes")
+    start_rank, end_rank = _left_edge_ranks(corners[:, 0], corners[:, 2])
     shift = max(n, 1).bit_length()
     start_key = (item << np.int64(shift)) | start_rank
     end_key = (item << np.int64(shift)) | end_rank
@@ -171,9 +220,7 @@ def _overlaps(d: BoxData, item: I64) -> tuple[I64, I64, F64]:
     row = d.row[order]
     keep = row[p] != row[q]
     p, q = p[keep], q[keep]
-    box = np.stack([d.x, d.y, d.w, d.h], axis=1)[order]
-    first, second = box[p], box[q]
-    value = iou(*first.T, *second.T)
+    value = d.similarity(order[p], order[q])
     positive = value > 0
     return order[p[positive]], order[q[positive]], value[positive]
 
@@ -198,25 +245,28 @@ def _left_edge_ranks(x: F64, right: F64) -> tuple[I64, I64]:
     return start, end
 
 
-def box_matches(table: AnnotationTable, d: BoxData | None = None) -> BoxMatches:
+def box_matches(table: AnnotationTable, d: RegionData | None = None) -> BoxMatches:
     """Optimal one-to-one IoU matches of every annotator pair of every image.
 
-    Candidate box pairs come from every box of r against every box of s when no
-    annotation has more than :data:`DENSE_MAX` boxes (:func:`_dense_overlaps`), else from a
-    sweep over x (:func:`_overlaps`); their IoU is computed at once, and the positive-IoU
-    pairs of all image pairs are matched together by
-    :func:`labelaudit.structured._assign.sparse_assignment`. Matches are ordered by (row
-    pair, box a, box b).
+    Any :class:`RegionData` (boxes by default; polygons, cuboids, keypoints from
+    :mod:`labelaudit.structured.shapes`) is matched the same way, by its own similarity.
+    Candidate pairs come from every region of r against every region of s when no
+    annotation has more than :data:`DENSE_MAX` regions or there is no envelope
+    (:func:`_dense_overlaps`), else from a sweep over the envelopes' x (:func:`_overlaps`);
+    their similarity is computed at once, and the positive pairs of all image pairs are
+    matched together by :func:`labelaudit.structured._assign.sparse_assignment`. Matches
+    are ordered by (row pair, region a, region b).
     """
     from labelaudit.structured.spans import _row_pair_index
 
     d = box_data(table) if d is None else d
     pair_r, pair_s = row_pairs(table.item_codes, table.annotator_codes)
     who = table.annotator_codes[d.row]
-    if int(d.row_size.max(initial=0)) <= DENSE_MAX:
+    corners = d.envelope if int(d.row_size.max(initial=0)) > DENSE_MAX else None
+    if corners is None:
         i, j, value = _dense_overlaps(d, pair_r, pair_s)
     else:
-        i, j, value = _overlaps(d, table.item_codes[d.row])
+        i, j, value = _overlaps(d, table.item_codes[d.row], corners)
     swap = who[i] > who[j]
     a, b = np.where(swap, j, i), np.where(swap, i, j)
     n_ann = max(table.n_annotators, 1)
@@ -232,16 +282,37 @@ def _pair_tp(m: BoxMatches, threshold: float) -> F64:
     return np.bincount(m.pair[hit], minlength=m.pair_r.size).astype(np.float64)
 
 
+@dataclass(frozen=True)
+class RegionKind:
+    """Names of a region type's measures: ``noun`` (``box``) and ``measure`` (``iou``)."""
+
+    noun: str = "box"
+    measure: str = "iou"
+
+    @property
+    def plural(self) -> str:
+        """The noun in messages (``boxes``, ``polygons``, ``keypoint sets``...)."""
+        return {"box": "boxes", "keypoint": "keypoint sets"}.get(self.noun, f"{self.noun}s")
+
+
+BOX = RegionKind()
+
+
 def box_metrics(
     table: AnnotationTable,
     *,
     ci: str = "analytic",
     n_boot: int = 1000,
     seed: int = 0,
-    data: BoxData | None = None,
+    data: RegionData | None = None,
     matches: BoxMatches | None = None,
+    kind: RegionKind = BOX,
 ) -> dict[str, Any]:
     """Box F1 at IoU 0.5 and 0.5:0.95, mean IoU and label agreement of matched boxes.
+
+    Any region type's ``data`` and ``kind`` give the same metrics under its own names
+    (polygons: ``polygon_f1``, ``mean_iou``, ``polygon_label_agreement``; keypoints:
+    ``keypoint_f1`` with ``oks50``/``oks50_95``, ``mean_oks``, ...).
 
     Returns
     -------
@@ -258,18 +329,20 @@ def box_metrics(
     tp50 = _pair_tp(m, 0.5)
     tp_mean = np.mean([_pair_tp(m, t) for t in THRESHOLDS], axis=0) if group.size else tp50
     options: dict[str, Any] = {"ci": ci, "n_boot": n_boot, "seed": seed}
-    no_boxes = "no annotator pair marked any box on the images they share"
+    noun, what = kind.noun, kind.measure
+    none = f"no annotator pair marked any {noun if noun != 'keypoint' else 'keypoint set'}"
+    no_boxes = f"{none} on the images they share"
     f1 = {
-        "iou50": mean_of_ratios(
+        f"{what}50": mean_of_ratios(
             Contributions(item, group, 2.0 * tp50, den),
             undefined=no_boxes,
-            extra={"iou": 0.5},
+            extra={what: 0.5},
             **options,
         ),
-        "iou50_95": mean_of_ratios(
+        f"{what}50_95": mean_of_ratios(
             Contributions(item, group, 2.0 * tp_mean, den),
             undefined=no_boxes,
-            extra={"iou": [0.5, 0.95, 0.05]},
+            extra={what: [0.5, 0.95, 0.05]},
             **options,
         ),
     }
@@ -277,25 +350,29 @@ def box_metrics(
     zeros = np.zeros_like(matched_item)
     at50 = m.iou >= 0.5 - 1e-12
     same = (d.label[m.a] == d.label[m.b]).astype(np.float64)
+    plural, upper = kind.plural, what.upper()
     return {
-        "box_f1": f1,
-        "mean_iou": mean_of_ratios(
+        f"{noun}_f1": f1,
+        f"mean_{what}": mean_of_ratios(
             Contributions(matched_item, zeros, m.iou, np.ones(m.iou.size)),
-            undefined="no matched boxes (no two annotators' boxes overlap)",
+            undefined=f"no matched {plural} (no two annotators' {plural} overlap)",
             extra={"n_matches": int(m.iou.size)},
             **options,
         ),
-        "box_label_agreement": mean_of_ratios(
+        f"{noun}_label_agreement": mean_of_ratios(
             Contributions(matched_item[at50], zeros[at50], same[at50], np.ones(int(at50.sum()))),
-            undefined="no boxes matched at IoU >= 0.5",
-            extra={"iou": 0.5, "n_matches": int(at50.sum())},
+            undefined=f"no {plural} matched at {upper} >= 0.5",
+            extra={what: 0.5, "n_matches": int(at50.sum())},
             **options,
         ),
     }
 
 
 def box_annotator_counts(
-    table: AnnotationTable, d: BoxData | None = None, m: BoxMatches | None = None
+    table: AnnotationTable,
+    d: RegionData | None = None,
+    m: BoxMatches | None = None,
+    kind: RegionKind = BOX,
 ) -> list[dict[str, Any]]:
     """Per annotator: boxes, matched, extra and missed boxes against every partner at IoU 0.5.
 
@@ -322,7 +399,7 @@ def box_annotator_counts(
     return [
         {
             "annotator": str(table.annotators[k]),
-            "n_boxes": int(boxes[k]),
+            f"n_{kind.noun}{'es' if kind.noun == 'box' else 's'}": int(boxes[k]),
             "extra": int(extra[k]),
             "missed": int(missed[k]),
             "extra_rate": float(extra[k] / own[k]) if own[k] else None,

@@ -1,6 +1,8 @@
 """One entry point for structured consensus: :func:`structured_consensus`, by task.
 
 * multi-label, spans, boxes: (weighted) voting of :mod:`labelaudit.structured.voting`;
+* polygons, cuboids, keypoints: the same voting over regions linked like boxes, the
+  region's annotation a medoid / mean / median (:mod:`labelaudit.structured.shapes`);
 * ranking (:func:`vote_rankings`): Borda count (de Borda 1781; Emerson 2013, *The
   original Borda count and partial voting*): per item, every annotator gives each
   object n - r points (r its average rank among the n objects every annotator ranked),
@@ -28,6 +30,7 @@ import pyarrow.compute as pc
 from labelaudit.exceptions import UsageError
 from labelaudit.structured._explode import code_strings, group_runs, pairs_within_groups
 from labelaudit.structured._payload import PAYLOAD_TYPES, payload_of
+from labelaudit.structured.shapes import SHAPES, vote_shapes
 from labelaudit.structured.voting import (
     StructuredConsensus,
     Votes,
@@ -73,7 +76,7 @@ def structured_consensus(
         Vote weight a label / span / box needs (default: strict majority of the item's
         weight); voting tasks only.
     iou : float, optional
-        IoU that links boxes into one object (boxes only; default 0.5).
+        IoU (OKS for keypoints) that links boxes / shapes into one object (default 0.5).
 
     Raises
     ------
@@ -88,8 +91,8 @@ def structured_consensus(
         )
     if method == "weighted" and weights is None:
         raise UsageError("--method weighted needs annotator weights (--weights-file)")
-    if iou is not None and task != "boxes":
-        raise UsageError(f"--iou applies to boxes only, not to {task}")
+    if iou is not None and task not in ("boxes", *SHAPES):
+        raise UsageError(f"--iou applies to boxes, polygons, cuboids and keypoints, not to {task}")
     if min_votes is not None and task in ("ranking", "text"):
         raise UsageError(f"--min-votes applies to voting tasks, not to {task}")
     if task == "multilabel":
@@ -98,6 +101,8 @@ def structured_consensus(
         return vote_spans(table, min_votes=min_votes, weights=weights)
     if task == "boxes":
         return vote_boxes(table, min_votes=min_votes, weights=weights, iou=iou or 0.5)
+    if task in SHAPES:
+        return vote_shapes(table, min_votes=min_votes, weights=weights, iou=iou or 0.5)
     if task == "ranking":
         return vote_rankings(table, weights=weights)
     if task == "text":

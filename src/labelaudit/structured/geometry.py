@@ -4,6 +4,14 @@
   (Sutherland & Hodgman 1974) and the shoelace area, for P polygon pairs at once (the
   loop runs over the clip polygon's edges, at most its vertex count, never over pairs).
   Non-convex polygons are refused (their clipping needs another algorithm).
+* :func:`polygon_iou`: IoU of simple polygons, convex or not, exactly. Sutherland-Hodgman
+  clips any subject polygon by a convex one (a non-convex subject only gains zero-area
+  bridges between its pieces, which add no area), so where one polygon of a pair is
+  convex it clips the other once. Otherwise the other polygon is split into its fan
+  triangles (a_0, a_i, a_i+1), whose indicators, signed by each triangle's orientation
+  relative to the polygon's, sum to the polygon's indicator (the decomposition behind
+  the shoelace formula): area(A n B) = sum_j s_j area(A n T_j), one clip per triangle.
+  All pairs at once; self-intersecting outlines get the winding-number area.
 * :func:`yaw_cuboid_iou`: 3D IoU of cuboids rotated about the vertical axis only (LiDAR
   boxes: centre, size, yaw): the bird's-eye-view intersection of the two rotated
   rectangles (convex clipping, exact) times the overlap of their height ranges, over the
@@ -15,8 +23,8 @@
   annotators' keypoint i; only keypoints the reference marked visible (v > 0) count.
   :data:`COCO_PERSON_SIGMAS` are COCO's 17 person-keypoint sigmas.
 
-These are the building blocks for polygon, keypoint and cuboid agreement; the task
-types themselves (readers, matching, consensus) are not wired yet.
+These are the similarity kernels of the ``polygons``, ``keypoints`` and ``cuboids`` task
+types (:mod:`labelaudit.structured.shapes`).
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ __all__ = [
     "intersection_area",
     "oks",
     "polygon_area",
+    "polygon_intersection_area",
+    "polygon_iou",
     "yaw_cuboid_iou",
     "yaw_rectangles",
 ]
@@ -99,29 +109,34 @@ def _clip_edge(
     p, k = subject.shape[:2]
     lane = np.arange(k)
     valid = lane[None, :] < count[:, None]
-    nxt = np.where(lane[None, :] + 1 < count[:, None], lane[None, :] + 1, 0)
-    s = subject
-    e = np.take_along_axis(subject, nxt[..., None], axis=1)
-    edge = (b - a)[:, None, :]
-
-    def side(q: F64) -> F64:
-        rel = q - a[:, None, :]
-        return np.asarray(edge[..., 0] * rel[..., 1] - edge[..., 1] * rel[..., 0])
-
-    ds, de = side(s), side(e)
+    rows = np.flatnonzero(count > 0)
+    last = count[rows] - 1
+    edge = b - a
+    rel = subject - a[:, None, :]
+    ds = edge[:, None, 0] * rel[..., 1] - edge[:, None, 1] * rel[..., 0]
+    # the next vertex (valid vertices are packed at the front: a roll, wrapped at count - 1)
+    e = np.roll(subject, -1, axis=1)
+    e[rows, last] = subject[rows, 0]
+    de = np.roll(ds, -1, axis=1)
+    de[rows, last] = ds[rows, 0]
     s_in, e_in = ds >= 0, de >= 0
+    crosses = s_in != e_in
     denom = ds - de
-    t = np.divide(ds, denom, out=np.zeros_like(ds), where=denom != 0)
-    cross_point = s + t[..., None] * (e - s)
+    t = np.divide(ds, denom, out=np.zeros_like(ds), where=crosses & (denom != 0))
+    cross_point = subject + t[..., None] * (e - subject)
     # per subject edge s -> e: emit the crossing point when the edge crosses, then e if inside
-    first = np.where((s_in != e_in)[..., None], cross_point, e)
-    first_ok = valid & ((s_in != e_in) | e_in)
-    second_ok = valid & (s_in != e_in) & e_in
+    first = np.where(crosses[..., None], cross_point, e)
+    first_ok = valid & (crosses | e_in)
+    second_ok = valid & crosses & e_in
     out = np.stack([first, e], axis=2).reshape(p, 2 * k, 2)
     ok = np.stack([first_ok, second_ok], axis=2).reshape(p, 2 * k)
-    order = np.argsort(~ok, axis=1, kind="stable")
-    clipped = np.take_along_axis(out, order[..., None], axis=1)
+    slot = np.cumsum(ok, axis=1) - 1  # kept vertices packed to the front, in order
+    pair_of, lane_of = np.nonzero(ok)
+    clipped = np.zeros_like(out)
+    clipped[pair_of, slot[pair_of, lane_of]] = out[pair_of, lane_of]
     new_count = ok.sum(axis=1)
+    if active.all():
+        return clipped, new_count
     keep = active[:, None, None]
     padded = np.concatenate([subject, np.zeros_like(subject)], axis=1)
     return np.where(keep, clipped, padded), np.where(active, new_count, count)
@@ -129,6 +144,10 @@ def _clip_edge(
 
 def intersection_area(a: F64, a_n: I64, b: F64, b_n: I64) -> F64:
     """Area of the intersection of P pairs of convex polygons (vertices in any order).
+
+    The subject ``a`` may be non-convex too (Sutherland-Hodgman then leaves zero-area
+    bridges between the pieces, which the shoelace area does not count); ``b`` clips and
+    must be convex.
 
     Parameters
     ----------
@@ -140,14 +159,12 @@ def intersection_area(a: F64, a_n: I64, b: F64, b_n: I64) -> F64:
     a_n, b_n = np.asarray(a_n, dtype=np.int64), np.asarray(b_n, dtype=np.int64)
     subject, count = _ccw(np.asarray(a, np.float64), a_n), a_n.copy()
     clip = _ccw(np.asarray(b, np.float64), b_n)
-    width = a.shape[1] + b.shape[1]
     rows = np.arange(subject.shape[0])
     for j in range(clip.shape[1]):  # the clip polygon's edges, not the pairs
         active = (j < b_n) & (count > 0)
         nxt = np.where(j + 1 < b_n, j + 1, 0)
         subject, count = _clip_edge(subject, count, clip[:, j], clip[rows, nxt], active)
-        subject = subject[:, : max(width, 1)]
-        count = np.minimum(count, subject.shape[1])
+        subject = subject[:, : max(int(count.max(initial=0)), 1)]  # every valid vertex
     return np.maximum(polygon_area(subject, count), 0.0)
 
 
@@ -167,6 +184,100 @@ def convex_polygon_iou(a: F64, a_n: I64, b: F64, b_n: I64) -> F64:
         raise UsageError("convex_polygon_iou needs convex polygons")
     inter = intersection_area(a_ccw, a_n, b_ccw, b_n)
     union = np.abs(polygon_area(a_ccw, a_n)) + np.abs(polygon_area(b_ccw, b_n)) - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def _fan(xy: F64, n: I64) -> tuple[F64, F64, I64]:
+    """Fan triangles (a_0, a_i, a_i+1), i = 1 .. n - 2, of P polygons padded to K vertices.
+
+    Returns the triangles (P, K - 2, 3, 2), the sign of each one's orientation relative to
+    its polygon's (P, K - 2; 0 for the padding and degenerate triangles) and their owner.
+    """
+    p, k = xy.shape[:2]
+    lane = np.arange(1, max(k - 1, 1))
+    first = np.broadcast_to(xy[:, :1, :], (p, lane.size, 2))
+    tri = np.stack([first, xy[:, lane, :], xy[:, np.minimum(lane + 1, k - 1), :]], axis=2)
+    three = np.full(p * lane.size, 3, dtype=np.int64)
+    sign = np.sign(polygon_area(tri.reshape(-1, 3, 2), three)).reshape(p, lane.size)
+    sign = np.where(lane[None, :] < n[:, None] - 1, sign, 0.0)
+    sign *= np.sign(polygon_area(xy, n))[:, None]  # clockwise outlines: the same indicator
+    return tri, sign, np.repeat(np.arange(p, dtype=np.int64), lane.size)
+
+
+def polygon_intersection_area(a: F64, a_n: I64, b: F64, b_n: I64) -> F64:
+    """Area of the intersection of P pairs of simple polygons (convex or not), exact.
+
+    Parameters as :func:`intersection_area`. Where one polygon of a pair is convex, the
+    other is clipped by it once (Sutherland-Hodgman clips any subject polygon by a
+    convex one; a non-convex subject only gains zero-area bridges, which add no area).
+    Otherwise the subject is clipped by each fan triangle of the other polygon and the
+    areas summed with the triangles' signs (see the module docstring); triangles whose
+    bounding box misses the subject's are skipped.
+    """
+    a, b = (
+        _ccw(np.asarray(a, np.float64), np.asarray(a_n)),
+        _ccw(np.asarray(b, np.float64), np.asarray(b_n)),
+    )
+    a_n, b_n = np.asarray(a_n, dtype=np.int64), np.asarray(b_n, dtype=np.int64)
+    out = np.zeros(a_n.size)
+    convex_a, convex_b = _is_convex(a, a_n), _is_convex(b, b_n)
+    if convex_a.any() or convex_b.any():
+        # the convex one clips: b where b is convex, else a
+        use_b = convex_b
+        direct = np.flatnonzero(convex_a | convex_b)
+        flip = ~use_b[direct]
+        k = max(a.shape[1], b.shape[1])
+        sub, clip = _pad(a, k)[direct], _pad(b, k)[direct]
+        sub_n, clip_n = a_n[direct], b_n[direct]
+        sub[flip], clip[flip] = clip[flip], sub[flip].copy()
+        sub_n, clip_n = np.where(flip, clip_n, sub_n), np.where(flip, sub_n, clip_n)
+        out[direct] = intersection_area(sub, sub_n, clip, clip_n)
+    rest = np.flatnonzero(~(convex_a | convex_b))
+    if rest.size == 0:
+        return out
+    subject, subject_n = a[rest], a_n[rest]
+    tri, sign, _ = _fan(b[rest], b_n[rest])
+    valid = np.arange(subject.shape[1])[None, :] < subject_n[:, None]
+    lo = np.where(valid[..., None], subject, np.inf).min(axis=1)
+    hi = np.where(valid[..., None], subject, -np.inf).max(axis=1)
+    pair, j = np.nonzero(sign != 0)
+    t = tri[pair, j]
+    near = np.all((t.min(axis=1) < hi[pair]) & (lo[pair] < t.max(axis=1)), axis=1)
+    pair, j, t = pair[near], j[near], t[near]
+    three = np.full(pair.size, 3, dtype=np.int64)
+    part = intersection_area(subject[pair], subject_n[pair], t, three) * sign[pair, j]
+    out[rest] = np.bincount(pair, part, minlength=rest.size)
+    return out
+
+
+def _pad(xy: F64, k: int) -> F64:
+    """Vertices padded with zeros to k columns."""
+    extra = k - xy.shape[1]
+    return (
+        np.concatenate([xy, np.zeros((xy.shape[0], extra, 2))], axis=1) if extra > 0 else xy.copy()
+    )
+
+
+def polygon_iou(a: F64, a_n: I64, b: F64, b_n: I64) -> F64:
+    """IoU of P pairs of simple polygons, convex or not (see the module docstring).
+
+    Parameters
+    ----------
+    a, b : ndarray, shape (P, K, 2) and (P, M, 2)
+        Vertices in either orientation, padded past ``a_n`` / ``b_n``.
+    a_n, b_n : ndarray of int, shape (P,)
+        Vertices of each polygon (>= 3).
+
+    Returns
+    -------
+    ndarray, shape (P,)
+        Intersection area / union area (0 when the union is empty).
+    """
+    a_n, b_n = np.asarray(a_n, dtype=np.int64), np.asarray(b_n, dtype=np.int64)
+    if np.any(a_n < 3) or np.any(b_n < 3):
+        raise UsageError("a polygon needs at least 3 vertices")
+    inter = polygon_intersection_area(a, a_n, b, b_n)
+    union = np.abs(polygon_area(a, a_n)) + np.abs(polygon_area(b, b_n)) - inter
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 

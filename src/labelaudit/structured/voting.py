@@ -39,16 +39,18 @@ import pyarrow as pa
 from labelaudit.exceptions import UsageError
 from labelaudit.structured._explode import order_by, pack
 from labelaudit.structured._payload import PAYLOAD_TYPES
-from labelaudit.structured.boxes import BoxData, BoxMatches, box_data, box_matches
+from labelaudit.structured.boxes import BoxData, BoxMatches, RegionData, box_data, box_matches
 from labelaudit.structured.multilabel import label_sets
 from labelaudit.structured.spans import SpanData, SpanMatches, span_data, span_matches
 from labelaudit.table.table import AnnotationTable
 
 __all__ = [
+    "LinkedRegions",
     "StructuredConsensus",
     "VoteRegions",
     "Votes",
     "box_votes",
+    "link_regions",
     "span_votes",
     "vote_boxes",
     "vote_multilabel",
@@ -387,11 +389,53 @@ def box_votes(
     matches: BoxMatches | None = None,
 ) -> VoteRegions:
     """:func:`vote_boxes` with its regions (:class:`VoteRegions`)."""
-    if not 0.0 < iou <= 1.0:
-        raise UsageError(f"iou must be in (0, 1]; got {iou}")
     votes = vote_weights(table, weights, min_votes)
     d = box_data(table) if data is None else data
     m = box_matches(table, d) if matches is None else matches
+    linked = link_regions(table, d, m, votes, iou)
+    region, region_item, kept, weight = linked.region, linked.item, linked.kept, linked.weight
+    n_regions = kept.size
+    size = np.bincount(region, weight, minlength=n_regions)
+    coords = [
+        np.bincount(region, c * weight, minlength=n_regions) / size for c in (d.x, d.y, d.w, d.h)
+    ]
+    chosen = np.flatnonzero(kept)
+    chosen = chosen[np.lexsort((coords[0][chosen], coords[1][chosen], region_item[chosen]))]
+    names = ["x", "y", "width", "height"]
+    values = pa.StructArray.from_arrays(
+        [pa.array(c[chosen]) for c in coords] + [_names(d.labels, linked.label[chosen])],
+        names=[*names, "label"],
+    )
+    confidence = votes.confidence(linked.support, region_item, table.n_items)
+    result = _consensus(table, "boxes", region_item[chosen], values, votes, confidence)
+    return VoteRegions(result, region, kept, dict(zip(names, coords, strict=True)))
+
+
+@dataclass(frozen=True)
+class LinkedRegions:
+    """Regions (objects) formed by linking matched regions, with their vote.
+
+    ``region`` (E,) of every element; per region (R,): ``item``, ``support`` (weight of its
+    distinct annotators), ``kept`` and ``label`` (the label code with the most weight;
+    ties: first in vocabulary order); ``weight`` (E,) the elements' vote weights (plain 1
+    inside regions whose annotators all weigh 0, so that means stay defined).
+    """
+
+    region: I64
+    item: I64
+    support: F64
+    kept: npt.NDArray[np.bool_]
+    label: I64
+    weight: F64
+
+
+def link_regions(
+    table: AnnotationTable, d: RegionData, m: BoxMatches, votes: Votes, iou: float
+) -> LinkedRegions:
+    """Regions of any region type: matches with similarity >= ``iou`` linked into
+    connected components over all annotator pairs, kept by ``votes``."""
+    if not 0.0 < iou <= 1.0:
+        raise UsageError(f"iou must be in (0, 1]; got {iou}")
     link = m.iou >= iou - 1e-12
     region = _components(d.row.size, m.a[link], m.b[link])
     item = table.item_codes[d.row]
@@ -403,20 +447,7 @@ def box_votes(
     size = np.bincount(region, weight, minlength=n_regions)
     if np.any(size <= 0):  # regions of zero-weight annotators only: plain means
         weight = np.where(size[region] > 0, weight, 1.0)
-        size = np.bincount(region, weight, minlength=n_regions)
-    coords = [
-        np.bincount(region, c * weight, minlength=n_regions) / size for c in (d.x, d.y, d.w, d.h)
-    ]
     n_labels = max(d.labels.size, 1)
     label_votes = np.bincount(region * n_labels + d.label, weight, minlength=n_regions * n_labels)
     label = label_votes.reshape(n_regions, n_labels).argmax(axis=1)
-    chosen = np.flatnonzero(kept)
-    chosen = chosen[np.lexsort((coords[0][chosen], coords[1][chosen], region_item[chosen]))]
-    names = ["x", "y", "width", "height"]
-    values = pa.StructArray.from_arrays(
-        [pa.array(c[chosen]) for c in coords] + [_names(d.labels, label[chosen])],
-        names=[*names, "label"],
-    )
-    confidence = votes.confidence(support, region_item, table.n_items)
-    result = _consensus(table, "boxes", region_item[chosen], values, votes, confidence)
-    return VoteRegions(result, region, kept, dict(zip(names, coords, strict=True)))
+    return LinkedRegions(region, region_item, support, kept, label.astype(np.int64), weight)

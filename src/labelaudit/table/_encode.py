@@ -97,7 +97,7 @@ def as_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
 
 
 #: Structured tasks whose label is a JSON list (an empty cell: the empty list).
-_LIST_TASKS = ("multilabel", "spans", "boxes", "ranking")
+_LIST_TASKS = ("multilabel", "spans", "boxes", "ranking", "polygons", "cuboids", "keypoints")
 
 
 def _first_true(mask: np.ndarray) -> int | None:

@@ -13,7 +13,18 @@ __all__ = ["ANNOTATOR_KINDS", "TASKS", "TaskSchema"]
 #: Task types. ``categorical`` labels live in the ``label`` column; every other task keeps
 #: its structured label in the table's ``payload`` column (see :class:`AnnotationTable`)
 #: and a canonical JSON string of it in ``label`` (so exact-match agreement still works).
-TASKS = ("categorical", "multilabel", "spans", "boxes", "ranking", "text", "pairwise")
+TASKS = (
+    "categorical",
+    "multilabel",
+    "spans",
+    "boxes",
+    "ranking",
+    "text",
+    "pairwise",
+    "polygons",
+    "cuboids",
+    "keypoints",
+)
 
 #: Who produced a row (the optional ``annotator_kind`` column; ``human`` when absent): a
 #: person, a model (e.g. Label Studio predictions, named by ``model_version``) or a

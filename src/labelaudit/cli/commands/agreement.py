@@ -47,6 +47,9 @@ class Task(StrEnum):
     boxes = "boxes"
     ranking = "ranking"
     text = "text"
+    polygons = "polygons"
+    cuboids = "cuboids"
+    keypoints = "keypoints"
 
 
 TaskOpt = Annotated[

@@ -129,9 +129,10 @@ def annotators_command(
 ) -> None:
     """Annotator table: agreement, gold accuracy, DS/MACE quality, speed, outlier flags.
 
-    Structured labels (--task spans|boxes|multilabel|ranking|text, or what the export
-    says) get their own pairwise measures (span F1, box F1, MASI, tau, edit similarity)
-    against the others, the consensus and gold, with missed/extra regions.
+    Structured labels (--task spans|boxes|polygons|cuboids|keypoints|multilabel|ranking|
+    text, or what the export says) get their own pairwise measures (span F1, box / polygon
+    / cuboid / keypoint F1, MASI, tau, edit similarity) against the others, the consensus
+    and gold, with missed/extra regions.
 
     Exit code 1 with --fail-on-flag when an annotator is flagged, 2 on bad input.
 

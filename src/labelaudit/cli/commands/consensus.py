@@ -77,7 +77,11 @@ def consensus_command(
         ),
     ] = None,
     iou: Annotated[
-        float | None, typer.Option(help="Boxes: IoU that links boxes into one object (0.5).")
+        float | None,
+        typer.Option(
+            help="Boxes, polygons, cuboids: IoU (keypoints: OKS) that links regions into one "
+            "object (0.5)."
+        ),
     ] = None,
     control: ControlOpt = None,
     task_key: TaskKeyOpt = None,
@@ -129,8 +133,9 @@ def consensus_command(
 ) -> None:
     """Consensus labels and confidences, one row per item; prints a summary.
 
-    Structured labels (--task spans|boxes|multilabel|ranking|text, or what the export
-    says) are voted per region and written in their own shape, one record per item.
+    Structured labels (--task spans|boxes|polygons|cuboids|keypoints|multilabel|ranking|
+    text, or what the export says) are voted per region and written in their own shape,
+    one record per item.
 
     Example: labelaudit consensus labels.csv --method dawid-skene --out consensus.csv
     """
