@@ -89,6 +89,8 @@ def unquote_formulas(table: pa.Table) -> pa.Table:
         column = table.column(index)
         if pa.types.is_dictionary(column.type):
             continue
+        if not pc.any(pc.starts_with(column, "'")).as_py():
+            continue  # no cell starts with the quote: nothing to undo (no regex pass)
         stripped = pc.replace_substring_regex(column, _ADDED_QUOTE, r"\1", max_replacements=1)
         table = table.set_column(index, table.field(index).name, stripped)
     return table

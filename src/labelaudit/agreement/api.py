@@ -9,6 +9,7 @@ contract documented in the README.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -38,6 +39,7 @@ __all__ = [
     "coefficient_replicates",
     "content_sha256",
     "profile_metrics",
+    "profile_report",
 ]
 
 _CONTINUOUS = (
@@ -169,42 +171,139 @@ def agreement_report(
     _check_size(table)
     w, weights_name, ordered = _weights(table, weights, weights_matrix, rater_order)
     pair_agreement = _pair_agreement(table, w) if ordered else None
-    metrics = _analytic_metrics(table, w, pair_agreement)
-    if ci == "bootstrap":
-        metrics = _bootstrap(table, w, metrics, n_boot, seed, pair_agreement)
-    elif ci == "none":
+    diagnose = diagnose and table.n_categories <= CONTINUOUS_LIMIT
+    shared = _share(table)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # numpy, Arrow and SHA-256 free the GIL
+        sha = pool.submit(content_sha256, shared)
+        later = pool.submit(_item_diagnostics, shared, top, None) if diagnose else None
+        metrics = _analytic_metrics(table, w, pair_agreement)
+        if ci == "bootstrap":
+            metrics = _bootstrap(table, w, metrics, n_boot, seed, pair_agreement)
+        pairwise = _pairwise(table, w, None) if diagnose else []
+        found: dict[str, Any] = later.result() if later is not None else {}
+        digest = sha.result()
+    return _assembled(
+        table, metrics, (w, weights_name, ordered), {"ci": ci, "n_boot": n_boot, "seed": seed},
+        (pairwise, found, digest), multiplicity=None,
+    )  # fmt: skip
+
+
+def profile_report(
+    profiles: ItemProfiles,
+    *,
+    weights: str = "identity",
+    weights_matrix: np.ndarray | None = None,
+    ci: str = "analytic",
+    n_boot: int = 1000,
+    seed: int = 0,
+    diagnose: bool = True,
+    top: int = 20,
+    rater_order: Sequence[str] | None = None,
+) -> AgreementReport:
+    """:func:`agreement_report` of ``profiles.expand()``, finished from the profiles
+    themselves: the coefficients (:func:`profile_metrics`), pairwise, per-category and
+    confusion diagnostics weighted by the multiplicities, worst items and confusion
+    examples ranked among the named items (a ranking by (score, item order) never reaches
+    past them). Memory O(named ratings), whatever the number of items.
+
+    Equal to the expanded report to float rounding, except ``input.sha256`` (null: the
+    content hash needs every row). What needs every item falls back to the expansion
+    (memory O(ratings)): bootstrap CIs (they resample items), the ICC (interval/ratio
+    levels), continuous ratings, an asymmetric weight matrix, ``top`` > ``profiles.keep``.
+    """
+    options: dict[str, Any] = {"weights": weights, "weights_matrix": weights_matrix, "ci": ci}
+    options |= {"n_boot": n_boot, "seed": seed, "diagnose": diagnose, "top": top}
+    table = profiles.table
+    if ci not in CI_METHODS:
+        raise UsageError(f"ci must be one of {', '.join(CI_METHODS)}; got {ci!r}")
+    expand = ci == "bootstrap" or table.is_continuous or table.schema.is_quantitative
+    if expand or top > profiles.keep or table.schema.is_structured:
+        return agreement_report(profiles.expand(), rater_order=rater_order, **options)
+    w, weights_name, ordered = _weights(table, weights, weights_matrix, rater_order)
+    if ordered:
+        return agreement_report(profiles.expand(), rater_order=rater_order, **options)
+    _check_size(table)
+    mult = profiles.multiplicity
+    metrics = _analytic_metrics(table, w, None, mult)
+    diagnose = diagnose and table.n_categories <= CONTINUOUS_LIMIT
+    pairwise = _pairwise(table, w, mult) if diagnose else []
+    found = _item_diagnostics(table, top, mult) if diagnose else {}
+    return _assembled(
+        table, metrics, (w, weights_name, None), {"ci": ci, "n_boot": n_boot, "seed": seed},
+        (pairwise, found, None), multiplicity=mult,
+    )  # fmt: skip
+
+
+def _assembled(
+    table: AnnotationTable,
+    metrics: dict[str, MetricResult],
+    weighting: tuple[np.ndarray, str, list[str] | None],
+    uncertainty: dict[str, Any],
+    found: tuple[list[dict[str, Any]], dict[str, Any], str | None],
+    *,
+    multiplicity: np.ndarray | None,
+) -> AgreementReport:
+    """The report of a categorical table (of item profiles when ``multiplicity``, the
+    items each row stands for, is given) from its metrics and diagnostics: ``found`` =
+    (pairwise, the item diagnostics' keys, the content hash or None)."""
+    _, weights_name, ordered = weighting
+    pairwise, item_diagnostics, digest = found
+    if uncertainty["ci"] == "none":
         metrics = {k: replace(m, se=None, ci95=None, ci_method="none") for k, m in metrics.items()}
-    report = AgreementReport(
-        n_items=table.n_items,
+    if multiplicity is None:
+        n_items, n_ratings = table.n_items, table.n_ratings
+    else:
+        per_item = np.bincount(table.item_codes, minlength=table.n_items)
+        n_items, n_ratings = int(multiplicity.sum()), int(multiplicity @ per_item)
+    return AgreementReport(
+        n_items=n_items,
         n_annotators=table.n_annotators,
-        n_ratings=table.n_ratings,
+        n_ratings=n_ratings,
         level=table.level,
         weights=weights_name,
         categories=[str(c) for c in table.categories],
         metrics=metrics,
         icc=_icc(table) if table.schema.is_quantitative else None,
-        input={"source": table.source, "sha256": content_sha256(table)},
+        input={"source": table.source, "sha256": digest},
         config={
             "level": table.level,
             "weights": weights_name,
-            "ci": ci,
-            "n_boot": n_boot,
-            "seed": seed,
+            **uncertainty,
             "categories": table.schema.categories is not None,
             **({"rater_order": ordered} if ordered else {}),
         },
+        pairwise=pairwise,
+        **item_diagnostics,
     )
-    if diagnose and table.n_categories <= CONTINUOUS_LIMIT:
-        report = replace(
-            report,
-            pairwise=diagnostics.pairwise_agreement(
-                table, np.eye(table.n_categories) if table.is_continuous else w
-            ),
-            per_category=diagnostics.per_category_agreement(table),
-            confusions=diagnostics.confusions(table, top=top),
-            top_disagreements=diagnostics.top_disagreements(table, top=top),
-        )
-    return report
+
+
+def _share(table: AnnotationTable) -> AnnotationTable:
+    """The table with the shared matrices built (count matrix, row order), so that the
+    threads of :func:`agreement_report` only read them."""
+    if not table.is_continuous:
+        table.to_item_category_counts()
+    _ = table.row_order
+    return table
+
+
+def _pairwise(
+    table: AnnotationTable, w: np.ndarray, multiplicity: np.ndarray | None
+) -> list[dict[str, Any]]:
+    """Pairwise agreement (identity weights for continuous ratings)."""
+    weights = np.eye(table.n_categories) if table.is_continuous else w
+    return diagnostics.pairwise_agreement(table, weights, multiplicity=multiplicity)
+
+
+def _item_diagnostics(
+    table: AnnotationTable, top: int, multiplicity: np.ndarray | None
+) -> dict[str, Any]:
+    """Per-category, confusion and worst-item diagnostics (the report's keys), weighted
+    by ``multiplicity`` (item profiles) when given."""
+    return {
+        "per_category": diagnostics.per_category_agreement(table, multiplicity),
+        "confusions": diagnostics.confusions(table, top=top, multiplicity=multiplicity),
+        "top_disagreements": diagnostics.top_disagreements(table, top=top),
+    }
 
 
 def _structured_report(

@@ -63,11 +63,9 @@ def _group_pairs(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _label_entries(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nonzero cells of the item x category counts: (item, label, n_ik), sorted by item, label.
 
-    Read from the table's shared count matrix (row-major ``nonzero``: no sort).
+    The table's shared sparse cells (:meth:`AnnotationTable.item_category_cells`).
     """
-    counts = table.to_item_category_counts()
-    items, labels = np.nonzero(counts)
-    return items.astype(np.int64), labels.astype(np.int64), counts[items, labels]
+    return table.item_category_cells()
 
 
 def _count_keys(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -82,19 +80,24 @@ def _count_keys(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     return np.unique(keys, return_counts=True)
 
 
-def _pair_cells(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray]:
+def _pair_cells(
+    table: AnnotationTable, multiplicity: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Nonzero cells of all pair tables: keys ((a r + b) q + label_a) q + label_b, counts.
 
     One key per within-item rating pair (a < b by code); sorted, so grouped by pair.
-    Keys fit int64 while r q < 3e9 (r annotators, q categories).
+    Keys fit int64 while r q < 3e9 (r annotators, q categories). ``multiplicity``
+    (n_items,): each item's pairs count that many times (item profiles).
     """
     r, q = table.n_annotators, table.n_categories
     if r * q >= 3_000_000_000:
         raise UsageError(f"too many annotators x categories for int64 keys: {r} x {q}")
-    if r <= _DENSE_RATERS and table.n_items * r <= max(_CELL_BUDGET, 4 * table.n_ratings):
+    dense = r <= _DENSE_RATERS and table.n_items * r <= max(_CELL_BUDGET, 4 * table.n_ratings)
+    if dense and multiplicity is None:
         return _dense_pair_cells(table)
     order = table.row_order  # (item, annotator) order, computed once per table
-    left, right = _group_pairs(table.item_codes[order])
+    items = table.item_codes[order]
+    left, right = _group_pairs(items)
     annotators, labels = table.annotator_codes[order], table.label_codes[order]
     keys = annotators[left] * r
     keys += annotators[right]
@@ -102,6 +105,8 @@ def _pair_cells(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray]:
     keys += labels[left]
     keys *= q
     keys += labels[right]
+    if multiplicity is not None:
+        return _weighted_keys(keys, multiplicity[items[left]].astype(np.float64), r * r * q * q)
     return _count_keys(keys, r * r * q * q)
 
 
@@ -170,7 +175,11 @@ def _pair_statistics(
 
 # --------------------------------------------------------------------------- pairwise
 def pairwise_agreement(
-    table: AnnotationTable, weights: np.ndarray, *, min_shared: int = 1
+    table: AnnotationTable,
+    weights: np.ndarray,
+    *,
+    min_shared: int = 1,
+    multiplicity: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
     """Agreement of every annotator pair on the items both labelled.
 
@@ -182,6 +191,8 @@ def pairwise_agreement(
         Agreement weights in category order (identity = unweighted).
     min_shared : int
         Report only pairs sharing at least this many items (>= 1).
+    multiplicity : ndarray of int64, shape (n_items,), optional
+        Items each item stands for (item profiles: every count is weighted by it).
 
     Returns
     -------
@@ -209,7 +220,7 @@ def pairwise_agreement(
         raise UsageError(f"weights must be a {q} x {q} matrix; got shape {weights.shape}")
     if min_shared < 1:
         raise UsageError(f"min_shared must be at least 1; got {min_shared}")
-    keys, counts = _pair_cells(table)
+    keys, counts = _pair_cells(table, multiplicity)
     pair_ids, cells = keys // (q * q), keys % (q * q)
     new_pair = np.diff(pair_ids, prepend=-1) != 0  # keys are sorted: runs of one pair
     first, pair_index = np.flatnonzero(new_pair), np.cumsum(new_pair) - 1
@@ -235,7 +246,9 @@ def pairwise_agreement(
 
 
 # ----------------------------------------------------------------------- per category
-def per_category_agreement(table: AnnotationTable) -> list[dict[str, Any]]:
+def per_category_agreement(
+    table: AnnotationTable, multiplicity: np.ndarray | None = None
+) -> list[dict[str, Any]]:
     """Agreement on each category: specific agreement and one-vs-rest kappa and alpha.
 
     Parameters
@@ -261,13 +274,22 @@ def per_category_agreement(table: AnnotationTable) -> list[dict[str, Any]]:
         * ``alpha_1vr`` = nominal Krippendorff's alpha of the same collapse.
 
         Undefined values (an unused category, no item with two ratings, one value only)
-        are ``None``.
+        are ``None``. ``multiplicity`` (n_items,): each item counts that many times
+        (item profiles); every sum over items is weighted by it.
     """
     counts = table.to_item_category_counts()
-    kappa, alpha = _one_vs_rest(counts)
-    m = counts.sum(axis=1)
-    agreeing = (counts * (counts - 1)).sum(axis=0)
-    pairable = (counts * (m - 1)[:, None]).sum(axis=0)
+    m = table.ratings_per_item()
+    if multiplicity is None:
+        kappa, alpha = _one_vs_rest(counts)
+        totals = counts.sum(axis=0)
+        agreeing = (counts * (counts - 1)).sum(axis=0)
+        pairable = (counts * (m - 1)[:, None]).sum(axis=0)
+    else:
+        mult = multiplicity.astype(np.float64)
+        kappa, alpha = _one_vs_rest(counts, mult)
+        totals = mult @ counts
+        agreeing = mult @ (counts * (counts - 1))
+        pairable = mult @ (counts * (m - 1)[:, None])
     with np.errstate(invalid="ignore", divide="ignore"):
         specific = np.where(pairable > 0, agreeing / np.maximum(pairable, 1), np.nan)
     return [
@@ -280,7 +302,7 @@ def per_category_agreement(table: AnnotationTable) -> list[dict[str, Any]]:
         }
         for name, n, sa, k, a in zip(
             table.categories.tolist(),
-            counts.sum(axis=0).tolist(),
+            totals.tolist(),
             specific.tolist(),
             kappa.tolist(),
             alpha.tolist(),
@@ -289,7 +311,9 @@ def per_category_agreement(table: AnnotationTable) -> list[dict[str, Any]]:
     ]
 
 
-def _one_vs_rest(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _one_vs_rest(
+    counts: np.ndarray, mult: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Fleiss' kappa and nominal alpha of every "k vs rest" collapse at once, (q,) each.
 
     From the one item x category count matrix n_ik (m_i = sum_k n_ik), with the same
@@ -304,9 +328,12 @@ def _one_vs_rest(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     * alpha: over pairable items, D_o = sum_i 2 n_ik r_ik / (m_i - 1), n = sum_i m_i,
       N_k = sum_i n_ik; alpha = 1 - (n - 1) D_o / (2 N_k (n - N_k)), NaN if the
       denominator is 0 (Krippendorff 2011).
+
+    Means and sums over items are weighted by ``mult`` (n_items,; default ones).
     """
     n = np.asarray(counts, dtype=np.float64)
     m = n.sum(axis=1)
+    mult = np.ones(m.size) if mult is None else mult
     pair = m >= 2
     if not pair.any():
         nan = np.full(n.shape[1], np.nan)
@@ -316,15 +343,15 @@ def _one_vs_rest(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # 2 n r = 2mn - 2n^2.
     squares = n * n
     safe = np.where(pair, m, 2.0)
-    w_agree = np.where(pair, 1.0 / (safe * (safe - 1.0)), 0.0)
+    w_agree = np.where(pair, mult / (safe * (safe - 1.0)), 0.0)
     agree = 2.0 * (w_agree @ squares) - 2.0 * ((w_agree * m) @ n) + w_agree @ (m * m - m)
-    p_a = agree / pair.sum()
-    pi = (1.0 / m) @ n / m.size
+    p_a = agree / mult[pair].sum()
+    pi = (mult / m) @ n / mult.sum()
     p_e = pi**2 + (1.0 - pi) ** 2
-    w_alpha = np.where(pair, 1.0 / (safe - 1.0), 0.0)
+    w_alpha = np.where(pair, mult / (safe - 1.0), 0.0)
     observed = 2.0 * ((w_alpha * m) @ n) - 2.0 * (w_alpha @ squares)
-    total = float(m[pair].sum())
-    marginal = pair.astype(np.float64) @ n
+    total = float((mult * m)[pair].sum())
+    marginal = np.where(pair, mult, 0.0) @ n
     expected = 2.0 * marginal * (total - marginal)
     with np.errstate(invalid="ignore", divide="ignore"):
         kappa = np.where(np.abs(1.0 - p_e) > _PE_ONE, (p_a - p_e) / (1.0 - p_e), np.nan)
@@ -334,7 +361,13 @@ def _one_vs_rest(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ------------------------------------------------------------------------- confusions
-def confusions(table: AnnotationTable, *, top: int = 20, examples: int = 5) -> list[dict[str, Any]]:
+def confusions(
+    table: AnnotationTable,
+    *,
+    top: int = 20,
+    examples: int = 5,
+    multiplicity: np.ndarray | None = None,
+) -> list[dict[str, Any]]:
     """The label pairs annotators confuse most, with example items.
 
     Parameters
@@ -345,6 +378,9 @@ def confusions(table: AnnotationTable, *, top: int = 20, examples: int = 5) -> l
         Number of label pairs to return.
     examples : int
         Number of example items per label pair.
+    multiplicity : ndarray of int64, shape (n_items,), optional
+        Items each item stands for (item profiles): weights the counts; the examples
+        are ranked among the table's items.
 
     Returns
     -------
@@ -367,8 +403,9 @@ def confusions(table: AnnotationTable, *, top: int = 20, examples: int = 5) -> l
     label_pairs = labels[left] * q + labels[right]  # label[left] < label[right]
     pair_counts = n_ik[left] * n_ik[right]
     pair_items = items[left]
-    kinds, totals = _weighted_keys(label_pairs, pair_counts, q * q)
-    grand_total = int(pair_counts.sum())
+    weighted = pair_counts if multiplicity is None else pair_counts * multiplicity[pair_items]
+    kinds, totals = _weighted_keys(label_pairs, weighted, q * q)
+    grand_total = int(weighted.sum())
     chosen = np.lexsort((kinds, -totals))[: max(top, 0)]
     names, categories = table.items, table.categories
     return [
@@ -454,7 +491,7 @@ def top_disagreements(table: AnnotationTable, *, top: int = 20) -> list[dict[str
         ascending, then more ratings first, then item order.
     """
     items, labels, n_ik = _label_entries(table)
-    m = table.to_item_category_counts().sum(axis=1)
+    m = table.ratings_per_item()
     agreeing = np.bincount(items, weights=n_ik * (n_ik - 1), minlength=table.n_items)
     eligible = np.flatnonzero(m >= 2)
     observed = agreeing[eligible] / (m[eligible] * (m[eligible] - 1))

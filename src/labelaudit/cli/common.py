@@ -55,6 +55,8 @@ __all__ = [
     "read_table",
     "read_task_table",
     "server_target",
+    "spark_profiles_of",
+    "spark_source",
 ]
 
 
@@ -474,6 +476,66 @@ def _spark_table(
     all_items: bool,
 ) -> AnnotationTable:
     """``--engine spark``: long categorical tables from CSV/TSV/Parquet or a catalog table."""
+    from labelaudit.spark.engine import spark_rows
+
+    if not all_items:
+        return spark_profiles_of(
+            file, input_format, layout, columns, level, categories, on_duplicate,
+            engine=engine, na_values=na_values, task=task,
+        ).expand()  # fmt: skip
+    frame, options = spark_source(
+        file, input_format, layout, columns, level, categories, on_duplicate,
+        engine=engine, na_values=na_values, task=task,
+    )  # fmt: skip
+    table = spark_rows(frame, **options)
+    for warning in table.report.get("warnings", []):
+        typer.echo(f"warning: {file}: {warning}", err=True)
+    return table
+
+
+def spark_profiles_of(
+    file: Path,
+    input_format: InputFormat | None,
+    layout: str,
+    columns: tuple[str | None, str | None, str | None],
+    level: Level,
+    categories: str | None,
+    on_duplicate: str,
+    *,
+    engine: str,
+    na_values: str | None = None,
+    task: str | None = None,
+) -> Any:
+    """``--engine spark``: the item profiles of ``file`` (:func:`labelaudit.spark.
+    spark_profiles`), its warnings printed; options as :func:`spark_source`."""
+    from labelaudit.spark.engine import spark_profiles
+
+    frame, options = spark_source(
+        file, input_format, layout, columns, level, categories, on_duplicate,
+        engine=engine, na_values=na_values, task=task,
+    )  # fmt: skip
+    profiles = spark_profiles(frame, **options)
+    for warning in profiles.table.report.get("warnings", []):
+        typer.echo(f"warning: {file}: {warning}", err=True)
+    return profiles
+
+
+def spark_source(
+    file: Path,
+    input_format: InputFormat | None,
+    layout: str,
+    columns: tuple[str | None, str | None, str | None],
+    level: Level,
+    categories: str | None,
+    on_duplicate: str,
+    *,
+    engine: str,
+    na_values: str | None = None,
+    task: str | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """``--engine spark``: the Spark DataFrame of ``file`` (CSV/TSV/Parquet or a catalog
+    table) and the reading options of :func:`labelaudit.spark.spark_profiles`; the
+    options Spark cannot honour are refused (UsageError)."""
     from labelaudit.exceptions import UsageError
 
     if engine != "spark":
@@ -492,11 +554,11 @@ def _spark_table(
             f"{shown}: not available with --engine spark (long CSV/TSV/Parquet tables or "
             "catalog tables of categorical labels); use --engine local"
         )
-    from labelaudit.spark.engine import read_spark, spark_profiles, spark_rows, spark_session
+    from labelaudit.spark.engine import read_spark, spark_session
 
     frame, locator = read_spark(spark_session(), file, fmt)
     item_col, annotator_col, label_col = columns
-    options: dict[str, Any] = {
+    return frame, {
         "item_col": item_col,
         "annotator_col": annotator_col,
         "label_col": label_col,
@@ -504,7 +566,3 @@ def _spark_table(
         "categories": categories,
         "locator": locator,
     }
-    table = spark_rows(frame, **options) if all_items else spark_profiles(frame, **options).expand()
-    for warning in table.report.get("warnings", []):
-        typer.echo(f"warning: {file}: {warning}", err=True)
-    return table

@@ -5,13 +5,22 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Iterable
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
 from labelaudit.exceptions import InputError, UsageError
 
-__all__ = ["OUTPUT_FORMATS", "output_format", "read_weights_file", "write_consensus"]
+__all__ = [
+    "OUTPUT_FORMATS",
+    "output_format",
+    "read_weights_file",
+    "write_consensus",
+    "write_consensus_parts",
+]
 
 OUTPUT_FORMATS = {
     ".csv": "csv",
@@ -137,24 +146,57 @@ def write_consensus(result: pa.Table, path: str | Path, *, raw_csv: bool = False
     UsageError
         Unknown extension.
     """
+    return write_consensus_parts([result], path, raw_csv=raw_csv)
+
+
+def write_consensus_parts(
+    parts: Iterable[pa.Table], path: str | Path, *, raw_csv: bool = False
+) -> Path:
+    """:func:`write_consensus` of the concatenation of ``parts`` (same columns), written
+    part by part: the rows never need to be in memory at once (the Spark engine streams
+    its per-item results this way). At least one part, possibly empty."""
     target = Path(path)
     kind = output_format(target)
-    if kind == "csv":
-        from labelaudit.csvio import write_csv
+    with ExitStack() as stack:
+        writer: Any = None
+        for part in parts:
+            writer = _write_part(part, kind, target, raw_csv, writer, stack)
+    return target
 
-        write_csv(_flat(result), target, raw=raw_csv)
+
+def _write_part(
+    part: pa.Table, kind: str, target: Path, raw_csv: bool, writer: Any, stack: ExitStack
+) -> Any:
+    """Append ``part`` to ``target`` (opening the writer on the first part); the writer."""
+    if kind == "csv":
+        import pyarrow.csv as pacsv
+
+        from labelaudit.csvio import neutralise_formulas
+
+        flat = _flat(part)
+        data = flat if raw_csv else neutralise_formulas(flat)
+        if writer is None:
+            writer = stack.enter_context(pacsv.CSVWriter(target, data.schema))
+        writer.write_table(data)
     elif kind == "parquet":
         import pyarrow.parquet as pq
 
-        pq.write_table(result, target)
+        if writer is None:
+            writer = stack.enter_context(pq.ParquetWriter(target, part.schema))
+        writer.write_table(part)
     else:
-        columns = result.to_pydict()
-        names = list(columns)
-        with target.open("w", encoding="utf-8") as handle:
-            for row in zip(*columns.values(), strict=True):
-                record = dict(zip(names, row, strict=True))
-                handle.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
-    return target
+        if writer is None:
+            writer = stack.enter_context(target.open("w", encoding="utf-8"))
+        _write_jsonl(part, writer)
+    return writer
+
+
+def _write_jsonl(result: pa.Table, handle: Any) -> None:
+    columns = result.to_pydict()
+    names = list(columns)
+    for row in zip(*columns.values(), strict=True):
+        record = dict(zip(names, row, strict=True))
+        handle.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 def _flat(result: pa.Table) -> pa.Table:

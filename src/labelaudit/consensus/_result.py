@@ -14,7 +14,14 @@ if TYPE_CHECKING:
     from labelaudit.consensus._base import Aggregator
     from labelaudit.table import AnnotationTable
 
-__all__ = ["ConsensusResult", "consensus_table", "summarise"]
+__all__ = [
+    "ConsensusResult",
+    "categorical_result",
+    "consensus_table",
+    "label_table",
+    "summarise",
+    "summary_fields",
+]
 
 
 @dataclass(frozen=True)
@@ -87,23 +94,19 @@ class ConsensusResult(Displayable):
 
 def summarise(estimator: Aggregator) -> ConsensusResult:
     """Build the :class:`ConsensusResult` of a fitted aggregator."""
-    reasons: dict[str, str] = {}
     iterative = bool(estimator.log_likelihood_)
-    if not iterative:
-        reasons["n_iter"] = "one-pass method: no iterations"
-        reasons["converged"] = reasons["n_iter"]
-        reasons["log_likelihood"] = "not a likelihood model"
-    common: dict[str, Any] = {
-        "method": estimator.cli_name,
-        "parameters": {k: _plain(v) for k, v in estimator.get_params().items()},
-        "n_items": int(estimator.items_.size),
-        "n_annotators": int(estimator.annotators_.size),
-        "n_labels": int(estimator.n_labels_),
-        "n_categories": int(estimator.categories_.size),
-        "n_iter": int(estimator.n_iter_) if iterative else None,
-        "converged": bool(estimator.converged_) if iterative else None,
-        "log_likelihood": estimator.log_likelihood_[-1] if iterative else None,
-    }
+    common, reasons = summary_fields(
+        estimator,
+        (
+            int(estimator.items_.size),
+            int(estimator.annotators_.size),
+            int(estimator.n_labels_),
+            int(estimator.categories_.size),
+        ),
+        (int(estimator.n_iter_), bool(estimator.converged_), estimator.log_likelihood_[-1])
+        if iterative
+        else None,
+    )
     if estimator.numeric:
         values = np.asarray(estimator.values_, dtype=np.float64)
         reasons["label_distribution"] = "numeric labels: see values"
@@ -126,17 +129,70 @@ def summarise(estimator: Aggregator) -> ConsensusResult:
     decided = labels >= 0
     counts = np.bincount(labels[decided], minlength=estimator.categories_.size)
     confidence = estimator.confidence_[decided]
-    if not bool(decided.any()):
+    return categorical_result(
+        common,
+        estimator.categories_,
+        counts,
+        int((~decided).sum()),
+        (float(confidence.mean()), float(confidence.min())) if confidence.size else None,
+        reasons,
+    )
+
+
+def summary_fields(
+    estimator: Aggregator,
+    sizes: tuple[int, int, int, int],
+    iterations: tuple[int, bool, float] | None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The fields every :class:`ConsensusResult` has, and the reasons for its nulls.
+
+    ``estimator`` gives the method and parameters (fitted or not); ``sizes`` = (items,
+    annotators, labels, categories); ``iterations`` = (n_iter, converged, final
+    log-likelihood), None for a one-pass method.
+    """
+    reasons: dict[str, str] = {}
+    if iterations is None:
+        reasons["n_iter"] = "one-pass method: no iterations"
+        reasons["converged"] = reasons["n_iter"]
+        reasons["log_likelihood"] = "not a likelihood model"
+    n_iter, converged, log_likelihood = iterations or (None, None, None)
+    common: dict[str, Any] = {
+        "method": estimator.cli_name,
+        "parameters": {k: _plain(v) for k, v in estimator.get_params().items()},
+        "n_items": sizes[0],
+        "n_annotators": sizes[1],
+        "n_labels": sizes[2],
+        "n_categories": sizes[3],
+        "n_iter": n_iter,
+        "converged": converged,
+        "log_likelihood": log_likelihood,
+    }
+    return common, reasons
+
+
+def categorical_result(
+    common: dict[str, Any],
+    categories: np.ndarray,
+    counts: np.ndarray,
+    n_abstained: int,
+    confidence: tuple[float, float] | None,
+    reasons: dict[str, str],
+) -> ConsensusResult:
+    """The :class:`ConsensusResult` of categorical consensus from its label statistics:
+    ``counts`` (q,) items per category, the abstained items, (mean, min) confidence of the
+    labelled items (None: every item abstained). ``common``: the fields every method has
+    (method, parameters, sizes, iterations), as :func:`summarise` builds them."""
+    if confidence is None:
         reasons["mean_confidence"] = "every item was abstained"
         reasons["min_confidence"] = reasons["mean_confidence"]
     return ConsensusResult(
         **common,
-        n_abstained=int((~decided).sum()),
+        n_abstained=n_abstained,
         label_distribution={
-            str(name): int(count) for name, count in zip(estimator.categories_, counts, strict=True)
+            str(name): int(count) for name, count in zip(categories, counts, strict=True)
         },
-        mean_confidence=float(confidence.mean()) if confidence.size else None,
-        min_confidence=float(confidence.min()) if confidence.size else None,
+        mean_confidence=confidence[0] if confidence else None,
+        min_confidence=confidence[1] if confidence else None,
         reasons=reasons,
     )
 
@@ -172,10 +228,18 @@ def consensus_table(table: AnnotationTable, estimator: Aggregator) -> pa.Table:
         label = pa.array(values, type=pa.float64())
         confidence = pa.nulls(len(values), type=pa.float64())
     else:
-        codes = estimator.labels_
-        abstained = codes < 0
-        dictionary = pa.array(table.categories.astype(object), type=pa.string())
-        indices = pa.array(np.where(abstained, 0, codes).astype(np.int32), mask=abstained)
-        label = pa.DictionaryArray.from_arrays(indices, dictionary).cast(pa.string())
-        confidence = pa.array(estimator.confidence_, type=pa.float64())
+        return label_table(items, table.categories, estimator.labels_, estimator.confidence_)
     return pa.table({"item": items, "label": label, "confidence": confidence})
+
+
+def label_table(
+    items: pa.Array, categories: np.ndarray, codes: np.ndarray, confidence: np.ndarray
+) -> pa.Table:
+    """``item, label, confidence`` of categorical consensus: ``codes`` (n,) index
+    ``categories`` (q,), -1 = abstained (null label); ``confidence`` (n,) float64."""
+    abstained = codes < 0
+    dictionary = pa.array(categories.astype(object), type=pa.string())
+    indices = pa.array(np.where(abstained, 0, codes).astype(np.int32), mask=abstained)
+    label = pa.DictionaryArray.from_arrays(indices, dictionary).cast(pa.string())
+    confidence_array = pa.array(confidence, type=pa.float64())
+    return pa.table({"item": items, "label": label, "confidence": confidence_array})

@@ -7,8 +7,19 @@ from pathlib import Path
 from typing import Any
 
 from labelaudit.consensus._base import Aggregator
-from labelaudit.consensus._io import output_format, read_weights_file, write_consensus
-from labelaudit.consensus._result import ConsensusResult, consensus_table
+from labelaudit.consensus._io import (
+    output_format,
+    read_weights_file,
+    write_consensus,
+    write_consensus_parts,
+)
+from labelaudit.consensus._result import (
+    ConsensusResult,
+    categorical_result,
+    consensus_table,
+    label_table,
+    summary_fields,
+)
 from labelaudit.consensus.dawid_skene import DawidSkene, OneCoinDawidSkene
 from labelaudit.consensus.glad import GLAD
 from labelaudit.consensus.label_model import LabelModel
@@ -22,12 +33,16 @@ from labelaudit.table import AnnotationTable
 
 __all__ = [
     "METHODS",
+    "categorical_result",
+    "label_table",
     "make_aggregator",
     "output_format",
     "read_weights_file",
     "run_consensus",
     "run_structured_consensus",
+    "summary_fields",
     "write_consensus",
+    "write_consensus_parts",
 ]
 
 _CLASSES: tuple[type[Aggregator], ...] = (

@@ -23,6 +23,7 @@ __all__ = [
     "agreement_with",
     "annotator_weights",
     "gold_accuracy",
+    "vote_winners",
     "weighted_vote",
 ]
 
@@ -81,15 +82,28 @@ def weighted_vote(
     labels : ndarray of int64, shape (n_items,)
         Winning category; -1 for an abstained tie.
     """
-    scores = vote_counts(codes, weights)
-    totals = scores.sum(axis=1, keepdims=True)
-    uniform = np.full_like(scores, 1.0 / codes.n_categories)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        probas = np.where(totals > 0, scores / totals, uniform)
-    labels = break_ties(probas, tie, np.random.default_rng(random_state))
+    probas, labels = vote_winners(
+        vote_counts(codes, weights), tie, np.random.default_rng(random_state)
+    )
     if gold is not None:
         labels[gold.items] = gold.labels
     return probas, labels
+
+
+def vote_winners(
+    scores: np.ndarray, tie: str, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vote shares (n, q) and winners (n,) of item x category vote totals ``scores``.
+
+    An item whose totals are all 0 gets uniform shares. ``rng`` draws the random ties:
+    the rows of ``scores`` are items ``start .. start + n`` of a table when ``rng`` has
+    been advanced by ``start * q`` draws (how the Spark engine finishes item by item).
+    """
+    totals = scores.sum(axis=1, keepdims=True)
+    uniform = np.full_like(scores, 1.0 / scores.shape[1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        probas = np.where(totals > 0, scores / totals, uniform)
+    return probas, break_ties(probas, tie, rng)
 
 
 def gold_accuracy(codes: Codes, gold: Gold) -> np.ndarray:

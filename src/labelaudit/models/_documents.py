@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from labelaudit.models.soft import soft_sentence
 from labelaudit.report.document import DocTable, Document, Headline, Section
 
 if TYPE_CHECKING:
@@ -24,11 +25,7 @@ TOP_AMBIGUOUS = 20
 def soft_document(soft: SoftLabels) -> Document:
     """Ambiguity over all items, then the items with the highest posterior entropy."""
     summary = soft.summary()
-    sentence = (
-        f"{soft.method}: {summary['n_items']:,} items; {summary['n_ambiguous']:,} ambiguous "
-        f"(top label holds at most half the votes); mean posterior entropy "
-        f"{_fmt(summary['mean_entropy'])} of at most {_fmt(summary['max_entropy'])} bits."
-    )
+    sentence = soft_sentence(summary)
     facts = tuple(
         (key, summary[key])
         for key in ("n_items", "n_ambiguous", "mean_top_share", "mean_vote_entropy", "mean_entropy")

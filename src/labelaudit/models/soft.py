@@ -29,7 +29,16 @@ if TYPE_CHECKING:
     from labelaudit.report.document import Document
     from labelaudit.table import AnnotationTable
 
-__all__ = ["POSTERIOR_PREFIX", "SHARE_PREFIX", "SoftLabels", "entropy_bits", "soft_labels"]
+__all__ = [
+    "POSTERIOR_PREFIX",
+    "SHARE_PREFIX",
+    "SoftLabels",
+    "entropy_bits",
+    "merge_summaries",
+    "soft_labels",
+    "soft_of",
+    "soft_sentence",
+]
 
 #: Column name prefixes of the per-category columns in :meth:`SoftLabels.to_arrow`.
 SHARE_PREFIX = "share_"
@@ -175,19 +184,62 @@ def soft_labels(table: AnnotationTable, estimator: Aggregator) -> SoftLabels:
         raise UsageError(msg)
     if not hasattr(estimator, "probas_"):
         raise UsageError("soft labels need a fitted aggregator: call fit(table) first")
-    counts = table.to_item_category_counts().astype(np.float64)
+    return soft_of(
+        estimator.cli_name,
+        table.items,
+        table.categories,
+        table.to_item_category_counts(),
+        (estimator.labels_, estimator.confidence_, estimator.probas_),
+    )
+
+
+def soft_of(
+    method: str,
+    items: np.ndarray,
+    categories: np.ndarray,
+    counts: np.ndarray,
+    fit: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> SoftLabels:
+    """:class:`SoftLabels` of ``items`` (n,) from their vote counts (n, q) and the
+    aggregator's ``fit`` = (label codes (n,), -1 = abstained; confidence (n,); posterior
+    (n, q)). The items may be any slice of a table (the Spark engine's chunks)."""
+    counts = np.asarray(counts, dtype=np.float64)
     n_labels = counts.sum(axis=1)
     shares = counts / np.where(n_labels > 0, n_labels, 1.0)[:, None]
-    codes = np.asarray(estimator.labels_)
-    names = table.categories.astype(object)
+    codes = np.asarray(fit[0])
+    names = categories.astype(object)
     label = np.asarray(np.where(codes >= 0, names[np.clip(codes, 0, None)], None), dtype=object)
     return SoftLabels(
-        method=estimator.cli_name,
-        items=table.items,
-        categories=table.categories,
+        method=method,
+        items=items,
+        categories=categories,
         label=label,
-        confidence=np.asarray(estimator.confidence_, dtype=np.float64),
+        confidence=np.asarray(fit[1], dtype=np.float64),
         n_labels=n_labels.astype(np.int64),
         shares=shares,
-        posterior=np.asarray(estimator.probas_, dtype=np.float64),
+        posterior=np.asarray(fit[2], dtype=np.float64),
     )
+
+
+def soft_sentence(summary: dict[str, Any]) -> str:
+    """The headline of soft labels from their :meth:`SoftLabels.summary`."""
+    entropy, most = (
+        "n/a" if summary[key] is None else f"{summary[key]:.2f}"
+        for key in ("mean_entropy", "max_entropy")
+    )
+    return (
+        f"{summary['method']}: {summary['n_items']:,} items; {summary['n_ambiguous']:,} "
+        f"ambiguous (top label holds at most half the votes); mean posterior entropy "
+        f"{entropy} of at most {most} bits."
+    )
+
+
+def merge_summaries(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The :meth:`SoftLabels.summary` of the items of several parts, from theirs: means
+    weighted by the parts' items, ambiguous items added (to float rounding)."""
+    n = sum(part["n_items"] for part in parts)
+    merged = {**parts[0], "n_items": n, "n_ambiguous": sum(p["n_ambiguous"] for p in parts)}
+    for key in ("mean_top_share", "mean_vote_entropy", "mean_entropy"):
+        total = sum(part[key] * part["n_items"] for part in parts if part["n_items"])
+        merged[key] = clean_number(total / n) if n else None
+    return merged

@@ -7,6 +7,8 @@ statistics, :class:`~labelaudit.table.profiles.ItemProfiles`),
 local analysis takes), :func:`~labelaudit.spark.engine.spark_rows` (every row in source
 order, for per-row outputs), :func:`~labelaudit.spark.consensus.spark_dawid_skene`
 (EM with E and M steps as DataFrame operations, posteriors distributed),
+:func:`~labelaudit.spark.outputs.spark_consensus` (majority vote or Dawid-Skene labels of
+every item, streamed to a file one partition at a time),
 :func:`~labelaudit.spark.weak.spark_apply_lfs` (labeling functions run on the executors) and
 :func:`~labelaudit.spark.engine.read_spark` (CSV, TSV, Parquet
 files, catalog and Delta tables).
@@ -20,6 +22,7 @@ from typing import Any
 __all__ = [
     "read_spark",
     "spark_apply_lfs",
+    "spark_consensus",
     "spark_dawid_skene",
     "spark_profiles",
     "spark_rows",
@@ -31,6 +34,8 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name == "spark_apply_lfs":
         return import_module("labelaudit.spark.weak").spark_apply_lfs
+    if name == "spark_consensus":
+        return import_module("labelaudit.spark.outputs").spark_consensus
     if name == "spark_dawid_skene":
         return import_module("labelaudit.spark.consensus").spark_dawid_skene
     if name in __all__:

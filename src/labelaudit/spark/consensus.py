@@ -22,8 +22,9 @@ import numpy as np
 from labelaudit.consensus.dawid_skene import DawidSkene, log_tables, relative_change
 from labelaudit.spark.engine import _fields, keyed_rows, spark_profiles, vocabulary_codes
 from labelaudit.table import Locator
+from labelaudit.table.profiles import ItemProfiles
 
-__all__ = ["SparkDawidSkene", "spark_dawid_skene"]
+__all__ = ["SparkDawidSkene", "coded_ratings", "dawid_skene_on", "spark_dawid_skene"]
 
 
 @dataclass(frozen=True)
@@ -66,16 +67,44 @@ def spark_dawid_skene(
     iteration: two joins of the ratings (with the posteriors, with a broadcast table of
     r q q rows) and one shuffle by item; driver memory O(r q q).
     """
+    model = DawidSkene(max_iter=max_iter, tol=tol, smoothing=smoothing)
+    model._check_params()
+    ratings, profiles = coded_ratings(
+        frame,
+        item_col=item_col,
+        annotator_col=annotator_col,
+        label_col=label_col,
+        categories=categories,
+        locator=locator,
+    )
+    try:
+        return dawid_skene_on(ratings, profiles, model)
+    finally:
+        ratings.unpersist()
+
+
+def coded_ratings(
+    frame: Any,
+    *,
+    item_col: str | None = None,
+    annotator_col: str | None = None,
+    label_col: str | None = None,
+    level: str = "nominal",
+    categories: Sequence[Any] | str | None = None,
+    locator: Locator | None = None,
+) -> tuple[Any, ItemProfiles]:
+    """The ratings as a persisted DataFrame ``(item, a, y)`` (item = canonical id text;
+    a, y = the validated table's annotator and category codes) and the profiles (one
+    named item each) that validated them, as :func:`spark_profiles`."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    model = DawidSkene(max_iter=max_iter, tol=tol, smoothing=smoothing)
-    model._check_params()
     profiles = spark_profiles(
         frame,
         item_col=item_col,
         annotator_col=annotator_col,
         label_col=label_col,
+        level=level,
         categories=categories,
         locator=locator,
         keep=1,
@@ -94,24 +123,28 @@ def spark_dawid_skene(
             F.broadcast(vocabulary_codes(keyed, "annotator", table.annotators, "a")), "kannotator"
         )
         .join(F.broadcast(vocabulary_codes(keyed, "label", table.categories, "y")), "klabel")
-        .select(F.col("kitem").alias("item"), "a", "y")
+        .select(F.col("kitem").alias("item"), "a", "y", F.col("ritem").alias("raw"))
     )
-    ratings = ratings.persist(StorageLevel.MEMORY_AND_DISK)
+    return ratings.persist(StorageLevel.MEMORY_AND_DISK), profiles
+
+
+def dawid_skene_on(ratings: Any, profiles: ItemProfiles, model: DawidSkene) -> SparkDawidSkene:
+    """EM of ``model`` on :func:`coded_ratings`: M-step statistics and E-step as Spark jobs."""
+    table = profiles.table
     r, q, n_items = table.n_annotators, table.n_categories, profiles.n_items
     posterior = _majority_shares(ratings)
     history: list[float] = []
     converged = False
     priors, confusions = np.zeros(q), np.zeros((r, q, q))
-    for _ in range(max_iter):  # EM iterations; each runs as Spark jobs
+    for _ in range(model.max_iter):  # EM iterations; each runs as Spark jobs
         counts, mass = _m_statistics(ratings, posterior, r, q)
         priors = model.priors_from(mass, n_items)
         confusions = model.confusions_from(counts, r)
         posterior, log_likelihood = _e_step(ratings, priors, confusions)
         history.append(log_likelihood + model._log_prior(priors, confusions))
-        if relative_change(history) < tol:
+        if relative_change(history) < model.tol:
             converged = True
             break
-    ratings.unpersist()
     return SparkDawidSkene(
         posteriors=posterior,
         labels=_labels(posterior, table.categories),

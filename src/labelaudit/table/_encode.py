@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,8 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from labelaudit.exceptions import InputError
+from labelaudit.table._keys import arrow_of, key_strings, numbers_of, order_keys, short_keys
 from labelaudit.table.schema import TaskSchema
-from labelaudit.table.table import AnnotationTable
+from labelaudit.table.table import AnnotationTable, dense_cell_order
 
 __all__ = ["NUMBER_PATTERN", "Locator", "RawColumns", "as_text", "encode", "natural_order"]
 
@@ -24,8 +26,6 @@ __all__ = ["NUMBER_PATTERN", "Locator", "RawColumns", "as_text", "encode", "natu
 NUMBER_PATTERN = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
 #: Integral floats below this print as integers (exact in float64).
 _EXACT_INTEGER = 2.0**53
-#: Key spaces up to this many cells are checked with a dense bincount instead of a sort.
-_DENSE_CELLS = 1 << 22
 
 
 @dataclass
@@ -97,7 +97,7 @@ def as_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
 
 
 #: Structured tasks whose label is a JSON list (an empty cell: the empty list).
-_LIST_TASKS = ("multilabel", "spans", "boxes", "ranking", "polygons", "cuboids", "keypoints")
+LIST_TASKS = ("multilabel", "spans", "boxes", "ranking", "polygons", "cuboids", "keypoints")
 
 
 def _first_true(mask: np.ndarray) -> int | None:
@@ -109,36 +109,73 @@ def _numpy(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(array.to_numpy(zero_copy_only=False))
 
 
+def _indices(array: pa.Array) -> np.ndarray:
+    """Dictionary indices as an int32 (or int64) numpy array, -1 where null."""
+    if array.null_count == 0 and pa.types.is_integer(array.type):
+        raw = numbers_of(array)
+        return raw.astype(np.int64 if raw.dtype.itemsize > 4 else np.int32)
+    return _numpy(pc.fill_null(array, -1)).astype(np.int64)
+
+
 @dataclass
 class _Coded:
     """A column after one hash pass: distinct canonical strings and each entry's index.
 
     ``names`` (d,) distinct trimmed strings (first-appearance order); ``indices`` (n,)
-    int64 positions in ``names``, -1 where the cell is null or empty; ``same`` is True when
-    the raw column already was exactly these strings (no cast, trim or merge changed one).
+    int32 (int64 past 2**31 names) positions in ``names``, -1 where the cell is null or
+    empty; ``same`` is True when the raw column already was exactly these strings (no
+    cast, trim or merge changed one); ``missing`` counts the -1 entries; ``byte_order``
+    (d,), when known, is the positions of ``names`` in UTF-8 byte order.
     """
 
     names: pa.Array
     indices: np.ndarray
     same: bool
+    missing: int = 0
+    byte_order: np.ndarray | None = None
+
+
+def _hash_keys(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray, np.ndarray] | None:
+    """(distinct strings in first-appearance order, each row's index, their byte order)
+    by hashing 64-bit keys (:func:`labelaudit.table._keys.short_keys`), or None."""
+    found = short_keys(column)
+    if found is None:
+        return None
+    keys, prefix = found
+    encoded = pc.dictionary_encode(arrow_of(keys))
+    distinct = numbers_of(encoded.dictionary)
+    order = np.argsort(order_keys(distinct), kind="stable")
+    return key_strings(distinct, prefix, column.type), _indices(encoded.indices), order
 
 
 def _code(column: pa.ChunkedArray) -> _Coded:
-    """Hash-encode a raw column, then canonicalise only its distinct values (vectorised)."""
-    if pa.types.is_dictionary(column.type):  # e.g. Parquet dictionary pages: no row hashing
-        encoded = column.unify_dictionaries().combine_chunks()
+    """Hash-encode a raw column, then canonicalise only its distinct values (vectorised).
+
+    Short ids (a common prefix plus at most 7 bytes) hash as 64-bit keys, which also give
+    their byte order; other columns go through Arrow's ``dictionary_encode``. Both give
+    the distinct values in first-appearance order.
+    """
+    byte_order, fresh = None, True
+    found = None if pa.types.is_dictionary(column.type) else _hash_keys(column)
+    if found is not None:
+        raw_names, indices, byte_order = found
     else:
-        encoded = pc.dictionary_encode(column).combine_chunks()
-    raw_names = encoded.dictionary
+        if pa.types.is_dictionary(column.type):  # e.g. Parquet dictionary pages: no row hashing
+            encoded = column.unify_dictionaries().combine_chunks()
+            fresh = False
+        else:
+            encoded = pc.dictionary_encode(column).combine_chunks()
+        raw_names = encoded.dictionary
+        indices = _indices(encoded.indices)
     text = as_text(raw_names).combine_chunks()
-    indices = _numpy(pc.fill_null(encoded.indices, -1)).astype(np.int64)
     blank = _numpy(pc.fill_null(pc.equal(pc.utf8_length(text), 0), True))
-    used = np.bincount(indices[indices >= 0], minlength=len(text)) > 0
-    blank |= ~used  # a dictionary may hold values no row uses
+    if not fresh:  # a given dictionary may hold values no row uses
+        blank |= np.bincount(indices[indices >= 0], minlength=len(text)) == 0
+    nulls = int(np.count_nonzero(indices < 0)) if column.null_count else 0
     unchanged = pa.types.is_string(raw_names.type) and not blank.any()
     unchanged = unchanged and bool(pc.all(pc.equal(raw_names, text)).as_py() is not False)
     if unchanged:  # distinct strings already, trimmed and non-empty
-        return _Coded(text, indices, not pa.types.is_dictionary(column.type))
+        return _Coded(text, indices, fresh, nulls, byte_order)
     merged = pc.dictionary_encode(text)
     if len(merged.dictionary) < len(text) or blank.any():
         remap = _numpy(pc.fill_null(merged.indices, -1)).astype(np.int64)
@@ -150,11 +187,13 @@ def _code(column: pa.ChunkedArray) -> _Coded:
             remap = np.where(remap >= 0, position[np.maximum(remap, 0)], -1)
         names = merged.dictionary.filter(pa.array(keep))
         indices = np.where(indices >= 0, remap[np.maximum(indices, 0)], -1)
-        return _Coded(names, indices, False)
-    return _Coded(text, indices, False)
+        return _Coded(names, indices, False, int(np.count_nonzero(indices < 0)))
+    return _Coded(text, indices, False, nulls)
 
 
 def _check_present(coded: _Coded, name: str, raw: RawColumns, locator: Locator) -> None:
+    if not coded.missing:
+        return
     bad = _first_true(coded.indices < 0)
     if bad is not None:
         raise locator.error(
@@ -176,12 +215,19 @@ def _numbers(names: pa.Array) -> np.ndarray | None:
     return _numpy(pc.cast(pc.utf8_trim_whitespace(names), pa.float64())).astype(np.float64)
 
 
-def _natural_order(names: pa.Array) -> np.ndarray:
+def _natural_order(names: pa.Array, byte_order: np.ndarray | None = None) -> np.ndarray:
     """Positions of ``names`` sorted: by value when every name is a number (ties by text:
-    ``1`` and ``1.0`` stay two names), else by text (UTF-8 byte order); one Arrow sort."""
+    ``1`` and ``1.0`` stay two names), else by text (UTF-8 byte order); one Arrow sort,
+    or none when ``byte_order`` (the names' positions in byte order) is given."""
     numbers = _numbers(names)
     if numbers is None:
+        if byte_order is not None:
+            return byte_order.astype(np.int64)
         return _numpy(pc.sort_indices(names)).astype(np.int64)
+    if byte_order is not None:
+        text_rank = np.empty(byte_order.size, dtype=np.int64)
+        text_rank[byte_order] = np.arange(byte_order.size)
+        return np.lexsort((text_rank, numbers)).astype(np.int64)
     keys = pa.table({"value": numbers, "text": names})
     order = pc.sort_indices(keys, sort_keys=[("value", "ascending"), ("text", "ascending")])
     return _numpy(order).astype(np.int64)
@@ -195,10 +241,10 @@ def natural_order(names: pa.Array) -> np.ndarray:
 
 def _sorted_codes(coded: _Coded) -> tuple[np.ndarray, pa.Array, np.ndarray]:
     """(names sorted as an object array, the same as Arrow, each entry's code)."""
-    order = _natural_order(coded.names)
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    names = coded.names.take(pa.array(order))
+    order = _natural_order(coded.names, coded.byte_order)
+    rank = np.empty(order.size, dtype=coded.indices.dtype)
+    rank[order] = np.arange(order.size, dtype=rank.dtype)
+    names = coded.names.take(arrow_of(order))
     return _numpy(names).astype(object), names, rank[coded.indices]
 
 
@@ -383,16 +429,18 @@ def _resolve_duplicates(
     on_duplicate: str,
     raw: RawColumns,
     locator: Locator,
-) -> np.ndarray | None:
-    """Mask of rows to keep (None = keep all); raise on duplicates with on_duplicate=error."""
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(mask of rows to keep or None = keep all, the rows' (item, annotator) order when
+    one dense scatter found it); raise on duplicates with on_duplicate=error."""
+    n_items = int(item_codes.max(initial=-1) + 1)
+    cell_order = dense_cell_order(item_codes, annotator_codes, n_items, n_annotators)
+    if cell_order is not None:
+        return None, cell_order  # every (item, annotator) cell holds one row: no sort
     key = item_codes * n_annotators + annotator_codes
-    size = int(item_codes.max(initial=-1) + 1) * n_annotators
-    if size <= max(4 * key.size, _DENSE_CELLS) and np.bincount(key, minlength=size).max() <= 1:
-        return None  # every (item, annotator) cell counted once: no sort needed
     order = np.argsort(key, kind="stable")
     repeated = key[order][1:] == key[order][:-1]
     if not repeated.any():
-        return None
+        return None, None
     if on_duplicate == "error":
         later = order[1:][repeated]
         first_dup = int(later.min())
@@ -408,7 +456,40 @@ def _resolve_duplicates(
         )
     keep = np.ones(key.size, dtype=bool)
     keep[order[:-1][repeated]] = False  # stable sort: the later row of each pair wins
-    return keep
+    return keep, None
+
+
+@dataclass
+class _Sorted:
+    """A coded column sorted: names (object array and Arrow) and each entry's code."""
+
+    names: np.ndarray
+    arrow: pa.Array
+    codes: np.ndarray
+
+
+def _code_columns(
+    raw: RawColumns, label: pa.ChunkedArray, schema: TaskSchema, locator: Locator
+) -> tuple[dict[str, _Coded], _Sorted, _Sorted, _Labels]:
+    """Code, check and sort the canonical columns: (coded columns, items, annotators,
+    labels). The item column costs most: annotators and labels are coded beside it in a
+    worker thread (Arrow and numpy free the GIL); errors keep their order (missing item,
+    annotator, label, then invalid labels)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        others = pool.submit(lambda: (_code(raw.annotator), _code(label)))
+        coded = {"item": _code(raw.item)}
+        coded["annotator"], coded["label"] = others.result()
+        for name, column in coded.items():
+            _check_present(column, name, raw, locator)
+        found = pool.submit(
+            lambda: (
+                _Sorted(*_sorted_codes(coded["annotator"])),
+                _encode_labels(coded["label"], schema, raw, locator),
+            )
+        )
+        items = _Sorted(*_sorted_codes(coded["item"]))
+        annotators, labels = found.result()
+    return coded, items, annotators, labels
 
 
 def encode(
@@ -416,10 +497,14 @@ def encode(
 ) -> AnnotationTable:
     """Validate canonical columns and build the integer-coded :class:`AnnotationTable`.
 
-    One hash pass per column (Arrow ``dictionary_encode``); trimming, number checks,
-    category matching and sorting run on the distinct values only, then map to rows with
-    one numpy take. ``table.report["warnings"]`` lists what the user should know (e.g.
-    labels that are numerically equal but written differently).
+    One hash pass per column (Arrow ``dictionary_encode``; of 64-bit keys for short ids,
+    :mod:`labelaudit.table._keys`, which also give their order without a string sort);
+    trimming, number checks, category matching and sorting run on the distinct values
+    only, then map to rows with one numpy take. Annotators and labels are coded in a
+    worker thread beside the items; the duplicate check's scatter into the item x
+    annotator grid is kept as the table's :attr:`~AnnotationTable.row_order`.
+    ``table.report["warnings"]`` lists what the user should know (e.g. labels that are
+    numerically equal but written differently).
     """
     if len(raw.item) == 0:
         raise InputError(
@@ -429,17 +514,16 @@ def encode(
             actual="0 rows",
         )
     label = raw.label
-    if schema.task in _LIST_TASKS:  # an empty cell is an annotation with no regions
+    if schema.task in LIST_TASKS:  # an empty cell is an annotation with no regions
         label = as_text(label)
         empty = pc.or_kleene(pc.is_null(label), pc.equal(pc.utf8_length(label), 0))
         label = pc.if_else(empty, pa.scalar("[]", pa.string()), label)
-    coded = {"item": _code(raw.item), "annotator": _code(raw.annotator), "label": _code(label)}
-    for name, column in coded.items():
-        _check_present(column, name, raw, locator)
-    items, item_names, item_codes = _sorted_codes(coded["item"])
-    annotators, annotator_names, annotator_codes = _sorted_codes(coded["annotator"])
-    labels = _encode_labels(coded["label"], schema, raw, locator)
-    keep = _resolve_duplicates(
+    coded, item_sort, annotator_sort, labels = _code_columns(raw, label, schema, locator)
+    items, item_names, item_codes = item_sort.names, item_sort.arrow, item_sort.codes
+    annotators, annotator_names = annotator_sort.names, annotator_sort.arrow
+    annotator_codes = annotator_sort.codes
+    item_codes, annotator_codes = item_codes.astype(np.int64), annotator_codes.astype(np.int64)
+    keep, cell_order = _resolve_duplicates(
         item_codes, annotator_codes, annotators.size, on_duplicate, raw, locator
     )
     columns = {
@@ -461,21 +545,25 @@ def encode(
             label_codes[keep],
         )
         used_items, item_codes = np.unique(item_codes, return_inverse=True)
-        items = items[used_items]
-    return AnnotationTable(
+        items, item_names = items[used_items], item_names.take(pa.array(used_items))
+    table = AnnotationTable(
         data=data,
         schema=schema,
         items=items,
         annotators=annotators,
         categories=labels.categories,
         category_values=labels.values,
-        item_codes=item_codes.astype(np.int64),
-        annotator_codes=annotator_codes.astype(np.int64),
-        label_codes=label_codes.astype(np.int64),
+        item_codes=item_codes.astype(np.int64, copy=False),
+        annotator_codes=annotator_codes,
+        label_codes=label_codes.astype(np.int64, copy=False),
         source=locator.source,
         report={"duplicates_replaced": n_dropped, "warnings": labels.warnings},
         category_scale=labels.scale,
+        item_names=item_names,
     )
+    if cell_order is not None:  # found by the duplicate check: the table's cached row order
+        table.__dict__["row_order"] = cell_order
+    return table
 
 
 def _rows_text(

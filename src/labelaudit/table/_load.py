@@ -121,19 +121,25 @@ def _load_csv(path: Path, name: str, delimiter: str = ",") -> tuple[pa.Table, Lo
 
     header = _csv_header(path, name, delimiter)
     locator = Locator(name, lambda row: _csv_record_line(path, name, delimiter, row))
-    try:
-        with open_arrow(path, name) as handle:  # never a Python file: see open_arrow
-            table = pacsv.read_csv(
-                handle,
-                parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={column: pa.string() for column in header},
-                    null_values=[""],
-                    strings_can_be_null=True,
-                ),
-            )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-        raise _csv_shape_error(path, name, delimiter, len(header), error) from None
+    convert = pacsv.ConvertOptions(
+        column_types={column: pa.string() for column in header},
+        null_values=[""],
+        strings_can_be_null=True,
+    )
+    table = None
+    for newlines_in_values in (False, True):
+        # Without newlines in values Arrow splits the file at line ends in parallel; a
+        # quoted value with a line break on a split raises ("out of sync with chunker"),
+        # never a different table, and the file is then read again allowing them.
+        parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines_in_values)
+        try:
+            with open_arrow(path, name) as handle:  # never a Python file: see open_arrow
+                table = pacsv.read_csv(handle, parse_options=parse, convert_options=convert)
+            break
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+            if newlines_in_values:
+                raise _csv_shape_error(path, name, delimiter, len(header), error) from None
+    assert table is not None
     _check_quotes(table, path, name, delimiter)
     return unquote_formulas(table), locator  # undo the formula guard of labelaudit's writers
 
@@ -216,12 +222,7 @@ def _check_quotes(table: pa.Table, path: Path, name: str, delimiter: str) -> Non
     cell holds a line break, re-read the file strictly (RFC 4180: a closing quote is
     followed by a delimiter or the end of the line) and name the line where the open
     quote began. Files without line breaks inside cells are never re-read."""
-    broken = False
-    for column in table.columns:
-        if pc.any(pc.match_substring_regex(column, "[\r\n]")).as_py():
-            broken = True
-            break
-    if not broken:
+    if not any(_has_line_break(column) for column in table.columns):
         return
     with open_text(path, name) as handle:
         reader = csv.reader(handle, delimiter=delimiter, strict=True)
@@ -239,6 +240,21 @@ def _check_quotes(table: pa.Table, path: Path, name: str, delimiter: str) -> Non
                 f"{reader.line_num})",
                 hint='remove the stray " or double it ("") inside a quoted field',
             ) from None
+
+
+def _has_line_break(column: pa.ChunkedArray) -> bool:
+    """True when a string chunk's value bytes hold CR or LF (a ``memchr`` search of the
+    data buffers, no per-value pass; bytes of a sliced chunk outside it may give a true
+    that only costs the strict re-read)."""
+    for chunk in column.chunks:
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            continue
+        data = chunk.buffers()[2]
+        if data is not None:
+            text = data.to_pybytes()
+            if b"\n" in text or b"\r" in text:
+                return True
+    return False
 
 
 # ---------------------------------------------------------------------------- JSON

@@ -86,9 +86,9 @@ def _used_labels(table: AnnotationTable, order: np.ndarray) -> tuple[pa.Array, n
     used = np.flatnonzero(np.bincount(table.label_codes, minlength=table.n_categories))
     names = _as_strings(table.categories[used])
     by_text = np.asarray(pc.sort_indices(names).to_numpy(zero_copy_only=False), np.int64)
-    remap = np.full(table.n_categories, -1, dtype=np.int64)
-    remap[used[by_text]] = np.arange(used.size)
-    return names.take(pa.array(by_text)), remap[table.label_codes[order]]
+    remap = np.full(table.n_categories, -1, dtype=np.int32)
+    remap[used[by_text]] = np.arange(used.size, dtype=np.int32)
+    return names.take(pa.array(by_text)), remap[table.label_codes].take(order)
 
 
 def content_sha256(table: AnnotationTable) -> str:
@@ -111,10 +111,12 @@ def _compute(table: AnnotationTable) -> str:
     extras = sorted(n for n in data.column_names if n not in _NOT_HASHED)
     digest = hashlib.sha256(_TAG)
     digest.update(_u64(table.n_ratings) + _u64(len(CANONICAL_COLUMNS) + len(extras)))
-    per_item = np.bincount(table.item_codes, minlength=table.n_items)
+    per_item = table.ratings_per_item()
     sorted_items = np.repeat(np.arange(table.n_items, dtype=np.int32), per_item)  # = codes[order]
-    _update_column(digest, "item", _as_strings(table.items), sorted_items)
-    _update_column(digest, "annotator", _as_strings(table.annotators), table.annotator_codes[order])
+    items = _as_strings(table.items) if table.item_names is None else table.item_names
+    _update_column(digest, "item", items, sorted_items)
+    annotators = table.annotator_codes.astype(np.int32).take(order)
+    _update_column(digest, "annotator", _as_strings(table.annotators), annotators)
     _update_column(digest, "label", *_used_labels(table, order))
     take = pa.array(order)
     for name in extras:

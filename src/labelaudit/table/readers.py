@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from labelaudit.exceptions import InputError, UsageError
-from labelaudit.table._encode import Locator, RawColumns, as_text, encode
+from labelaudit.table._encode import LIST_TASKS, Locator, RawColumns, as_text, encode
 from labelaudit.table._load import EXTENSIONS, FORMATS, format_of, load_source
 from labelaudit.table.schema import TaskSchema
 from labelaudit.table.table import AnnotationTable
@@ -100,6 +100,10 @@ def read_annotations(
         raise UsageError(f"layout must be 'long' or 'wide'; got {layout!r}")
     schema = TaskSchema.create(level, categories, task)
     table, locator = load_source(source, format, na_values=split_names(na_values))
+    # long layout: encode refuses a missing id or label (list tasks excepted, where an
+    # empty cell is an empty annotation), so a table that reads has no missing cell and
+    # the count (a pass over every string) is only needed for the other cases
+    counted = layout == "wide" or schema.task in LIST_TASKS
     raw, missing = raw_columns(
         table,
         locator,
@@ -108,6 +112,7 @@ def read_annotations(
         annotator_col=annotator_col,
         label_col=label_col,
         annotator_cols=annotator_cols,
+        count_missing=counted,
     )
     result = encode(raw, schema, locator, on_duplicate=on_duplicate)
     result.report["missing_cells"] = missing
@@ -133,16 +138,18 @@ def raw_columns(
     annotator_col: str | None = None,
     label_col: str | None = None,
     annotator_cols: Sequence[str] | str | None = None,
+    count_missing: bool = True,
 ) -> tuple[RawColumns, int]:
     """The canonical columns of a loaded table (before validation), and the number of
-    cells of the used columns treated as missing (null, or empty after trimming)."""
+    cells of the used columns treated as missing (null, or empty after trimming; 0
+    without counting when ``count_missing`` is false)."""
     if layout == "wide":
         raw = _wide_columns(table, locator, item_col, annotator_cols)
         used = [raw.fields["item"], *_annotator_columns(table, raw.fields["item"], annotator_cols)]
     else:
         raw = _long_columns(table, locator, item_col, annotator_col, label_col)
         used = list(raw.fields.values())
-    missing = sum(_n_missing(table.column(name)) for name in used)
+    missing = sum(_n_missing(table.column(name)) for name in used) if count_missing else 0
     return raw, missing
 
 

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from labelaudit.table.schema import TaskSchema
 
-__all__ = ["CATEGORY_SCALES", "CONTINUOUS_LIMIT", "AnnotationTable"]
+__all__ = ["CATEGORY_SCALES", "CONTINUOUS_LIMIT", "AnnotationTable", "dense_cell_order"]
 
 #: Where ``category_values`` come from: the labels are numbers, their place in the declared
 #: ``--categories`` list, or only their place in text order (which is never a value order).
@@ -57,6 +57,9 @@ class AnnotationTable:
     category_scale : {"numeric", "declared", "text"}
         Where ``category_values`` come from (see :data:`CATEGORY_SCALES`). Weights other
         than identity need ``numeric`` or ``declared``.
+    item_names : pyarrow.Array of str, shape (n_items,), optional
+        ``items`` as Arrow strings, when the builder has them (the readers do): the
+        content hash and other Arrow consumers use it instead of converting ``items``.
     """
 
     data: pa.Table
@@ -71,6 +74,7 @@ class AnnotationTable:
     source: str = "<input>"
     report: dict[str, Any] = field(default_factory=dict)
     category_scale: str = "numeric"
+    item_names: pa.Array | None = None
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -167,6 +171,31 @@ class AnnotationTable:
         counts.flags.writeable = False
         return counts
 
+    def item_category_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Nonzero cells of :meth:`to_item_category_counts` as (item, category, count),
+        each shape (n_cells,), int64, sorted by item then category; read-only, built once
+        per table (one row-major ``nonzero``, no sort) and shared by the diagnostics."""
+        return self._item_category_cells
+
+    @cached_property
+    def _item_category_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        counts = self.to_item_category_counts()
+        items, labels = np.nonzero(counts)
+        cells = (items.astype(np.int64), labels.astype(np.int64), counts[items, labels])
+        for array in cells:
+            array.flags.writeable = False
+        return cells
+
+    def ratings_per_item(self) -> np.ndarray:
+        """Number of ratings of each item, shape (n_items,), int64, read-only (once)."""
+        return self._ratings_per_item
+
+    @cached_property
+    def _ratings_per_item(self) -> np.ndarray:
+        per_item = np.bincount(self.item_codes, minlength=self.n_items)
+        per_item.flags.writeable = False
+        return per_item
+
     @cached_property
     def content_sha256(self) -> str:
         """SHA-256 of the content (:func:`labelaudit.table.content_sha256`), once per table."""
@@ -178,20 +207,15 @@ class AnnotationTable:
     def row_order(self) -> np.ndarray:
         """Row positions sorted by (item code, annotator code), shape (n_ratings,), int64.
 
-        Computed once per table. Each (item, annotator) cell holds one row, so when the
-        n_items x n_annotators grid is small (at most ``2**24`` cells or 4 per row) one
-        scatter into the grid gives the order in O(n_items r) without sorting; otherwise
-        (or if a cell holds two rows) a lexsort.
+        Computed once per table (the readers find it while checking for duplicates). Each
+        (item, annotator) cell holds one row, so when the grid is small one scatter gives
+        the order without sorting (:func:`dense_cell_order`); otherwise a lexsort.
         """
-        n, r = self.n_ratings, self.n_annotators
-        cells = self.n_items * r
-        if cells <= max(_DENSE_CELLS, 4 * n) and n < 2**31:
-            key = self.item_codes * r + self.annotator_codes
-            slots = np.full(cells, -1, dtype=np.int32)
-            slots[key] = np.arange(n, dtype=np.int32)
-            order = slots[slots >= 0].astype(np.int64)
-            if order.size == n:
-                return order
+        order = dense_cell_order(
+            self.item_codes, self.annotator_codes, self.n_items, self.n_annotators
+        )
+        if order is not None:
+            return order
         return np.lexsort((self.annotator_codes, self.item_codes)).astype(np.int64)
 
     def to_units_by_raters(self, *, codes: bool = False) -> np.ndarray:
@@ -219,6 +243,7 @@ class AnnotationTable:
     def filter_rows(self, mask: np.ndarray) -> AnnotationTable:
         """A table with the rows where ``mask`` is true, re-coded; categories are kept."""
         items, item_codes = np.unique(self.item_codes[mask], return_inverse=True)
+        names = None if self.item_names is None else self.item_names.take(pa.array(items))
         annotators, annotator_codes = np.unique(self.annotator_codes[mask], return_inverse=True)
         return AnnotationTable(
             data=self.data.filter(pa.array(mask)),
@@ -233,6 +258,7 @@ class AnnotationTable:
             source=self.source,
             report=dict(self.report),
             category_scale=self.category_scale,
+            item_names=names,
         )
 
     def __repr__(self) -> str:
@@ -241,3 +267,23 @@ class AnnotationTable:
             f"n_annotators={self.n_annotators}, level={self.level!r}, "
             f"categories={list(self.categories[:10])}{'...' if self.n_categories > 10 else ''})"
         )
+
+
+def dense_cell_order(
+    item_codes: np.ndarray, annotator_codes: np.ndarray, n_items: int, n_annotators: int
+) -> np.ndarray | None:
+    """Row positions sorted by (item, annotator) from one scatter into the item x
+    annotator grid, shape (n_rows,), int64; None when the grid is large (more than
+    ``2**24`` cells and 4 per row) or a cell holds two rows (duplicates: sort instead).
+
+    O(n_items r) time and 4 bytes per cell, no sort.
+    """
+    n, cells = item_codes.size, n_items * n_annotators
+    if cells > max(_DENSE_CELLS, 4 * n) or n >= 2**31:
+        return None
+    key = item_codes * n_annotators
+    key += annotator_codes
+    slots = np.full(cells, -1, dtype=np.int32)
+    slots[key] = np.arange(n, dtype=np.int32)
+    order = slots[slots >= 0]
+    return order.astype(np.int64) if order.size == n else None

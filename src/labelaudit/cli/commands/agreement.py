@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -121,33 +122,39 @@ def agreement_command(
 
     Example: labelaudit agreement labels.csv --categories pos,neg,neutral --format json
     """
-    from labelaudit.agreement import agreement_report
-    from labelaudit.agreement.weights import read_weights_file
+    from functools import partial
+
     from labelaudit.exceptions import UsageError
     from labelaudit.table.profiles import KEEP_NAMES
 
     if engine == "spark" and top > KEEP_NAMES:
         raise UsageError(f"--top is at most {KEEP_NAMES} with --engine spark (item names kept)")
 
-    table = read_task_table(
-        file,
-        input_format,
-        layout,
-        item_col,
-        annotator_col,
-        label_col,
-        annotator_cols,
-        level,
-        categories,
-        on_duplicate,
-        na_values=na_values,
-        task=task.value if task else None,
-        export=export_options(control, task_key, label_config, include_models, False, users),
-        engine=engine,
-    )
+    _import_beside("scipy.special")  # the analytic CIs' t quantiles: imported during the read
+    if engine != "local":  # the profiles' statistics on Spark, the finish from them here
+        from labelaudit.agreement.api import profile_report
+        from labelaudit.cli.common import spark_profiles_of
+
+        profiles = spark_profiles_of(
+            file, input_format, layout, (item_col, annotator_col, label_col), level,
+            categories, on_duplicate, engine=engine, na_values=na_values,
+            task=task.value if task else None,
+        )  # fmt: skip
+        table, report_of = profiles.table, partial(profile_report, profiles)
+    else:
+        table = read_task_table(
+            file, input_format, layout, item_col, annotator_col, label_col, annotator_cols,
+            level, categories, on_duplicate, na_values=na_values,
+            task=task.value if task else None,
+            export=export_options(control, task_key, label_config, include_models, False, users),
+        )  # fmt: skip
+        from labelaudit.agreement import agreement_report
+
+        report_of = partial(agreement_report, table)
+    from labelaudit.agreement.weights import read_weights_file
+
     matrix = read_weights_file(weights_file, table.n_categories) if weights_file else None
-    result = agreement_report(
-        table,
+    result = report_of(
         weights=weights.value,
         weights_matrix=matrix,
         ci=ci.value,
@@ -165,6 +172,25 @@ def agreement_command(
         worst += [e["item"] for b in boundaries for e in b.get("examples") or []]
         details = item_details(table, worst, text_col=text_col)
     emit(result, output.value, report, details=details)
+
+
+def _import_beside(name: str) -> None:
+    """Import module ``name`` in a thread while the command goes on reading its file.
+
+    Reading runs mostly in Arrow and numpy, which free the GIL, so a compiled module's
+    import costs little wall time beside it. Only third-party modules that the read never
+    imports (no import-lock cycle with the main thread). Not a daemon thread: the
+    interpreter waits for it at exit instead of stopping it inside a module's
+    initialisation; a failure is left to the main thread's own import, which raises it.
+    """
+    import importlib
+    import threading
+
+    def load() -> None:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+    threading.Thread(target=load, name=f"import {name}").start()
 
 
 def emit(

@@ -147,6 +147,11 @@ def consensus_command(
     )
     from labelaudit.exceptions import UsageError
 
+    if soft and out is None:
+        raise UsageError("--soft writes the label distributions to a file: add --out PATH")
+    if engine != "local" and str(method) != "label-model":  # the LF votes: read on Spark
+        _spark(file, method, out, output.value, soft, raw_csv, engine, locals())
+        return
     table = read_task_table(
         file,
         input_format,
@@ -171,8 +176,6 @@ def consensus_command(
             level, categories, on_duplicate, task=None,
             export=export_options(control, task_key, label_config, include_models, False, users),
         )  # fmt: skip
-    if soft and out is None:
-        raise UsageError("--soft writes the label distributions to a file: add --out PATH")
     if table.schema.is_structured:
         if soft:
             raise UsageError("--soft applies to categorical labels, not to structured ones")
@@ -222,6 +225,47 @@ def consensus_command(
     if out is not None:
         typer.echo(f"wrote {result.n_items} rows to {out}", err=True)
     render(summary, output.value)
+
+
+def _spark(
+    file: Path,
+    method: Any,
+    out: Path | None,
+    output: str,
+    soft: bool,
+    raw_csv: bool,
+    engine: str,
+    given: dict[str, Any],
+) -> None:
+    """``--engine spark``: majority or Dawid-Skene computed on Spark, the labels streamed
+    to ``out`` one partition at a time (:func:`labelaudit.spark.outputs.spark_consensus`)."""
+    from labelaudit.cli.common import spark_source
+    from labelaudit.exceptions import UsageError
+    from labelaudit.spark.outputs import spark_consensus
+
+    for name in ("min_votes", "iou", "weights_file", "fit_on", "class_balance", "n_records"):
+        if given[name] is not None:
+            flag = name.replace("_", "-")
+            raise UsageError(f"--{flag}: not available with --engine spark; use --engine local")
+    frame, reading = spark_source(
+        file, given["input_format"], given["layout"],
+        (given["item_col"], given["annotator_col"], given["label_col"]),
+        given["level"], given["categories"], given["on_duplicate"], engine=engine,
+        task=given["task"].value if given["task"] else None,
+    )  # fmt: skip
+    options = {name: given[name] for name in ("seed", "max_iter", "tol", "proportion")}
+    options["tie"] = given["tie"].value if given["tie"] else None
+    found = spark_consensus(
+        frame, str(method) if method else "dawid-skene", out=out, soft=soft,
+        raw_csv=raw_csv, options=options, **reading,
+    )  # fmt: skip
+    if found.soft is not None and output != "json":
+        from labelaudit.models.soft import soft_sentence
+
+        typer.echo(soft_sentence(found.soft), err=True)
+    if out is not None:
+        typer.echo(f"wrote {found.n_rows} rows to {out}", err=True)
+    render(found.to_dict(), output)
 
 
 def _write_soft(table: Any, estimator: Any, out: Path, raw_csv: bool, output: str) -> Any:
