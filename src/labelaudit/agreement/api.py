@@ -183,7 +183,7 @@ def agreement_report(
         found: dict[str, Any] = later.result() if later is not None else {}
         digest = sha.result()
     return _assembled(
-        table, metrics, (w, weights_name, ordered), {"ci": ci, "n_boot": n_boot, "seed": seed},
+        table, metrics, (weights_name, ordered), {"ci": ci, "n_boot": n_boot, "seed": seed},
         (pairwise, found, digest), multiplicity=None,
     )  # fmt: skip
 
@@ -229,7 +229,7 @@ def profile_report(
     pairwise = _pairwise(table, w, mult) if diagnose else []
     found = _item_diagnostics(table, top, mult) if diagnose else {}
     return _assembled(
-        table, metrics, (w, weights_name, None), {"ci": ci, "n_boot": n_boot, "seed": seed},
+        table, metrics, (weights_name, None), {"ci": ci, "n_boot": n_boot, "seed": seed},
         (pairwise, found, None), multiplicity=mult,
     )  # fmt: skip
 
@@ -237,7 +237,7 @@ def profile_report(
 def _assembled(
     table: AnnotationTable,
     metrics: dict[str, MetricResult],
-    weighting: tuple[np.ndarray, str, list[str] | None],
+    weighting: tuple[str, list[str] | None],
     uncertainty: dict[str, Any],
     found: tuple[list[dict[str, Any]], dict[str, Any], str | None],
     *,
@@ -246,7 +246,7 @@ def _assembled(
     """The report of a categorical table (of item profiles when ``multiplicity``, the
     items each row stands for, is given) from its metrics and diagnostics: ``found`` =
     (pairwise, the item diagnostics' keys, the content hash or None)."""
-    _, weights_name, ordered = weighting
+    weights_name, ordered = weighting
     pairwise, item_diagnostics, digest = found
     if uncertainty["ci"] == "none":
         metrics = {k: replace(m, se=None, ci95=None, ci_method="none") for k, m in metrics.items()}

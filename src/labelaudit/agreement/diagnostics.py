@@ -279,17 +279,12 @@ def per_category_agreement(
     """
     counts = table.to_item_category_counts()
     m = table.ratings_per_item()
-    if multiplicity is None:
-        kappa, alpha = _one_vs_rest(counts)
-        totals = counts.sum(axis=0)
-        agreeing = (counts * (counts - 1)).sum(axis=0)
-        pairable = (counts * (m - 1)[:, None]).sum(axis=0)
-    else:
-        mult = multiplicity.astype(np.float64)
-        kappa, alpha = _one_vs_rest(counts, mult)
-        totals = mult @ counts
-        agreeing = mult @ (counts * (counts - 1))
-        pairable = mult @ (counts * (m - 1)[:, None])
+    # integer-valued sums: the same floats with unit weights as with plain sums
+    mult = np.ones(table.n_items) if multiplicity is None else multiplicity.astype(np.float64)
+    kappa, alpha = _one_vs_rest(counts, mult)
+    totals = mult @ counts
+    agreeing = mult @ (counts * (counts - 1))
+    pairable = mult @ (counts * (m - 1)[:, None])
     with np.errstate(invalid="ignore", divide="ignore"):
         specific = np.where(pairable > 0, agreeing / np.maximum(pairable, 1), np.nan)
     return [

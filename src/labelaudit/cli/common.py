@@ -410,7 +410,12 @@ def read_table(
         task=task,
         **export.read_kwargs(),
     )
-    for warning in table.report.get("warnings", []):  # stderr: stdout may be JSON
+    return _warned(file, table)
+
+
+def _warned(file: Path, table: AnnotationTable) -> AnnotationTable:
+    """``table``, its reader's warnings printed to stderr (stdout may be JSON)."""
+    for warning in table.report.get("warnings", []):
         typer.echo(f"warning: {file}: {warning}", err=True)
     return table
 
@@ -487,10 +492,7 @@ def _spark_table(
         file, input_format, layout, columns, level, categories, on_duplicate,
         engine=engine, na_values=na_values, task=task,
     )  # fmt: skip
-    table = spark_rows(frame, **options)
-    for warning in table.report.get("warnings", []):
-        typer.echo(f"warning: {file}: {warning}", err=True)
-    return table
+    return _warned(file, spark_rows(frame, **options))
 
 
 def spark_profiles_of(
@@ -515,8 +517,7 @@ def spark_profiles_of(
         engine=engine, na_values=na_values, task=task,
     )  # fmt: skip
     profiles = spark_profiles(frame, **options)
-    for warning in profiles.table.report.get("warnings", []):
-        typer.echo(f"warning: {file}: {warning}", err=True)
+    _warned(file, profiles.table)
     return profiles
 
 
