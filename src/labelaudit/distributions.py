@@ -295,7 +295,7 @@ def _nonzero(v: Float) -> Float:
     return np.where(np.abs(v) < _TINY, _TINY, v)
 
 
-def _t_tails(s: Float, nu: Float) -> tuple[Float, Float]:
+def _t_tails(s: Float, nu: Float, ratio: Float) -> tuple[Float, Float]:
     """(P(T <= -s), P(-s < T <= 0)) for s >= 0, each with full relative accuracy.
 
     P(T <= -s) = I_x(a, 1/2) / 2 with a = nu / 2, x = 1 / (1 + u), u = s^2 / nu; the
@@ -316,7 +316,7 @@ def _t_tails(s: Float, nu: Float) -> tuple[Float, Float]:
         power = np.where(huge, (np.sqrt(nu) / s) ** nu, w**-a * np.exp(-a * w_lo / w))
         x = np.where(huge, nu / s / s, 1.0 / w)
     y = np.where(huge, 1.0, u / w)
-    base = power * np.sqrt(y) * _gamma_ratio(a) / _SQRT_PI
+    base = power * np.sqrt(y) * ratio / _SQRT_PI
     direct = x < (a + 1.0) / (a + 2.5)
     expand = direct & (a >= 50.0) & (u <= 6.0)  # the fraction loses digits there
     fraction = direct & ~expand
@@ -324,7 +324,7 @@ def _t_tails(s: Float, nu: Float) -> tuple[Float, Float]:
     if expand.any():
         ae = a[expand]
         power_t = w[expand] ** (0.25 - ae) * np.exp((0.25 - ae) * w_lo[expand] / w[expand])
-        half = 0.5 * power_t * ae * _gamma_ratio(ae) / _SQRT_PI * _gamma_series(ae, u[expand])
+        half = 0.5 * power_t * ae * ratio[expand] / _SQRT_PI * _gamma_series(ae, u[expand])
         lower[expand], centre[expand] = half, 0.5 - half
     if fraction.any():
         af = a[fraction]
@@ -360,7 +360,7 @@ def t_sf(x: ArrayLike, df: ArrayLike) -> Any:
     relative error below 1e-13 where the result is at least 1e-300 (df up to 1e6).
     """
     xs, nus, ok, shape = _t_args(x, df)
-    lower, centre = _t_tails(np.abs(xs), nus)
+    lower, centre = _t_tails(np.abs(xs), nus, _gamma_ratio(0.5 * nus))
     result = np.where(xs >= 0, lower, 0.5 + centre)
     raw = np.broadcast_to(np.asarray(x, np.float64), shape).ravel()
     edge = np.where(raw == np.inf, 0.0, np.where(raw == -np.inf, 1.0, np.nan))
@@ -415,14 +415,15 @@ def _solve_t(q: Float, nu: Float) -> Float:
     """
     central = q > 0.25
     target = np.where(central, 0.5 - q, q)
-    w = _t_start(q, nu, central, target)
+    ratio = _gamma_ratio(0.5 * nu)
+    w = _t_start(q, nu, ratio, central, target)
     lo, hi = np.full_like(q, -np.inf), np.full_like(q, np.inf)
     active = q < 0.5
     for _ in range(100):
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        g, slope = _t_residual(w[idx], nu[idx], central[idx], target[idx])
+        g, slope = _t_residual(w[idx], nu[idx], ratio[idx], central[idx], target[idx])
         above = (g > 0) == central[idx]  # the root is below w
         hi[idx] = np.where(above, w[idx], hi[idx])
         lo[idx] = np.where(above, lo[idx], w[idx])
@@ -440,29 +441,29 @@ def _solve_t(q: Float, nu: Float) -> Float:
 
 
 def _t_residual(
-    w: Float, nu: Float, central: NDArray[np.bool_], target: Float
+    w: Float, nu: Float, ratio: Float, central: NDArray[np.bool_], target: Float
 ) -> tuple[Float, Float]:
     """g = log(P / target) at s = exp(w) and dg/dw (P the lower tail, or the centre)."""
     s = np.exp(w)
-    lower, centre = _t_tails(s, nu)
+    lower, centre = _t_tails(s, nu, ratio)
     value = np.where(central, centre, lower)
     a = 0.5 * nu
     log1p_u = np.where(
         s > _HUGE_S, 2.0 * w - np.log(nu), np.log1p(np.minimum(s, _HUGE_S) ** 2 / nu)
     )
-    log_sf = w + _log_density_scale(a, nu) - (a + 0.5) * log1p_u  # log(s f(s))
+    log_sf = w + _log_density_scale(nu, ratio) - (a + 0.5) * log1p_u  # log(s f(s))
     with np.errstate(all="ignore"):
         g = np.log(value / target)
         slope = np.exp(log_sf - np.log(value))
     return g, np.where(central, slope, -slope)
 
 
-def _log_density_scale(a: Float, nu: Float) -> Float:
+def _log_density_scale(nu: Float, ratio: Float) -> Float:
     """log of Gamma(a + 1/2) / (sqrt(nu pi) Gamma(a)), the t density at 0."""
-    return np.log(a * _gamma_ratio(a)) - 0.5 * np.log(nu * math.pi)
+    return np.log(0.5 * nu * ratio) - 0.5 * np.log(nu * math.pi)
 
 
-def _t_start(q: Float, nu: Float, central: NDArray[np.bool_], target: Float) -> Float:
+def _t_start(q: Float, nu: Float, ratio: Float, central: NDArray[np.bool_], target: Float) -> Float:
     """log s to start from: the better (smaller |g|) of the Cornish-Fisher expansion about
     the normal quantile (Abramowitz & Stegun 26.7.5) and the power-law tail
     P ~ f(0) nu^((nu+1)/2) s^-nu / nu."""
@@ -473,11 +474,11 @@ def _t_start(q: Float, nu: Float, central: NDArray[np.bool_], target: Float) -> 
     g3 = (((3.0 * z2 + 19.0) * z2 + 17.0) * z2 - 15.0) * z / 384.0
     g4 = ((((79.0 * z2 + 776.0) * z2 + 1482.0) * z2 - 1920.0) * z2 - 945.0) * z / 92160.0
     cornish = z + (g1 + (g2 + (g3 + g4 / nu) / nu) / nu) / nu
-    log_tail = (_log_density_scale(0.5 * nu, nu) + 0.5 * (nu - 1.0) * np.log(nu) - np.log(q)) / nu
+    log_tail = (_log_density_scale(nu, ratio) + 0.5 * (nu - 1.0) * np.log(nu) - np.log(q)) / nu
     with np.errstate(all="ignore"):
         w_cf = np.log(np.where(cornish > 0, cornish, np.exp(log_tail)))
     w_cf = np.where(np.isfinite(w_cf), w_cf, log_tail)
-    g_cf, _ = _t_residual(w_cf, nu, central, target)
-    g_tail, _ = _t_residual(log_tail, nu, central, target)
+    g_cf, _ = _t_residual(w_cf, nu, ratio, central, target)
+    g_tail, _ = _t_residual(log_tail, nu, ratio, central, target)
     better = np.abs(np.nan_to_num(g_cf, nan=np.inf)) <= np.abs(np.nan_to_num(g_tail, nan=np.inf))
     return np.where(better, w_cf, log_tail)

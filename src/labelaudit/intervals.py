@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -68,10 +69,16 @@ def t_interval(value: float, se: float, df: int) -> tuple[tuple[float, float], f
     """
     if not np.isfinite(se) or df < 1:
         return (float("nan"), float("nan")), float("nan")
-    quantile = t_ppf(0.975, df)
+    quantile = _t975(df)
     low, high = value - quantile * se, min(1.0, value + quantile * se)
     p = 2.0 * t_sf(abs(value / se), df) if se > 0 else float("nan")
     return (low, high), p
+
+
+@lru_cache(maxsize=64)
+def _t975(df: float) -> float:
+    """t_{.975, df}: every coefficient of a report asks for the same few."""
+    return float(t_ppf(0.975, df))
 
 
 def normal_interval(value: float, se: float) -> tuple[float, float]:
@@ -113,7 +120,7 @@ def analytic_interval(
         Two-sided p of value = 0 against the same t (or normal) reference.
     """
     if df is not None:
-        quantile = t_ppf(0.975, df)
+        quantile = _t975(df)
         p = 2.0 * t_sf(abs(value / se), df) if se > 0 else float("nan")
     else:
         quantile = Z95
