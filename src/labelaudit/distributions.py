@@ -338,12 +338,17 @@ def _t_tails(s: Float, nu: Float, ratio: Float) -> tuple[Float, Float]:
     return lower, centre
 
 
-def _t_args(x: ArrayLike, df: ArrayLike) -> tuple[Float, Float, NDArray[np.bool_], tuple[int, ...]]:
+def _t_args(
+    x: ArrayLike, df: ArrayLike
+) -> tuple[Float, Float, NDArray[np.bool_], NDArray[np.bool_], tuple[int, ...]]:
+    """x and df broadcast and flattened, finite x and valid df in their place (0 and 1
+    elsewhere), which x are finite with a valid df, which df are valid, and the shape."""
     xs, nus = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(df, np.float64))
     shape = xs.shape
     xs, nus = xs.ravel(), nus.ravel()
-    ok = np.isfinite(xs) & (nus > 0) & np.isfinite(nus)
-    return np.where(ok, xs, 0.0), np.where(ok, nus, 1.0), ok, shape
+    valid_df = (nus > 0) & np.isfinite(nus)
+    ok = np.isfinite(xs) & valid_df
+    return np.where(ok, xs, 0.0), np.where(ok, nus, 1.0), ok, valid_df, shape
 
 
 def t_sf(x: ArrayLike, df: ArrayLike) -> Any:
@@ -359,13 +364,12 @@ def t_sf(x: ArrayLike, df: ArrayLike) -> Any:
     float or ndarray of float64: 0 / 1 at x = +inf / -inf, NaN for NaN or df <= 0;
     relative error below 1e-13 where the result is at least 1e-300 (df up to 1e6).
     """
-    xs, nus, ok, shape = _t_args(x, df)
+    xs, nus, ok, valid_df, shape = _t_args(x, df)
     lower, centre = _t_tails(np.abs(xs), nus, _gamma_ratio(0.5 * nus))
     result = np.where(xs >= 0, lower, 0.5 + centre)
     raw = np.broadcast_to(np.asarray(x, np.float64), shape).ravel()
     edge = np.where(raw == np.inf, 0.0, np.where(raw == -np.inf, 1.0, np.nan))
-    edge = np.where(np.isinf(raw) & (nus > 0), edge, np.nan)
-    return _out(np.where(ok, result, edge).reshape(shape))
+    return _out(np.where(ok, result, np.where(valid_df, edge, np.nan)).reshape(shape))
 
 
 def t_cdf(x: ArrayLike, df: ArrayLike) -> Any:
