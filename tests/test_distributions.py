@@ -202,3 +202,17 @@ def test_t_shapes_and_edges() -> None:
     # closed forms: Cauchy (df = 1) and df = 2
     assert t_ppf(0.975, 1) == pytest.approx(math.tan(math.pi * 0.475), rel=1e-15)
     assert t_sf(2.0, 2) == pytest.approx(0.5 - 1.0 / math.sqrt(6.0), rel=1e-15)
+
+
+@pytest.mark.parametrize("n", [1, 2, 10, 1000, 10**6])
+def test_clopper_pearson_bound_is_the_exact_beta_quantile(n: int) -> None:
+    """``ci95_exact`` at x = n of n: the 2.5% quantile of Beta(n, 1), whose closed form
+    (0.025)^(1/n) needs no iterative inverse; checked against mpmath's incomplete beta."""
+    from labelaudit.intervals import perfect_agreement
+
+    low = perfect_agreement(1.0, 0.0, n)["ci95_exact"][0]
+    with mpmath.workdps(DIGITS):
+        cdf = mpmath.betainc(n, 1, 0, mpmath.mpf(low), regularized=True)
+        density = n * mpmath.mpf(low) ** (n - 1)
+        error = abs(cdf - mpmath.mpf("0.025")) / (low * density)  # relative, first order
+    assert float(error) <= 1e-15
