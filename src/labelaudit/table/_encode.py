@@ -112,8 +112,8 @@ def _numpy(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
 def _indices(array: pa.Array) -> np.ndarray:
     """Dictionary indices as an int32 (or int64) numpy array, -1 where null."""
     if array.null_count == 0 and pa.types.is_integer(array.type):
-        raw = numbers_of(array)
-        return raw.astype(np.int64 if raw.dtype.itemsize > 4 else np.int32)
+        raw = numbers_of(array)  # a read-only view of the Arrow buffer: no copy when int32
+        return raw.astype(np.int64 if raw.dtype.itemsize > 4 else np.int32, copy=False)
     return _numpy(pc.fill_null(array, -1)).astype(np.int64)
 
 
@@ -170,7 +170,8 @@ def _code(column: pa.ChunkedArray) -> _Coded:
     text = as_text(raw_names).combine_chunks()
     blank = _numpy(pc.fill_null(pc.equal(pc.utf8_length(text), 0), True))
     if not fresh:  # a given dictionary may hold values no row uses
-        blank |= np.bincount(indices[indices >= 0], minlength=len(text)) == 0
+        used = indices[indices >= 0] if column.null_count else indices
+        blank |= np.bincount(used, minlength=len(text)) == 0
     nulls = int(np.count_nonzero(indices < 0)) if column.null_count else 0
     unchanged = pa.types.is_string(raw_names.type) and not blank.any()
     unchanged = unchanged and bool(pc.all(pc.equal(raw_names, text)).as_py() is not False)
