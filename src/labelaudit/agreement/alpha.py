@@ -165,7 +165,9 @@ def _pairable(n: F64) -> tuple[F64, F64]:
 
 def _quad_rows(n: F64, d: F64) -> F64:
     """Q_u = n_u' D n_u per row: sum of d over ordered pairs of ratings (diag(D) = 0)."""
-    out: F64 = ((n @ d) * n) @ np.ones(n.shape[1])
+    rows = n @ d
+    rows *= n  # in place: one (n, q) temporary
+    out: F64 = rows @ np.ones(n.shape[1])
     return out
 
 
