@@ -193,3 +193,16 @@ def test_report_identical_from_dictionary_and_plain_parquet(tmp_path: Path) -> N
     b = agreement_report(read_annotations(plain)).to_dict()
     a["input"].pop("source"), b["input"].pop("source")
     assert a == b
+
+
+def test_large_string_columns_stay_as_read(tmp_path: Path) -> None:
+    table = long_table()
+    large = table.set_column(1, "annotator", table.column("annotator").cast(pa.large_string()))
+    path = tmp_path / "large.parquet"
+    pq.write_table(large, path)
+    loaded, _ = load_source(path, None, dictionary={"annotator", "label"})
+    assert loaded.column("annotator").type == pa.large_string()
+    assert pa.types.is_dictionary(loaded.column("label").type)
+    same = tmp_path / "same.parquet"
+    pq.write_table(table, same)
+    assert list(read_annotations(path).annotators) == list(read_annotations(same).annotators)

@@ -383,7 +383,7 @@ def _load_parquet(
     try:
         with open_arrow(path, name) as handle:  # never a Python file: see open_arrow
             parquet = pq.ParquetFile(handle)
-            chosen = _dictionary_columns(parquet.metadata, dictionary) if dictionary else []
+            chosen = _dictionary_columns(parquet.metadata, dictionary)
             if chosen:
                 handle.seek(0)
                 parquet = pq.ParquetFile(handle, metadata=parquet.metadata, read_dictionary=chosen)
@@ -402,18 +402,20 @@ def _dictionary_columns(metadata: Any, wanted: Collection[str]) -> list[str]:
     """The ``wanted`` top-level string columns whose every row group has a dictionary
     page and which hold at most :data:`_DICTIONARY_BYTES_PER_VALUE` bytes per value (so
     their data pages are dictionary indices, not plain strings that Arrow would hash one
-    by one). Only a matter of speed: Arrow reads any page layout as a dictionary array."""
-    schema = metadata.schema.to_arrow_schema()
+    by one). Only a matter of speed: Arrow reads any page layout as a dictionary array.
+    ``large_string`` columns (dictionaries of them are refused downstream) stay as read."""
+    if not wanted:
+        return []
+    try:
+        schema = metadata.schema.to_arrow_schema()
+    except (pa.ArrowException, ValueError):  # read as before; the reader reports the file
+        return []
     leaves = {metadata.schema.column(i).path: i for i in range(metadata.num_columns)}
     chosen = []
     for field in schema:
         kind = field.type
         index = leaves.get(field.name)
-        if (
-            field.name not in wanted
-            or index is None
-            or not (pa.types.is_string(kind) or pa.types.is_large_string(kind))
-        ):
+        if field.name not in wanted or index is None or not pa.types.is_string(kind):
             continue
         chunks = [metadata.row_group(g).column(index) for g in range(metadata.num_row_groups)]
         values = sum(chunk.num_values for chunk in chunks)
