@@ -206,3 +206,21 @@ def test_large_string_columns_stay_as_read(tmp_path: Path) -> None:
     same = tmp_path / "same.parquet"
     pq.write_table(table, same)
     assert list(read_annotations(path).annotators) == list(read_annotations(same).annotators)
+
+
+def test_few_items_come_as_a_dictionary_too(tmp_path: Path) -> None:
+    """30 items x 40 annotators: every column is a dictionary; the item names are then
+    sorted from the dictionary (no 64-bit keys) and the table is the CSV one."""
+    items = [f"q{i:02d}" for i in range(30) for _ in range(40)]
+    table = pa.table(
+        {
+            "item": items,
+            "annotator": [f"rater {a}" for _ in range(30) for a in range(40)],
+            "label": [str((i * 7 + a) % 5) for i in range(30) for a in range(40)],
+        }
+    )
+    path = tmp_path / "few.parquet"
+    pq.write_table(table, path)
+    loaded, _ = load_source(path, None, dictionary={"item", "annotator", "label"})
+    assert all(pa.types.is_dictionary(column.type) for column in loaded.columns)
+    same_tables(read_annotations(path), read_annotations(csv_twin(table, tmp_path / "f.csv")))
