@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -29,7 +29,19 @@ from labelaudit.table.table import AnnotationTable
 if TYPE_CHECKING:
     from labelaudit.consensus import Aggregator
 
-__all__ = ["MODELS", "AnnotatorStatistics", "FittedModel", "fitted_model", "table_statistics"]
+__all__ = [
+    "MODELS",
+    "TIME_FORMS",
+    "AnnotatorStatistics",
+    "FittedModel",
+    "column_seconds",
+    "fitted_model",
+    "table_statistics",
+    "timing_names",
+]
+
+#: How a text timestamp column was read (:func:`column_seconds`).
+TIME_FORMS = _timing.TIME_FORMS
 
 #: Model-based columns and the method that gives each.
 MODELS = {"ds_accuracy": "dawid-skene", "ds_kappa": "dawid-skene", "mace_spamming": "mace"}
@@ -191,3 +203,36 @@ def table_statistics(
         source=table.source,
         sha256=content_sha256(table),
     )
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """What the timing readers read of a table: its columns and its source."""
+
+    data: pa.Table
+    source: str
+
+
+def timing_names(
+    names: Sequence[str], source: str, duration_col: str | None, time_col: str | None
+) -> dict[str, str | None]:
+    """``{"duration_col", "time_col"}`` resolved among the column ``names`` as the local
+    report resolves them (InputError for a requested column that is absent)."""
+    stand_in = cast(AnnotationTable, _Columns(pa.table({n: pa.array([]) for n in names}), source))
+    return {
+        "duration_col": _timing.resolve_column(stand_in, duration_col, _timing.DURATION_COL),
+        "time_col": _timing.resolve_column(stand_in, time_col, _timing.TIME_COL),
+    }
+
+
+def column_seconds(
+    column: pa.ChunkedArray, name: str, kind: str, source: str
+) -> tuple[np.ndarray, str]:
+    """A ``duration`` or ``time`` column as float seconds (NaN = missing), read and
+    checked as the local report reads it (the same InputError, rows counted from the
+    column's first cell), and how it was read (``number`` for durations; timestamps:
+    :data:`~labelaudit.quality._timing.TIME_FORMS`)."""
+    stand_in = cast(AnnotationTable, _Columns(pa.table({name: column}), source))
+    if kind == "duration":
+        return _timing.duration_seconds(stand_in, name), "number"
+    return _timing.time_seconds_form(stand_in, name)

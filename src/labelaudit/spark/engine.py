@@ -250,9 +250,10 @@ def spark_profiles(
     return _encode_profiles(rows, fields, schema, locator, keep, frame)
 
 
-def keyed_rows(frame: Any, fields: dict[str, str]) -> Any:
-    """The rows as ``r<role>`` (raw) and ``k<role>`` (canonical key) columns."""
-    return frame.select(*_columns(frame, fields))
+def keyed_rows(frame: Any, fields: dict[str, str], carry: Sequence[str] = ()) -> Any:
+    """The rows as ``r<role>`` (raw) and ``k<role>`` (canonical key) columns, plus the
+    ``carry`` columns of ``frame`` as they are."""
+    return frame.select(*_columns(frame, fields), *carry)
 
 
 def vocabulary_codes(keyed: Any, role: str, names: np.ndarray, alias: str) -> Any:
