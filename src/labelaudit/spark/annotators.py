@@ -47,7 +47,7 @@ from labelaudit.spark.annotator_fits import (
     spark_fits,
 )
 from labelaudit.spark.consensus import coded_ratings
-from labelaudit.spark.engine import with_row_index
+from labelaudit.spark.engine import _fields, with_row_index
 from labelaudit.spark.timing import spark_timing
 from labelaudit.table import Locator
 
@@ -113,8 +113,10 @@ def spark_annotator_statistics(
             f"(distributed there: {', '.join(SPARK_QUALITY_METHODS)}); use --engine local"
         )
     locator = reading.get("locator") or Locator("<Spark DataFrame>", lambda row: row + 1, "row")
+    columns = {k: reading.get(k) for k in ("item_col", "annotator_col", "label_col")}
+    _fields(frame, locator, **columns)  # a missing column: the local error, on the file's columns
+    timing = spark_timing(frame, duration_col, time_col, locator.source)
     indexed, _ = with_row_index(frame)
-    timing = spark_timing(indexed, duration_col, time_col, locator.source)
     ratings, profiles = coded_ratings(
         timing.carry(indexed), carry=["_row", *timing.carried], **{**reading, "locator": locator}
     )

@@ -145,7 +145,7 @@ def _text_times(ratings: Any, raw: str, out: str, name: str, source: str) -> Any
 
     @pandas_udf("s double, f int")  # type: ignore[call-overload]
     def read(cells: pd.Series) -> pd.DataFrame:
-        column = pa.chunked_array([pa.array(cells.tolist(), type=pa.string())])
+        column = pa.chunked_array([pa.array(cells, type=pa.string(), from_pandas=True)])
         try:
             values, form = column_seconds(column, name, "time", source)
             code = TIME_FORMS.index(form)
