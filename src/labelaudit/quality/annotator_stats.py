@@ -106,6 +106,10 @@ class AnnotatorStatistics:
         Code in the whole table of each annotator of ``model_fits``.
     source, sha256 : str, str or None
         Provenance (the hash needs every row in order: None on Spark).
+    notes : list of str
+        Notes for the report (none from the local engine).
+    warnings : list of str
+        The reader's warnings (``AnnotationTable.report``), for the caller to show.
     """
 
     annotators: np.ndarray
@@ -126,6 +130,7 @@ class AnnotatorStatistics:
     source: str
     sha256: str | None
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _positions(table: AnnotationTable, sub: AnnotationTable) -> np.ndarray:

@@ -24,12 +24,13 @@ Per-item results never reach the driver:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from labelaudit.consensus.api import categorical_result, summary_fields
-from labelaudit.quality._methods import make_method
+from labelaudit.consensus.dawid_skene import DawidSkene
+from labelaudit.quality import make_method
 from labelaudit.quality.annotator_stats import FittedModel
 
 __all__ = ["SPARK_QUALITY_METHODS", "item_partitions", "spark_fits"]
@@ -56,7 +57,7 @@ def partition_codes(batches: Iterator[Any], r: int, q: int) -> tuple[Any, np.nda
     item's key; None for an empty partition. Runs on the executors."""
     import pandas as pd
 
-    from labelaudit.consensus._base import Codes
+    from labelaudit.consensus import Codes
 
     frames = list(batches)
     if not frames or not sum(len(f) for f in frames):
@@ -230,7 +231,8 @@ def _dawid_skene(ratings: Any, profiles: Any, seed: int, gold: dict[str, int]) -
 
     table = profiles.table
     q = table.n_categories
-    fit = dawid_skene_on(ratings, profiles, make_method("dawid-skene", seed=seed))
+    model = cast(DawidSkene, make_method("dawid-skene", seed=seed))
+    fit = dawid_skene_on(ratings, profiles, model)
     names = F.array(*(F.lit(str(c)) for c in table.categories))
     labels = fit.labels.withColumn("k", F.array_position(names, F.col("label")) - 1)
     per_label = labels.groupBy("k").agg(

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from labelaudit.exceptions import UsageError
-from labelaudit.quality._methods import DEFAULT_METHODS, check_methods
+from labelaudit.quality import DEFAULT_METHODS, check_methods
 from labelaudit.quality.annotator_report import AnnotatorReport, finish_annotator_report
 from labelaudit.quality.annotator_stats import AnnotatorStatistics, FittedModel
 from labelaudit.quality.annotators import AnnotatorSums, annotator_sums
@@ -113,8 +113,8 @@ def spark_annotator_statistics(
             f"(distributed there: {', '.join(SPARK_QUALITY_METHODS)}); use --engine local"
         )
     locator = reading.get("locator") or Locator("<Spark DataFrame>", lambda row: row + 1, "row")
-    columns = {k: reading.get(k) for k in ("item_col", "annotator_col", "label_col")}
-    _fields(frame, locator, **columns)  # a missing column: the local error, on the file's columns
+    roles = {k: reading.get(k) for k in ("item_col", "annotator_col", "label_col")}
+    _fields(frame, locator, **roles)  # a missing column: the local error, on the file's columns
     timing = spark_timing(frame, duration_col, time_col, locator.source)
     indexed, _ = with_row_index(frame)
     ratings, profiles = coded_ratings(
@@ -166,6 +166,7 @@ def _statistics(
         model_positions=np.arange(r),
         source=table.source,
         sha256=None,
+        warnings=list(table.report.get("warnings", [])),
     )
 
 

@@ -277,15 +277,27 @@ def _distributed(
     file: Path, reading: tuple[Any, ...], on_duplicate: str, engine: str, task: Any,
     options: dict[str, Any],
 ) -> dict[str, Any]:  # fmt: skip
-    """``--engine spark``: the annotator report's statistics on Spark, finished here
-    (:func:`labelaudit.spark.annotators.spark_annotator_report`)."""
+    """``--engine spark``: the annotator report's statistics on Spark
+    (:func:`labelaudit.spark.annotators.spark_annotator_statistics`), finished here;
+    the reader's warnings to stderr."""
     from labelaudit.cli.common import spark_source
-    from labelaudit.spark.annotators import spark_annotator_report
+    from labelaudit.quality import check_methods
+    from labelaudit.quality.annotator_report import finish_annotator_report
+    from labelaudit.spark.annotators import spark_annotator_statistics
 
+    fmt, layout, columns, level, categories = reading
     frame, found = spark_source(
-        file, *reading, on_duplicate, engine=engine, task=task.value if task else None
-    )
-    return spark_annotator_report(frame, **options, **found).to_dict()
+        file, fmt, layout, columns, level, categories, on_duplicate,
+        engine=engine, task=task.value if task else None,
+    )  # fmt: skip
+    rules, methods = options.pop("rules"), check_methods(options["methods"])
+    statistics = spark_annotator_statistics(frame, **options, **found)
+    for warning in statistics.warnings:
+        typer.echo(f"warning: {file}: {warning}", err=True)
+    report = finish_annotator_report(
+        statistics, methods=methods, rules=rules, seed=options["seed"]
+    )  # fmt: skip
+    return report.to_dict()
 
 
 def _collected(
@@ -302,9 +314,11 @@ def _collected(
         f"note: --engine spark with {shown}: every row is read into this process (docs/scaling.md)",
         err=True,
     )
+    fmt, layout, columns, level, categories = reading
     frame, options = spark_source(
-        file, *reading, on_duplicate, engine=engine, task=task.value if task else None
-    )
+        file, fmt, layout, columns, level, categories, on_duplicate,
+        engine=engine, task=task.value if task else None,
+    )  # fmt: skip
     return spark_rows(frame, **options, extra=frame.columns)
 
 
