@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from labelaudit.consensus.synthetic import generate
 from labelaudit.exceptions import InputError, UsageError
@@ -313,3 +315,52 @@ def test_hostile_names_and_labels_survive_as_data() -> None:
     assert sorted(row["annotator"] for row in document["annotators"]) == sorted(names)
     assert set(document["categories"]) == set(labels)
     assert json.loads(json.dumps(document, ensure_ascii=False)) == document
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    parts=st.integers(1, 5),
+    q=st.integers(1, 4),
+)
+def test_annotator_sums_of_item_parts_add_up_to_the_table(seed: int, parts: int, q: int) -> None:
+    """The statistics step on disjoint item sets (how Spark runs it, one partition each)
+    sums to the one-part statistics: the finish gives the local figures to 1e-12."""
+    from labelaudit.quality.annotators import annotator_sums, table_sums
+
+    rng = np.random.default_rng(seed)
+    n_items, r = 40, 5
+    rated = rng.random((n_items, r)) < 0.7
+    item, annotator = np.nonzero(rated)
+    label = rng.integers(0, q, item.size)
+    table = read_annotations(
+        pa.table(
+            {
+                "item": [f"i{i:02d}" for i in item],
+                "annotator": [f"a{a}" for a in annotator],
+                "label": [f"c{k}" for k in label],
+            }
+        ),
+        categories=[f"c{k}" for k in range(q)],
+    )
+    part = rng.integers(0, parts, table.n_items)[table.item_codes]  # items to parts
+    total = None
+    for p in range(parts):
+        rows = np.flatnonzero(part == p)
+        local_items, codes = np.unique(table.item_codes[rows], return_inverse=True)
+        sums = annotator_sums(
+            codes,
+            table.annotator_codes[rows],
+            table.label_codes[rows],
+            n_items=local_items.size,
+            n_annotators=table.n_annotators,
+            n_categories=table.n_categories,
+        )
+        total = sums if total is None else total + sums
+    whole = table_sums(table)
+    assert total is not None
+    np.testing.assert_array_equal(total.label_counts, whole.label_counts)
+    np.testing.assert_array_equal(total.n_compared, whole.n_compared)
+    for mine, theirs in zip(total.loo_agreement(), whole.loo_agreement(), strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(total.divergence(), whole.divergence(), rtol=0, atol=1e-12)

@@ -1,8 +1,8 @@
 """The Spark engine and the item profiles under it: the same numbers and errors as local.
 
 Profiles (no Spark): summing the profiles of disjoint parts and expanding them gives the
-local report to 1e-12. Spark (local[2], the session fixture of conftest): agreement,
-consensus and annotator reports equal the local engine's on published and generated data,
+local report to 1e-12. Spark (local[2], the session fixture of conftest): agreement
+and consensus reports equal the local engine's on published and generated data,
 files and DataFrames; bad input raises the local error line, without a JVM trace.
 """
 
@@ -175,13 +175,6 @@ def test_cli_consensus_engine_spark_equals_local(
     assert [r["label"] for r in rows] == [r["label"] for r in local_rows]  # identical labels
     assert_same(rows, local_rows, tol=1e-9)  # posteriors and shares
     assert_same(summary, local_summary, tol=1e-9)
-
-
-def test_cli_annotators_engine_spark_equals_local(spark: Any, files: dict[str, Path]) -> None:
-    args = ["annotators", files["csv"], "--format", "json"]
-    local, remote = cli(*args), cli(*args, "--engine", "spark")
-    assert local.exit_code == 0 and remote.exit_code == 0, remote.output
-    assert_same(json.loads(remote.stdout), json.loads(local.stdout), tol=1e-9)
 
 
 BAD = {

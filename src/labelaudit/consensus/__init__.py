@@ -9,7 +9,7 @@ gold=None)`` and learns ``labels_`` (category codes, -1 = abstained), ``probas_`
 
 from __future__ import annotations
 
-from labelaudit.consensus._base import Aggregator
+from labelaudit.consensus._base import Aggregator, Codes
 from labelaudit.consensus._result import ConsensusResult, consensus_table
 from labelaudit.consensus.dawid_skene import DawidSkene, OneCoinDawidSkene
 from labelaudit.consensus.glad import GLAD
@@ -22,6 +22,7 @@ __all__ = [
     "GLAD",
     "MACE",
     "Aggregator",
+    "Codes",
     "ConsensusResult",
     "DawidSkene",
     "MajorityVote",

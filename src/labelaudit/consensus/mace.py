@@ -24,6 +24,7 @@ Per iteration: one sparse product (O(n_labels * q)) and two bincounts (O(n_label
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +42,7 @@ from labelaudit.consensus._base import (
 )
 from labelaudit.exceptions import UsageError
 
-__all__ = ["MACE", "SPAMMER_THRESHOLD"]
+__all__ = ["MACE", "SPAMMER_THRESHOLD", "MaceCounts", "MaceState", "competence_shares"]
 
 METHODS: tuple[str, ...] = ("vb", "em")
 
@@ -69,6 +70,18 @@ class _Counts:
     spam: np.ndarray
     knowing: np.ndarray
     strategy: np.ndarray
+
+
+def competence_shares(knowing: np.ndarray, spam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(theta, spamming) per annotator from :meth:`MACE.competence`'s knowing and
+    spamming weights: theta = knowing / (knowing + spam), spamming = 1 - theta."""
+    thetas = knowing / (knowing + spam)
+    return thetas, 1.0 - thetas
+
+
+#: Public names of one restart's parameters and expected counts (for other engines).
+MaceState = _State
+MaceCounts = _Counts
 
 
 @dataclass
@@ -172,11 +185,11 @@ class MACE(Aggregator):
 
     # ------------------------------------------------------------------------- fit
     def _fit(self, codes: Codes, gold: Gold | None) -> None:
-        rng = np.random.default_rng(self.random_state)
         best: _Run | None = None
         finals = np.empty(self.n_restarts)
-        for restart in range(self.n_restarts):
-            run = self._run(codes, gold, self._initial_state(codes, rng))
+        states = self.initial_states(codes.n_annotators, codes.n_categories)
+        for restart, state in enumerate(states):
+            run = self._run(codes, gold, state)
             finals[restart] = run.history[-1]
             if best is None or run.history[-1] > best.history[-1]:
                 best = run
@@ -184,26 +197,55 @@ class MACE(Aggregator):
         self.restart_log_likelihoods_ = finals
         self._store(codes, best)
 
-    def _initial_state(self, codes: Codes, rng: np.random.Generator) -> _State:
+    def initial_states(self, n_annotators: int, q: int) -> list[MaceState]:
+        """The random starting point of every restart, drawn from ``random_state`` in
+        restart order."""
+        rng = np.random.default_rng(self.random_state)
         high = 2.0 + self.default_noise
-        split = rng.uniform(1.0, high, size=(codes.n_annotators, 2))
-        split /= split.sum(axis=1, keepdims=True)
-        strategy = rng.uniform(1.0, high, size=(codes.n_annotators, codes.n_categories))
-        strategy /= strategy.sum(axis=1, keepdims=True)
-        return _State(spam=split[:, 0], knowing=split[:, 1], strategy=strategy)
+        states = []
+        for _ in range(self.n_restarts):  # loops over restarts
+            split = rng.uniform(1.0, high, size=(n_annotators, 2))
+            split /= split.sum(axis=1, keepdims=True)
+            strategy = rng.uniform(1.0, high, size=(n_annotators, q))
+            strategy /= strategy.sum(axis=1, keepdims=True)
+            states.append(_State(spam=split[:, 0], knowing=split[:, 1], strategy=strategy))
+        return states
 
-    def _run(self, codes: Codes, gold: Gold | None, state: _State) -> _Run:
-        posterior, log_likelihood, counts = self._e_step(codes, gold, state)
+    def restart_steps(
+        self, state: MaceState
+    ) -> Generator[MaceState, tuple[float, MaceCounts], tuple[list[float], bool]]:
+        """One restart's iterations as a generator: it yields the state whose E-step it
+        needs and is sent back (log-likelihood, expected counts); it returns (history,
+        converged). Any engine drives it (:mod:`labelaudit.spark.annotators` runs the
+        E-steps of every restart in one Spark pass)."""
+        log_likelihood, counts = yield state
         history = [log_likelihood]
         converged = False
         for _ in range(self.max_iter):
             state = self._m_step(counts)
-            posterior, log_likelihood, counts = self._e_step(codes, gold, state)
+            log_likelihood, counts = yield state
             history.append(log_likelihood)
             if relative_change(history) < self.tol:
                 converged = True
                 break
-        return _Run(posterior, counts, state, history[1:], converged)
+        return history[1:], converged
+
+    def _run(self, codes: Codes, gold: Gold | None, state: _State) -> _Run:
+        steps = self.restart_steps(state)
+        state = next(steps)
+        while True:  # EM iterations
+            posterior, log_likelihood, counts = self._e_step(codes, gold, state)
+            try:
+                next_state = steps.send((log_likelihood, counts))
+            except StopIteration as stop:
+                history, converged = stop.value
+                return _Run(posterior, counts, state, history, converged)
+            state = next_state
+
+    def e_step(self, codes: Codes, state: MaceState) -> tuple[np.ndarray, float, MaceCounts]:
+        """(posterior (n_items, q), log-likelihood, expected counts) of ``state`` on
+        ``codes``: every output but the posterior adds over disjoint sets of items."""
+        return self._e_step(codes, None, state)
 
     def _e_step(
         self, codes: Codes, gold: Gold | None, state: _State
@@ -224,6 +266,21 @@ class MACE(Aggregator):
         strategy = given - knowing_pairs
         counts = _Counts(strategy.sum(axis=1), knowing_pairs.sum(axis=1), strategy)
         return posterior, log_likelihood, counts
+
+    def competence(
+        self, counts: MaceCounts, state: MaceState
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(knowing, spamming, strategies) of the winning restart from its last E-step's
+        counts (VB: posterior Beta / Dirichlet parameters) or its state (EM);
+        ``spamming_ = spamming / (knowing + spamming)``."""
+        if self.method == "vb":
+            strategy = counts.strategy + self.strategy_prior
+            return (
+                counts.knowing + self.beta,
+                counts.spam + self.alpha,
+                strategy / strategy.sum(axis=1, keepdims=True),
+            )
+        return state.knowing, state.spam, state.strategy
 
     def _m_step(self, counts: _Counts) -> _State:
         q = counts.strategy.shape[1]
@@ -247,18 +304,10 @@ class MACE(Aggregator):
         )
 
     def _store(self, codes: Codes, run: _Run) -> None:
-        counts, q = run.counts, codes.n_categories
-        if self.method == "vb":
-            knowing = counts.knowing + self.beta
-            spam = counts.spam + self.alpha
-            strategy = counts.strategy + self.strategy_prior
-            self.strategies_ = strategy / strategy.sum(axis=1, keepdims=True)
-        else:
-            knowing, spam = run.state.knowing, run.state.spam
-            self.strategies_ = run.state.strategy
+        knowing, spam, self.strategies_ = self.competence(run.counts, run.state)
+        q = codes.n_categories
         self.theta_beta_ = np.column_stack([knowing, spam])
-        self.thetas_ = knowing / (knowing + spam)
-        self.spamming_ = 1.0 - self.thetas_
+        self.thetas_, self.spamming_ = competence_shares(knowing, spam)
         self.probas_ = run.posterior
         self.labels_ = np.argmax(run.posterior, axis=1).astype(np.int64)
         self.priors_ = np.full(q, 1.0 / q)

@@ -16,7 +16,13 @@ Entry points:
 
 from __future__ import annotations
 
-from labelaudit.quality._methods import DEFAULT_METHODS, METHOD_NAMES, fit_method
+from labelaudit.quality._methods import (
+    DEFAULT_METHODS,
+    METHOD_NAMES,
+    check_methods,
+    fit_method,
+    make_method,
+)
 from labelaudit.quality.adjudicate import (
     AdjudicationQueue,
     adjudication_queue,
@@ -60,6 +66,7 @@ __all__ = [
     "adjudication_queue",
     "aggregator_gold_accuracy",
     "annotator_report",
+    "check_methods",
     "fit_method",
     "gold_accuracy",
     "gold_from_column",
@@ -70,6 +77,7 @@ __all__ = [
     "label_config",
     "label_studio_tasks",
     "load_gold",
+    "make_method",
     "queue_of",
     "read_gold",
     "with_label_errors",

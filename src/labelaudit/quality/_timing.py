@@ -16,7 +16,15 @@ from labelaudit.exceptions import InputError
 from labelaudit.table import NUMBER_PATTERN as _NUMBER
 from labelaudit.table.table import AnnotationTable
 
-__all__ = ["DURATION_COL", "TIME_COL", "duration_seconds", "resolve_column", "time_seconds"]
+__all__ = [
+    "DURATION_COL",
+    "TIME_COL",
+    "TIME_FORMS",
+    "duration_seconds",
+    "resolve_column",
+    "time_seconds",
+    "time_seconds_form",
+]
 
 #: Default names of the optional columns.
 DURATION_COL = "duration_s"
@@ -98,23 +106,37 @@ def time_seconds(table: AnnotationTable, name: str) -> np.ndarray:
         A cell that is neither an ISO 8601 timestamp nor a number, or a mix of timestamps
         with and without a zone offset.
     """
+    return time_seconds_form(table, name)[0]
+
+
+#: How :func:`time_seconds_form` read a text column: no cell, numbers, ISO 8601 with a
+#: zone offset, without one.
+TIME_FORMS = ("empty", "number", "zoned", "naive")
+
+
+def time_seconds_form(table: AnnotationTable, name: str) -> tuple[np.ndarray, str]:
+    """:func:`time_seconds` and how the column was read (one of :data:`TIME_FORMS`;
+    ``zoned`` for a typed timestamp column, ``number`` for a numeric one): parts of a
+    column read alone give the whole column's values when they were all read one way."""
     column = table.data.column(name)
     if pa.types.is_timestamp(column.type):
-        return _epoch(column)
+        return _epoch(column), "zoned"
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
-        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64), "number"
     text, empty = _text_cells(column)
     present = text.filter(pa.array(~empty))
     number = pc.fill_null(pc.match_substring_regex(present, _NUMBER), False)
     if present.length() and pc.all(number).as_py():
         cells = text.to_numpy(zero_copy_only=False).astype(object)
-        return np.asarray(np.where(empty, "nan", cells).astype(str), dtype=np.float64)
+        values = np.asarray(np.where(empty, "nan", cells).astype(str), dtype=np.float64)
+        return values, "number"
     cleaned = pc.if_else(pa.array(empty), pa.scalar(None, pa.string()), text)
-    for target in (pa.timestamp("us", tz="UTC"), pa.timestamp("us")):
+    for target, form in ((pa.timestamp("us", tz="UTC"), "zoned"), (pa.timestamp("us"), "naive")):
         try:
-            return _epoch(pc.cast(cleaned, target))
+            values = _epoch(pc.cast(cleaned, target))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
+        return values, form if present.length() else "empty"
     row, value = _first_unparsable(cleaned)
     raise _bad_value(
         table, name, row, value, "an ISO 8601 timestamp (all with a zone offset, or all without)"

@@ -11,36 +11,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from labelaudit import __version__
-from labelaudit.quality import _timing
-from labelaudit.quality._methods import DEFAULT_METHODS, check_methods, fit_method
-from labelaudit.quality.annotators import (
-    AnnotatorMetrics,
-    confusion_accuracy,
-    label_divergence,
-    label_runs,
-    leave_one_out_agreement,
-    speed,
+from labelaudit.quality._methods import DEFAULT_METHODS, check_methods
+from labelaudit.quality.annotator_stats import (
+    MODELS,
+    AnnotatorStatistics,
+    FittedModel,
+    table_statistics,
 )
-from labelaudit.quality.gold import GoldLabels, without_gold
-from labelaudit.quality.gold_scores import GoldReport, aggregator_gold_accuracy, gold_accuracy
+from labelaudit.quality.annotators import AnnotatorMetrics, confusion_accuracy, run_chance
+from labelaudit.quality.gold import GoldLabels
+from labelaudit.quality.gold_scores import GoldReport, aggregator_gold_accuracy, gold_report_of
 from labelaudit.quality.outliers import Flag, OutlierRules, PoolStats, flag_annotators
 from labelaudit.results import Displayable, clean_number
 from labelaudit.table.table import AnnotationTable
 
-if TYPE_CHECKING:
-    from labelaudit.consensus import Aggregator
-
-__all__ = ["AnnotatorReport", "annotator_report"]
-
-#: Model-based columns and the method that gives each.
-_MODELS = {"ds_accuracy": "dawid-skene", "ds_kappa": "dawid-skene", "mace_spamming": "mace"}
+__all__ = ["AnnotatorReport", "annotator_report", "finish_annotator_report"]
 
 #: Why a value is missing for one annotator while the metric exists for others.
 _ROW_REASONS = {
@@ -172,42 +162,25 @@ def _scatter(values: np.ndarray, positions: np.ndarray, size: int) -> np.ndarray
     return out
 
 
-def _positions(table: AnnotationTable, sub: AnnotationTable) -> np.ndarray:
-    """Code in ``table`` of each annotator of ``sub`` (a row subset of ``table``)."""
-    names = pa.array(np.asarray(table.annotators, dtype=object).astype(str), type=pa.string())
-    wanted = pa.array(np.asarray(sub.annotators, dtype=object).astype(str), type=pa.string())
-    return np.asarray(pc.index_in(wanted, value_set=names).to_numpy(zero_copy_only=False))
-
-
 def _model_columns(
-    fits: dict[str, Aggregator], positions: np.ndarray, size: int
+    fits: dict[str, FittedModel], positions: np.ndarray, size: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(ds_accuracy, ds_kappa, mace_spamming) by annotator code of the full table."""
     nan = np.full(size, np.nan)
     ds_accuracy, ds_kappa, spamming = nan, nan.copy(), nan.copy()
-    if "dawid-skene" in fits:
-        model: Any = fits["dawid-skene"]  # DawidSkene: priors_, confusions_
-        priors, confusions = model.priors_, model.confusions_
+    model = fits.get("dawid-skene")
+    if model is not None and model.priors is not None and model.confusions is not None:
+        priors, confusions = model.priors, model.confusions
         accuracy = confusion_accuracy(confusions, priors)
         chance = np.einsum("k,aky,y->a", priors, confusions, priors)
         with np.errstate(invalid="ignore", divide="ignore"):
             kappa = np.where(chance < 1.0, (accuracy - chance) / (1.0 - chance), np.nan)
         ds_accuracy = _scatter(accuracy, positions, size)
         ds_kappa = _scatter(kappa, positions, size)
-    if "mace" in fits:
-        mace: Any = fits["mace"]
-        spamming = _scatter(mace.spamming_, positions, size)
+    mace = fits.get("mace")
+    if mace is not None and mace.spamming is not None:
+        spamming = _scatter(mace.spamming, positions, size)
     return ds_accuracy, ds_kappa, spamming
-
-
-def _timing_arrays(
-    table: AnnotationTable, duration_col: str | None, time_col: str | None
-) -> tuple[np.ndarray | None, np.ndarray | None, dict[str, str | None]]:
-    duration_name = _timing.resolve_column(table, duration_col, _timing.DURATION_COL)
-    time_name = _timing.resolve_column(table, time_col, _timing.TIME_COL)
-    durations = _timing.duration_seconds(table, duration_name) if duration_name else None
-    times = _timing.time_seconds(table, time_name) if time_name else None
-    return durations, times, {"duration_col": duration_name, "time_col": time_name}
 
 
 def annotator_report(
@@ -250,79 +223,90 @@ def annotator_report(
     Returns
     -------
     AnnotatorReport
+        The statistics step (:func:`~labelaudit.quality.annotator_stats.
+        table_statistics`) finished by :func:`finish_annotator_report`.
     """
-    rules = rules if rules is not None else OutlierRules()
     names = check_methods(list(methods))
-    fits = {name: fit_method(name, table, seed=seed) for name in names}
-    metrics, ds_kappa, gold_report, columns = _collect(
-        table, gold, fits, exclude_gold=exclude_gold, seed=seed, timing=(duration_col, time_col)
+    statistics = table_statistics(
+        table, gold, names, exclude_gold=exclude_gold, seed=seed, timing=(duration_col, time_col)
     )
-    flags, pools, notes = flag_annotators(metrics, rules, ds_kappa=ds_kappa)
-    from labelaudit.table import content_sha256
+    return finish_annotator_report(
+        statistics, methods=names, exclude_gold=exclude_gold, rules=rules, seed=seed
+    )
 
+
+def finish_annotator_report(
+    statistics: AnnotatorStatistics,
+    *,
+    methods: Sequence[str],
+    exclude_gold: bool = False,
+    rules: OutlierRules | None = None,
+    seed: int = 0,
+) -> AnnotatorReport:
+    """The annotator report from its statistics (any engine): every per-annotator
+    formula, the gold scores, the outlier flags. O(r q q + gold items) work."""
+    rules = rules if rules is not None else OutlierRules()
+    metrics, ds_kappa, gold_report = _metrics(statistics, methods)
+    flags, pools, notes = flag_annotators(metrics, rules, ds_kappa=ds_kappa)
+    gold = statistics.gold
     return AnnotatorReport(
-        n_items=table.n_items,
-        n_ratings=table.n_ratings,
-        categories=[str(c) for c in table.categories],
+        n_items=statistics.n_items,
+        n_ratings=statistics.n_ratings,
+        categories=[str(c) for c in statistics.categories],
         metrics=metrics,
         ds_kappa=ds_kappa,
         flags=flags,
         pools=pools,
         gold=gold_report,
-        fits={name: model.summary().to_dict() for name, model in fits.items()},
+        fits={name: statistics.fits[name].summary for name in methods},
         rules=rules,
-        notes=notes,
-        input={"source": table.source, "sha256": content_sha256(table)},
+        notes=[*statistics.notes, *notes],
+        input={"source": statistics.source, "sha256": statistics.sha256},
         config={
-            "methods": list(names),
+            "methods": list(methods),
             "exclude_gold": exclude_gold,
             "gold": gold.source if gold is not None else None,
             "seed": seed,
             "rules": rules.to_dict(),
-            **columns,
+            **statistics.columns,
         },
     )
 
 
-def _collect(
-    table: AnnotationTable,
-    gold: GoldLabels | None,
-    fits: dict[str, Aggregator],
-    *,
-    exclude_gold: bool,
-    seed: int,
-    timing: tuple[str | None, str | None],
-) -> tuple[AnnotatorMetrics, np.ndarray, GoldReport | None, dict[str, str | None]]:
-    """Every per-annotator metric; model columns come from the analysis-table fits."""
-    n = table.n_annotators
-    analysis = without_gold(table, gold) if gold is not None and exclude_gold else table
-    positions = _positions(table, analysis)
-    model_fits = fits
-    if analysis is not table:
-        model_fits = {m: fit_method(m, analysis, seed=seed) for m in fits if m in _MODELS.values()}
-    ds_accuracy, ds_kappa, spamming = _model_columns(model_fits, positions, n)
+def _metrics(
+    stats: AnnotatorStatistics, methods: Sequence[str]
+) -> tuple[AnnotatorMetrics, np.ndarray, GoldReport | None]:
+    """Every per-annotator metric from the statistics."""
+    n = stats.annotators.shape[0]
+    ds_accuracy, ds_kappa, spamming = _model_columns(stats.model_fits, stats.model_positions, n)
     reasons = {
         metric: f"{method} is not among the methods"
-        for metric, method in _MODELS.items()
-        if method not in fits
+        for metric, method in MODELS.items()
+        if method not in methods
     }
-    loo, n_compared = leave_one_out_agreement(analysis)
-    durations, times, columns = _timing_arrays(table, *timing)
-    if durations is None and times is None:
+    loo, n_compared = stats.sums.loo_agreement()
+    if stats.columns.get("duration_col") is None and stats.columns.get("time_col") is None:
         reasons["median_seconds"] = "no duration (duration_s) or timestamp (created_at) column"
-    run_length, run_label, run_p = label_runs(table, times=times)
-    gold_report = gold_accuracy(table, gold) if gold is not None else None
-    if gold is None or gold_report is None:
+    gold_report = None
+    if stats.gold is None or stats.gold_cells is None:
         reasons["gold_accuracy"] = "no gold labels given"
     else:
-        for name, model in fits.items():
-            gold_report.aggregators[name] = aggregator_gold_accuracy(model.labels_, gold)
+        gold_report = gold_report_of(
+            stats.gold_cells, stats.categories, stats.annotators, stats.gold
+        )
+        for name in methods:
+            labels = stats.fits[name].gold_labels
+            assert labels is not None  # fitted with the gold at hand
+            gold_report.aggregators[name] = aggregator_gold_accuracy(
+                labels, stats.gold, at_gold=True
+            )
     n_gold, n_correct, accuracy, ci_low, ci_high = _gold_columns(gold_report, n)
+    run_label = stats.run_label
     metrics = AnnotatorMetrics(
-        annotators=table.annotators,
-        n_labels=np.bincount(table.annotator_codes, minlength=n),
-        n_compared=_counts(n_compared, positions, n),
-        loo_agreement=_scatter(loo, positions, n),
+        annotators=stats.annotators,
+        n_labels=stats.label_counts.sum(axis=1),
+        n_compared=n_compared,
+        loo_agreement=loo,
         n_gold=n_gold,
         gold_correct=n_correct,
         gold_accuracy=accuracy,
@@ -330,16 +314,16 @@ def _collect(
         gold_ci_high=ci_high,
         ds_accuracy=ds_accuracy,
         mace_spamming=spamming,
-        js_divergence=_scatter(label_divergence(analysis), positions, n),
-        median_seconds=speed(table, durations=durations, times=times),
-        longest_run=run_length,
+        js_divergence=stats.sums.divergence(),
+        median_seconds=stats.median_seconds,
+        longest_run=stats.run_length,
         longest_run_label=np.where(
-            run_label >= 0, table.categories[np.maximum(run_label, 0)], ""
+            run_label >= 0, stats.categories[np.maximum(run_label, 0)], ""
         ).astype(object),
-        longest_run_p=run_p,
+        longest_run_p=run_chance(stats.run_length, stats.label_counts),
         global_reasons=reasons,
     )
-    return metrics, ds_kappa, gold_report, columns
+    return metrics, ds_kappa, gold_report
 
 
 def _gold_columns(
@@ -350,9 +334,3 @@ def _gold_columns(
         zeros, nan = np.zeros(n, dtype=np.int64), np.full(n, np.nan)
         return zeros, zeros, nan, nan, nan
     return report.n_gold, report.n_correct, report.accuracy, report.ci_low, report.ci_high
-
-
-def _counts(values: np.ndarray, positions: np.ndarray, size: int) -> np.ndarray:
-    out = np.zeros(size, dtype=np.int64)
-    out[positions] = values
-    return out

@@ -34,14 +34,19 @@ from labelaudit.table.table import AnnotationTable
 __all__ = [
     "SPEED_FLOOR",
     "AnnotatorMetrics",
+    "AnnotatorSums",
+    "annotator_sums",
     "confusion_accuracy",
+    "credit_of",
     "label_counts",
     "label_divergence",
     "label_runs",
     "leave_one_out_agreement",
     "leave_one_out_credit",
     "pool_shares",
+    "run_chance",
     "speed",
+    "table_sums",
 ]
 
 #: Durations below this many seconds count as this value on the log scale of the speed rule.
@@ -61,19 +66,35 @@ def leave_one_out_credit(table: AnnotationTable) -> np.ndarray:
         1 if the label is the unique most frequent label among the *other* annotators of
         the item, 1 / t if it is one of t tied most frequent labels (the expected
         agreement under a uniformly random tie-break), 0 otherwise; NaN when nobody else
-        labelled the item. O(n_items q + n_ratings): with c the item's category counts,
-        m1 > m2 its two largest distinct counts and t1, t2 how many categories reach them,
-        the other annotators' counts are c minus the own vote, so only the own category's
-        count drops by one.
+        labelled the item. O(n_items q + n_ratings) (:func:`credit_of`).
     """
-    counts = table.to_item_category_counts()
+    return credit_of(table.to_item_category_counts(), table.item_codes, table.label_codes)
+
+
+def credit_of(counts: np.ndarray, item: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """Leave-one-out credit of each label from its item's category counts.
+
+    Parameters
+    ----------
+    counts : ndarray of int, shape (n_items, q)
+        Item x category counts.
+    item, label : ndarray of int, shape (n,)
+        Item and category code of each label.
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+        As :func:`leave_one_out_credit`: with m1 > m2 the item's two largest distinct
+        counts and t1, t2 how many categories reach them, the other annotators' counts
+        are the item's counts minus the own vote, so only the own category's count drops
+        by one.
+    """
     q = counts.shape[1]
     top = counts.max(axis=1)
     n_top = (counts == top[:, None]).sum(axis=1)
     below = np.where(counts < top[:, None], counts, -1)
     second = below.max(axis=1) if q > 1 else np.full(top.shape, -1)
     n_second = (counts == second[:, None]).sum(axis=1)
-    item, label = table.item_codes, table.label_codes
     own = counts[item, label]
     m1, m2 = top[item], second[item]
     leader = (own == m1) & (n_top[item] == 1)
@@ -86,6 +107,92 @@ def leave_one_out_credit(table: AnnotationTable) -> np.ndarray:
     return credit
 
 
+@dataclass(frozen=True)
+class AnnotatorSums:
+    """Per-annotator sums over the items of one part of a table; parts with disjoint items
+    add (``a + b``), so any engine sums them partition by partition (the local engine is
+    the one-part case).
+
+    Attributes
+    ----------
+    label_counts : ndarray of int64, shape (n_annotators, q)
+        Labels of each category given by each annotator.
+    credit : ndarray of float64, shape (n_annotators,)
+        Sum of the leave-one-out credits (:func:`credit_of`) of the annotator's labels on
+        items somebody else labelled too.
+    n_compared : ndarray of int64, shape (n_annotators,)
+        How many such labels.
+    """
+
+    label_counts: np.ndarray
+    credit: np.ndarray
+    n_compared: np.ndarray
+
+    def __add__(self, other: AnnotatorSums) -> AnnotatorSums:
+        return AnnotatorSums(
+            self.label_counts + other.label_counts,
+            self.credit + other.credit,
+            self.n_compared + other.n_compared,
+        )
+
+    def loo_agreement(self) -> tuple[np.ndarray, np.ndarray]:
+        """(agreement, n_compared) as :func:`leave_one_out_agreement`."""
+        n = self.n_compared
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(n > 0, self.credit / np.maximum(n, 1), np.nan), n
+
+    def divergence(self) -> np.ndarray:
+        """:func:`label_divergence` from the label counts, shape (n_annotators,)."""
+        own = self.label_counts
+        return js_divergence(own.astype(np.float64), pool_shares(own))
+
+
+def annotator_sums(
+    item: np.ndarray,
+    annotator: np.ndarray,
+    label: np.ndarray,
+    *,
+    n_items: int,
+    n_annotators: int,
+    n_categories: int,
+    counts: np.ndarray | None = None,
+) -> AnnotatorSums:
+    """:class:`AnnotatorSums` of labels given as codes (every label of each item present).
+
+    Parameters
+    ----------
+    item, annotator, label : ndarray of int, shape (n,)
+        Item code (in [0, n_items)), annotator code and category code of each label.
+    n_items, n_annotators, n_categories : int
+    counts : ndarray, shape (n_items, q), optional
+        The item x category counts when already built (a table's).
+    """
+    q = n_categories
+    if counts is None:
+        counts = np.bincount(item * q + label, minlength=n_items * q).reshape(n_items, q)
+    credit = credit_of(counts, item, label)
+    shared = np.isfinite(credit)
+    flat = np.bincount(annotator * q + label, minlength=n_annotators * q)
+    return AnnotatorSums(
+        label_counts=flat.reshape(n_annotators, q),
+        credit=np.bincount(annotator[shared], weights=credit[shared], minlength=n_annotators),
+        n_compared=np.bincount(annotator[shared], minlength=n_annotators),
+    )
+
+
+def table_sums(table: AnnotationTable) -> AnnotatorSums:
+    """:class:`AnnotatorSums` of a whole table (the one-part case)."""
+    return annotator_sums(
+        table.item_codes,
+        table.annotator_codes,
+        table.label_codes,
+        n_items=table.n_items,
+        n_annotators=table.n_annotators,
+        n_categories=table.n_categories,
+        counts=table.to_item_category_counts(),
+    )
+
+
 def leave_one_out_agreement(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray]:
     """Mean leave-one-out credit per annotator (see :func:`leave_one_out_credit`).
 
@@ -96,13 +203,7 @@ def leave_one_out_agreement(table: AnnotationTable) -> tuple[np.ndarray, np.ndar
     n_compared : ndarray of int64, shape (n_annotators,)
         Labels on items that somebody else labelled too.
     """
-    credit = leave_one_out_credit(table)
-    shared = np.isfinite(credit)
-    annotator = table.annotator_codes[shared]
-    n = np.bincount(annotator, minlength=table.n_annotators)
-    total = np.bincount(annotator, weights=credit[shared], minlength=table.n_annotators)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, total / np.maximum(n, 1), np.nan), n
+    return table_sums(table).loo_agreement()
 
 
 def label_counts(table: AnnotationTable) -> np.ndarray:
@@ -140,7 +241,7 @@ def label_divergence(table: AnnotationTable) -> np.ndarray:
     the reference towards itself. Shape (n_annotators,); NaN without other labels.
     """
     own = label_counts(table)
-    return js_divergence(own.astype(np.float64), pool_shares(own))
+    return AnnotatorSums(own, np.zeros(0), np.zeros(0)).divergence()
 
 
 def speed(
@@ -208,11 +309,23 @@ def label_runs(
     else:
         order = np.lexsort((rows, np.where(np.isfinite(times), times, np.inf), annotator))
     length, label = longest_runs(annotator, table.label_codes, order, table.n_annotators)
-    own = label_counts(table)
+    return length, label, run_chance(length, label_counts(table))
+
+
+def run_chance(length: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """P-value of each annotator's longest run (:func:`label_runs`), shape (n_annotators,).
+
+    Parameters
+    ----------
+    length : ndarray of int, shape (n_annotators,)
+        Longest run of each annotator.
+    own : ndarray of int, shape (n_annotators, q)
+        Label counts (:func:`label_counts`): the run's n and the pool's shares.
+    """
     shares = pool_shares(own)
     p_value = run_p_values(length, own.sum(axis=1), np.nan_to_num(shares))
     p_value[~np.isfinite(shares).all(axis=1)] = np.nan
-    return length, label, p_value
+    return p_value
 
 
 def confusion_accuracy(confusions: np.ndarray, priors: np.ndarray) -> np.ndarray:

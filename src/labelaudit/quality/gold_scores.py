@@ -17,7 +17,13 @@ from labelaudit.quality.gold import GoldLabels
 from labelaudit.results import Displayable, MetricResult, clean_number
 from labelaudit.table.table import AnnotationTable
 
-__all__ = ["GoldReport", "aggregator_gold_accuracy", "decision_agreement", "gold_accuracy"]
+__all__ = [
+    "GoldReport",
+    "aggregator_gold_accuracy",
+    "decision_agreement",
+    "gold_accuracy",
+    "gold_report_of",
+]
 
 
 @dataclass(frozen=True)
@@ -86,17 +92,34 @@ def gold_accuracy(table: AnnotationTable, gold: GoldLabels) -> GoldReport:
     on_gold = truth >= 0
     annotator = table.annotator_codes[on_gold]
     given, expected = table.label_codes[on_gold], truth[on_gold]
-    n_gold = np.bincount(annotator, minlength=n_annotators)
-    n_correct = np.bincount(annotator[given == expected], minlength=n_annotators)
     cells = np.bincount(
         (annotator * q + expected) * q + given, minlength=n_annotators * q * q
     ).reshape(n_annotators, q, q)
+    return gold_report_of(cells, table.categories, table.annotators, gold)
+
+
+def gold_report_of(
+    cells: np.ndarray, categories: np.ndarray, annotators: np.ndarray, gold: GoldLabels
+) -> GoldReport:
+    """The :class:`GoldReport` from its sufficient statistics, the confusion counts.
+
+    Parameters
+    ----------
+    cells : ndarray of int64, shape (n_annotators, q, q)
+        ``cells[a, g, k]``: labels k of annotator a on items with gold category g (sums
+        over any partition of the ratings).
+    categories, annotators : ndarray of str, shapes (q,), (n_annotators,)
+    gold : GoldLabels
+    """
+    cells = np.asarray(cells, dtype=np.int64)
+    n_gold = cells.sum(axis=(1, 2))
+    n_correct = np.trace(cells, axis1=1, axis2=2)
     with np.errstate(invalid="ignore", divide="ignore"):
         accuracy = np.where(n_gold > 0, n_correct / np.maximum(n_gold, 1), np.nan)
     low, high = wilson_interval(n_correct, n_gold)
     return GoldReport(
-        categories=[str(c) for c in table.categories],
-        annotators=[str(a) for a in table.annotators],
+        categories=[str(c) for c in categories],
+        annotators=[str(a) for a in annotators],
         n_gold=n_gold,
         n_correct=n_correct,
         accuracy=accuracy,
@@ -107,13 +130,18 @@ def gold_accuracy(table: AnnotationTable, gold: GoldLabels) -> GoldReport:
     )
 
 
-def aggregator_gold_accuracy(labels: np.ndarray, gold: GoldLabels) -> MetricResult:
+def aggregator_gold_accuracy(
+    labels: np.ndarray, gold: GoldLabels, *, at_gold: bool = False
+) -> MetricResult:
     """Accuracy of consensus labels on the gold items, with a Wilson 95% interval.
 
     Parameters
     ----------
     labels : ndarray of int, shape (n_items,)
         An aggregator's ``labels_`` on the table ``gold`` was aligned with; -1 = abstained.
+        With ``at_gold``: shape (g,), the labels of the gold items only, in
+        ``gold.item_codes`` order (what an engine that keeps the labels distributed
+        brings back).
     gold : GoldLabels
 
     Returns
@@ -122,7 +150,7 @@ def aggregator_gold_accuracy(labels: np.ndarray, gold: GoldLabels) -> MetricResu
         ``value`` = correct / decided gold items (abstentions are left out and counted in
         ``extra["n_abstained"]``); ``None`` with a reason when every gold item abstained.
     """
-    predicted = np.asarray(labels)[gold.item_codes]
+    predicted = np.asarray(labels) if at_gold else np.asarray(labels)[gold.item_codes]
     decided = predicted >= 0
     n = int(decided.sum())
     n_correct = int((predicted[decided] == gold.label_codes[decided]).sum())

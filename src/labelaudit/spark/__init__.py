@@ -9,7 +9,9 @@ order, for per-row outputs), :func:`~labelaudit.spark.consensus.spark_dawid_sken
 (EM with E and M steps as DataFrame operations, posteriors distributed),
 :func:`~labelaudit.spark.outputs.spark_consensus` (majority vote or Dawid-Skene labels of
 every item, streamed to a file one partition at a time),
-:func:`~labelaudit.spark.weak.spark_apply_lfs` (labeling functions run on the executors) and
+:func:`~labelaudit.spark.weak.spark_apply_lfs` (labeling functions run on the executors),
+:func:`~labelaudit.spark.annotators.spark_annotator_report` (the annotator report's
+statistics as Spark aggregations, the local finish) and
 :func:`~labelaudit.spark.engine.read_spark` (CSV, TSV, Parquet
 files, catalog and Delta tables).
 """
@@ -21,6 +23,8 @@ from typing import Any
 
 __all__ = [
     "read_spark",
+    "spark_annotator_report",
+    "spark_annotator_statistics",
     "spark_apply_lfs",
     "spark_consensus",
     "spark_dawid_skene",
@@ -36,6 +40,8 @@ def __getattr__(name: str) -> Any:
         return import_module("labelaudit.spark.weak").spark_apply_lfs
     if name == "spark_consensus":
         return import_module("labelaudit.spark.outputs").spark_consensus
+    if name in ("spark_annotator_report", "spark_annotator_statistics"):
+        return getattr(import_module("labelaudit.spark.annotators"), name)
     if name == "spark_dawid_skene":
         return import_module("labelaudit.spark.consensus").spark_dawid_skene
     if name in __all__:

@@ -92,10 +92,12 @@ def coded_ratings(
     level: str = "nominal",
     categories: Sequence[Any] | str | None = None,
     locator: Locator | None = None,
+    carry: Sequence[str] = (),
 ) -> tuple[Any, ItemProfiles]:
-    """The ratings as a persisted DataFrame ``(item, a, y)`` (item = canonical id text;
-    a, y = the validated table's annotator and category codes) and the profiles (one
-    named item each) that validated them, as :func:`spark_profiles`."""
+    """The ratings as a persisted DataFrame ``(item, a, y, raw)`` (item = canonical id
+    text; a, y = the validated table's annotator and category codes; raw = the item as
+    read) plus the ``carry`` columns of ``frame``, and the profiles (one named item
+    each) that validated them, as :func:`spark_profiles`."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -117,13 +119,13 @@ def coded_ratings(
         annotator_col=annotator_col,
         label_col=label_col,
     )
-    keyed = keyed_rows(frame, fields)
+    keyed = keyed_rows(frame, fields, carry)
     ratings = (
         keyed.join(
             F.broadcast(vocabulary_codes(keyed, "annotator", table.annotators, "a")), "kannotator"
         )
         .join(F.broadcast(vocabulary_codes(keyed, "label", table.categories, "y")), "klabel")
-        .select(F.col("kitem").alias("item"), "a", "y", F.col("ritem").alias("raw"))
+        .select(F.col("kitem").alias("item"), "a", "y", F.col("ritem").alias("raw"), *carry)
     )
     return ratings.persist(StorageLevel.MEMORY_AND_DISK), profiles
 

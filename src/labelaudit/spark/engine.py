@@ -250,9 +250,10 @@ def spark_profiles(
     return _encode_profiles(rows, fields, schema, locator, keep, frame)
 
 
-def keyed_rows(frame: Any, fields: dict[str, str]) -> Any:
-    """The rows as ``r<role>`` (raw) and ``k<role>`` (canonical key) columns."""
-    return frame.select(*_columns(frame, fields))
+def keyed_rows(frame: Any, fields: dict[str, str], carry: Sequence[str] = ()) -> Any:
+    """The rows as ``r<role>`` (raw) and ``k<role>`` (canonical key) columns, plus the
+    ``carry`` columns of ``frame`` as they are."""
+    return frame.select(*_columns(frame, fields), *carry)
 
 
 def vocabulary_codes(keyed: Any, role: str, names: np.ndarray, alias: str) -> Any:
@@ -355,16 +356,19 @@ def spark_rows(
     level: str = "nominal",
     categories: Sequence[Any] | str | None = None,
     locator: Locator | None = None,
+    extra: Sequence[str] = (),
 ) -> AnnotationTable:
     """Every row, in source order, validated by the local ``encode``: for per-row outputs
     (consensus labels of every item, annotator streaks that follow the file's order),
-    which need all rows at the driver anyway. Same errors as the local reader."""
+    which need all rows at the driver anyway. Same errors as the local reader. The
+    ``extra`` columns of ``frame`` are carried along (timings, a gold column)."""
     locator = locator or Locator("<Spark DataFrame>", lambda row: row + 1, "row")
     schema = TaskSchema.create(level, categories, "categorical")
     fields = _fields(
         frame, locator, item_col=item_col, annotator_col=annotator_col, label_col=label_col
     )
-    rows = _ordered(frame, fields)
+    extra = [name for name in extra if name not in fields.values()]
+    rows = _ordered(frame, fields, extra)
     raw = RawColumns(
         item=rows.column("ritem"),
         annotator=rows.column("rannotator"),
@@ -372,17 +376,20 @@ def spark_rows(
         rows=np.arange(rows.num_rows),
         fields=fields,
         label_fields=None,
-        extra={},
+        extra={name: rows.column(f"x{i}") for i, name in enumerate(extra)},
     )
     return encode(raw, schema, locator)
 
 
-def _ordered(frame: Any, fields: dict[str, str]) -> pa.Table:
-    """The raw item, annotator and label columns in source order, as Arrow."""
+def _ordered(frame: Any, fields: dict[str, str], extra: Sequence[str] = ()) -> pa.Table:
+    """The raw item, annotator and label columns (and ``extra`` ones, as ``x<i>``) in
+    source order, as Arrow."""
     from pyspark.sql import functions as F
 
-    ordered = _indexed(frame, fields).orderBy("_row")
-    return ordered.select(*(F.col(f"r{n}") for n in _ROLES)).toArrow()
+    carried = [F.col(f"`{name}`").alias(f"x{i}") for i, name in enumerate(extra)]
+    ordered = with_row_index(frame.select(*_columns(frame, fields), *carried))[0].orderBy("_row")
+    roles = [F.col(f"r{n}") for n in _ROLES]
+    return ordered.select(*roles, *(f"x{i}" for i in range(len(extra)))).toArrow()
 
 
 def spark_table(frame: Any, **options: Any) -> AnnotationTable:

@@ -39,7 +39,14 @@ from labelaudit.results import Displayable
 from labelaudit.spark.consensus import coded_ratings, dawid_skene_on
 from labelaudit.table import NUMBER_PATTERN, as_text
 
-__all__ = ["CHUNK_ITEMS", "SPARK_METHODS", "SparkConsensus", "spark_consensus"]
+__all__ = [
+    "CHUNK_ITEMS",
+    "SPARK_METHODS",
+    "SparkConsensus",
+    "category_sums",
+    "items_in_order",
+    "spark_consensus",
+]
 
 #: Consensus methods that run distributed on Spark (the others are refused).
 SPARK_METHODS = ("majority", "dawid-skene")
@@ -99,7 +106,7 @@ def spark_consensus(
     ratings, profiles = coded_ratings(frame, **reading)
     try:
         table = profiles.table
-        counts = ratings.groupBy("item").agg(*_category_sums(ratings, table.n_categories))
+        counts = ratings.groupBy("item").agg(*category_sums(ratings, table.n_categories))
         iterations = None
         if method == "dawid-skene":
             fit = dawid_skene_on(ratings, profiles, cast(DawidSkene, estimator))
@@ -124,7 +131,7 @@ def spark_consensus(
     return SparkConsensus(result, merge_summaries(written.soft) if soft else None, written.rows)
 
 
-def _category_sums(ratings: Any, q: int) -> list[Any]:
+def category_sums(ratings: Any, q: int) -> list[Any]:
     """Per item: ``c<k>`` the labels of category k, and ``raw`` one raw item id."""
     from pyspark.sql import functions as F
 
@@ -144,9 +151,23 @@ def _in_item_order(
     ratings: Any, per_item: Any, n_items: int, chunk_items: int
 ) -> Iterator[tuple[int, pa.Table]]:
     """(position of the first item, its rows) per partition of ``per_item`` sorted in the
-    local item order (by value when every id is a number, ties by text; else by text):
-    ranges of about ``chunk_items`` items, materialised once on the executors and
-    fetched one partition at a time."""
+    local item order (:func:`items_in_order`), fetched one partition at a time."""
+    from pyspark.sql import functions as F
+
+    ordered, starts = items_in_order(ratings, per_item, n_items, chunk_items)
+    part = F.spark_partition_id()
+    for index, start in enumerate(starts):  # loops over partitions
+        if start is not None:
+            yield start, ordered.where(part == index).drop("item").toArrow()
+
+
+def items_in_order(
+    ratings: Any, per_item: Any, n_items: int, chunk_items: int = CHUNK_ITEMS
+) -> tuple[Any, list[int | None]]:
+    """``per_item`` (one row per item, column ``item``) sorted in the local item order
+    (by value when every id is a number, ties by text; else by text): ranges of about
+    ``chunk_items`` items, materialised once on the executors; and the position of each
+    partition's first item (None for an empty partition)."""
     from pyspark.sql import functions as F
 
     text = ratings.agg(F.max((~F.col("item").rlike(NUMBER_PATTERN)).cast("int"))).collect()[0][0]
@@ -157,11 +178,12 @@ def _in_item_order(
     )
     part = F.spark_partition_id()
     sizes = dict(ordered.groupBy(part.alias("part")).count().collect())
+    starts: list[int | None] = []
     start = 0
     for index in range(ordered.rdd.getNumPartitions()):  # loops over partitions
-        if sizes.get(index):
-            yield start, ordered.where(part == index).drop("item").toArrow()
-            start += sizes[index]
+        starts.append(start if sizes.get(index) else None)
+        start += sizes.get(index, 0)
+    return ordered, starts
 
 
 def _finished(
@@ -174,14 +196,22 @@ def _finished(
     for start, chunk in chunks:  # loops over partitions
         counts = np.column_stack([chunk.column(f"c{k}").to_numpy() for k in range(q)])
         if estimator.cli_name == "majority":
-            bits = np.random.PCG64(estimator.random_state)  # = default_rng's
-            rng = np.random.Generator(bits.advance(start * q))  # item i draws from i q on
-            posterior, labels = vote_winners(counts, estimator.tie, rng)
+            posterior, labels = majority_from(counts, start, estimator)
         else:
             posterior = np.column_stack([chunk.column(f"p{k}").to_numpy() for k in range(q)])
             labels = np.argmax(posterior, axis=1).astype(np.int64)
         names = np.asarray(as_text(chunk.column("raw")).to_pylist(), dtype=object)
         yield names, counts, (labels, posterior.max(axis=1), posterior)
+
+
+def majority_from(counts: np.ndarray, start: int, estimator: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Vote shares (n, q) and winners (n,) of items ``start .. start + n`` (local item
+    order) with their own tie draws: item i draws the numbers i q ... i q + q - 1 of the
+    seeded generator, wherever the ranges fall."""
+    q = counts.shape[1]
+    bits = np.random.PCG64(estimator.random_state)  # = default_rng's
+    rng = np.random.Generator(bits.advance(start * q))  # item i draws from i q on
+    return vote_winners(counts, estimator.tie, rng)
 
 
 class _Totals:

@@ -148,23 +148,44 @@ def annotators_command(
     )
 
     methods = [str(m) for m in method] if method else list(DEFAULT_METHODS)
-    table = read_task_table(
-        file,
-        input_format,
-        layout,
-        item_col,
-        annotator_col,
-        label_col,
-        annotator_cols,
-        level,
-        categories,
-        on_duplicate,
-        task=task.value if task else None,
-        export=export_options(
-            control, task_key, label_config, include_models, ground_truth_as_gold, users
-        ),
-        engine=engine,
-        all_items=True,
+    rules = OutlierRules(
+        min_labels, min_gold, min_pool, z_threshold, run_alpha, kappa_max, spam_threshold
+    )
+    reading = (input_format, layout, (item_col, annotator_col, label_col), level, categories)
+    spark = engine != "local"
+    collected = (
+        _collecting(gold_col, decisions, predictions, ground_truth_as_gold, exclude_gold, methods)
+        if spark
+        else {}
+    )
+    if spark and not any(collected.values()):
+        options = {
+            "gold": gold, "gold_item_col": gold_item_col, "gold_label_col": gold_label_col,
+            "methods": methods, "duration_col": duration_col, "time_col": time_col,
+            "rules": rules, "seed": seed,
+        }  # fmt: skip
+        report = _distributed(file, reading, on_duplicate, engine, task, options)
+        render(report, output.value)
+        raise typer.Exit(code=1 if fail_on_flag and report["n_flagged"] else 0)
+    table = (
+        _collected(file, reading, on_duplicate, engine, task, collected)
+        if spark
+        else read_task_table(
+            file,
+            input_format,
+            layout,
+            item_col,
+            annotator_col,
+            label_col,
+            annotator_cols,
+            level,
+            categories,
+            on_duplicate,
+            task=task.value if task else None,
+            export=export_options(
+                control, task_key, label_config, include_models, ground_truth_as_gold, users
+            ),
+        )
     )
     if table.schema.is_structured:
         from labelaudit.quality.structured import (
@@ -203,9 +224,6 @@ def annotators_command(
         if gold_labels is not None:
             raise UsageError("--ground-truth-as-gold replaces --gold/--gold-col: pass one")
         table, gold_labels = ground_truth_gold(table)
-    rules = OutlierRules(
-        min_labels, min_gold, min_pool, z_threshold, run_alpha, kappa_max, spam_threshold
-    )
     report = annotator_report(
         table,
         gold=gold_labels,
@@ -235,6 +253,73 @@ def annotators_command(
             typer.echo(f"  {name}: {row['agreement']:.2f} ({row['agreed']}/{row['n']})")
     if fail_on_flag and report["n_flagged"]:
         raise typer.Exit(code=1)
+
+
+def _collecting(
+    gold_col: str | None, decisions: Path | None, predictions: Path | None,
+    ground_truth_as_gold: bool, exclude_gold: bool, methods: list[str],
+) -> dict[str, bool]:  # fmt: skip
+    """Which options make ``--engine spark`` read every row into this process (the
+    annotator statistics on Spark do not cover them)."""
+    from labelaudit.spark.annotator_fits import SPARK_QUALITY_METHODS
+
+    return {
+        "--gold-col": gold_col is not None,
+        "--decisions": decisions is not None,
+        "--predictions": predictions is not None,
+        "--ground-truth-as-gold": ground_truth_as_gold,
+        "--exclude-gold": exclude_gold,
+        **{f"--method {m}": m not in SPARK_QUALITY_METHODS for m in methods},
+    }
+
+
+def _distributed(
+    file: Path, reading: tuple[Any, ...], on_duplicate: str, engine: str, task: Any,
+    options: dict[str, Any],
+) -> dict[str, Any]:  # fmt: skip
+    """``--engine spark``: the annotator report's statistics on Spark
+    (:func:`labelaudit.spark.annotators.spark_annotator_statistics`), finished here;
+    the reader's warnings to stderr."""
+    from labelaudit.cli.common import spark_source
+    from labelaudit.quality import check_methods
+    from labelaudit.quality.annotator_report import finish_annotator_report
+    from labelaudit.spark.annotators import spark_annotator_statistics
+
+    fmt, layout, columns, level, categories = reading
+    frame, found = spark_source(
+        file, fmt, layout, columns, level, categories, on_duplicate,
+        engine=engine, task=task.value if task else None,
+    )  # fmt: skip
+    rules, methods = options.pop("rules"), check_methods(options["methods"])
+    statistics = spark_annotator_statistics(frame, **options, **found)
+    for warning in statistics.warnings:
+        typer.echo(f"warning: {file}: {warning}", err=True)
+    report = finish_annotator_report(
+        statistics, methods=methods, rules=rules, seed=options["seed"]
+    )  # fmt: skip
+    return report.to_dict()
+
+
+def _collected(
+    file: Path, reading: tuple[Any, ...], on_duplicate: str, engine: str, task: Any,
+    collected: dict[str, bool],
+) -> Any:  # fmt: skip
+    """``--engine spark`` with an option the Spark statistics do not cover: every row
+    (and every column) read on Spark, in source order, into this process; says so."""
+    from labelaudit.cli.common import spark_source
+    from labelaudit.spark.engine import spark_rows
+
+    shown = ", ".join(name for name, used in collected.items() if used)
+    typer.echo(
+        f"note: --engine spark with {shown}: every row is read into this process (docs/scaling.md)",
+        err=True,
+    )
+    fmt, layout, columns, level, categories = reading
+    frame, options = spark_source(
+        file, fmt, layout, columns, level, categories, on_duplicate,
+        engine=engine, task=task.value if task else None,
+    )  # fmt: skip
+    return spark_rows(frame, **options, extra=frame.columns)
 
 
 def _decisions(table: Any, source: Path) -> dict[str, Any]:
