@@ -144,16 +144,3 @@ main() if mode == "main" else app(prog_name="labelaudit")
         outputs.append((done.returncode, done.stdout, done.stderr))
     assert outputs[0] == outputs[1]
     assert outputs[0][0] in (0, 2)
-
-
-def test_pydantic_plugins_are_back_when_the_command_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    from labelaudit.cli import app as cli_app
-
-    monkeypatch.delenv("PYDANTIC_DISABLE_PLUGINS", raising=False)
-    cli_app._defer_pydantic_plugins()
-    assert os.environ["PYDANTIC_DISABLE_PLUGINS"] == "__all__"  # while Typer parses
-    seen = cli_app.guarded(lambda: os.environ.get("PYDANTIC_DISABLE_PLUGINS"))()
-    assert seen is None and "PYDANTIC_DISABLE_PLUGINS" not in os.environ
-    monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", "1")  # the user's own setting stays
-    cli_app._defer_pydantic_plugins()
-    assert cli_app.guarded(lambda: os.environ.get("PYDANTIC_DISABLE_PLUGINS"))() == "1"

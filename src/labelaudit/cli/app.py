@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import os
 import pkgutil
 import sys
 from collections.abc import Callable, Sequence
@@ -65,14 +64,12 @@ def guarded(callback: Callable[..., Any]) -> Callable[..., Any]:
     :class:`OSError` (unreadable or unwritable file, a directory given as output, a full
     disk) becomes one ``error:`` line on stderr and exit code 2; with ``--debug`` the
     traceback is printed too. A failed quality gate is a result, not an error: commands
-    exit 1 for it themselves. pydantic's plugins, off while Typer parsed the options
-    (:func:`main`), are back on when the command starts.
+    exit 1 for it themselves.
     """
     from labelaudit.exceptions import LabelAuditError
 
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
-        _restore_pydantic_plugins()
         try:
             return callback(*args, **kwargs)
         except (LabelAuditError, OSError) as error:
@@ -127,37 +124,11 @@ def selected(argv: Sequence[str]) -> typer.Typer:
     return only
 
 
-#: pydantic's switch for its plugins; set by :func:`main` only while Typer parses options.
-_PLUGINS_OFF = "PYDANTIC_DISABLE_PLUGINS"
-_plugins_deferred = False
-
-
-def _defer_pydantic_plugins() -> None:
-    """Typer (0.29) converts each option through a pydantic TypeAdapter, and pydantic's
-    first adapter looks for plugins by scanning the entry points of every installed
-    distribution (importlib.metadata): 45 ms of CPU per start-up (loaded machine) for
-    plugins (logfire, ...) that observe validation, which option parsing is not. They are
-    switched off while Typer parses, unless the user set the switch, and back on before the command
-    runs (:func:`guarded`), so a command that uses pydantic itself (``serve``) has them."""
-    global _plugins_deferred
-    if _PLUGINS_OFF not in os.environ:
-        os.environ[_PLUGINS_OFF] = "__all__"
-        _plugins_deferred = True
-
-
-def _restore_pydantic_plugins() -> None:
-    global _plugins_deferred
-    if _plugins_deferred:
-        os.environ.pop(_PLUGINS_OFF, None)
-        _plugins_deferred = False
-
-
 def main() -> None:
     """Console-script entry point."""
     from labelaudit.cli.startup import defer_pandas
 
     defer_pandas()
-    _defer_pydantic_plugins()
     try:
         selected(sys.argv[1:])()
     except KeyboardInterrupt:  # pragma: no cover - interactive only
