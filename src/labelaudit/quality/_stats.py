@@ -168,10 +168,11 @@ def longest_runs(
         return length, label
     starts = np.flatnonzero(np.r_[True, (g[1:] != g[:-1]) | (lab[1:] != lab[:-1])])
     sizes = np.diff(np.r_[starts, g.size])
-    run_group = g[starts]
-    best = np.lexsort((starts, -sizes, run_group))
-    first = np.r_[True, run_group[best][1:] != run_group[best][:-1]]
-    winners = best[first]
+    run_group = g[starts]  # runs are in (group, position) order: no sort needed
+    group_start = np.flatnonzero(np.r_[True, run_group[1:] != run_group[:-1]])
+    longest = np.maximum.reduceat(sizes, group_start)
+    best = np.flatnonzero(sizes == np.repeat(longest, np.diff(np.r_[group_start, sizes.size])))
+    winners = best[np.r_[True, run_group[best][1:] != run_group[best][:-1]]]  # earliest
     length[run_group[winners]] = sizes[winners]
     label[run_group[winners]] = lab[starts[winners]]
     return length, label
