@@ -9,7 +9,7 @@ documented in ``docs/quality.md``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -220,6 +220,7 @@ def annotator_report(
     time_col: str | None = None,
     rules: OutlierRules | None = None,
     seed: int = 0,
+    fitted: Mapping[str, Aggregator] | None = None,
 ) -> AnnotatorReport:
     """Per-annotator quality, gold accuracy and outlier flags of one table.
 
@@ -246,6 +247,10 @@ def annotator_report(
         Flag thresholds (defaults: :class:`OutlierRules`).
     seed : int
         Seed of the random tie-break and of MACE's restarts.
+    fitted : mapping of str to Aggregator, optional
+        Methods already fitted on ``table`` without gold, by name, as this function fits
+        them (``tie="random"``, ``seed``), e.g. shared with the item table; the others
+        are fitted here.
 
     Returns
     -------
@@ -253,7 +258,8 @@ def annotator_report(
     """
     rules = rules if rules is not None else OutlierRules()
     names = check_methods(list(methods))
-    fits = {name: fit_method(name, table, seed=seed) for name in names}
+    given = fitted or {}
+    fits = {n: given[n] if n in given else fit_method(n, table, seed=seed) for n in names}
     metrics, ds_kappa, gold_report, columns = _collect(
         table, gold, fits, exclude_gold=exclude_gold, seed=seed, timing=(duration_col, time_col)
     )
