@@ -16,7 +16,10 @@ The steps, in order:
    computed before the results only when a stored batch has the same numbers of
    annotations, items and annotators (else no batch can hold the content, and the
    agreement result's ``input.sha256`` is used: one hash, not two).
-4. Compute the per-batch results (:mod:`labelaudit.project.results`).
+4. Compute the per-batch results (:mod:`labelaudit.project.results`) inside the
+   transaction of step 5, while a worker thread inserts the annotations, profiles and
+   rejects (DuckDB releases the GIL while it inserts: on two cores the insert hides behind
+   the results).
 5. One DuckDB transaction writes the run, the batch, its annotations, its rejects and its
    results. Any failure, or a killed process, leaves the store exactly as it was.
 """
