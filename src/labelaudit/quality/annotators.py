@@ -28,6 +28,7 @@ from labelaudit.quality._stats import (
     js_divergence,
     longest_runs,
     run_p_values,
+    small_distinct_rows,
 )
 from labelaudit.table.table import AnnotationTable
 
@@ -68,8 +69,17 @@ def leave_one_out_credit(table: AnnotationTable) -> np.ndarray:
     """
     counts = table.to_item_category_counts()
     q = counts.shape[1]
-    # the credit of a label of category k on item i, for every cell (i, k) at once, then
-    # one gather per label (gathering each item statistic per label costs 5x more)
+    distinct = small_distinct_rows(counts)  # items with equal counts get equal credits
+    if distinct is None:
+        return _cell_credit(counts).reshape(-1)[table.item_codes * q + table.label_codes]
+    rows, inverse = distinct  # score each distinct count vector once, then one gather
+    return _cell_credit(rows).reshape(-1)[inverse[table.item_codes] * q + table.label_codes]
+
+
+def _cell_credit(counts: np.ndarray) -> np.ndarray:
+    """Credit of a label of category k on an item with category counts ``counts[i]``, for
+    every cell (i, k) at once, shape (n, q), float64 (see :func:`leave_one_out_credit`)."""
+    q = counts.shape[1]
     top = counts.max(axis=1, keepdims=True)
     n_top = (counts == top).sum(axis=1, keepdims=True)
     below = np.where(counts < top, counts, -1)
@@ -80,7 +90,7 @@ def leave_one_out_credit(table: AnnotationTable) -> np.ndarray:
     tied = leader & (second == top - 1)
     np.divide(1.0, 1.0 + n_second, out=cell, where=tied)
     cell[counts.sum(axis=1) == 1] = np.nan
-    return cell.reshape(-1)[table.item_codes * q + table.label_codes]
+    return cell
 
 
 def leave_one_out_agreement(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray]:
