@@ -104,16 +104,17 @@ def _distinct_profiles(table: AnnotationTable) -> ItemProfiles:
     When every (item, annotator) cell holds at most one rating and an item's ratings fit
     one integer (``(q + 1) ** n_annotators < 2**62``), an item's profile is the integer
     whose digit ``a`` (base q + 1) is its annotator ``a``'s label + 1 (0 = no rating): one
-    scatter into the item x annotator grid and one sort of n_items integers, O(n_items r).
-    Otherwise (repeated cells, wide vocabularies) :meth:`ItemProfiles.compact`.
+    scatter into the item x annotator grid (a byte per cell), then the distinct integers
+    by counting (or one sort of n_items integers), O(n_items r). Otherwise (repeated
+    cells, wide vocabularies, sparse grids) :meth:`ItemProfiles.compact`.
     """
     n_items, r, base = table.n_items, table.n_annotators, table.n_categories + 1
-    cells = table.item_codes * r + table.annotator_codes
-    fits = r * np.log2(base) < 62 and n_items * r <= 4 * max(table.n_ratings, 1)
-    if not fits or np.bincount(cells, minlength=n_items * r).max(initial=0) > 1:
+    if r * np.log2(base) >= 62 or n_items * r > 4 * max(table.n_ratings, 1):
         return ItemProfiles.of_table(table, keep=1).compact()
-    grid = np.zeros((n_items, r), dtype=np.int64)
-    grid.reshape(-1)[cells] = table.label_codes + 1
+    grid = np.zeros((n_items, r), dtype=np.int8 if base <= 127 else np.int64)
+    grid.reshape(-1)[table.item_codes * r + table.annotator_codes] = table.label_codes + 1
+    if np.count_nonzero(grid) < table.n_ratings:  # two ratings in one cell
+        return ItemProfiles.of_table(table, keep=1).compact()
     key = np.zeros(n_items, dtype=np.int64)
     for column in grid.T:  # a loop over the (few) annotators
         key = key * base + column
