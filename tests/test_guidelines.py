@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from labelaudit.cli.app import app
-from labelaudit.exceptions import InputError
+from labelaudit.exceptions import InputError, UsageError
 from labelaudit.guidelines import (
     check_guideline,
     diff_guidelines,
@@ -216,3 +216,21 @@ def test_schema_lists_the_keys_the_parser_allows() -> None:
     assert set(label["examples"]["items"]["properties"]) == set(EXAMPLE_KEYS)
     assert set(top["confusions"]["items"]["properties"]) == set(CONFUSION_KEYS)
     assert tuple(top["task"]["enum"]) == TASKS
+
+
+def test_label_config_for_region_tasks_names_the_platform_control() -> None:
+    """Polygons and keypoints get Label Studio's PolygonLabels / KeyPointLabels on an
+    Image; cuboids have no Label Studio control and are refused with the reason."""
+    expected = {"polygons": "polygonlabels", "keypoints": "keypointlabels"}
+    for task, control_type in expected.items():
+        guide = parse_guideline(
+            MINIMAL.replace('version = "v1"', f'version = "v1"\ntask = "{task}"')
+        )
+        assert guide.task == task
+        parsed = parse_label_config(label_studio_config(guide, data_field="image"))
+        assert parsed.controls["label"].type == control_type
+        assert parsed.controls["label"].labels == ("a", "b")
+        assert parsed.data_field("image") == "image"
+    cuboids = parse_guideline(MINIMAL.replace('version = "v1"', 'version = "v1"\ntask = "cuboids"'))
+    with pytest.raises(UsageError, match="task 'cuboids' has no Label Studio config"):
+        label_studio_config(cuboids)

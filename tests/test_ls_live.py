@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from labelaudit.cli.app import app
+from labelaudit.guidelines.stored import batch_versions
 from labelaudit.project import find_project
 from ls_harness import LabelStudio, free_port
 from ls_seed import ANNOTATORS, Seeded, choices_result
@@ -61,13 +62,18 @@ def test_pull_twice_adds_nothing_the_second_time(
     project: Path,
 ) -> None:
     ls, seeded = seeded_ls
-    first = run(pull_args(ls, seeded.sentiment, project, "--batch", "week1"), ls.token)
+    first = run(
+        pull_args(ls, seeded.sentiment, project, "--batch", "week1", "--guidelines-version", "v7"),
+        ls.token,
+    )
     assert first.exit_code == 0, first.output
     summary = json.loads(first.output)
     assert summary["outcome"] == "ingested"
     assert summary["counts"]["new"] == 49 and summary["counts"]["cancelled"] == 1
     [batch] = batches(project)
     assert (batch.name, batch.n_annotations, batch.n_items) == ("week1", 48, 12)
+    with find_project(project).open_store(read_only=True) as store:
+        assert batch_versions(store) == {"week1": "v7"}  # recorded in the batch's transaction
     second = run(pull_args(ls, seeded.sentiment, project), ls.token)
     assert second.exit_code == 0, second.output
     assert json.loads(second.output)["outcome"] == "up to date"

@@ -284,6 +284,13 @@ UsersOpt = Annotated[
     ),
 ]
 DebugOpt = Annotated[bool, typer.Option(help="Show tracebacks.")]
+GuidelinesVersionOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Guideline version the batch was labelled under (default: the version of "
+        "the \\[guidelines] file; docs/guidelines.md)."
+    ),
+]
 RawCsvOpt = Annotated[
     bool,
     typer.Option(

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from labelaudit.exceptions import InputError
+from labelaudit.table.schema import TASKS
 
 __all__ = [
     "CONFUSION_KEYS",
@@ -63,7 +64,6 @@ TOP_KEYS = ("version", "task", "title", "labels", "confusions", "previous")
 LABEL_KEYS = ("id", "name", "definition", "hint", "renamed_from", "examples", "sections")
 EXAMPLE_KEYS = ("item", "text", "expected", "kind", "section", "note")
 CONFUSION_KEYS = ("labels", "sections")
-TASKS = ("categorical", "multilabel", "spans", "boxes", "ranking", "text")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ _TAGS = {
     "multilabel": ("Text", "Choices", "Choice", "multiple"),
     "spans": ("Text", "Labels", "Label", ""),
     "boxes": ("Image", "RectangleLabels", "Label", ""),
+    "polygons": ("Image", "PolygonLabels", "Label", ""),
+    "keypoints": ("Image", "KeyPointLabels", "Label", ""),
 }
 
 
@@ -23,10 +25,10 @@ def label_studio_config(
 ) -> str:
     """The ``<View>`` labelling config for the guideline's labels.
 
-    Each label becomes a ``Choice`` (categorical, multilabel) or ``Label`` (spans, boxes)
-    whose ``value`` is the label code (what the data and labelaudit store) and whose
-    ``hint`` (shown on hover in Label Studio) is the label's name and definition (or its
-    ``hint`` when given). A ``Header`` carries the guideline's title and version.
+    Each label becomes a ``Choice`` (categorical, multilabel) or ``Label`` (spans, boxes,
+    polygons, keypoints) whose ``value`` is the label code (what the data and labelaudit
+    store) and whose ``hint`` (shown on hover in Label Studio) is the label's name and
+    definition (or its ``hint`` when given). A ``Header`` carries the guideline's title and version.
 
     Parameters
     ----------
@@ -39,7 +41,8 @@ def label_studio_config(
     Raises
     ------
     UsageError
-        Task types without a Label Studio control here (ranking, text).
+        Task types without a Label Studio control here (ranking, text, pairwise,
+        cuboids: Label Studio has no 3D cuboid control).
     """
     if guide.task not in _TAGS:
         raise UsageError(

@@ -13,7 +13,13 @@ if TYPE_CHECKING:
     from labelaudit.project import Project
     from labelaudit.project.store import Store
 
-__all__ = ["batch_version_recorder", "gold_map", "project_gold", "project_guideline"]
+__all__ = [
+    "batch_version_recorder",
+    "gold_map",
+    "project_gold",
+    "project_guideline",
+    "version_recorder",
+]
 
 
 def project_guideline(project: Project) -> Guideline | None:
@@ -58,6 +64,24 @@ def batch_version_recorder(
     """What ``ingest`` calls inside the batch's transaction to record its guideline version:
     ``explicit`` (``--guidelines-version``), else the version of the ``[guidelines]`` file,
     else None (the batch stays unversioned)."""
+    record = version_recorder(project, explicit)
+    if record is None:
+        return None
+    return lambda store: record(store, batch)
+
+
+def version_recorder(project: Project, explicit: str | None) -> Callable[[Store, str], None] | None:
+    """``record(store, batch)`` storing the guideline version a batch was labelled under,
+    for callers that name the batch later (``pull``): ``explicit``, else the version of
+    the ``[guidelines]`` file, else None (batches stay unversioned).
+
+    Raises
+    ------
+    UsageError
+        An empty ``explicit`` version.
+    InputError
+        The ``[guidelines]`` file cannot be read.
+    """
     from labelaudit.guidelines.stored import record_batch_version
 
     if explicit is not None and not explicit.strip():
@@ -68,7 +92,7 @@ def batch_version_recorder(
     version = explicit if explicit is not None else guide.version  # type: ignore[union-attr]
     source = None if guide is None else project.config.guidelines.file
 
-    def record(store: Store) -> None:
+    def record(store: Store, batch: str) -> None:
         record_batch_version(store, batch, version, source)
 
     return record

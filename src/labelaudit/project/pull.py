@@ -23,7 +23,7 @@ are an adjudicator's decisions on a review project: they go to the ``decisions``
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -216,6 +216,19 @@ class PullResult:
         return out
 
 
+def _commit_batch(
+    store: Store,
+    source: str,
+    plan: PullPlan,
+    batch: str,
+    record_version: Callable[[Store, str], None] | None,
+) -> None:
+    """Inside the ingest transaction: the pull ledger, then the batch's guideline version."""
+    _write_ledger(store, source, plan, batch, "batch")
+    if record_version is not None:
+        record_version(store, batch)
+
+
 def _batch_name(project_id: int) -> str:
     now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     return f"ls{project_id}-{now}"
@@ -231,6 +244,7 @@ def pull_label_studio(
     batch: str | None = None,
     since: str | None = None,
     as_decisions: bool = False,
+    record_version: Callable[[Store, str], None] | None = None,
 ) -> PullResult:
     """Pull a Label Studio project into a labelaudit project (or a file).
 
@@ -253,6 +267,10 @@ def pull_label_studio(
         ISO-8601 time; only annotations updated after it.
     as_decisions : bool
         The project is a review project: store its annotations as expert decisions.
+    record_version : callable, optional
+        ``record(store, batch)`` called inside the batch's transaction: records the
+        guideline version the batch was labelled under
+        (``labelaudit.guidelines.project.version_recorder``).
 
     Returns
     -------
@@ -309,7 +327,7 @@ def pull_label_studio(
         path,
         batch=name,
         table=table,
-        on_commit=lambda store: _write_ledger(store, source, plan, name, "batch"),
+        on_commit=lambda store: _commit_batch(store, source, plan, name, record_version),
     )
     if result.outcome == "duplicate":
         with project.open_store() as store, store.transaction():

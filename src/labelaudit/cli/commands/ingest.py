@@ -18,6 +18,7 @@ from labelaudit.cli.common import (
     DebugOpt,
     FileArg,
     FromOpt,
+    GuidelinesVersionOpt,
     IncludeModelsOpt,
     ItemColOpt,
     LabelColOpt,
@@ -72,13 +73,7 @@ def ingest_command(
     include_models: IncludeModelsOpt = False,
     users: UsersOpt = None,
     na_values: NaValuesOpt = None,
-    guidelines_version: Annotated[
-        str | None,
-        typer.Option(
-            help="Guideline version the batch was labelled under (default: the version of "
-            "the \\[guidelines] file; docs/guidelines.md)."
-        ),
-    ] = None,
+    guidelines_version: GuidelinesVersionOpt = None,
     output: PageFormatOpt = PageFormat.table,
     out: OutOpt = None,
     provenance: ProvenanceOpt = ProvenanceMode.relative,

@@ -12,6 +12,7 @@ from labelaudit.cli.common import (
     ControlOpt,
     DebugOpt,
     FormatOpt,
+    GuidelinesVersionOpt,
     IncludeModelsOpt,
     LabelConfigOpt,
     LsProjectOpt,
@@ -51,17 +52,20 @@ def pull_command(
     task_key: TaskKeyOpt = None,
     label_config: LabelConfigOpt = None,
     include_models: IncludeModelsOpt = False,
+    guidelines_version: GuidelinesVersionOpt = None,
     output: FormatOpt = OutputFormat.table,
     debug: DebugOpt = False,
 ) -> None:
     """Pull what is new in a Label Studio project since the last pull, as one batch.
 
     Idempotent: pulling twice adds nothing. Updated annotations are stored as revisions,
-    cancelled and deleted ones recorded. The token is read from $LABEL_STUDIO_API_KEY or
-    --token-file and never written anywhere.
+    cancelled and deleted ones recorded. The batch records the guideline version it was
+    labelled under (--guidelines-version, else the project's guideline file's version). The
+    token is read from $LABEL_STUDIO_API_KEY or --token-file and never written anywhere.
 
     Example: labelaudit pull --ls-url http://localhost:8080 --ls-project 3 --control sentiment
     """
+    from labelaudit.guidelines.project import version_recorder
     from labelaudit.io.label_studio_api import LabelStudioAPI, load_token
     from labelaudit.project import find_project
     from labelaudit.project.pull import pull_label_studio
@@ -69,6 +73,7 @@ def pull_command(
     url, ls_id = server_target(ls_url, ls_project)
     found = find_project(project) if out is None else None
     options = export_options(control, task_key, label_config, include_models)
+    record_version = None if found is None else version_recorder(found, guidelines_version)
     with LabelStudioAPI(url, load_token(token_file)) as api:
         result = pull_label_studio(
             api,
@@ -79,6 +84,7 @@ def pull_command(
             batch=batch,
             since=since,
             as_decisions=as_decisions,
+            record_version=record_version,
         )
     if output == OutputFormat.json:
         import json
