@@ -9,6 +9,7 @@ pyarrow its whole pandas integration back once pandas is imported.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -104,3 +105,55 @@ print("ok")
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=tiny.parent
     )
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_the_entry_point_builds_only_the_command_it_runs() -> None:
+    """``labelaudit agreement ...`` builds one Click command, not ~40; root options and
+    unknown names get the whole app (its command list and "did you mean")."""
+    from labelaudit.cli.app import app, selected
+
+    only = selected(["agreement", "labels.csv", "--format", "json"])
+    assert [c.name for c in only.registered_commands] == ["agreement"]
+    assert only.registered_groups == [] and only.registered_callback is app.registered_callback
+    plan = selected(["plan", "kappa"])
+    assert [g.name for g in plan.registered_groups] == ["plan"]
+    assert plan.registered_commands == []
+    for argv in ([], ["--help"], ["--version"], ["agreemnt", "x.csv"]):
+        assert selected(argv) is app
+    assert len(app.registered_commands) > 20  # the copy left the app whole
+
+
+@pytest.mark.parametrize(
+    "argv", [["agreement", "--help"], ["agreement"], ["agreemnt", "x.csv"], ["plan", "--help"]]
+)
+def test_one_command_app_says_what_the_whole_app_says(tmp_path: Path, argv: list[str]) -> None:
+    """Help, usage errors and suggestions are the same from the one-command app."""
+    code = """
+import sys
+from labelaudit.cli.app import app, main
+mode, sys.argv = sys.argv[1], ["labelaudit", *sys.argv[2:]]
+main() if mode == "main" else app(prog_name="labelaudit")
+"""
+    outputs = []
+    for mode in ("main", "app"):
+        env = {**os.environ, "COLUMNS": "100"}
+        done = subprocess.run(
+            [sys.executable, "-c", code, mode, *argv],
+            capture_output=True, text=True, check=False, cwd=tmp_path, env=env,
+        )  # fmt: skip
+        outputs.append((done.returncode, done.stdout, done.stderr))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0] in (0, 2)
+
+
+def test_pydantic_plugins_are_back_when_the_command_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from labelaudit.cli import app as cli_app
+
+    monkeypatch.delenv("PYDANTIC_DISABLE_PLUGINS", raising=False)
+    cli_app._defer_pydantic_plugins()
+    assert os.environ["PYDANTIC_DISABLE_PLUGINS"] == "__all__"  # while Typer parses
+    seen = cli_app.guarded(lambda: os.environ.get("PYDANTIC_DISABLE_PLUGINS"))()
+    assert seen is None and "PYDANTIC_DISABLE_PLUGINS" not in os.environ
+    monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", "1")  # the user's own setting stays
+    cli_app._defer_pydantic_plugins()
+    assert cli_app.guarded(lambda: os.environ.get("PYDANTIC_DISABLE_PLUGINS"))() == "1"

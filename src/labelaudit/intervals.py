@@ -16,16 +16,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-# scipy.special, not scipy.stats: the same kernels (t.ppf = stdtrit, t.sf(x) = stdtr(df, -x),
-# norm.sf(x) = ndtr(-x); bit-identical) for a fraction of scipy.stats' import time, which
-# every CLI run would pay.
-from scipy import special
-
 from labelaudit._typing import MAX_BOOT
+from labelaudit.distributions import norm_sf, t_ppf, t_sf
 from labelaudit.exceptions import UsageError
 
 __all__ = [
@@ -72,10 +69,16 @@ def t_interval(value: float, se: float, df: int) -> tuple[tuple[float, float], f
     """
     if not np.isfinite(se) or df < 1:
         return (float("nan"), float("nan")), float("nan")
-    quantile = float(special.stdtrit(df, 0.975))
+    quantile = _t975(df)
     low, high = value - quantile * se, min(1.0, value + quantile * se)
-    p = float(2.0 * special.stdtr(df, -abs(value / se))) if se > 0 else float("nan")
+    p = 2.0 * t_sf(abs(value / se), df) if se > 0 else float("nan")
     return (low, high), p
+
+
+@lru_cache(maxsize=64)
+def _t975(df: float) -> float:
+    """t_{.975, df}: every coefficient of a report asks for the same few."""
+    return float(t_ppf(0.975, df))
 
 
 def normal_interval(value: float, se: float) -> tuple[float, float]:
@@ -117,11 +120,11 @@ def analytic_interval(
         Two-sided p of value = 0 against the same t (or normal) reference.
     """
     if df is not None:
-        quantile = float(special.stdtrit(df, 0.975))
-        p = float(2.0 * special.stdtr(df, -abs(value / se))) if se > 0 else float("nan")
+        quantile = _t975(df)
+        p = 2.0 * t_sf(abs(value / se), df) if se > 0 else float("nan")
     else:
         quantile = Z95
-        p = float(2.0 * special.ndtr(-abs(value / se))) if se > 0 else float("nan")
+        p = 2.0 * norm_sf(abs(value / se)) if se > 0 else float("nan")
     raw = (value - quantile * se, value + quantile * se)
     ci = (max(lower, raw[0]), min(upper, raw[1]))
     method = f"analytic: {source}"

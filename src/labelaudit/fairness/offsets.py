@@ -26,8 +26,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse, stats
+from scipy import sparse
 
+from labelaudit.distributions import norm_sf
 from labelaudit.intervals import bootstrap_item_weights, holm, percentile_ci
 
 __all__ = ["GroupOffsets", "group_offsets", "recode"]
@@ -230,7 +231,7 @@ def _summary(
     with np.errstate(invalid="ignore"):
         se = np.nanstd(rep, axis=0, ddof=1) if rep.shape[0] > 1 else np.full(point.shape, np.nan)
         low, high = percentile_ci(rep)
-        p = 2.0 * stats.norm.sf(np.abs(point) / np.where(se > 0, se, np.nan))
+        p = 2.0 * norm_sf(np.abs(point) / np.where(se > 0, se, np.nan))
     nan = ~np.isfinite(point)
     return (
         point,

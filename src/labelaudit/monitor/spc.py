@@ -145,9 +145,9 @@ def p_chart(
     ucl = np.clip(p_bar + L * sigma, 0.0, 1.0)
     exact = defined & (n * p_bar < 5.0)
     if exact.any():
-        from scipy.stats import norm
+        from labelaudit.distributions import norm_sf
 
-        low, high = _binomial_limits(n[exact], p_bar, float(norm.sf(L)))
+        low, high = _binomial_limits(n[exact], p_bar, float(norm_sf(L)))
         lcl[exact], ucl[exact] = low / n[exact], high / n[exact]
     out = defined & ((p > ucl) | (p < lcl))
     method = np.full(n.size, None, dtype=object)

@@ -60,6 +60,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special, stats
 
+from labelaudit.distributions import norm_ppf
 from labelaudit.exceptions import UsageError
 from labelaudit.plans._result import PlanResult, records_frame
 
@@ -279,8 +280,8 @@ def cantor_items(
     if kappa1 == kappa0:
         raise UsageError(f"--kappa1 must differ from --kappa0; both are {kappa0}")
     q0, q1 = _cantor_q(rate1, rate2, kappa0), _cantor_q(rate1, rate2, kappa1)
-    za = float(stats.norm.ppf(1.0 - alpha / (2.0 if two_sided else 1.0)))
-    zb = float(stats.norm.ppf(power))
+    za = float(norm_ppf(1.0 - alpha / (2.0 if two_sided else 1.0)))
+    zb = float(norm_ppf(power))
     n = ((za * np.sqrt(q0) + zb * np.sqrt(q1)) / (kappa1 - kappa0)) ** 2
     return int(np.ceil(n))
 

@@ -53,8 +53,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
+from labelaudit.distributions import norm_ppf
 from labelaudit.exceptions import UsageError
 from labelaudit.plans._result import PlanResult, records_frame
 
@@ -187,7 +187,7 @@ def simulate_half_widths(
     """
     pi = np.asarray(prevalence, dtype=np.float64)
     q = pi.size
-    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
+    z = float(norm_ppf(0.5 + confidence / 2.0))
     rng = np.random.default_rng(seed)
     out = []
     for n in np.asarray(items, dtype=np.int64).tolist():
@@ -398,7 +398,7 @@ def plan_pilot(
     grid = np.asarray(items if items is not None else default_item_grid(), dtype=np.int64)
     if grid.size == 0 or (grid < 2).any():
         raise UsageError("item counts must be at least 2")
-    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
+    z = float(norm_ppf(0.5 + confidence / 2.0))
     simulated = metric in ("fleiss", "alpha")
     if simulated:
         needed, tradeoff = _simulated_rows(

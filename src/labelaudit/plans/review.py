@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from labelaudit.exceptions import UsageError
+from labelaudit.intervals import Z95
 from labelaudit.plans._result import PlanResult, records_frame
 
 __all__ = ["STRATA", "ReviewScore", "allocate", "draw_review_sample", "score_review"]
@@ -211,7 +211,7 @@ def score_review(
     rate = float((big_n * p_h).sum() / total)
     s2 = np.where(n_h > 1, p_h * (1 - p_h) * n_h / np.maximum(n_h - 1, 1), 0.0)
     var = float(((big_n / total) ** 2 * (1 - n_h / big_n) * s2 / n_h).sum())
-    z = float(stats.norm.ppf(0.975))
+    z = Z95
     n_eff = rate * (1 - rate) / var if var > 0 else float(n_h.sum())
     notes = []
     if len(sample) != plan_n:

@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
+from labelaudit.distributions import norm_sf
 from labelaudit.intervals import Z95, wilson_interval
 from labelaudit.preferences._stats import binomial_p, holm, logistic_fit
 from labelaudit.preferences.position import fmt_p, pct
@@ -231,7 +231,7 @@ def length_logit(table: PreferenceTable) -> dict[str, Any]:
         return out
     coef, se = float(beta[-1]), float(np.sqrt(cov[-1, -1]))
     out.update(coef=coef, se=se, ci95=[coef - Z95 * se, coef + Z95 * se])
-    out.update(p_value=float(2.0 * stats.norm.sf(abs(coef / se))), odds_ratio=np.exp(coef))
+    out.update(p_value=float(2.0 * norm_sf(abs(coef / se))), odds_ratio=np.exp(coef))
     out["scale_chars"] = scale
     if known.any():
         out.update(intercept=float(beta[0]), intercept_se=float(np.sqrt(cov[0, 0])))

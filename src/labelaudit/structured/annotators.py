@@ -39,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from labelaudit.distributions import t_ppf
 from labelaudit.structured._explode import (
     group_runs,
     order_by,
@@ -267,8 +268,6 @@ def per_annotator(
     ``one_sided``: only the ``pair_r`` side is an annotator (scores against a reference,
     from :func:`against_reference`); ``others`` is then NaN.
     """
-    from scipy import stats
-
     num, den = scores.measures[name]
     n_ann, n_items = table.n_annotators, table.n_items
     a_r = table.annotator_codes[scores.pair_r]
@@ -295,7 +294,7 @@ def per_annotator(
     z2 = np.bincount(k, z**2, minlength=n_ann)
     with np.errstate(invalid="ignore", divide="ignore"):
         se = np.sqrt(count / (count - 1.0) * z2)
-        half = stats.t.ppf(0.975, np.maximum(count - 1.0, 1.0)) * se
+        half = t_ppf(0.975, np.maximum(count - 1.0, 1.0)) * se
     ok = np.isfinite(value) & (count >= 2)
     low = np.where(ok, value - half, np.nan)
     high = np.where(ok, np.minimum(value + half, 1.0), np.nan)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -130,7 +129,6 @@ def agreement_command(
     if engine == "spark" and top > KEEP_NAMES:
         raise UsageError(f"--top is at most {KEEP_NAMES} with --engine spark (item names kept)")
 
-    _import_beside("scipy.special")  # the analytic CIs' t quantiles: imported during the read
     if engine != "local":  # the profiles' statistics on Spark, the finish from them here
         from labelaudit.agreement.api import profile_report
         from labelaudit.cli.common import spark_profiles_of
@@ -172,25 +170,6 @@ def agreement_command(
         worst += [e["item"] for b in boundaries for e in b.get("examples") or []]
         details = item_details(table, worst, text_col=text_col)
     emit(result, output.value, report, details=details)
-
-
-def _import_beside(name: str) -> None:
-    """Import module ``name`` in a thread while the command goes on reading its file.
-
-    Reading runs mostly in Arrow and numpy, which free the GIL, so a compiled module's
-    import costs little wall time beside it. Only third-party modules that the read never
-    imports (no import-lock cycle with the main thread). Not a daemon thread: the
-    interpreter waits for it at exit instead of stopping it inside a module's
-    initialisation; a failure is left to the main thread's own import, which raises it.
-    """
-    import importlib
-    import threading
-
-    def load() -> None:
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
-
-    threading.Thread(target=load, name=f"import {name}").start()
 
 
 def emit(
