@@ -122,3 +122,25 @@ def test_reader_codes_ids_alike_on_both_paths(
     for table in tables:
         assert table.item_names is not None
         assert table.item_names.to_pylist() == list(table.items)
+
+
+def test_keys_read_in_place_equal_keys_from_a_copy() -> None:
+    """Most rows read the Arrow data buffer in place, the last ones (and a buffer that is
+    not 8-byte aligned) a padded copy: every way gives the same keys."""
+    rng = np.random.default_rng(7)
+    values = [f"item-{n}" for n in rng.integers(0, 10**6, 20_000)]
+    column = pa.array(values)
+    keys, prefix = short_keys(column)  # type: ignore[misc]
+    _, offsets, data = column.buffers()
+    raw = data.to_pybytes()
+    unaligned = next(  # the same bytes at an address that is not a multiple of 8
+        buffer
+        for buffer in (pa.py_buffer(b"\x00" * k + raw).slice(k) for k in range(1, 9))
+        if buffer.address % 8
+    )
+    for buffer in (unaligned, pa.py_buffer(raw)):
+        again = pa.Array.from_buffers(pa.string(), len(values), [None, offsets, buffer])
+        found = short_keys(pa.chunked_array([again.slice(0, 7_000), again.slice(7_000)]))
+        assert found is not None and found[1] == prefix
+        assert np.array_equal(found[0], keys)
+    assert key_strings(keys, prefix).to_pylist() == values

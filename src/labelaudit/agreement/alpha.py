@@ -165,7 +165,9 @@ def _pairable(n: F64) -> tuple[F64, F64]:
 
 def _quad_rows(n: F64, d: F64) -> F64:
     """Q_u = n_u' D n_u per row: sum of d over ordered pairs of ratings (diag(D) = 0)."""
-    out: F64 = ((n @ d) * n) @ np.ones(n.shape[1])
+    rows = n @ d
+    rows *= n  # in place: one (n, q) temporary
+    out: F64 = rows @ np.ones(n.shape[1])
     return out
 
 
@@ -506,12 +508,13 @@ def krippendorff_alpha(
     values = _as_values(category_values, n.shape[1])
     m, inv = _pairable(n)
     pair = inv > 0
+    units = n if pair.all() else n[pair]  # the pairable rows, copied once (or not at all)
     w = None if multiplicity is None else np.asarray(multiplicity, dtype=np.float64)
-    marg = n[pair].sum(axis=0) if w is None else w[pair] @ n[pair]
+    marg = units.sum(axis=0) if w is None else w[pair] @ units
     d = _fixed_distance(values, level, distance)
     d = _ordinal_d(values, marg) if d is None else d
     pi = marg / max(float(marg.sum()), 1.0)
-    q_u, g_u, d_max = _quad_rows(n[pair], d), n[pair] @ (d @ pi), float(d.max()) if d.size else 0.0
+    q_u, g_u, d_max = _quad_rows(units, d), units @ (d @ pi), float(d.max()) if d.size else 0.0
     rated = int(np.count_nonzero(m)) if w is None else int(w @ (m > 0))
     e_bar = float(pi @ d @ pi)
     terms = _Terms(m[pair], q_u, g_u, e_bar, d_max, rated, None if w is None else w[pair])

@@ -19,6 +19,7 @@ from labelaudit import __version__
 from labelaudit._typing import CI_METHODS
 from labelaudit.agreement import alpha as alpha_mod
 from labelaudit.agreement import diagnostics
+from labelaudit.agreement._blas import one_blas_thread
 from labelaudit.agreement.chance import chance_corrected, family_values, item_stats
 from labelaudit.agreement.conger import conger_kappa, conger_values
 from labelaudit.agreement.weights import weight_matrix
@@ -173,7 +174,9 @@ def agreement_report(
     pair_agreement = _pair_agreement(table, w) if ordered else None
     diagnose = diagnose and table.n_categories <= CONTINUOUS_LIMIT
     shared = _share(table)
-    with ThreadPoolExecutor(max_workers=1) as pool:  # numpy, Arrow and SHA-256 free the GIL
+    # the bootstrap's (replicates, items) products are wide: they keep BLAS's threads
+    cells = table.n_items * table.n_categories if ci != "bootstrap" else 0
+    with one_blas_thread(cells), ThreadPoolExecutor(max_workers=1) as pool:  # GIL freed
         sha = pool.submit(content_sha256, shared)
         later = pool.submit(_item_diagnostics, shared, top, None) if diagnose else None
         metrics = _analytic_metrics(table, w, pair_agreement)

@@ -51,14 +51,22 @@ class ItemStats:
 
 def item_stats(counts: np.ndarray, weights: np.ndarray) -> ItemStats:
     """Per-item statistics from counts (n, q) and weights (q, q); items need r_i >= 1."""
+    given = counts
     counts = np.asarray(counts, dtype=np.float64)
     r = counts.sum(axis=1)
     weighted = counts @ weights.T  # r*_ik = sum_l w_kl r_il
-    agreeing = (counts * (weighted - 1.0)).sum(axis=1)
+    weighted -= 1.0  # in place: no (n, q) temporaries
+    weighted *= counts
+    agreeing = weighted.sum(axis=1)
+    del weighted
     pairable = r >= 2
     denominator = np.where(pairable, r * (r - 1.0), 1.0)
     pa_i = np.where(pairable, agreeing / denominator, 0.0)
-    return ItemStats(r=r, pa_i=pa_i, pairable=pairable, share=counts / r[:, None])
+    if np.may_share_memory(counts, given):
+        share = counts / r[:, None]
+    else:  # the float copy is ours: divided in place
+        share = np.divide(counts, r[:, None], out=counts)
+    return ItemStats(r=r, pa_i=pa_i, pairable=pairable, share=share)
 
 
 def ordered_stats(stats: ItemStats, pair_agreement: np.ndarray | None) -> ItemStats:

@@ -112,8 +112,8 @@ def _numpy(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
 def _indices(array: pa.Array) -> np.ndarray:
     """Dictionary indices as an int32 (or int64) numpy array, -1 where null."""
     if array.null_count == 0 and pa.types.is_integer(array.type):
-        raw = numbers_of(array)
-        return raw.astype(np.int64 if raw.dtype.itemsize > 4 else np.int32)
+        raw = numbers_of(array)  # a read-only view of the Arrow buffer: no copy when int32
+        return raw.astype(np.int64 if raw.dtype.itemsize > 4 else np.int32, copy=False)
     return _numpy(pc.fill_null(array, -1)).astype(np.int64)
 
 
@@ -155,13 +155,17 @@ def _code(column: pa.ChunkedArray) -> _Coded:
     their byte order; other columns go through Arrow's ``dictionary_encode``. Both give
     the distinct values in first-appearance order.
     """
-    byte_order, fresh = None, True
+    byte_order, fresh, unused = None, True, None
     found = None if pa.types.is_dictionary(column.type) else _hash_keys(column)
     if found is not None:
         raw_names, indices, byte_order = found
     else:
         if pa.types.is_dictionary(column.type):  # e.g. Parquet dictionary pages: no row hashing
             encoded = column.unify_dictionaries().combine_chunks()
+            # a given dictionary may hold values no row uses (one Arrow hash of the
+            # indices; numpy's bincount would first copy them to int64)
+            unused = np.ones(len(encoded.dictionary), dtype=bool)
+            unused[_numpy(pc.unique(encoded.indices).drop_null()).astype(np.int64)] = False
             fresh = False
         else:
             encoded = pc.dictionary_encode(column).combine_chunks()
@@ -169,8 +173,8 @@ def _code(column: pa.ChunkedArray) -> _Coded:
         indices = _indices(encoded.indices)
     text = as_text(raw_names).combine_chunks()
     blank = _numpy(pc.fill_null(pc.equal(pc.utf8_length(text), 0), True))
-    if not fresh:  # a given dictionary may hold values no row uses
-        blank |= np.bincount(indices[indices >= 0], minlength=len(text)) == 0
+    if unused is not None:
+        blank |= unused
     nulls = int(np.count_nonzero(indices < 0)) if column.null_count else 0
     unchanged = pa.types.is_string(raw_names.type) and not blank.any()
     unchanged = unchanged and bool(pc.all(pc.equal(raw_names, text)).as_py() is not False)
@@ -240,9 +244,10 @@ def natural_order(names: pa.Array) -> np.ndarray:
 
 
 def _sorted_codes(coded: _Coded) -> tuple[np.ndarray, pa.Array, np.ndarray]:
-    """(names sorted as an object array, the same as Arrow, each entry's code)."""
+    """(names sorted as an object array, the same as Arrow, each entry's code as int64:
+    the table's dtype, gathered once)."""
     order = _natural_order(coded.names, coded.byte_order)
-    rank = np.empty(order.size, dtype=coded.indices.dtype)
+    rank = np.empty(order.size, dtype=np.int64)
     rank[order] = np.arange(order.size, dtype=rank.dtype)
     names = coded.names.take(arrow_of(order))
     return _numpy(names).astype(object), names, rank[coded.indices]
@@ -470,26 +475,38 @@ class _Sorted:
 
 def _code_columns(
     raw: RawColumns, label: pa.ChunkedArray, schema: TaskSchema, locator: Locator
-) -> tuple[dict[str, _Coded], _Sorted, _Sorted, _Labels]:
+) -> tuple[dict[str, _Coded], _Sorted, _Sorted, _Labels, dict[str, pa.ChunkedArray | pa.Array]]:
     """Code, check and sort the canonical columns: (coded columns, items, annotators,
-    labels). The item column costs most: annotators and labels are coded beside it in a
-    worker thread (Arrow and numpy free the GIL); errors keep their order (missing item,
-    annotator, label, then invalid labels)."""
+    labels, the canonical annotator and label columns). The item column costs most:
+    annotators and labels are coded, sorted and written beside it in a worker thread
+    (Arrow and numpy free the GIL); errors keep their order (missing item, annotator,
+    label, then invalid labels)."""
+
+    def others() -> tuple[_Sorted, _Labels, dict[str, pa.ChunkedArray | pa.Array]]:
+        annotators = _Sorted(*_sorted_codes(coded["annotator"]))
+        labels = _encode_labels(coded["label"], schema, raw, locator)
+        categories = pa.array(labels.categories, pa.string())
+        return (
+            annotators,
+            labels,
+            {
+                "annotator": _rows_text(
+                    raw.annotator, coded["annotator"], annotators.arrow, annotators.codes
+                ),
+                "label": _rows_text(None, None, categories, labels.codes),
+            },
+        )
+
     with ThreadPoolExecutor(max_workers=1) as pool:
-        others = pool.submit(lambda: (_code(raw.annotator), _code(label)))
+        first = pool.submit(lambda: (_code(raw.annotator), _code(label)))
         coded = {"item": _code(raw.item)}
-        coded["annotator"], coded["label"] = others.result()
+        coded["annotator"], coded["label"] = first.result()
         for name, column in coded.items():
             _check_present(column, name, raw, locator)
-        found = pool.submit(
-            lambda: (
-                _Sorted(*_sorted_codes(coded["annotator"])),
-                _encode_labels(coded["label"], schema, raw, locator),
-            )
-        )
+        found = pool.submit(others)
         items = _Sorted(*_sorted_codes(coded["item"]))
-        annotators, labels = found.result()
-    return coded, items, annotators, labels
+        annotators, labels, texts = found.result()
+    return coded, items, annotators, labels, texts
 
 
 def encode(
@@ -518,21 +535,16 @@ def encode(
         label = as_text(label)
         empty = pc.or_kleene(pc.is_null(label), pc.equal(pc.utf8_length(label), 0))
         label = pc.if_else(empty, pa.scalar("[]", pa.string()), label)
-    coded, item_sort, annotator_sort, labels = _code_columns(raw, label, schema, locator)
+    coded, item_sort, annotator_sort, labels, texts = _code_columns(raw, label, schema, locator)
     items, item_names, item_codes = item_sort.names, item_sort.arrow, item_sort.codes
-    annotators, annotator_names = annotator_sort.names, annotator_sort.arrow
+    annotators = annotator_sort.names
     annotator_codes = annotator_sort.codes
-    item_codes, annotator_codes = item_codes.astype(np.int64), annotator_codes.astype(np.int64)
+    item_codes = item_codes.astype(np.int64, copy=False)
+    annotator_codes = annotator_codes.astype(np.int64, copy=False)
     keep, cell_order = _resolve_duplicates(
         item_codes, annotator_codes, annotators.size, on_duplicate, raw, locator
     )
-    columns = {
-        "item": _rows_text(raw.item, coded["item"], item_names, item_codes),
-        "annotator": _rows_text(
-            raw.annotator, coded["annotator"], annotator_names, annotator_codes
-        ),
-        "label": _rows_text(None, None, pa.array(labels.categories, pa.string()), labels.codes),
-    }
+    columns = {"item": _rows_text(raw.item, coded["item"], item_names, item_codes), **texts}
     columns.update(raw.extra)
     data = pa.table(columns)
     n_dropped, label_codes = 0, labels.codes

@@ -69,17 +69,39 @@ def _words(data: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return low
 
 
-def _chunk_parts(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(the chunk's string bytes as uint64 words plus a spare word, each string's start
-    in them, its length); only the chunk's own byte range is copied."""
-    offsets = _offsets(chunk)
+def _padded(chunk: pa.Array, offsets: np.ndarray) -> np.ndarray:
+    """The bytes ``offsets[0]:offsets[-1]`` of a string chunk's data as uint64 words plus
+    two spare words (a copy)."""
     buffer = chunk.buffers()[2]
     begin, end = int(offsets[0]), int(offsets[-1])
     words = np.zeros((end - begin) // 8 + 2, dtype="<u8")
     if buffer is not None and end > begin:
         stored = np.frombuffer(buffer, dtype=np.uint8, count=end - begin, offset=begin)
         words.view(np.uint8)[: end - begin] = stored
-    return words, offsets[:-1] - offsets[0], offsets[1:] - offsets[:-1]
+    return words
+
+
+def _chunk_parts(chunk: pa.Array, reach: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The chunk as parts (its string bytes as uint64 words, the n + 1 offsets of the
+    part's strings in them) that cover its rows in order; a key reads up to ``reach``
+    bytes from a string's start.
+
+    The rows whose reads stay inside the data buffer read it in place (no copy: Arrow's
+    buffers are 8-byte aligned); the last few, and any chunk whose buffer is not aligned,
+    read a zero-padded copy of their own bytes.
+    """
+    offsets = _offsets(chunk)
+    buffer = chunk.buffers()[2]
+    safe = 0
+    if buffer is not None and buffer.address % 8 == 0:
+        words = np.frombuffer(buffer, dtype="<u8", count=buffer.size // 8)
+        # a row is safe when bytes start .. start + reach - 1 lie inside the words
+        safe = int(np.searchsorted(offsets[:-1], words.size * 8 - reach, side="right"))
+    parts = [(words, offsets[: safe + 1])] if safe else []
+    if safe < offsets.size - 1:
+        rest = offsets[safe:]
+        parts.append((_padded(chunk, rest), rest - rest[0]))
+    return parts
 
 
 def _prefix_words(prefix: np.ndarray) -> list[tuple[int, np.uint64, np.uint64]]:
@@ -95,22 +117,32 @@ def _prefix_words(prefix: np.ndarray) -> list[tuple[int, np.uint64, np.uint64]]:
 
 def _block_keys(
     data: np.ndarray,
-    starts: np.ndarray,
-    lengths: np.ndarray,
+    offsets: np.ndarray,
     cut: int,
     prefix: list[tuple[int, np.uint64, np.uint64]],
     out: np.ndarray,
 ) -> bool:
-    """Keys of one block of rows into ``out``; False when a row lacks the prefix."""
+    """Keys of one block of rows (their n + 1 ``offsets`` in ``data``) into ``out``;
+    False when a row lacks the prefix."""
+    starts = offsets[:-1]
     for at, mask, wanted in prefix:
         if not np.all((_words(data, starts + at) & mask) == wanted):
             return False
-    rest = (lengths - cut).astype(np.uint64)
+    rest = (offsets[1:] - starts - cut).astype(np.uint64)
     words = _words(data, starts + cut)
     words &= (np.uint64(1) << (rest * np.uint64(8))) - np.uint64(1)
     rest <<= np.uint64(56)
     np.bitwise_or(words, rest, out=out)
     return True
+
+
+def _extent(chunks: list[pa.Array]) -> tuple[int, int]:
+    """(longest, shortest) string length in bytes over the chunks."""
+    longest, shortest = 0, 2**63
+    for chunk in chunks:  # one chunk's lengths at a time
+        lengths = np.diff(_offsets(chunk))
+        longest, shortest = max(longest, int(lengths.max())), min(shortest, int(lengths.min()))
+    return longest, shortest
 
 
 def short_keys(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, bytes] | None:
@@ -121,7 +153,8 @@ def short_keys(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, bytes] |
     strings are not one common prefix plus at most :data:`MAX_REST` bytes each (then
     hash the strings themselves). The prefix length is the longest string's length minus
     7, so no search for the longest common prefix is needed. Rows are processed in
-    blocks of ``2**13`` (temporaries stay in cache and on the heap, never mmap-ed).
+    blocks of ``2**13`` (temporaries stay in cache and on the heap, never mmap-ed),
+    reading the Arrow data buffers in place (:func:`_chunk_parts`).
 
     Returns
     -------
@@ -136,26 +169,27 @@ def short_keys(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, bytes] |
         return None
     if column.null_count or len(column) == 0:
         return None
-    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    parts = [_chunk_parts(chunk) for chunk in chunks if len(chunk)]
-    longest = max(int(lengths.max()) for _, _, lengths in parts)
-    shortest = min(int(lengths.min()) for _, _, lengths in parts)
+    chunks = [
+        c for c in (column.chunks if isinstance(column, pa.ChunkedArray) else [column]) if len(c)
+    ]
+    longest, shortest = _extent(chunks)
     cut = max(0, longest - MAX_REST)
     if shortest < cut:
         return None
-    first_data, first_starts, _ = parts[0]
-    at = int(first_starts[0])
-    prefix_bytes = first_data.view(np.uint8)[at : at + cut].tobytes()
+    first = _offsets(chunks[0])
+    prefix_bytes = _padded(chunks[0], first[:2]).view(np.uint8)[:cut].tobytes()
     prefix = _prefix_words(np.frombuffer(prefix_bytes, dtype=np.uint8))
     keys = np.empty(len(column), dtype=np.uint64)
     done = 0
-    for data, starts, lengths in parts:  # loops over chunks and blocks of rows
-        for low in range(0, starts.size, _BLOCK):
-            rows = slice(low, low + _BLOCK)
-            block = keys[done + low : done + min(low + _BLOCK, starts.size)]
-            if not _block_keys(data, starts[rows], lengths[rows], cut, prefix, block):
-                return None
-        done += starts.size
+    for chunk in chunks:  # loops over chunks, their parts and blocks of rows
+        for data, offsets in _chunk_parts(chunk, cut + 16):
+            rows = offsets.size - 1
+            for low in range(0, rows, _BLOCK):
+                high = min(low + _BLOCK, rows)
+                block = keys[done + low : done + high]
+                if not _block_keys(data, offsets[low : high + 1], cut, prefix, block):
+                    return None
+            done += rows
     return keys, prefix_bytes
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +54,19 @@ def format_of(path: Path) -> str | None:
 
 
 def load_source(
-    source: Any, format: str | None, *, na_values: Sequence[str] | None = None
+    source: Any,
+    format: str | None,
+    *,
+    na_values: Sequence[str] | None = None,
+    dictionary: Collection[str] = (),
 ) -> tuple[pa.Table, Locator]:
     """Load a file or DataFrame as an Arrow table of raw columns, with its :class:`Locator`.
 
     No validation beyond the file format: callers pick columns and go through ``encode``.
     ``na_values``: cell texts (after trimming) read as missing besides the empty cell.
+    ``dictionary``: names of Parquet string columns the caller can take as Arrow
+    dictionary arrays (``dictionary<string>``); those with a small dictionary in the file
+    come so (:func:`_dictionary_columns`), the others as strings. Other formats ignore it.
     """
     if isinstance(source, pa.Table):
         table, locator = source, _record_locator("<Table>", "row")
@@ -69,11 +76,13 @@ def load_source(
         table = pa.Table.from_pandas(source, preserve_index=False)
         locator = _record_locator("<DataFrame>", "row")
     else:
-        table, locator = _load_file(source, format)
+        table, locator = _load_file(source, format, dictionary)
     return _apply_na(table, na_values), locator
 
 
-def _load_file(source: Any, format: str | None) -> tuple[pa.Table, Locator]:
+def _load_file(
+    source: Any, format: str | None, dictionary: Collection[str] = ()
+) -> tuple[pa.Table, Locator]:
     path = Path(source)
     name = str(source)
     if not path.is_file():
@@ -91,7 +100,7 @@ def _load_file(source: Any, format: str | None) -> tuple[pa.Table, Locator]:
             hint="pass --from",
         )
     if kind == "parquet":
-        return _load_parquet(path, name)
+        return _load_parquet(path, name, dictionary)
     if kind in ("csv", "tsv"):
         return _load_csv(path, name, delimiter="\t" if kind == "tsv" else ",")
     return (_load_jsonl if kind == "jsonl" else _load_json)(path, name)
@@ -108,6 +117,8 @@ def _apply_na(table: pa.Table, na_values: Sequence[str] | None) -> pa.Table:
     value_set = pa.array([str(v).strip() for v in na_values], type=pa.string())
     for index, name in enumerate(table.column_names):
         column = table.column(index)
+        if pa.types.is_dictionary(column.type) and pa.types.is_string(column.type.value_type):
+            column = column.cast(pa.string())  # e.g. a Parquet dictionary column
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             continue
         hit = pc.is_in(pc.utf8_trim_whitespace(column), value_set=value_set)
@@ -353,12 +364,30 @@ def _cell(value: Any) -> str | None:
 
 
 # ---------------------------------------------------------------------------- Parquet
-def _load_parquet(path: Path, name: str) -> tuple[pa.Table, Locator]:
+#: Largest mean size (bytes per value, uncompressed, dictionary page included) of a string
+#: column chunk read as Arrow dictionary: dictionary indices of at most 16 bits per value.
+#: Larger chunks mostly fell back to plain pages (a writer caps the dictionary page, 1 MiB
+#: in Arrow), which Arrow would hash string by string to build a dictionary.
+_DICTIONARY_BYTES_PER_VALUE = 2
+
+
+def _load_parquet(
+    path: Path, name: str, dictionary: Collection[str] = ()
+) -> tuple[pa.Table, Locator]:
+    """A Parquet file as an Arrow table. The columns named in ``dictionary`` that hold
+    few distinct strings (:func:`_dictionary_columns`) come as dictionary arrays built
+    from the file's own dictionary pages: no string is copied per row, and coding them
+    hashes only the (per row group) dictionaries."""
     import pyarrow.parquet as pq
 
     try:
         with open_arrow(path, name) as handle:  # never a Python file: see open_arrow
-            table = pq.ParquetFile(handle).read()
+            parquet = pq.ParquetFile(handle)
+            chosen = _dictionary_columns(parquet.metadata, dictionary)
+            if chosen:
+                handle.seek(0)
+                parquet = pq.ParquetFile(handle, metadata=parquet.metadata, read_dictionary=chosen)
+            table = parquet.read()
     except (pa.ArrowException, OSError, ValueError) as error:
         raise InputError(
             "unreadable Parquet file",
@@ -367,6 +396,37 @@ def _load_parquet(path: Path, name: str) -> tuple[pa.Table, Locator]:
             actual=str(error)[:300],
         ) from None
     return table, _record_locator(name, "row")
+
+
+def _dictionary_columns(metadata: Any, wanted: Collection[str]) -> list[str]:
+    """The ``wanted`` top-level string columns whose every row group has a dictionary
+    page and which hold at most :data:`_DICTIONARY_BYTES_PER_VALUE` bytes per value (so
+    their data pages are dictionary indices, not plain strings that Arrow would hash one
+    by one). Only a matter of speed: Arrow reads any page layout as a dictionary array.
+    ``large_string`` columns (dictionaries of them are refused downstream) stay as read."""
+    if not wanted:
+        return []
+    try:
+        schema = metadata.schema.to_arrow_schema()
+    except (pa.ArrowException, ValueError):  # read as before; the reader reports the file
+        return []
+    leaves = {metadata.schema.column(i).path: i for i in range(metadata.num_columns)}
+    chosen = []
+    for field in schema:
+        kind = field.type
+        index = leaves.get(field.name)
+        if field.name not in wanted or index is None or not pa.types.is_string(kind):
+            continue
+        chunks = [metadata.row_group(g).column(index) for g in range(metadata.num_row_groups)]
+        values = sum(chunk.num_values for chunk in chunks)
+        size = sum(chunk.total_uncompressed_size for chunk in chunks)
+        if (
+            chunks
+            and all(chunk.has_dictionary_page for chunk in chunks)
+            and size <= _DICTIONARY_BYTES_PER_VALUE * values
+        ):
+            chosen.append(field.name)
+    return chosen
 
 
 def file_locator(path: Path, format: str | None = None) -> Locator:

@@ -99,7 +99,10 @@ def read_annotations(
     if layout not in ("long", "wide"):
         raise UsageError(f"layout must be 'long' or 'wide'; got {layout!r}")
     schema = TaskSchema.create(level, categories, task)
-    table, locator = load_source(source, format, na_values=split_names(na_values))
+    wanted = set() if layout == "wide" else _candidates(item_col, annotator_col, label_col)
+    table, locator = load_source(
+        source, format, na_values=split_names(na_values), dictionary=wanted
+    )
     # long layout: encode refuses a missing id or label (list tasks excepted, where an
     # empty cell is an empty annotation), so a table that reads has no missing cell and
     # the count (a pass over every string) is only needed for the other cases
@@ -114,9 +117,22 @@ def read_annotations(
         annotator_cols=annotator_cols,
         count_missing=counted,
     )
+    for name in wanted & raw.extra.keys():  # an alias left unused: back to strings
+        if pa.types.is_dictionary(raw.extra[name].type):
+            raw.extra[name] = raw.extra[name].cast(raw.extra[name].type.value_type)
     result = encode(raw, schema, locator, on_duplicate=on_duplicate)
     result.report["missing_cells"] = missing
     return result
+
+
+def _candidates(*requested: str | None) -> set[str]:
+    """Names the long layout's item, annotator and label columns may have: the requested
+    ones, else the aliases (those columns may load as dictionary arrays, which ``encode``
+    codes from their dictionaries; other columns keep their type)."""
+    names: set[str] = set()
+    for role, name in zip(("item", "annotator", "label"), requested, strict=True):
+        names.update((name,) if name is not None else ALIASES[role])
+    return names
 
 
 def split_names(names: Sequence[str] | str | None) -> tuple[str, ...] | None:
