@@ -219,3 +219,23 @@ def test_weighted_per_category_equals_the_expanded_table(
     profiles = ItemProfiles.of_table(table, keep=1).compact()
     got = per_category_agreement(profiles.table, multiplicity=profiles.multiplicity)
     assert_same(got, per_category_agreement(table))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n_items=st.integers(10, 80),
+    n_annotators=st.sampled_from([2, 5, 30]),
+    q=st.integers(2, 5),
+)
+def test_profile_rows_equal_the_compacted_profiles(
+    seed: int, n_items: int, n_annotators: int, q: int
+) -> None:
+    """The stored profile rows (one integer per item's ratings when they fit, else the
+    general sort; 30 annotators do not fit) equal those of ``ItemProfiles.compact``, row
+    for row."""
+    from labelaudit.project.statistics import batch_profile_rows, profile_rows
+
+    table = read_annotations(generated(seed, n_items=n_items, n_annotators=n_annotators, q=q))
+    compacted = ItemProfiles.of_table(table, keep=1).compact()
+    assert batch_profile_rows(table).equals(profile_rows(compacted))

@@ -251,6 +251,26 @@ def test_kill_9_mid_ingest_leaves_store_unchanged(tmp_path: Path) -> None:
     assert again.outcome == "stored" and again.n_annotations == 135_000
 
 
+def test_a_failing_result_rolls_back_the_overlapped_insert(tmp_path: Path) -> None:
+    """The annotations go in on a worker thread while the results are computed; a result
+    that fails (here: a gold file with a label outside the categories) leaves the store
+    exactly as it was, and the batch can be stored once the gold file is fixed."""
+    project = init_project(tmp_path / "proj")
+    ingest_batch(project, write_batch(tmp_path / "first.parquet", 50), batch="first")
+    before = snapshot(project.store_path)
+    gold = tmp_path / "proj" / "gold.csv"
+    gold.write_text("item,label\n1,x\n2,not-a-category\n")
+    config = project.config_path.read_text().replace('# file = "gold.csv"', 'file = "gold.csv"')
+    project.config_path.write_text(config)
+    batch = write_batch(tmp_path / "second.parquet", 20_000, seed=2)
+    with pytest.raises(InputError, match="gold"):
+        ingest_batch(find_project(project.root), batch, batch="second")
+    assert snapshot(project.store_path) == before
+    gold.write_text("item,label\n1,x\n2,y\n")
+    again = ingest_batch(find_project(project.root), batch, batch="second")
+    assert again.outcome == "stored" and again.n_annotations == 60_000
+
+
 _TEXT = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zs", "Zl", "Zp")),
     min_size=1,

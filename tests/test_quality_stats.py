@@ -20,6 +20,7 @@ from labelaudit.quality._stats import (
     longest_runs,
     robust_z,
     run_p_values,
+    small_distinct_rows,
     vote_entropy,
 )
 from labelaudit.quality.annotators import (
@@ -256,6 +257,47 @@ def test_leave_one_out_credit_brute_force(rows: list[Row]) -> None:
             assert agreement[a] == pytest.approx(mine.mean())
         else:
             assert np.isnan(agreement[a])
+
+
+def test_leave_one_out_credit_with_many_categories() -> None:
+    """Count vectors too wide for one integer each (14 categories): scored item by item,
+    with the same credits."""
+    rng = np.random.default_rng(3)
+    labels = [f"c{k}" for k in range(14)]
+    rows = pa.table(
+        {
+            "item": [f"i{i}" for i in range(40) for _ in range(3)],
+            "annotator": ANNOTATORS[:3] * 40,
+            "label": [labels[k] for k in rng.integers(0, 4, 120)],
+        }
+    )
+    table = read_annotations(rows, categories=labels)
+    assert small_distinct_rows(table.to_item_category_counts()) is None
+    np.testing.assert_allclose(leave_one_out_credit(table), brute_credit(table), equal_nan=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    shape=st.tuples(st.integers(0, 40), st.integers(0, 6)),
+    top=st.integers(0, 9),
+    data=st.data(),
+)
+def test_small_distinct_rows_equal_numpy_unique(
+    shape: tuple[int, int], top: int, data: Any
+) -> None:
+    values = data.draw(st.lists(st.integers(0, top), min_size=shape[0] * shape[1],
+                                max_size=shape[0] * shape[1]))  # fmt: skip
+    counts = np.array(values, dtype=np.int64).reshape(shape)
+    found = small_distinct_rows(counts)
+    if shape[1] == 0:
+        assert found is None
+        return
+    base = int(counts.max(initial=0)) + 1
+    assert (found is None) == (base ** shape[1] > 4 * shape[0] + 4096)
+    if found is not None:
+        rows, inverse = found
+        expected, where = np.unique(counts, axis=0, return_inverse=True)
+        assert np.array_equal(rows, expected) and np.array_equal(inverse, where.reshape(-1))
 
 
 def test_leave_one_out_hand_example() -> None:

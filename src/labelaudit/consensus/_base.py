@@ -85,7 +85,11 @@ class Codes:
         key = item * max(table.n_annotators, 1) + annotator
         if key.size > 1 and not bool(np.all(key[1:] >= key[:-1])):
             order = table.row_order  # computed once per table, shared (no sort per fit)
-            item, annotator, label = item[order], annotator[order], label[order]
+            # sorted by item, the item codes are a repeat; the others are gathered as
+            # their narrowest type (an eighth of the memory traffic of int64)
+            item = np.repeat(np.arange(table.n_items, dtype=np.int64), table.ratings_per_item())
+            annotator = _gathered(annotator, table.n_annotators, order)
+            label = _gathered(label, table.n_categories, order)
         return cls(item, annotator, label, table.n_items, table.n_annotators, table.n_categories)
 
     @property
@@ -127,6 +131,12 @@ class Codes:
 
 
 #: Codes per live table (weak: a table's codes go when the table does).
+def _gathered(codes: np.ndarray, size: int, order: np.ndarray) -> np.ndarray:
+    """``codes[order]`` as int64, gathered in the narrowest type holding 0 .. size - 1."""
+    narrow = np.int8 if size <= 127 else np.int16 if size <= 32767 else np.int64
+    return codes.astype(narrow, copy=False)[order].astype(np.int64)
+
+
 _CODES: weakref.WeakKeyDictionary[AnnotationTable, Codes] = weakref.WeakKeyDictionary()
 
 

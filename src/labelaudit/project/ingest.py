@@ -16,7 +16,10 @@ The steps, in order:
    computed before the results only when a stored batch has the same numbers of
    annotations, items and annotators (else no batch can hold the content, and the
    agreement result's ``input.sha256`` is used: one hash, not two).
-4. Compute the per-batch results (:mod:`labelaudit.project.results`).
+4. Compute the per-batch results (:mod:`labelaudit.project.results`) inside the
+   transaction of step 5, while a worker thread inserts the annotations, profiles and
+   rejects (DuckDB releases the GIL while it inserts: on two cores the insert hides behind
+   the results).
 5. One DuckDB transaction writes the run, the batch, its annotations, its rejects and its
    results. Any failure, or a killed process, leaves the store exactly as it was.
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -198,14 +202,12 @@ def ingest_batch(
         if holder is not None:
             return _duplicate(holder, batch, str(file))
         stage("scoring")
-        results = compute_results(table, project.config)
-        sha = sha or _batch_sha256(table, results)
-        stage("writing")
-        facts = {"input_sha256": input_sha, "read_sha256": read_sha, "sha256": sha}
-        table = replace(table, source=str(path.resolve()))
-        run_id = _write(
-            store, project, table, validation, results, batch, previous, started, facts, on_commit
+        facts = {"input_sha256": input_sha, "read_sha256": read_sha, "sha256": sha or ""}
+        facts["source"] = str(path.resolve())
+        run_id, results = _score_and_write(
+            store, project, table, validation, (batch, previous, started, facts), on_commit, stage
         )
+        sha = facts["sha256"]
     rejects = tuple(validation.first()) if validation is not None else ()
     return IngestResult(
         outcome="replaced" if previous is not None else "stored",
@@ -413,63 +415,103 @@ def _as_project_task(table: AnnotationTable, task: str) -> AnnotationTable:
 
 
 # ----------------------------------------------------------------------------- writing
+def _score_and_write(
+    store: Store,
+    project: Project,
+    table: AnnotationTable,
+    validation: Validation | None,
+    batch_facts: tuple[str, BatchRecord | None, Any, dict[str, str]],
+    on_commit: Callable[[Store], None] | None,
+    stage: Callable[[str], None],
+) -> tuple[int, list[BatchResult]]:
+    """Compute the batch's results (stage ``scoring``) and write everything in one
+    transaction (stage ``writing``: what is left once the results are known); returns the
+    run id and the results (``facts["sha256"]`` filled from them when it was empty).
+
+    The annotations and profiles go in on a worker thread while this thread computes the
+    results: DuckDB releases the GIL while it inserts, so on two cores the insert costs
+    almost no wall time. The worker is the only user of the connection until it is
+    joined; any failure (either side) is raised after the worker stopped, so the
+    transaction rolls back with both done.
+    """
+    batch, previous, started, facts = batch_facts
+    with store.transaction():
+        if previous is not None:
+            store.delete_batch_content(previous.batch_id)
+        batch_id = previous.batch_id if previous is not None else store.next_id("batches")
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            rows_written = pool.submit(_write_rows, store, batch_id, table, validation)
+            results = compute_results(table, project.config)
+            rows_written.result()
+        stage("writing")
+        facts["sha256"] = facts["sha256"] or _batch_sha256(table, results)
+        table = replace(table, source=facts["source"])
+        run_id = _write(
+            store, project, table, validation, results, (batch, batch_id, previous, started),
+            facts, on_commit,
+        )  # fmt: skip
+    return run_id, results
+
+
+def _write_rows(
+    store: Store, batch_id: int, table: AnnotationTable, validation: Validation | None
+) -> None:
+    """A batch's annotations, profiles and rejects (inside the caller's transaction)."""
+    store.insert_annotations(batch_id, _stored_rows(table))
+    store_profiles(store, batch_id, table)  # incremental windows (issue 21)
+    if validation is not None and validation.rejects.num_rows:
+        store.insert_rejects(batch_id, validation.rejects)
+
+
 def _write(
     store: Store,
     project: Project,
     table: AnnotationTable,
     validation: Validation | None,
     results: list[BatchResult],
-    batch: str,
-    previous: BatchRecord | None,
-    started: Any,
+    where: tuple[str, int, BatchRecord | None, Any],
     facts: dict[str, str],
     on_commit: Callable[[Store], None] | None = None,
 ) -> int:
-    """Everything of one batch in one transaction; returns the run id."""
+    """The run, the batch record and its results (inside the caller's transaction, after
+    :func:`_write_rows`); returns the run id."""
     config = project.config
-    with store.transaction():
-        if previous is not None:
-            store.delete_batch_content(previous.batch_id)
-        batch_id = previous.batch_id if previous is not None else store.next_id("batches")
-        run_id = store.record_run(
-            "ingest",
-            started_at=started,
-            config_sha256=config.sha256,
-            config_json=json.dumps(config.to_dict(), ensure_ascii=False),
-            outcome="replaced" if previous is not None else "stored",
-            input_path=table.source,
+    batch, batch_id, previous, started = where
+    run_id = store.record_run(
+        "ingest",
+        started_at=started,
+        config_sha256=config.sha256,
+        config_json=json.dumps(config.to_dict(), ensure_ascii=False),
+        outcome="replaced" if previous is not None else "stored",
+        input_path=table.source,
+        input_sha256=facts["input_sha256"],
+        batch_name=batch,
+        details_json=json.dumps({"sha256": facts["sha256"], "n_annotations": table.n_ratings}),
+    )
+    store.insert_batch(
+        BatchRecord(
+            batch_id=batch_id,
+            name=batch,
+            sha256=facts["sha256"],
+            source=table.source,
             input_sha256=facts["input_sha256"],
-            batch_name=batch,
-            details_json=json.dumps({"sha256": facts["sha256"], "n_annotations": table.n_ratings}),
-        )
-        store.insert_batch(
-            BatchRecord(
-                batch_id=batch_id,
-                name=batch,
-                sha256=facts["sha256"],
-                source=table.source,
-                input_sha256=facts["input_sha256"],
-                read_sha256=facts["read_sha256"],
-                n_annotations=table.n_ratings,
-                n_items=table.n_items,
-                n_annotators=table.n_annotators,
-                n_rejected=validation.n_rejected if validation is not None else 0,
-                task_schema=json.dumps(table.schema.to_dict(), ensure_ascii=False),
-                ingested_at=utc_now(),
-                run_id=run_id,
-            )
-        )
-        store.insert_annotations(batch_id, _stored_rows(table))
-        store_profiles(store, batch_id, table)  # incremental windows (issue 21)
-        if validation is not None and validation.rejects.num_rows:
-            store.insert_rejects(batch_id, validation.rejects)
-        store.insert_results(
-            batch_id,
-            [(r.kind, r.schema_version, r.result_json(), r.metrics, r.annotators) for r in results],
+            read_sha256=facts["read_sha256"],
+            n_annotations=table.n_ratings,
+            n_items=table.n_items,
+            n_annotators=table.n_annotators,
+            n_rejected=validation.n_rejected if validation is not None else 0,
+            task_schema=json.dumps(table.schema.to_dict(), ensure_ascii=False),
+            ingested_at=utc_now(),
             run_id=run_id,
         )
-        if on_commit is not None:
-            on_commit(store)
+    )
+    store.insert_results(
+        batch_id,
+        [(r.kind, r.schema_version, r.result_json(), r.metrics, r.annotators) for r in results],
+        run_id=run_id,
+    )
+    if on_commit is not None:
+        on_commit(store)
     return run_id
 
 
@@ -481,14 +523,16 @@ def _stored_rows(table: AnnotationTable) -> pa.Table:
     file's row order.
     """
     order = table.row_order
+    columns = {
+        # in (item, annotator) order the item codes are 0, 0, ..., 1, ...: no gather
+        "item": (np.repeat(np.arange(table.n_items), table.ratings_per_item()), table.items),
+        "annotator": (_narrow(table.annotator_codes, table.n_annotators)[order], table.annotators),
+        "label": (_narrow(table.label_codes, table.n_categories)[order], table.categories),
+    }
     rows = pa.table(
         {
-            name: pa.DictionaryArray.from_arrays(pa.array(codes[order]), _names(names))
-            for name, codes, names in (
-                ("item", table.item_codes, table.items),
-                ("annotator", table.annotator_codes, table.annotators),
-                ("label", table.label_codes, table.categories),
-            )
+            name: pa.DictionaryArray.from_arrays(pa.array(_narrow(codes, len(v))), _names(v))
+            for name, (codes, v) in columns.items()
         }
     )
     # the structured payload is stored as its canonical JSON, which the label column holds
@@ -512,6 +556,15 @@ def _stored_rows(table: AnnotationTable) -> pa.Table:
     offsets = pa.array(np.arange(0, n * k + 1, k, dtype=np.int32))
     extra = pa.MapArray.from_arrays(offsets, keys, values.take(pa.array(order)))
     return rows.append_column("extra", extra)
+
+
+def _narrow(codes: np.ndarray, size: int) -> np.ndarray:
+    """Codes 0 .. size - 1 in the narrowest signed integer type (Arrow dictionary indices;
+    a gather of int8 codes moves an eighth of the bytes of int64 ones)."""
+    for kind in (np.int8, np.int16, np.int32):
+        if size <= np.iinfo(kind).max:
+            return codes.astype(kind, copy=False)
+    return codes
 
 
 def _names(values: np.ndarray) -> pa.Array:

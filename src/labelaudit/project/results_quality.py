@@ -22,6 +22,7 @@ only (majority vote, counts), so ingest stays linear in the number of annotation
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ from labelaudit.results import clean_number
 from labelaudit.table.table import AnnotationTable
 
 if TYPE_CHECKING:
+    from labelaudit.consensus import Aggregator
     from labelaudit.project.results import AnnotatorRow, BatchResult, MetricRow
     from labelaudit.quality import GoldLabels
 
@@ -44,12 +46,30 @@ __all__ = [
     "fairness_result",
     "gold_labels",
     "gold_result",
+    "majority_fit",
 ]
 
 #: Items whose consensus confidence is below this go to the adjudication queue.
 QUEUE_THRESHOLD = 0.7
 #: Queue entries kept in the stored JSON (the count covers every item).
 QUEUE_EXAMPLES = 20
+
+
+def majority_fit(table: AnnotationTable, seed: int) -> Aggregator:
+    """Majority vote of the batch (random ties drawn with ``seed``), fitted once per table
+    and seed and shared by the consensus, gold and annotator results (each used to fit
+    its own: the one fit they share gives the same figures)."""
+    fits = _MAJORITY.setdefault(table, {})
+    if seed not in fits:
+        from labelaudit.quality import fit_method
+
+        fits[seed] = fit_method("majority", table, seed=seed)
+    return fits[seed]
+
+
+_MAJORITY: weakref.WeakKeyDictionary[AnnotationTable, dict[int, Aggregator]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _metric(name: str, value: Any, reason: str | None = None) -> MetricRow:
@@ -75,7 +95,8 @@ def consensus_result(table: AnnotationTable, config: ProjectConfig) -> BatchResu
         Confidence is the winning vote share (1 = unanimous). O(n_ratings + n_items q).
     """
     from labelaudit.project.results import BatchResult
-    from labelaudit.quality import adjudication_queue, item_report
+    from labelaudit.quality import adjudication_queue
+    from labelaudit.quality.items import consensus_ties
 
     if table.schema.is_structured:
         from labelaudit.project.results_structured import structured_consensus_result
@@ -85,18 +106,20 @@ def consensus_result(table: AnnotationTable, config: ProjectConfig) -> BatchResu
         from labelaudit.project.results_numeric import numeric_consensus_result
 
         return numeric_consensus_result(table, config.agreement.seed)
-    items = item_report(table, method="majority", seed=config.agreement.seed)
-    low = ~items.tied & (items.confidence < QUEUE_THRESHOLD)
-    n_queued = int((items.tied | low).sum())
-    mean_confidence = float(np.mean(items.confidence)) if items.n_items else None
-    head = _queue_head(table, items)
+    model = majority_fit(table, config.agreement.seed)
+    _, tied = consensus_ties(model)  # what item_report gives, without its other columns
+    confidence = np.asarray(model.confidence_, dtype=np.float64)
+    low = ~tied & (confidence < QUEUE_THRESHOLD)
+    n_queued = int((tied | low).sum())
+    mean_confidence = float(np.mean(confidence)) if table.n_items else None
+    head = _queue_head(table, tied, confidence)
     queue = adjudication_queue(head, threshold=QUEUE_THRESHOLD, method="majority")
-    n = max(items.n_items, 1)
+    n = max(table.n_items, 1)
     result = {
         "method": "majority",
         "threshold": QUEUE_THRESHOLD,
-        "n_items": items.n_items,
-        "n_tied": int(items.tied.sum()),
+        "n_items": table.n_items,
+        "n_tied": int(tied.sum()),
         "n_low_confidence": int(low.sum()),
         "n_queued": n_queued,
         "mean_confidence": clean_number(mean_confidence),
@@ -104,19 +127,21 @@ def consensus_result(table: AnnotationTable, config: ProjectConfig) -> BatchResu
     }
     metrics = [
         _metric("mean_confidence", mean_confidence, "no items"),
-        _metric("tie_rate", items.tied.sum() / n),
+        _metric("tie_rate", tied.sum() / n),
         _metric("low_confidence_rate", low.sum() / n),
         _metric("adjudication_queue", n_queued),
     ]
     return BatchResult(kind="consensus", schema_version=1, result=result, metrics=metrics)
 
 
-def _queue_head(table: AnnotationTable, items: Any) -> AnnotationTable:
+def _queue_head(
+    table: AnnotationTable, tied: np.ndarray, confidence: np.ndarray
+) -> AnnotationTable:
     """The rows of the first queued items (ties first, then lowest confidence), so that the
     stored examples come from :func:`adjudication_queue` without building every entry."""
-    queued = items.tied | (items.confidence < QUEUE_THRESHOLD)
+    queued = tied | (confidence < QUEUE_THRESHOLD)
     codes = np.flatnonzero(queued)
-    order = np.lexsort((codes, items.confidence[codes], ~items.tied[codes]))
+    order = np.lexsort((codes, confidence[codes], ~tied[codes]))
     keep = np.zeros(table.n_items, dtype=bool)
     keep[codes[order][:QUEUE_EXAMPLES]] = True
     if not keep.any():
@@ -163,7 +188,7 @@ def gold_result(table: AnnotationTable, config: ProjectConfig) -> BatchResult | 
         A batch without any gold item gets None values with a reason.
     """
     from labelaudit.project.results import BatchResult
-    from labelaudit.quality import aggregator_gold_accuracy, fit_method, gold_accuracy
+    from labelaudit.quality import aggregator_gold_accuracy, gold_accuracy
 
     if table.schema.is_structured:
         if config.gold.file is None and config.gold.column is None:
@@ -185,7 +210,7 @@ def gold_result(table: AnnotationTable, config: ProjectConfig) -> BatchResult | 
     if table.schema.is_quantitative:  # no vote over continuous values
         consensus_value, consensus_reason = None, "numeric labels: no majority vote"
     else:
-        consensus = aggregator_gold_accuracy(fit_method("majority", table).labels_, gold)
+        consensus = aggregator_gold_accuracy(majority_fit(table, 0).labels_, gold)
         consensus_value, consensus_reason = consensus.value, consensus.reason
     rate = (answers - correct) / answers if answers else None
     metrics = [
@@ -240,7 +265,9 @@ def annotators_result(table: AnnotationTable, config: ProjectConfig) -> BatchRes
 
         return numeric_annotators_result(table)
     gold, _ = batch_gold(table, config)
-    report = annotator_report(table, gold=gold, methods=("majority",), seed=config.agreement.seed)
+    seed = config.agreement.seed
+    fitted = {"majority": majority_fit(table, seed)}
+    report = annotator_report(table, gold=gold, methods=("majority",), seed=seed, fitted=fitted)
     full = report.to_dict()
     rows = full["annotators"]
     annotators: list[AnnotatorRow] = []

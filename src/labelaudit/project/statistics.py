@@ -41,6 +41,7 @@ __all__ = [
     "WindowFigures",
     "backfill_profiles",
     "batch_profile_rows",
+    "profile_rows",
     "rebuild_profile_totals",
     "schema_of",
     "store_profiles",
@@ -66,7 +67,12 @@ def batch_profile_rows(table: AnnotationTable) -> pa.Table:
                 "items": pa.array([], pa.int64()),
             }
         )
-    profiles = ItemProfiles.of_table(table, keep=1).compact()
+    return profile_rows(_distinct_profiles(table))
+
+
+def profile_rows(profiles: ItemProfiles) -> pa.Table:
+    """The columns of :func:`batch_profile_rows` of compacted profiles (one named item
+    per distinct profile, ``keep=1``), one row per profile in their order."""
     t = profiles.table
     order = np.lexsort((t.annotator_codes, t.item_codes))
     items = t.item_codes[order]
@@ -89,6 +95,49 @@ def batch_profile_rows(table: AnnotationTable) -> pa.Table:
             "items": pa.array(profiles.multiplicity, pa.int64()),
         }
     )
+
+
+def _distinct_profiles(table: AnnotationTable) -> ItemProfiles:
+    """``ItemProfiles.of_table(table, keep=1).compact()``: the first item of each distinct
+    profile (item order) with its profile's item count.
+
+    When every (item, annotator) cell holds at most one rating and an item's ratings fit
+    one integer (``(q + 1) ** n_annotators < 2**62``), an item's profile is the integer
+    whose digit ``a`` (base q + 1) is its annotator ``a``'s label + 1 (0 = no rating): one
+    scatter into the item x annotator grid (a byte per cell), then the distinct integers
+    by counting (or one sort of n_items integers), O(n_items r). Otherwise (repeated
+    cells, wide vocabularies, sparse grids) :meth:`ItemProfiles.compact`.
+    """
+    n_items, r, base = table.n_items, table.n_annotators, table.n_categories + 1
+    if r * np.log2(base) >= 62 or n_items * r > 4 * max(table.n_ratings, 1):
+        return ItemProfiles.of_table(table, keep=1).compact()
+    grid = np.zeros((n_items, r), dtype=np.int8 if base <= 127 else np.int64)
+    grid.reshape(-1)[table.item_codes * r + table.annotator_codes] = table.label_codes + 1
+    if np.count_nonzero(grid) < table.n_ratings:  # two ratings in one cell
+        return ItemProfiles.of_table(table, keep=1).compact()
+    key = np.zeros(n_items, dtype=np.int64)
+    for column in grid.T:  # a loop over the (few) annotators
+        key = key * base + column
+    first, counts = _first_and_counts(key, base**r)
+    order = np.argsort(first)  # profiles by their first item, as compact() lists them
+    keep = np.zeros(n_items, dtype=bool)
+    keep[first] = True
+    kept = table.filter_rows(keep[table.item_codes])
+    return ItemProfiles(kept, counts[order].astype(np.int64), keep=1)
+
+
+def _first_and_counts(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """First position and count of each distinct value of ``key`` (values in 0 .. size-1),
+    in value order: what ``np.unique(key, return_index=True, return_counts=True)`` gives,
+    by counting instead of sorting when the value range is small."""
+    if size > 4 * key.size + 4096:
+        _, first, counts = np.unique(key, return_index=True, return_counts=True)
+        return first, counts
+    counts = np.bincount(key, minlength=size)
+    first = np.full(size, key.size, dtype=np.int64)
+    np.minimum.at(first, key, np.arange(key.size))
+    present = counts > 0
+    return first[present], counts[present]
 
 
 def _strings(values: np.ndarray) -> list[str]:

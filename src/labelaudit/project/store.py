@@ -309,7 +309,7 @@ class Store:
             "runs": "SELECT coalesce(max(run_id), 0) + 1 FROM runs",
             "batches": "SELECT coalesce(max(batch_id), 0) + 1 FROM batches",
         }[table]
-        return int(self.execute(statement).fetchone()[0])
+        return int(self.execute(statement).fetchall()[0][0])  # the result finished
 
     def record_run(
         self,

@@ -99,6 +99,35 @@ def _kl_bits(p: np.ndarray, m: np.ndarray) -> np.ndarray:
     return out
 
 
+def small_distinct_rows(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Distinct rows of a non-negative integer matrix and the index of each row among
+    them, by counting (no sort), when its rows fit few integers; else None.
+
+    Parameters
+    ----------
+    counts : ndarray of int, shape (n, k)
+
+    Returns
+    -------
+    (rows, inverse) or None
+        ``rows`` (m, k) int64 in lexicographic order, ``inverse`` (n,) with
+        ``rows[inverse] == counts``; None when the rows, read as numbers in base
+        ``max + 1``, range over more than ``4 n + 4096`` values. O(n k).
+    """
+    n, k = counts.shape
+    base = int(counts.max(initial=0)) + 1
+    if k == 0 or k * np.log2(base) >= 62 or base**k > 4 * n + 4096:
+        return None
+    key = np.zeros(n, dtype=np.int64)
+    for column in counts.T:  # a loop over the (few) columns
+        key = key * base + column
+    present = np.zeros(base**k, dtype=bool)
+    present[key] = True
+    values = np.flatnonzero(present)
+    rows = (values[:, None] // base ** np.arange(k - 1, -1, -1)) % base
+    return rows.astype(np.int64), (np.cumsum(present) - 1)[key]
+
+
 def vote_entropy(counts: np.ndarray) -> np.ndarray:
     """Shannon entropy in bits of each row of a count matrix, shape (n, k) -> (n,)."""
     counts = np.asarray(counts, dtype=np.float64)
@@ -168,10 +197,11 @@ def longest_runs(
         return length, label
     starts = np.flatnonzero(np.r_[True, (g[1:] != g[:-1]) | (lab[1:] != lab[:-1])])
     sizes = np.diff(np.r_[starts, g.size])
-    run_group = g[starts]
-    best = np.lexsort((starts, -sizes, run_group))
-    first = np.r_[True, run_group[best][1:] != run_group[best][:-1]]
-    winners = best[first]
+    run_group = g[starts]  # runs are in (group, position) order: no sort needed
+    group_start = np.flatnonzero(np.r_[True, run_group[1:] != run_group[:-1]])
+    longest = np.maximum.reduceat(sizes, group_start)
+    best = np.flatnonzero(sizes == np.repeat(longest, np.diff(np.r_[group_start, sizes.size])))
+    winners = best[np.r_[True, run_group[best][1:] != run_group[best][:-1]]]  # earliest
     length[run_group[winners]] = sizes[winners]
     label[run_group[winners]] = lab[starts[winners]]
     return length, label

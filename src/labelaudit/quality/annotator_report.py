@@ -9,9 +9,9 @@ documented in ``docs/quality.md``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from labelaudit.quality.gold_scores import GoldReport, aggregator_gold_accuracy,
 from labelaudit.quality.outliers import Flag, OutlierRules, PoolStats, flag_annotators
 from labelaudit.results import Displayable, clean_number
 from labelaudit.table.table import AnnotationTable
+
+if TYPE_CHECKING:
+    from labelaudit.consensus import Aggregator
 
 __all__ = ["AnnotatorReport", "annotator_report", "finish_annotator_report"]
 
@@ -193,6 +196,7 @@ def annotator_report(
     time_col: str | None = None,
     rules: OutlierRules | None = None,
     seed: int = 0,
+    fitted: Mapping[str, Aggregator] | None = None,
 ) -> AnnotatorReport:
     """Per-annotator quality, gold accuracy and outlier flags of one table.
 
@@ -219,6 +223,10 @@ def annotator_report(
         Flag thresholds (defaults: :class:`OutlierRules`).
     seed : int
         Seed of the random tie-break and of MACE's restarts.
+    fitted : mapping of str to Aggregator, optional
+        Methods already fitted on ``table`` without gold, by name, as this function fits
+        them (``tie="random"``, ``seed``), e.g. shared with the item table; the others
+        are fitted here.
 
     Returns
     -------
@@ -228,7 +236,13 @@ def annotator_report(
     """
     names = check_methods(list(methods))
     statistics = table_statistics(
-        table, gold, names, exclude_gold=exclude_gold, seed=seed, timing=(duration_col, time_col)
+        table,
+        gold,
+        names,
+        exclude_gold=exclude_gold,
+        seed=seed,
+        timing=(duration_col, time_col),
+        fitted=fitted,
     )
     return finish_annotator_report(
         statistics, methods=names, exclude_gold=exclude_gold, rules=rules, seed=seed

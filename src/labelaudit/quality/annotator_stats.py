@@ -12,7 +12,7 @@ same object from DataFrame aggregations (:mod:`labelaudit.spark.annotators`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -167,13 +167,17 @@ def table_statistics(
     exclude_gold: bool,
     seed: int,
     timing: tuple[str | None, str | None],
+    fitted: Mapping[str, Aggregator] | None = None,
 ) -> AnnotatorStatistics:
-    """The statistics of one table held in memory (the local engine)."""
+    """The statistics of one table held in memory (the local engine); ``fitted`` holds
+    methods already fitted on ``table`` as :func:`fit_method` fits them (shared with
+    another result), the others are fitted here."""
     from labelaudit.quality.gold_scores import gold_accuracy
     from labelaudit.table import content_sha256
 
     n = table.n_annotators
-    models = {name: fit_method(name, table, seed=seed) for name in methods}
+    given = fitted or {}
+    models = {n: given[n] if n in given else fit_method(n, table, seed=seed) for n in methods}
     fits = {name: fitted_model(model, gold) for name, model in models.items()}
     analysis = without_gold(table, gold) if gold is not None and exclude_gold else table
     positions = _positions(table, analysis)

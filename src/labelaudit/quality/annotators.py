@@ -28,6 +28,7 @@ from labelaudit.quality._stats import (
     js_divergence,
     longest_runs,
     run_p_values,
+    small_distinct_rows,
 )
 from labelaudit.table.table import AnnotationTable
 
@@ -90,21 +91,28 @@ def credit_of(counts: np.ndarray, item: np.ndarray, label: np.ndarray) -> np.nda
         by one.
     """
     q = counts.shape[1]
-    top = counts.max(axis=1)
-    n_top = (counts == top[:, None]).sum(axis=1)
-    below = np.where(counts < top[:, None], counts, -1)
-    second = below.max(axis=1) if q > 1 else np.full(top.shape, -1)
-    n_second = (counts == second[:, None]).sum(axis=1)
-    own = counts[item, label]
-    m1, m2 = top[item], second[item]
-    leader = (own == m1) & (n_top[item] == 1)
-    credit = np.zeros(item.shape, dtype=np.float64)
-    clear = leader & (m2 < m1 - 1)
-    credit[clear] = 1.0
-    tied = leader & (m2 == m1 - 1)
-    credit[tied] = 1.0 / (1.0 + n_second[item][tied])
-    credit[counts.sum(axis=1)[item] == 1] = np.nan
-    return credit
+    distinct = small_distinct_rows(counts)  # items with equal counts get equal credits
+    if distinct is None:
+        return _cell_credit(counts).reshape(-1)[item * q + label]
+    rows, inverse = distinct  # score each distinct count vector once, then one gather
+    return _cell_credit(rows).reshape(-1)[inverse[item] * q + label]
+
+
+def _cell_credit(counts: np.ndarray) -> np.ndarray:
+    """Credit of a label of category k on an item with category counts ``counts[i]``, for
+    every cell (i, k) at once, shape (n, q), float64 (see :func:`leave_one_out_credit`)."""
+    q = counts.shape[1]
+    top = counts.max(axis=1, keepdims=True)
+    n_top = (counts == top).sum(axis=1, keepdims=True)
+    below = np.where(counts < top, counts, -1)
+    second = below.max(axis=1, keepdims=True) if q > 1 else np.full(top.shape, -1)
+    n_second = (counts == second).sum(axis=1, keepdims=True)
+    leader = (counts == top) & (n_top == 1)
+    cell = np.where(leader & (second < top - 1), 1.0, 0.0)
+    tied = leader & (second == top - 1)
+    np.divide(1.0, 1.0 + n_second, out=cell, where=tied)
+    cell[counts.sum(axis=1) == 1] = np.nan
+    return cell
 
 
 @dataclass(frozen=True)
@@ -304,8 +312,8 @@ def label_runs(
     """
     rows = np.arange(table.n_ratings)
     annotator = table.annotator_codes
-    if times is None:
-        order = np.lexsort((rows, annotator))
+    if times is None:  # by annotator, then row: a stable sort (radix on small codes)
+        order = np.argsort(annotator.astype(np.min_scalar_type(table.n_annotators)), kind="stable")
     else:
         order = np.lexsort((rows, np.where(np.isfinite(times), times, np.inf), annotator))
     length, label = longest_runs(annotator, table.label_codes, order, table.n_annotators)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -25,7 +25,10 @@ from labelaudit.quality._stats import vote_entropy
 from labelaudit.results import Displayable
 from labelaudit.table.table import AnnotationTable
 
-__all__ = ["TIE_RTOL", "ItemReport", "item_details", "item_report"]
+if TYPE_CHECKING:
+    from labelaudit.consensus import Aggregator
+
+__all__ = ["TIE_RTOL", "ItemReport", "consensus_ties", "item_details", "item_report"]
 
 #: Two posteriors closer than this (relative to the larger) are a tie.
 TIE_RTOL = 1e-12
@@ -106,8 +109,40 @@ class ItemReport(Displayable):
         }
 
 
+def consensus_ties(model: Aggregator) -> tuple[np.ndarray, np.ndarray]:
+    """Consensus labels with ties visible, of a fitted categorical aggregator.
+
+    Parameters
+    ----------
+    model : Aggregator
+        Fitted on a table of n items (any tie rule: ties are read from its posteriors).
+
+    Returns
+    -------
+    labels : ndarray of int64, shape (n,)
+        Consensus category code; -1 where ``tied``.
+    tied : ndarray of bool, shape (n,)
+        The two largest posteriors are equal to :data:`TIE_RTOL` (relative), or the
+        model abstained. O(n q).
+    """
+    probas = np.asarray(model.probas_, dtype=np.float64)
+    labels = np.asarray(model.labels_, dtype=np.int64).copy()
+    if probas.shape[1] > 1:
+        top_two = np.sort(probas, axis=1)[:, -2:]
+        close = top_two[:, 1] - top_two[:, 0] <= TIE_RTOL * np.abs(top_two[:, 1])
+    else:
+        close = np.zeros(probas.shape[0], dtype=bool)
+    tied = close | (labels < 0)
+    labels[tied] = -1
+    return labels, tied
+
+
 def item_report(
-    table: AnnotationTable, *, method: str = "dawid-skene", seed: int = 0
+    table: AnnotationTable,
+    *,
+    method: str = "dawid-skene",
+    seed: int = 0,
+    model: Aggregator | None = None,
 ) -> ItemReport:
     """Consensus, confidence, vote entropy and disagreement of every item.
 
@@ -119,6 +154,10 @@ def item_report(
         ``mace``); majority types abstain on ties.
     seed : int
         Seed of the aggregator (MACE restarts).
+    model : Aggregator, optional
+        ``method`` already fitted on ``table`` without gold (e.g. shared with
+        :func:`~labelaudit.quality.annotator_report`); any tie rule gives the same report,
+        ties being read from the posteriors (:func:`consensus_ties`). Default: fitted here.
 
     Returns
     -------
@@ -126,16 +165,9 @@ def item_report(
         O(n_ratings + n_items q) beyond the aggregator's own fit.
     """
     check_methods([method])
-    model = fit_method(method, table, seed=seed, tie="abstain")
-    probas = np.asarray(model.probas_, dtype=np.float64)
-    labels = np.asarray(model.labels_, dtype=np.int64).copy()
-    if probas.shape[1] > 1:
-        top_two = np.sort(probas, axis=1)[:, -2:]
-        close = top_two[:, 1] - top_two[:, 0] <= TIE_RTOL * np.abs(top_two[:, 1])
-    else:
-        close = np.zeros(probas.shape[0], dtype=bool)
-    tied = close | (labels < 0)
-    labels[tied] = -1
+    if model is None:
+        model = fit_method(method, table, seed=seed, tie="abstain")
+    labels, tied = consensus_ties(model)
     counts = table.to_item_category_counts()
     return ItemReport(
         method=method,
