@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -422,9 +423,15 @@ def read_table(
 
 def _warned(file: Path, table: AnnotationTable) -> AnnotationTable:
     """``table``, its reader's warnings printed to stderr (stdout may be JSON)."""
-    for warning in table.report.get("warnings", []):
-        typer.echo(f"warning: {file}: {warning}", err=True)
+    print_warnings(file, table.report.get("warnings", []))
     return table
+
+
+def print_warnings(file: Path, warnings: Sequence[str]) -> None:
+    """A reader's warnings about ``file``, one ``warning:`` line each on stderr (stdout
+    may be JSON)."""
+    for warning in warnings:
+        typer.echo(f"warning: {file}: {warning}", err=True)
 
 
 def read_task_table(

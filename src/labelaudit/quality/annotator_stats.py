@@ -181,8 +181,9 @@ def table_statistics(
     fits = {name: fitted_model(model, gold) for name, model in models.items()}
     analysis = without_gold(table, gold) if gold is not None and exclude_gold else table
     positions = _positions(table, analysis)
-    model_fits = {m: f for m, f in fits.items() if m in MODELS.values()}
-    if analysis is not table:
+    if analysis is table:
+        model_fits = {m: f for m, f in fits.items() if m in MODELS.values()}
+    else:  # the model columns without the gold items: refitted on the rest
         model_fits = {
             m: fitted_model(fit_method(m, analysis, seed=seed), None)
             for m in methods

@@ -35,7 +35,7 @@ import numpy as np
 from labelaudit.exceptions import UsageError
 from labelaudit.quality import DEFAULT_METHODS, check_methods
 from labelaudit.quality.annotator_report import AnnotatorReport, finish_annotator_report
-from labelaudit.quality.annotator_stats import AnnotatorStatistics, FittedModel
+from labelaudit.quality.annotator_stats import MODELS, AnnotatorStatistics, FittedModel
 from labelaudit.quality.annotators import AnnotatorSums, annotator_sums
 from labelaudit.quality.gold import GoldLabels
 from labelaudit.quality.outliers import OutlierRules
@@ -146,7 +146,7 @@ def _statistics(
     fits = spark_fits(ratings, parts, profiles, names, seed=seed, gold=keys)
     length, label = _runs(ratings, r, timing.order())
     model_fits: dict[str, FittedModel] = {
-        name: fit for name, fit in fits.items() if name in ("dawid-skene", "mace")
+        name: fit for name, fit in fits.items() if name in MODELS.values()
     }
     return AnnotatorStatistics(
         annotators=table.annotators,

@@ -280,7 +280,7 @@ def _distributed(
     """``--engine spark``: the annotator report's statistics on Spark
     (:func:`labelaudit.spark.annotators.spark_annotator_statistics`), finished here;
     the reader's warnings to stderr."""
-    from labelaudit.cli.common import spark_source
+    from labelaudit.cli.common import print_warnings, spark_source
     from labelaudit.quality import check_methods
     from labelaudit.quality.annotator_report import finish_annotator_report
     from labelaudit.spark.annotators import spark_annotator_statistics
@@ -292,8 +292,7 @@ def _distributed(
     )  # fmt: skip
     rules, methods = options.pop("rules"), check_methods(options["methods"])
     statistics = spark_annotator_statistics(frame, **options, **found)
-    for warning in statistics.warnings:
-        typer.echo(f"warning: {file}: {warning}", err=True)
+    print_warnings(file, statistics.warnings)
     report = finish_annotator_report(
         statistics, methods=methods, rules=rules, seed=options["seed"]
     )  # fmt: skip
@@ -306,7 +305,7 @@ def _collected(
 ) -> Any:  # fmt: skip
     """``--engine spark`` with an option the Spark statistics do not cover: every row
     (and every column) read on Spark, in source order, into this process; says so."""
-    from labelaudit.cli.common import spark_source
+    from labelaudit.cli.common import print_warnings, spark_source
     from labelaudit.spark.engine import spark_rows
 
     shown = ", ".join(name for name, used in collected.items() if used)
@@ -319,7 +318,9 @@ def _collected(
         file, fmt, layout, columns, level, categories, on_duplicate,
         engine=engine, task=task.value if task else None,
     )  # fmt: skip
-    return spark_rows(frame, **options, extra=frame.columns)
+    table = spark_rows(frame, **options, extra=frame.columns)
+    print_warnings(file, table.report.get("warnings", []))
+    return table
 
 
 def _decisions(table: Any, source: Path) -> dict[str, Any]:
