@@ -14,14 +14,16 @@ import inspect
 import weakref
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, ClassVar, Literal, Self, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeAlias
 
 import numpy as np
-import scipy.sparse as sp
 
 from labelaudit.consensus._result import ConsensusResult, summarise
 from labelaudit.exceptions import InputError, UsageError
 from labelaudit.table import AnnotationTable
+
+if TYPE_CHECKING:  # scipy is imported where a model uses it: majority vote needs none
+    import scipy.sparse as sp
 
 __all__ = [
     "EPS",
@@ -109,6 +111,8 @@ class Codes:
         ``incidence @ T`` with ``T[a * q + y, k]`` sums, per item, the term of every label
         ``y`` its annotators ``a`` gave: the E-step of every confusion-matrix model.
         """
+        import scipy.sparse as sp
+
         indptr = np.zeros(self.n_items + 1, dtype=np.int64)
         np.cumsum(np.bincount(self.item, minlength=self.n_items), out=indptr[1:])
         shape = (self.n_items, self.n_annotators * self.n_categories)
@@ -122,6 +126,8 @@ class Codes:
         ``incidence_t @ posterior`` gives, per (annotator, given label), the posterior mass
         of each true class: the M-step counts of the confusion matrices.
         """
+        import scipy.sparse as sp
+
         return sp.csr_array(self.incidence.T.tocsr())
 
     @cached_property
@@ -256,16 +262,26 @@ def break_ties(scores: np.ndarray, tie: str, rng: np.random.Generator) -> np.nda
     one of them uniformly (one draw per item and category from ``rng``, so the result does
     not depend on row order); ``"abstain"`` returns -1 for rows with a tie.
     """
-    best = scores.max(axis=1, keepdims=True)
-    tied = scores >= best - TIE_RTOL * np.abs(best)
+    best = row_max(scores)
+    tied = scores >= (best - TIE_RTOL * np.abs(best))[:, None]
     labels = np.argmax(tied, axis=1).astype(np.int64)
-    several = tied.sum(axis=1) > 1
+    several = np.count_nonzero(tied, axis=1) > 1
     if tie == "abstain":
         labels[several] = -1
     elif bool(several.any()):
-        keys = np.where(tied, rng.random(scores.shape), -1.0)
-        labels[several] = np.argmax(keys[several], axis=1)
+        draws = rng.random(scores.shape)  # every item's draws: the stream ignores row order
+        rows = np.flatnonzero(several)
+        labels[rows] = np.argmax(np.where(tied[rows], draws[rows], -1.0), axis=1)
     return labels
+
+
+def row_max(scores: np.ndarray) -> np.ndarray:
+    """Largest value of each row of ``scores`` (n, q), shape (n,): one pass per column,
+    several times faster than ``max(axis=1)`` over the few columns of a vote table."""
+    best = scores[:, 0].copy()
+    for column in range(1, scores.shape[1]):
+        np.maximum(best, scores[:, column], out=best)
+    return best
 
 
 def normalise_log(log_joint: np.ndarray, gold: Gold | None) -> tuple[np.ndarray, float]:

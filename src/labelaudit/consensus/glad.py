@@ -23,7 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
 
 from labelaudit.consensus._base import (
     Aggregator,
@@ -132,6 +131,8 @@ class GLAD(Aggregator):
         self.labels_ = np.argmax(posterior, axis=1).astype(np.int64)
         self.alphas_, self.betas_ = alpha, np.exp(log_beta)
         self.difficulty_ = np.exp(-log_beta)
+        from scipy.special import expit  # here, not at import: majority vote needs no scipy
+
         correct = expit(alpha[codes.annotator] * self.betas_[codes.item])
         totals = np.bincount(codes.annotator, weights=correct, minlength=codes.n_annotators)
         self.skills_ = totals / codes.labels_per_annotator
@@ -240,6 +241,8 @@ def _newton_block(
     def objective(values: np.ndarray, x: np.ndarray) -> np.ndarray:
         per_group = np.bincount(groups, terms.value(x), size)
         return per_group - 0.5 * (values - prior_mean) ** 2
+
+    from scipy.special import expit
 
     x = x_of(theta)
     sigma = expit(x)

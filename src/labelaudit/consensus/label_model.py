@@ -24,10 +24,9 @@ takes Snorkel's steps (``init_scale`` = the random factor, for comparisons).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from labelaudit.consensus._base import (
     Aggregator,
@@ -38,6 +37,9 @@ from labelaudit.consensus._base import (
     check_number,
 )
 from labelaudit.consensus._result import ConsensusResult
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 from labelaudit.exceptions import InputError, UsageError
 from labelaudit.table import AnnotationTable
 
@@ -59,6 +61,8 @@ LBFGS_MAX_ITER = 10_000
 
 def one_hot(L: np.ndarray, k: int) -> sp.csr_array:
     """Sparse one-hot votes (n, m k): entry (i, j k + L[i, j]) = 1 for each vote."""
+    import scipy.sparse as sp  # here: importing the module needs no scipy
+
     n, m = L.shape
     voted = L >= 0
     rows, cols = np.nonzero(voted)  # row-major: already in CSR order

@@ -28,7 +28,6 @@ from collections.abc import Generator
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import digamma
 
 from labelaudit.consensus._base import (
     EPS,
@@ -285,6 +284,8 @@ class MACE(Aggregator):
     def _m_step(self, counts: _Counts) -> _State:
         q = counts.strategy.shape[1]
         if self.method == "vb":
+            from scipy.special import digamma  # here: importing the module needs no scipy
+
             total = digamma(counts.spam + counts.knowing + self.alpha + self.beta)
             strategy_total = digamma(counts.strategy.sum(axis=1) + q * self.strategy_prior)
             return _State(

@@ -99,10 +99,11 @@ def vote_winners(
     the rows of ``scores`` are items ``start .. start + n`` of a table when ``rng`` has
     been advanced by ``start * q`` draws (how the Spark engine finishes item by item).
     """
-    totals = scores.sum(axis=1, keepdims=True)
-    uniform = np.full_like(scores, 1.0 / scores.shape[1])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        probas = np.where(totals > 0, scores / totals, uniform)
+    totals = scores.sum(axis=1)
+    empty = ~(totals > 0)
+    probas = scores / np.where(empty, 1.0, totals)[:, None]
+    if bool(empty.any()):
+        probas[empty] = 1.0 / scores.shape[1]
     return probas, break_ties(probas, tie, rng)
 
 
