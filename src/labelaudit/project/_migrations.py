@@ -11,7 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["BOOTSTRAP", "MIGRATIONS", "Migration"]
+__all__ = ["BOOTSTRAP", "CODED_ANNOTATIONS", "MIGRATIONS", "Migration"]
+
+#: The migration after which annotations are stored as codes plus names (``annotations``
+#: is a view from then on; migrations before it read the old table).
+CODED_ANNOTATIONS = 11
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,15 @@ def _profile_totals(store: Any) -> None:
 
     rebuild_profile_totals(store)
 
+
+#: Every SQL reader's ``annotations`` (migration 11): the old table's columns, decoded.
+ANNOTATIONS_VIEW = """CREATE VIEW annotations AS
+SELECT c.batch_id, i.name AS item, n.name AS annotator, l.name AS label, c.extra
+FROM annotation_codes c
+JOIN annotation_names i ON i.batch_id = c.batch_id AND i.field = 'item' AND i.code = c.item
+JOIN annotation_names n
+    ON n.batch_id = c.batch_id AND n.field = 'annotator' AND n.code = c.annotator
+JOIN annotation_names l ON l.batch_id = c.batch_id AND l.field = 'label' AND l.code = c.label"""
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -224,6 +237,40 @@ MIGRATIONS: tuple[Migration, ...] = (
                 labels VARCHAR[] NOT NULL, items BIGINT NOT NULL)""",
         ),
         _profile_totals,
+    ),
+    Migration(
+        CODED_ANNOTATIONS,
+        "store annotations as integer codes plus each batch's names; annotations becomes a "
+        "view with the old columns (issue 15: ingest stores 4.5M rows in a third of the time)",
+        (
+            # One row per annotation, in stored order: the batch's own codes of its item,
+            # annotator and label (0 .. n - 1 per batch and field), and the extra columns.
+            """CREATE TABLE annotation_codes (
+                batch_id BIGINT NOT NULL, item INTEGER NOT NULL, annotator INTEGER NOT NULL,
+                label INTEGER NOT NULL, extra MAP(VARCHAR, VARCHAR))""",
+            # One row per (batch, field, code): field 'item', 'annotator' or 'label'.
+            """CREATE TABLE annotation_names (
+                batch_id BIGINT NOT NULL, field VARCHAR NOT NULL, code INTEGER NOT NULL,
+                name VARCHAR NOT NULL)""",
+            """INSERT INTO annotation_names
+            SELECT batch_id, field, CAST(row_number() OVER (
+                PARTITION BY batch_id, field ORDER BY name) - 1 AS INTEGER), name
+            FROM (SELECT DISTINCT batch_id, 'item' AS field, item AS name FROM annotations
+                UNION ALL SELECT DISTINCT batch_id, 'annotator', annotator FROM annotations
+                UNION ALL SELECT DISTINCT batch_id, 'label', label FROM annotations)""",
+            # rowid order is the stored order of each batch's rows
+            """INSERT INTO annotation_codes
+            SELECT a.batch_id, i.code, n.code, l.code, a.extra FROM annotations a
+            JOIN annotation_names i
+                ON i.batch_id = a.batch_id AND i.field = 'item' AND i.name = a.item
+            JOIN annotation_names n
+                ON n.batch_id = a.batch_id AND n.field = 'annotator' AND n.name = a.annotator
+            JOIN annotation_names l
+                ON l.batch_id = a.batch_id AND l.field = 'label' AND l.name = a.label
+            ORDER BY a.batch_id, a.rowid""",
+            "DROP TABLE annotations",
+            ANNOTATIONS_VIEW,
+        ),
     ),
 )
 

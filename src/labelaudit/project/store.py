@@ -16,11 +16,12 @@ Rules kept here:
 - A write spans one :meth:`Store.transaction`: an exception (or a killed process) leaves
   the store exactly as it was.
 
-Tables (migration 1): ``runs``, ``configs``, ``batches``, ``annotations``,
-``rejected_rows``, ``batch_results`` (one JSON result per batch and kind),
-``batch_metrics`` (typed headline values, one row per batch, kind and metric) and
-``annotator_metrics`` (per-annotator figures). New kinds of results are new rows, not
-new columns.
+Tables (migration 1): ``runs``, ``configs``, ``batches``, ``annotations`` (since
+migration 11 a view over ``annotation_codes`` and ``annotation_names``: each batch's rows
+as integer codes plus the batch's names), ``rejected_rows``, ``batch_results`` (one JSON
+result per batch and kind), ``batch_metrics`` (typed headline values, one row per batch,
+kind and metric) and ``annotator_metrics`` (per-annotator figures). New kinds of results
+are new rows, not new columns.
 """
 
 from __future__ import annotations
@@ -38,7 +39,12 @@ from typing import Any
 import pyarrow as pa
 
 from labelaudit.exceptions import InputError, StoreLockedError, StoreOutdatedError, UsageError
-from labelaudit.project._migrations import BOOTSTRAP, MIGRATIONS, Migration
+from labelaudit.project._migrations import (
+    BOOTSTRAP,
+    CODED_ANNOTATIONS,
+    MIGRATIONS,
+    Migration,
+)
 
 __all__ = [
     "LOCK_WAIT_SECONDS",
@@ -57,7 +63,8 @@ STORE_NAME = "labelaudit.duckdb"
 
 #: Tables of one batch's content, cleared by :meth:`Store.delete_batch_content`.
 BATCH_TABLES = (
-    "annotations",
+    "annotation_codes",
+    "annotation_names",
     "rejected_rows",
     "batch_results",
     "batch_metrics",
@@ -71,6 +78,13 @@ _SUBTRACT_PROFILES = (
     "UPDATE project_profiles SET items = project_profiles.items - b.items "
     "FROM batch_profiles b WHERE b.batch_id = ? AND b.profile = project_profiles.profile"
 )
+#: The canonical columns, stored as codes (``annotation_codes``) plus names
+#: (``annotation_names.field``).
+_CODED = ("item", "annotator", "label")
+_INSERT_CODES = (
+    "INSERT INTO annotation_codes SELECT ?, item, annotator, label, {extra} FROM incoming_codes"
+)
+_INSERT_NAMES = "INSERT INTO annotation_names SELECT ?, ?, code, name FROM incoming_names"
 _BATCH_COLUMNS = (
     "batch_id, name, sha256, source, input_sha256, read_sha256, n_annotations, n_items, "
     "n_annotators, n_rejected, task_schema, ingested_at, run_id"
@@ -148,6 +162,8 @@ class Store:
         self.connection = connection
         self.path = path
         self.read_only = read_only
+        # False only while migrations before CODED_ANNOTATIONS run on an older store
+        self._coded = True
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -252,6 +268,7 @@ class Store:
         for migration in sorted(migrations, key=lambda m: m.version):
             if migration.version in done:
                 continue
+            self._coded = CODED_ANNOTATIONS in done  # earlier migrations read the old table
             with self.transaction():
                 for statement in migration.statements:
                     self.execute(statement)
@@ -262,6 +279,8 @@ class Store:
                     (migration.version, migration.name, utc_now(), __version__),
                 )
             applied.append(migration.name)
+            done.add(migration.version)
+        self._coded = True
         return applied
 
     def migrations(self) -> list[dict[str, Any]]:
@@ -410,23 +429,44 @@ class Store:
         )
 
     def insert_annotations(self, batch_id: int, rows: pa.Table) -> None:
-        """Append rows with columns ``item, annotator, label`` and optional map ``extra``."""
-        self.connection.register("incoming_annotations", rows)
+        """Append rows with columns ``item, annotator, label`` and optional map ``extra``.
+
+        The canonical columns may be dictionary arrays (ingest passes the table's own codes
+        and names) or plain ones (encoded here); each goes in as its integer codes
+        (``annotation_codes``, rows in the given order) plus the batch's names
+        (``annotation_names``), which :meth:`annotations` decodes.
+        """
+        import pyarrow.compute as pc
+
+        codes = {}
+        for name in _CODED:
+            column = rows.column(name)
+            if not pa.types.is_dictionary(column.type):
+                column = pc.dictionary_encode(column)
+            coded = column.combine_chunks()  # one dictionary (the chunks' unified)
+            codes[name] = coded.indices
+            self._insert_names(batch_id, name, coded.dictionary)
+        extra = "extra" in rows.column_names
+        if extra:
+            codes["extra"] = rows.column("extra")
+        self.connection.register("incoming_codes", pa.table(codes))
         try:
-            if "extra" in rows.column_names:
-                self.execute(
-                    "INSERT INTO annotations SELECT ?, item, annotator, label, extra "
-                    "FROM incoming_annotations",
-                    (batch_id,),
-                )
-            else:
-                self.execute(
-                    "INSERT INTO annotations SELECT ?, item, annotator, label, NULL "
-                    "FROM incoming_annotations",
-                    (batch_id,),
-                )
+            self.execute(_INSERT_CODES.format(extra="extra" if extra else "NULL"), (batch_id,))
         finally:
-            self.connection.unregister("incoming_annotations")
+            self.connection.unregister("incoming_codes")
+
+    def _insert_names(self, batch_id: int, field: str, names: pa.Array) -> None:
+        """One field's names of a batch: code i is ``names[i]``."""
+        import numpy as np
+
+        if not pa.types.is_string(names.type):
+            names = names.cast(pa.string())
+        data = pa.table({"code": pa.array(np.arange(len(names), dtype=np.int32)), "name": names})
+        self.connection.register("incoming_names", data)
+        try:
+            self.execute(_INSERT_NAMES, (batch_id, field))
+        finally:
+            self.connection.unregister("incoming_names")
 
     def insert_rejects(self, batch_id: int, rejects: pa.Table) -> None:
         """Append rejected rows (columns as in ``rejected_rows`` without ``batch_id``)."""
@@ -441,10 +481,32 @@ class Store:
             self.connection.unregister("incoming_rejects")
 
     def annotations(self, batch_id: int) -> pa.Table:
-        """A batch's stored annotations (item, annotator, label, extra) in stored order."""
-        return self.arrow(
-            "SELECT item, annotator, label, extra FROM annotations WHERE batch_id = ?", (batch_id,)
+        """A batch's stored annotations (item, annotator, label as strings, the ``extra``
+        map) in stored order: its codes decoded with its names, in Arrow."""
+        if not self._coded:  # a migration before CODED_ANNOTATIONS: the old table
+            return self.arrow(
+                "SELECT item, annotator, label, extra FROM annotations WHERE batch_id = ?",
+                (batch_id,),
+            )
+        import numpy as np
+
+        codes = self.arrow(
+            "SELECT item, annotator, label, extra FROM annotation_codes WHERE batch_id = ?",
+            (batch_id,),
         )
+        columns = {}
+        for field in _CODED:
+            found = self.arrow(
+                "SELECT code, name FROM annotation_names WHERE batch_id = ? AND field = ?",
+                (batch_id, field),
+            )
+            code = found.column("code").to_numpy()
+            names = found.column("name").combine_chunks()
+            if np.any(code[1:] < code[:-1]):  # codes are 0 .. n - 1; put them in order
+                names = names.take(pa.array(np.argsort(code, kind="stable")))
+            columns[field] = names.take(codes.column(field))
+        columns["extra"] = codes.column("extra")
+        return pa.table(columns)
 
     def arrow(self, sql: str, parameters: Sequence[Any] = ()) -> pa.Table:
         """Run one constant query with ``?`` parameters; its rows as an Arrow table.

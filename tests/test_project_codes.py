@@ -1,0 +1,261 @@
+"""Annotations stored as integer codes plus each batch's names (store migration 11).
+
+``annotation_codes`` holds a batch's rows as codes, ``annotation_names`` its names, and the
+``annotations`` view joins them back into the old columns. :meth:`Store.annotations` and
+every SQL reader see what the old string table held, row for row.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from labelaudit.project import Store, ingest_batch, init_project
+from labelaudit.project._migrations import CODED_ANNOTATIONS, MIGRATIONS
+from labelaudit.project.ingest import _stored_rows
+from labelaudit.table import read_annotations
+
+OLD_TABLE = next(s for s in MIGRATIONS[0].statements if s.startswith("CREATE TABLE annotations"))
+#: What the SQL readers ask of ``annotations`` (server, decisions, calibration, reports).
+VIEW_QUERIES = (
+    "SELECT * FROM annotations ORDER BY ALL",
+    "SELECT batch_id, item, count(*), any_value(extra) FROM annotations GROUP BY ALL ORDER BY ALL",
+    "SELECT DISTINCT label FROM annotations WHERE batch_id = 1 ORDER BY label",
+    "SELECT b.name, a.annotator, a.label, a.extra FROM annotations a JOIN batches b "
+    "USING (batch_id) WHERE a.item = '2' ORDER BY ALL",
+)
+
+
+def old_rows(table: Any) -> pa.Table:
+    """What the string table (before migration 11) held for ``table``: ingest's rows with
+    the dictionaries decoded."""
+    rows = _stored_rows(table)
+    return pa.table(
+        {name: rows.column(name).cast(pa.string()) for name in rows.column_names if name != "extra"}
+    )
+
+
+def stored_tables(store: Store) -> set[str]:
+    return {r[0] for r in store.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+
+
+def back_to_version_10(store: Store, shuffle: np.random.Generator) -> dict[int, pa.Table]:
+    """Rewrite a current store as version 10 held it (one string table), each batch's rows
+    in a shuffled stored order (older stores kept the file's order); returns those rows."""
+    held = {}
+    for record in store.batches():
+        rows = store.annotations(record.batch_id)
+        held[record.batch_id] = rows.take(pa.array(shuffle.permutation(rows.num_rows)))
+    store.execute("DROP VIEW annotations")
+    store.execute("DROP TABLE annotation_codes")
+    store.execute("DROP TABLE annotation_names")
+    store.execute(OLD_TABLE)
+    for batch_id, rows in held.items():
+        store.connection.register("old_rows", rows)
+        store.execute(
+            "INSERT INTO annotations SELECT ?, item, annotator, label, extra FROM old_rows",
+            (batch_id,),
+        )
+        store.connection.unregister("old_rows")
+    store.execute("DELETE FROM schema_migrations WHERE version = ?", (CODED_ANNOTATIONS,))
+    return held
+
+
+def write_csv(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_migration_11_keeps_every_batch_and_every_query(tmp_path: Path) -> None:
+    project = init_project(tmp_path / "p")
+    ingest_batch(
+        project,
+        write_csv(tmp_path / "a.csv", "item,annotator,label,note\n1,ann,x,n1\n1,bé,y,\n"
+                  "2,ann,x,n3\n2,bé,x,n4\n3,ann,y,🙂\n"),
+        batch="w1",
+    )  # fmt: skip
+    ingest_batch(
+        project,
+        write_csv(tmp_path / "b.csv", "item,annotator,label\n2,ann,y\n2,zoé,y\n9,zoé,x\n"),
+        batch="w2",
+    )
+    with Store.open(project.store_path) as store:
+        held = back_to_version_10(store, np.random.default_rng(3))
+        assert "annotations" in stored_tables(store)
+        before = [store.execute(q).fetchall() for q in VIEW_QUERIES]
+    with Store.open(project.store_path) as store:  # opening migrates
+        assert [m["version"] for m in store.migrations()][-1] == CODED_ANNOTATIONS
+        assert "annotations" not in stored_tables(store)
+        for batch_id, rows in held.items():
+            assert store.annotations(batch_id).equals(rows)  # the shuffled order kept
+        assert [store.execute(q).fetchall() for q in VIEW_QUERIES] == before
+    assert ingest_batch(project, tmp_path / "b.csv", batch="again").outcome == "duplicate"
+
+
+def test_old_migrations_read_the_old_table(tmp_path: Path) -> None:
+    """A store that misses migration 4 and 11: migration 4 rehashes from the string table."""
+    project = init_project(tmp_path / "p")
+    path = write_csv(tmp_path / "a.csv", "item,annotator,label\n1,a,x\n1,b,y\n2,a,x\n2,b,x\n")
+    stored = ingest_batch(project, path, batch="w1")
+    with Store.open(project.store_path) as store:
+        back_to_version_10(store, np.random.default_rng(0))
+        store.execute("UPDATE batches SET sha256 = 'v1-hash'")
+        store.execute("DELETE FROM schema_migrations WHERE version = 4")
+    with Store.open(project.store_path) as store:
+        (batch,) = store.batches()
+    assert batch.sha256 == stored.sha256
+
+
+def test_round_trip_extra_columns_integer_ids_and_unicode(tmp_path: Path) -> None:
+    path = tmp_path / "b.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "item": [10, 10, 7, 7, 300, 300],
+                "annotator": ["ännа", "李", "ännа", "李", "ännа", "🙂"],
+                "label": ["oui", "non", "non", "non", "peut-être", "oui"],
+                "note": ["a", None, "c", "d", "e", "f"],
+                "score": [1.5, 2.0, None, 4.0, 5.25, 6.0],
+            }
+        ),
+        path,
+    )
+    project = init_project(tmp_path / "p")
+    ingest_batch(project, path, batch="w1")
+    table = read_annotations(path)
+    expected = old_rows(table)
+    with project.open_store(read_only=True) as store:
+        (batch,) = store.batches()
+        got = store.annotations(batch.batch_id)
+        through_view = store.execute(
+            "SELECT item, annotator, label, extra FROM annotations ORDER BY ALL"
+        ).fetchall()
+    assert got.select(["item", "annotator", "label"]).equals(expected)
+    assert got.schema.field("item").type == pa.string()
+    extras = [dict(m) for m in got.column("extra").to_pylist()]
+    assert extras == [dict(m) for m in _stored_rows(table).column("extra").to_pylist()]
+    assert sorted(map(tuple, through_view)) == sorted(
+        (r["item"], r["annotator"], r["label"], dict(r["extra"])) for r in got.to_pylist()
+    )
+    assert sorted(got.column("item").to_pylist()) == ["10", "10", "300", "300", "7", "7"]
+
+
+def test_round_trip_structured_labels(tmp_path: Path) -> None:
+    spans = [
+        [{"start": 0, "end": 5, "label": "PER"}],
+        [{"start": 0, "end": 5, "label": "PER"}, {"start": 9, "end": 12, "label": "LOC"}],
+        [],
+    ]
+    path = tmp_path / "spans.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({"item": f"doc{i % 2}", "annotator": f"a{i // 2}", "label": spans[i % 3]})
+            + "\n"
+            for i in range(6)
+        )
+    )
+    project = init_project(tmp_path / "p", task="spans")
+    assert ingest_batch(project, path, batch="s1").outcome == "stored"
+    with project.open_store(read_only=True) as store:
+        (batch,) = store.batches()
+        got = store.annotations(batch.batch_id)
+        table = read_annotations(path, task="spans")
+    assert got.select(["item", "annotator", "label"]).equals(old_rows(table))
+    canonical = {json.dumps(json.loads(text), sort_keys=True) for text in got["label"].to_pylist()}
+    assert canonical == {json.dumps(s, sort_keys=True) for s in spans}
+
+
+def test_replace_leaves_no_orphan_codes_or_names(tmp_path: Path) -> None:
+    project = init_project(tmp_path / "p")
+    first = write_csv(tmp_path / "a.csv", "item,annotator,label\n1,a,x\n1,b,y\n2,a,x\n2,c,z\n")
+    second = write_csv(tmp_path / "b.csv", "item,annotator,label\n5,d,q\n5,e,q\n")
+    other = write_csv(tmp_path / "c.csv", "item,annotator,label\n1,a,x\n1,b,x\n")
+    ingest_batch(project, first, batch="w1")
+    ingest_batch(project, other, batch="w2")
+    assert ingest_batch(project, second, batch="w1", replace_batch=True).outcome == "replaced"
+    with project.open_store(read_only=True) as store:
+        w1 = store.batch(name="w1")
+        assert w1 is not None
+        per_batch = store.execute(
+            "SELECT batch_id, field, count(*) FROM annotation_names GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        codes = store.execute(
+            "SELECT batch_id, count(*) FROM annotation_codes GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        got = store.annotations(w1.batch_id).to_pylist()
+    w2 = 2
+    assert per_batch == [
+        (w1.batch_id, "annotator", 2), (w1.batch_id, "item", 1), (w1.batch_id, "label", 1),
+        (w2, "annotator", 2), (w2, "item", 1), (w2, "label", 1),
+    ]  # fmt: skip
+    assert codes == [(w1.batch_id, 2), (w2, 2)]
+    assert [(r["item"], r["annotator"], r["label"]) for r in got] == [
+        ("5", "d", "q"),
+        ("5", "e", "q"),
+    ]
+
+
+names = st.text(min_size=0, max_size=6)
+
+
+@st.composite
+def small_tables(draw: st.DrawFn) -> tuple[pa.Table, bool]:
+    """Rows of strings (empty, unicode, repeated), some columns dictionary-encoded, with or
+    without an ``extra`` map."""
+    n = draw(st.integers(0, 25))
+    columns: dict[str, pa.Array] = {}
+    for name in ("item", "annotator", "label"):
+        pool = draw(st.lists(names, min_size=1, max_size=5))
+        values = pa.array(
+            draw(st.lists(st.sampled_from(pool), min_size=n, max_size=n)), pa.string()
+        )
+        columns[name] = values.dictionary_encode() if draw(st.booleans()) else values
+    extra = draw(st.booleans())
+    if extra:
+        entries = draw(
+            st.lists(st.dictionaries(names, st.none() | names, max_size=2), min_size=n, max_size=n)
+        )
+        columns["extra"] = pa.array(
+            [list(e.items()) for e in entries], pa.map_(pa.string(), pa.string())
+        )
+    return pa.table(columns), extra
+
+
+@settings(max_examples=60, deadline=None)
+@given(tables=st.lists(small_tables(), min_size=1, max_size=3))
+def test_stored_annotations_equal_the_rows(tables: list[tuple[pa.Table, bool]]) -> None:
+    store = Store(duckdb.connect(), Path(":memory:"), read_only=False)
+    store.migrate()
+    with store:
+        for batch_id, (rows, _) in enumerate(tables, start=1):
+            store.insert_annotations(batch_id, rows)
+        for batch_id, (rows, extra) in enumerate(tables, start=1):
+            got = store.annotations(batch_id)
+            for name in ("item", "annotator", "label"):
+                want = rows.column(name).cast(pa.string())
+                assert got.column(name).to_pylist() == want.to_pylist()
+            maps = got.column("extra").to_pylist()
+            if extra:
+                assert maps == rows.column("extra").to_pylist()
+            else:
+                assert maps == [None] * rows.num_rows
+            view = store.execute(
+                "SELECT item, annotator, label FROM annotations WHERE batch_id = ?", (batch_id,)
+            ).fetchall()
+            assert sorted(view) == sorted(
+                zip(
+                    *(
+                        rows.column(n).cast(pa.string()).to_pylist()
+                        for n in ("item", "annotator", "label")
+                    ),
+                    strict=True,
+                )
+            )
