@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from labelaudit.table import narrow_codes
+
 __all__ = [
     "MAD_SCALE",
     "MEAN_AD_SCALE",
@@ -190,13 +192,18 @@ def longest_runs(
     label : ndarray of int64, shape (n_groups,)
         Label of that run (the earliest one when several runs are equally long); -1 if none.
     """
-    g, lab = groups[order], labels[order]
     length = np.zeros(n_groups, dtype=np.int64)
     label = np.full(n_groups, -1, dtype=np.int64)
-    if g.size == 0:
+    if order.size == 0:
         return length, label
-    starts = np.flatnonzero(np.r_[True, (g[1:] != g[:-1]) | (lab[1:] != lab[:-1])])
-    sizes = np.diff(np.r_[starts, g.size])
+    g = narrow_codes(groups, n_groups)[order]  # narrow codes: a gather of 1-byte codes
+    lab = narrow_codes(labels, int(labels.max()) + 1)[order]
+    starts = np.empty(g.size, dtype=bool)
+    starts[0] = True
+    np.not_equal(g[1:], g[:-1], out=starts[1:])
+    starts[1:] |= lab[1:] != lab[:-1]
+    starts = np.flatnonzero(starts)
+    sizes = np.diff(starts, append=g.size)
     run_group = g[starts]  # runs are in (group, position) order: no sort needed
     group_start = np.flatnonzero(np.r_[True, run_group[1:] != run_group[:-1]])
     longest = np.maximum.reduceat(sizes, group_start)

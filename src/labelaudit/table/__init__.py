@@ -24,7 +24,7 @@ from labelaudit.table.readers import (
     split_names,
 )
 from labelaudit.table.schema import ANNOTATOR_KINDS, TASKS, TaskSchema
-from labelaudit.table.table import AnnotationTable
+from labelaudit.table.table import AnnotationTable, narrow_codes
 
 __all__ = [
     "ANNOTATOR_KINDS",
@@ -42,6 +42,7 @@ __all__ = [
     "format_of",
     "from_dataframe",
     "load_source",
+    "narrow_codes",
     "natural_order",
     "raw_columns",
     "read_annotations",

@@ -12,7 +12,13 @@ import pyarrow.compute as pc
 
 from labelaudit.table.schema import TaskSchema
 
-__all__ = ["CATEGORY_SCALES", "CONTINUOUS_LIMIT", "AnnotationTable", "dense_cell_order"]
+__all__ = [
+    "CATEGORY_SCALES",
+    "CONTINUOUS_LIMIT",
+    "AnnotationTable",
+    "dense_cell_order",
+    "narrow_codes",
+]
 
 #: Where ``category_values`` come from: the labels are numbers, their place in the declared
 #: ``--categories`` list, or only their place in text order (which is never a value order).
@@ -287,3 +293,25 @@ def dense_cell_order(
     slots[key] = np.arange(n, dtype=np.int32)
     order = slots[slots >= 0]
     return order.astype(np.int64) if order.size == n else None
+
+
+def narrow_codes(codes: np.ndarray, size: int) -> np.ndarray:
+    """Codes 0 .. size - 1 in the narrowest signed integer type that holds them (a view
+    when already that narrow).
+
+    Parameters
+    ----------
+    codes : ndarray of int, shape (n,)
+        Non-negative codes below ``size`` (e.g. ``annotator_codes`` and ``n_annotators``).
+    size : int
+        Number of distinct codes.
+
+    Returns
+    -------
+    ndarray of int8, int16, int32 or the input dtype, shape (n,)
+        A gather or comparison of int8 codes moves an eighth of the bytes of int64 ones.
+    """
+    for kind in (np.int8, np.int16, np.int32):
+        if size <= np.iinfo(kind).max:
+            return codes.astype(kind, copy=False)
+    return codes
