@@ -259,3 +259,24 @@ def test_stored_annotations_equal_the_rows(tables: list[tuple[pa.Table, bool]]) 
                     strict=True,
                 )
             )
+
+
+def test_labels_seen_are_the_distinct_labels_of_the_view(tmp_path: Path) -> None:
+    """Declared categories never used are names of the batch, not labels seen."""
+    project = init_project(tmp_path / "p", categories=("x", "y", "z", "unused"))
+    ingest_batch(
+        project,
+        write_csv(tmp_path / "a.csv", "item,annotator,label\n1,a,z\n1,b,x\n2,a,x\n"),
+        batch="w1",
+    )
+    with project.open_store(read_only=True) as store:
+        (batch,) = store.batches()
+        view = store.execute(
+            "SELECT DISTINCT label FROM annotations WHERE batch_id = ? ORDER BY label",
+            (batch.batch_id,),
+        ).fetchall()
+        names = store.execute(
+            "SELECT count(*) FROM annotation_names WHERE field = 'label'"
+        ).fetchall()
+        assert store.labels_seen(batch.batch_id) == [row[0] for row in view] == ["x", "z"]
+    assert names == [(4,)]

@@ -140,10 +140,7 @@ def _allowed_labels(store: Store, batches: list[BatchRecord]) -> set[str]:
         if declared:
             labels.update(map(str, declared))
         else:
-            rows = store.execute(
-                "SELECT DISTINCT label FROM annotations WHERE batch_id = ?", (batch.batch_id,)
-            ).fetchall()
-            labels.update(row[0] for row in rows)
+            labels.update(store.labels_seen(batch.batch_id))
     return labels
 
 
