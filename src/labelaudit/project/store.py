@@ -81,9 +81,12 @@ _SUBTRACT_PROFILES = (
 #: The canonical columns, stored as codes (``annotation_codes``) plus names
 #: (``annotation_names.field``).
 _CODED = ("item", "annotator", "label")
-_INSERT_CODES = (
-    "INSERT INTO annotation_codes SELECT ?, item, annotator, label, {extra} FROM incoming_codes"
-)
+_INSERT_CODES = {  # with an extra column, without
+    True: "INSERT INTO annotation_codes SELECT ?, item, annotator, label, extra "
+    "FROM incoming_codes",
+    False: "INSERT INTO annotation_codes SELECT ?, item, annotator, label, NULL "
+    "FROM incoming_codes",
+}
 _INSERT_NAMES = "INSERT INTO annotation_names SELECT ?, ?, code, name FROM incoming_names"
 _BATCH_COLUMNS = (
     "batch_id, name, sha256, source, input_sha256, read_sha256, n_annotations, n_items, "
@@ -451,7 +454,7 @@ class Store:
             codes["extra"] = rows.column("extra")
         self.connection.register("incoming_codes", pa.table(codes))
         try:
-            self.execute(_INSERT_CODES.format(extra="extra" if extra else "NULL"), (batch_id,))
+            self.execute(_INSERT_CODES[extra], (batch_id,))
         finally:
             self.connection.unregister("incoming_codes")
 
