@@ -417,7 +417,7 @@ class Aggregator:
         self.n_labels_ = codes.n_labels
         self.labels_per_annotator_ = codes.labels_per_annotator
         if not self.numeric:
-            self.confidence_ = self.probas_.max(axis=1)
+            self.confidence_ = row_max(self.probas_)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "n_labels_"):

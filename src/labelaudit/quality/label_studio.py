@@ -26,7 +26,6 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
 import numpy as np
 import pyarrow as pa
@@ -171,6 +170,8 @@ def label_config(
     str
         XML; every name and label is an escaped attribute value.
     """
+    from xml.sax.saxutils import quoteattr  # here: it imports urllib, http and ssl
+
     choices = "\n".join(f"    <Choice value={quoteattr(str(c))}/>" for c in categories)
     return (
         "<View>\n"
