@@ -38,9 +38,9 @@ import numpy as np
 import pyarrow as pa
 
 from labelaudit.exceptions import InputError, UsageError
-from labelaudit.project.config import InputConfig, ProjectConfig
+from labelaudit.project.config import InputConfig
 from labelaudit.project.layout import Project
-from labelaudit.project.results import ANALYSES, BatchResult, compute_results
+from labelaudit.project.results import BatchResult, compute_results
 from labelaudit.project.statistics import store_profiles
 from labelaudit.project.store import BatchRecord, Store, utc_now
 from labelaudit.project.validate import Reject, RejectedRowsError, Validation, validate_rows
@@ -440,11 +440,9 @@ def _score_and_write(
             store.delete_batch_content(previous.batch_id)
         batch_id = previous.batch_id if previous is not None else store.next_id("batches")
         with ThreadPoolExecutor(max_workers=1) as pool:
-            later = pool.submit(
-                _write_rows_then_score, store, (batch_id, table, validation), project.config
-            )
-            results = compute_results(table, project.config, ANALYSES[:1])
-            results += later.result()
+            rows_written = pool.submit(_write_rows, store, batch_id, table, validation)
+            results = compute_results(table, project.config)
+            rows_written.result()
         stage("writing")
         facts["sha256"] = facts["sha256"] or _batch_sha256(table, results)
         table = replace(table, source=facts["source"])
@@ -453,15 +451,6 @@ def _score_and_write(
             facts, on_commit,
         )  # fmt: skip
     return run_id, results
-
-
-def _write_rows_then_score(
-    store: Store, rows: tuple[int, AnnotationTable, Validation | None], config: ProjectConfig
-) -> list[BatchResult]:
-    """The worker's share of :func:`_score_and_write`: the batch's rows, then every
-    analysis after the first (agreement, which the calling thread computes meanwhile)."""
-    _write_rows(store, *rows)
-    return compute_results(rows[1], config, ANALYSES[1:])
 
 
 def _write_rows(
