@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from labelaudit.exceptions import InputError, UsageError
+from labelaudit.project.store import names_join
 
 if TYPE_CHECKING:
     from labelaudit.project import Project
@@ -135,6 +136,21 @@ def create_round(
     )
 
 
+# On the codes (the wanted names first): which of these items are stored, and each one's
+# extra per batch holding it.
+_STORED = (
+    "SELECT DISTINCT i.name FROM annotation_codes c"
+    + names_join("i", "item", "c.batch_id", "c.item")
+    + "WHERE list_contains(?::VARCHAR[], i.name)"
+)
+_TEXTS = (
+    "SELECT i.name, c.batch_id, any_value(c.extra) FROM annotation_codes c"
+    + names_join("i", "item", "c.batch_id", "c.item")
+    + "WHERE list_contains(?::VARCHAR[], i.name) GROUP BY i.name, c.batch_id "
+    "ORDER BY c.batch_id"
+)
+
+
 def _candidates(
     store: Store, batches: list[BatchRecord], source: str, gold: dict[str, str]
 ) -> list[tuple[str, str]]:
@@ -143,9 +159,7 @@ def _candidates(
     from labelaudit.project.decisions import batch_queue, batch_table
 
     if source == "gold":
-        stored = {
-            str(r[0]) for r in store.execute("SELECT DISTINCT item FROM annotations").fetchall()
-        }
+        stored = {str(r[0]) for r in store.execute(_STORED, (sorted(gold),)).fetchall()}
         found = [(item, label) for item, label in gold.items() if item in stored]
         if not found:
             raise UsageError(
@@ -177,11 +191,7 @@ def _texts(
     from labelaudit.pipeline_report import item_text
 
     names = {b.batch_id: b.name for b in batches}
-    rows = store.execute(
-        "SELECT item, batch_id, any_value(extra) FROM annotations "
-        "WHERE list_contains(?::VARCHAR[], item) GROUP BY item, batch_id ORDER BY batch_id",
-        (items,),
-    ).fetchall()
+    rows = store.execute(_TEXTS, (items,)).fetchall()
     return {str(item): (item_text(extra), names[batch]) for item, batch, extra in rows}
 
 

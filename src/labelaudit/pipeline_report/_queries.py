@@ -11,7 +11,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from labelaudit.project.store import BatchRecord, Store
+from labelaudit.project.store import BatchRecord, Store, names_join
 from labelaudit.results import clean_number
 
 __all__ = [
@@ -138,6 +138,15 @@ def confusions(store: Store, batches: list[BatchRecord], top: int) -> dict[str, 
     return {"categories": categories, "pairs": pairs, "n_disagreeing_pairs": total}
 
 
+# One row per wanted item of the named batch: on the codes, the wanted names first.
+_TEXTS = (
+    "SELECT i.name, any_value(c.extra) FROM annotation_codes c"
+    + names_join("i", "item", "c.batch_id", "c.item")
+    + "WHERE c.batch_id = (SELECT batch_id FROM batches WHERE name = ?) "
+    "AND list_contains(?::VARCHAR[], i.name) GROUP BY i.name"
+)
+
+
 def attach_text(store: Store, found: dict[str, Any], per_pair: int) -> None:
     """Keep ``per_pair`` examples per pair and add each item's text (first of
     :data:`TEXT_COLUMNS` among the file's extra columns), read from ``annotations``."""
@@ -149,9 +158,7 @@ def attach_text(store: Store, found: dict[str, Any], per_pair: int) -> None:
     texts: dict[tuple[str, str], str] = {}
     for batch, items in wanted.items():
         rows = store.execute(
-            "SELECT a.item, any_value(a.extra) FROM annotations a JOIN batches b USING "
-            "(batch_id) WHERE b.name = ? AND list_contains(?::VARCHAR[], a.item) "
-            "GROUP BY a.item",
+            _TEXTS,
             (batch, sorted(items)),
         ).fetchall()
         for item, extra in rows:

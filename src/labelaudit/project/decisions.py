@@ -25,7 +25,7 @@ import numpy as np
 
 from labelaudit.exceptions import NotFoundError, UsageError
 from labelaudit.intervals import wilson_interval
-from labelaudit.project.store import BatchRecord, Store, utc_now
+from labelaudit.project.store import BatchRecord, Store, names_join, utc_now
 from labelaudit.results import clean_number
 
 if TYPE_CHECKING:
@@ -108,12 +108,7 @@ def batch_queue(table: AnnotationTable) -> AdjudicationQueue:
 
 def item_batches(store: Store, item: str) -> list[BatchRecord]:
     """The batches holding ``item``, in history order."""
-    ids = {
-        row[0]
-        for row in store.execute(
-            "SELECT DISTINCT batch_id FROM annotations WHERE item = ?", (item,)
-        ).fetchall()
-    }
+    ids = {row[0] for row in store.execute(_ITEM_BATCHES, (item,)).fetchall()}
     return [b for b in store.batches() if b.batch_id in ids]
 
 
@@ -202,12 +197,7 @@ def refresh_decision_results(
     wanted = sorted(set(items))
     if not wanted:
         return ()
-    ids = {
-        row[0]
-        for row in store.execute(
-            "SELECT DISTINCT batch_id FROM annotations WHERE list_contains(?, item)", (wanted,)
-        ).fetchall()
-    }
+    ids = {row[0] for row in store.execute(_ITEMS_BATCHES, (wanted,)).fetchall()}
     batches = [b for b in store.batches() if b.batch_id in ids]
     if not batches:
         return ()
@@ -224,18 +214,40 @@ def refresh_decision_results(
     return tuple(b.name for b in batches)
 
 
+# The rows of the latest decisions' items in these batches, on the codes (the decided item
+# names first), with the decided label.
+_DECIDED = (
+    "WITH d AS (" + _LATEST + "), r AS (SELECT c.batch_id, c.item, c.annotator, c.label, "
+    "i.name AS item_name, d.label AS decided FROM annotation_codes c"
+    + names_join("i", "item", "c.batch_id", "c.item")
+    + "JOIN d ON d.item = i.name WHERE list_contains(?::BIGINT[], c.batch_id)) "
+)
 _AGREEMENT = (
-    "WITH d AS (" + _LATEST + ") SELECT a.batch_id, a.annotator, count(*) AS n, "
-    "count(*) FILTER (WHERE a.label = d.label) AS agreed FROM annotations a JOIN d "
-    "USING (item) WHERE list_contains(?::BIGINT[], a.batch_id) GROUP BY a.batch_id, "
-    "a.annotator ORDER BY a.batch_id, a.annotator"
+    _DECIDED + "SELECT r.batch_id, a.name AS annotator, count(*) AS n, "
+    "count(*) FILTER (WHERE l.name = r.decided) AS agreed FROM r"
+    + names_join("a", "annotator", "r.batch_id", "r.annotator")
+    + names_join("l", "label", "r.batch_id", "r.label")
+    + "GROUP BY r.batch_id, a.name ORDER BY r.batch_id, a.name"
 )
 # The labels of the decided items of these batches (the only rows whose queue status the
 # decisions result needs: a queue entry depends on its own item's labels only).
 _DECIDED_ROWS = (
-    "WITH d AS (" + _LATEST + ") SELECT a.batch_id, a.item, a.annotator, a.label "
-    "FROM annotations a JOIN d USING (item) WHERE list_contains(?::BIGINT[], a.batch_id) "
-    "ORDER BY a.batch_id, a.item, a.annotator"
+    _DECIDED
+    + "SELECT r.batch_id, r.item_name AS item, a.name AS annotator, l.name AS label FROM r"
+    + names_join("a", "annotator", "r.batch_id", "r.annotator")
+    + names_join("l", "label", "r.batch_id", "r.label")
+    + "ORDER BY r.batch_id, r.item_name, a.name"
+)
+# The batches holding one item (one name), or any of a list of names.
+_ITEM_BATCHES = (
+    "SELECT DISTINCT c.batch_id FROM annotation_codes c"
+    + names_join("i", "item", "c.batch_id", "c.item")
+    + "WHERE i.name = ?"
+)
+_ITEMS_BATCHES = (
+    "SELECT DISTINCT c.batch_id FROM annotation_codes c"
+    + names_join("i", "item", "c.batch_id", "c.item")
+    + "WHERE list_contains(?::VARCHAR[], i.name)"
 )
 _PREVIOUS = (
     "SELECT batch_id, result FROM batch_results WHERE kind = 'decisions' "

@@ -55,6 +55,7 @@ __all__ = [
     "Store",
     "StoreLockedError",
     "StoreOutdatedError",
+    "names_join",
     "utc_now",
 ]
 
@@ -88,6 +89,28 @@ _INSERT_CODES = {  # with an extra column, without
     "FROM incoming_codes",
 }
 _INSERT_NAMES = "INSERT INTO annotation_names SELECT ?, ?, code, name FROM incoming_names"
+_ALIAS = re.compile(r"[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)?")
+
+
+def names_join(alias: str, field: str, batch: str, code: str) -> str:
+    """SQL ``JOIN annotation_names {alias}`` on one coded column: ``{alias}.name`` is the
+    name of code ``code`` (a column of ``field`` codes, e.g. ``c.item``) in batch ``batch``
+    (a column, e.g. ``c.batch_id``).
+
+    The readers' way to ``annotations`` (migration 11): filter, group and join on the
+    integer codes of ``annotation_codes`` and decode only the rows returned; a filter on
+    ``{alias}.name`` turns a name into its code first (within a batch and field, code and
+    name are one-to-one).
+    Arguments are identifiers of the calling query (checked), never user values.
+    """
+    if field not in _CODED or not all(_ALIAS.fullmatch(x) for x in (alias, batch, code)):
+        raise ValueError(f"names_join({alias!r}, {field!r}, {batch!r}, {code!r})")
+    return (
+        f" JOIN annotation_names {alias} ON {alias}.batch_id = {batch} "
+        f"AND {alias}.field = '{field}' AND {alias}.code = {code} "
+    )
+
+
 _BATCH_COLUMNS = (
     "batch_id, name, sha256, source, input_sha256, read_sha256, n_annotations, n_items, "
     "n_annotators, n_rejected, task_schema, ingested_at, run_id"

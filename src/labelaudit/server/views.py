@@ -15,7 +15,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from labelaudit.exceptions import NotFoundError
-from labelaudit.project.store import BatchRecord, Store
+from labelaudit.project.store import BatchRecord, Store, names_join
 from labelaudit.server.access import StoreAccess
 from labelaudit.server.queue import QueueFilter, queue_view
 
@@ -226,15 +226,26 @@ _TREND = (
     "SELECT b.name, a.kind, a.metric, a.value, a.n FROM annotator_metrics a "
     "JOIN batches b USING (batch_id) WHERE a.annotator = ? ORDER BY b.batch_id"
 )
-_DISAGREE = """
-WITH mine AS (SELECT item, label, extra FROM annotations WHERE batch_id = ? AND annotator = ?),
-votes AS (SELECT item, label, count(*) AS n FROM annotations
-          WHERE batch_id = ? AND item IN (SELECT item FROM mine) GROUP BY item, label),
-top AS (SELECT item, arg_max(label, n) AS label, max(n) AS n, sum(n) AS total
-        FROM votes GROUP BY item)
-SELECT m.item, m.label, t.label, t.n, t.total, m.extra FROM mine m JOIN top t USING (item)
-WHERE m.label <> t.label ORDER BY m.item LIMIT ?
-"""
+# The annotator's rows of the batch whose label is not their item's most common one (ties:
+# the smallest label name), first by item: on the codes, decoding only the rows returned.
+# Parameters: batch_id, annotator, batch_id (twice), limit. ``tie`` ranks the batch's labels
+# (the smallest name highest), so one integer orders votes then names.
+_DISAGREE = (
+    "WITH mine AS (SELECT c.batch_id, c.item, c.label, c.extra FROM annotation_codes c"
+    + names_join("a", "annotator", "c.batch_id", "c.annotator")
+    + "WHERE c.batch_id = ? AND a.name = ?), "
+    "ranks AS (SELECT code, count(*) OVER () AS size, count(*) OVER () - rank() OVER "
+    "(ORDER BY name) AS tie FROM annotation_names WHERE batch_id = ? AND field = 'label'), "
+    "votes AS (SELECT item, label, count(*) AS n FROM annotation_codes WHERE batch_id = ? "
+    "AND item IN (SELECT item FROM mine) GROUP BY item, label), "
+    "top AS (SELECT v.item, arg_max(v.label, v.n * r.size + r.tie) AS label, max(v.n) AS n, "
+    "sum(v.n) AS total FROM votes v JOIN ranks r ON r.code = v.label GROUP BY v.item) "
+    "SELECT i.name, ml.name, tl.name, t.n, t.total, m.extra FROM mine m JOIN top t USING (item)"
+    + names_join("i", "item", "m.batch_id", "m.item")
+    + names_join("ml", "label", "m.batch_id", "m.label")
+    + names_join("tl", "label", "m.batch_id", "t.label")
+    + "WHERE m.label <> t.label ORDER BY i.name LIMIT ?"
+)
 DISAGREEMENTS = 50
 
 
@@ -255,7 +266,7 @@ def annotator_view(access: StoreAccess, annotator: str) -> dict[str, Any]:
         latest = _batch_record(store, rows[-1][0])
         found = store.execute(
             _DISAGREE,
-            (latest.batch_id, annotator, latest.batch_id, DISAGREEMENTS),
+            (latest.batch_id, annotator, latest.batch_id, latest.batch_id, DISAGREEMENTS),
         ).fetchall()
         flags = []
         for batch, result in store.execute(
