@@ -60,7 +60,13 @@ CODES = {
     "agreement": decisions._AGREEMENT,
     "decided_rows": decisions._DECIDED_ROWS,
 }
-UNORDERED = {"report_texts", "calibration_stored", "calibration_texts", "items_batches"}
+UNORDERED = {
+    "report_texts",
+    "calibration_stored",
+    "calibration_texts",
+    "item_batches",
+    "items_batches",
+}  # no ORDER BY: the callers make sets or dicts of them
 
 
 def both(store: Store, key: str, view: tuple[Any, ...], codes: tuple[Any, ...]) -> tuple:
