@@ -149,7 +149,7 @@ _TEXTS = (
 
 def attach_text(store: Store, found: dict[str, Any], per_pair: int) -> None:
     """Keep ``per_pair`` examples per pair and add each item's text (first of
-    :data:`TEXT_COLUMNS` among the file's extra columns), read from ``annotations``."""
+    :data:`TEXT_COLUMNS` among the file's extra columns), read from the stored rows."""
     wanted: dict[str, set[str]] = defaultdict(set)
     for pair in found["pairs"]:
         pair["examples"] = pair["examples"][:per_pair]
