@@ -269,10 +269,26 @@ def break_ties(scores: np.ndarray, tie: str, rng: np.random.Generator) -> np.nda
     if tie == "abstain":
         labels[several] = -1
     elif bool(several.any()):
-        draws = rng.random(scores.shape)  # every item's draws: the stream ignores row order
         rows = np.flatnonzero(several)
-        labels[rows] = np.argmax(np.where(tied[rows], draws[rows], -1.0), axis=1)
+        draws = _draws_of_rows(rng, scores.shape, rows)
+        labels[rows] = np.argmax(np.where(tied[rows], draws, -1.0), axis=1)
     return labels
+
+
+def _draws_of_rows(
+    rng: np.random.Generator, shape: tuple[int, ...], rows: np.ndarray, block: int = 1 << 16
+) -> np.ndarray:
+    """Rows ``rows`` (sorted) of ``rng.random(shape)``, shape (rows.size, q), drawn block by
+    block: every item's draws are taken (the stream does not depend on which items tie),
+    without holding the whole (n, q) array."""
+    n, q = shape
+    out = np.empty((rows.size, q))
+    bounds = np.searchsorted(rows, np.arange(0, n + block, block))
+    for number, start in enumerate(range(0, n, block)):
+        chunk = rng.random((min(block, n - start), q))
+        low, high = bounds[number], bounds[number + 1]
+        out[low:high] = chunk[rows[low:high] - start]
+    return out
 
 
 def row_max(scores: np.ndarray) -> np.ndarray:

@@ -59,7 +59,12 @@ def agreement_with(codes: Codes, reference: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def weighted_vote(
-    codes: Codes, weights: np.ndarray | None, tie: str, random_state: int, gold: Gold | None
+    codes: Codes,
+    weights: np.ndarray | None,
+    tie: str,
+    random_state: int,
+    gold: Gold | None,
+    counts: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Vote shares and winners of a (weighted) vote.
 
@@ -74,6 +79,10 @@ def weighted_vote(
         Seed of the tie draws.
     gold : Gold or None
         Gold items take their gold label.
+    counts : ndarray of int, shape (n_items, q), optional
+        The items' category counts when already built (the table's
+        :meth:`~labelaudit.table.AnnotationTable.to_item_category_counts`, shared with
+        the agreement figures): the vote totals when ``weights`` is None.
 
     Returns
     -------
@@ -82,8 +91,9 @@ def weighted_vote(
     labels : ndarray of int64, shape (n_items,)
         Winning category; -1 for an abstained tie.
     """
+    totals = vote_counts(codes, weights) if weights is not None or counts is None else counts
     probas, labels = vote_winners(
-        vote_counts(codes, weights), tie, np.random.default_rng(random_state)
+        totals.astype(np.float64, copy=False), tie, np.random.default_rng(random_state)
     )
     if gold is not None:
         labels[gold.items] = gold.labels
@@ -166,10 +176,14 @@ class MajorityVote(Aggregator):
     def _annotator_weights(self, codes: Codes, gold: Gold | None) -> np.ndarray | None:
         return None
 
+    def _prepare(self, table: AnnotationTable) -> None:
+        self._counts = table.to_item_category_counts()  # built once per table, shared
+
     def _fit(self, codes: Codes, gold: Gold | None) -> None:
         weights = self._annotator_weights(codes, gold)
+        counts = self.__dict__.pop("_counts", None)  # not kept on the fitted estimator
         self.probas_, self.labels_ = weighted_vote(
-            codes, weights, self.tie, self.random_state, gold
+            codes, weights, self.tie, self.random_state, gold, counts
         )
         self.skills_, self.confusions_ = agreement_with(codes, self.labels_)
 

@@ -14,7 +14,7 @@ batches with labeling-function votes, ``labeling_functions``
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -203,6 +203,11 @@ ANALYSES: tuple[Analysis, ...] = (
 )
 
 
-def compute_results(table: AnnotationTable, config: ProjectConfig) -> list[BatchResult]:
-    """Run every analysis of :data:`ANALYSES` on one batch (None results left out)."""
-    return [result for analysis in ANALYSES if (result := analysis(table, config)) is not None]
+def compute_results(
+    table: AnnotationTable,
+    config: ProjectConfig,
+    analyses: Sequence[Analysis] = ANALYSES,
+) -> list[BatchResult]:
+    """Run ``analyses`` (default: every one of :data:`ANALYSES`) on one batch, in order
+    (None results left out)."""
+    return [result for analysis in analyses if (result := analysis(table, config)) is not None]
