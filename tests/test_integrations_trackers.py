@@ -8,6 +8,7 @@ import glob
 import hashlib
 import json
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,8 @@ def iter_wandb_records(path: Path) -> Iterator[bytes]:
         if kind == 0:
             pos += left
             continue
+        if pos + 7 + length > len(data):
+            return  # a record still being written
         chunk = data[pos + 7 : pos + 7 + length]
         pos += 7 + length
         if kind == 1:
@@ -129,6 +132,30 @@ def iter_wandb_records(path: Path) -> Iterator[bytes]:
         else:
             yield pending + chunk
             pending = b""
+
+
+def read_wandb_run(
+    path: Path, pb: Any
+) -> tuple[str | None, dict[int, dict[str, Any]], dict[str, Any]]:
+    """(run display name, history rows by step, artifacts by type) of a W&B run file."""
+    history: dict[int, dict[str, Any]] = {}
+    artifacts: dict[str, Any] = {}
+    run_name = None
+    for raw in iter_wandb_records(path):
+        record = pb.Record()
+        record.ParseFromString(raw)
+        kind = record.WhichOneof("record_type")
+        if kind == "history":
+            row = {
+                i.key or "/".join(i.nested_key): json.loads(i.value_json)
+                for i in record.history.item
+            }
+            history.setdefault(int(row["_step"]), {}).update(row)
+        elif kind == "artifact":
+            artifacts[record.artifact.type] = record.artifact
+        elif kind == "run":
+            run_name = record.run.display_name
+    return run_name, history, artifacts
 
 
 def test_wandb_offline_run_reads_back(
@@ -147,23 +174,16 @@ def test_wandb_offline_run_reads_back(
     monkeypatch.delenv("WANDB_PROJECT", raising=False)
     result = export_metrics(project, to="wandb", run_name="weekly")
     (run_file,) = glob.glob(str(tmp_path / "wandb" / f"offline-run-*-{result.run_id}" / "*.wandb"))
-    history: dict[int, dict[str, Any]] = {}
-    artifacts: dict[str, Any] = {}
-    run_name = None
-    for raw in iter_wandb_records(Path(run_file)):
-        record = pb.Record()
-        record.ParseFromString(raw)
-        kind = record.WhichOneof("record_type")
-        if kind == "history":
-            row = {
-                i.key or "/".join(i.nested_key): json.loads(i.value_json)
-                for i in record.history.item
-            }
-            history.setdefault(int(row["_step"]), {}).update(row)
-        elif kind == "artifact":
-            artifacts[record.artifact.type] = record.artifact
-        elif kind == "run":
-            run_name = record.run.display_name
+    # wandb's service process writes the file; under load it can still be flushing when
+    # finish() has returned (the CLI's exit waits for it), so read until it is whole
+    deadline = time.monotonic() + 60
+    while True:
+        run_name, history, artifacts = read_wandb_run(Path(run_file), pb)
+        if (run_name and len(history) == 4 and "report" in artifacts) or (
+            time.monotonic() > deadline
+        ):
+            break
+        time.sleep(0.2)
     assert run_name == "weekly" and sorted(history) == [0, 1, 2, 3]
     stored = stored_series(project, "agreement", "krippendorff_alpha")
     assert [history[i]["agreement/krippendorff_alpha"] for i in range(4)] == [v[0] for v in stored]
