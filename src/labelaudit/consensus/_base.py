@@ -20,7 +20,7 @@ import numpy as np
 
 from labelaudit.consensus._result import ConsensusResult, summarise
 from labelaudit.exceptions import InputError, UsageError
-from labelaudit.table import AnnotationTable
+from labelaudit.table import AnnotationTable, narrow_codes
 
 if TYPE_CHECKING:  # scipy is imported where a model uses it: majority vote needs none
     import scipy.sparse as sp
@@ -139,8 +139,7 @@ class Codes:
 #: Codes per live table (weak: a table's codes go when the table does).
 def _gathered(codes: np.ndarray, size: int, order: np.ndarray) -> np.ndarray:
     """``codes[order]`` as int64, gathered in the narrowest type holding 0 .. size - 1."""
-    narrow = np.int8 if size <= 127 else np.int16 if size <= 32767 else np.int64
-    return codes.astype(narrow, copy=False)[order].astype(np.int64)
+    return narrow_codes(codes, size)[order].astype(np.int64)
 
 
 _CODES: weakref.WeakKeyDictionary[AnnotationTable, Codes] = weakref.WeakKeyDictionary()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from labelaudit.exceptions import InputError, UsageError
-from labelaudit.project.store import names_join
+from labelaudit.project.store import ROWS_OF_ITEMS
 
 if TYPE_CHECKING:
     from labelaudit.project import Project
@@ -138,16 +138,11 @@ def create_round(
 
 # On the codes (the wanted names first): which of these items are stored, and each one's
 # extra per batch holding it.
-_STORED = (
-    "SELECT DISTINCT i.name FROM annotation_codes c"
-    + names_join("i", "item", "c.batch_id", "c.item")
-    + "WHERE list_contains(?::VARCHAR[], i.name)"
-)
+_STORED = "SELECT DISTINCT i.name " + ROWS_OF_ITEMS
 _TEXTS = (
-    "SELECT i.name, c.batch_id, any_value(c.extra) FROM annotation_codes c"
-    + names_join("i", "item", "c.batch_id", "c.item")
-    + "WHERE list_contains(?::VARCHAR[], i.name) GROUP BY i.name, c.batch_id "
-    "ORDER BY c.batch_id"
+    "SELECT i.name, c.batch_id, any_value(c.extra) "
+    + ROWS_OF_ITEMS
+    + "GROUP BY i.name, c.batch_id ORDER BY c.batch_id"
 )
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from labelaudit.exceptions import NotFoundError, UsageError
 from labelaudit.intervals import wilson_interval
-from labelaudit.project.store import BatchRecord, Store, names_join, utc_now
+from labelaudit.project.store import ROWS_OF_ITEMS, BatchRecord, Store, names_join, utc_now
 from labelaudit.results import clean_number
 
 if TYPE_CHECKING:
@@ -244,11 +244,7 @@ _ITEM_BATCHES = (
     + names_join("i", "item", "c.batch_id", "c.item")
     + "WHERE i.name = ?"
 )
-_ITEMS_BATCHES = (
-    "SELECT DISTINCT c.batch_id FROM annotation_codes c"
-    + names_join("i", "item", "c.batch_id", "c.item")
-    + "WHERE list_contains(?::VARCHAR[], i.name)"
-)
+_ITEMS_BATCHES = "SELECT DISTINCT c.batch_id " + ROWS_OF_ITEMS
 _PREVIOUS = (
     "SELECT batch_id, result FROM batch_results WHERE kind = 'decisions' "
     "AND list_contains(?::BIGINT[], batch_id)"

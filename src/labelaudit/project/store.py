@@ -49,6 +49,7 @@ from labelaudit.project._migrations import (
 __all__ = [
     "LOCK_WAIT_SECONDS",
     "MIGRATIONS",
+    "ROWS_OF_ITEMS",
     "STORE_NAME",
     "BatchRecord",
     "Migration",
@@ -109,6 +110,15 @@ def names_join(alias: str, field: str, batch: str, code: str) -> str:
         f" JOIN annotation_names {alias} ON {alias}.batch_id = {batch} "
         f"AND {alias}.field = '{field}' AND {alias}.code = {code} "
     )
+
+
+#: ``FROM`` and ``WHERE`` of the stored rows (``annotation_codes c``) of the items named in
+#: the one ``?`` parameter (a list of names); ``i.name`` is each row's item name.
+ROWS_OF_ITEMS = (
+    "FROM annotation_codes c"
+    + names_join("i", "item", "c.batch_id", "c.item")
+    + "WHERE list_contains(?::VARCHAR[], i.name) "
+)
 
 
 _BATCH_COLUMNS = (

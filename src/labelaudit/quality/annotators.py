@@ -30,7 +30,7 @@ from labelaudit.quality._stats import (
     run_p_values,
     small_distinct_rows,
 )
-from labelaudit.table.table import AnnotationTable
+from labelaudit.table.table import AnnotationTable, narrow_codes
 
 __all__ = [
     "SPEED_FLOOR",
@@ -313,7 +313,7 @@ def label_runs(
     rows = np.arange(table.n_ratings)
     annotator = table.annotator_codes
     if times is None:  # by annotator, then row: a stable sort (radix on small codes)
-        order = np.argsort(annotator.astype(np.min_scalar_type(table.n_annotators)), kind="stable")
+        order = np.argsort(narrow_codes(annotator, table.n_annotators), kind="stable")
     else:
         order = np.lexsort((rows, np.where(np.isfinite(times), times, np.inf), annotator))
     length, label = longest_runs(annotator, table.label_codes, order, table.n_annotators)
