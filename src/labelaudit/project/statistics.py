@@ -145,14 +145,26 @@ def _strings(values: np.ndarray) -> list[str]:
     return [str(value) for value in values.tolist()]
 
 
-def store_profiles(store: Store, batch_id: int, table: AnnotationTable) -> None:
+def store_profiles(
+    store: Store, batch_id: int, table: AnnotationTable, rows: pa.Table | None = None
+) -> None:
     """Insert a batch's profile rows and add them to the project's running totals (inside
-    the caller's transaction; :meth:`Store.delete_batch_content` subtracts them again)."""
-    _insert_profiles(store, batch_id, table, totals=True)
+    the caller's transaction; :meth:`Store.delete_batch_content` subtracts them again).
+
+    ``rows`` are the table's :func:`batch_profile_rows` when already computed (ingest
+    computes them beside its other per-batch results, off the writing thread)."""
+    _insert_profiles(store, batch_id, table, totals=True, rows=rows)
 
 
-def _insert_profiles(store: Store, batch_id: int, table: AnnotationTable, *, totals: bool) -> None:
-    rows = batch_profile_rows(table)
+def _insert_profiles(
+    store: Store,
+    batch_id: int,
+    table: AnnotationTable,
+    *,
+    totals: bool,
+    rows: pa.Table | None = None,
+) -> None:
+    rows = batch_profile_rows(table) if rows is None else rows
     if not rows.num_rows:
         return
     store.connection.register("incoming_profiles", rows)
