@@ -537,11 +537,11 @@ def _stored_rows(table: AnnotationTable) -> pa.Table:
         "annotator": (annotators[order], table.annotators),
         "label": (narrow_codes(table.label_codes, table.n_categories)[order], table.categories),
     }
-    names = {"item": table.item_names}  # the readers' Arrow item names: no conversion
+    arrow_names = {"item": table.item_names}  # the readers' Arrow item names: no conversion
     rows = pa.table(
         {
             name: pa.DictionaryArray.from_arrays(
-                pa.array(narrow_codes(codes, len(v))), _names(v, names.get(name))
+                pa.array(narrow_codes(codes, len(v))), _names(v, arrow_names.get(name))
             )
             for name, (codes, v) in columns.items()
         }
