@@ -126,8 +126,11 @@ def selected(argv: Sequence[str]) -> typer.Typer:
 
 def main() -> None:
     """Console-script entry point."""
+    from labelaudit.cli.memory import keep_freed_memory
     from labelaudit.cli.startup import defer_pandas
 
+    if sys.argv[1:2] != ["serve"]:  # a command ends within seconds; the server runs on
+        keep_freed_memory()
     defer_pandas()
     try:
         selected(sys.argv[1:])()
