@@ -90,12 +90,21 @@ def credit_of(counts: np.ndarray, item: np.ndarray, label: np.ndarray) -> np.nda
         are the item's counts minus the own vote, so only the own category's count drops
         by one.
     """
-    q = counts.shape[1]
-    distinct = small_distinct_rows(counts)  # items with equal counts get equal credits
+    cells, index = _credit_table(counts)
+    rows = item if index is None else index[item]
+    return cells[rows * counts.shape[1] + label]
+
+
+def _credit_table(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The credits of :func:`credit_of` as a flat table and each item's row in it:
+    (credit of row r and category k at ``r * q + k``, row of each item), the row index
+    None when each item has its own row. Items with equal counts get equal credits, so
+    each distinct count vector is scored once (:func:`small_distinct_rows`) when few."""
+    distinct = small_distinct_rows(counts)
     if distinct is None:
-        return _cell_credit(counts).reshape(-1)[item * q + label]
-    rows, inverse = distinct  # score each distinct count vector once, then one gather
-    return _cell_credit(rows).reshape(-1)[inverse[item] * q + label]
+        return _cell_credit(counts).reshape(-1), None
+    rows, inverse = distinct  # narrow, in a type that holds row * q + category too
+    return _cell_credit(rows).reshape(-1), narrow_codes(inverse, rows.shape[0] * counts.shape[1])
 
 
 def _cell_credit(counts: np.ndarray) -> np.ndarray:
@@ -175,17 +184,35 @@ def annotator_sums(
     counts : ndarray, shape (n_items, q), optional
         The item x category counts when already built (a table's).
     """
-    q = n_categories
+    q, r = n_categories, n_annotators
     if counts is None:
         counts = np.bincount(item * q + label, minlength=n_items * q).reshape(n_items, q)
-    credit = credit_of(counts, item, label)
-    shared = np.isfinite(credit)
-    flat = np.bincount(annotator * q + label, minlength=n_annotators * q)
-    return AnnotatorSums(
-        label_counts=flat.reshape(n_annotators, q),
-        credit=np.bincount(annotator[shared], weights=credit[shared], minlength=n_annotators),
-        n_compared=np.bincount(annotator[shared], minlength=n_annotators),
-    )
+    cells, index = _credit_table(counts)
+    flat = np.zeros(r * q, dtype=np.int64)
+    credit: np.ndarray = np.zeros(r)
+    compared = np.zeros(r, dtype=np.int64)
+    seed = np.arange(r)
+    for start in range(0, label.shape[0], SUM_BLOCK):  # a loop over blocks, not rows
+        part = slice(start, start + SUM_BLOCK)
+        a, k = annotator[part], label[part]
+        rows = item[part] if index is None else index[item[part]]
+        value = cells[rows * q + k]
+        shared = np.isfinite(value)
+        flat += np.bincount(a * q + k, minlength=r * q)
+        # the running sums enter first: each annotator's credits are added one by one in
+        # row order, as one bincount of every row adds them (the same float sums)
+        credit = np.bincount(
+            np.concatenate([seed, a[shared]]),
+            weights=np.concatenate([credit, value[shared]]),
+            minlength=r,
+        )
+        compared += np.bincount(a[shared], minlength=r)
+    return AnnotatorSums(label_counts=flat.reshape(r, q), credit=credit, n_compared=compared)
+
+
+#: Rows per block of :func:`annotator_sums` (its temporaries stay a few MB however many
+#: rows the table has).
+SUM_BLOCK = 1 << 18
 
 
 def table_sums(table: AnnotationTable) -> AnnotatorSums:
