@@ -512,7 +512,11 @@ class Aggregator:
         self.n_labels_ = codes.n_labels
         self.labels_per_annotator_ = codes.labels_per_annotator
         if not self.numeric:
-            self.confidence_ = row_max(self.probas_)
+            self.confidence_ = self._confidence()
+
+    def _confidence(self) -> np.ndarray:
+        """Largest posterior of each item (``confidence_``), shape (n_items,)."""
+        return row_max(self.probas_)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "n_labels_"):

@@ -11,6 +11,7 @@ from labelaudit.consensus._base import (
     Gold,
     TieRule,
     check_choice,
+    row_max,
     tie_winners,
     vote_counts,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "agreement_with",
     "annotator_weights",
     "gold_accuracy",
+    "vote_shares",
     "vote_ties",
     "vote_winners",
     "weighted_vote",
@@ -128,13 +130,19 @@ def vote_ties(
     or weighted floats; ``tied`` (n,) bool marks the items whose largest shares tie
     (:func:`~labelaudit.consensus._base.tie_winners`), before the tie rule.
     """
-    totals = scores.sum(axis=1)
+    probas = vote_shares(scores, scores.sum(axis=1))
+    labels, tied = tie_winners(probas, tie, rng)
+    return probas, labels, tied
+
+
+def vote_shares(scores: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """Vote shares (n, q) of vote totals ``scores`` (n, q) whose rows sum to ``totals``
+    (n,); uniform shares for an item whose totals are all 0."""
     empty = ~(totals > 0)
     probas = scores / np.where(empty, 1.0, totals)[:, None]
     if bool(empty.any()):
         probas[empty] = 1.0 / scores.shape[1]
-    labels, tied = tie_winners(probas, tie, rng)
-    return probas, labels, tied
+    return probas
 
 
 def gold_accuracy(codes: Codes, gold: Gold) -> np.ndarray:
@@ -200,18 +208,67 @@ class MajorityVote(Aggregator):
         return None
 
     def _prepare(self, table: AnnotationTable) -> None:
-        self._counts = table.to_item_category_counts()  # built once per table, shared
+        # the table's counts (int64 and narrow) and sizes: built once per table, shared,
+        # not kept on the fitted estimator beyond the shares it has not built yet
+        self._votes = (
+            table.to_item_category_counts(),
+            table.to_item_category_counts(narrow=True),
+            table.ratings_per_item(),
+        )
 
     def _fit(self, codes: Codes, gold: Gold | None) -> None:
         weights = self._annotator_weights(codes, gold)
-        counts = self.__dict__.pop("_counts", None)  # not kept on the fitted estimator
-        totals = vote_counts(codes, weights) if weights is not None or counts is None else counts
+        votes = self.__dict__.pop("_votes", None)
         rng = np.random.default_rng(self.random_state)
-        self.probas_, self.labels_, self.tied_ = vote_ties(totals, self.tie, rng)
+        if weights is None and votes is not None:
+            self._count_vote(votes, rng, gold)
+        else:
+            totals = vote_counts(codes, weights)
+            self.probas_, self.labels_, self.tied_ = vote_ties(totals, self.tie, rng)
         if gold is not None:  # gold items take their gold label: no tie left there
             self.labels_[gold.items] = gold.labels
             self.tied_[gold.items] = False
         self.skills_, self.confusions_ = agreement_with(codes, self.labels_)
+
+    def _count_vote(
+        self,
+        votes: tuple[np.ndarray, np.ndarray, np.ndarray],
+        rng: np.random.Generator,
+        gold: Gold | None,
+    ) -> None:
+        """The vote of the table's counts, as :func:`vote_ties` gives it: ties found on
+        the narrow counts (equal counts are exactly the equal shares: two shares of one
+        item differ by at least 1 / its labels, far beyond ``TIE_RTOL``), the winning
+        share from the largest count, the shares built only when ``probas_`` is read."""
+        counts, small, totals = votes
+        self.labels_, self.tied_ = tie_winners(small, self.tie, rng)
+        self._shares = (counts, totals)
+        if gold is None:  # gold items are clamped after the fit: their share is the base's
+            empty = ~(totals > 0)
+            confidence = row_max(small) / np.where(empty, 1.0, totals)
+            confidence[empty] = 1.0 / counts.shape[1]
+            self._vote_confidence = confidence  # = row_max(probas_), rounding is monotone
+
+    @property
+    def probas_(self) -> np.ndarray:
+        """Vote shares, shape (n_items, q) (see the class), built on first read."""
+        shares = self.__dict__.pop("_shares", None)
+        if shares is not None:
+            self.__dict__["_probas"] = vote_shares(*shares)
+        try:
+            probas: np.ndarray = self.__dict__["_probas"]
+        except KeyError:
+            raise AttributeError("probas_") from None
+        return probas
+
+    @probas_.setter
+    def probas_(self, value: np.ndarray) -> None:
+        self.__dict__.pop("_shares", None)
+        self.__dict__["_probas"] = value
+
+    def _confidence(self) -> np.ndarray:
+        known = self.__dict__.pop("_vote_confidence", None)
+        return known if known is not None else super()._confidence()
 
 
 class WeightedMajorityVote(MajorityVote):

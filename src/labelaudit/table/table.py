@@ -162,14 +162,25 @@ class AnnotationTable:
         )
 
     # ------------------------------------------------------------- converters
-    def to_item_category_counts(self) -> np.ndarray:
+    def to_item_category_counts(self, *, narrow: bool = False) -> np.ndarray:
         """Item x category count matrix, shape (n_items, q), int64, read-only.
 
         Entry (i, k) is the number of annotators who gave item i category k (Fleiss 1971
         layout; statsmodels' ``aggregate_raters`` output without its NaN pitfall). Built
         once per table (one bincount) and shared by every coefficient and diagnostic.
+        ``narrow=True``: the same counts in the narrowest integer type holding them (int8
+        up to 127 labels per item: an eighth of the bytes for the passes over columns of
+        the tie rule and the distinct count rows), also built once.
         """
-        return self._item_category_counts
+        return self._small_item_category_counts if narrow else self._item_category_counts
+
+    @cached_property
+    def _small_item_category_counts(self) -> np.ndarray:
+        per_item = self.ratings_per_item()
+        size = int(per_item.max(initial=0)) + 1  # no count exceeds the item's ratings
+        counts = narrow_codes(self.to_item_category_counts(), size)
+        counts.flags.writeable = False
+        return counts
 
     @cached_property
     def _item_category_counts(self) -> np.ndarray:
