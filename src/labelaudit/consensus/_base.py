@@ -330,7 +330,8 @@ def tie_winners(
     ``TIE_RTOL``), before the tie rule picks one (or abstains: ``labels == -1``).
     """
     best = row_max(scores)
-    floor = best - TIE_RTOL * np.abs(best)
+    # integer totals tie only when equal (and reach the float floor only then)
+    floor = best if scores.dtype.kind in "iu" else best - TIE_RTOL * np.abs(best)
     n, q = scores.shape
     if q <= _COLUMN_TIES:  # one pass per column: the first category reaching the floor
         labels = np.zeros(n, dtype=np.int64)

@@ -44,6 +44,7 @@ __all__ = [
     "label_runs",
     "leave_one_out_agreement",
     "leave_one_out_credit",
+    "longest_label_runs",
     "pool_shares",
     "run_chance",
     "speed",
@@ -190,7 +191,7 @@ def annotator_sums(
     cells, index = _credit_table(counts)
     flat = np.zeros(r * q, dtype=np.int64)
     credit: np.ndarray = np.zeros(r)
-    compared = np.zeros(r, dtype=np.int64)
+    alone = np.zeros(r, dtype=np.int64)  # labels nobody else gave on their item
     seed = np.arange(r)
     for start in range(0, label.shape[0], SUM_BLOCK):  # a loop over blocks, not rows
         part = slice(start, start + SUM_BLOCK)
@@ -206,8 +207,10 @@ def annotator_sums(
             weights=np.concatenate([credit, value[shared]]),
             minlength=r,
         )
-        compared += np.bincount(a[shared], minlength=r)
-    return AnnotatorSums(label_counts=flat.reshape(r, q), credit=credit, n_compared=compared)
+        alone += np.bincount(a[~shared], minlength=r)
+    counts_by_annotator = flat.reshape(r, q)
+    compared = counts_by_annotator.sum(axis=1) - alone
+    return AnnotatorSums(label_counts=counts_by_annotator, credit=credit, n_compared=compared)
 
 
 #: Rows per block of :func:`annotator_sums` (its temporaries stay a few MB however many
@@ -224,7 +227,7 @@ def table_sums(table: AnnotationTable) -> AnnotatorSums:
         n_items=table.n_items,
         n_annotators=table.n_annotators,
         n_categories=table.n_categories,
-        counts=table.to_item_category_counts(),
+        counts=table.to_item_category_counts(narrow=True),
     )
 
 
@@ -337,14 +340,49 @@ def label_runs(
         labels if each were drawn independently from the pool's label distribution
         (:func:`labelaudit.quality._stats.run_p_values`); NaN without a pool.
     """
-    rows = np.arange(table.n_ratings)
-    annotator = table.annotator_codes
-    if times is None:  # by annotator, then row: a stable sort (radix on small codes)
-        order = np.argsort(narrow_codes(annotator, table.n_annotators), kind="stable")
-    else:
-        order = np.lexsort((rows, np.where(np.isfinite(times), times, np.inf), annotator))
-    length, label = longest_runs(annotator, table.label_codes, order, table.n_annotators)
+    length, label = longest_label_runs(table, times=times)
     return length, label, run_chance(length, label_counts(table))
+
+
+#: Up to this many annotators, :func:`longest_label_runs` takes each one's labels with a
+#: mask (one pass per annotator) instead of sorting every row by annotator.
+FEW_ANNOTATORS = 8
+
+
+def longest_label_runs(
+    table: AnnotationTable, *, times: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(length, label) of :func:`label_runs`, without its p-value (for a caller that has
+    the label counts already): each shape (n_annotators,), int64."""
+    annotator, r = table.annotator_codes, table.n_annotators
+    if times is None and r <= FEW_ANNOTATORS:
+        return _runs_by_annotator(table)
+    if times is None:  # by annotator, then row: a stable sort (radix on small codes)
+        order = np.argsort(narrow_codes(annotator, r), kind="stable")
+    else:
+        rows = np.arange(table.n_ratings)
+        order = np.lexsort((rows, np.where(np.isfinite(times), times, np.inf), annotator))
+    return longest_runs(annotator, table.label_codes, order, r)
+
+
+def _runs_by_annotator(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray]:
+    """The longest runs in row order as :func:`longest_runs` finds them (the earliest of
+    the longest), annotator by annotator: a loop over the few annotators, each one's
+    labels taken with one mask of narrow codes (no sort, no gather of every row)."""
+    r = table.n_annotators
+    annotator = narrow_codes(table.annotator_codes, r)
+    labels = narrow_codes(table.label_codes, table.n_categories)
+    length, label = np.zeros(r, dtype=np.int64), np.full(r, -1, dtype=np.int64)
+    for code in range(r):
+        sequence = labels[annotator == code]
+        if not sequence.size:
+            continue
+        changes = np.flatnonzero(sequence[1:] != sequence[:-1]) + 1
+        bounds = np.concatenate([[0], changes, [sequence.size]])
+        sizes = np.diff(bounds)
+        longest = int(np.argmax(sizes))  # the first of the longest: the earliest run
+        length[code], label[code] = sizes[longest], sequence[bounds[longest]]
+    return length, label
 
 
 def run_chance(length: np.ndarray, own: np.ndarray) -> np.ndarray:
