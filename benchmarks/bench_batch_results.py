@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_e2e import child_environment, generate
-from measure import cpu_busy_s, kb_to_mb, peak_rss_kb, reset_peak_rss
+from measure import children_cpu_s, cpu_busy_s, kb_to_mb, peak_rss_kb, reset_peak_rss
 
 HERE = Path(__file__).resolve()
 
@@ -112,13 +112,14 @@ def run_child(kind: str, data: Path, work: Path, src: str | None) -> dict[str, A
     if src is not None:
         env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     command = [sys.executable, str(HERE), "--child", kind, "--data", str(data)]
-    busy, start = cpu_busy_s(), time.perf_counter()
+    busy, own, start = cpu_busy_s(), children_cpu_s(), time.perf_counter()
     done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{kind} child failed: {done.stderr.strip().splitlines()[-3:]}")
     out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    elapsed = time.perf_counter() - start
-    out["others_share"] = max(0.0, (cpu_busy_s() - busy) / (elapsed * (os.cpu_count() or 1)))
+    elapsed, own = time.perf_counter() - start, children_cpu_s() - own
+    others = cpu_busy_s() - busy - own  # the machine's busy CPU but the child's own
+    out["others_share"] = max(0.0, others / (elapsed * (os.cpu_count() or 1)))
     return out
 
 
