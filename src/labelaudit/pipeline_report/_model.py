@@ -11,21 +11,18 @@ counts (agreement weighted by the labels compared, gold accuracy = correct / ans
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from labelaudit.exceptions import UsageError
 from labelaudit.pipeline_report import _queries
 from labelaudit.project.layout import Project
+from labelaudit.project.periods import parse_period
 from labelaudit.project.store import BatchRecord, utc_now
 from labelaudit.results import clean_number
 
 __all__ = ["Scope", "build_pipeline_report", "parse_period"]
 
-_PERIOD = re.compile(r"^\s*(\d+)\s*([hdw])\s*$")
-_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 #: Batch-level headline values shown per batch: (kind, metric).
 BATCH_VALUES = (
     ("agreement", "krippendorff_alpha"),
@@ -44,16 +41,6 @@ class Scope:
     mode: str = "since"
     since: str | None = None
     batch: str | None = None
-
-
-def parse_period(text: str) -> timedelta:
-    """``"7d"`` -> 7 days; units ``h``, ``d``, ``w`` (UsageError otherwise)."""
-    match = _PERIOD.match(text)
-    if match is None:
-        raise UsageError(
-            f"--since takes a number and a unit (h, d or w), e.g. 7d or 4w; got {text!r}"
-        )
-    return timedelta(**{_UNITS[match[2]]: int(match[1])})
 
 
 def _select(batches: list[BatchRecord], scope: Scope, default_period: str) -> list[int]:

@@ -407,7 +407,7 @@ def _check_range(value: Any, dotted: str, source: str, raw: Any) -> None:
 def _check_period(report: ReportConfig, source: str) -> None:
     """``report.period`` must be a number and a unit (h, d, w), as ``--since`` reads it."""
     from labelaudit.exceptions import UsageError
-    from labelaudit.pipeline_report import parse_period
+    from labelaudit.project.periods import parse_period
 
     try:
         parse_period(report.period)

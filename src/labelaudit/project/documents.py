@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from labelaudit.project.check import gate_failed
 from labelaudit.report.document import (
     DocTable,
     Document,
@@ -90,6 +89,8 @@ def gates_sentence(check: Mapping[str, Any]) -> str:
         allowed = [g for g in failed if g["verdict"] == "undefined"]
         extra = f" ({len(allowed)} undefined, allowed)" if allowed else ""
         return f"Batch {text(check['batch'])} passes all {len(gates)} gates{extra}."
+    from labelaudit.project.check import gate_failed  # here: check loads the charts' models
+
     failing = [g for g in failed if gate_failed(g)]
     failing = failing or failed
     return (

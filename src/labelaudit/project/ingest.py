@@ -3,8 +3,8 @@
 The steps, in order:
 
 1. Open the store (a second process gets a clear "in use" error) and hash the file's
-   bytes. A file already ingested byte for byte with the same reading options and schema
-   is a no-op at once (fast path; no parsing).
+   bytes (on a worker thread beside the opening). A file already ingested byte for byte
+   with the same reading options and schema is a no-op at once (fast path; no parsing).
 2. Read it through the table boundary (:func:`labelaudit.table.read_annotations` with the
    project's schema). If the reader refuses it, :func:`~labelaudit.project.validate.validate_rows`
    collects *every* invalid row; more than ``max_rejects`` (default 0) fails the ingest
@@ -18,7 +18,7 @@ The steps, in order:
    agreement result's ``input.sha256`` is used: one hash, not two).
 4. Compute the per-batch results (:mod:`labelaudit.project.results`) inside the
    transaction of step 5: first the agreement (which keeps both cores busy itself), then
-   the others while a worker thread inserts the annotations, profiles and rejects (DuckDB
+   the others and the item profiles while a worker thread inserts the annotations (DuckDB
    releases the GIL while it inserts: on two cores the insert hides behind them).
 5. One DuckDB transaction writes the run, the batch, its annotations, its rejects and its
    results. Any failure, or a killed process, leaves the store exactly as it was.
@@ -41,7 +41,7 @@ from labelaudit.exceptions import InputError, UsageError
 from labelaudit.project.config import InputConfig
 from labelaudit.project.layout import Project
 from labelaudit.project.results import ANALYSES, BatchResult, compute_results
-from labelaudit.project.statistics import store_profiles
+from labelaudit.project.statistics import batch_profile_rows, store_profiles
 from labelaudit.project.store import BatchRecord, Store, utc_now
 from labelaudit.project.validate import Reject, RejectedRowsError, Validation, validate_rows
 from labelaudit.table import format_of, narrow_codes, split_names
@@ -188,9 +188,12 @@ def ingest_batch(
     schema = project.config.task.schema()
     read_sha = _sha256_text(json.dumps([options.to_dict(), schema.to_dict()], sort_keys=True))
     stage = progress or (lambda name: None)
-    with project.open_store() as store:
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashed = pool.submit(file_sha256, path)  # beside the store's opening (frees the GIL)
+        store = project.open_store()
+    with store:
         stage("reading")
-        input_sha = file_sha256(path)
+        input_sha = hashed.result()
         known = store.batch_by_input(input_sha, read_sha)
         if known is not None:
             return _duplicate(known, batch, str(file))
@@ -428,13 +431,14 @@ def _score_and_write(
     transaction (stage ``writing``: what is left once the results are known); returns the
     run id and the results (``facts["sha256"]`` filled from them when it was empty).
 
-    The agreement comes first (it runs on two threads itself); then the annotations and
-    profiles go in on a worker thread while this thread computes the other results:
-    DuckDB releases the GIL while it inserts, so on two cores the insert costs little wall
-    time. Started earlier, beside the agreement, the insert measured slower (three busy
-    threads on two cores). The worker is the only user of the connection until it is
-    joined; any failure (either side) is raised after the worker stopped, so the
-    transaction rolls back with both done.
+    The agreement comes first (it runs on two threads itself); then the annotations go in
+    on a worker thread while this thread computes the other results and the item
+    profiles: DuckDB releases the GIL while it inserts, so on two cores the insert costs
+    little wall time. Started earlier, beside the agreement, the insert measured slower
+    (three busy threads on two cores). The profiles and rejects (small) go in after.
+    The worker is the only user of the connection until it is joined; any failure
+    (either side) is raised after the worker stopped, so the transaction rolls back with
+    both done.
     """
     batch, previous, started, facts = batch_facts
     with store.transaction():
@@ -443,10 +447,14 @@ def _score_and_write(
         batch_id = previous.batch_id if previous is not None else store.next_id("batches")
         results = compute_results(table, project.config, ANALYSES[:1])  # agreement: 2 threads
         with ThreadPoolExecutor(max_workers=1) as pool:
-            rows_written = pool.submit(_write_rows, store, batch_id, table, validation)
+            rows_written = pool.submit(_insert_rows, store, batch_id, table)
             results += compute_results(table, project.config, ANALYSES[1:])
+            profiles = batch_profile_rows(table)
             rows_written.result()
         stage("writing")
+        store_profiles(store, batch_id, table, profiles)  # incremental windows (issue 21)
+        if validation is not None and validation.rejects.num_rows:
+            store.insert_rejects(batch_id, validation.rejects)
         facts["sha256"] = facts["sha256"] or _batch_sha256(table, results)
         table = replace(table, source=facts["source"])
         run_id = _write(
@@ -456,14 +464,9 @@ def _score_and_write(
     return run_id, results
 
 
-def _write_rows(
-    store: Store, batch_id: int, table: AnnotationTable, validation: Validation | None
-) -> None:
-    """A batch's annotations, profiles and rejects (inside the caller's transaction)."""
+def _insert_rows(store: Store, batch_id: int, table: AnnotationTable) -> None:
+    """A batch's annotations (inside the caller's transaction; on the worker thread)."""
     store.insert_annotations(batch_id, _stored_rows(table))
-    store_profiles(store, batch_id, table)  # incremental windows (issue 21)
-    if validation is not None and validation.rejects.num_rows:
-        store.insert_rejects(batch_id, validation.rejects)
 
 
 def _write(
@@ -477,7 +480,7 @@ def _write(
     on_commit: Callable[[Store], None] | None = None,
 ) -> int:
     """The run, the batch record and its results (inside the caller's transaction, after
-    :func:`_write_rows`); returns the run id."""
+    :func:`_insert_rows`); returns the run id."""
     config = project.config
     batch, batch_id, previous, started = where
     run_id = store.record_run(
@@ -534,9 +537,12 @@ def _stored_rows(table: AnnotationTable) -> pa.Table:
         "annotator": (annotators[order], table.annotators),
         "label": (narrow_codes(table.label_codes, table.n_categories)[order], table.categories),
     }
+    arrow_names = {"item": table.item_names}  # the readers' Arrow item names: no conversion
     rows = pa.table(
         {
-            name: pa.DictionaryArray.from_arrays(pa.array(narrow_codes(codes, len(v))), _names(v))
+            name: pa.DictionaryArray.from_arrays(
+                pa.array(narrow_codes(codes, len(v))), _names(v, arrow_names.get(name))
+            )
             for name, (codes, v) in columns.items()
         }
     )
@@ -563,8 +569,11 @@ def _stored_rows(table: AnnotationTable) -> pa.Table:
     return rows.append_column("extra", extra)
 
 
-def _names(values: np.ndarray) -> pa.Array:
-    """Code -> name of one canonical column, as Arrow strings."""
+def _names(values: np.ndarray, arrow: pa.Array | None = None) -> pa.Array:
+    """Code -> name of one canonical column, as Arrow strings (``arrow``: the same names
+    already in Arrow, used as they are when they are strings)."""
+    if arrow is not None and pa.types.is_string(arrow.type):
+        return arrow
     try:
         return pa.array(values, pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):

@@ -111,18 +111,24 @@ def _distinct_profiles(table: AnnotationTable) -> ItemProfiles:
     n_items, r, base = table.n_items, table.n_annotators, table.n_categories + 1
     if r * np.log2(base) >= 62 or n_items * r > 4 * max(table.n_ratings, 1):
         return ItemProfiles.of_table(table, keep=1).compact()
-    grid = np.zeros((n_items, r), dtype=np.int8 if base <= 127 else np.int64)
-    grid.reshape(-1)[table.item_codes * r + table.annotator_codes] = table.label_codes + 1
+    small = base <= 127
+    grid = np.zeros((n_items, r), dtype=np.int8 if small else np.int64)
+    cells = table.item_codes * r
+    cells += table.annotator_codes
+    digits = table.label_codes.astype(np.int8) if small else table.label_codes.copy()
+    digits += 1
+    grid.reshape(-1)[cells] = digits
     if np.count_nonzero(grid) < table.n_ratings:  # two ratings in one cell
         return ItemProfiles.of_table(table, keep=1).compact()
     key = np.zeros(n_items, dtype=np.int64)
-    for column in grid.T:  # a loop over the (few) annotators
-        key = key * base + column
+    for a in range(r):  # a loop over the (few) annotators
+        key *= base
+        key += grid[:, a]
     first, counts = _first_and_counts(key, base**r)
     order = np.argsort(first)  # profiles by their first item, as compact() lists them
     keep = np.zeros(n_items, dtype=bool)
     keep[first] = True
-    kept = table.filter_rows(keep[table.item_codes])
+    kept = table.take_rows(np.flatnonzero(keep[table.item_codes]))  # few rows: no filter
     return ItemProfiles(kept, counts[order].astype(np.int64), keep=1)
 
 
@@ -145,14 +151,26 @@ def _strings(values: np.ndarray) -> list[str]:
     return [str(value) for value in values.tolist()]
 
 
-def store_profiles(store: Store, batch_id: int, table: AnnotationTable) -> None:
+def store_profiles(
+    store: Store, batch_id: int, table: AnnotationTable, rows: pa.Table | None = None
+) -> None:
     """Insert a batch's profile rows and add them to the project's running totals (inside
-    the caller's transaction; :meth:`Store.delete_batch_content` subtracts them again)."""
-    _insert_profiles(store, batch_id, table, totals=True)
+    the caller's transaction; :meth:`Store.delete_batch_content` subtracts them again).
+
+    ``rows`` are the table's :func:`batch_profile_rows` when already computed (ingest
+    computes them beside its other per-batch results, off the writing thread)."""
+    _insert_profiles(store, batch_id, table, totals=True, rows=rows)
 
 
-def _insert_profiles(store: Store, batch_id: int, table: AnnotationTable, *, totals: bool) -> None:
-    rows = batch_profile_rows(table)
+def _insert_profiles(
+    store: Store,
+    batch_id: int,
+    table: AnnotationTable,
+    *,
+    totals: bool,
+    rows: pa.Table | None = None,
+) -> None:
+    rows = batch_profile_rows(table) if rows is None else rows
     if not rows.num_rows:
         return
     store.connection.register("incoming_profiles", rows)

@@ -148,7 +148,13 @@ def _platform_export(
 
 @contextmanager
 def _spinner() -> Iterator[Callable[[str], None]]:
-    """A stage spinner on stderr when it is a terminal; silent otherwise."""
+    """A stage spinner on stderr when it is a terminal; silent otherwise (without
+    importing rich: a pipe or a file gets no spinner)."""
+    import sys
+
+    if not sys.stderr.isatty():
+        yield lambda stage: None
+        return
     from rich.console import Console
 
     console = Console(stderr=True)
