@@ -288,9 +288,9 @@ class WeightedMajorityVote(MajorityVote):
     ----------
     weights_ : ndarray, shape (n_annotators,)
         The weights used, by annotator code.
-    labels_, probas_, confidence_, skills_, confusions_
+    labels_, probas_, confidence_, skills_, confusions_, tied_
         As in :class:`MajorityVote`; ``probas_`` are weighted vote shares (uniform for an
-        item whose annotators all weigh 0).
+        item whose annotators all weigh 0), ``tied_`` the items whose top shares tie.
     """
 
     cli_name = "weighted"
