@@ -56,7 +56,8 @@ class Codes:
     """Label rows as integer codes, sorted by (item, annotator).
 
     ``Codes(item, annotator, label, n_items, n_annotators, n_categories)`` takes the three
-    columns already sorted; :meth:`from_table` builds them once per table, keeping the
+    columns already sorted (``item=None`` with ``item_sizes=``: the item codes are those
+    sizes' repeat); :meth:`from_table` builds them once per table, keeping the
     gathered annotator and label codes narrow (one byte each for a few annotators and
     categories) and building the int64 columns only when a model reads them.
 

@@ -30,7 +30,7 @@ from labelaudit.quality._stats import (
     run_p_values,
     small_distinct_rows,
 )
-from labelaudit.table.table import AnnotationTable, code_counts, narrow_codes
+from labelaudit.table.table import AnnotationTable, narrow_codes
 
 __all__ = [
     "SPEED_FLOOR",
@@ -344,8 +344,8 @@ def label_runs(
     return length, label, run_chance(length, label_counts(table))
 
 
-#: Up to this many annotators, :func:`longest_label_runs` finds each one's runs in its
-#: slice of the sorted labels (a loop over annotators) instead of over every run at once.
+#: Up to this many annotators, :func:`longest_label_runs` takes each one's labels with
+#: one pass over the annotator codes (a loop over annotators) instead of a sort of every row.
 FEW_ANNOTATORS = 8
 
 
@@ -355,27 +355,26 @@ def longest_label_runs(
     """(length, label) of :func:`label_runs`, without its p-value (for a caller that has
     the label counts already): each shape (n_annotators,), int64."""
     annotator, r = table.annotator_codes, table.n_annotators
+    if times is None and r <= FEW_ANNOTATORS:
+        return _runs_by_annotator(table)
     if times is None:  # by annotator, then row: a stable sort (radix on small codes)
-        small = narrow_codes(annotator, r)
-        order = np.argsort(small, kind="stable")
-        if r <= FEW_ANNOTATORS:
-            labels = narrow_codes(table.label_codes, table.n_categories)[order]
-            return _runs_by_annotator(labels, code_counts(small, r))
+        order = np.argsort(narrow_codes(annotator, r), kind="stable")
     else:
         rows = np.arange(table.n_ratings)
         order = np.lexsort((rows, np.where(np.isfinite(times), times, np.inf), annotator))
     return longest_runs(annotator, table.label_codes, order, r)
 
 
-def _runs_by_annotator(labels: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The longest runs as :func:`longest_runs` finds them (the earliest of the longest)
-    from the labels sorted by annotator (``sizes`` of each), annotator by annotator: a
-    loop over the few annotators, each a slice (no array over every run)."""
-    r = sizes.shape[0]
+def _runs_by_annotator(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray]:
+    """The longest runs in row order as :func:`longest_runs` finds them (the earliest of
+    the longest), annotator by annotator: a loop over the few annotators, each one's
+    labels gathered at its rows (narrow codes; no sort, no array over every run)."""
+    r = table.n_annotators
+    annotator = narrow_codes(table.annotator_codes, r)
+    labels = narrow_codes(table.label_codes, table.n_categories)
     length, label = np.zeros(r, dtype=np.int64), np.full(r, -1, dtype=np.int64)
-    ends = np.cumsum(sizes)
     for code in range(r):
-        sequence = labels[ends[code] - sizes[code] : ends[code]]
+        sequence = labels[np.flatnonzero(annotator == code)]  # faster than a mask's take
         if not sequence.size:
             continue
         changes = np.flatnonzero(sequence[1:] != sequence[:-1]) + 1
