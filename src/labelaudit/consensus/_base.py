@@ -20,7 +20,7 @@ import numpy as np
 
 from labelaudit.consensus._result import ConsensusResult, summarise
 from labelaudit.exceptions import InputError, UsageError
-from labelaudit.table import AnnotationTable, narrow_codes
+from labelaudit.table import AnnotationTable, code_counts, narrow_codes
 
 if TYPE_CHECKING:  # scipy is imported where a model uses it: majority vote needs none
     import scipy.sparse as sp
@@ -36,6 +36,7 @@ __all__ = [
     "check_number",
     "normalise_log",
     "relative_change",
+    "tie_winners",
     "vote_counts",
 ]
 
@@ -51,24 +52,45 @@ MAX_CONFUSION_CELLS = 100_000_000
 TIE_RTOL = 1e-12
 
 
-@dataclass(frozen=True, eq=False)
 class Codes:
     """Label rows as integer codes, sorted by (item, annotator).
+
+    ``Codes(item, annotator, label, n_items, n_annotators, n_categories)`` takes the three
+    columns already sorted (``item=None`` with ``item_sizes=``: the item codes are those
+    sizes' repeat); :meth:`from_table` builds them once per table, keeping the
+    gathered annotator and label codes narrow (one byte each for a few annotators and
+    categories) and building the int64 columns only when a model reads them.
 
     Attributes
     ----------
     item, annotator, label : ndarray of int64, shape (n_labels,)
-        Codes of each label row, ordered by item then annotator.
+        Codes of each label row, ordered by item then annotator (built on first use).
+    annotator_small, label_small : ndarray of int8, int16, int32 or int64, shape (n_labels,)
+        The same annotator and label codes in their narrowest type
+        (:func:`~labelaudit.table.narrow_codes`): what majority vote and the counts read.
+    item_sizes : ndarray of int64, shape (n_items,)
+        Labels of each item: the rows of item i follow those of items 0 .. i - 1.
     n_items, n_annotators, n_categories : int
         Sizes (``n_categories`` = q, the declared or observed categories).
     """
 
-    item: np.ndarray
-    annotator: np.ndarray
-    label: np.ndarray
-    n_items: int
-    n_annotators: int
-    n_categories: int
+    def __init__(
+        self,
+        item: np.ndarray | None,
+        annotator: np.ndarray,
+        label: np.ndarray,
+        n_items: int,
+        n_annotators: int,
+        n_categories: int,
+        *,
+        item_sizes: np.ndarray | None = None,
+    ) -> None:
+        if item is None and item_sizes is None:
+            raise ValueError("Codes needs the item codes or the labels per item")
+        self._item, self._annotator, self._label = item, annotator, label
+        self.n_items, self.n_annotators, self.n_categories = n_items, n_annotators, n_categories
+        if item_sizes is not None:
+            self.__dict__["item_sizes"] = item_sizes  # the cached property, known already
 
     @classmethod
     def from_table(cls, table: AnnotationTable) -> Codes:
@@ -81,23 +103,60 @@ class Codes:
 
     @classmethod
     def _build(cls, table: AnnotationTable) -> Codes:
-        item = np.asarray(table.item_codes, dtype=np.int64)
-        annotator = np.asarray(table.annotator_codes, dtype=np.int64)
-        label = np.asarray(table.label_codes, dtype=np.int64)
-        key = item * max(table.n_annotators, 1) + annotator
-        if key.size > 1 and not bool(np.all(key[1:] >= key[:-1])):
-            order = table.row_order  # computed once per table, shared (no sort per fit)
-            # sorted by item, the item codes are a repeat; the others are gathered as
-            # their narrowest type (an eighth of the memory traffic of int64)
-            item = np.repeat(np.arange(table.n_items, dtype=np.int64), table.ratings_per_item())
-            annotator = _gathered(annotator, table.n_annotators, order)
-            label = _gathered(label, table.n_categories, order)
-        return cls(item, annotator, label, table.n_items, table.n_annotators, table.n_categories)
+        sizes = (table.n_items, table.n_annotators, table.n_categories)
+        per_item = table.ratings_per_item()
+        if table.in_cell_order:
+            codes = (table.item_codes, table.annotator_codes, table.label_codes)
+            return cls(*codes, *sizes, item_sizes=per_item)
+        order = table.row_order  # computed once per table, shared (no sort per fit)
+        # sorted by item, the item codes are a repeat of each item's size (built when
+        # read); the others are gathered as their narrowest type (an eighth of the
+        # memory traffic of int64) and widened only if a model reads them
+        annotator = narrow_codes(table.annotator_codes, table.n_annotators)[order]
+        label = narrow_codes(table.label_codes, table.n_categories)[order]
+        return cls(None, annotator, label, *sizes, item_sizes=per_item)
+
+    @cached_property
+    def item(self) -> np.ndarray:
+        """Item code of each row, int64 (see the class)."""
+        if self._item is None:
+            return np.repeat(np.arange(self.n_items, dtype=np.int64), self.item_sizes)
+        return np.asarray(self._item, dtype=np.int64)
+
+    @cached_property
+    def annotator(self) -> np.ndarray:
+        """Annotator code of each row, int64."""
+        return np.asarray(self._annotator, dtype=np.int64)
+
+    @cached_property
+    def label(self) -> np.ndarray:
+        """Category code of each row, int64."""
+        return np.asarray(self._label, dtype=np.int64)
+
+    @cached_property
+    def annotator_small(self) -> np.ndarray:
+        """Annotator codes in their narrowest type (a view when built so)."""
+        return narrow_codes(self._annotator, self.n_annotators)
+
+    @cached_property
+    def label_small(self) -> np.ndarray:
+        """Category codes in their narrowest type (a view when built so)."""
+        return narrow_codes(self._label, self.n_categories)
+
+    @cached_property
+    def item_sizes(self) -> np.ndarray:
+        """Labels of each item, shape (n_items,), int64."""
+        return np.bincount(self.item, minlength=self.n_items)
+
+    def item_values(self, values: np.ndarray) -> np.ndarray:
+        """``values[item]`` of every row, shape (n_labels,), in the dtype of ``values``:
+        the rows being sorted by item, a repeat of each item's value (no gather)."""
+        return np.repeat(values, self.item_sizes)
 
     @property
     def n_labels(self) -> int:
         """Number of label rows."""
-        return int(self.label.shape[0])
+        return int(self._label.shape[0])
 
     @cached_property
     def pair(self) -> np.ndarray:
@@ -114,7 +173,7 @@ class Codes:
         import scipy.sparse as sp
 
         indptr = np.zeros(self.n_items + 1, dtype=np.int64)
-        np.cumsum(np.bincount(self.item, minlength=self.n_items), out=indptr[1:])
+        np.cumsum(self.item_sizes, out=indptr[1:])
         shape = (self.n_items, self.n_annotators * self.n_categories)
         data = np.ones(self.n_labels)
         return sp.csr_array((data, self.pair.astype(np.int32), indptr), shape=shape)
@@ -133,15 +192,10 @@ class Codes:
     @cached_property
     def labels_per_annotator(self) -> np.ndarray:
         """Number of labels of each annotator, shape (n_annotators,), int64."""
-        return np.bincount(self.annotator, minlength=self.n_annotators)
+        return code_counts(self.annotator_small, self.n_annotators)
 
 
 #: Codes per live table (weak: a table's codes go when the table does).
-def _gathered(codes: np.ndarray, size: int, order: np.ndarray) -> np.ndarray:
-    """``codes[order]`` as int64, gathered in the narrowest type holding 0 .. size - 1."""
-    return narrow_codes(codes, size)[order].astype(np.int64)
-
-
 _CODES: weakref.WeakKeyDictionary[AnnotationTable, Codes] = weakref.WeakKeyDictionary()
 
 
@@ -261,17 +315,45 @@ def break_ties(scores: np.ndarray, tie: str, rng: np.random.Generator) -> np.nda
     one of them uniformly (one draw per item and category from ``rng``, so the result does
     not depend on row order); ``"abstain"`` returns -1 for rows with a tie.
     """
+    return tie_winners(scores, tie, rng)[0]
+
+
+#: Up to this many categories the ties are found column by column (no (n, q) array).
+_COLUMN_TIES = 32
+
+
+def tie_winners(
+    scores: np.ndarray, tie: str, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`break_ties` and which rows tied: (labels (n,) int64, tied (n,) bool).
+
+    ``tied`` marks the rows where more than one category reaches the row maximum (to
+    ``TIE_RTOL``), before the tie rule picks one (or abstains: ``labels == -1``).
+    """
     best = row_max(scores)
-    tied = scores >= (best - TIE_RTOL * np.abs(best))[:, None]
-    labels = np.argmax(tied, axis=1).astype(np.int64)
-    several = np.count_nonzero(tied, axis=1) > 1
+    # integer totals tie only when equal (and reach the float floor only then)
+    floor = best if scores.dtype.kind in "iu" else best - TIE_RTOL * np.abs(best)
+    n, q = scores.shape
+    if q <= _COLUMN_TIES:  # one pass per column: the first category reaching the floor
+        labels = np.zeros(n, dtype=np.int64)
+        reached = np.zeros(n, dtype=np.int8)
+        for column in range(q - 1, -1, -1):
+            hit = scores[:, column] >= floor
+            np.copyto(labels, column, where=hit)
+            reached += hit
+        several = reached > 1
+    else:
+        tied = scores >= floor[:, None]
+        labels = np.argmax(tied, axis=1).astype(np.int64)
+        several = np.count_nonzero(tied, axis=1) > 1
     if tie == "abstain":
         labels[several] = -1
     elif bool(several.any()):
         rows = np.flatnonzero(several)
         draws = _draws_of_rows(rng, scores.shape, rows)
-        labels[rows] = np.argmax(np.where(tied[rows], draws, -1.0), axis=1)
-    return labels
+        tied_rows = scores[rows] >= floor[rows][:, None]
+        labels[rows] = np.argmax(np.where(tied_rows, draws, -1.0), axis=1)
+    return labels, several
 
 
 def _draws_of_rows(
@@ -432,7 +514,11 @@ class Aggregator:
         self.n_labels_ = codes.n_labels
         self.labels_per_annotator_ = codes.labels_per_annotator
         if not self.numeric:
-            self.confidence_ = row_max(self.probas_)
+            self.confidence_ = self._confidence()
+
+    def _confidence(self) -> np.ndarray:
+        """Largest posterior of each item (``confidence_``), shape (n_items,)."""
+        return row_max(self.probas_)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "n_labels_"):

@@ -10,12 +10,13 @@ from labelaudit.consensus._base import (
     Codes,
     Gold,
     TieRule,
-    break_ties,
     check_choice,
+    row_max,
+    tie_winners,
     vote_counts,
 )
 from labelaudit.exceptions import InputError, UsageError
-from labelaudit.table import AnnotationTable
+from labelaudit.table import AnnotationTable, code_counts, code_type, narrow_codes
 
 __all__ = [
     "MajorityVote",
@@ -23,6 +24,8 @@ __all__ = [
     "agreement_with",
     "annotator_weights",
     "gold_accuracy",
+    "vote_shares",
+    "vote_ties",
     "vote_winners",
     "weighted_vote",
 ]
@@ -46,10 +49,17 @@ def agreement_with(codes: Codes, reference: np.ndarray) -> tuple[np.ndarray, np.
         annotator labelled no item of that reference category).
     """
     q, n_annotators = codes.n_categories, codes.n_annotators
-    ref = reference[codes.item]
-    used = ref >= 0
-    key = (codes.annotator[used] * q + ref[used]) * q + codes.label[used]
-    counts = np.bincount(key, minlength=n_annotators * q * q).reshape(n_annotators, q, q)
+    # key (annotator, reference + 1, label) of each row in the narrowest type, the
+    # reference repeated per item (rows are in item order): -1 (abstained) lands in
+    # slot 0, dropped below, so no row is filtered out and no int64 array is built
+    size = n_annotators * (q + 1) * q
+    key = codes.annotator_small.astype(code_type(size))
+    key *= q + 1
+    key += codes.item_values(narrow_codes(reference, q + 1))
+    key += 1
+    key *= q
+    key += codes.label_small
+    counts = code_counts(key, size).reshape(n_annotators, q + 1, q)[:, 1:, :]
     counts = counts.astype(np.float64)
     totals = counts.sum(axis=2)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -92,9 +102,7 @@ def weighted_vote(
         Winning category; -1 for an abstained tie.
     """
     totals = vote_counts(codes, weights) if weights is not None or counts is None else counts
-    probas, labels = vote_winners(
-        totals.astype(np.float64, copy=False), tie, np.random.default_rng(random_state)
-    )
+    probas, labels = vote_winners(totals, tie, np.random.default_rng(random_state))
     if gold is not None:
         labels[gold.items] = gold.labels
     return probas, labels
@@ -109,12 +117,32 @@ def vote_winners(
     the rows of ``scores`` are items ``start .. start + n`` of a table when ``rng`` has
     been advanced by ``start * q`` draws (how the Spark engine finishes item by item).
     """
-    totals = scores.sum(axis=1)
+    probas, labels, _ = vote_ties(scores, tie, rng)
+    return probas, labels
+
+
+def vote_ties(
+    scores: np.ndarray, tie: str, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`vote_winners` and which items tied, (probas, labels, tied).
+
+    ``scores`` (n, q) are vote totals, integer counts (read as they are: no float copy)
+    or weighted floats; ``tied`` (n,) bool marks the items whose largest shares tie
+    (:func:`~labelaudit.consensus._base.tie_winners`), before the tie rule.
+    """
+    probas = vote_shares(scores, scores.sum(axis=1))
+    labels, tied = tie_winners(probas, tie, rng)
+    return probas, labels, tied
+
+
+def vote_shares(scores: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """Vote shares (n, q) of vote totals ``scores`` (n, q) whose rows sum to ``totals``
+    (n,); uniform shares for an item whose totals are all 0."""
     empty = ~(totals > 0)
     probas = scores / np.where(empty, 1.0, totals)[:, None]
     if bool(empty.any()):
         probas[empty] = 1.0 / scores.shape[1]
-    return probas, break_ties(probas, tie, rng)
+    return probas
 
 
 def gold_accuracy(codes: Codes, gold: Gold) -> np.ndarray:
@@ -162,6 +190,9 @@ class MajorityVote(Aggregator):
         none left).
     confusions_ : ndarray, shape (n_annotators, q, q)
         Consensus category (row) x given label (column), rows normalised.
+    tied_ : ndarray of bool, shape (n_items,)
+        Items whose most frequent labels tie (before the tie rule; False on gold items):
+        with ``tie="random"`` the items :func:`labelaudit.quality.consensus_ties` finds.
     """
 
     cli_name = "majority"
@@ -177,15 +208,67 @@ class MajorityVote(Aggregator):
         return None
 
     def _prepare(self, table: AnnotationTable) -> None:
-        self._counts = table.to_item_category_counts()  # built once per table, shared
+        # the table's counts (int64 and narrow) and sizes: built once per table, shared,
+        # not kept on the fitted estimator beyond the shares it has not built yet
+        self._votes = (
+            table.to_item_category_counts(),
+            table.to_item_category_counts(narrow=True),
+            table.ratings_per_item(),
+        )
 
     def _fit(self, codes: Codes, gold: Gold | None) -> None:
         weights = self._annotator_weights(codes, gold)
-        counts = self.__dict__.pop("_counts", None)  # not kept on the fitted estimator
-        self.probas_, self.labels_ = weighted_vote(
-            codes, weights, self.tie, self.random_state, gold, counts
-        )
+        votes = self.__dict__.pop("_votes", None)
+        rng = np.random.default_rng(self.random_state)
+        if weights is None and votes is not None:
+            self._count_vote(votes, rng, gold)
+        else:
+            totals = vote_counts(codes, weights)
+            self.probas_, self.labels_, self.tied_ = vote_ties(totals, self.tie, rng)
+        if gold is not None:  # gold items take their gold label: no tie left there
+            self.labels_[gold.items] = gold.labels
+            self.tied_[gold.items] = False
         self.skills_, self.confusions_ = agreement_with(codes, self.labels_)
+
+    def _count_vote(
+        self,
+        votes: tuple[np.ndarray, np.ndarray, np.ndarray],
+        rng: np.random.Generator,
+        gold: Gold | None,
+    ) -> None:
+        """The vote of the table's counts, as :func:`vote_ties` gives it: ties found on
+        the narrow counts (equal counts are exactly the equal shares: two shares of one
+        item differ by at least 1 / its labels, far beyond ``TIE_RTOL``), the winning
+        share from the largest count, the shares built only when ``probas_`` is read."""
+        counts, small, totals = votes
+        self.labels_, self.tied_ = tie_winners(small, self.tie, rng)
+        self._shares = (counts, totals)
+        if gold is None:  # gold items are clamped after the fit: their share is the base's
+            empty = ~(totals > 0)
+            confidence = row_max(small) / np.where(empty, 1.0, totals)
+            confidence[empty] = 1.0 / counts.shape[1]
+            self._vote_confidence = confidence  # = row_max(probas_), rounding is monotone
+
+    @property
+    def probas_(self) -> np.ndarray:
+        """Vote shares, shape (n_items, q) (see the class), built on first read."""
+        shares = self.__dict__.pop("_shares", None)
+        if shares is not None:
+            self.__dict__["_probas"] = vote_shares(*shares)
+        try:
+            probas: np.ndarray = self.__dict__["_probas"]
+        except KeyError:
+            raise AttributeError("probas_") from None
+        return probas
+
+    @probas_.setter
+    def probas_(self, value: np.ndarray) -> None:
+        self.__dict__.pop("_shares", None)
+        self.__dict__["_probas"] = value
+
+    def _confidence(self) -> np.ndarray:
+        known = self.__dict__.pop("_vote_confidence", None)
+        return known if known is not None else super()._confidence()
 
 
 class WeightedMajorityVote(MajorityVote):
@@ -205,9 +288,9 @@ class WeightedMajorityVote(MajorityVote):
     ----------
     weights_ : ndarray, shape (n_annotators,)
         The weights used, by annotator code.
-    labels_, probas_, confidence_, skills_, confusions_
+    labels_, probas_, confidence_, skills_, confusions_, tied_
         As in :class:`MajorityVote`; ``probas_`` are weighted vote shares (uniform for an
-        item whose annotators all weigh 0).
+        item whose annotators all weigh 0), ``tied_`` the items whose top shares tie.
     """
 
     cli_name = "weighted"

@@ -33,7 +33,7 @@ from labelaudit.results import clean_number
 from labelaudit.table.table import AnnotationTable
 
 if TYPE_CHECKING:
-    from labelaudit.consensus import Aggregator
+    from labelaudit.consensus import MajorityVote
     from labelaudit.project.results import AnnotatorRow, BatchResult, MetricRow
     from labelaudit.quality import GoldLabels
 
@@ -55,19 +55,20 @@ QUEUE_THRESHOLD = 0.7
 QUEUE_EXAMPLES = 20
 
 
-def majority_fit(table: AnnotationTable, seed: int) -> Aggregator:
+def majority_fit(table: AnnotationTable, seed: int) -> MajorityVote:
     """Majority vote of the batch (random ties drawn with ``seed``), fitted once per table
     and seed and shared by the consensus, gold and annotator results (each used to fit
     its own: the one fit they share gives the same figures)."""
     fits = _MAJORITY.setdefault(table, {})
     if seed not in fits:
-        from labelaudit.quality import fit_method
+        from labelaudit.consensus import MajorityVote
 
-        fits[seed] = fit_method("majority", table, seed=seed)
+        # as labelaudit.quality.fit_method("majority", table, seed=seed) fits it
+        fits[seed] = MajorityVote(tie="random", random_state=seed).fit(table)
     return fits[seed]
 
 
-_MAJORITY: weakref.WeakKeyDictionary[AnnotationTable, dict[int, Aggregator]] = (
+_MAJORITY: weakref.WeakKeyDictionary[AnnotationTable, dict[int, MajorityVote]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -96,7 +97,6 @@ def consensus_result(table: AnnotationTable, config: ProjectConfig) -> BatchResu
     """
     from labelaudit.project.results import BatchResult
     from labelaudit.quality import adjudication_queue
-    from labelaudit.quality.items import consensus_ties
 
     if table.schema.is_structured:
         from labelaudit.project.results_structured import structured_consensus_result
@@ -107,7 +107,8 @@ def consensus_result(table: AnnotationTable, config: ProjectConfig) -> BatchResu
 
         return numeric_consensus_result(table, config.agreement.seed)
     model = majority_fit(table, config.agreement.seed)
-    _, tied = consensus_ties(model)  # what item_report gives, without its other columns
+    # the items item_report finds tied (consensus_ties), from the vote itself
+    tied = np.asarray(model.tied_)
     confidence = np.asarray(model.confidence_, dtype=np.float64)
     low = ~tied & (confidence < QUEUE_THRESHOLD)
     n_queued = int((tied | low).sum())
@@ -137,16 +138,32 @@ def consensus_result(table: AnnotationTable, config: ProjectConfig) -> BatchResu
 def _queue_head(
     table: AnnotationTable, tied: np.ndarray, confidence: np.ndarray
 ) -> AnnotationTable:
-    """The rows of the first queued items (ties first, then lowest confidence), so that the
-    stored examples come from :func:`adjudication_queue` without building every entry."""
-    queued = tied | (confidence < QUEUE_THRESHOLD)
-    codes = np.flatnonzero(queued)
-    order = np.lexsort((codes, confidence[codes], ~tied[codes]))
-    keep = np.zeros(table.n_items, dtype=bool)
-    keep[codes[order][:QUEUE_EXAMPLES]] = True
-    if not keep.any():
-        keep[:1] = True  # an empty queue: any one item gives the same (empty) answer
-    return table.filter_rows(keep[table.item_codes])
+    """The rows of the first queued items (ties first, then lowest confidence, then item
+    code), so that the stored examples come from :func:`adjudication_queue` without
+    building every entry; found without sorting the queue or passing over every row."""
+    low = np.flatnonzero(~tied & (confidence < QUEUE_THRESHOLD))
+    first = _first_by(np.flatnonzero(tied), confidence, QUEUE_EXAMPLES)
+    head = np.concatenate([first, _first_by(low, confidence, QUEUE_EXAMPLES - first.size)])
+    if not head.size:
+        head = np.zeros(1, dtype=np.int64)  # an empty queue: any one item gives the same answer
+    starts = np.concatenate([[0], np.cumsum(table.ratings_per_item())])
+    sizes = table.ratings_per_item()[head]  # the rows of item i in (item, annotator) order
+    runs = np.repeat(starts[head] - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
+    return table.take_rows(np.sort(table.row_order[runs]))
+
+
+def _first_by(codes: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
+    """The first ``k`` of ``codes`` (ascending) in (``values[code]``, code) order, as a
+    lexsort would give them, from one partition instead of a sort of every code."""
+    if k <= 0 or not codes.size:
+        return codes[:0]
+    keys = values[codes]
+    if codes.size > k:
+        kth = np.partition(keys, k - 1)[k - 1]
+        below = keys < kth
+        keep = np.concatenate([np.flatnonzero(below), np.flatnonzero(keys == kth)])[:k]
+        codes, keys = codes[keep], keys[keep]
+    return codes[np.argsort(keys, kind="stable")]
 
 
 def gold_labels(table: AnnotationTable, config: ProjectConfig) -> GoldLabels | None:

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from labelaudit.quality import _timing
 from labelaudit.quality._methods import fit_method
-from labelaudit.quality.annotators import AnnotatorSums, label_runs, speed, table_sums
+from labelaudit.quality.annotators import AnnotatorSums, longest_label_runs, speed, table_sums
 from labelaudit.quality.gold import GoldLabels, without_gold
 from labelaudit.table.table import AnnotationTable
 
@@ -192,7 +192,7 @@ def table_statistics(
     whole = table_sums(table)
     sums = whole if analysis is table else _scattered(table_sums(analysis), positions, n)
     durations, times, columns = _timing_arrays(table, *timing)
-    length, label, _ = label_runs(table, times=times)
+    length, label = longest_label_runs(table, times=times)  # p-values: the report's
     report = gold_accuracy(table, gold) if gold is not None else None
     return AnnotatorStatistics(
         annotators=table.annotators,

@@ -44,6 +44,7 @@ __all__ = [
     "label_runs",
     "leave_one_out_agreement",
     "leave_one_out_credit",
+    "longest_label_runs",
     "pool_shares",
     "run_chance",
     "speed",
@@ -90,12 +91,21 @@ def credit_of(counts: np.ndarray, item: np.ndarray, label: np.ndarray) -> np.nda
         are the item's counts minus the own vote, so only the own category's count drops
         by one.
     """
-    q = counts.shape[1]
-    distinct = small_distinct_rows(counts)  # items with equal counts get equal credits
+    cells, index = _credit_table(counts)
+    rows = item if index is None else index[item]
+    return cells[rows * counts.shape[1] + label]
+
+
+def _credit_table(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The credits of :func:`credit_of` as a flat table and each item's row in it:
+    (credit of row r and category k at ``r * q + k``, row of each item), the row index
+    None when each item has its own row. Items with equal counts get equal credits, so
+    each distinct count vector is scored once (:func:`small_distinct_rows`) when few."""
+    distinct = small_distinct_rows(counts)
     if distinct is None:
-        return _cell_credit(counts).reshape(-1)[item * q + label]
-    rows, inverse = distinct  # score each distinct count vector once, then one gather
-    return _cell_credit(rows).reshape(-1)[inverse[item] * q + label]
+        return _cell_credit(counts).reshape(-1), None
+    rows, inverse = distinct  # narrow, in a type that holds row * q + category too
+    return _cell_credit(rows).reshape(-1), narrow_codes(inverse, rows.shape[0] * counts.shape[1])
 
 
 def _cell_credit(counts: np.ndarray) -> np.ndarray:
@@ -175,17 +185,37 @@ def annotator_sums(
     counts : ndarray, shape (n_items, q), optional
         The item x category counts when already built (a table's).
     """
-    q = n_categories
+    q, r = n_categories, n_annotators
     if counts is None:
         counts = np.bincount(item * q + label, minlength=n_items * q).reshape(n_items, q)
-    credit = credit_of(counts, item, label)
-    shared = np.isfinite(credit)
-    flat = np.bincount(annotator * q + label, minlength=n_annotators * q)
-    return AnnotatorSums(
-        label_counts=flat.reshape(n_annotators, q),
-        credit=np.bincount(annotator[shared], weights=credit[shared], minlength=n_annotators),
-        n_compared=np.bincount(annotator[shared], minlength=n_annotators),
-    )
+    cells, index = _credit_table(counts)
+    flat = np.zeros(r * q, dtype=np.int64)
+    credit: np.ndarray = np.zeros(r)
+    alone = np.zeros(r, dtype=np.int64)  # labels nobody else gave on their item
+    seed = np.arange(r)
+    for start in range(0, label.shape[0], SUM_BLOCK):  # a loop over blocks, not rows
+        part = slice(start, start + SUM_BLOCK)
+        a, k = annotator[part], label[part]
+        rows = item[part] if index is None else index[item[part]]
+        value = cells[rows * q + k]
+        shared = np.isfinite(value)
+        flat += np.bincount(a * q + k, minlength=r * q)
+        # the running sums enter first: each annotator's credits are added one by one in
+        # row order, as one bincount of every row adds them (the same float sums)
+        credit = np.bincount(
+            np.concatenate([seed, a[shared]]),
+            weights=np.concatenate([credit, value[shared]]),
+            minlength=r,
+        )
+        alone += np.bincount(a[~shared], minlength=r)
+    counts_by_annotator = flat.reshape(r, q)
+    compared = counts_by_annotator.sum(axis=1) - alone
+    return AnnotatorSums(label_counts=counts_by_annotator, credit=credit, n_compared=compared)
+
+
+#: Rows per block of :func:`annotator_sums` (its temporaries stay a few MB however many
+#: rows the table has).
+SUM_BLOCK = 1 << 18
 
 
 def table_sums(table: AnnotationTable) -> AnnotatorSums:
@@ -197,7 +227,7 @@ def table_sums(table: AnnotationTable) -> AnnotatorSums:
         n_items=table.n_items,
         n_annotators=table.n_annotators,
         n_categories=table.n_categories,
-        counts=table.to_item_category_counts(),
+        counts=table.to_item_category_counts(narrow=True),
     )
 
 
@@ -310,14 +340,49 @@ def label_runs(
         labels if each were drawn independently from the pool's label distribution
         (:func:`labelaudit.quality._stats.run_p_values`); NaN without a pool.
     """
-    rows = np.arange(table.n_ratings)
-    annotator = table.annotator_codes
-    if times is None:  # by annotator, then row: a stable sort (radix on small codes)
-        order = np.argsort(narrow_codes(annotator, table.n_annotators), kind="stable")
-    else:
-        order = np.lexsort((rows, np.where(np.isfinite(times), times, np.inf), annotator))
-    length, label = longest_runs(annotator, table.label_codes, order, table.n_annotators)
+    length, label = longest_label_runs(table, times=times)
     return length, label, run_chance(length, label_counts(table))
+
+
+#: Up to this many annotators, :func:`longest_label_runs` takes each one's labels with
+#: one pass over the annotator codes (a loop over annotators) instead of a sort of every row.
+FEW_ANNOTATORS = 8
+
+
+def longest_label_runs(
+    table: AnnotationTable, *, times: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(length, label) of :func:`label_runs`, without its p-value (for a caller that has
+    the label counts already): each shape (n_annotators,), int64."""
+    annotator, r = table.annotator_codes, table.n_annotators
+    if times is None and r <= FEW_ANNOTATORS:
+        return _runs_by_annotator(table)
+    if times is None:  # by annotator, then row: a stable sort (radix on small codes)
+        order = np.argsort(narrow_codes(annotator, r), kind="stable")
+    else:
+        rows = np.arange(table.n_ratings)
+        order = np.lexsort((rows, np.where(np.isfinite(times), times, np.inf), annotator))
+    return longest_runs(annotator, table.label_codes, order, r)
+
+
+def _runs_by_annotator(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray]:
+    """The longest runs in row order as :func:`longest_runs` finds them (the earliest of
+    the longest), annotator by annotator: a loop over the few annotators, each one's
+    labels gathered at its rows (narrow codes; no sort, no array over every run)."""
+    r = table.n_annotators
+    annotator = narrow_codes(table.annotator_codes, r)
+    labels = narrow_codes(table.label_codes, table.n_categories)
+    length, label = np.zeros(r, dtype=np.int64), np.full(r, -1, dtype=np.int64)
+    for code in range(r):
+        sequence = labels[np.flatnonzero(annotator == code)]  # faster than a mask's take
+        if not sequence.size:
+            continue
+        changes = np.flatnonzero(sequence[1:] != sequence[:-1]) + 1
+        bounds = np.concatenate([[0], changes, [sequence.size]])
+        runs = np.diff(bounds)
+        longest = int(np.argmax(runs))  # the first of the longest: the earliest run
+        length[code], label[code] = runs[longest], sequence[bounds[longest]]
+    return length, label
 
 
 def run_chance(length: np.ndarray, own: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from labelaudit.table.readers import (
     split_names,
 )
 from labelaudit.table.schema import ANNOTATOR_KINDS, TASKS, TaskSchema
-from labelaudit.table.table import AnnotationTable, narrow_codes
+from labelaudit.table.table import AnnotationTable, code_counts, code_type, narrow_codes
 
 __all__ = [
     "ANNOTATOR_KINDS",
@@ -36,6 +36,8 @@ __all__ = [
     "RawColumns",
     "TaskSchema",
     "as_text",
+    "code_counts",
+    "code_type",
     "content_sha256",
     "encode",
     "file_locator",

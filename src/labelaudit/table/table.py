@@ -16,6 +16,8 @@ __all__ = [
     "CATEGORY_SCALES",
     "CONTINUOUS_LIMIT",
     "AnnotationTable",
+    "code_counts",
+    "code_type",
     "dense_cell_order",
     "narrow_codes",
 ]
@@ -160,14 +162,25 @@ class AnnotationTable:
         )
 
     # ------------------------------------------------------------- converters
-    def to_item_category_counts(self) -> np.ndarray:
+    def to_item_category_counts(self, *, narrow: bool = False) -> np.ndarray:
         """Item x category count matrix, shape (n_items, q), int64, read-only.
 
         Entry (i, k) is the number of annotators who gave item i category k (Fleiss 1971
         layout; statsmodels' ``aggregate_raters`` output without its NaN pitfall). Built
         once per table (one bincount) and shared by every coefficient and diagnostic.
+        ``narrow=True``: the same counts in the narrowest integer type holding them (int8
+        up to 127 labels per item: an eighth of the bytes for the passes over columns of
+        the tie rule and the distinct count rows), also built once.
         """
-        return self._item_category_counts
+        return self._small_item_category_counts if narrow else self._item_category_counts
+
+    @cached_property
+    def _small_item_category_counts(self) -> np.ndarray:
+        per_item = self.ratings_per_item()
+        size = int(per_item.max(initial=0)) + 1  # no count exceeds the item's ratings
+        counts = narrow_codes(self.to_item_category_counts(), size)
+        counts.flags.writeable = False
+        return counts
 
     @cached_property
     def _item_category_counts(self) -> np.ndarray:
@@ -223,6 +236,17 @@ class AnnotationTable:
         if order is not None:
             return order
         return np.lexsort((self.annotator_codes, self.item_codes)).astype(np.int64)
+
+    @cached_property
+    def in_cell_order(self) -> bool:
+        """True when the rows already are in (item code, annotator code) order (then
+        :attr:`row_order` is the identity); found once per table, from :attr:`row_order`
+        when it is known (the readers keep it), else from one pass over the codes."""
+        order = self.__dict__.get("row_order")
+        if order is not None:  # a permutation: increasing only when it is the identity
+            return bool(np.all(order[1:] > order[:-1]))
+        key = self.item_codes * max(self.n_annotators, 1) + self.annotator_codes
+        return bool(np.all(key[1:] >= key[:-1]))
 
     def to_units_by_raters(self, *, codes: bool = False) -> np.ndarray:
         """Units x raters matrix, shape (n_items, n_annotators), float64 with NaN = missing.
@@ -321,7 +345,42 @@ def narrow_codes(codes: np.ndarray, size: int) -> np.ndarray:
     ndarray of int8, int16, int32 or the input dtype, shape (n,)
         A gather or comparison of int8 codes moves an eighth of the bytes of int64 ones.
     """
+    kind = code_type(size)
+    return codes if kind == np.int64 else codes.astype(kind, copy=False)
+
+
+def code_type(size: int) -> np.dtype[Any]:
+    """The narrowest signed integer type holding codes 0 .. size - 1 (int8 .. int64)."""
     for kind in (np.int8, np.int16, np.int32):
         if size <= np.iinfo(kind).max:
-            return codes.astype(kind, copy=False)
-    return codes
+            return np.dtype(kind)
+    return np.dtype(np.int64)
+
+
+#: Rows per block of :func:`code_counts`: its intp copy of a block (2 MB) is reused, not
+#: faulted in afresh as one of every row would be.
+COUNT_BLOCK = 1 << 18
+
+
+def code_counts(codes: np.ndarray, size: int) -> np.ndarray:
+    """``np.bincount(codes, minlength=size)`` of narrow codes, block by block.
+
+    Parameters
+    ----------
+    codes : ndarray of int, shape (n,)
+        Non-negative codes below ``size``, any integer type (int8 codes of 4.5M rows:
+        ``np.bincount`` alone would first copy them to a 36 MB intp array).
+    size : int
+
+    Returns
+    -------
+    ndarray of int64, shape (size,)
+        Exact counts (integers: the same whatever the blocks). O(n + size * n / block);
+        one call of every row when ``size`` exceeds a block.
+    """
+    if size > COUNT_BLOCK or codes.shape[0] <= COUNT_BLOCK:
+        return np.bincount(codes, minlength=size)
+    counts = np.zeros(size, dtype=np.int64)
+    for start in range(0, codes.shape[0], COUNT_BLOCK):  # a loop over blocks, not rows
+        counts += np.bincount(codes[start : start + COUNT_BLOCK], minlength=size)
+    return counts
