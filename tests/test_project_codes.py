@@ -1,8 +1,10 @@
-"""Annotations stored as integer codes plus each batch's names (store migration 11).
+"""Annotations stored as integer codes plus each batch's names (store migrations 11, 12).
 
-``annotation_codes`` holds a batch's rows as codes, ``annotation_names`` its names, and the
-``annotations`` view joins them back into the old columns. :meth:`Store.annotations` and
-every SQL reader see what the old string table held, row for row.
+``annotation_codes`` holds a batch's rows as codes (since migration 12 a view over
+``annotation_codes_plain``, batches without extra columns, and ``annotation_codes_extra``),
+``annotation_names`` its names, and the ``annotations`` view joins them back into the old
+columns. :meth:`Store.annotations` and every SQL reader see what the old string table
+held, row for row.
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ def back_to_version_10(store: Store, shuffle: np.random.Generator) -> dict[int, 
         rows = store.annotations(record.batch_id)
         held[record.batch_id] = rows.take(pa.array(shuffle.permutation(rows.num_rows)))
     store.execute("DROP VIEW annotations")
-    store.execute("DROP TABLE annotation_codes")
+    store.execute("DROP VIEW annotation_codes")
+    store.execute("DROP TABLE annotation_codes_plain")
+    store.execute("DROP TABLE annotation_codes_extra")
     store.execute("DROP TABLE annotation_names")
     store.execute(OLD_TABLE)
     for batch_id, rows in held.items():
@@ -65,7 +69,7 @@ def back_to_version_10(store: Store, shuffle: np.random.Generator) -> dict[int, 
             (batch_id,),
         )
         store.connection.unregister("old_rows")
-    store.execute("DELETE FROM schema_migrations WHERE version = ?", (CODED_ANNOTATIONS,))
+    store.execute("DELETE FROM schema_migrations WHERE version >= ?", (CODED_ANNOTATIONS,))
     return held
 
 
@@ -92,7 +96,7 @@ def test_migration_11_keeps_every_batch_and_every_query(tmp_path: Path) -> None:
         assert "annotations" in stored_tables(store)
         before = [store.execute(q).fetchall() for q in VIEW_QUERIES]
     with Store.open(project.store_path) as store:  # opening migrates
-        assert [m["version"] for m in store.migrations()][-1] == CODED_ANNOTATIONS
+        assert [m["version"] for m in store.migrations()][-2:] == [CODED_ANNOTATIONS, 12]
         assert "annotations" not in stored_tables(store)
         for batch_id, rows in held.items():
             assert store.annotations(batch_id).equals(rows)  # the shuffled order kept
@@ -201,6 +205,55 @@ def test_replace_leaves_no_orphan_codes_or_names(tmp_path: Path) -> None:
         ("5", "d", "q"),
         ("5", "e", "q"),
     ]
+
+
+def back_to_version_11(store: Store) -> None:
+    """Rewrite a current store as version 11 held it: every batch's codes in one table
+    ``annotation_codes`` with its ``extra`` column (empty for batches without one)."""
+    store.execute("CREATE TABLE codes_11 AS SELECT * FROM annotation_codes ORDER BY batch_id")
+    store.execute("DROP VIEW annotation_codes")
+    store.execute("DROP TABLE annotation_codes_plain")
+    store.execute("DROP TABLE annotation_codes_extra")
+    store.execute("ALTER TABLE codes_11 RENAME TO annotation_codes")
+    store.execute("DELETE FROM schema_migrations WHERE version = 12")
+
+
+def test_migration_12_keeps_rows_and_queries_and_splits_new_batches(tmp_path: Path) -> None:
+    project = init_project(tmp_path / "p")
+    noted = write_csv(tmp_path / "a.csv", "item,annotator,label,note\n1,a,x,n1\n1,b,y,\n"
+                      "2,a,x,🙂\n")  # fmt: skip
+    plain = write_csv(tmp_path / "b.csv", "item,annotator,label\n2,b,y\n2,c,y\n9,c,x\n")
+    ingest_batch(project, noted, batch="w1")
+    ingest_batch(project, plain, batch="w2")
+    with Store.open(project.store_path) as store:
+        held = {b.batch_id: store.annotations(b.batch_id) for b in store.batches()}
+        before = [store.execute(q).fetchall() for q in VIEW_QUERIES]
+        back_to_version_11(store)
+        assert "annotation_codes" in stored_tables(store)
+    with Store.open(project.store_path) as store:  # opening migrates
+        assert [m["version"] for m in store.migrations()][-1] == 12
+        assert {"annotation_codes_plain", "annotation_codes_extra"} <= stored_tables(store)
+        assert "annotation_codes" not in stored_tables(store)  # a view now
+        for batch_id, rows in held.items():
+            assert store.annotations(batch_id).equals(rows)
+        assert [store.execute(q).fetchall() for q in VIEW_QUERIES] == before
+    third = write_csv(tmp_path / "c.csv", "item,annotator,label\n7,a,x\n7,b,x\n")
+    ingest_batch(project, third, batch="w3")  # no extra column: the plain table
+    renoted = write_csv(tmp_path / "d.csv", "item,annotator,label,note\n4,a,x,n1\n4,b,y,\n")
+    ingest_batch(project, renoted, batch="w2", replace_batch=True)  # rows leave the old table
+    with project.open_store(read_only=True) as store:
+        counts = {
+            table: store.execute(
+                f"SELECT batch_id, count(*) FROM {table} GROUP BY ALL ORDER BY ALL"
+            ).fetchall()
+            for table in ("annotation_codes_plain", "annotation_codes_extra")
+        }
+        replaced = store.annotations(2).to_pylist()
+    assert counts == {
+        "annotation_codes_plain": [(3, 2)],  # the new batch without extra columns
+        "annotation_codes_extra": [(1, 3), (2, 2)],  # the old rows (w2's replaced)
+    }
+    assert [r["extra"] for r in replaced] == [[("note", "n1")], [("note", None)]]
 
 
 names = st.text(min_size=0, max_size=6)

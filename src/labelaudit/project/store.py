@@ -18,7 +18,9 @@ Rules kept here:
 
 Tables (migration 1): ``runs``, ``configs``, ``batches``, ``annotations`` (since
 migration 11 a view over ``annotation_codes`` and ``annotation_names``: each batch's rows
-as integer codes plus the batch's names), ``rejected_rows``, ``batch_results`` (one JSON
+as integer codes plus the batch's names; since migration 12 ``annotation_codes`` is a view
+over ``annotation_codes_plain``, the rows of batches without extra columns, and
+``annotation_codes_extra``), ``rejected_rows``, ``batch_results`` (one JSON
 result per batch and kind), ``batch_metrics`` (typed headline values, one row per batch,
 kind and metric) and ``annotator_metrics`` (per-annotator figures). New kinds of results
 are new rows, not new columns.
@@ -65,7 +67,8 @@ STORE_NAME = "labelaudit.duckdb"
 
 #: Tables of one batch's content, cleared by :meth:`Store.delete_batch_content`.
 BATCH_TABLES = (
-    "annotation_codes",
+    "annotation_codes_plain",
+    "annotation_codes_extra",
     "annotation_names",
     "rejected_rows",
     "batch_results",
@@ -83,10 +86,10 @@ _SUBTRACT_PROFILES = (
 #: The canonical columns, stored as codes (``annotation_codes``) plus names
 #: (``annotation_names.field``).
 _CODED = ("item", "annotator", "label")
-_INSERT_CODES = {  # with an extra column, without
-    True: "INSERT INTO annotation_codes SELECT ?, item, annotator, label, extra "
+_INSERT_CODES = {  # with an extra column, without (migration 12: no column of empty maps)
+    True: "INSERT INTO annotation_codes_extra SELECT ?, item, annotator, label, extra "
     "FROM incoming_codes",
-    False: "INSERT INTO annotation_codes SELECT ?, item, annotator, label, NULL "
+    False: "INSERT INTO annotation_codes_plain SELECT ?, item, annotator, label "
     "FROM incoming_codes",
 }
 _INSERT_NAMES = "INSERT INTO annotation_names SELECT ?, ?, code, name FROM incoming_names"
@@ -469,7 +472,8 @@ class Store:
 
         The canonical columns may be dictionary arrays (ingest passes the table's own codes
         and names) or plain ones (encoded here); each goes in as its integer codes
-        (``annotation_codes``, rows in the given order) plus the batch's names
+        (``annotation_codes``, rows in the given order: ``annotation_codes_extra`` with an
+        ``extra`` column, else ``annotation_codes_plain``) plus the batch's names
         (``annotation_names``), which :meth:`annotations` decodes.
         """
         import pyarrow.compute as pc
