@@ -293,6 +293,17 @@ def test_take_rows_is_filter_rows() -> None:
         assert np.array_equal(getattr(taken, name), getattr(filtered, name)), name
 
 
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_take_items_is_filter_rows_of_those_items(shuffle: bool) -> None:
+    table = make_table(2, 60, 4, 3, 0.3, shuffle=shuffle)
+    items = np.array([0, 7, 8, 31, table.n_items - 1])
+    taken = table.take_items(items)
+    filtered = table.filter_rows(np.isin(table.item_codes, items))
+    assert taken.data.equals(filtered.data)
+    for name in ("items", "annotators", "item_codes", "annotator_codes", "label_codes"):
+        assert np.array_equal(getattr(taken, name), getattr(filtered, name)), name
+
+
 def test_in_cell_order() -> None:
     """Rows sorted by (item, annotator) code (integer ids sort as numbers), or not."""
     assert make_table(1, 50, 3, 2, 0.2, int_ids=True, shuffle=False).in_cell_order

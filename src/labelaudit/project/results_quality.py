@@ -146,10 +146,7 @@ def _queue_head(
     head = np.concatenate([first, _first_by(low, confidence, QUEUE_EXAMPLES - first.size)])
     if not head.size:
         head = np.zeros(1, dtype=np.int64)  # an empty queue: any one item gives the same answer
-    starts = np.concatenate([[0], np.cumsum(table.ratings_per_item())])
-    sizes = table.ratings_per_item()[head]  # the rows of item i in (item, annotator) order
-    runs = np.repeat(starts[head] - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
-    return table.take_rows(np.sort(table.row_order[runs]))
+    return table.take_items(head)
 
 
 def _first_by(codes: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:

@@ -280,6 +280,17 @@ class AnnotationTable:
         they hold, not what the table holds."""
         return self._subset(rows, self.data.take(pa.array(rows, type=pa.int64())))
 
+    def take_items(self, items: np.ndarray) -> AnnotationTable:
+        """:meth:`take_rows` of every row of ``items`` (distinct item codes, shape (k,)):
+        their positions come from :attr:`row_order` and the items' sizes, so a few items
+        of a large table cost their rows, not a pass over every row."""
+        per_item = self.ratings_per_item()
+        starts = np.cumsum(per_item) - per_item  # item i's rows in (item, annotator) order
+        sizes = per_item[items]
+        ranks = np.repeat(starts[items] - (np.cumsum(sizes) - sizes), sizes)
+        ranks += np.arange(ranks.size)
+        return self.take_rows(np.sort(self.row_order[ranks]))
+
     def _subset(self, rows: np.ndarray, data: pa.Table) -> AnnotationTable:
         """The table of ``data``, the rows selected by ``rows`` (a mask or positions)."""
         items, item_codes = np.unique(self.item_codes[rows], return_inverse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -150,8 +151,6 @@ def _platform_export(
 def _spinner() -> Iterator[Callable[[str], None]]:
     """A stage spinner on stderr when it is a terminal; silent otherwise (without
     importing rich: a pipe or a file gets no spinner)."""
-    import sys
-
     if not sys.stderr.isatty():
         yield lambda stage: None
         return
