@@ -17,6 +17,7 @@ cleanlab is the optional extra ``labelaudit[cleanlab]``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,7 +30,14 @@ if TYPE_CHECKING:
     from labelaudit.report.document import Document
     from labelaudit.table import AnnotationTable, Locator
 
-__all__ = ["CLEANLAB_HINT", "GivenLabels", "LabelErrors", "find_label_errors", "require_cleanlab"]
+__all__ = [
+    "CLEANLAB_HINT",
+    "GivenLabels",
+    "LabelErrors",
+    "find_label_errors",
+    "read_label_issues",
+    "require_cleanlab",
+]
 
 CLEANLAB_HINT = "pip install 'labelaudit[cleanlab]'"
 
@@ -282,3 +290,31 @@ def consensus_labels(
     labels = humans.categories[np.asarray(estimator.labels_)[decided]]
     given = GivenLabels(humans.items[decided], labels, table.source, None, f"consensus:{method}")
     return given, kept
+
+
+def read_label_issues(path: Path) -> list[dict[str, Any]]:
+    """The ``issues`` of a JSON file written by ``labelaudit label-errors --out`` (the
+    :meth:`LabelErrors.to_dict` contract): one dict per flagged item with at least
+    ``item``, ``given``, ``suggested`` and ``quality``.
+
+    Raises
+    ------
+    InputError
+        An unreadable or malformed file, or a field ``issues`` that is not such a list
+        (names the file and the field).
+    """
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise InputError(f"{path}: not a label-errors JSON file ({error})") from None
+    issues = data.get("issues") if isinstance(data, dict) else None
+    if not isinstance(issues, list) or not all(
+        isinstance(i, dict) and {"item", "given", "suggested", "quality"} <= i.keys()
+        for i in issues
+    ):
+        raise InputError(
+            f"{path}: field 'issues': expected a list of {{item, given, suggested, quality}}"
+        )
+    return issues

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from labelaudit.exceptions import UsageError
+from labelaudit.exceptions import InputError, UsageError
 from labelaudit.io import ExportOptions, read_export
 from labelaudit.project.decisions import refresh_decision_results
 from labelaudit.project.ingest import IngestResult, ingest_batch
@@ -39,6 +39,7 @@ from labelaudit.project.store import Store, utc_now
 __all__ = [
     "PullPlan",
     "PullResult",
+    "decisions_at",
     "known_records",
     "plan_pull",
     "pull_label_studio",
@@ -383,6 +384,39 @@ def read_decisions(project: Project) -> tuple[list[str], list[str]]:
             "ORDER BY item"
         ).fetchall()
     return [r[0] for r in rows], [r[1] for r in rows]
+
+
+def decisions_at(source: Path) -> tuple[list[str], list[str], str]:
+    """The adjudicators' decisions at ``source``: ``(items, labels, name)``.
+
+    ``source`` is a labelaudit project folder (the latest decision on each item,
+    :func:`read_decisions`; ``name`` is ``"SOURCE (decisions)"``) or a table file with
+    ``item`` and ``label`` columns (CSV, TSV, JSONL, JSON or Parquet, loaded by
+    :func:`labelaudit.table.load_source`; ``name`` is the path). Values are read as text.
+
+    Raises
+    ------
+    InputError
+        A file without an ``item`` or a ``label`` column (names the file, the column and
+        the columns the file has), or a file that cannot be read.
+    """
+    if (source / "labelaudit.toml").is_file():
+        from labelaudit.project.layout import find_project
+
+        items, labels = read_decisions(find_project(source))
+        return items, labels, f"{source} (decisions)"
+    from labelaudit.table import load_source
+
+    raw, _ = load_source(source, None)
+    for column in ("item", "label"):
+        if column not in raw.column_names:
+            raise InputError(
+                "not a decisions file", source=str(source), field=column,
+                expected="columns item and label", actual=", ".join(raw.column_names),
+            )  # fmt: skip
+    items = [str(v) for v in raw.column("item").to_pylist()]
+    labels = [str(v) for v in raw.column("label").to_pylist()]
+    return items, labels, str(source)
 
 
 def _safe(name: str) -> str:

@@ -140,9 +140,10 @@ def adjudicate_command(
     else:
         queue = adjudication_queue(table, method=str(method), threshold=threshold, seed=seed)
     if label_errors is not None:
+        from labelaudit.models.label_errors import read_label_issues
         from labelaudit.quality import with_label_errors
 
-        queue = with_label_errors(queue, table, _issues(label_errors))
+        queue = with_label_errors(queue, table, read_label_issues(label_errors))
     pushed = None
     if push or (ls_path is not None and label_config is not None):
         pushed = _review(
@@ -161,27 +162,6 @@ def adjudicate_command(
     if pushed is not None:
         summary["pushed"] = pushed
     emit_summary(queue, summary, output.value, table, text_col, err=out is None)
-
-
-def _issues(path: Path) -> list[dict[str, Any]]:
-    """The ``issues`` of a ``label-errors`` JSON file (exit 2 with file and field if not)."""
-    import json
-
-    from labelaudit.exceptions import InputError
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise InputError(f"{path}: not a label-errors JSON file ({error})") from None
-    issues = data.get("issues") if isinstance(data, dict) else None
-    if not isinstance(issues, list) or not all(
-        isinstance(i, dict) and {"item", "given", "suggested", "quality"} <= i.keys()
-        for i in issues
-    ):
-        raise InputError(
-            f"{path}: field 'issues': expected a list of {{item, given, suggested, quality}}"
-        )
-    return issues
 
 
 def _review(

@@ -325,28 +325,11 @@ def _collected(
 
 def _decisions(table: Any, source: Path) -> dict[str, Any]:
     """Agreement of each annotator with the decisions of ``source`` (project or file)."""
+    from labelaudit.project.pull import decisions_at
     from labelaudit.quality.gold_scores import decision_agreement
 
-    if (source / "labelaudit.toml").is_file():
-        from labelaudit.project import find_project
-        from labelaudit.project.pull import read_decisions
-
-        items, labels = read_decisions(find_project(source))
-        return decision_agreement(table, items, labels, f"{source} (decisions)")
-    from labelaudit.table import load_source
-
-    raw, _ = load_source(source, None)
-    for column in ("item", "label"):
-        if column not in raw.column_names:
-            from labelaudit.exceptions import InputError
-
-            raise InputError(
-                "not a decisions file", source=str(source), field=column,
-                expected="columns item and label", actual=", ".join(raw.column_names),
-            )  # fmt: skip
-    items = [str(v) for v in raw.column("item").to_pylist()]
-    labels = [str(v) for v in raw.column("label").to_pylist()]
-    return decision_agreement(table, items, labels, str(source))
+    items, labels, name = decisions_at(source)
+    return decision_agreement(table, items, labels, name)
 
 
 def _models(table: Any, predictions: Path | None, keep: bool, seed: int) -> tuple[Any, Any]:
