@@ -19,7 +19,7 @@ The steps, in order:
 4. Compute the per-batch results (:mod:`labelaudit.project.results`) inside the
    transaction of step 5: first the agreement (which keeps both cores busy itself), then
    the others and the item profiles while a worker thread inserts the annotations (DuckDB
-   releases the GIL while it inserts: on two cores the insert hides behind them).
+   inserts off the GIL, taking it only between tasks to check for an interrupt).
 5. One DuckDB transaction writes the run, the batch, its annotations, its rejects and its
    results. Any failure, or a killed process, leaves the store exactly as it was.
 """
@@ -433,9 +433,10 @@ def _score_and_write(
 
     The agreement comes first (it runs on two threads itself); then the annotations go in
     on a worker thread while this thread computes the other results and the item
-    profiles: DuckDB releases the GIL while it inserts, so on two cores the insert costs
-    little wall time. Started earlier, beside the agreement, the insert measured slower
-    (three busy threads on two cores). The profiles and rejects (small) go in after.
+    profiles. DuckDB inserts off the GIL but takes it between tasks (to check for an
+    interrupt), so Python work beside the insert slows it (docs/benchmarks.md); this
+    order still measured fastest: started beside the agreement, the insert was slower.
+    The profiles and rejects (small) go in after.
     The worker is the only user of the connection until it is joined; any failure
     (either side) is raised after the worker stopped, so the transaction rolls back with
     both done.
@@ -537,11 +538,12 @@ def _stored_rows(table: AnnotationTable) -> pa.Table:
         "annotator": (annotators[order], table.annotators),
         "label": (narrow_codes(table.label_codes, table.n_categories)[order], table.categories),
     }
-    arrow_names = {"item": table.item_names}  # the readers' Arrow item names: no conversion
     rows = pa.table(
         {
             name: pa.DictionaryArray.from_arrays(
-                pa.array(narrow_codes(codes, len(v))), _names(v, arrow_names.get(name))
+                pa.array(narrow_codes(codes, len(v))),
+                # the item names as the reader gave them in Arrow: no conversion
+                _names(v, table.item_names if name == "item" else None),
             )
             for name, (codes, v) in columns.items()
         }

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -61,10 +61,9 @@ def majority_fit(table: AnnotationTable, seed: int) -> MajorityVote:
     its own: the one fit they share gives the same figures)."""
     fits = _MAJORITY.setdefault(table, {})
     if seed not in fits:
-        from labelaudit.consensus import MajorityVote
+        from labelaudit.quality import fit_method
 
-        # as labelaudit.quality.fit_method("majority", table, seed=seed) fits it
-        fits[seed] = MajorityVote(tie="random", random_state=seed).fit(table)
+        fits[seed] = cast("MajorityVote", fit_method("majority", table, seed=seed))
     return fits[seed]
 
 
