@@ -1,8 +1,10 @@
-"""Annotations stored as integer codes plus each batch's names (store migrations 11, 12).
+"""Annotations stored as integer codes plus each batch's names (store migrations 11-13).
 
 ``annotation_codes`` holds a batch's rows as codes (since migration 12 a view over
-``annotation_codes_plain``, batches without extra columns, and ``annotation_codes_extra``),
-``annotation_names`` its names, and the ``annotations`` view joins them back into the old
+``annotation_codes_plain``, batches without extra columns, and ``annotation_codes_extra``;
+since migration 13 also over ``annotation_items``, batches stored one row per item),
+``annotation_names`` its names (since migration 13 a view over ``annotation_field_names``
+and ``annotation_items``), and the ``annotations`` view joins them back into the old
 columns. :meth:`Store.annotations` and every SQL reader see what the old string table
 held, row for row.
 """
@@ -21,7 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labelaudit.project import Store, ingest_batch, init_project
-from labelaudit.project._migrations import CODED_ANNOTATIONS, MIGRATIONS
+from labelaudit.project._item_rows import MAX_PACKED, rows_per_item
+from labelaudit.project._migrations import CODED_ANNOTATIONS, CODES_VIEW, MIGRATIONS
 from labelaudit.project.ingest import _stored_rows
 from labelaudit.table import read_annotations
 
@@ -49,9 +52,28 @@ def stored_tables(store: Store) -> set[str]:
     return {r[0] for r in store.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
 
 
+def back_to_version_12(store: Store) -> None:
+    """Rewrite a current store as version 12 held it: the batches stored one row per item
+    back in ``annotation_codes_plain`` (same order), their item names in the one names
+    table ``annotation_names``."""
+    store.execute(
+        "INSERT INTO annotation_codes_plain SELECT batch_id, item, annotator, label "
+        "FROM annotation_codes WHERE batch_id IN (SELECT batch_id FROM annotation_items)"
+    )
+    store.execute("CREATE TABLE names_12 AS SELECT * FROM annotation_names")
+    store.execute("DROP VIEW annotation_codes")
+    store.execute(CODES_VIEW)
+    store.execute("DROP VIEW annotation_names")
+    store.execute("DROP TABLE annotation_items")
+    store.execute("DROP TABLE annotation_field_names")
+    store.execute("ALTER TABLE names_12 RENAME TO annotation_names")
+    store.execute("DELETE FROM schema_migrations WHERE version = 13")
+
+
 def back_to_version_10(store: Store, shuffle: np.random.Generator) -> dict[int, pa.Table]:
     """Rewrite a current store as version 10 held it (one string table), each batch's rows
     in a shuffled stored order (older stores kept the file's order); returns those rows."""
+    back_to_version_12(store)
     held = {}
     for record in store.batches():
         rows = store.annotations(record.batch_id)
@@ -96,7 +118,7 @@ def test_migration_11_keeps_every_batch_and_every_query(tmp_path: Path) -> None:
         assert "annotations" in stored_tables(store)
         before = [store.execute(q).fetchall() for q in VIEW_QUERIES]
     with Store.open(project.store_path) as store:  # opening migrates
-        assert [m["version"] for m in store.migrations()][-2:] == [CODED_ANNOTATIONS, 12]
+        assert [m["version"] for m in store.migrations()][-3:] == [CODED_ANNOTATIONS, 12, 13]
         assert "annotations" not in stored_tables(store)
         for batch_id, rows in held.items():
             assert store.annotations(batch_id).equals(rows)  # the shuffled order kept
@@ -210,6 +232,7 @@ def test_replace_leaves_no_orphan_codes_or_names(tmp_path: Path) -> None:
 def back_to_version_11(store: Store) -> None:
     """Rewrite a current store as version 11 held it: every batch's codes in one table
     ``annotation_codes`` with its ``extra`` column (empty for batches without one)."""
+    back_to_version_12(store)
     store.execute("CREATE TABLE codes_11 AS SELECT * FROM annotation_codes ORDER BY batch_id")
     store.execute("DROP VIEW annotation_codes")
     store.execute("DROP TABLE annotation_codes_plain")
@@ -231,14 +254,14 @@ def test_migration_12_keeps_rows_and_queries_and_splits_new_batches(tmp_path: Pa
         back_to_version_11(store)
         assert "annotation_codes" in stored_tables(store)
     with Store.open(project.store_path) as store:  # opening migrates
-        assert [m["version"] for m in store.migrations()][-1] == 12
+        assert [m["version"] for m in store.migrations()][-2:] == [12, 13]
         assert {"annotation_codes_plain", "annotation_codes_extra"} <= stored_tables(store)
         assert "annotation_codes" not in stored_tables(store)  # a view now
         for batch_id, rows in held.items():
             assert store.annotations(batch_id).equals(rows)
         assert [store.execute(q).fetchall() for q in VIEW_QUERIES] == before
     third = write_csv(tmp_path / "c.csv", "item,annotator,label\n7,a,x\n7,b,x\n")
-    ingest_batch(project, third, batch="w3")  # no extra column: the plain table
+    ingest_batch(project, third, batch="w3")  # no extra column: one row per item
     renoted = write_csv(tmp_path / "d.csv", "item,annotator,label,note\n4,a,x,n1\n4,b,y,\n")
     ingest_batch(project, renoted, batch="w2", replace_batch=True)  # rows leave the old table
     with project.open_store(read_only=True) as store:
@@ -246,12 +269,13 @@ def test_migration_12_keeps_rows_and_queries_and_splits_new_batches(tmp_path: Pa
             table: store.execute(
                 f"SELECT batch_id, count(*) FROM {table} GROUP BY ALL ORDER BY ALL"
             ).fetchall()
-            for table in ("annotation_codes_plain", "annotation_codes_extra")
+            for table in ("annotation_codes_plain", "annotation_codes_extra", "annotation_items")
         }
         replaced = store.annotations(2).to_pylist()
     assert counts == {
-        "annotation_codes_plain": [(3, 2)],  # the new batch without extra columns
+        "annotation_codes_plain": [],  # w2's rows left with it
         "annotation_codes_extra": [(1, 3), (2, 2)],  # the old rows (w2's replaced)
+        "annotation_items": [(3, 1)],  # the new batch without extra columns: item 7
     }
     assert [r["extra"] for r in replaced] == [[("note", "n1")], [("note", None)]]
 
@@ -259,10 +283,18 @@ def test_migration_12_keeps_rows_and_queries_and_splits_new_batches(tmp_path: Pa
 names = st.text(min_size=0, max_size=6)
 
 
+def grouped_by_item(rows: pa.Table) -> pa.Table:
+    """``rows`` reordered so that each item's rows are together (in the order of the item
+    codes, as ingest writes them), each item's rows in their order."""
+    item = rows.column("item").combine_chunks()
+    codes = item.indices if pa.types.is_dictionary(item.type) else item.dictionary_encode().indices
+    return rows.take(pa.array(np.argsort(codes.to_numpy(), kind="stable")))
+
+
 @st.composite
 def small_tables(draw: st.DrawFn) -> tuple[pa.Table, bool]:
     """Rows of strings (empty, unicode, repeated), some columns dictionary-encoded, with or
-    without an ``extra`` map."""
+    without an ``extra`` map, some grouped by item (stored one row per item)."""
     n = draw(st.integers(0, 25))
     columns: dict[str, pa.Array] = {}
     for name in ("item", "annotator", "label"):
@@ -279,7 +311,13 @@ def small_tables(draw: st.DrawFn) -> tuple[pa.Table, bool]:
         columns["extra"] = pa.array(
             [list(e.items()) for e in entries], pa.map_(pa.string(), pa.string())
         )
-    return pa.table(columns), extra
+    table = pa.table(columns)
+    return (grouped_by_item(table) if draw(st.booleans()) else table), extra
+
+
+def rows_per_item_possible(rows: pa.Table) -> bool:
+    """Whether the rows' items are grouped (each item's rows together, items in code order)."""
+    return grouped_by_item(rows).equals(rows)
 
 
 @settings(max_examples=60, deadline=None)
@@ -300,6 +338,13 @@ def test_stored_annotations_equal_the_rows(tables: list[tuple[pa.Table, bool]]) 
                 assert maps == rows.column("extra").to_pylist()
             else:
                 assert maps == [None] * rows.num_rows
+            (per_item,) = store.execute(
+                "SELECT count(*) FROM annotation_items WHERE batch_id = ?", (batch_id,)
+            ).fetchone()
+            if extra or rows.num_rows == 0:
+                assert per_item == 0
+            elif rows_per_item_possible(rows):
+                assert per_item == len(set(rows.column("item").to_pylist()))
             view = store.execute(
                 "SELECT item, annotator, label FROM annotations WHERE batch_id = ?", (batch_id,)
             ).fetchall()
@@ -333,3 +378,81 @@ def test_labels_seen_are_the_distinct_labels_of_the_view(tmp_path: Path) -> None
         ).fetchall()
         assert store.labels_seen(batch.batch_id) == [row[0] for row in view] == ["x", "z"]
     assert names == [(4,)]
+
+
+def coded(item: list[int], annotator: list[int], label: list[int], sizes: tuple[int, ...]) -> dict:
+    """Dictionary arrays of the given codes, the names ``"<field><code>"``."""
+    return {
+        field: pa.DictionaryArray.from_arrays(
+            pa.array(codes, pa.int32()), pa.array([f"{field}{i}" for i in range(size)])
+        )
+        for field, codes, size in zip(
+            ("item", "annotator", "label"), (item, annotator, label), sizes, strict=True
+        )
+    }
+
+
+def test_rows_per_item_packs_each_items_rows_in_order() -> None:
+    got = rows_per_item(coded([0, 0, 0, 2, 2], [1, 0, 2, 0, 1], [2, 0, 1, 1, 1], (3, 3, 3)))
+    assert got is not None
+    table, radix = got
+    assert radix == 3
+    assert table.column("item").to_pylist() == [0, 1, 2]
+    assert table.column("name").to_pylist() == ["item0", "item1", "item2"]  # item1: no rows
+    assert table.column("pairs").to_pylist() == [[5, 0, 7], [], [1, 4]]
+
+
+def test_rows_per_item_refuses_what_it_cannot_keep() -> None:
+    assert rows_per_item(coded([1, 0], [0, 0], [0, 0], (2, 1, 1))) is None  # not grouped
+    side = 1 << 16  # annotator * radix + label would pass 2**31 - 1
+    assert side * side > MAX_PACKED
+    assert rows_per_item(coded([0, 0], [0, side - 1], [0, side - 1], (1, side, side))) is None
+    missing = coded([0, 0], [0, 1], [0, 0], (1, 2, 1))
+    missing["label"] = pa.DictionaryArray.from_arrays(pa.array([0, None]), pa.array(["x"]))
+    assert rows_per_item(missing) is None
+
+
+def test_migration_13_keeps_batches_and_stores_new_ones_per_item(tmp_path: Path) -> None:
+    project = init_project(tmp_path / "p")
+    noted = write_csv(tmp_path / "a.csv", "item,annotator,label,note\n1,a,x,n1\n1,b,y,\n"
+                      "2,a,x,🙂\n")  # fmt: skip
+    plain = write_csv(tmp_path / "b.csv", "item,annotator,label\n2,b,y\n2,c,y\n9,c,x\n")
+    ingest_batch(project, noted, batch="w1")
+    ingest_batch(project, plain, batch="w2")
+    with Store.open(project.store_path) as store:
+        held = {b.batch_id: store.annotations(b.batch_id) for b in store.batches()}
+        before = [store.execute(q).fetchall() for q in VIEW_QUERIES]
+        back_to_version_12(store)
+        assert "annotation_names" in stored_tables(store)
+    with Store.open(project.store_path) as store:  # opening migrates
+        assert [m["version"] for m in store.migrations()][-1] == 13
+        assert {"annotation_items", "annotation_field_names"} <= stored_tables(store)
+        assert "annotation_names" not in stored_tables(store)  # a view now
+        assert store.execute("SELECT count(*) FROM annotation_items").fetchone() == (0,)
+        for batch_id, rows in held.items():
+            assert store.annotations(batch_id).equals(rows)
+        assert [store.execute(q).fetchall() for q in VIEW_QUERIES] == before
+    assert ingest_batch(project, plain, batch="again").outcome == "duplicate"
+    third = write_csv(tmp_path / "c.csv", "item,annotator,label\n7,b,x\n7,a,y\n8,a,x\n")
+    fourth = write_csv(tmp_path / "d.csv", "item,annotator,label\n5,c,z\n")
+    ingest_batch(project, third, batch="w3")
+    ingest_batch(project, fourth, batch="w2", replace_batch=True)  # leaves the plain table
+    with project.open_store(read_only=True) as store:
+        items = store.execute(
+            "SELECT batch_id, item, name, radix, pairs FROM annotation_items ORDER BY ALL"
+        ).fetchall()
+        plain_rows = store.execute("SELECT count(*) FROM annotation_codes_plain").fetchone()
+        item_names = store.execute(
+            "SELECT batch_id, count(*) FROM annotation_field_names WHERE field = 'item' "
+            "GROUP BY ALL"
+        ).fetchall()
+        got = [store.annotations(b).to_pylist() for b in (2, 3)]
+    # w3: items 7 and 8, annotators a (0) and b (1), labels x (0) and y (1); each item's
+    # rows in annotator order (as ingest stores them): 7 a y = 0 * 2 + 1, 7 b x = 1 * 2 + 0
+    assert items == [(2, 0, "5", 1, [0]), (3, 0, "7", 2, [1, 2]), (3, 1, "8", 2, [0])]
+    assert plain_rows == (0,)
+    assert item_names == [(1, 2)]  # w1's (extra columns: one row per annotation)
+    assert [[(r["item"], r["annotator"], r["label"]) for r in rows] for rows in got] == [
+        [("5", "c", "z")],
+        [("7", "a", "y"), ("7", "b", "x"), ("8", "a", "x")],
+    ]

@@ -138,8 +138,9 @@ def test_hostile_strings_stored_verbatim(tmp_path: Path) -> None:
         stored = store.annotations(record.batch_id).to_pylist()
         tables = {r[0] for r in store.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         views = {r[0] for r in store.execute("SELECT view_name FROM duckdb_views()").fetchall()}
-    assert {"annotation_codes_plain", "annotation_codes_extra", "annotation_names"} <= tables
-    assert {"annotations", "annotation_codes"} <= views
+    stored_in = {"annotation_codes_plain", "annotation_codes_extra", "annotation_items"}
+    assert stored_in | {"annotation_field_names"} <= tables
+    assert {"annotations", "annotation_codes", "annotation_names"} <= views
     assert record.name == batch and record.source == str(source.resolve())
     got = sorted((r["item"], r["annotator"], r["label"]) for r in stored)
     assert got == sorted(zip(items, annotators, labels, strict=True))

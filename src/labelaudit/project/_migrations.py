@@ -74,6 +74,25 @@ FROM annotation_codes_plain
 UNION ALL
 SELECT batch_id, item, annotator, label, extra FROM annotation_codes_extra"""
 
+#: Migration 13: ``annotation_codes`` also holds the batches stored one row per item
+#: (``annotation_items``), each row's pairs unnested back into rows in stored order.
+CODES_VIEW_ITEMS = """CREATE OR REPLACE VIEW annotation_codes AS
+SELECT batch_id, item, annotator, label, CAST(NULL AS MAP(VARCHAR, VARCHAR)) AS extra
+FROM annotation_codes_plain
+UNION ALL
+SELECT batch_id, item, annotator, label, extra FROM annotation_codes_extra
+UNION ALL
+SELECT batch_id, item, CAST(pair // radix AS INTEGER), CAST(pair % radix AS INTEGER),
+    CAST(NULL AS MAP(VARCHAR, VARCHAR))
+FROM (SELECT batch_id, item, radix, unnest(pairs) AS pair FROM annotation_items)"""
+
+#: Migration 13: ``annotation_names`` as every reader knows it; the item names of a batch
+#: stored one row per item are in its ``annotation_items`` rows.
+NAMES_VIEW = """CREATE VIEW annotation_names AS
+SELECT batch_id, field, code, name FROM annotation_field_names
+UNION ALL
+SELECT batch_id, 'item', item, name FROM annotation_items"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -292,6 +311,25 @@ MIGRATIONS: tuple[Migration, ...] = (
                 batch_id BIGINT NOT NULL, item INTEGER NOT NULL, annotator INTEGER NOT NULL,
                 label INTEGER NOT NULL)""",
             CODES_VIEW,
+        ),
+    ),
+    Migration(
+        13,
+        "a batch without extra columns is stored one row per item (annotation_items: its "
+        "name and its rows' annotator and label codes packed in one list); annotation_names "
+        "becomes a view over annotation_field_names and those rows (issue 15: a quarter of "
+        "the values to insert, in one statement)",
+        (
+            # the batches stored so far stay where they are (no row moves)
+            "ALTER TABLE annotation_names RENAME TO annotation_field_names",
+            # One row per item code of a batch (0 .. n - 1): its name and its rows in
+            # stored order, each as annotator * radix + label (radix: the batch's number
+            # of label codes).
+            """CREATE TABLE annotation_items (
+                batch_id BIGINT NOT NULL, item INTEGER NOT NULL, name VARCHAR NOT NULL,
+                radix INTEGER NOT NULL, pairs INTEGER[] NOT NULL)""",
+            NAMES_VIEW,
+            CODES_VIEW_ITEMS,
         ),
     ),
 )

@@ -69,7 +69,8 @@ STORE_NAME = "labelaudit.duckdb"
 BATCH_TABLES = (
     "annotation_codes_plain",
     "annotation_codes_extra",
-    "annotation_names",
+    "annotation_items",
+    "annotation_field_names",
     "rejected_rows",
     "batch_results",
     "batch_metrics",
@@ -92,7 +93,8 @@ _INSERT_CODES = {  # with an extra column, without (migration 12: no column of e
     False: "INSERT INTO annotation_codes_plain SELECT ?, item, annotator, label "
     "FROM incoming_codes",
 }
-_INSERT_NAMES = "INSERT INTO annotation_names SELECT ?, ?, code, name FROM incoming_names"
+_INSERT_NAMES = "INSERT INTO annotation_field_names SELECT ?, ?, code, name FROM incoming_names"
+_INSERT_ITEMS = "INSERT INTO annotation_items SELECT ?, item, name, ?, pairs FROM incoming_items"
 _ALIAS = re.compile(r"[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)?")
 
 
@@ -471,29 +473,55 @@ class Store:
         """Append rows with columns ``item, annotator, label`` and optional map ``extra``.
 
         The canonical columns may be dictionary arrays (ingest passes the table's own codes
-        and names) or plain ones (encoded here); each goes in as its integer codes
-        (``annotation_codes``, rows in the given order: ``annotation_codes_extra`` with an
-        ``extra`` column, else ``annotation_codes_plain``) plus the batch's names
-        (``annotation_names``), which :meth:`annotations` decodes.
+        and names) or plain ones (encoded here); each goes in as its integer codes plus the
+        batch's names, which :meth:`annotations` decodes. Rows grouped by item and without
+        an ``extra`` column (what ingest writes) are stored one row per item
+        (``annotation_items``, migration 13); other rows one row each
+        (``annotation_codes_extra`` with an ``extra`` column, else
+        ``annotation_codes_plain``). Either way ``annotation_codes`` and
+        ``annotation_names`` read them back in the given order.
         """
         import pyarrow.compute as pc
 
-        codes = {}
+        from labelaudit.project._item_rows import rows_per_item
+
+        coded = {}
         for name in _CODED:
             column = rows.column(name)
             if not pa.types.is_dictionary(column.type):
                 column = pc.dictionary_encode(column)
-            coded = column.combine_chunks()  # one dictionary (the chunks' unified)
-            codes[name] = coded.indices
-            self._insert_names(batch_id, name, coded.dictionary)
+            coded[name] = column.combine_chunks()  # one dictionary (the chunks' unified)
         extra = "extra" in rows.column_names
-        if extra:
-            codes["extra"] = rows.column("extra")
+        items = None if extra else rows_per_item(coded)
+        if items is not None:
+            self._insert_items(batch_id, *items)
+            fields: tuple[str, ...] = ("annotator", "label")
+        else:
+            self._insert_codes(batch_id, coded, rows.column("extra") if extra else None)
+            fields = _CODED
+        for name in fields:
+            self._insert_names(batch_id, name, coded[name].dictionary)
+
+    def _insert_codes(
+        self, batch_id: int, coded: dict[str, pa.DictionaryArray], extra: Any
+    ) -> None:
+        """One row per annotation (``annotation_codes_plain`` or ``_extra``)."""
+        codes: dict[str, Any] = {name: coded[name].indices for name in _CODED}
+        if extra is not None:
+            codes["extra"] = extra
         self.connection.register("incoming_codes", pa.table(codes))
         try:
-            self.execute(_INSERT_CODES[extra], (batch_id,))
+            self.execute(_INSERT_CODES[extra is not None], (batch_id,))
         finally:
             self.connection.unregister("incoming_codes")
+
+    def _insert_items(self, batch_id: int, items: pa.Table, radix: int) -> None:
+        """One row per item (``annotation_items``: see :func:`rows_per_item`)."""
+        self.connection.register("incoming_items", items)
+        try:
+            self.execute(_INSERT_ITEMS, (batch_id, radix))
+        finally:
+            self.connection.unregister("incoming_items")
 
     def _insert_names(self, batch_id: int, field: str, names: pa.Array) -> None:
         """One field's names of a batch: code i is ``names[i]``."""
