@@ -527,8 +527,9 @@ def _stored_rows(table: AnnotationTable) -> pa.Table:
     which the store keeps as ``annotation_codes`` and ``annotation_names``: no string
     column is built) and, when the file had other columns, a map ``extra`` of them.
 
-    Rows go in (item, annotator) order: the item codes then run 0, 0, ..., 1, ..., which
-    DuckDB stores in a few bits per row (and the extra column compresses better sorted).
+    Rows go in (item, annotator) order: the item codes then run 0, 0, ..., 1, ..., so
+    without extra columns the store keeps them one row per item (``annotation_items``,
+    store migration 13), and with them the extra column compresses better sorted.
     """
     order = table.row_order
     annotators = narrow_codes(table.annotator_codes, table.n_annotators)

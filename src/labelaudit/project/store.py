@@ -20,9 +20,12 @@ Tables (migration 1): ``runs``, ``configs``, ``batches``, ``annotations`` (since
 migration 11 a view over ``annotation_codes`` and ``annotation_names``: each batch's rows
 as integer codes plus the batch's names; since migration 12 ``annotation_codes`` is a view
 over ``annotation_codes_plain``, the rows of batches without extra columns, and
-``annotation_codes_extra``), ``rejected_rows``, ``batch_results`` (one JSON
-result per batch and kind), ``batch_metrics`` (typed headline values, one row per batch,
-kind and metric) and ``annotator_metrics`` (per-annotator figures). New kinds of results
+``annotation_codes_extra``; since migration 13 also over ``annotation_items``, batches
+stored one row per item, whose item names ``annotation_names``, now a view over
+``annotation_field_names`` and those rows, reads from them), ``rejected_rows``,
+``batch_results`` (one JSON result per batch and kind), ``batch_metrics`` (typed headline
+values, one row per batch, kind and metric) and ``annotator_metrics`` (per-annotator
+figures). New kinds of results
 are new rows, not new columns.
 """
 
