@@ -395,18 +395,23 @@ def coded(item: list[int], annotator: list[int], label: list[int], sizes: tuple[
 def test_rows_per_item_packs_each_items_rows_in_order() -> None:
     got = rows_per_item(coded([0, 0, 0, 2, 2], [1, 0, 2, 0, 1], [2, 0, 1, 1, 1], (3, 3, 3)))
     assert got is not None
-    table, radix = got
-    assert radix == 3
+    table, label_bits = got
+    assert label_bits == 2  # label codes 0 .. 2
     assert table.column("item").to_pylist() == [0, 1, 2]
     assert table.column("name").to_pylist() == ["item0", "item1", "item2"]  # item1: no rows
-    assert table.column("pairs").to_pylist() == [[5, 0, 7], [], [1, 4]]
+    # annotator << 2 | label: (1, 2) -> 6, (0, 0) -> 0, (2, 1) -> 9; (0, 1) -> 1, (1, 1) -> 5
+    assert table.column("pairs").to_pylist() == [[6, 0, 9], [], [1, 5]]
 
 
 def test_rows_per_item_refuses_what_it_cannot_keep() -> None:
     assert rows_per_item(coded([1, 0], [0, 0], [0, 0], (2, 1, 1))) is None  # not grouped
-    side = 1 << 16  # annotator * radix + label would pass 2**31 - 1
+    side = 1 << 16  # annotator << 16 | label would pass 2**31 - 1
     assert side * side > MAX_PACKED
     assert rows_per_item(coded([0, 0], [0, side - 1], [0, side - 1], (1, side, side))) is None
+    half = side // 2  # the largest code, (half - 1) << 16 | (side - 1), is 2**31 - 1
+    fits = rows_per_item(coded([0, 0], [0, half - 1], [0, side - 1], (1, half, side)))
+    assert fits is not None
+    assert fits[0].column("pairs").to_pylist() == [[0, MAX_PACKED]]
     missing = coded([0, 0], [0, 1], [0, 0], (1, 2, 1))
     missing["label"] = pa.DictionaryArray.from_arrays(pa.array([0, None]), pa.array(["x"]))
     assert rows_per_item(missing) is None
@@ -439,7 +444,7 @@ def test_migration_13_keeps_batches_and_stores_new_ones_per_item(tmp_path: Path)
     ingest_batch(project, fourth, batch="w2", replace_batch=True)  # leaves the plain table
     with project.open_store(read_only=True) as store:
         items = store.execute(
-            "SELECT batch_id, item, name, radix, pairs FROM annotation_items ORDER BY ALL"
+            "SELECT batch_id, item, name, label_bits, pairs FROM annotation_items ORDER BY ALL"
         ).fetchall()
         plain_rows = store.execute("SELECT count(*) FROM annotation_codes_plain").fetchone()
         item_names = store.execute(
@@ -447,9 +452,10 @@ def test_migration_13_keeps_batches_and_stores_new_ones_per_item(tmp_path: Path)
             "GROUP BY ALL"
         ).fetchall()
         got = [store.annotations(b).to_pylist() for b in (2, 3)]
-    # w3: items 7 and 8, annotators a (0) and b (1), labels x (0) and y (1); each item's
-    # rows in annotator order (as ingest stores them): 7 a y = 0 * 2 + 1, 7 b x = 1 * 2 + 0
-    assert items == [(2, 0, "5", 1, [0]), (3, 0, "7", 2, [1, 2]), (3, 1, "8", 2, [0])]
+    # w3: items 7 and 8, annotators a (0) and b (1), labels x (0) and y (1): one label
+    # bit; each item's rows in annotator order (as ingest stores them): 7 a y = 0 << 1 | 1,
+    # 7 b x = 1 << 1 | 0. w2 now: one label, no label bit.
+    assert items == [(2, 0, "5", 0, [0]), (3, 0, "7", 1, [1, 2]), (3, 1, "8", 1, [0])]
     assert plain_rows == (0,)
     assert item_names == [(1, 2)]  # w1's (extra columns: one row per annotation)
     assert [[(r["item"], r["annotator"], r["label"]) for r in rows] for rows in got] == [

@@ -82,9 +82,9 @@ FROM annotation_codes_plain
 UNION ALL
 SELECT batch_id, item, annotator, label, extra FROM annotation_codes_extra
 UNION ALL
-SELECT batch_id, item, CAST(pair // radix AS INTEGER), CAST(pair % radix AS INTEGER),
+SELECT batch_id, item, pair >> label_bits, pair & ((1 << label_bits) - 1),
     CAST(NULL AS MAP(VARCHAR, VARCHAR))
-FROM (SELECT batch_id, item, radix, unnest(pairs) AS pair FROM annotation_items)"""
+FROM (SELECT batch_id, item, label_bits, unnest(pairs) AS pair FROM annotation_items)"""
 
 #: Migration 13: ``annotation_names`` as every reader knows it; the item names of a batch
 #: stored one row per item are in its ``annotation_items`` rows.
@@ -323,11 +323,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             # the batches stored so far stay where they are (no row moves)
             "ALTER TABLE annotation_names RENAME TO annotation_field_names",
             # One row per item code of a batch (0 .. n - 1): its name and its rows in
-            # stored order, each as annotator * radix + label (radix: the batch's number
-            # of label codes).
+            # stored order, each as annotator << label_bits | label (label_bits: the bit
+            # length of the batch's largest label code).
             """CREATE TABLE annotation_items (
                 batch_id BIGINT NOT NULL, item INTEGER NOT NULL, name VARCHAR NOT NULL,
-                radix INTEGER NOT NULL, pairs INTEGER[] NOT NULL)""",
+                label_bits INTEGER NOT NULL, pairs INTEGER[] NOT NULL)""",
             NAMES_VIEW,
             CODES_VIEW_ITEMS,
         ),

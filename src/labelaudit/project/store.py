@@ -518,11 +518,11 @@ class Store:
         finally:
             self.connection.unregister("incoming_codes")
 
-    def _insert_items(self, batch_id: int, items: pa.Table, radix: int) -> None:
+    def _insert_items(self, batch_id: int, items: pa.Table, label_bits: int) -> None:
         """One row per item (``annotation_items``: see :func:`rows_per_item`)."""
         self.connection.register("incoming_items", items)
         try:
-            self.execute(_INSERT_ITEMS, (batch_id, radix))
+            self.execute(_INSERT_ITEMS, (batch_id, label_bits))
         finally:
             self.connection.unregister("incoming_items")
 
