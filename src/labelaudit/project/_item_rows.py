@@ -4,10 +4,11 @@ Ingest writes a batch's rows grouped by item (``labelaudit.project.ingest``), so
 item's rows can go in as one row: the item's code and name, and its rows' annotator and
 label codes packed in one integer each, ``annotator << label_bits | label`` with
 ``label_bits`` the bits of the batch's largest label code (a shift and a mask unpack it:
-a fifth less time than a division when the view reads 4.5M rows). Against one row per annotation that is a quarter of the
-values for DuckDB to compress and store (the batch id and item code once per item, one
-packed code per annotation), in one statement with the item names; the
-``annotation_codes`` view unnests them back into the same rows in the same order.
+a fifth less time than a division when the view reads 4.5M rows). Against one row per
+annotation that is a quarter of the values for DuckDB to compress and store (the batch
+id and item code once per item, one packed code per annotation), in one statement with
+the item names; the ``annotation_codes`` view unnests them back into the same rows in the
+same order.
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ def rows_per_item(coded: dict[str, pa.DictionaryArray]) -> tuple[pa.Table, int] 
         ``table`` has one row per item code 0 .. m - 1 (m: the item names): ``item``
         (int32), ``name`` (its name) and ``pairs`` (list of int32: the item's rows in
         the given order, each ``annotator << label_bits | label``); ``label_bits`` is the
-        bit length of the largest label code (0 for one label). None when the rows are not grouped by item (item codes
-        decrease somewhere: their order could not be kept) or the packed codes or the
-        row count exceed :data:`MAX_PACKED` (or a code is missing: the row table's
-        NOT NULL then refuses it).
+        bit length of the largest label code (0 for one label). None when the rows are
+        not grouped by item (item codes decrease somewhere: their order could not be
+        kept), the packed codes or the row count exceed :data:`MAX_PACKED`, or a code
+        is missing (the row table's NOT NULL then refuses it).
     """
     if any(column.null_count for column in coded.values()):
         return None
