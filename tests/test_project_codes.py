@@ -12,6 +12,7 @@ held, row for row.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -241,7 +242,13 @@ def back_to_version_11(store: Store) -> None:
     store.execute("DELETE FROM schema_migrations WHERE version = 12")
 
 
-def test_migration_12_keeps_rows_and_queries_and_splits_new_batches(tmp_path: Path) -> None:
+def rolled_back(
+    tmp_path: Path, back_to: Callable[[Store], None]
+) -> tuple[Any, dict[int, pa.Table], list[Any], set[str]]:
+    """A project with a batch with extra columns (w1) and one without (w2), rewritten by
+    ``back_to`` as an older version held it; returns the project, each batch's stored
+    rows and the answers of :data:`VIEW_QUERIES` before the rewrite, and the tables after
+    it (opening the store again migrates it)."""
     project = init_project(tmp_path / "p")
     noted = write_csv(tmp_path / "a.csv", "item,annotator,label,note\n1,a,x,n1\n1,b,y,\n"
                       "2,a,x,🙂\n")  # fmt: skip
@@ -251,8 +258,13 @@ def test_migration_12_keeps_rows_and_queries_and_splits_new_batches(tmp_path: Pa
     with Store.open(project.store_path) as store:
         held = {b.batch_id: store.annotations(b.batch_id) for b in store.batches()}
         before = [store.execute(q).fetchall() for q in VIEW_QUERIES]
-        back_to_version_11(store)
-        assert "annotation_codes" in stored_tables(store)
+        back_to(store)
+        return project, held, before, stored_tables(store)
+
+
+def test_migration_12_keeps_rows_and_queries_and_splits_new_batches(tmp_path: Path) -> None:
+    project, held, before, tables = rolled_back(tmp_path, back_to_version_11)
+    assert "annotation_codes" in tables
     with Store.open(project.store_path) as store:  # opening migrates
         assert [m["version"] for m in store.migrations()][-2:] == [12, 13]
         assert {"annotation_codes_plain", "annotation_codes_extra"} <= stored_tables(store)
@@ -418,17 +430,8 @@ def test_rows_per_item_refuses_what_it_cannot_keep() -> None:
 
 
 def test_migration_13_keeps_batches_and_stores_new_ones_per_item(tmp_path: Path) -> None:
-    project = init_project(tmp_path / "p")
-    noted = write_csv(tmp_path / "a.csv", "item,annotator,label,note\n1,a,x,n1\n1,b,y,\n"
-                      "2,a,x,🙂\n")  # fmt: skip
-    plain = write_csv(tmp_path / "b.csv", "item,annotator,label\n2,b,y\n2,c,y\n9,c,x\n")
-    ingest_batch(project, noted, batch="w1")
-    ingest_batch(project, plain, batch="w2")
-    with Store.open(project.store_path) as store:
-        held = {b.batch_id: store.annotations(b.batch_id) for b in store.batches()}
-        before = [store.execute(q).fetchall() for q in VIEW_QUERIES]
-        back_to_version_12(store)
-        assert "annotation_names" in stored_tables(store)
+    project, held, before, tables = rolled_back(tmp_path, back_to_version_12)
+    assert "annotation_names" in tables
     with Store.open(project.store_path) as store:  # opening migrates
         assert [m["version"] for m in store.migrations()][-1] == 13
         assert {"annotation_items", "annotation_field_names"} <= stored_tables(store)
@@ -437,7 +440,7 @@ def test_migration_13_keeps_batches_and_stores_new_ones_per_item(tmp_path: Path)
         for batch_id, rows in held.items():
             assert store.annotations(batch_id).equals(rows)
         assert [store.execute(q).fetchall() for q in VIEW_QUERIES] == before
-    assert ingest_batch(project, plain, batch="again").outcome == "duplicate"
+    assert ingest_batch(project, tmp_path / "b.csv", batch="again").outcome == "duplicate"
     third = write_csv(tmp_path / "c.csv", "item,annotator,label\n7,b,x\n7,a,y\n8,a,x\n")
     fourth = write_csv(tmp_path / "d.csv", "item,annotator,label\n5,c,z\n")
     ingest_batch(project, third, batch="w3")
