@@ -25,8 +25,7 @@ stored one row per item, whose item names ``annotation_names``, now a view over
 ``annotation_field_names`` and those rows, reads from them), ``rejected_rows``,
 ``batch_results`` (one JSON result per batch and kind), ``batch_metrics`` (typed headline
 values, one row per batch, kind and metric) and ``annotator_metrics`` (per-annotator
-figures). New kinds of results
-are new rows, not new columns.
+figures). New kinds of results are new rows, not new columns.
 """
 
 from __future__ import annotations
