@@ -10,11 +10,9 @@ import sys
 import tempfile
 import textwrap
 import time
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -304,21 +302,3 @@ def test_rows_round_trip_through_the_store(rows: list[tuple[str, str, str]]) -> 
         assert record.name == rows[0][0]
         expected = sorted(zip(items, [a for _, a, _ in rows], [x for _, _, x in rows], strict=True))
         assert sorted((r["item"], r["annotator"], r["label"]) for r in stored) == expected
-
-
-def test_one_thread_is_reset_after_a_failed_transaction(tmp_path: Path) -> None:
-    """Ingest holds DuckDB to one thread around its transaction; the default comes back
-    after a commit and after a rollback, and the statement's own error is the one raised."""
-    project = init_project(tmp_path / "proj")
-    with project.open_store() as store:
-        default = store.execute("SELECT current_setting('threads')").fetchone()
-        for fail in (False, True):
-            expect: AbstractContextManager[Any] = (
-                pytest.raises(duckdb.ConstraintException) if fail else nullcontext()
-            )
-            with expect, store.one_thread(), store.transaction():
-                assert store.execute("SELECT current_setting('threads')").fetchone() == (1,)
-                if fail:
-                    store.execute("INSERT INTO annotation_items VALUES (1, 0, NULL, 0, [])")
-            assert store.execute("SELECT current_setting('threads')").fetchone() == default
-        assert store.execute("SELECT count(*) FROM annotation_items").fetchone() == (0,)

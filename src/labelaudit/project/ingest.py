@@ -436,15 +436,13 @@ def _score_and_write(
     profiles. DuckDB inserts off the GIL but takes it between tasks (to check for an
     interrupt), so Python work beside the insert slows it (docs/benchmarks.md); this
     order still measured fastest: started beside the agreement, the insert was slower.
-    The profiles and rejects (small) go in after. DuckDB runs on one thread meanwhile
-    (:meth:`Store.one_thread`, set outside the transaction so that it is reset after a
-    rollback too): the insert's worker and this thread then share the two cores.
+    The profiles and rejects (small) go in after.
     The worker is the only user of the connection until it is joined; any failure
     (either side) is raised after the worker stopped, so the transaction rolls back with
     both done.
     """
     batch, previous, started, facts = batch_facts
-    with store.one_thread(), store.transaction():
+    with store.transaction():
         if previous is not None:
             store.delete_batch_content(previous.batch_id)
         batch_id = previous.batch_id if previous is not None else store.next_id("batches")

@@ -283,23 +283,6 @@ class Store:
             raise
         self.connection.execute("COMMIT")
 
-    @contextmanager
-    def one_thread(self) -> Iterator[None]:
-        """DuckDB runs the statements inside on one thread (the calling one), then on its
-        default number again (one per core).
-
-        For statements that run beside Python work of the same process on a small
-        machine: ingest's insert beside the other per-batch results took 0.08 s less CPU
-        and 0.03 s less wall on one thread than on two (in-process medians of ten rounds,
-        docs/benchmarks.md). Enter it outside a transaction: DuckDB refuses the reset in
-        a transaction that failed.
-        """
-        self.execute("SET threads = 1")
-        try:
-            yield
-        finally:
-            self.execute("RESET threads")
-
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
         """Run one constant statement with ``?`` parameters; returns the DuckDB cursor.
 
