@@ -29,8 +29,8 @@ def rows_per_item(coded: dict[str, pa.DictionaryArray]) -> tuple[pa.Table, int] 
     Parameters
     ----------
     coded : dict of str to pyarrow.DictionaryArray
-        ``item``, ``annotator`` and ``label``: each row's code and the field's names
-        (code i is ``dictionary[i]``), all of one length n (the rows).
+        ``item``, ``annotator`` and ``label``: each row's code and the field's names as
+        strings (code i is ``dictionary[i]``), all of one length n (the rows).
 
     Returns
     -------
@@ -53,8 +53,6 @@ def rows_per_item(coded: dict[str, pa.DictionaryArray]) -> tuple[pa.Table, int] 
     if len(item) > 1 and bool(np.any(item[1:] < item[:-1])):
         return None
     names = coded["item"].dictionary
-    if not pa.types.is_string(names.type):
-        names = names.cast(pa.string())
     pairs = coded["annotator"].indices.to_numpy(zero_copy_only=False).astype(np.int32)
     pairs <<= np.int32(label_bits)
     pairs |= coded["label"].indices.to_numpy(zero_copy_only=False)

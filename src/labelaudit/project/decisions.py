@@ -433,11 +433,8 @@ def _replace_results(
             continue
         columns = list(zip(*rows, strict=True))
         arrays = {k: pa.array(c, type=t) for k, c, t in zip(names, columns, types, strict=True)}
-        store.connection.register("incoming_decisions", pa.table(arrays))
-        try:
+        with store.registered("incoming_decisions", pa.table(arrays)):
             store.execute(_INSERT[table])
-        finally:
-            store.connection.unregister("incoming_decisions")
 
 
 #: Joins a batch id and an item name into one queue key (never in a batch id).

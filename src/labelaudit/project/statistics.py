@@ -171,8 +171,7 @@ def _insert_profiles(
     rows = batch_profile_rows(table) if rows is None else rows
     if not rows.num_rows:
         return
-    store.connection.register("incoming_profiles", rows)
-    try:
+    with store.registered("incoming_profiles", rows):
         store.execute(
             "INSERT INTO batch_profiles SELECT ?, profile, items FROM incoming_profiles",
             (batch_id,),
@@ -180,8 +179,6 @@ def _insert_profiles(
         if totals:
             for statement in _ADD_TOTALS:
                 store.execute(statement)
-    finally:
-        store.connection.unregister("incoming_profiles")
 
 
 #: Upsert of the registered ``incoming_profiles`` into the running totals (no index on
@@ -343,8 +340,5 @@ def rebuild_profile_totals(store: Store) -> None:
             "items": pa.array([n for _, n in rows], pa.int64()),
         }
     )
-    store.connection.register("incoming_profiles", totals)
-    try:
+    with store.registered("incoming_profiles", totals):
         store.execute("INSERT INTO project_profiles SELECT * FROM incoming_profiles")
-    finally:
-        store.connection.unregister("incoming_profiles")

@@ -283,6 +283,17 @@ class Store:
             raise
         self.connection.execute("COMMIT")
 
+    @contextmanager
+    def registered(self, name: str, table: pa.Table) -> Iterator[None]:
+        """``table`` readable as the view ``name`` by the statements inside (an Arrow table
+        handed to DuckDB without a copy); ``name`` is a constant of the caller, never user
+        content."""
+        self.connection.register(name, table)
+        try:
+            yield
+        finally:
+            self.connection.unregister(name)
+
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
         """Run one constant statement with ``?`` parameters; returns the DuckDB cursor.
 
@@ -492,7 +503,12 @@ class Store:
             column = rows.column(name)
             if not pa.types.is_dictionary(column.type):
                 column = pc.dictionary_encode(column)
-            coded[name] = column.combine_chunks()  # one dictionary (the chunks' unified)
+            column = column.combine_chunks()  # one dictionary (the chunks' unified)
+            if not pa.types.is_string(column.type.value_type):  # e.g. integer item ids
+                column = pa.DictionaryArray.from_arrays(
+                    column.indices, column.dictionary.cast(pa.string())
+                )
+            coded[name] = column
         extra = "extra" in rows.column_names
         items = None if extra else rows_per_item(coded)
         if items is not None:
@@ -511,44 +527,30 @@ class Store:
         codes: dict[str, Any] = {name: coded[name].indices for name in _CODED}
         if extra is not None:
             codes["extra"] = extra
-        self.connection.register("incoming_codes", pa.table(codes))
-        try:
+        with self.registered("incoming_codes", pa.table(codes)):
             self.execute(_INSERT_CODES[extra is not None], (batch_id,))
-        finally:
-            self.connection.unregister("incoming_codes")
 
     def _insert_items(self, batch_id: int, items: pa.Table, label_bits: int) -> None:
         """One row per item (``annotation_items``: see :func:`rows_per_item`)."""
-        self.connection.register("incoming_items", items)
-        try:
+        with self.registered("incoming_items", items):
             self.execute(_INSERT_ITEMS, (batch_id, label_bits))
-        finally:
-            self.connection.unregister("incoming_items")
 
     def _insert_names(self, batch_id: int, field: str, names: pa.Array) -> None:
-        """One field's names of a batch: code i is ``names[i]``."""
+        """One field's names of a batch (strings): code i is ``names[i]``."""
         import numpy as np
 
-        if not pa.types.is_string(names.type):
-            names = names.cast(pa.string())
         data = pa.table({"code": pa.array(np.arange(len(names), dtype=np.int32)), "name": names})
-        self.connection.register("incoming_names", data)
-        try:
+        with self.registered("incoming_names", data):
             self.execute(_INSERT_NAMES, (batch_id, field))
-        finally:
-            self.connection.unregister("incoming_names")
 
     def insert_rejects(self, batch_id: int, rejects: pa.Table) -> None:
         """Append rejected rows (columns as in ``rejected_rows`` without ``batch_id``)."""
-        self.connection.register("incoming_rejects", rejects)
-        try:
+        with self.registered("incoming_rejects", rejects):
             self.execute(
                 "INSERT INTO rejected_rows SELECT ?, entry, source, line, unit, field, problem, "
                 "expected, actual, item, annotator, label FROM incoming_rejects",
                 (batch_id,),
             )
-        finally:
-            self.connection.unregister("incoming_rejects")
 
     def annotations(self, batch_id: int) -> pa.Table:
         """A batch's stored annotations (item, annotator, label as strings, the ``extra``
@@ -682,11 +684,8 @@ class Store:
                 )
             }
         )
-        self.connection.register("incoming_result_rows", data)
-        try:
+        with self.registered("incoming_result_rows", data):
             self.execute(_INSERT_RESULT_ROWS[name])
-        finally:
-            self.connection.unregister("incoming_result_rows")
 
     def result(self, batch_id: int, kind: str) -> str | None:
         """The stored JSON text of one result, or None."""
